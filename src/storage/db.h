@@ -1,0 +1,89 @@
+// RocksDB on disk: column families per concern, atomic write batches (optionally fsynced),
+// point reads, ordered iteration and snapshots. RocksDB headers stay inside db.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace guts::storage {
+
+class Db;
+
+// A handle to a column family of one Db (index into its family list).
+struct Cf {
+  int index = 0;
+};
+
+class Batch {
+ public:
+  Batch();
+  ~Batch();
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+  void put(Cf cf, std::string_view key, std::string_view value);
+  void del(Cf cf, std::string_view key);
+  size_t count() const;
+  size_t byte_size() const;
+
+ private:
+  friend class Db;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+  virtual bool valid() const = 0;
+  virtual void seek(std::string_view key) = 0;          // first key >= key
+  virtual void seek_for_prev(std::string_view key) = 0;  // last key <= key
+  virtual void next() = 0;
+  virtual void prev() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+};
+
+class Snapshot;
+
+class Db {
+ public:
+  // Opens (creating if needed) a database with exactly these column families ("default" is
+  // implicit). Throws guts::Error on failure.
+  static std::unique_ptr<Db> open(const std::filesystem::path& path,
+                                  const std::vector<std::string>& families);
+  ~Db();
+
+  Cf cf(std::string_view name) const;  // throws if unknown
+
+  std::optional<std::string> get(Cf cf, std::string_view key) const;
+  // sync=true: the write is on stable storage when this returns (WAL fsync).
+  void write(Batch& batch, bool sync);
+  void put(Cf cf, std::string_view key, std::string_view value, bool sync = false);
+
+  std::unique_ptr<Iterator> iterate(Cf cf) const;
+  // Calls fn(key, value) for keys starting with prefix, in order, until fn returns false.
+  void scan_prefix(Cf cf, std::string_view prefix,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+  std::optional<std::string> get(const Snapshot& snap, Cf cf, std::string_view key) const;
+  std::unique_ptr<Iterator> iterate(const Snapshot& snap, Cf cf) const;
+
+  struct Impl;
+
+ private:
+  explicit Db(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Big-endian fixed-width integers make keys sort numerically.
+std::string be64(uint64_t v);
+uint64_t read_be64(std::string_view s);
+
+}  // namespace guts::storage

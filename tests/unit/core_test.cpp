@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sys/stat.h>
+
+#include "core/base58.h"
+#include "core/bytes.h"
+#include "core/fs.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "core/utf8.h"
+
+using namespace guts;
+
+TEST(Hex, RoundTripAndRejects) {
+  Bytes b{0x00, 0x01, 0xab, 0xff};
+  EXPECT_EQ(hex_encode(b), "0001abff");
+  EXPECT_EQ(*hex_decode("0001ABff"), b);
+  EXPECT_FALSE(hex_decode("abc"));
+  EXPECT_FALSE(hex_decode("zz"));
+  EXPECT_FALSE(hex_decode_fixed<2>("0001ab"));
+}
+
+TEST(Base58, KnownVectors) {
+  // Vectors from the base58 draft (draft-msporny-base58).
+  EXPECT_EQ(base58_encode(as_bytes("Hello World!")), "2NEpo7TZRRrLZSi2U");
+  EXPECT_EQ(base58_encode(as_bytes("The quick brown fox jumps over the lazy dog.")),
+            "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z");
+  Bytes lead{0x00, 0x00, 0x28, 0x7f, 0xb4, 0xcd};
+  EXPECT_EQ(base58_encode(lead), "11233QC4");
+  EXPECT_EQ(*base58_decode("11233QC4"), lead);
+  EXPECT_EQ(base58_encode({}), "");
+  EXPECT_FALSE(base58_decode("0OIl"));
+  EXPECT_FALSE(base58_decode(std::string(300, '2')));
+}
+
+TEST(Utf8, StrictValidation) {
+  EXPECT_TRUE(is_valid_utf8("hello"));
+  EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+}
+
+TEST(Time, Iso8601) {
+  EXPECT_EQ(iso8601(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(iso8601(1795000000123), "2026-11-18T11:06:40Z");
+  EXPECT_EQ(*parse_iso8601("2026-11-18T11:06:40Z"), 1795000000000u);
+  EXPECT_FALSE(parse_iso8601("2026-13-18T09:46:40Z"));
+  EXPECT_FALSE(parse_iso8601("yesterday"));
+}
+
+TEST(Fs, AtomicWriteCreatesWithMode) {
+  auto dir = std::filesystem::temp_directory_path() / ("guts-core-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = dir / "secret";
+  atomic_write_file(path, as_bytes("one"), 0600);
+  atomic_write_file(path, as_bytes("two"), 0600);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(to_string(read_file(path)), "two");
+  EXPECT_THROW(read_file(dir / "missing"), Error);
+  EXPECT_THROW(read_file(path, 2), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Result, ValueAndError) {
+  Result<int> ok = 5;
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 5);
+  Result<int> bad = Status(Code::kNotFound, "nope");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kNotFound);
+  EXPECT_THROW(std::move(bad).take(), Error);
+}
