@@ -1,0 +1,263 @@
+#include "state/chain.h"
+
+#include <spdlog/spdlog.h>
+
+#include "codec/codec.h"
+#include "crypto/hash.h"
+
+namespace guts::state {
+
+namespace {
+constexpr std::string_view kHeight = "height";
+constexpr std::string_view kHeadId = "head_id";
+constexpr std::string_view kStateRoot = "state_root";
+constexpr std::string_view kHeadTime = "head_time";
+constexpr std::string_view kGenesisId = "genesis_id";
+
+std::string str(const Digest& d) { return {d.begin(), d.end()}; }
+Digest digest_of(std::string_view s) {
+  Digest d{};
+  if (s.size() == d.size()) std::copy(s.begin(), s.end(), d.begin());
+  return d;
+}
+std::string tx_location_value(uint64_t height, uint32_t index) {
+  codec::Writer w;
+  w.u64be(height).u32be(index);
+  return {w.data().begin(), w.data().end()};
+}
+}  // namespace
+
+struct Chain::Executed {
+  std::shared_ptr<Executed> parent;  // keeps the base overlay alive
+  std::unique_ptr<Overlay> overlay;
+  BlockHeader header;
+  Digest id{};
+};
+
+Chain::Chain(storage::Db& db, Genesis genesis)
+    : db_(db), genesis_(std::move(genesis)), schema_(db), db_reader_(db) {
+  auto stored = db_.get(schema_.meta, kGenesisId);
+  if (!stored) {
+    write_genesis();
+  } else if (digest_of(*stored) != genesis_.id()) {
+    throw Error(Code::kInvalidArgument,
+                "this data directory belongs to another network (genesis id differs)");
+  }
+  head_.height = storage::read_be64(*db_.get(schema_.meta, kHeight));
+  head_.id = digest_of(*db_.get(schema_.meta, kHeadId));
+  head_.state_root = digest_of(*db_.get(schema_.meta, kStateRoot));
+  head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
+}
+
+Chain::~Chain() = default;
+
+void Chain::write_genesis() {
+  storage::Batch b;
+  b.put(schema_.meta, kGenesisId, str(genesis_.id()));
+  b.put(schema_.meta, kHeight, storage::be64(0));
+  b.put(schema_.meta, kHeadId, str(genesis_.id()));
+  b.put(schema_.meta, kStateRoot, str(genesis_.initial_state_root()));
+  b.put(schema_.meta, kHeadTime, storage::be64(genesis_.genesis_time_ms));
+  db_.write(b, true);
+}
+
+Head Chain::head() const {
+  std::lock_guard lock(mu_);
+  return head_;
+}
+
+Status Chain::check(const Transaction& tx, uint64_t expected_nonce, uint64_t now_ms,
+                    bool signature_verified) const {
+  Head h = head();
+  Overlay scratch(db_reader_);
+  Executor ex(schema_, {genesis_.chain_id, h.height + 1, std::max(now_ms, h.timestamp_ms)});
+  ApplyOptions opts;
+  opts.signature_verified = signature_verified;
+  opts.expected_nonce = expected_nonce;
+  return ex.apply(scratch, tx, opts);
+}
+
+std::shared_ptr<Chain::Executed> Chain::parent_execution(const Digest& parent,
+                                                         Head* parent_head) const {
+  std::lock_guard lock(mu_);
+  if (parent == head_.id) {
+    *parent_head = head_;
+    return nullptr;
+  }
+  auto it = executed_.find(parent);
+  if (it == executed_.end())
+    throw Error(Code::kNotFound, "parent block " + hex_encode(parent) + " is not known");
+  const auto& h = it->second->header;
+  *parent_head = Head{h.height, it->second->id, h.state_root, h.timestamp_ms};
+  return it->second;
+}
+
+std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const BlockHeader& header,
+                                                const std::vector<PendingTx>& txs,
+                                                BuildResult* build_out, Status* verify_out) {
+  Head ph;
+  auto parent_exec = parent_execution(parent, &ph);
+  auto exec = std::make_shared<Executed>();
+  exec->parent = parent_exec;
+  const KvReader& base = parent_exec ? static_cast<const KvReader&>(*parent_exec->overlay)
+                                     : static_cast<const KvReader&>(db_reader_);
+  exec->overlay = std::make_unique<Overlay>(base);
+  exec->header = header;
+  exec->header.parent = parent;
+  exec->header.height = ph.height + 1;
+
+  Executor ex(schema_, {genesis_.chain_id, exec->header.height, header.timestamp_ms});
+  std::vector<Transaction> included;
+  included.reserve(txs.size());
+  size_t bytes = 0;
+  for (const auto& p : txs) {
+    ApplyOptions opts;
+    opts.signature_verified = p.signature_verified;
+    Status st = ex.apply(*exec->overlay, p.tx, opts);
+    if (!st.ok()) {
+      if (verify_out) {
+        *verify_out = Status(st.code(), "transaction " + hex_encode(p.tx.id()) + ": " + st.message());
+        return nullptr;
+      }
+      build_out->rejected.emplace_back(p.tx.id(), st);
+      continue;
+    }
+    bytes += p.tx.encode().size();
+    included.push_back(p.tx);
+    if (included.size() >= kMaxBlockTxs || bytes >= kMaxBlockBytes - 4096) break;
+  }
+  exec->header.tx_count = included.size();
+  exec->header.tx_root = tx_root_of(included);
+  exec->header.state_root =
+      next_state_root(ph.state_root, exec->header.height, exec->overlay->digest());
+  exec->id = exec->header.id();
+  if (build_out) build_out->block = Block{exec->header, std::move(included)};
+  std::lock_guard lock(mu_);
+  executed_[exec->id] = exec;
+  return exec;
+}
+
+BuildResult Chain::build(const Digest& parent, std::vector<PendingTx> txs, uint64_t view,
+                         uint64_t timestamp_ms, const crypto::PublicKey& proposer) {
+  Head ph;
+  parent_execution(parent, &ph);
+  BlockHeader h;
+  h.chain_id = genesis_.chain_id;
+  h.view = view;
+  h.timestamp_ms = std::max(timestamp_ms, ph.timestamp_ms);
+  h.proposer = proposer;
+  BuildResult out;
+  execute(parent, h, txs, &out, nullptr);
+  return out;
+}
+
+Status Chain::verify(const Block& block) {
+  const auto& h = block.header;
+  if (h.chain_id != genesis_.chain_id) return {Code::kInvalidArgument, "block is for another chain"};
+  if (h.tx_count != block.txs.size() || tx_root_of(block.txs) != h.tx_root)
+    return {Code::kInvalidArgument, "block transactions do not match its header"};
+  Head ph;
+  try {
+    parent_execution(h.parent, &ph);
+  } catch (const Error& e) {
+    return e.status();
+  }
+  if (h.height != ph.height + 1) return {Code::kInvalidArgument, "block height does not follow its parent"};
+  if (h.timestamp_ms < ph.timestamp_ms) return {Code::kInvalidArgument, "block timestamp goes backwards"};
+  std::vector<PendingTx> txs;
+  txs.reserve(block.txs.size());
+  for (const auto& tx : block.txs) txs.push_back({tx, false});
+  Status st = Status::Ok();
+  auto exec = execute(h.parent, h, txs, nullptr, &st);
+  if (!st.ok()) return st;
+  if (exec->id != block.id()) {
+    std::lock_guard lock(mu_);
+    executed_.erase(exec->id);
+    return {Code::kInvalidArgument, "block state root does not match its execution"};
+  }
+  return Status::Ok();
+}
+
+void Chain::commit(const Block& block) {
+  Digest id = block.id();
+  std::shared_ptr<Executed> exec;
+  {
+    std::lock_guard lock(mu_);
+    if (block.header.parent != head_.id)
+      throw Error(Code::kInvalidArgument, "committed block does not extend the head");
+    auto it = executed_.find(id);
+    if (it != executed_.end()) exec = it->second;
+  }
+  if (!exec) {
+    Status st = verify(block);
+    if (!st.ok()) throw Error(st.code(), "cannot commit block: " + st.message());
+    std::lock_guard lock(mu_);
+    exec = executed_.at(id);
+  }
+  storage::Batch batch;
+  exec->overlay->write_to(batch);
+  const auto& h = block.header;
+  batch.put(schema_.blocks, storage::be64(h.height), to_string(block.encode()));
+  for (size_t i = 0; i < block.txs.size(); ++i)
+    batch.put(schema_.tx_index, str(block.txs[i].id()),
+              tx_location_value(h.height, static_cast<uint32_t>(i)));
+  batch.put(schema_.meta, kHeight, storage::be64(h.height));
+  batch.put(schema_.meta, kHeadId, str(id));
+  batch.put(schema_.meta, kStateRoot, str(h.state_root));
+  batch.put(schema_.meta, kHeadTime, storage::be64(h.timestamp_ms));
+  db_.write(batch, /*sync=*/true);
+
+  std::lock_guard lock(mu_);
+  head_ = Head{h.height, id, h.state_root, h.timestamp_ms};
+  // Executions at or below the new height can never be committed now; children keep their
+  // parents alive through shared pointers until they go too.
+  for (auto it = executed_.begin(); it != executed_.end();) {
+    if (it->second->header.height <= h.height)
+      it = executed_.erase(it);
+    else
+      ++it;
+  }
+}
+
+std::optional<Block> Chain::block_at(uint64_t height) const {
+  auto v = db_.get(schema_.blocks, storage::be64(height));
+  if (!v) return std::nullopt;
+  return decode_block(as_bytes(*v));
+}
+
+std::optional<TxLocation> Chain::locate(const Digest& tx_id) const {
+  auto v = db_.get(schema_.tx_index, str(tx_id));
+  if (!v) return std::nullopt;
+  codec::Reader r(as_bytes(*v));
+  TxLocation loc;
+  loc.height = r.u64be();
+  loc.index = r.u32be();
+  return loc;
+}
+
+Digest Chain::replay(storage::Db& source, const Genesis& genesis,
+                     const std::filesystem::path& scratch_dir) {
+  std::filesystem::remove_all(scratch_dir);
+  auto fresh = storage::Db::open(scratch_dir, Schema::families());
+  Chain replayed(*fresh, genesis);
+  Schema src(source);
+  auto stored_genesis = source.get(src.meta, kGenesisId);
+  if (!stored_genesis || digest_of(*stored_genesis) != genesis.id())
+    throw Error(Code::kInvalidArgument, "source database was not created from this genesis");
+  uint64_t height = storage::read_be64(*source.get(src.meta, kHeight));
+  for (uint64_t h = 1; h <= height; ++h) {
+    auto raw = source.get(src.blocks, storage::be64(h));
+    if (!raw) throw Error(Code::kInternal, "block " + std::to_string(h) + " is missing");
+    Block block = decode_block(as_bytes(*raw));
+    Status st = replayed.verify(block);  // checks signatures, validity and the state root
+    if (!st.ok())
+      throw Error(Code::kInternal, "block " + std::to_string(h) + " does not replay: " + st.message());
+    replayed.commit(block);
+  }
+  Digest root = replayed.head().state_root;
+  if (root != digest_of(*source.get(src.meta, kStateRoot)))
+    throw Error(Code::kInternal, "replayed state root differs from the recorded one");
+  return root;
+}
+
+}  // namespace guts::state

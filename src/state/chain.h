@@ -1,0 +1,99 @@
+// The ledger: executes blocks on top of the finalized state, and commits finalized blocks
+// durably. This is the application side of consensus (propose = build, verify, finalize =
+// commit); the single-node sequencer and Simplex both drive it through the same calls.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "core/status.h"
+#include "state/block.h"
+#include "state/executor.h"
+#include "state/genesis.h"
+#include "state/kv.h"
+#include "state/view.h"
+
+namespace guts::state {
+
+struct Head {
+  uint64_t height = 0;
+  Digest id{};          // id of the last finalized block (genesis id at height 0)
+  Digest state_root{};  // state root after it
+  uint64_t timestamp_ms = 0;
+};
+
+struct TxLocation {
+  uint64_t height = 0;
+  uint32_t index = 0;
+};
+
+struct PendingTx {
+  Transaction tx;
+  bool signature_verified = false;
+};
+
+struct BuildResult {
+  Block block;
+  std::vector<std::pair<Digest, Status>> rejected;  // transactions left out, with the reason
+};
+
+class Chain {
+ public:
+  // Opens the ledger in `db` (which must have Schema::families()). A new database is
+  // initialised from `genesis`; an existing one must have been created from the same genesis.
+  Chain(storage::Db& db, Genesis genesis);
+  ~Chain();
+
+  const Genesis& genesis() const { return genesis_; }
+  const Schema& schema() const { return schema_; }
+  storage::Db& db() { return db_; }
+  Head head() const;
+  // Reads of the finalized state. Safe from any thread.
+  StateView view() const { return StateView(schema_, db_reader_); }
+
+  // Validity at the mempool door, against the finalized state, with the nonce expected after
+  // the author's pending transactions. Never changes state.
+  Status check(const Transaction& tx, uint64_t expected_nonce, uint64_t now_ms,
+               bool signature_verified) const;
+
+  // Executes the valid subset of `txs` on top of `parent` (the head, or a block built or
+  // verified before and not yet finalized) and returns the block. The execution is cached.
+  BuildResult build(const Digest& parent, std::vector<PendingTx> txs, uint64_t view,
+                    uint64_t timestamp_ms, const crypto::PublicKey& proposer);
+  // Re-executes a proposed block; ok only if every transaction is valid and the roots match.
+  Status verify(const Block& block);
+  // Makes a verified or built block final: one fsynced batch holds the block, its index
+  // entries and its state writes, so a crash leaves either all or nothing. The block's parent
+  // must be the current head.
+  void commit(const Block& block);
+
+  std::optional<Block> block_at(uint64_t height) const;
+  std::optional<TxLocation> locate(const Digest& tx_id) const;
+
+  // Re-executes every finalized block of `source` from genesis in a fresh database at
+  // `scratch_dir` (what a node that never crashed would hold), checking each block's state
+  // root; returns the final root. Throws guts::Error on any divergence.
+  static Digest replay(storage::Db& source, const Genesis& genesis,
+                       const std::filesystem::path& scratch_dir);
+
+ private:
+  struct Executed;
+  std::shared_ptr<Executed> execute(const Digest& parent, const BlockHeader& header,
+                                    const std::vector<PendingTx>& txs, BuildResult* build_out,
+                                    Status* verify_out);
+  std::shared_ptr<Executed> parent_execution(const Digest& parent, Head* parent_head) const;
+  void write_genesis();
+
+  storage::Db& db_;
+  Genesis genesis_;
+  Schema schema_;
+  DbReader db_reader_;
+  mutable std::mutex mu_;
+  Head head_;
+  std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
+};
+
+}  // namespace guts::state

@@ -1,0 +1,45 @@
+// The deterministic state machine: validity of a transaction is a function of (state, tx,
+// block context) only, and applying a valid one writes into an overlay. The same function
+// runs at the mempool door (so clients hear "rejected: reason" at once) and when a block is
+// built or verified.
+#pragma once
+
+#include <optional>
+
+#include "core/status.h"
+#include "state/kv.h"
+#include "state/tx.h"
+
+namespace guts::state {
+
+struct BlockContext {
+  std::string chain_id;
+  uint64_t height = 0;
+  uint64_t timestamp_ms = 0;
+};
+
+// How far a transaction's timestamp may lie from its block's (deterministic bounds).
+inline constexpr uint64_t kMaxTxFutureMs = 5 * 60 * 1000;
+inline constexpr uint64_t kMaxTxAgeMs = 24 * 60 * 60 * 1000;
+
+struct ApplyOptions {
+  bool signature_verified = false;  // skip re-verifying a signature this node already checked
+  // At the mempool door, the nonce expected after this author's pending transactions.
+  std::optional<uint64_t> expected_nonce;
+};
+
+class Executor {
+ public:
+  Executor(const Schema& schema, BlockContext ctx) : s_(schema), ctx_(std::move(ctx)) {}
+
+  // Validates `tx` against `state` and, if valid, applies it to `state`. On rejection `state`
+  // is unchanged and the status says why (kInvalidArgument, kPermissionDenied, kConflict, ...).
+  Status apply(Overlay& state, const Transaction& tx, const ApplyOptions& options = {}) const;
+
+ private:
+  Status apply_body(Overlay& state, const Transaction& tx) const;
+  const Schema& s_;
+  BlockContext ctx_;
+};
+
+}  // namespace guts::state

@@ -1,0 +1,93 @@
+#include "state/genesis.h"
+
+#include <nlohmann/json.hpp>
+
+#include "codec/codec.h"
+#include "core/fs.h"
+#include "core/status.h"
+#include "crypto/did.h"
+#include "crypto/hash.h"
+#include "state/tx.h"
+
+namespace guts::state {
+
+Bytes Genesis::encode() const {
+  codec::Writer w;
+  w.str("guts/genesis").u8(1).str(chain_id).varint(genesis_time_ms).varint(validators.size());
+  for (const auto& v : validators) w.fixed(v.key).str(v.p2p_address);
+  w.varint(leader_timeout_ms).varint(certification_timeout_ms).varint(timeout_retry_ms);
+  return w.take();
+}
+
+Digest Genesis::id() const { return crypto::sha256(encode()); }
+
+Digest Genesis::initial_state_root() const {
+  codec::Writer w;
+  w.str("guts/state-root/genesis").fixed(id());
+  return crypto::sha256(w.data());
+}
+
+std::string Genesis::to_json() const {
+  nlohmann::ordered_json j;
+  j["chain_id"] = chain_id;
+  j["genesis_time_ms"] = genesis_time_ms;
+  auto vals = nlohmann::ordered_json::array();
+  for (const auto& v : validators)
+    vals.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
+  j["validators"] = vals;
+  j["consensus"] = {{"leader_timeout_ms", leader_timeout_ms},
+                    {"certification_timeout_ms", certification_timeout_ms},
+                    {"timeout_retry_ms", timeout_retry_ms}};
+  return j.dump(2) + "\n";
+}
+
+Genesis Genesis::from_json(std::string_view text) {
+  auto bad = [](const std::string& why) { return Error(Code::kInvalidArgument, "genesis: " + why); };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    throw bad(std::string("not valid JSON: ") + e.what());
+  }
+  try {
+    Genesis g;
+    g.chain_id = j.at("chain_id").get<std::string>();
+    if (g.chain_id.empty() || g.chain_id.size() > kMaxChainIdBytes)
+      throw bad("chain_id must be 1 to 64 bytes");
+    g.genesis_time_ms = j.value("genesis_time_ms", uint64_t{0});
+    for (const auto& v : j.at("validators")) {
+      auto key = crypto::parse_did(v.at("did").get<std::string>());
+      if (!key) throw bad("invalid validator did " + v.at("did").get<std::string>());
+      g.validators.push_back({*key, v.value("p2p_address", std::string())});
+    }
+    if (g.validators.empty()) throw bad("at least one validator is required");
+    if (j.contains("consensus")) {
+      const auto& c = j["consensus"];
+      g.leader_timeout_ms = c.value("leader_timeout_ms", g.leader_timeout_ms);
+      g.certification_timeout_ms = c.value("certification_timeout_ms", g.certification_timeout_ms);
+      g.timeout_retry_ms = c.value("timeout_retry_ms", g.timeout_retry_ms);
+    }
+    return g;
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(e.what());
+  }
+}
+
+Genesis Genesis::load(const std::filesystem::path& path) {
+  auto data = read_file(path, 1 << 20);
+  return from_json(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+void Genesis::save(const std::filesystem::path& path) const {
+  atomic_write_file(path, as_bytes(to_json()), 0644);
+}
+
+Genesis Genesis::single_validator(const crypto::PublicKey& validator, uint64_t now_ms) {
+  Genesis g;
+  g.chain_id = "guts-local-" + hex_encode(crypto::random_array<6>());
+  g.genesis_time_ms = now_ms;
+  g.validators.push_back({validator, ""});
+  return g;
+}
+
+}  // namespace guts::state

@@ -1,0 +1,122 @@
+#include "state/mempool.h"
+
+#include "core/time.h"
+
+namespace guts::state {
+
+Mempool::Mempool(Chain& chain, size_t max_pending) : chain_(chain), max_pending_(max_pending) {}
+
+uint64_t Mempool::next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const {
+  uint64_t committed = chain_.view().nonce(author, signer);
+  std::lock_guard lock(mu_);
+  auto it = reserved_.find({author, signer});
+  return std::max(committed, it == reserved_.end() ? 0 : it->second.last) + 1;
+}
+
+Status Mempool::submit(const Transaction& tx, OutcomeFn done) {
+  Digest id = tx.id();
+  if (auto loc = chain_.locate(id)) {
+    done(TxOutcome{id, true, Status::Ok(), loc->height});
+    return Status::Ok();
+  }
+  // The expensive check happens outside the lock.
+  if (!tx.verify_signature()) return {Code::kInvalidArgument, "bad signature"};
+
+  std::unique_lock lock(mu_);
+  if (shutdown_) return {Code::kUnavailable, "node is shutting down"};
+  if (pending_.count(id)) {
+    waiters_[id].push_back(std::move(done));
+    return Status::Ok();
+  }
+  if (pending_.size() >= max_pending_) return {Code::kUnavailable, "mempool is full; retry later"};
+  uint64_t committed = chain_.view().nonce(tx.author, tx.signer);
+  auto rit = reserved_.find({tx.author, tx.signer});
+  uint64_t expected = std::max(committed, rit == reserved_.end() ? 0 : rit->second.last) + 1;
+  Status st = chain_.check(tx, expected, unix_millis(), /*signature_verified=*/true);
+  if (!st.ok()) return st;
+  auto& r = reserved_[{tx.author, tx.signer}];
+  r.last = tx.nonce;
+  r.count++;
+  pending_.emplace(id, tx);
+  waiters_[id].push_back(std::move(done));
+  queue_.push_back(PendingTx{tx, true});
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+std::vector<PendingTx> Mempool::take(size_t max) {
+  std::lock_guard lock(mu_);
+  std::vector<PendingTx> out;
+  while (!queue_.empty() && out.size() < max) {
+    out.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return out;
+}
+
+void Mempool::put_back(std::vector<PendingTx> txs) {
+  std::lock_guard lock(mu_);
+  for (auto it = txs.rbegin(); it != txs.rend(); ++it) queue_.push_front(std::move(*it));
+  cv_.notify_all();
+}
+
+bool Mempool::wait_for_work(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return shutdown_ || !queue_.empty(); });
+  return !shutdown_ && !queue_.empty();
+}
+
+void Mempool::release_locked(const Transaction& tx) {
+  auto it = reserved_.find({tx.author, tx.signer});
+  if (it != reserved_.end() && --it->second.count == 0) reserved_.erase(it);
+}
+
+void Mempool::notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return;
+  auto fns = std::move(it->second);
+  waiters_.erase(it);
+  lock.unlock();
+  for (auto& fn : fns) fn(outcome);
+  lock.lock();
+}
+
+void Mempool::finished(const Block& block, const std::vector<std::pair<Digest, Status>>& rejected) {
+  std::unique_lock lock(mu_);
+  for (const auto& tx : block.txs) {
+    Digest id = tx.id();
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // included by another proposer's block
+    release_locked(it->second);
+    pending_.erase(it);
+    notify(id, TxOutcome{id, true, Status::Ok(), block.header.height}, lock);
+  }
+  for (const auto& [id, status] : rejected) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    release_locked(it->second);
+    pending_.erase(it);
+    notify(id, TxOutcome{id, false, status, 0}, lock);
+  }
+}
+
+size_t Mempool::size() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+void Mempool::shutdown() {
+  std::unique_lock lock(mu_);
+  shutdown_ = true;
+  cv_.notify_all();
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  queue_.clear();
+  pending_.clear();
+  reserved_.clear();
+  lock.unlock();
+  for (auto& [id, fns] : waiters)
+    for (auto& fn : fns) fn(TxOutcome{id, false, Status(Code::kUnavailable, "node is shutting down"), 0});
+}
+
+}  // namespace guts::state

@@ -1,0 +1,71 @@
+// Pending transactions. Submission validates at the door against the finalized state plus the
+// author's pending nonces, so a client hears "rejected: reason" at once; an accepted
+// transaction's submitter is told the outcome only when its block is applied (or when block
+// building drops it because an earlier transaction made it invalid).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "state/chain.h"
+
+namespace guts::state {
+
+struct TxOutcome {
+  Digest id{};
+  bool applied = false;
+  Status status;        // why it was rejected, when !applied
+  uint64_t height = 0;  // block height, when applied
+};
+using OutcomeFn = std::function<void(const TxOutcome&)>;
+
+class Mempool {
+ public:
+  explicit Mempool(Chain& chain, size_t max_pending = 100000);
+
+  // Returns the rejection at once, or Ok and later calls `done` exactly once. A transaction
+  // already finalized reports its outcome immediately; one already pending gains a waiter.
+  Status submit(const Transaction& tx, OutcomeFn done);
+
+  // Up to `max` transactions in arrival order for the next block. They stay pending (their
+  // nonces reserved, their waiters registered) until finished().
+  std::vector<PendingTx> take(size_t max);
+  // Waits until something is pending, shutdown, or the timeout; true if work is pending.
+  bool wait_for_work(std::chrono::milliseconds timeout);
+  // Reports a committed block: its transactions were applied; `rejected` were dropped.
+  void finished(const Block& block, const std::vector<std::pair<Digest, Status>>& rejected);
+  // Puts taken transactions back (e.g. a proposal that was not finalized).
+  void put_back(std::vector<PendingTx> txs);
+
+  // The nonce a new transaction of (author, signer) must carry.
+  uint64_t next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const;
+  size_t size() const;
+  // Fails everything pending with kUnavailable and wakes waiters.
+  void shutdown();
+
+ private:
+  using NonceKey = std::pair<crypto::PublicKey, crypto::PublicKey>;
+  struct Reserved {
+    uint64_t last = 0;
+    size_t count = 0;
+  };
+  void release_locked(const Transaction& tx);
+  void notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock);
+
+  Chain& chain_;
+  const size_t max_pending_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool shutdown_ = false;
+  std::deque<PendingTx> queue_;
+  std::map<Digest, Transaction> pending_;  // queued or taken, by id
+  std::map<Digest, std::vector<OutcomeFn>> waiters_;
+  std::map<NonceKey, Reserved> reserved_;
+};
+
+}  // namespace guts::state

@@ -1,0 +1,86 @@
+#include "state/rules.h"
+
+#include <algorithm>
+#include <array>
+
+namespace guts::state {
+
+std::string fold_case(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+static bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+std::optional<std::string> username_error(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kReserved = {
+      "api", "ws", "login", "logout", "settings", "new", "explore", "static",
+      "assets", "admin", "guts", "organizations", "users", "repos"};
+  if (name.empty() || name.size() > 39) return "username must be 1 to 39 characters";
+  if (name.front() == '-' || name.back() == '-')
+    return "username may not begin or end with a hyphen";
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '-') {
+      if (name[i + 1] == '-') return "username may not contain consecutive hyphens";
+    } else if (!is_alnum(c)) {
+      return "username may only contain alphanumeric characters or single hyphens";
+    }
+  }
+  auto folded = fold_case(name);
+  if (std::find(kReserved.begin(), kReserved.end(), folded) != kReserved.end())
+    return "username '" + std::string(name) + "' is reserved";
+  return std::nullopt;
+}
+
+std::optional<std::string> repo_name_error(std::string_view name) {
+  if (name.empty() || name.size() > 100) return "name must be 1 to 100 characters";
+  if (name == "." || name == "..") return "name cannot be '.' or '..'";
+  for (char c : name)
+    if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+      return "name may only contain ASCII letters, digits, '.', '-' and '_'";
+  auto folded = fold_case(name);
+  if (folded.size() >= 4 && folded.compare(folded.size() - 4, 4, ".git") == 0)
+    return "name cannot end with '.git'";
+  return std::nullopt;
+}
+
+std::optional<std::string> ref_name_error(std::string_view ref) {
+  if (ref.size() > 1024) return "ref name too long";
+  if (ref.substr(0, 5) != "refs/") return "ref name must start with 'refs/'";
+  if (ref == "refs/" || ref.back() == '/' || ref.back() == '.') return "ref name has an empty or invalid last component";
+  if (ref.find("..") != std::string_view::npos) return "ref name may not contain '..'";
+  if (ref.find("@{") != std::string_view::npos) return "ref name may not contain '@{'";
+  if (ref.find("//") != std::string_view::npos) return "ref name may not contain '//'";
+  for (unsigned char c : ref) {
+    if (c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' ||
+        c == '*' || c == '[' || c == '\\')
+      return "ref name contains a forbidden character";
+  }
+  size_t start = 0;
+  while (start < ref.size()) {
+    size_t end = ref.find('/', start);
+    if (end == std::string_view::npos) end = ref.size();
+    auto comp = ref.substr(start, end - start);
+    if (comp.empty()) return "ref name has an empty component";
+    if (comp.front() == '.') return "ref name component may not begin with '.'";
+    if (comp.size() >= 5 && comp.substr(comp.size() - 5) == ".lock")
+      return "ref name component may not end with '.lock'";
+    start = end + 1;
+  }
+  if (ref == "refs/heads" || ref == "refs/tags") return "ref name has too few components";
+  return std::nullopt;
+}
+
+std::optional<std::string> branch_name_error(std::string_view branch) {
+  if (branch.empty()) return "branch name is empty";
+  if (branch.front() == '-') return "branch name may not begin with '-'";
+  if (branch == "HEAD") return "branch name may not be 'HEAD'";
+  return ref_name_error("refs/heads/" + std::string(branch));
+}
+
+}  // namespace guts::state

@@ -1,0 +1,122 @@
+// Signed transactions: the only way state changes (ARCHITECTURE §1.1, §3).
+//
+// Encoding (docs/protocol.md §3):
+//   version u8 (=1) | chain_id str(64) | kind varint | author pk32 | signer pk32 |
+//   nonce varint | timestamp_ms varint | body bytes(1 MiB) | signature sig64
+// The signature is Ed25519 by `signer` over domain "guts/tx" and every byte before it.
+// The id is SHA-256 of the complete encoding.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/bytes.h"
+#include "crypto/ed25519.h"
+
+namespace guts::state {
+
+using crypto::PublicKey;
+using crypto::Signature;
+
+inline constexpr std::string_view kTxDomain = "guts/tx";
+inline constexpr size_t kMaxBodyBytes = 1 << 20;
+inline constexpr size_t kMaxTxBytes = kMaxBodyBytes + 512;
+inline constexpr size_t kMaxChainIdBytes = 64;
+
+enum class TxKind : uint32_t {
+  kRegisterUser = 1,
+  kGrantDelegation = 2,
+  kRevokeDelegation = 3,
+  kCreateRepo = 4,
+  kUpdateRepo = 5,
+  kDeleteRepo = 6,
+  kUpdateRefs = 7,
+};
+const char* tx_kind_name(TxKind kind);
+
+// Delegation scopes: what a node may sign on a user's behalf.
+enum Scope : uint64_t {
+  kScopeRepo = 1,    // create, update, delete repositories
+  kScopePush = 2,    // ref updates
+  kScopeCollab = 4,  // issues, pull requests, comments, reviews (collaboration)
+  kScopeAll = 7,
+};
+
+struct RegisterUser {
+  std::string username;
+};
+struct GrantDelegation {
+  PublicKey node{};
+  uint64_t scopes = 0;
+  uint64_t expires_ms = 0;  // absolute Unix ms; compared with the block timestamp
+};
+struct RevokeDelegation {
+  PublicKey node{};
+};
+struct CreateRepo {
+  std::string name;
+  std::string description;
+  bool is_private = false;
+  std::string default_branch = "main";
+};
+struct UpdateRepo {
+  uint64_t repo_id = 0;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<bool> is_private;
+  std::optional<std::string> default_branch;
+  std::optional<bool> allow_force_push;
+};
+struct DeleteRepo {
+  uint64_t repo_id = 0;
+};
+// One compare-and-swap on a ref. An empty oid means "absent" (create when old is empty,
+// delete when new is empty).
+struct RefChange {
+  std::string ref;
+  Bytes old_oid;
+  Bytes new_oid;
+  bool operator==(const RefChange&) const = default;
+};
+// Applied atomically: all changes or none.
+struct UpdateRefs {
+  uint64_t repo_id = 0;
+  std::vector<RefChange> changes;
+  // Set by the pushing node when a change is not a fast-forward (git decides ancestry);
+  // rejected unless the repository allows force pushes.
+  bool force = false;
+};
+
+using TxBody = std::variant<RegisterUser, GrantDelegation, RevokeDelegation, CreateRepo,
+                            UpdateRepo, DeleteRepo, UpdateRefs>;
+
+TxKind kind_of(const TxBody& body);
+Bytes encode_body(const TxBody& body);
+// Throws codec::DecodeError.
+TxBody decode_body(TxKind kind, ByteView data);
+
+struct Transaction {
+  std::string chain_id;
+  PublicKey author{};
+  PublicKey signer{};
+  uint64_t nonce = 0;
+  uint64_t timestamp_ms = 0;
+  TxBody body;
+  Signature signature{};
+
+  TxKind kind() const { return kind_of(body); }
+  // Bytes covered by the signature.
+  Bytes signing_bytes() const;
+  Bytes encode() const;
+  Digest id() const;
+  bool verify_signature() const;
+  void sign(const crypto::SigningKey& key);  // sets signer's signature; key must be signer
+};
+
+// Throws codec::DecodeError on any malformed input (bounded, canonical, no trailing bytes).
+Transaction decode_transaction(ByteView data);
+
+}  // namespace guts::state

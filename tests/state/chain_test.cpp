@@ -1,0 +1,128 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/time.h"
+#include "state/mempool.h"
+#include "tests/state/fixtures.h"
+
+using namespace guts;
+using namespace guts::state;
+using namespace guts::state::testing;
+
+namespace {
+std::vector<PendingTx> pending(std::vector<Transaction> txs) {
+  std::vector<PendingTx> out;
+  for (auto& t : txs) out.push_back({std::move(t), false});
+  return out;
+}
+}  // namespace
+
+TEST(Chain, BuildCommitReopenAndReplay) {
+  TempDb tmp("chain");
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  Digest root_after;
+  {
+    Chain chain(*tmp.db, genesis);
+    EXPECT_EQ(chain.head().height, 0u);
+    EXPECT_EQ(chain.head().id, genesis.id());
+    auto alice = key(1);
+    auto r = chain.build(chain.head().id,
+                         pending({own_tx(alice, 1, RegisterUser{"alice"}),
+                                  own_tx(key(2), 1, RegisterUser{"alice"}),  // taken: dropped
+                                  own_tx(alice, 2, CreateRepo{"r", "", false, "main"})}),
+                         1, kT0, proposer);
+    EXPECT_EQ(r.block.txs.size(), 2u);
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].second.code(), Code::kConflict);
+    chain.commit(r.block);
+    EXPECT_EQ(chain.head().height, 1u);
+    EXPECT_EQ(chain.head().state_root, r.block.header.state_root);
+    EXPECT_TRUE(chain.view().repo(1));
+    EXPECT_EQ(chain.locate(r.block.txs[1].id())->index, 1u);
+    // A second block on top; then a block built on a non-finalized parent.
+    auto r2 = chain.build(chain.head().id, pending({own_tx(alice, 3, UpdateRefs{1, {{"refs/heads/main", {}, Bytes(20, 1)}}})}),
+                          2, kT0 + 10, proposer);
+    auto r3 = chain.build(r2.block.id(), pending({own_tx(alice, 4, UpdateRefs{1, {{"refs/heads/main", Bytes(20, 1), Bytes(20, 2)}}})}),
+                          3, kT0 + 20, proposer);
+    EXPECT_EQ(r3.block.txs.size(), 1u);  // sees r2's write
+    chain.commit(r2.block);
+    chain.commit(r3.block);
+    EXPECT_EQ(*chain.view().ref(1, "refs/heads/main"), Bytes(20, 2));
+    root_after = chain.head().state_root;
+    EXPECT_THROW(chain.commit(r2.block), Error);  // does not extend the head
+  }
+  Chain reopened(*tmp.db, genesis);
+  EXPECT_EQ(reopened.head().height, 3u);
+  EXPECT_EQ(reopened.head().state_root, root_after);
+  EXPECT_EQ(reopened.block_at(2)->header.view, 2u);
+  auto scratch = tmp.dir.string() + "-replay";
+  EXPECT_EQ(Chain::replay(*tmp.db, genesis, scratch), root_after);
+  std::filesystem::remove_all(scratch);
+
+  auto other = genesis;
+  other.chain_id = "other";
+  EXPECT_THROW(Chain(*tmp.db, other), Error);
+}
+
+TEST(Chain, VerifyRejectsTamperedBlocks) {
+  TempDb a("verify-a"), b("verify-b");
+  auto genesis = test_genesis();
+  Chain ca(*a.db, genesis), cb(*b.db, genesis);
+  auto r = ca.build(ca.head().id, pending({own_tx(key(1), 1, RegisterUser{"alice"})}), 1, kT0, key(200).public_key());
+  EXPECT_TRUE(cb.verify(r.block).ok());
+  auto bad_root = r.block;
+  bad_root.header.state_root[0] ^= 1;
+  EXPECT_FALSE(cb.verify(bad_root).ok());
+  auto bad_sig = r.block;
+  bad_sig.txs[0].signature[0] ^= 1;
+  bad_sig.header.tx_root = tx_root_of(bad_sig.txs);
+  EXPECT_FALSE(cb.verify(bad_sig).ok());
+  auto wrong_height = r.block;
+  wrong_height.header.height = 5;
+  EXPECT_FALSE(cb.verify(wrong_height).ok());
+  cb.commit(r.block);
+  EXPECT_EQ(cb.head().state_root, r.block.header.state_root);
+}
+
+TEST(Mempool, DoorChecksPendingNoncesAndOutcomes) {
+  TempDb tmp("mempool");
+  Chain chain(*tmp.db, test_genesis());
+  Mempool pool(chain);
+  auto alice = key(1);
+  std::vector<TxOutcome> outcomes;
+  auto record = [&](const TxOutcome& o) { outcomes.push_back(o); };
+  uint64_t ts = guts::unix_millis();
+  auto t1 = own_tx(alice, 1, RegisterUser{"alice"}, ts);
+  auto bad = t1;
+  bad.signature[0] ^= 1;
+  EXPECT_EQ(pool.submit(bad, record).message(), "bad signature");
+  ASSERT_TRUE(pool.submit(t1, record).ok());
+  EXPECT_EQ(pool.next_nonce(alice.public_key(), alice.public_key()), 2u);
+  auto t2 = own_tx(alice, 2, CreateRepo{"r", "", false, "main"}, ts);
+  auto t2b = own_tx(alice, 2, CreateRepo{"other", "", false, "main"}, ts);
+  // Door check runs against finalized state: alice has no username yet there.
+  EXPECT_EQ(pool.submit(t2, record).code(), Code::kPermissionDenied);
+  EXPECT_EQ(pool.submit(own_tx(alice, 3, RegisterUser{"x"}, ts), record).code(), Code::kConflict);
+  auto batch = pool.take(100);
+  ASSERT_EQ(batch.size(), 1u);
+  auto r = chain.build(chain.head().id, batch, 1, ts, key(200).public_key());
+  chain.commit(r.block);
+  pool.finished(r.block, r.rejected);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].applied);
+  EXPECT_EQ(outcomes[0].height, 1u);
+  ASSERT_TRUE(pool.submit(t2, record).ok());
+  ASSERT_TRUE(pool.submit(t2, record).ok());  // same tx again: second waiter
+  EXPECT_EQ(pool.submit(t2b, record).code(), Code::kConflict);
+  EXPECT_EQ(pool.size(), 1u);
+  // Resubmitting a finalized transaction reports it at once.
+  ASSERT_TRUE(pool.submit(t1, record).ok());
+  EXPECT_EQ(outcomes.size(), 2u);
+  EXPECT_TRUE(outcomes[1].applied);
+  pool.shutdown();
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[3].status.code(), Code::kUnavailable);
+}
