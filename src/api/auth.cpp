@@ -1,0 +1,140 @@
+#include "api/auth.h"
+
+#include <sodium.h>
+
+#include "api/github.h"
+#include "core/time.h"
+#include "crypto/did.h"
+
+namespace guts::api {
+
+namespace {
+
+bool is_git_path(const std::string& path) {
+  auto ends = [&](std::string_view s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends("/info/refs") || ends("/git-upload-pack") || ends("/git-receive-pack");
+}
+
+Response unauthorized(const Request& req, std::string_view message) {
+  Response r = error_response(401, message);
+  if (is_git_path(req.path)) r.headers.set("WWW-Authenticate", "Basic realm=\"Guts\"");
+  return r;
+}
+
+std::optional<std::string> basic_password(std::string_view b64) {
+  std::string raw(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), b64.data(),
+                        b64.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    return std::nullopt;
+  raw.resize(len);
+  auto colon = raw.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return raw.substr(colon + 1);
+}
+
+state::Permission needed_for(std::string_view access) {
+  if (access == "repo:admin") return state::Permission::kAdmin;
+  if (access == "repo:write") return state::Permission::kWrite;
+  return state::Permission::kRead;
+}
+
+}  // namespace
+
+const RepoContext& repo_context(const Request& req) {
+  return std::any_cast<const RepoContext&>(req.route_data);
+}
+
+std::optional<std::string> bearer_token(const Request& req) {
+  auto h = req.headers.get("Authorization");
+  if (!h) return std::nullopt;
+  std::string_view v = *h;
+  auto scheme_end = v.find(' ');
+  if (scheme_end == std::string_view::npos) return std::string();  // present but malformed
+  auto scheme = v.substr(0, scheme_end);
+  auto rest = v.substr(scheme_end + 1);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  auto lower = [](std::string_view s) {
+    std::string o(s);
+    for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return o;
+  };
+  auto sch = lower(scheme);
+  if (sch == "token" || sch == "bearer") return std::string(rest);
+  if (sch == "basic") return basic_password(rest).value_or(std::string());
+  return std::string();
+}
+
+std::vector<Middleware> make_auth_middlewares(Services& services) {
+  Middleware authenticate = [&services](Request& req, const Responder& respond) {
+    auto token = bearer_token(req);
+    if (!token) return false;  // anonymous
+    auto info = services.tokens().lookup(*token);
+    if (!info) {
+      respond(unauthorized(req, "Bad credentials"));
+      return true;
+    }
+    auto view = services.chain().view();
+    auto d = view.delegation(info->owner, services.node_key().public_key());
+    if (!d || d->expires_ms <= unix_millis()) {
+      respond(unauthorized(req, "Bad credentials (the delegation to this node was revoked or has expired)"));
+      return true;
+    }
+    req.principal.authenticated = true;
+    req.principal.did = crypto::did_from_key(info->owner);
+    req.principal.token_id = info->id;
+    if (auto acct = view.account(info->owner)) req.principal.username = acct->username;
+    return false;
+  };
+
+  Middleware authorize = [&services](Request& req, const Responder& respond) {
+    const std::string& access = req.access;
+    if (access.empty() || access == "public") return false;
+    if (access == "user") {
+      if (!req.principal.authenticated) {
+        respond(unauthorized(req, "Requires authentication"));
+        return true;
+      }
+      return false;
+    }
+    if (access.rfind("repo:", 0) != 0) {
+      respond(error_response(500, "Internal Server Error"));
+      return true;
+    }
+    std::string owner_name = req.param("owner"), repo_name = req.param("repo");
+    if (repo_name.size() > 4 && repo_name.compare(repo_name.size() - 4, 4, ".git") == 0)
+      repo_name.resize(repo_name.size() - 4);
+    auto view = services.chain().view();
+    std::optional<crypto::PublicKey> who;
+    if (req.principal.authenticated) who = crypto::parse_did(req.principal.did);
+    auto hidden = [&] {
+      if (!req.principal.authenticated && is_git_path(req.path))
+        respond(unauthorized(req, "Authentication required"));
+      else
+        respond(error_response(404, "Not Found"));
+      return true;
+    };
+    auto owner = view.account_by_username(owner_name);
+    if (!owner) return hidden();
+    auto repo = view.repo_by_name(owner->key, repo_name);
+    if (!repo) return hidden();
+    auto have = view.permission(*repo, who);
+    if (have == state::Permission::kNone) return hidden();
+    auto need = needed_for(access);
+    if (have < need) {
+      if (!req.principal.authenticated)
+        respond(unauthorized(req, "Requires authentication"));
+      else
+        respond(error_response(403, std::string("Must have ") + state::permission_name(need) +
+                                        " rights to Repository."));
+      return true;
+    }
+    req.route_data = RepoContext{*repo, *owner, have};
+    return false;
+  };
+  return {authenticate, authorize};
+}
+
+}  // namespace guts::api

@@ -1,0 +1,37 @@
+// Authentication and authorization, in one place for every route (never per endpoint).
+//
+// authenticate: "Authorization: token T" / "Bearer T" / Basic with T as the password → the
+//   principal, valid only while the identity's delegation to this node is active.
+// authorize: enforces the access each route declared (Request::access):
+//   public     anyone;
+//   user       an authenticated caller (401 otherwise);
+//   repo:read / repo:write / repo:admin
+//              resolves {owner}/{repo} (a ".git" suffix is ignored) and the caller's permission;
+//              a repository the caller may not read is 404, as if it did not exist — except
+//              for anonymous git clients, which get 401 with WWW-Authenticate: Basic so that
+//              git asks its credential helper (also without revealing existence).
+#pragma once
+
+#include <vector>
+
+#include "api/http.h"
+#include "api/services.h"
+#include "state/records.h"
+#include "state/view.h"
+
+namespace guts::api {
+
+// Attached to Request::route_data by `authorize` for repo:* routes.
+struct RepoContext {
+  state::Repo repo;
+  state::Account owner;
+  state::Permission permission = state::Permission::kNone;
+};
+const RepoContext& repo_context(const Request& req);
+
+// The token in an Authorization header, if any.
+std::optional<std::string> bearer_token(const Request& req);
+
+std::vector<Middleware> make_auth_middlewares(Services& services);
+
+}  // namespace guts::api

@@ -1,0 +1,186 @@
+#include "api/github.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "core/time.h"
+#include "crypto/did.h"
+
+namespace guts::api {
+
+Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
+
+Response error_response(int status, std::string_view message) {
+  return json_response(status, json{{"message", message}, {"documentation_url", kDocsUrl}});
+}
+
+Response validation_failed(std::string_view resource, std::string_view field,
+                           std::string_view code, std::string_view message) {
+  json err{{"resource", resource}, {"code", code}, {"field", field}};
+  if (!message.empty()) err["message"] = message;
+  return json_response(422, json{{"message", "Validation Failed"},
+                                 {"errors", json::array({err})},
+                                 {"documentation_url", kDocsUrl}});
+}
+
+Response status_response(const Status& st, std::string_view resource, std::string_view field) {
+  switch (st.code()) {
+    case Code::kOk: return error_response(200, "OK");
+    case Code::kInvalidArgument:
+    case Code::kConflict:
+      if (!resource.empty()) return validation_failed(resource, field, "custom", st.message());
+      return error_response(422, st.message());
+    case Code::kUnauthenticated: return error_response(401, st.message());
+    case Code::kPermissionDenied: return error_response(403, st.message());
+    case Code::kNotFound: return error_response(404, "Not Found");
+    case Code::kTooLarge: return error_response(413, st.message());
+    case Code::kUnavailable: return error_response(503, st.message());
+    case Code::kInternal: return error_response(500, "Internal Server Error");
+  }
+  return error_response(500, "Internal Server Error");
+}
+
+std::optional<nlohmann::json> parse_object_body(const Request& req, const Responder& respond) {
+  if (req.body.empty()) return nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    respond(error_response(400, "Problems parsing JSON"));
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    respond(error_response(422, "Invalid request. The request body must be a JSON object."));
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::optional<std::string> string_field(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw FieldError{field, "string"};
+  return it->get<std::string>();
+}
+
+std::optional<bool> bool_field(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) throw FieldError{field, "boolean"};
+  return it->get<bool>();
+}
+
+Response field_type_error(const FieldError& e) {
+  return error_response(422, "Invalid request. For 'properties/" + e.field + "', the value is not a " +
+                                 e.expected + ".");
+}
+
+Page page_of(const Request& req) {
+  Page p;
+  auto num = [](const std::optional<std::string>& s, size_t dflt) -> size_t {
+    if (!s || s->empty() || s->size() > 9) return dflt;
+    for (char c : *s)
+      if (c < '0' || c > '9') return dflt;
+    size_t v = std::stoul(*s);
+    return v == 0 ? dflt : v;
+  };
+  p.page = num(req.query_param("page"), 1);
+  p.per_page = std::min<size_t>(num(req.query_param("per_page"), 30), 100);
+  return p;
+}
+
+void add_link_header(Response& resp, const Request& req, const std::string& public_url,
+                     const Page& page, size_t total) {
+  size_t last = total == 0 ? 1 : (total + page.per_page - 1) / page.per_page;
+  // Keep the other query parameters, replace page/per_page.
+  std::string other;
+  size_t pos = 0;
+  while (pos <= req.query.size() && !req.query.empty()) {
+    size_t amp = req.query.find('&', pos);
+    if (amp == std::string::npos) amp = req.query.size();
+    auto part = req.query.substr(pos, amp - pos);
+    if (!part.empty() && part.rfind("page=", 0) != 0 && part.rfind("per_page=", 0) != 0)
+      other += part + "&";
+    pos = amp + 1;
+  }
+  auto url = [&](size_t n) {
+    return "<" + public_url + req.path + "?" + other + "per_page=" + std::to_string(page.per_page) +
+           "&page=" + std::to_string(n) + ">";
+  };
+  std::vector<std::string> links;
+  if (page.page < last) {
+    links.push_back(url(page.page + 1) + "; rel=\"next\"");
+    links.push_back(url(last) + "; rel=\"last\"");
+  }
+  if (page.page > 1) {
+    links.push_back(url(1) + "; rel=\"first\"");
+    links.push_back(url(std::min(page.page - 1, last)) + "; rel=\"prev\"");
+  }
+  if (links.empty()) return;
+  std::string value;
+  for (size_t i = 0; i < links.size(); ++i) value += (i ? ", " : "") + links[i];
+  resp.headers.set("Link", value);
+}
+
+static std::string node_id(std::string_view type, uint64_t id) {
+  std::string raw = std::string(type) + ":" + std::to_string(id);
+  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                    raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+json user_json(const state::Account& a, const std::string& base) {
+  const std::string api = base + "/api/v3/users/" + a.username;
+  return json{{"login", a.username},
+              {"id", a.id},
+              {"node_id", node_id("User", a.id)},
+              {"avatar_url", ""},
+              {"gravatar_id", ""},
+              {"url", api},
+              {"html_url", base + "/" + a.username},
+              {"repos_url", api + "/repos"},
+              {"type", "User"},
+              {"site_admin", false},
+              {"created_at", iso8601(a.registered_ms)},
+              {"guts_did", crypto::did_from_key(a.key)}};
+}
+
+json repo_json(const state::Repo& r, const state::Account& owner, const std::string& base,
+               std::optional<state::Permission> permission) {
+  const std::string full = owner.username + "/" + r.name;
+  const std::string api = base + "/api/v3/repos/" + full;
+  json j{{"id", r.id},
+         {"node_id", node_id("Repository", r.id)},
+         {"name", r.name},
+         {"full_name", full},
+         {"private", r.is_private},
+         {"owner", user_json(owner, base)},
+         {"html_url", base + "/" + full},
+         {"description", r.description.empty() ? json(nullptr) : json(r.description)},
+         {"fork", false},
+         {"url", api},
+         {"clone_url", base + "/" + full + ".git"},
+         {"default_branch", r.default_branch},
+         {"visibility", r.is_private ? "private" : "public"},
+         {"created_at", iso8601(r.created_ms)},
+         {"updated_at", iso8601(r.updated_ms)},
+         {"pushed_at", r.pushed_ms ? json(iso8601(r.pushed_ms)) : json(nullptr)},
+         {"size", 0},
+         {"archived", false},
+         {"disabled", false},
+         {"has_issues", true},
+         {"allow_force_pushes", r.allow_force_push}};
+  if (permission) {
+    using state::Permission;
+    auto p = *permission;
+    j["permissions"] = {{"admin", p >= Permission::kAdmin},
+                        {"maintain", p >= Permission::kMaintain},
+                        {"push", p >= Permission::kWrite},
+                        {"triage", p >= Permission::kTriage},
+                        {"pull", p >= Permission::kRead}};
+  }
+  return j;
+}
+
+}  // namespace guts::api

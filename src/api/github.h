@@ -1,0 +1,56 @@
+// GitHub REST v3 conventions: error bodies, validation errors, pagination, and the JSON shapes
+// of users and repositories (https://docs.github.com/rest).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "api/http.h"
+#include "core/status.h"
+#include "state/records.h"
+#include "state/view.h"
+
+namespace guts::api {
+
+using json = nlohmann::ordered_json;
+
+inline constexpr const char* kDocsUrl = "https://docs.github.com/rest";
+
+Response json_response(int status, const json& body);
+// {"message": ..., "documentation_url": ...}
+Response error_response(int status, std::string_view message);
+// 422 {"message":"Validation Failed","errors":[{resource, field, code, message}]}
+Response validation_failed(std::string_view resource, std::string_view field,
+                           std::string_view code, std::string_view message);
+// Maps a rejected transaction or operation to GitHub's status and body.
+Response status_response(const Status& st, std::string_view resource = "",
+                         std::string_view field = "");
+
+// Parses a JSON object body. On failure answers 400 "Problems parsing JSON" (or 422 when the
+// body is valid JSON but not an object) through `respond` and returns nullopt.
+std::optional<nlohmann::json> parse_object_body(const Request& req, const Responder& respond);
+
+// A typed optional field: nullopt if absent or null; throws FieldError if of another type.
+struct FieldError {
+  std::string field, expected;
+};
+std::optional<std::string> string_field(const nlohmann::json& j, const char* field);
+std::optional<bool> bool_field(const nlohmann::json& j, const char* field);
+Response field_type_error(const FieldError& e);
+
+struct Page {
+  size_t page = 1;
+  size_t per_page = 30;
+};
+Page page_of(const Request& req);  // per_page capped at 100, invalid values use defaults
+// Adds GitHub's Link header (next, last, first, prev) for `total` items.
+void add_link_header(Response& resp, const Request& req, const std::string& public_url,
+                     const Page& page, size_t total);
+
+// Entity JSON.
+json user_json(const state::Account& account, const std::string& base);
+json repo_json(const state::Repo& repo, const state::Account& owner, const std::string& base,
+               std::optional<state::Permission> permission);
+
+}  // namespace guts::api

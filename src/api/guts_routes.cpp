@@ -1,0 +1,250 @@
+// /api/guts: Guts-specific endpoints (transactions, blocks, identities, tokens, status).
+#include <variant>
+
+#include "api/auth.h"
+#include "api/github.h"
+#include "api/routes.h"
+#include "codec/codec.h"
+#include "core/time.h"
+#include "crypto/did.h"
+
+namespace guts::api {
+
+namespace {
+
+json body_json(const state::TxBody& body) {
+  return std::visit(
+      [](const auto& b) -> json {
+        using T = std::decay_t<decltype(b)>;
+        using namespace state;
+        if constexpr (std::is_same_v<T, RegisterUser>) {
+          return {{"username", b.username}};
+        } else if constexpr (std::is_same_v<T, GrantDelegation>) {
+          return {{"node", crypto::did_from_key(b.node)}, {"scopes", b.scopes}, {"expires_at", iso8601(b.expires_ms)}};
+        } else if constexpr (std::is_same_v<T, RevokeDelegation>) {
+          return {{"node", crypto::did_from_key(b.node)}};
+        } else if constexpr (std::is_same_v<T, CreateRepo>) {
+          return {{"name", b.name}, {"description", b.description}, {"private", b.is_private},
+                  {"default_branch", b.default_branch}};
+        } else if constexpr (std::is_same_v<T, UpdateRepo>) {
+          json j{{"repo_id", b.repo_id}};
+          if (b.name) j["name"] = *b.name;
+          if (b.description) j["description"] = *b.description;
+          if (b.is_private) j["private"] = *b.is_private;
+          if (b.default_branch) j["default_branch"] = *b.default_branch;
+          if (b.allow_force_push) j["allow_force_pushes"] = *b.allow_force_push;
+          return j;
+        } else if constexpr (std::is_same_v<T, DeleteRepo>) {
+          return {{"repo_id", b.repo_id}};
+        } else if constexpr (std::is_same_v<T, UpdateRefs>) {
+          json changes = json::array();
+          for (const auto& c : b.changes)
+            changes.push_back({{"ref", c.ref}, {"old", hex_encode(c.old_oid)}, {"new", hex_encode(c.new_oid)}});
+          return {{"repo_id", b.repo_id}, {"changes", changes}, {"force", b.force}};
+        }
+      },
+      body);
+}
+
+json tx_json(const state::Transaction& tx) {
+  return {{"id", hex_encode(tx.id())},
+          {"kind", state::tx_kind_name(tx.kind())},
+          {"chain_id", tx.chain_id},
+          {"author", crypto::did_from_key(tx.author)},
+          {"signer", crypto::did_from_key(tx.signer)},
+          {"nonce", tx.nonce},
+          {"timestamp", iso8601(tx.timestamp_ms)},
+          {"body", body_json(tx.body)}};
+}
+
+json header_json(const state::BlockHeader& h) {
+  return {{"height", h.height},
+          {"id", hex_encode(h.id())},
+          {"parent", hex_encode(h.parent)},
+          {"view", h.view},
+          {"timestamp", iso8601(h.timestamp_ms)},
+          {"timestamp_ms", h.timestamp_ms},
+          {"proposer", crypto::did_from_key(h.proposer)},
+          {"tx_root", hex_encode(h.tx_root)},
+          {"state_root", hex_encode(h.state_root)},
+          {"tx_count", h.tx_count}};
+}
+
+Response outcome_response(const state::TxOutcome& o) {
+  if (o.applied)
+    return json_response(200, json{{"id", hex_encode(o.id)}, {"status", "applied"}, {"height", o.height}});
+  Response r = status_response(o.status);
+  json body = json::parse(r.body);
+  body["message"] = "rejected: " + o.status.message();
+  body["id"] = hex_encode(o.id);
+  body["status"] = "rejected";
+  r.body = body.dump();
+  return r;
+}
+
+}  // namespace
+
+Bytes token_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
+                            const crypto::PublicKey& user, uint64_t timestamp_ms) {
+  codec::Writer w;
+  w.str(chain_id).fixed(node).fixed(user).varint(timestamp_ms);
+  return w.take();
+}
+
+void add_guts_routes(Router& router, Services& svc) {
+  router.add("GET", "/api/guts/status", "public", [&svc](Request&, Responder respond) {
+    auto head = svc.chain().head();
+    const auto& g = svc.chain().genesis();
+    json validators = json::array();
+    for (const auto& v : g.validators)
+      validators.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
+    respond(json_response(200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
+                                    {"chain_id", g.chain_id},
+                                    {"genesis_id", hex_encode(g.id())},
+                                    {"height", head.height},
+                                    {"head", hex_encode(head.id)},
+                                    {"state_root", hex_encode(head.state_root)},
+                                    {"head_time", iso8601(head.timestamp_ms)},
+                                    {"validators", validators},
+                                    {"mempool", svc.mempool().size()},
+                                    {"version", "0.1.0"}}));
+  });
+
+  router.add("POST", "/api/guts/transactions", "public", [&svc](Request& req, Responder respond) {
+    Bytes raw;
+    auto ctype = req.headers.get("Content-Type").value_or("");
+    if (ctype.rfind("application/octet-stream", 0) == 0) {
+      raw = to_bytes(req.body);
+    } else {
+      auto body = parse_object_body(req, respond);
+      if (!body) return;
+      auto it = body->find("tx");
+      if (it == body->end() || !it->is_string()) {
+        respond(validation_failed("Transaction", "tx", "missing_field", "hex-encoded transaction required"));
+        return;
+      }
+      auto decoded = hex_decode(it->get<std::string>());
+      if (!decoded) {
+        respond(validation_failed("Transaction", "tx", "invalid", "not hexadecimal"));
+        return;
+      }
+      raw = std::move(*decoded);
+    }
+    state::Transaction tx;
+    try {
+      tx = state::decode_transaction(raw);
+    } catch (const codec::DecodeError& e) {
+      respond(error_response(400, std::string("malformed transaction: ") + e.what()));
+      return;
+    }
+    bool wait = req.query_param("wait").value_or("true") != "false";
+    if (!wait) {
+      // The door's verdict is immediate; acceptance answers 202 without waiting for the block.
+      Status st = svc.mempool().submit(tx, [](const state::TxOutcome&) {});
+      if (!st.ok()) return respond(outcome_response(state::TxOutcome{tx.id(), false, st, 0}));
+      return respond(json_response(202, json{{"id", hex_encode(tx.id())}, {"status", "pending"}}));
+    }
+    svc.submit(tx, [respond = std::move(respond)](const state::TxOutcome& o) { respond(outcome_response(o)); });
+  });
+
+  router.add("GET", "/api/guts/transactions/{id}", "public", [&svc](Request& req, Responder respond) {
+    auto id = hex_decode_fixed<32>(req.param("id"));
+    if (!id) return respond(error_response(404, "Not Found"));
+    auto loc = svc.chain().locate(*id);
+    if (!loc) {
+      return respond(error_response(404, "Not Found"));
+    }
+    auto block = svc.chain().block_at(loc->height);
+    json j = tx_json(block->txs.at(loc->index));
+    j["status"] = "applied";
+    j["height"] = loc->height;
+    j["index"] = loc->index;
+    j["block"] = hex_encode(block->id());
+    respond(json_response(200, j));
+  });
+
+  router.add("GET", "/api/guts/blocks/{height}", "public", [&svc](Request& req, Responder respond) {
+    auto h = req.param("height");
+    uint64_t height = 0;
+    if (h == "latest") {
+      height = svc.chain().head().height;
+    } else {
+      if (h.empty() || h.size() > 19 || h.find_first_not_of("0123456789") != std::string::npos)
+        return respond(error_response(404, "Not Found"));
+      height = std::stoull(h);
+    }
+    auto block = svc.chain().block_at(height);
+    if (!block) return respond(error_response(404, "Not Found"));
+    json j = header_json(block->header);
+    json txs = json::array();
+    for (const auto& tx : block->txs) txs.push_back(tx_json(tx));
+    j["transactions"] = txs;
+    respond(json_response(200, j));
+  });
+
+  router.add("GET", "/api/guts/identities/{did}", "public", [&svc](Request& req, Responder respond) {
+    auto key = crypto::parse_did(req.param("did"));
+    if (!key) return respond(error_response(404, "Not Found"));
+    auto view = svc.chain().view();
+    auto node = svc.node_key().public_key();
+    json j{{"did", req.param("did")}};
+    auto acct = view.account(*key);
+    j["username"] = acct ? json(acct->username) : json(nullptr);
+    j["account_id"] = acct ? json(acct->id) : json(nullptr);
+    json dels = json::array();
+    for (const auto& d : view.delegations_of(*key))
+      dels.push_back({{"node", crypto::did_from_key(d.node)}, {"scopes", d.scopes},
+                      {"expires_at", iso8601(d.expires_ms)}, {"granted_at", iso8601(d.granted_ms)}});
+    j["delegations"] = dels;
+    j["next_nonce"] = svc.mempool().next_nonce(*key, *key);
+    j["next_nonce_for_this_node"] = svc.mempool().next_nonce(*key, node);
+    respond(json_response(200, j));
+  });
+
+  router.add("POST", "/api/guts/tokens", "public", [&svc](Request& req, Responder respond) {
+    auto body = parse_object_body(req, respond);
+    if (!body) return;
+    std::optional<std::string> did, sig_hex;
+    uint64_t ts = 0;
+    try {
+      did = string_field(*body, "did");
+      sig_hex = string_field(*body, "signature");
+      auto it = body->find("timestamp_ms");
+      if (it == body->end() || !it->is_number_unsigned()) throw FieldError{"timestamp_ms", "integer"};
+      ts = it->get<uint64_t>();
+    } catch (const FieldError& e) {
+      return respond(field_type_error(e));
+    }
+    if (!did || !sig_hex) return respond(validation_failed("Token", !did ? "did" : "signature", "missing_field", ""));
+    auto user = crypto::parse_did(*did);
+    auto sig = hex_decode_fixed<64>(*sig_hex);
+    if (!user) return respond(validation_failed("Token", "did", "invalid", "not a did:key"));
+    if (!sig) return respond(validation_failed("Token", "signature", "invalid", "64-byte hex signature required"));
+    uint64_t now = unix_millis();
+    if (ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000)
+      return respond(error_response(401, "token request timestamp is outside the allowed window"));
+    auto node = svc.node_key().public_key();
+    auto payload = token_request_payload(svc.chain().genesis().chain_id, node, *user, ts);
+    if (!crypto::verify(*user, kTokenRequestDomain, payload, *sig))
+      return respond(error_response(401, "Bad credentials (signature does not verify)"));
+    auto d = svc.chain().view().delegation(*user, node);
+    if (!d || d->expires_ms <= now)
+      return respond(error_response(403, "no active delegation from this identity to this node; grant one first"));
+    TokenInfo info;
+    auto token = svc.tokens().issue(*user, now, &info);
+    respond(json_response(201, json{{"token", token}, {"id", info.id}, {"did", *did},
+                                    {"node_did", crypto::did_from_key(node)}}));
+  });
+
+  router.add("GET", "/api/guts/tokens/current", "user", [](Request& req, Responder respond) {
+    respond(json_response(200, json{{"id", req.principal.token_id}, {"did", req.principal.did},
+                                    {"username", req.principal.username}}));
+  });
+
+  router.add("DELETE", "/api/guts/tokens/current", "user", [&svc](Request& req, Responder respond) {
+    svc.tokens().revoke(bearer_token(req).value_or(""));
+    respond(Response{204, {}, ""});
+  });
+}
+
+}  // namespace guts::api

@@ -1,0 +1,59 @@
+// The HTTP/1.1 server. All Beast/Asio code lives in http_server.cpp; this header is Boost-free.
+//
+// Per connection, requests are handled one after the other (keep-alive, pipelining-safe):
+// parse header -> route -> (buffered routes) read body up to max_body_bytes -> middlewares in
+// order -> handler. Buffered handlers run on an I/O thread and answer through the Responder from
+// any thread, at any later time; the connection waits without blocking a thread. Streaming
+// routes are handed to a pool of worker threads and talk to the client through api::Exchange.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "api/router.h"
+
+namespace guts::api {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;                // 0 = pick a free port (see HttpServer::port())
+  int threads = 2;                     // I/O threads
+  size_t max_body_bytes = 10 << 20;    // buffered routes; larger -> 413 and close
+  size_t max_header_bytes = 64 << 10;  // larger -> 431 and close
+  // Limit for reading a request (header or body) and for each write; also the keep-alive idle
+  // timeout between requests.
+  std::chrono::seconds read_timeout{30};
+  int streaming_threads = 16;  // workers running streaming handlers
+  // stop(): how long in-flight requests may take to finish before connections are cut.
+  std::chrono::milliseconds shutdown_grace{5000};
+  std::string server_name = "guts";  // Server header
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, std::shared_ptr<const Router> router,
+             std::vector<Middleware> middlewares);
+  ~HttpServer();  // stop()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the threads. Throws guts::Error(kUnavailable) if the address cannot
+  // be bound, kInvalidArgument if it does not parse. Call once.
+  void start();
+  // The bound port (after start()).
+  uint16_t port() const;
+  // Graceful: stops accepting, closes idle connections, lets in-flight requests finish for up to
+  // shutdown_grace, then cuts the rest and joins all threads. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace guts::api

@@ -1,0 +1,45 @@
+// What request handlers work with: the ledger, the mempool, the node's key and tokens. Writes
+// made through the API become transactions signed by the node on the caller's behalf, under
+// the delegation the caller granted to this node (ARCHITECTURE §2).
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "api/http.h"
+#include "api/tokens.h"
+#include "crypto/ed25519.h"
+#include "state/chain.h"
+#include "state/mempool.h"
+
+namespace guts::api {
+
+class Services {
+ public:
+  Services(state::Chain& chain, state::Mempool& mempool, crypto::SigningKey node_key,
+           TokenStore& tokens, std::string public_url);
+
+  state::Chain& chain() { return chain_; }
+  state::Mempool& mempool() { return mempool_; }
+  const crypto::SigningKey& node_key() const { return node_key_; }
+  TokenStore& tokens() { return tokens_; }
+  const std::string& public_url() const { return public_url_; }  // "http://host:port"
+  void set_public_url(std::string url) { public_url_ = std::move(url); }  // before serving
+
+  // Submits a transaction; `done` is called once: with the door's rejection at once, or with
+  // the outcome when its block is applied.
+  void submit(const state::Transaction& tx, state::OutcomeFn done);
+  // Builds, signs with the node key and submits a transaction authored by the caller.
+  void submit_as(const Principal& who, state::TxBody body, state::OutcomeFn done);
+
+ private:
+  state::Chain& chain_;
+  state::Mempool& mempool_;
+  crypto::SigningKey node_key_;
+  TokenStore& tokens_;
+  std::string public_url_;
+  std::mutex sign_mu_;  // allocates node-signed nonces one at a time
+};
+
+}  // namespace guts::api

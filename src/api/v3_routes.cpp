@@ -1,0 +1,154 @@
+// /api/v3: GitHub REST shapes for users and repositories.
+#include "api/auth.h"
+#include "api/github.h"
+#include "api/routes.h"
+#include "crypto/did.h"
+#include "state/rules.h"
+
+namespace guts::api {
+
+namespace {
+
+std::optional<crypto::PublicKey> caller(const Request& req) {
+  if (!req.principal.authenticated) return std::nullopt;
+  return crypto::parse_did(req.principal.did);
+}
+
+// Paginated repository listing, with the Link header.
+Response repo_page(const Request& req, Services& svc, const state::Account& owner,
+                   const std::vector<state::Repo>& repos) {
+  auto view = svc.chain().view();
+  auto who = caller(req);
+  std::vector<const state::Repo*> visible;
+  for (const auto& r : repos)
+    if (view.permission(r, who) != state::Permission::kNone) visible.push_back(&r);
+  Page page = page_of(req);
+  json arr = json::array();
+  size_t start = (page.page - 1) * page.per_page;
+  for (size_t i = start; i < visible.size() && i < start + page.per_page; ++i)
+    arr.push_back(repo_json(*visible[i], owner, svc.public_url(),
+                            who ? std::optional(view.permission(*visible[i], who)) : std::nullopt));
+  Response resp = json_response(200, arr);
+  add_link_header(resp, req, svc.public_url(), page, visible.size());
+  return resp;
+}
+
+// Answers with the repository as it is after a write was applied.
+void respond_repo(Services& svc, const Request& req, uint64_t id, int status, const Responder& respond) {
+  auto view = svc.chain().view();
+  auto repo = view.repo(id);
+  if (!repo) return respond(error_response(404, "Not Found"));
+  auto owner = view.account(repo->owner);
+  respond(json_response(status, repo_json(*repo, *owner, svc.public_url(), view.permission(*repo, caller(req)))));
+}
+
+}  // namespace
+
+void add_v3_routes(Router& router, Services& svc) {
+  router.add("GET", "/api/v3/user", "user", [&svc](Request& req, Responder respond) {
+    auto acct = svc.chain().view().account(*caller(req));
+    if (!acct) return respond(error_response(404, "This identity has no registered username"));
+    respond(json_response(200, user_json(*acct, svc.public_url())));
+  });
+
+  router.add("GET", "/api/v3/users/{username}", "public", [&svc](Request& req, Responder respond) {
+    auto acct = svc.chain().view().account_by_username(req.param("username"));
+    if (!acct) return respond(error_response(404, "Not Found"));
+    respond(json_response(200, user_json(*acct, svc.public_url())));
+  });
+
+  router.add("GET", "/api/v3/users/{username}/repos", "public", [&svc](Request& req, Responder respond) {
+    auto view = svc.chain().view();
+    auto acct = view.account_by_username(req.param("username"));
+    if (!acct) return respond(error_response(404, "Not Found"));
+    respond(repo_page(req, svc, *acct, view.repos_of(acct->key)));
+  });
+
+  router.add("GET", "/api/v3/user/repos", "user", [&svc](Request& req, Responder respond) {
+    auto view = svc.chain().view();
+    auto acct = view.account(*caller(req));
+    if (!acct) return respond(json_response(200, json::array()));
+    respond(repo_page(req, svc, *acct, view.repos_of(acct->key)));
+  });
+
+  router.add("POST", "/api/v3/user/repos", "user", [&svc](Request& req, Responder respond) {
+    auto body = parse_object_body(req, respond);
+    if (!body) return;
+    state::CreateRepo create;
+    try {
+      auto name = string_field(*body, "name");
+      if (!name) return respond(validation_failed("Repository", "name", "missing_field", ""));
+      create.name = *name;
+      create.description = string_field(*body, "description").value_or("");
+      create.is_private = bool_field(*body, "private").value_or(false);
+      if (auto vis = string_field(*body, "visibility")) {
+        if (*vis != "public" && *vis != "private")
+          return respond(validation_failed("Repository", "visibility", "invalid", "must be public or private"));
+        create.is_private = *vis == "private";
+      }
+      create.default_branch = string_field(*body, "default_branch").value_or("main");
+    } catch (const FieldError& e) {
+      return respond(field_type_error(e));
+    }
+    if (auto e = state::repo_name_error(create.name))
+      return respond(validation_failed("Repository", "name", "custom", *e));
+    if (req.principal.username.empty())
+      return respond(error_response(403, "Register a username before creating repositories"));
+    auto owner = *caller(req);
+    std::string name = create.name;
+    svc.submit_as(req.principal, create,
+                  [&svc, req, owner, name, respond = std::move(respond)](const state::TxOutcome& o) {
+                    if (!o.applied) return respond(status_response(o.status, "Repository", "name"));
+                    auto repo = svc.chain().view().repo_by_name(owner, name);
+                    if (!repo) return respond(error_response(500, "Internal Server Error"));
+                    respond_repo(svc, req, repo->id, 201, respond);
+                  });
+  });
+
+  router.add("GET", "/api/v3/repos/{owner}/{repo}", "repo:read", [&svc](Request& req, Responder respond) {
+    const auto& ctx = repo_context(req);
+    respond(json_response(200, repo_json(ctx.repo, ctx.owner, svc.public_url(),
+                                         req.principal.authenticated ? std::optional(ctx.permission) : std::nullopt)));
+  });
+
+  router.add("PATCH", "/api/v3/repos/{owner}/{repo}", "repo:admin", [&svc](Request& req, Responder respond) {
+    auto body = parse_object_body(req, respond);
+    if (!body) return;
+    const auto& ctx = repo_context(req);
+    state::UpdateRepo update;
+    update.repo_id = ctx.repo.id;
+    try {
+      update.name = string_field(*body, "name");
+      update.description = string_field(*body, "description");
+      update.is_private = bool_field(*body, "private");
+      if (auto vis = string_field(*body, "visibility")) {
+        if (*vis != "public" && *vis != "private")
+          return respond(validation_failed("Repository", "visibility", "invalid", "must be public or private"));
+        update.is_private = *vis == "private";
+      }
+      update.default_branch = string_field(*body, "default_branch");
+      update.allow_force_push = bool_field(*body, "allow_force_pushes");
+    } catch (const FieldError& e) {
+      return respond(field_type_error(e));
+    }
+    if (update.name)
+      if (auto e = state::repo_name_error(*update.name))
+        return respond(validation_failed("Repository", "name", "custom", *e));
+    uint64_t id = ctx.repo.id;
+    svc.submit_as(req.principal, update, [&svc, req, id, respond = std::move(respond)](const state::TxOutcome& o) {
+      if (!o.applied) return respond(status_response(o.status, "Repository", "name"));
+      respond_repo(svc, req, id, 200, respond);
+    });
+  });
+
+  router.add("DELETE", "/api/v3/repos/{owner}/{repo}", "repo:admin", [&svc](Request& req, Responder respond) {
+    const auto& ctx = repo_context(req);
+    svc.submit_as(req.principal, state::DeleteRepo{ctx.repo.id},
+                  [respond = std::move(respond)](const state::TxOutcome& o) {
+                    if (!o.applied) return respond(status_response(o.status));
+                    respond(Response{204, {}, ""});
+                  });
+  });
+}
+
+}  // namespace guts::api

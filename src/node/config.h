@@ -1,0 +1,27 @@
+// Node configuration: flags, environment variables (GUTS_*) and an optional config file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace guts::node {
+
+struct NodeConfig {
+  std::string api_addr = "127.0.0.1:8080";
+  std::string p2p_addr = "127.0.0.1:9000";
+  std::filesystem::path data_dir = "data";
+  std::filesystem::path genesis_file;  // empty: <data>/genesis.json, created on first start
+  std::string public_url;              // empty: http://<api-addr>
+  std::vector<std::string> bootstrap;  // did:key:...@host:port (used by the network layer)
+  bool validator = true;
+  std::string log_level = "info";
+  std::filesystem::path port_file;  // if set, the bound API port is written here
+  size_t max_block_txs = 5000;
+  int api_threads = 2;
+};
+
+// Splits "host:port"; throws guts::Error on malformed input.
+std::pair<std::string, uint16_t> split_host_port(const std::string& addr);
+
+}  // namespace guts::node

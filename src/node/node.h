@@ -1,0 +1,25 @@
+// A running Guts node: data directory, keys, ledger, mempool, consensus and the API server.
+#pragma once
+
+#include <memory>
+
+#include "node/config.h"
+
+namespace guts::node {
+
+class Node {
+ public:
+  explicit Node(NodeConfig config);
+  ~Node();
+  // Opens the data directory (creating the node key and a one-validator genesis on first
+  // start), starts consensus and the API. Throws guts::Error with a clear message on failure.
+  void start();
+  void stop();
+  uint16_t api_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace guts::node
