@@ -1,0 +1,20 @@
+// Subcommand groups of the `guts` CLI. Each adds its subcommands to the app; the callbacks run
+// after parsing with the shared Context.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+
+#include "cli/context.h"
+
+namespace guts::cli {
+
+using ContextFn = std::function<Context&()>;
+
+void add_identity_commands(CLI::App& app, ContextFn ctx);
+void add_auth_commands(CLI::App& app, ContextFn ctx);
+void add_repo_commands(CLI::App& app, ContextFn ctx);
+void add_status_command(CLI::App& app, ContextFn ctx);
+
+}  // namespace guts::cli

@@ -1,0 +1,76 @@
+// A small blocking HTTP client for the guts CLI and tests (libcurl underneath). One client per
+// thread: it reuses one connection (keep-alive) between requests.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace guts::cli {
+
+struct CaseInsensitiveLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  // Response header names in lower case; repeated headers are joined with ", ".
+  std::map<std::string, std::string, CaseInsensitiveLess> headers;
+
+  std::string header(std::string_view name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class HttpClient {
+ public:
+  // base_url: "http://127.0.0.1:8080" (a trailing '/' is dropped). Paths are appended as given.
+  explicit HttpClient(std::string base_url);
+  ~HttpClient();
+  HttpClient(HttpClient&&) noexcept;
+  HttpClient& operator=(HttpClient&&) noexcept;
+
+  void set_token(std::string token);  // sends "Authorization: token <t>"; empty = none
+  void set_timeout(std::chrono::milliseconds timeout);  // whole request; 0 = none (default 30 s)
+  // Extra request header sent with every request (e.g. "Accept"); replaces a previous value.
+  void set_header(std::string name, std::string value);
+  const std::string& base_url() const;
+
+  // Throws guts::Error(kUnavailable, "cannot reach node at <url>: <curl error>") when the
+  // request cannot be completed (connection refused, reset, timeout). HTTP error statuses are
+  // returned, not thrown.
+  HttpResult request(std::string_view method, std::string_view path_and_query,
+                     std::string_view body = {},
+                     std::string_view content_type = "application/json");
+  HttpResult get(std::string_view path_and_query) { return request("GET", path_and_query); }
+  HttpResult head(std::string_view path_and_query) { return request("HEAD", path_and_query); }
+  HttpResult del(std::string_view path_and_query, std::string_view body = {}) {
+    return request("DELETE", path_and_query, body);
+  }
+  HttpResult post(std::string_view path_and_query, std::string_view body,
+                  std::string_view content_type = "application/json") {
+    return request("POST", path_and_query, body, content_type);
+  }
+  HttpResult put(std::string_view path_and_query, std::string_view body,
+                 std::string_view content_type = "application/json") {
+    return request("PUT", path_and_query, body, content_type);
+  }
+  HttpResult patch(std::string_view path_and_query, std::string_view body,
+                   std::string_view content_type = "application/json") {
+    return request("PATCH", path_and_query, body, content_type);
+  }
+
+  // Connections opened by the last request (0 when an existing one was reused).
+  long last_new_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace guts::cli

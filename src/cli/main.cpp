@@ -1,0 +1,41 @@
+// guts: the command-line client, modelled on gh. Every command takes --node and --json.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/status.h"
+
+using namespace guts;
+
+int main(int argc, char** argv) {
+  CLI::App app{"guts: command-line client for Guts nodes"};
+  app.require_subcommand(1);
+  cli::Options options;
+  app.add_option("--node", options.node, "Node URL (default: $GUTS_NODE, your last login, or http://127.0.0.1:8080)");
+  app.add_flag("--json", options.json, "Print JSON instead of text");
+  app.add_option("--home", options.home, "Directory of your identity and logins (default: $GUTS_HOME or ~/.config/guts)");
+  // Global options may also follow the subcommand (guts repo list --json).
+  app.fallthrough();
+
+  std::unique_ptr<cli::Context> context;
+  cli::ContextFn ctx = [&]() -> cli::Context& {
+    if (!context) context = std::make_unique<cli::Context>(options);
+    return *context;
+  };
+  cli::add_identity_commands(app, ctx);
+  cli::add_auth_commands(app, ctx);
+  cli::add_repo_commands(app, ctx);
+  cli::add_status_command(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    std::cerr << "guts: " << e.what() << "\n";
+    return e.code() == Code::kUnavailable ? 3 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "guts: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
