@@ -30,8 +30,10 @@ TEST(Executor, RegisterUsernameUniqueCaseInsensitive) {
   EXPECT_EQ(env.apply(own_tx(alice, 2, RegisterUser{"second"})).code(), Code::kConflict);
   EXPECT_EQ(env.apply(own_tx(mallory, 1, RegisterUser{"bad name"})).code(), Code::kInvalidArgument);
   EXPECT_EQ(env.view().account_by_username("ALICE")->key, alice.public_key());
+  EXPECT_EQ(env.view().account_by_username("alice")->id, 1u);
   // A rejected transaction consumes no nonce.
   EXPECT_TRUE(env.apply(own_tx(mallory, 1, RegisterUser{"mallory"})).ok());
+  EXPECT_EQ(env.view().account_by_username("mallory")->id, 2u);
 }
 
 TEST(Executor, NonceSignatureChainAndTimestamp) {
