@@ -207,17 +207,22 @@ void Chain::commit(const Block& block) {
   batch.put(schema_.meta, kHeadTime, storage::be64(h.timestamp_ms));
   db_.write(batch, /*sync=*/true);
 
-  std::lock_guard lock(mu_);
-  head_ = Head{h.height, id, h.state_root, h.timestamp_ms};
-  // Executions at or below the new height can never be committed now; children keep their
-  // parents alive through shared pointers until they go too.
-  for (auto it = executed_.begin(); it != executed_.end();) {
-    if (it->second->header.height <= h.height)
-      it = executed_.erase(it);
-    else
-      ++it;
+  {
+    std::lock_guard lock(mu_);
+    head_ = Head{h.height, id, h.state_root, h.timestamp_ms};
+    // Executions at or below the new height can never be committed now; children keep their
+    // parents alive through shared pointers until they go too.
+    for (auto it = executed_.begin(); it != executed_.end();) {
+      if (it->second->header.height <= h.height)
+        it = executed_.erase(it);
+      else
+        ++it;
+    }
   }
+  for (const auto& listener : listeners_) listener(block);
 }
+
+void Chain::add_commit_listener(CommitListener listener) { listeners_.push_back(std::move(listener)); }
 
 std::optional<Block> Chain::block_at(uint64_t height) const {
   auto v = db_.get(schema_.blocks, storage::be64(height));

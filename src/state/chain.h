@@ -3,6 +3,7 @@
 // commit); the single-node sequencer and Simplex both drive it through the same calls.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,11 @@ class Chain {
   // must be the current head.
   void commit(const Block& block);
 
+  // Called (on the committing thread) after each block is durable, before its submitters are
+  // told: projections of state, such as the bare git repositories, follow it here.
+  using CommitListener = std::function<void(const Block&)>;
+  void add_commit_listener(CommitListener listener);
+
   std::optional<Block> block_at(uint64_t height) const;
   std::optional<TxLocation> locate(const Digest& tx_id) const;
 
@@ -94,6 +100,7 @@ class Chain {
   mutable std::mutex mu_;
   Head head_;
   std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
+  std::vector<CommitListener> listeners_;  // set up before blocks flow
 };
 
 }  // namespace guts::state

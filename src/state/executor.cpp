@@ -93,7 +93,9 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
             return conflict("identity already registered as '" + acct->username + "'");
           if (view.account_by_username(b.username))
             return conflict("username '" + b.username + "' is already taken");
-          state.put(s_.accounts, key_of(author), encode_account({author, b.username, now}));
+          uint64_t id = view.next_account_id();
+          state.put(s_.meta, StateView::kNextAccountId, storage::be64(id + 1));
+          state.put(s_.accounts, key_of(author), encode_account({id, author, b.username, now}));
           state.put(s_.usernames, fold_case(b.username), key_of(author));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, GrantDelegation>) {

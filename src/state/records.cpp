@@ -11,13 +11,14 @@ static std::string str_of(const Bytes& b) { return {b.begin(), b.end()}; }
 
 std::string encode_account(const Account& a) {
   Writer w;
-  w.fixed(a.key).str(a.username).varint(a.registered_ms);
+  w.varint(a.id).fixed(a.key).str(a.username).varint(a.registered_ms);
   return str_of(w.data());
 }
 
 Account decode_account(std::string_view data) {
   Reader r(as_bytes(data));
   Account a;
+  a.id = r.varint();
   a.key = r.fixed<32>();
   a.username = r.str(256);
   a.registered_ms = r.varint();

@@ -10,6 +10,7 @@
 namespace guts::state {
 
 struct Account {
+  uint64_t id = 0;  // sequential, assigned at registration (GitHub's numeric user id)
   crypto::PublicKey key{};
   std::string username;
   uint64_t registered_ms = 0;

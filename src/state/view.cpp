@@ -92,6 +92,11 @@ uint64_t StateView::next_repo_id() const {
   return v ? storage::read_be64(*v) : 1;
 }
 
+uint64_t StateView::next_account_id() const {
+  auto v = kv_.get(s_.meta, kNextAccountId);
+  return v ? storage::read_be64(*v) : 1;
+}
+
 std::optional<Bytes> StateView::ref(uint64_t repo_id, std::string_view ref) const {
   auto v = kv_.get(s_.refs, ref_key(repo_id, ref));
   if (!v) return std::nullopt;

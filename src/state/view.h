@@ -31,6 +31,7 @@ class StateView {
   // Repositories of an owner, ordered by folded name.
   std::vector<Repo> repos_of(const crypto::PublicKey& owner) const;
   uint64_t next_repo_id() const;
+  uint64_t next_account_id() const;
 
   std::optional<Bytes> ref(uint64_t repo_id, std::string_view ref) const;
   std::vector<std::pair<std::string, Bytes>> refs(uint64_t repo_id) const;
@@ -44,6 +45,7 @@ class StateView {
   static std::string repo_name_key(const crypto::PublicKey& owner, std::string_view name);
   static std::string ref_key(uint64_t repo_id, std::string_view ref);
   static constexpr std::string_view kNextRepoId = "next_repo_id";
+  static constexpr std::string_view kNextAccountId = "next_account_id";
 
  private:
   const Schema& s_;
