@@ -123,6 +123,10 @@ std::vector<Middleware> make_auth_middlewares(Services& services) {
     auto have = view.permission(*repo, who);
     if (have == state::Permission::kNone) return hidden();
     auto need = needed_for(access);
+    // `git push` starts with the receive-pack advertisement: it needs what the push needs.
+    if (need < state::Permission::kWrite && req.query_param("service") == "git-receive-pack" &&
+        req.path.size() > 10 && req.path.compare(req.path.size() - 10, 10, "/info/refs") == 0)
+      need = state::Permission::kWrite;
     if (have < need) {
       if (!req.principal.authenticated)
         respond(unauthorized(req, "Requires authentication"));

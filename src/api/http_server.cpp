@@ -230,12 +230,15 @@ class WorkerPool {
   void start(int n) {
     for (int i = 0; i < std::max(1, n); ++i) threads_.emplace_back([this] { loop(); });
   }
-  void submit(std::function<void()> job) {
+  // False once stopping: the job is not queued.
+  bool submit(std::function<void()> job) {
     {
       std::lock_guard lk(mu_);
+      if (stop_) return false;
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
+    return true;
   }
   // Runs what is queued, then joins.
   void stop_and_join() {
@@ -874,8 +877,8 @@ net::awaitable<void> Session::loop() {
                                                expect_continue, keep_alive, head, http11);
     ++seq_;
     stream_done_ = false;
-    core_->pool.submit([ex, req, handler = m.streaming_handler, seq = seq_, w = weak_from_this(),
-                        exec = executor()] {
+    bool queued = core_->pool.submit([ex, req, handler = m.streaming_handler, seq = seq_,
+                                      w = weak_from_this(), exec = executor()] {
       std::exception_ptr err;
       try {
         (*handler)(*req, *ex);
@@ -887,6 +890,10 @@ net::awaitable<void> Session::loop() {
         if (auto s = w.lock()) s->on_stream_done(seq);
       });
     });
+    if (!queued) {
+      co_await write_error(503, "Service Unavailable");
+      co_return;
+    }
     co_await wait_wake(true);
     if (cut_ || !ex->reusable() || close_after_ || core_->stopping.load()) co_return;
   }

@@ -16,5 +16,7 @@ void add_identity_commands(CLI::App& app, ContextFn ctx);
 void add_auth_commands(CLI::App& app, ContextFn ctx);
 void add_repo_commands(CLI::App& app, ContextFn ctx);
 void add_status_command(CLI::App& app, ContextFn ctx);
+// guts repo clone, guts credential (git_cmd.cpp); after add_repo_commands.
+void add_git_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

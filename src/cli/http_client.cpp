@@ -166,7 +166,7 @@ HttpResult HttpClient::request(std::string_view method, std::string_view path_an
     }
     if (send_body) {
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     rc = curl_easy_perform(c);

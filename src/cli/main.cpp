@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cli::add_auth_commands(app, ctx);
   cli::add_repo_commands(app, ctx);
   cli::add_status_command(app, ctx);
+  cli::add_git_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
