@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")->capture_default_str();
   app.add_option("--api-threads", config.api_threads, "HTTP I/O threads")->capture_default_str();
 
+  app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
   auto* check = app.add_subcommand("check", "Re-execute the stored chain from genesis and verify every state root");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
