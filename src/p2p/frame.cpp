@@ -1,5 +1,6 @@
 #include "p2p/frame.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "codec/codec.h"
@@ -43,6 +44,11 @@ void FrameEncoder::seal(Bytes& out, size_t start, size_t plaintext_len) {
 }
 
 void FrameEncoder::message(uint64_t channel, ByteView payload, Bytes& out) {
+  // Reserve every record of the message at once (geometric growth: appending many messages to
+  // one queue stays linear).
+  size_t records = payload.size() / (max_plain_ - 21) + 1;
+  size_t needed = out.size() + payload.size() + records * (2 + 21 + noise::kTagLen);
+  if (out.capacity() < needed) out.reserve(std::max(needed, 2 * out.capacity()));
   size_t off = 0;
   bool first = true;
   do {
@@ -107,6 +113,13 @@ void FrameDecoder::feed(ByteView data) {
     pos_ = 0;
   }
   buf_.insert(buf_.end(), data.begin(), data.end());
+}
+
+void FrameDecoder::compact() {
+  if (pos_ == buf_.size()) {
+    Bytes().swap(buf_);
+    pos_ = 0;
+  }
 }
 
 std::optional<FrameEvent> FrameDecoder::next() {
@@ -187,6 +200,9 @@ std::optional<FrameEvent> FrameDecoder::parse(ByteView plain) {
       }
       auto& p = partial_[ch];
       p.total = total;
+      // Room for the whole message up front (no regrowth copies), but never more than 16× the
+      // bytes actually received: a declared size alone cannot make us allocate much.
+      p.data.reserve(std::min<uint64_t>(total, uint64_t{16} * chunk.size()));
       p.data.assign(chunk.begin(), chunk.end());
       pending_bytes_ += chunk.size();
       return std::nullopt;

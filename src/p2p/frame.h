@@ -104,6 +104,8 @@ class FrameDecoder {
   size_t buffered() const { return buf_.size() - pos_; }
   size_t pending() const { return pending_bytes_; }
   uint64_t records() const { return records_; }
+  // Frees the input buffer when it holds no bytes (idle connections keep little memory).
+  void compact();
 
  private:
   std::optional<FrameEvent> parse(ByteView plain);

@@ -73,10 +73,26 @@ std::string short_did(const crypto::PublicKey& pk) {
 
 }  // namespace
 
-// Bytes waiting to be sent to one peer, readable from any thread (send() backpressure).
-struct Backlog {
-  std::atomic<size_t> posted{0};  // accepted by send() on another thread, not yet encrypted
-  std::atomic<size_t> queued{0};  // encrypted, not yet written to the socket
+struct Conn;
+
+// Per-channel counters, updated from any thread (send() encrypts on the caller's thread).
+struct ChanStats {
+  std::atomic<uint64_t> in{0}, out{0}, throttled{0}, send_dropped{0}, restricted_dropped{0};
+};
+
+// The sending half of an established connection, shared with send() on other threads: the
+// caller encrypts its message under `mu` straight into `outq` (no hop through the I/O thread
+// per message), and wakes the writer only when it is idle.
+struct SendSide {
+  std::mutex mu;
+  std::optional<FrameEncoder> enc;
+  Bytes outq;
+  size_t in_flight = 0;  // bytes the writer is writing
+  bool closed = false;
+  bool writer_idle = false;
+  bool wake_posted = false;
+  uint64_t messages_out = 0;
+  std::weak_ptr<Conn> conn;
 };
 
 struct Conn : std::enable_shared_from_this<Conn> {
@@ -98,9 +114,9 @@ struct Conn : std::enable_shared_from_this<Conn> {
   bool handshaking = true;
   bool established = false;
   crypto::PublicKey remote{};
-  std::optional<FrameEncoder> enc;
+  std::shared_ptr<SendSide> tx = std::make_shared<SendSide>();
   std::optional<FrameDecoder> dec;
-  Bytes outq, wbuf;
+  Bytes wbuf;
   Clock::time_point last_rx = Clock::now();
   Clock::time_point write_started{};
   bool writing = false;
@@ -108,14 +124,15 @@ struct Conn : std::enable_shared_from_this<Conn> {
   Clock::time_point ping_sent{};
   double latency_ms = -1;
   std::map<uint64_t, TokenBucket> buckets;
-  uint64_t bytes_in = 0, bytes_out = 0, messages_in = 0, messages_out = 0;
-  std::shared_ptr<Backlog> backlog = std::make_shared<Backlog>();
-
-  void update_queued() { backlog->queued = outq.size() + wbuf.size(); }
+  uint64_t bytes_in = 0, bytes_out = 0, messages_in = 0;
 
   void close() {
     if (closed) return;
     closed = true;
+    {
+      std::lock_guard l(tx->mu);
+      tx->closed = true;
+    }
     boost::system::error_code ec;
     sock.shutdown(tcp::socket::shutdown_both, ec);
     sock.close(ec);
@@ -131,6 +148,7 @@ struct Transport::Impl {
     for (const auto& ch : cfg.channels) {
       channels[ch.id] = ch;
       limits.max_message_size[ch.id] = ch.max_message_size;
+      chan_stats[ch.id] = std::make_unique<ChanStats>();
     }
     limits.max_pending_bytes = cfg.max_pending_bytes;
   }
@@ -157,17 +175,23 @@ struct Transport::Impl {
   std::map<crypto::PublicKey, Clock::time_point> blocked;
   std::set<crypto::PublicKey> allowed;
   std::map<std::string, TokenBucket> ip_buckets;
-  std::map<std::string, uint64_t> counters;
+  std::map<std::string, uint64_t> counters;  // I/O thread only
+  // Immutable keys after construction; atomic values (hot paths, any thread).
+  std::map<uint64_t, std::unique_ptr<ChanStats>> chan_stats;
+  std::atomic<uint64_t> bytes_in_total{0}, bytes_out_total{0};
+  // One read buffer for every connection: reads wait for readability and then read without
+  // blocking, so an idle connection holds no read buffer.
+  std::vector<uint8_t> rbuf = std::vector<uint8_t>(256 << 10);
 
   // Read by send() on other threads without a round trip to the I/O thread: which peers are
-  // connected and allowed, and how many bytes are posted but not yet queued (backpressure).
+  // connected and allowed, and their send sides.
   std::mutex snap_mu;
-  std::map<crypto::PublicKey, std::shared_ptr<Backlog>> snap_peers;
+  std::map<crypto::PublicKey, std::shared_ptr<SendSide>> snap_peers;
   std::set<crypto::PublicKey> snap_allowed;
   void update_snapshot() {
     std::lock_guard l(snap_mu);
     snap_peers.clear();
-    for (auto& [pk, c] : peers) snap_peers.emplace(pk, c->backlog);
+    for (auto& [pk, c] : peers) snap_peers.emplace(pk, c->tx);
     snap_allowed = allowed;
   }
 
@@ -206,19 +230,47 @@ struct Transport::Impl {
     return !ch.restricted || allowed.count(pk);
   }
 
-  // Encrypts and queues; called on the I/O thread.
-  bool enqueue(Conn& c, uint64_t ch, ByteView payload) {
-    if (c.closed || !c.enc) return false;
-    if (c.outq.size() > cfg.max_send_queue_bytes) {
-      count("p2p_send_dropped_total{channel=\"" + std::to_string(ch) + "\"}");
-      return false;
+  // Encrypts and queues a message, on any thread. Wakes the writer if it is idle: directly on
+  // the I/O thread, otherwise with one post (not one per message: later messages find it woken).
+  bool push(SendSide& tx, uint64_t ch, ByteView payload) {
+    auto& stats = *chan_stats.at(ch);
+    bool wake = false;
+    {
+      std::lock_guard l(tx.mu);
+      if (tx.closed || !tx.enc) return false;
+      if (tx.outq.size() + tx.in_flight > cfg.max_send_queue_bytes) {
+        stats.send_dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      tx.enc->message(ch, payload, tx.outq);
+      ++tx.messages_out;
+      if (tx.writer_idle && !tx.wake_posted) {
+        tx.wake_posted = true;
+        wake = true;
+      }
     }
-    c.enc->message(ch, payload, c.outq);
-    c.update_queued();
-    ++c.messages_out;
-    count("p2p_messages_total{dir=\"out\",channel=\"" + std::to_string(ch) + "\"}");
-    c.write_signal.cancel();
+    stats.out.fetch_add(1, std::memory_order_relaxed);
+    if (wake) {
+      if (io.get_executor().running_in_this_thread()) {
+        if (auto c = tx.conn.lock()) c->write_signal.cancel();
+      } else {
+        asio::post(io, [w = tx.conn] {
+          if (auto c = w.lock()) c->write_signal.cancel();
+        });
+      }
+    }
     return true;
+  }
+
+  // Control records (ping, pong) from the I/O thread.
+  template <typename F>
+  void control(Conn& c, F encode) {
+    {
+      std::lock_guard l(c.tx->mu);
+      if (c.tx->closed || !c.tx->enc) return;
+      encode(*c.tx->enc, c.tx->outq);
+    }
+    c.write_signal.cancel();
   }
 
   bool send(const crypto::PublicKey& pk, uint64_t ch, ByteView payload) {
@@ -227,7 +279,7 @@ struct Transport::Impl {
     if (!may_use(cit->second, pk)) return false;
     auto it = peers.find(pk);
     if (it == peers.end()) return false;
-    return enqueue(*it->second, ch, payload);
+    return push(*it->second->tx, ch, payload);
   }
 
   Status accept_identity(const crypto::PublicKey& pk) {
@@ -329,6 +381,27 @@ struct Transport::Impl {
     return new_c.outbound == i_am_smaller;
   }
 
+  // The handshake in its own coroutine, so that its buffers are freed once it is done.
+  awaitable<std::pair<Session, Bytes>> handshake(std::shared_ptr<Conn> c) {
+    auto hs = c->outbound ? SessionHandshake::initiator(id, c->expected)
+                          : SessionHandshake::responder(id, [this](const crypto::PublicKey& pk) {
+                              return accept_identity(pk);
+                            });
+    std::array<uint8_t, 2048> hbuf;
+    if (c->outbound) co_await asio::async_write(c->sock, asio::buffer(hs.start()), use_awaitable);
+    while (!hs.done()) {
+      size_t n = co_await c->sock.async_read_some(asio::buffer(hbuf), use_awaitable);
+      c->bytes_in += n;
+      auto out = hs.feed(ByteView(hbuf.data(), n));
+      if (!out.empty()) {
+        co_await asio::async_write(c->sock, asio::buffer(out), use_awaitable);
+        c->bytes_out += out.size();
+      }
+    }
+    auto session = hs.take_session();
+    co_return std::make_pair(std::move(session), hs.take_leftover());
+  }
+
   awaitable<void> run_conn(std::shared_ptr<Conn> c) {
     std::string error;
     bool violation = false;
@@ -339,26 +412,11 @@ struct Transport::Impl {
           if (!e) c->close();
         });
       }
-      auto hs = c->outbound ? SessionHandshake::initiator(id, c->expected)
-                            : SessionHandshake::responder(id, [this](const crypto::PublicKey& pk) {
-                                return accept_identity(pk);
-                              });
-      std::array<uint8_t, 2048> hbuf;
-      if (c->outbound) co_await asio::async_write(c->sock, asio::buffer(hs.start()), use_awaitable);
-      while (!hs.done()) {
-        size_t n = co_await c->sock.async_read_some(asio::buffer(hbuf), use_awaitable);
-        c->bytes_in += n;
-        auto out = hs.feed(ByteView(hbuf.data(), n));
-        if (!out.empty()) {
-          co_await asio::async_write(c->sock, asio::buffer(out), use_awaitable);
-          c->bytes_out += out.size();
-        }
-      }
+      auto [session, leftover] = co_await handshake(c);
       c->hs_timer.cancel();
       if (c->closed) throw boost::system::system_error(asio::error::operation_aborted);
       --handshaking;
       c->handshaking = false;
-      auto session = hs.take_session();
       c->remote = session.remote;
       if (is_blocked(c->remote)) throw HandshakeError(Code::kPermissionDenied, "peer is blocked");
       if (cfg.allow_list_only && !allowed.count(c->remote)) {
@@ -378,7 +436,11 @@ struct Transport::Impl {
         replaced = true;
       }
       count("p2p_handshakes_total{result=\"ok\"}");
-      c->enc.emplace(std::move(session.send));
+      {
+        std::lock_guard l(c->tx->mu);
+        c->tx->enc.emplace(std::move(session.send));
+        c->tx->conn = c;
+      }
       c->dec.emplace(std::move(session.recv), limits);
       c->established = true;
       peers[c->remote] = c;
@@ -388,17 +450,27 @@ struct Transport::Impl {
       asio::co_spawn(io, keepalive(c), asio::detached);
       if (on_peer && !replaced) on_peer(c->remote, true);
 
-      auto leftover = hs.take_leftover();
       c->dec->feed(leftover);
       co_await drain(c);
-      std::vector<uint8_t> rbuf(64 << 10);
+      c->sock.non_blocking(true);
       while (!c->closed) {
-        size_t n = co_await c->sock.async_read_some(asio::buffer(rbuf), use_awaitable);
-        c->bytes_in += n;
-        count("p2p_bytes_total{dir=\"in\"}", n);
-        c->last_rx = Clock::now();
-        c->dec->feed(ByteView(rbuf.data(), n));
-        co_await drain(c);
+        co_await c->sock.async_wait(tcp::socket::wait_read, use_awaitable);
+        // Read what the socket holds through the shared buffer: feed() copies it into this
+        // connection's decoder before anything else can run, and each read is decoded before
+        // the next one (the decoder holds at most one read plus a partial record).
+        // At most 8 reads before yielding to the other connections (fairness).
+        for (int reads = 0; reads < 8 && !c->closed; ++reads) {
+          boost::system::error_code ec;
+          size_t n = c->sock.read_some(asio::buffer(rbuf), ec);
+          if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+          if (ec) throw boost::system::system_error(ec);
+          c->bytes_in += n;
+          bytes_in_total.fetch_add(n, std::memory_order_relaxed);
+          c->last_rx = Clock::now();
+          c->dec->feed(ByteView(rbuf.data(), n));
+          co_await drain(c);
+          if (n < rbuf.size()) break;
+        }
       }
     } catch (const HandshakeError& e) {
       error = e.what();
@@ -444,10 +516,7 @@ struct Transport::Impl {
       if (!ev) break;
       switch (ev->kind) {
         case FrameEvent::Kind::kPing:
-          if (c->enc && !c->closed) {
-            c->enc->pong(ev->nonce, c->outq);
-            c->write_signal.cancel();
-          }
+          if (!c->closed) control(*c, [&](FrameEncoder& e, Bytes& q) { e.pong(ev->nonce, q); });
           break;
         case FrameEvent::Kind::kPong:
           if (ev->nonce == c->ping_nonce && c->ping_sent != Clock::time_point{}) {
@@ -459,21 +528,22 @@ struct Transport::Impl {
           throw boost::system::system_error(asio::error::eof, "peer closed: " + ev->reason);
         case FrameEvent::Kind::kMessage: {
           const auto& ch = channels.at(ev->channel);  // the decoder rejects unknown channels
+          auto& stats = *chan_stats.at(ev->channel);
           ++c->messages_in;
-          count("p2p_messages_total{dir=\"in\",channel=\"" + std::to_string(ev->channel) + "\"}");
+          stats.in.fetch_add(1, std::memory_order_relaxed);
           auto bit = c->buckets.find(ev->channel);
           if (bit == c->buckets.end()) {
             bit = c->buckets.emplace(ev->channel, TokenBucket(ch.rate_per_sec, ch.burst)).first;
           }
           auto wait = bit->second.take(Clock::now());
           if (wait > Clock::duration::zero()) {
-            count("p2p_throttled_total{channel=\"" + std::to_string(ev->channel) + "\"}");
+            stats.throttled.fetch_add(1, std::memory_order_relaxed);
             c->throttle.expires_after(wait);
             co_await c->throttle.async_wait(kNoThrow);
             if (c->closed) co_return;
           }
           if (!may_use(ch, c->remote)) {
-            count("p2p_restricted_dropped_total{channel=\"" + std::to_string(ev->channel) + "\"}");
+            stats.restricted_dropped.fetch_add(1, std::memory_order_relaxed);
             break;
           }
           if (on_message) on_message(c->remote, ev->channel, std::move(ev->payload));
@@ -484,26 +554,42 @@ struct Transport::Impl {
   }
 
   awaitable<void> writer(std::shared_ptr<Conn> c) {
+    auto& tx = *c->tx;
     while (!c->closed) {
-      if (c->outq.empty()) {
+      bool empty;
+      {
+        std::lock_guard l(tx.mu);
+        empty = tx.outq.empty();
+        if (empty) {
+          tx.writer_idle = true;
+          tx.wake_posted = false;
+        } else {
+          std::swap(tx.outq, c->wbuf);
+          tx.in_flight = c->wbuf.size();
+          tx.writer_idle = false;
+        }
+      }
+      if (empty) {
         c->write_signal.expires_at(Clock::time_point::max());
         co_await c->write_signal.async_wait(kNoThrow);
         continue;
       }
-      std::swap(c->outq, c->wbuf);
       c->writing = true;
       c->write_started = Clock::now();
       auto [ec, n] = co_await asio::async_write(c->sock, asio::buffer(c->wbuf), kNoThrow);
       c->writing = false;
       c->wbuf.clear();
       if (c->wbuf.capacity() > (4 << 20)) Bytes().swap(c->wbuf);
-      c->update_queued();
+      {
+        std::lock_guard l(tx.mu);
+        tx.in_flight = 0;
+      }
       if (ec) {
         c->close();
         co_return;
       }
       c->bytes_out += n;
-      count("p2p_bytes_total{dir=\"out\"}", n);
+      bytes_out_total.fetch_add(n, std::memory_order_relaxed);
     }
   }
 
@@ -530,8 +616,12 @@ struct Transport::Impl {
         last_ping = now;
         c->ping_nonce = c->ping_nonce * 6364136223846793005ULL + 1442695040888963407ULL;
         c->ping_sent = now;
-        c->enc->ping(c->ping_nonce, c->outq);
-        c->write_signal.cancel();
+        control(*c, [&](FrameEncoder& e, Bytes& q) { e.ping(c->ping_nonce, q); });
+      }
+      // Idle for a tick: give the buffers back (an idle connection should cost little memory).
+      if (now - c->last_rx >= tick && c->dec && c->dec->buffered() == 0) {
+        c->dec->compact();
+        if (!c->writing) Bytes().swap(c->wbuf);
       }
     }
   }
@@ -552,7 +642,10 @@ struct Transport::Impl {
     p.bytes_in = c.bytes_in;
     p.bytes_out = c.bytes_out;
     p.messages_in = c.messages_in;
-    p.messages_out = c.messages_out;
+    {
+      std::lock_guard l(c.tx->mu);
+      p.messages_out = c.tx->messages_out;
+    }
     return p;
   }
 };
@@ -642,22 +735,16 @@ bool Transport::send(const crypto::PublicKey& peer, uint64_t ch, ByteView payloa
   auto cit = m.channels.find(ch);  // immutable after construction
   if (cit == m.channels.end() || payload.size() > cit->second.max_message_size) return false;
   if (!m.started || m.stopped) return false;
-  std::shared_ptr<Backlog> backlog;
+  std::shared_ptr<SendSide> tx;
   {
     std::lock_guard l(m.snap_mu);
     auto it = m.snap_peers.find(peer);
     if (it == m.snap_peers.end()) return false;
     if (cit->second.restricted && !m.snap_allowed.count(peer)) return false;
-    backlog = it->second;
+    tx = it->second;
   }
-  // Fire and forget: no round trip per message; the bytes waiting for this peer are bounded.
-  if (backlog->posted.load() + backlog->queued.load() > m.cfg.max_send_queue_bytes) return false;
-  backlog->posted += payload.size();
-  asio::post(m.io, [&m, peer, ch, backlog, data = Bytes(payload.begin(), payload.end())] {
-    backlog->posted -= data.size();
-    m.send(peer, ch, data);
-  });
-  return true;
+  // Encrypted here, on the caller's thread; the I/O thread only writes.
+  return m.push(*tx, ch, payload);
 }
 
 size_t Transport::broadcast(uint64_t ch, ByteView payload) {
@@ -717,6 +804,19 @@ std::map<std::string, uint64_t> Transport::metrics() {
   auto& m = *impl_;
   return m.call([&] {
     auto out = m.counters;
+    auto put = [&](const std::string& name, uint64_t v) {
+      if (v) out[name] += v;
+    };
+    put("p2p_bytes_total{dir=\"in\"}", m.bytes_in_total.load());
+    put("p2p_bytes_total{dir=\"out\"}", m.bytes_out_total.load());
+    for (const auto& [ch, st] : m.chan_stats) {
+      auto c = "channel=\"" + std::to_string(ch) + "\"}";
+      put("p2p_messages_total{dir=\"in\"," + c, st->in.load());
+      put("p2p_messages_total{dir=\"out\"," + c, st->out.load());
+      put("p2p_throttled_total{" + c, st->throttled.load());
+      put("p2p_send_dropped_total{" + c, st->send_dropped.load());
+      put("p2p_restricted_dropped_total{" + c, st->restricted_dropped.load());
+    }
     out["p2p_peers"] = m.peers.size();
     out["p2p_connections"] = m.conns.size();
     out["p2p_handshakes_in_progress"] = m.handshaking;

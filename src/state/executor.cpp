@@ -21,6 +21,21 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kUpdateRepo:
     case TxKind::kDeleteRepo: return kScopeRepo;
     case TxKind::kUpdateRefs: return kScopePush;
+    case TxKind::kSetCollaborator:
+    case TxKind::kForkRepo: return kScopeRepo;
+    case TxKind::kMergePullRequest: return kScopePush;  // moves the base branch
+    case TxKind::kCreateIssue:
+    case TxKind::kEditIssue:
+    case TxKind::kCreateComment:
+    case TxKind::kEditComment:
+    case TxKind::kDeleteComment:
+    case TxKind::kSetLabel:
+    case TxKind::kSetMilestone:
+    case TxKind::kSetReaction:
+    case TxKind::kOpenPullRequest:
+    case TxKind::kSubmitReview:
+    case TxKind::kCreateReviewComment:
+    case TxKind::kDismissReview: return kScopeCollab;
     default: return 0;  // identity operations: only the author's own key
   }
 }
@@ -38,8 +53,9 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
     return invalid("transaction timestamp is in the future");
   if (tx.timestamp_ms + kMaxTxAgeMs < ctx_.timestamp_ms)
     return invalid("transaction timestamp is too old");
-  if (!crypto::is_valid_public_key(tx.author) || !crypto::is_valid_public_key(tx.signer))
-    return invalid("author or signer is not a valid Ed25519 public key");
+  // No separate curve check of the keys (it costs a scalar multiplication each): libsodium's
+  // verification rejects non-canonical and small-order signer keys, and an author other than
+  // the signer must hold a delegation, which only the author's own valid signature can create.
   if (!options.signature_verified && !tx.verify_signature()) return invalid("bad signature");
 
   StateView view(s_, state);
@@ -60,7 +76,8 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
       return denied("delegation does not cover " + std::string(tx_kind_name(kind)));
   }
 
-  Overlay scratch(state);
+  // Layer on `state` through its reader interface (Overlay is not copyable).
+  Overlay scratch(static_cast<const KvReader&>(state));
   Status st = apply_body(scratch, tx);
   if (!st.ok()) return st;
   scratch.put(s_.nonces, StateView::nonce_key(tx.author, tx.signer), storage::be64(tx.nonce));
@@ -185,7 +202,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           Repo repo = *r;
           repo.pushed_ms = now;
           state.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
+          for (const auto& c : b.changes) record_pull_heads(state, repo.id, c.ref, c.new_oid);
           return Status::Ok();
+        } else {
+          return apply_collab(state, tx);
         }
       },
       tx.body);

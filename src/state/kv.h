@@ -17,11 +17,15 @@ namespace guts::state {
 
 // Column families. The first group is consensus state (covered by the state root); the second
 // is bookkeeping derived from blocks; `local` holds node-local data (tokens) never replicated.
+// The families after `local` are consensus state again (collaboration, state/collab.h):
+// families are only ever appended, so existing databases gain them on open.
 struct Schema {
   static const std::vector<std::string>& families();
   explicit Schema(const storage::Db& db);
   storage::Cf meta, accounts, usernames, delegations, nonces, repos, repo_names, refs;
   storage::Cf blocks, tx_index, local;
+  storage::Cf collaborators, forks, issues, issue_index, comments, comment_index, labels,
+      milestones, reactions, reviews, pull_heads, pull_revisions, receipts;
 };
 
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
@@ -53,6 +57,9 @@ class DbReader : public KvReader {
 class Overlay : public KvReader {
  public:
   explicit Overlay(const KvReader& base) : base_(base) {}
+  // Not copyable: `Overlay child(parent)` must layer on the parent, never copy its writes.
+  Overlay(const Overlay&) = delete;
+  Overlay& operator=(const Overlay&) = delete;
 
   std::optional<std::string> get(storage::Cf cf, std::string_view key) const override;
   void scan_prefix(storage::Cf cf, std::string_view prefix, const ScanFn& fn) const override;

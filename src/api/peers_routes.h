@@ -1,0 +1,30 @@
+// GET /api/guts/peers (connected p2p peers) and GET /metrics (Prometheus text). The API does
+// not depend on the p2p module: the node passes functions that read its network.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/router.h"
+
+namespace guts::api {
+
+struct PeerRow {
+  std::string did;
+  std::string address;  // remote socket "ip:port"
+  bool outbound = false;
+  double latency_ms = -1;  // last ping round trip; -1 before the first
+  uint64_t bytes_in = 0, bytes_out = 0;
+  std::string user_agent;  // from the peer's node announcement, if known
+};
+
+struct PeersSource {
+  std::function<std::vector<PeerRow>()> peers;  // empty function: the node runs without p2p
+  std::function<std::string()> metrics_text;    // Prometheus text exposition; may be empty
+};
+
+void add_peers_routes(Router& router, PeersSource source);
+
+}  // namespace guts::api
