@@ -88,7 +88,8 @@ json signature_json(const git::Signature& s) {
 json commit_json(const Ctx& c, const git::Commit& k) {
   json parents = json::array();
   for (const auto& p : k.parents)
-    parents.push_back({{"sha", p}, {"url", c.api + "/commits/" + p}, {"html_url", c.html + "/commit/" + p}});
+    parents.push_back(
+        {{"sha", p}, {"url", c.api + "/commits/" + p}, {"html_url", c.html + "/commit/" + p}});
   return {{"sha", k.sha},
           {"node_id", ""},
           {"commit",
@@ -98,7 +99,11 @@ json commit_json(const Ctx& c, const git::Commit& k) {
             {"tree", {{"sha", k.tree}, {"url", c.api + "/git/trees/" + k.tree}}},
             {"url", c.api + "/git/commits/" + k.sha},
             {"comment_count", 0},
-            {"verification", {{"verified", false}, {"reason", "unsigned"}, {"signature", nullptr}, {"payload", nullptr}}}}},
+            {"verification",
+             {{"verified", false},
+              {"reason", "unsigned"},
+              {"signature", nullptr},
+              {"payload", nullptr}}}}},
           {"url", c.api + "/commits/" + k.sha},
           {"html_url", c.html + "/commit/" + k.sha},
           {"comments_url", c.api + "/commits/" + k.sha + "/comments"},
@@ -135,7 +140,8 @@ json content_json(const Ctx& c, const git::TreeEntry& e, const std::string& ref,
   if (e.type == "blob" && e.mode == 0120000) type = "symlink";
   std::string path_url = c.api + "/contents/" + percent_encode_path(e.path) + "?ref=" + ref;
   std::string git_url = c.api + (e.type == "tree" ? "/git/trees/" : "/git/blobs/") + e.sha;
-  std::string html_url = c.html + (e.type == "tree" ? "/tree/" : "/blob/") + ref + "/" + percent_encode_path(e.path);
+  std::string html_url =
+      c.html + (e.type == "tree" ? "/tree/" : "/blob/") + ref + "/" + percent_encode_path(e.path);
   json j{{"type", type},
          {"size", e.size},
          {"name", e.name},
@@ -144,7 +150,9 @@ json content_json(const Ctx& c, const git::TreeEntry& e, const std::string& ref,
          {"url", path_url},
          {"git_url", git_url},
          {"html_url", html_url},
-         {"download_url", type == "file" ? json(c.html + "/raw/" + ref + "/" + percent_encode_path(e.path)) : json(nullptr)}};
+         {"download_url", type == "file"
+                              ? json(c.html + "/raw/" + ref + "/" + percent_encode_path(e.path))
+                              : json(nullptr)}};
   if (blob) {
     if (blob->truncated) {
       j["encoding"] = "none";
@@ -160,16 +168,20 @@ json content_json(const Ctx& c, const git::TreeEntry& e, const std::string& ref,
 
 // Streams `git cat-file blob <sha>` as the raw response body.
 void send_raw_blob(const Ctx& c, const std::string& sha, uint64_t size) {
-  auto po = git::git_process_options({"cat-file", "blob", sha}, c.dir, {}, std::chrono::minutes(10));
+  auto po =
+      git::git_process_options({"cat-file", "blob", sha}, c.dir, {}, std::chrono::minutes(10));
   po.capture_stdin = false;
   auto p = git::Process::spawn(po);
   Headers h;
   h.set("Content-Type", "application/vnd.github.raw; charset=utf-8");
   h.set("Content-Length", std::to_string(size));
   c.ex.begin_response(200, h);
-  auto st = p.pump({}, [&](ByteView chunk) {
-    c.ex.write(std::string_view(reinterpret_cast<const char*>(chunk.data()), chunk.size()));
-  }, {});
+  auto st = p.pump(
+      {},
+      [&](ByteView chunk) {
+        c.ex.write(std::string_view(reinterpret_cast<const char*>(chunk.data()), chunk.size()));
+      },
+      {});
   if (!st.success()) throw Error(Code::kInternal, "git cat-file: " + st.describe());
   c.ex.finish();
 }
@@ -188,12 +200,13 @@ void link_header(Headers& h, const Ctx& c, const Page& page, bool has_more) {
     size_t amp = q.find('&', pos);
     if (amp == std::string::npos) amp = q.size();
     auto part = q.substr(pos, amp - pos);
-    if (!part.empty() && part.rfind("page=", 0) != 0 && part.rfind("per_page=", 0) != 0) other += part + "&";
+    if (!part.empty() && part.rfind("page=", 0) != 0 && part.rfind("per_page=", 0) != 0)
+      other += part + "&";
     pos = amp + 1;
   }
   auto url = [&](size_t n) {
-    return "<" + c.svc.public_url() + c.req.path + "?" + other + "per_page=" + std::to_string(page.per_page) +
-           "&page=" + std::to_string(n) + ">";
+    return "<" + c.svc.public_url() + c.req.path + "?" + other +
+           "per_page=" + std::to_string(page.per_page) + "&page=" + std::to_string(n) + ">";
   };
   std::vector<std::string> links;
   if (has_more) links.push_back(url(page.page + 1) + "; rel=\"next\"");
@@ -234,7 +247,8 @@ void branch(Ctx& c) {
     send(c.ex, 200,
          json{{"name", b.name},
               {"commit", commit_json(c, k)},
-              {"_links", {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
+              {"_links",
+               {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
               {"protected", false},
               {"protection_url", c.api + "/branches/" + b.name + "/protection"}});
     return;
@@ -305,8 +319,12 @@ void commit(Ctx& c) {
   } else {
     for (const auto& e : c.git.tree(k.sha, "", true))
       if (e.type == "blob")
-        files.push_back({{"sha", e.sha}, {"filename", e.path}, {"status", "added"}, {"additions", 0},
-                         {"deletions", 0}, {"changes", 0}});
+        files.push_back({{"sha", e.sha},
+                         {"filename", e.path},
+                         {"status", "added"},
+                         {"additions", 0},
+                         {"deletions", 0},
+                         {"changes", 0}});
   }
   j["stats"] = {{"total", adds + dels}, {"additions", adds}, {"deletions", dels}};
   j["files"] = files;
@@ -317,13 +335,14 @@ void tree(Ctx& c) {
   if (c.git.empty()) return empty_repo(c);
   std::string rev = c.req.param("sha");
   bool recursive = c.req.query_param("recursive").has_value() &&
-                   c.req.query_param("recursive") != "0" && c.req.query_param("recursive") != "false";
+                   c.req.query_param("recursive") != "0" &&
+                   c.req.query_param("recursive") != "false";
   // A tree sha, or anything that resolves to a commit (branch, tag, commit sha).
   std::string tree_sha;
   if (auto commit_sha = c.git.resolve(rev)) {
     tree_sha = c.git.commit(*commit_sha).tree;
   } else if (auto obj = c.git.resolve(rev, false)) {
-    tree_sha = *obj;
+    tree_sha = *obj;  // Browser::tree peels it (Error(kNotFound) when not a tree)
   } else {
     return send_error(c.ex, 404, "Not Found");
   }
@@ -335,10 +354,15 @@ void tree(Ctx& c) {
   for (const auto& e : entries) {
     json j{{"path", e.path}, {"mode", mode_string(e.mode)}, {"type", e.type}, {"sha", e.sha}};
     if (e.type == "blob") j["size"] = e.size;
-    if (e.type != "commit") j["url"] = c.api + (e.type == "tree" ? "/git/trees/" : "/git/blobs/") + e.sha;
+    if (e.type != "commit")
+      j["url"] = c.api + (e.type == "tree" ? "/git/trees/" : "/git/blobs/") + e.sha;
     arr.push_back(j);
   }
-  send(c.ex, 200, json{{"sha", tree_sha}, {"url", c.api + "/git/trees/" + tree_sha}, {"tree", arr}, {"truncated", truncated}});
+  send(c.ex, 200,
+       json{{"sha", tree_sha},
+            {"url", c.api + "/git/trees/" + tree_sha},
+            {"tree", arr},
+            {"truncated", truncated}});
 }
 
 void contents(Ctx& c) {
@@ -349,14 +373,16 @@ void contents(Ctx& c) {
   if (!c.git.resolve(ref)) return send_error(c.ex, 404, "No commit found for the ref " + ref);
   if (path.empty()) {
     json arr = json::array();
-    for (const auto& e : c.git.tree(ref, "", false)) arr.push_back(content_json(c, e, ref, nullptr));
+    for (const auto& e : c.git.tree(ref, "", false))
+      arr.push_back(content_json(c, e, ref, nullptr));
     return send(c.ex, 200, arr);
   }
   auto e = c.git.entry(ref, path);
   if (!e) return send_error(c.ex, 404, "Not Found");
   if (e->type == "tree") {
     json arr = json::array();
-    for (const auto& x : c.git.tree(ref, path, false)) arr.push_back(content_json(c, x, ref, nullptr));
+    for (const auto& x : c.git.tree(ref, path, false))
+      arr.push_back(content_json(c, x, ref, nullptr));
     return send(c.ex, 200, arr);
   }
   if (e->type != "blob") return send(c.ex, 200, content_json(c, *e, ref, nullptr));
@@ -395,7 +421,8 @@ void compare(Ctx& c) {
          {"html_url", c.html + "/compare/" + spec},
          {"permalink_url", c.html + "/compare/" + cmp.base_sha + "..." + cmp.head_sha},
          {"base_commit", commit_json(c, c.git.commit(cmp.base_sha))},
-         {"merge_base_commit", cmp.merge_base.empty() ? json(nullptr) : commit_json(c, c.git.commit(cmp.merge_base))},
+         {"merge_base_commit",
+          cmp.merge_base.empty() ? json(nullptr) : commit_json(c, c.git.commit(cmp.merge_base))},
          {"status", cmp.status},
          {"ahead_by", cmp.ahead_by},
          {"behind_by", cmp.behind_by},
@@ -421,10 +448,11 @@ void archive(Ctx& c, const std::string& format) {
     h.set("Content-Disposition", "attachment; filename=" + prefix + ext);
     c.ex.begin_response(200, h);
   };
-  Status st = git::archive(c.dir, *sha, format == "zip" ? "zip" : "tar.gz", prefix, [&](ByteView chunk) {
-    start();
-    c.ex.write(std::string_view(reinterpret_cast<const char*>(chunk.data()), chunk.size()));
-  });
+  Status st =
+      git::archive(c.dir, *sha, format == "zip" ? "zip" : "tar.gz", prefix, [&](ByteView chunk) {
+        start();
+        c.ex.write(std::string_view(reinterpret_cast<const char*>(chunk.data()), chunk.size()));
+      });
   if (!st.ok()) {
     if (!started) return send_error(c.ex, st.code() == Code::kNotFound ? 404 : 500, st.message());
     throw Error(Code::kInternal, st.message());  // cuts the partial response
@@ -444,7 +472,14 @@ StreamingHandler browse(Services& svc, git::RepoStore& store, BrowseFn fn) {
     try {
       git::Browser b(dir);
       std::string full = rc.owner.username + "/" + rc.repo.name;
-      Ctx c{req, ex, svc, rc, dir, b, svc.public_url() + "/api/v3/repos/" + full, svc.public_url() + "/" + full};
+      Ctx c{req,
+            ex,
+            svc,
+            rc,
+            dir,
+            b,
+            svc.public_url() + "/api/v3/repos/" + full,
+            svc.public_url() + "/" + full};
       fn(c);
     } catch (const Error& e) {
       if (e.code() == Code::kNotFound) return send_error(ex, 404, "Not Found");

@@ -239,8 +239,10 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
   ro.max_pack_bytes = opts.max_pack_bytes;
   if (sideband && !preq.quiet()) ro.progress = [&](std::string_view m) { w.progress(m); };
 
-  auto push = std::make_shared<git::IncomingPush>(
-      git::IncomingPush::receive(dir, std::move(preq), git::source_concat(std::move(rest), body), ro));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto push = std::make_shared<git::IncomingPush>(git::IncomingPush::receive(
+      dir, std::move(preq), git::source_concat(std::move(rest), body), ro));
+  const auto t1 = std::chrono::steady_clock::now();
   const auto& cmds = push->request().commands;
   const auto& checks = push->checks();
 
@@ -275,7 +277,8 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
   body_tx.force = force;
   for (size_t i = 0; i < cmds.size(); ++i)
     if (results[i].ok())
-      body_tx.changes.push_back({cmds[i].ref, oid_bytes(cmds[i].old_oid), oid_bytes(cmds[i].new_oid)});
+      body_tx.changes.push_back(
+          {cmds[i].ref, oid_bytes(cmds[i].old_oid), oid_bytes(cmds[i].new_oid)});
 
   if (!body_tx.changes.empty()) {
     auto waiter = std::make_shared<PushOutcome>();
@@ -307,6 +310,12 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
         if (s.ok()) s.error = failure;
     }
   }
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  spdlog::debug(
+      "push to repository {}: {} command(s), {} pack bytes; receive+checks {} ms, "
+      "transaction {} ms",
+      ctx.repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0),
+      ms(std::chrono::steady_clock::now() - t1));
   const std::string unpack_error = push->unpack_error();
   push.reset();  // a rejected push's quarantine goes now (unless the registry still holds it)
 
@@ -322,8 +331,9 @@ void add_git_routes(Router& router, Services& services, git::RepoStore& store,
   auto opts = std::make_shared<GitHttpOptions>(options);
   router.add_streaming("GET", "/{owner}/{repo}/info/refs", "repo:read",
                        [&store](Request& req, Exchange& ex) { info_refs(req, ex, store); });
-  router.add_streaming("POST", "/{owner}/{repo}/git-upload-pack", "repo:read",
-                       [&store, opts](Request& req, Exchange& ex) { upload_pack(req, ex, store, *opts); });
+  router.add_streaming(
+      "POST", "/{owner}/{repo}/git-upload-pack", "repo:read",
+      [&store, opts](Request& req, Exchange& ex) { upload_pack(req, ex, store, *opts); });
   router.add_streaming("POST", "/{owner}/{repo}/git-receive-pack", "repo:write",
                        [&services, &store, &pending, opts](Request& req, Exchange& ex) {
                          receive_pack(req, ex, services, store, pending, *opts);

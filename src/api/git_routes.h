@@ -70,7 +70,7 @@ struct GitHttpOptions {
   // How long a push waits for its transaction's outcome before answering `ng … timed out`
   // (the transaction may still apply later; the projection then still finds the quarantine).
   std::chrono::milliseconds push_outcome_timeout{std::chrono::minutes(2)};
-  uint64_t max_pack_bytes = 4ull << 30;         // index-pack --max-input-size
+  uint64_t max_pack_bytes = 4ull << 30;          // index-pack --max-input-size
   uint64_t max_upload_request_bytes = 64 << 20;  // git-upload-pack request bodies (haves, wants)
 };
 

@@ -18,5 +18,12 @@ void add_repo_commands(CLI::App& app, ContextFn ctx);
 void add_status_command(CLI::App& app, ContextFn ctx);
 // guts repo clone, guts credential (git_cmd.cpp); after add_repo_commands.
 void add_git_commands(CLI::App& app, ContextFn ctx);
+// guts issue ... (issue_cmd.cpp), guts pr ... (pr_cmd.cpp), guts repo fork (fork_cmd.cpp; after
+// add_repo_commands).
+void add_issue_commands(CLI::App& app, ContextFn ctx);
+void add_pr_commands(CLI::App& app, ContextFn ctx);
+void add_fork_command(CLI::App& app, ContextFn ctx);
+// guts node peers (node_cmd.cpp).
+void add_node_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

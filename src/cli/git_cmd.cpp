@@ -68,10 +68,12 @@ void add_git_commands(CLI::App& app, ContextFn ctx) {
     std::vector<std::string> git_args;
   };
   auto ca = std::make_shared<CloneArgs>();
-  auto* clone = repo->add_subcommand("clone", "Clone a repository with git (this CLI answers git's credential requests)");
+  auto* clone = repo->add_subcommand(
+      "clone", "Clone a repository with git (this CLI answers git's credential requests)");
   clone->add_option("repository", ca->full_name, "OWNER/REPO")->required();
   clone->add_option("directory", ca->dir, "Directory to clone into");
-  clone->add_option("--git-arg", ca->git_args, "Extra argument for git clone (repeatable), e.g. --git-arg=--depth=1");
+  clone->add_option("--git-arg", ca->git_args,
+                    "Extra argument for git clone (repeatable), e.g. --git-arg=--depth=1");
   clone->callback([ctx, ca] {
     auto& c = ctx();
     auto slash = ca->full_name.find('/');
@@ -79,17 +81,19 @@ void add_git_commands(CLI::App& app, ContextFn ctx) {
         ca->full_name.find('/', slash + 1) != std::string::npos)
       throw Error(Code::kInvalidArgument, "expected OWNER/REPO, got '" + ca->full_name + "'");
     std::string name = ca->full_name.substr(slash + 1);
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0) name.resize(name.size() - 4);
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0)
+      name.resize(name.size() - 4);
     const std::string node = c.node_url();
     const std::string url = node + "/" + ca->full_name.substr(0, slash) + "/" + name + ".git";
     // The helper must find the same login: pin --home and --node in its command line.
-    std::string helper = "!" + shell_quote(self_path()) + " --home " + shell_quote(c.options().home.string()) +
-                         " --node " + shell_quote(node) + " credential";
+    std::string helper = "!" + shell_quote(self_path()) + " --home " +
+                         shell_quote(c.options().home.string()) + " --node " + shell_quote(node) +
+                         " credential";
     std::vector<std::string> args{"git", "clone",
                                   // An empty value resets the helper list for this URL, so only
                                   // ours answers (and nothing stores the token elsewhere).
-                                  "-c", "credential." + node + ".helper=",
-                                  "-c", "credential." + node + ".helper=" + helper};
+                                  "-c", "credential." + node + ".helper=", "-c",
+                                  "credential." + node + ".helper=" + helper};
     args.insert(args.end(), ca->git_args.begin(), ca->git_args.end());
     args.push_back(url);
     args.push_back(ca->dir.empty() ? name : ca->dir);
@@ -102,7 +106,8 @@ void add_git_commands(CLI::App& app, ContextFn ctx) {
   });
 
   // ---- guts credential ----
-  auto* cred = app.add_subcommand("credential", "git credential helper: git config credential.helper '!guts credential'");
+  auto* cred = app.add_subcommand(
+      "credential", "git credential helper: git config credential.helper '!guts credential'");
   auto action = std::make_shared<std::string>();
   cred->add_option("action", *action, "get, store or erase (called by git)")->required();
   cred->callback([ctx, action] {
@@ -124,8 +129,10 @@ void add_git_commands(CLI::App& app, ContextFn ctx) {
     Context c(o);
     auto login = c.login();
     if (!login || !login->contains("token")) return;  // unknown node: git asks elsewhere
-    std::string user = login->contains("username") ? (*login)["username"].get<std::string>() : "guts";
-    std::cout << "username=" << user << "\npassword=" << (*login)["token"].get<std::string>() << "\n";
+    std::string user =
+        login->contains("username") ? (*login)["username"].get<std::string>() : "guts";
+    std::cout << "username=" << user << "\npassword=" << (*login)["token"].get<std::string>()
+              << "\n";
   });
 }
 

@@ -311,10 +311,18 @@ std::optional<TreeEntry> Browser::entry(std::string_view rev, std::string_view p
 
 std::vector<TreeEntry> Browser::tree(std::string_view rev, std::string_view path, bool recursive,
                                      size_t max_entries) const {
-  CommitH c;
-  peel_commit(repo_, rev, c);
+  // Any tree-ish: a commit-ish (branch, tag, commit) or a tree id, as the trees API takes.
+  if (rev.empty() || rev.size() > 1024 || rev.find('\0') != std::string_view::npos)
+    throw Error(Code::kNotFound, "no such revision");
+  Object obj, peeled;
+  std::string spec(rev);
+  if (git_revparse_single(obj.out(), repo_, spec.c_str()) < 0)
+    fail(GIT_ENOTFOUND, "no such revision '" + spec + "'");
+  if (git_object_peel(peeled.out(), obj.get(), GIT_OBJECT_TREE) < 0)
+    fail(GIT_ENOTFOUND, "'" + spec + "' is not a tree-ish");
   TreeH root;
-  if (git_commit_tree(root.out(), c.get()) < 0) fail(-1, "tree");
+  root.p = reinterpret_cast<git_tree*>(peeled.p);
+  peeled.p = nullptr;
   std::string p = normalize_path(path);
   TreeH sub;
   git_tree* tree = root.get();

@@ -224,6 +224,28 @@ Quarantine Quarantine::create(const fs::path& repo_dir) {
   return q;
 }
 
+Quarantine Quarantine::adopt(const fs::path& repo_dir, const fs::path& dir) {
+  if (dir.parent_path() != repo_dir / "objects" ||
+      dir.filename().string().rfind("incoming-", 0) != 0 || !fs::is_directory(dir))
+    throw Error(Code::kInvalidArgument, "not a quarantine of this repository: " + dir.string());
+  Quarantine q;
+  q.repo_ = repo_dir;
+  q.dir_ = dir;
+  std::error_code ec;
+  fs::create_directories(q.dir_ / "pack", ec);
+  return q;
+}
+
+std::vector<fs::path> Quarantine::list(const fs::path& repo_dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(repo_dir / "objects", ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().rfind("incoming-", 0) == 0 && it->is_directory())
+      out.push_back(it->path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Quarantine::Quarantine(Quarantine&& o) noexcept {
   *this = std::move(o);
 }

@@ -123,6 +123,12 @@ PushRequest read_push_request(const Source& body, std::string& rest,
 class Quarantine {
  public:
   static Quarantine create(const std::filesystem::path& repo_dir);
+  // Takes over an existing quarantine directory (<repo>/objects/incoming-*), e.g. one left by
+  // a push whose transaction was committed just before a crash, to migrate it at recovery.
+  // Error(kInvalidArgument) if `dir` is not an incoming-* directory of that repository.
+  static Quarantine adopt(const std::filesystem::path& repo_dir, const std::filesystem::path& dir);
+  // The incoming-* directories currently inside a repository's object store.
+  static std::vector<std::filesystem::path> list(const std::filesystem::path& repo_dir);
   Quarantine(Quarantine&& other) noexcept;
   Quarantine& operator=(Quarantine&& other) noexcept;
   Quarantine(const Quarantine&) = delete;

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Git hosting benchmarks (results in docs/benchmarks.md, "## Git hosting").
+#
+#   bench/git_bench.sh BUILD_DIR [clone|push|rss|all]
+#
+#   clone  clone throughput of a generated repository (>= 100 MB packed, >= 20,000 commits)
+#          from guts-node vs `git http-backend` behind lighttpd (same bare repository, same
+#          packing, same machine, same run); median of RUNS clones each
+#   push   latency of a 1 MB push (git push start to exit, i.e. to `ok`), p50/p95 of PUSHES
+#   rss    node resident memory while a 1 GB push streams in (sampled every 50 ms + VmHWM)
+#
+# Environment: RUNS (default 5), PUSHES (default 40), COMMITS (20000), MB (110), KEEP=1 keeps
+# the work directory. Installs lighttpd with apt-get when missing (needs root).
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: git_bench.sh BUILD_DIR [clone|push|rss|all]}" && pwd)
+WHAT=${2:-all}
+RUNS=${RUNS:-5}
+PUSHES=${PUSHES:-40}
+COMMITS=${COMMITS:-20000}
+MB=${MB:-110}
+HERE=$(cd "$(dirname "$0")" && pwd)
+W=$(mktemp -d /tmp/guts-git-bench.XXXXXX)
+NODE_PID=
+LIGHTTPD_PID=
+cleanup() {
+  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null || true
+  [ -n "$LIGHTTPD_PID" ] && kill "$LIGHTTPD_PID" 2>/dev/null || true
+  [ -z "${KEEP:-}" ] && rm -rf "$W"
+}
+trap cleanup EXIT
+
+export HOME=$W/home GUTS_HOME=$W/home/guts GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 LC_ALL=C
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+mkdir -p "$HOME"
+
+now_ms() { date +%s%3N; }
+
+start_node() {
+  rm -f "$W/port"
+  "$BUILD/bin/guts-node" --api-addr 127.0.0.1:0 --port-file "$W/port" --data-dir "$W/node" \
+    --log-level warn 2>>"$W/node.log" &
+  NODE_PID=$!
+  for _ in $(seq 1 600); do [ -s "$W/port" ] && break; sleep 0.1; done
+  PORT=$(cat "$W/port")
+  export GUTS_NODE=http://127.0.0.1:$PORT
+  for _ in $(seq 1 300); do curl -fs "$GUTS_NODE/api/guts/status" >/dev/null && break; sleep 0.1; done
+}
+
+sign_up() {
+  "$BUILD/bin/guts" identity new >/dev/null
+  "$BUILD/bin/guts" auth login --username bench >/dev/null
+  TOKEN=$(python3 -c "import json,sys; print(json.load(open('$GUTS_HOME/config.json'))['logins']['$GUTS_NODE']['token'])")
+  REMOTE_BASE="http://bench:$TOKEN@127.0.0.1:$PORT/bench"
+}
+
+repo_id() {  # name -> id
+  "$BUILD/bin/guts" repo show "bench/$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+
+percentile() {  # p file
+  sort -n "$2" | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'
+}
+
+bench_clone() {
+  echo "== clone throughput (commits=$COMMITS, target ${MB} MB)"
+  local src=$W/src
+  git init -q -b main "$src"
+  local t0; t0=$(now_ms)
+  python3 "$HERE/git_gen_repo.py" "$COMMITS" 2000 "$MB" | (cd "$src" && git fast-import --quiet)
+  echo "generated in $(( $(now_ms) - t0 )) ms"
+  "$BUILD/bin/guts" repo create big >/dev/null
+  t0=$(now_ms)
+  git -C "$src" push -q "$REMOTE_BASE/big.git" main
+  echo "initial push through guts-node: $(( $(now_ms) - t0 )) ms"
+  local bare=$W/node/repos/$(repo_id big).git
+  # Same packing for both servers: one pack with bitmaps (what RepoStore::repack does).
+  git -C "$bare" repack -A -d -b -q --write-midx
+  local size; size=$(du -sm "$bare/objects/pack" | cut -f1)
+  echo "packed repository: ${size} MB, $(git -C "$bare" rev-list --count main) commits"
+
+  # Reference: git http-backend behind lighttpd (CGI), serving a copy of the same repository.
+  if ! command -v lighttpd >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q lighttpd >/dev/null
+  fi
+  mkdir -p "$W/www/repos"
+  cp -a "$bare" "$W/www/repos/big.git"
+  local lport=$((20000 + RANDOM % 20000))
+  cat >"$W/lighttpd.conf" <<EOF
+server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.document-root = "$W/www"
+server.bind = "127.0.0.1"
+server.port = $lport
+server.pid-file = "$W/lighttpd.pid"
+server.errorlog = "$W/lighttpd.err"
+alias.url = ("/git/" => "$(git --exec-path)/git-http-backend/")
+\$HTTP["url"] =~ "^/git/" {
+  cgi.assign = ("" => "")
+  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$W/www/repos", "GIT_HTTP_EXPORT_ALL" => "1")
+}
+EOF
+  lighttpd -D -f "$W/lighttpd.conf" &
+  LIGHTTPD_PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$lport/git/big.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
+
+  run_clones() {  # label url
+    : >"$W/times-$1"
+    for i in $(seq 1 "$RUNS"); do
+      rm -rf "$W/clone"
+      local s; s=$(now_ms)
+      git clone -q --bare "$2" "$W/clone"
+      echo $(( $(now_ms) - s )) >>"$W/times-$1"
+    done
+    local med; med=$(percentile 50 "$W/times-$1")
+    echo "$1: median ${med} ms over $RUNS clones ($(awk -v s="$size" -v m="$med" 'BEGIN{printf "%.1f", s*1000/m}') MB/s) [$(tr '\n' ' ' <"$W/times-$1")]"
+    eval "MED_$1=$med"
+  }
+  # Anonymous clones on both (public repository): the same work on both sides.
+  run_clones guts "http://127.0.0.1:$PORT/bench/big.git"
+  run_clones httpbackend "http://127.0.0.1:$lport/git/big.git"
+  echo "throughput ratio guts/http-backend: $(awk -v a="$MED_guts" -v b="$MED_httpbackend" 'BEGIN{printf "%.2f", b/a}')x"
+  kill "$LIGHTTPD_PID"; wait "$LIGHTTPD_PID" 2>/dev/null || true; LIGHTTPD_PID=
+}
+
+bench_push() {
+  echo "== 1 MB push latency ($PUSHES pushes)"
+  "$BUILD/bin/guts" repo create pushlat >/dev/null
+  local work=$W/pushlat
+  git init -q -b main "$work"
+  git -C "$work" commit -q --allow-empty -m start
+  git -C "$work" push -q "$REMOTE_BASE/pushlat.git" main
+  # Reference measured in the same loop: the same push to a local bare repository through
+  # git's own receive-pack (file://, no HTTP, no consensus): the floor on this machine now.
+  git init -q --bare "$W/pushlat-ref.git"
+  git -C "$work" push -q "$W/pushlat-ref.git" main
+  : >"$W/push-times"; : >"$W/push-ref-times"
+  for i in $(seq 1 "$PUSHES"); do
+    head -c 1000000 /dev/urandom >"$work/blob-$i.bin"
+    git -C "$work" add "blob-$i.bin"
+    git -C "$work" commit -q -m "1 MB #$i"
+    local s; s=$(now_ms)
+    git -C "$work" push -q "$REMOTE_BASE/pushlat.git" main
+    echo $(( $(now_ms) - s )) >>"$W/push-times"
+    s=$(now_ms)
+    git -C "$work" push -q "$W/pushlat-ref.git" main
+    echo $(( $(now_ms) - s )) >>"$W/push-ref-times"
+  done
+  echo "1 MB push via guts-node:       p50 $(percentile 50 "$W/push-times") ms, p95 $(percentile 95 "$W/push-times") ms, max $(sort -n "$W/push-times" | tail -1) ms"
+  echo "1 MB push to file:// (git's receive-pack, reference): p50 $(percentile 50 "$W/push-ref-times") ms, p95 $(percentile 95 "$W/push-ref-times") ms"
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+bench_rss() {
+  echo "== node memory during a 1 GB push"
+  "$BUILD/bin/guts" repo create gig >/dev/null
+  local work=$W/gig
+  git init -q -b main "$work"
+  for i in 1 2 3 4 5; do head -c 200000000 /dev/urandom >"$work/part$i.bin"; done
+  git -C "$work" add . && git -C "$work" commit -q -m "1 GB"
+  local before; before=$(awk '/VmRSS/{print $2}' /proc/$NODE_PID/status)
+  git -C "$work" push -q "$REMOTE_BASE/gig.git" main &
+  local push=$! max=0 rss
+  local s; s=$(now_ms)
+  while kill -0 $push 2>/dev/null; do
+    rss=$(awk '/VmRSS/{print $2}' /proc/$NODE_PID/status)
+    [ "$rss" -gt "$max" ] && max=$rss
+    sleep 0.05
+  done
+  wait $push
+  echo "1 GB push: $(( $(now_ms) - s )) ms; node RSS before ${before} KiB, max sampled $((max / 1024)) MiB, VmHWM $(awk '/VmHWM/{print int($2/1024)}' /proc/$NODE_PID/status) MiB"
+}
+
+start_node
+sign_up
+case "$WHAT" in
+  clone) bench_clone ;;
+  push) bench_push ;;
+  rss) bench_rss ;;
+  all) bench_push; bench_rss; bench_clone ;;
+  *) echo "unknown benchmark $WHAT" >&2; exit 2 ;;
+esac
