@@ -6,6 +6,7 @@
 
 #include "core/time.h"
 #include "crypto/did.h"
+#include "crypto/hash.h"
 
 namespace guts::api {
 
@@ -121,7 +122,25 @@ void add_link_header(Response& resp, const Request& req, const std::string& publ
   resp.headers.set("Link", value);
 }
 
-static std::string node_id(std::string_view type, uint64_t id) {
+Response with_etag(const Request& req, Response resp) {
+  if (resp.status != 200) return resp;
+  auto digest = crypto::sha256(as_bytes(resp.body));
+  std::string tag = "\"" + hex_encode(ByteView(digest.data(), 16)) + "\"";
+  resp.headers.set("ETag", tag);
+  if (auto inm = req.headers.get("If-None-Match")) {
+    // A list of tags, possibly weak (W/"..."): compare the opaque parts.
+    std::string_view v = *inm;
+    bool match = v.find('*') != std::string_view::npos || v.find(tag) != std::string_view::npos;
+    if (match) {
+      resp.status = 304;
+      resp.body.clear();
+      resp.headers.set("Content-Length", "0");
+    }
+  }
+  return resp;
+}
+
+std::string node_id(std::string_view type, uint64_t id) {
   std::string raw = std::string(type) + ":" + std::to_string(id);
   std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),

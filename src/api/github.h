@@ -48,6 +48,13 @@ Page page_of(const Request& req);  // per_page capped at 100, invalid values use
 void add_link_header(Response& resp, const Request& req, const std::string& public_url,
                      const Page& page, size_t total);
 
+// Conditional requests: sets a strong ETag (hash of the body) on a 200 response and turns it
+// into 304 Not Modified (empty body) when the request's If-None-Match lists that tag or "*".
+Response with_etag(const Request& req, Response resp);
+
+// GitHub's opaque node ids ("<Type>:<id>", base64url).
+std::string node_id(std::string_view type, uint64_t id);
+
 // Entity JSON.
 json user_json(const state::Account& account, const std::string& base);
 json repo_json(const state::Repo& repo, const state::Account& owner, const std::string& base,

@@ -41,6 +41,13 @@ json body_json(const state::TxBody& body) {
           for (const auto& c : b.changes)
             changes.push_back({{"ref", c.ref}, {"old", hex_encode(c.old_oid)}, {"new", hex_encode(c.new_oid)}});
           return {{"repo_id", b.repo_id}, {"changes", changes}, {"force", b.force}};
+        } else {
+          // Collaboration kinds (state/collab.h): their repository and item.
+          json j = json::object();
+          if constexpr (requires { b.repo_id; }) j["repo_id"] = b.repo_id;
+          if constexpr (requires { b.parent_id; }) j["parent_id"] = b.parent_id;
+          if constexpr (requires { b.number; }) j["number"] = b.number;
+          return j;
         }
       },
       body);

@@ -14,6 +14,7 @@ struct NodeConfig {
   std::filesystem::path genesis_file;  // empty: <data>/genesis.json, created on first start
   std::string public_url;              // empty: http://<api-addr>
   std::vector<std::string> bootstrap;  // did:key:...@host:port (used by the network layer)
+  std::vector<std::string> external_addr;  // p2p host:port announced to peers (default: p2p_addr)
   bool validator = true;
   std::string log_level = "info";
   std::filesystem::path port_file;  // if set, the bound API port is written here

@@ -1,7 +1,10 @@
 // guts-node: the Guts daemon. `guts-node` runs a node (a one-validator network on first start,
 // API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the stored chain from
 // genesis and compares state roots.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -9,6 +12,10 @@
 
 #include "core/log.h"
 #include "core/status.h"
+#include "core/time.h"
+#include "crypto/did.h"
+#include "crypto/keyfile.h"
+#include "crypto/hash.h"
 #include "node/node.h"
 #include "state/chain.h"
 #include "storage/db.h"
@@ -48,6 +55,71 @@ int check_chain(const std::filesystem::path& data_dir, std::filesystem::path gen
   return 0;
 }
 
+struct InitGenesisOptions {
+  int validators = 4;
+  std::filesystem::path out;
+  std::string host = "127.0.0.1";
+  std::string chain_id;
+  uint64_t leader_timeout_ms = 1000;
+  uint64_t certification_timeout_ms = 2000;
+  uint64_t timeout_retry_ms = 10000;
+};
+
+// Free TCP ports on `host`'s loopback: all sockets stay bound until every port is picked, so
+// the ports are distinct (another process may still take one before the node binds it).
+std::vector<uint16_t> free_ports(int n) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw Error(Code::kInternal, "cannot find a free port");
+    fds.push_back(fd);
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
+}
+
+// Writes <out>/genesis.json listing N validators with fresh node keys (<out>/node<i>/node.key,
+// mode 0600) and loopback p2p addresses on free ports: a local network for tests and demos.
+int init_genesis(const InitGenesisOptions& o) {
+  if (o.validators < 1 || o.validators > 100)
+    throw Error(Code::kInvalidArgument, "--validators must be 1..100");
+  if (std::filesystem::exists(o.out / "genesis.json"))
+    throw Error(Code::kConflict, (o.out / "genesis.json").string() + " already exists");
+  std::filesystem::create_directories(o.out);
+  state::Genesis g;
+  g.chain_id =
+      o.chain_id.empty() ? "guts-devnet-" + hex_encode(crypto::random_array<4>()) : o.chain_id;
+  g.genesis_time_ms = unix_millis();
+  g.leader_timeout_ms = o.leader_timeout_ms;
+  g.certification_timeout_ms = o.certification_timeout_ms;
+  g.timeout_retry_ms = o.timeout_retry_ms;
+  auto ports = free_ports(o.validators);
+  for (int i = 0; i < o.validators; ++i) {
+    auto dir = o.out / ("node" + std::to_string(i));
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    auto key = crypto::create_key_file(dir / "node.key");
+    g.validators.push_back({key.public_key(), o.host + ":" + std::to_string(ports[i])});
+  }
+  g.save(o.out / "genesis.json");
+  std::cout << "chain " << g.chain_id << "\ngenesis " << (o.out / "genesis.json").string() << "\n";
+  for (int i = 0; i < o.validators; ++i)
+    std::cout << "node" << i << " " << crypto::did_from_key(g.validators[i].key) << " p2p "
+              << g.validators[i].p2p_address << " data-dir "
+              << (o.out / ("node" + std::to_string(i))).string() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +137,10 @@ int main(int argc, char** argv) {
       ->envname("GUTS_PUBLIC_URL");
   app.add_option("--bootstrap", config.bootstrap, "Bootstrap peer did:key:...@host:port (repeatable)")
       ->envname("GUTS_BOOTSTRAP");
+  app.add_option("--external-addr", config.external_addr,
+                 "p2p address announced to other nodes, host:port (repeatable; default: --p2p-addr "
+                 "unless it is 0.0.0.0 or ::)")
+      ->envname("GUTS_EXTERNAL_ADDR");
   app.add_flag("--validator,!--no-validator", config.validator, "Run as a validator");
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")->envname("GUTS_LOG_LEVEL")->capture_default_str();
   app.add_option("--port-file", config.port_file, "Write the bound API port to this file");
@@ -73,12 +149,24 @@ int main(int argc, char** argv) {
 
   app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
   auto* check = app.add_subcommand("check", "Re-execute the stored chain from genesis and verify every state root");
+  InitGenesisOptions ig;
+  auto* init = app.add_subcommand("init-genesis",
+                                  "Write a genesis for a local network of N validators with fresh keys");
+  init->add_option("--validators", ig.validators, "Number of validators")->capture_default_str();
+  init->add_option("--out", ig.out, "Output directory (genesis.json, node<i>/node.key)")->required();
+  init->add_option("--host", ig.host, "Host of the validators' p2p addresses")->capture_default_str();
+  init->add_option("--chain-id", ig.chain_id, "Chain id (default: guts-devnet-<random>)");
+  init->add_option("--leader-timeout-ms", ig.leader_timeout_ms, "Consensus leader timeout")->capture_default_str();
+  init->add_option("--certification-timeout-ms", ig.certification_timeout_ms, "Consensus certification timeout")
+      ->capture_default_str();
+  init->add_option("--timeout-retry-ms", ig.timeout_retry_ms, "Nullify retry interval")->capture_default_str();
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 
   init_logging(config.log_level);
   try {
     if (check->parsed()) return check_chain(config.data_dir, config.genesis_file);
+    if (init->parsed()) return init_genesis(ig);
     return run_node(config);
   } catch (const std::exception& e) {
     std::cerr << "guts-node: " << e.what() << "\n";

@@ -1,9 +1,13 @@
 #include "node/node.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <sys/stat.h>
 
 #include "api/auth.h"
+#include "api/collab_routes.h"
+#include "api/git_routes.h"
+#include "api/peers_routes.h"
 #include "api/http_server.h"
 #include "api/routes.h"
 #include "api/services.h"
@@ -13,7 +17,10 @@
 #include "core/time.h"
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
-#include "node/sequencer.h"
+#include "git/repo_store.h"
+#include "node/git_projection.h"
+#include "node/ledger_app.h"
+#include "node/network.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "storage/db.h"
@@ -33,12 +40,34 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
   return {host, static_cast<uint16_t>(std::stoul(port))};
 }
 
+namespace {
+
+// /api/guts/peers and /metrics read the p2p layer (none when the node runs without p2p).
+api::PeersSource peers_source(p2p::Discovery* d) {
+  api::PeersSource src;
+  if (!d) return src;
+  src.peers = [d] {
+    std::vector<api::PeerRow> rows;
+    for (const auto& p : d->peers())
+      rows.push_back({p.did, p.address, p.outbound, p.latency_ms, p.bytes_in, p.bytes_out, p.user_agent});
+    return rows;
+  };
+  src.metrics_text = [d] { return p2p::render_prometheus(d->metrics()); };
+  return src;
+}
+
+}  // namespace
+
 struct Node::Impl {
   NodeConfig config;
   std::unique_ptr<storage::Db> db;
   std::unique_ptr<state::Chain> chain;
+  std::unique_ptr<git::RepoStore> repos;
+  std::unique_ptr<api::PendingPushes> pending_pushes;
+  std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
-  std::unique_ptr<SoloSequencer> sequencer;
+  std::unique_ptr<Network> network;
+  std::unique_ptr<ValidatorConsensus> consensus;
   std::unique_ptr<api::TokenStore> tokens;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
@@ -66,19 +95,42 @@ void Node::start() {
   } else {
     throw Error(Code::kNotFound, "genesis file " + genesis_path.string() + " does not exist");
   }
-  if (genesis.validators.size() != 1 || genesis.validators[0].key != key.public_key())
+  bool in_set = std::any_of(genesis.validators.begin(), genesis.validators.end(),
+                            [&](const state::Validator& v) { return v.key == key.public_key(); });
+  if (!in_set || !c.validator)
     throw Error(Code::kInvalidArgument,
-                "this build runs a single validator: the genesis must list exactly this node's key");
+                "this node (" + crypto::did_from_key(key.public_key()) +
+                    ") must run as a validator listed in the genesis (full nodes are not supported yet)");
 
   impl_->db = storage::Db::open(c.data_dir / "db", state::Schema::families());
   impl_->chain = std::make_unique<state::Chain>(*impl_->db, genesis);
   auto head = impl_->chain->head();
   spdlog::info("chain '{}' at height {} (state root {})", genesis.chain_id, head.height,
                hex_encode(head.state_root));
+  // The git projection follows every committed block; first it converges the bare
+  // repositories with state (recovery after a crash between commit and ref move).
+  impl_->repos = std::make_unique<git::RepoStore>(c.data_dir);
+  impl_->pending_pushes = std::make_unique<api::PendingPushes>();
+  impl_->git_projection =
+      std::make_unique<GitProjection>(*impl_->chain, *impl_->repos, *impl_->pending_pushes);
+  impl_->git_projection->reconcile_all();
+  impl_->git_projection->attach();
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
-  impl_->sequencer = std::make_unique<SoloSequencer>(*impl_->chain, *impl_->mempool,
-                                                     key.public_key(), c.max_block_txs);
-  impl_->sequencer->start();
+  // Every node runs Simplex (a one-validator network by default): p2p first, so consensus can
+  // subscribe to its channels before the transport starts.
+  NetworkOptions net(key);
+  net.listen_addr = c.p2p_addr;
+  net.network_id = genesis.chain_id;
+  net.validators = genesis.validators;
+  net.optional_listen = genesis.validators.size() == 1;
+  net.bootstrap = c.bootstrap;
+  net.external_addrs = c.external_addr;
+  net.p2p_dir = c.data_dir / "p2p";
+  impl_->network = std::make_unique<Network>(std::move(net));
+  impl_->consensus = std::make_unique<ValidatorConsensus>(*impl_->chain, *impl_->mempool, key,
+                                                          *impl_->network, c.data_dir, c.max_block_txs);
+  impl_->network->start();
+  impl_->consensus->start();
 
   auto [host, port] = split_host_port(c.api_addr);
   impl_->tokens = std::make_unique<api::TokenStore>(*impl_->db, impl_->chain->schema().local);
@@ -92,6 +144,10 @@ void Node::start() {
                                                     *impl_->tokens, c.public_url);
   api::add_guts_routes(*router, *impl_->services);
   api::add_v3_routes(*router, *impl_->services);
+  api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes);
+  api::add_browse_routes(*router, *impl_->services, *impl_->repos);
+  api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
+  api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
   impl_->server = std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
@@ -105,15 +161,21 @@ void Node::start() {
 uint16_t Node::api_port() const { return impl_->server ? impl_->server->port() : 0; }
 
 void Node::stop() {
+  if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
   if (impl_->mempool) impl_->mempool->shutdown();
-  if (impl_->sequencer) impl_->sequencer->stop();
+  if (impl_->network) impl_->network->stop();
+  if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
   impl_->services.reset();
-  impl_->sequencer.reset();
+  impl_->consensus.reset();
+  impl_->network.reset();
   impl_->mempool.reset();
   impl_->tokens.reset();
+  impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
   impl_->chain.reset();
+  impl_->git_projection.reset();
+  impl_->repos.reset();
   impl_->db.reset();
 }
 

@@ -66,6 +66,11 @@ class Chain {
                     uint64_t timestamp_ms, const crypto::PublicKey& proposer);
   // Re-executes a proposed block; ok only if every transaction is valid and the roots match.
   Status verify(const Block& block);
+  // As verify(), but a transaction for which `signature_checked(id)` is true skips its
+  // signature check: the caller verified those exact bytes before (the id covers the
+  // signature), e.g. at the mempool door. Consensus uses this so a validator checks each
+  // signature once.
+  Status verify(const Block& block, const std::function<bool(const Digest&)>& signature_checked);
   // Makes a verified or built block final: one fsynced batch holds the block, its index
   // entries and its state writes, so a crash leaves either all or nothing. The block's parent
   // must be the current head.

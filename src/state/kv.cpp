@@ -8,7 +8,10 @@ namespace guts::state {
 const std::vector<std::string>& Schema::families() {
   static const std::vector<std::string> kFamilies = {
       "meta", "accounts", "usernames", "delegations", "nonces", "repos", "repo_names", "refs",
-      "blocks", "tx_index", "local"};
+      "blocks", "tx_index", "local",
+      // collaboration (appended; never reorder)
+      "collaborators", "forks", "issues", "issue_index", "comments", "comment_index", "labels",
+      "milestones", "reactions", "reviews", "pull_heads", "pull_revisions", "receipts"};
   return kFamilies;
 }
 
@@ -23,7 +26,20 @@ Schema::Schema(const storage::Db& db)
       refs(db.cf("refs")),
       blocks(db.cf("blocks")),
       tx_index(db.cf("tx_index")),
-      local(db.cf("local")) {}
+      local(db.cf("local")),
+      collaborators(db.cf("collaborators")),
+      forks(db.cf("forks")),
+      issues(db.cf("issues")),
+      issue_index(db.cf("issue_index")),
+      comments(db.cf("comments")),
+      comment_index(db.cf("comment_index")),
+      labels(db.cf("labels")),
+      milestones(db.cf("milestones")),
+      reactions(db.cf("reactions")),
+      reviews(db.cf("reviews")),
+      pull_heads(db.cf("pull_heads")),
+      pull_revisions(db.cf("pull_revisions")),
+      receipts(db.cf("receipts")) {}
 
 std::optional<std::string> Overlay::get(storage::Cf cf, std::string_view key) const {
   auto it = writes_.find(Key{cf.index, std::string(key)});

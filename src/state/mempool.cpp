@@ -7,10 +7,12 @@ namespace guts::state {
 Mempool::Mempool(Chain& chain, size_t max_pending) : chain_(chain), max_pending_(max_pending) {}
 
 uint64_t Mempool::next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const {
-  uint64_t committed = chain_.view().nonce(author, signer);
+  // Read the reservation before the committed nonce: a block commits before finished() releases
+  // its reservations, so whichever we miss, the other read covers it.
   std::lock_guard lock(mu_);
   auto it = reserved_.find({author, signer});
-  return std::max(committed, it == reserved_.end() ? 0 : it->second.last) + 1;
+  uint64_t pending = it == reserved_.end() ? 0 : it->second.last;
+  return std::max(chain_.view().nonce(author, signer), pending) + 1;
 }
 
 Status Mempool::submit(const Transaction& tx, OutcomeFn done) {

@@ -39,6 +39,14 @@ Bytes get_oid(Reader& r) {
     throw DecodeError("object id must be 0, 20 or 32 bytes");
   return oid;
 }
+
+template <typename T, size_t I = 0>
+constexpr size_t variant_index() {
+  if constexpr (std::is_same_v<std::variant_alternative_t<I, TxBody>, T>)
+    return I;
+  else
+    return variant_index<T, I + 1>();
+}
 }  // namespace
 
 const char* tx_kind_name(TxKind kind) {
@@ -50,6 +58,21 @@ const char* tx_kind_name(TxKind kind) {
     case TxKind::kUpdateRepo: return "update_repo";
     case TxKind::kDeleteRepo: return "delete_repo";
     case TxKind::kUpdateRefs: return "update_refs";
+    case TxKind::kSetCollaborator: return "set_collaborator";
+    case TxKind::kForkRepo: return "fork_repo";
+    case TxKind::kCreateIssue: return "create_issue";
+    case TxKind::kEditIssue: return "edit_issue";
+    case TxKind::kCreateComment: return "create_comment";
+    case TxKind::kEditComment: return "edit_comment";
+    case TxKind::kDeleteComment: return "delete_comment";
+    case TxKind::kSetLabel: return "set_label";
+    case TxKind::kSetMilestone: return "set_milestone";
+    case TxKind::kSetReaction: return "set_reaction";
+    case TxKind::kOpenPullRequest: return "open_pull_request";
+    case TxKind::kMergePullRequest: return "merge_pull_request";
+    case TxKind::kSubmitReview: return "submit_review";
+    case TxKind::kCreateReviewComment: return "create_review_comment";
+    case TxKind::kDismissReview: return "dismiss_review";
   }
   return "unknown";
 }
@@ -65,6 +88,11 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
+        // Collaboration kinds follow the variant's order from kSetCollaborator on.
+        constexpr size_t first = variant_index<SetCollaborator>();
+        constexpr size_t index = variant_index<T>();
+        if constexpr (index >= first)
+          return static_cast<TxKind>(static_cast<uint32_t>(TxKind::kSetCollaborator) + (index - first));
       },
       body);
 }
@@ -95,6 +123,8 @@ Bytes encode_body(const TxBody& body) {
           w.varint(b.repo_id).varint(b.changes.size());
           for (const auto& c : b.changes) w.str(c.ref).bytes(c.old_oid).bytes(c.new_oid);
           w.boolean(b.force);
+        } else {
+          encode_collab_body(w, b);
         }
       },
       body);
@@ -158,6 +188,21 @@ TxBody decode_body(TxKind kind, ByteView data) {
       out = std::move(u);
       break;
     }
+    case TxKind::kSetCollaborator: out = decode_collab_body<SetCollaborator>(r); break;
+    case TxKind::kForkRepo: out = decode_collab_body<ForkRepo>(r); break;
+    case TxKind::kCreateIssue: out = decode_collab_body<CreateIssue>(r); break;
+    case TxKind::kEditIssue: out = decode_collab_body<EditIssue>(r); break;
+    case TxKind::kCreateComment: out = decode_collab_body<CreateComment>(r); break;
+    case TxKind::kEditComment: out = decode_collab_body<EditComment>(r); break;
+    case TxKind::kDeleteComment: out = decode_collab_body<DeleteComment>(r); break;
+    case TxKind::kSetLabel: out = decode_collab_body<SetLabel>(r); break;
+    case TxKind::kSetMilestone: out = decode_collab_body<SetMilestone>(r); break;
+    case TxKind::kSetReaction: out = decode_collab_body<SetReaction>(r); break;
+    case TxKind::kOpenPullRequest: out = decode_collab_body<OpenPullRequest>(r); break;
+    case TxKind::kMergePullRequest: out = decode_collab_body<MergePullRequest>(r); break;
+    case TxKind::kSubmitReview: out = decode_collab_body<SubmitReview>(r); break;
+    case TxKind::kCreateReviewComment: out = decode_collab_body<CreateReviewComment>(r); break;
+    case TxKind::kDismissReview: out = decode_collab_body<DismissReview>(r); break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));
   }

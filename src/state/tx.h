@@ -15,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
+#include "state/collab.h"
 
 namespace guts::state {
 
@@ -34,6 +35,22 @@ enum class TxKind : uint32_t {
   kUpdateRepo = 5,
   kDeleteRepo = 6,
   kUpdateRefs = 7,
+  // Collaboration (state/collab.h).
+  kSetCollaborator = 8,
+  kForkRepo = 9,
+  kCreateIssue = 10,
+  kEditIssue = 11,
+  kCreateComment = 12,
+  kEditComment = 13,
+  kDeleteComment = 14,
+  kSetLabel = 15,
+  kSetMilestone = 16,
+  kSetReaction = 17,
+  kOpenPullRequest = 18,
+  kMergePullRequest = 19,
+  kSubmitReview = 20,
+  kCreateReviewComment = 21,
+  kDismissReview = 22,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -91,7 +108,12 @@ struct UpdateRefs {
 };
 
 using TxBody = std::variant<RegisterUser, GrantDelegation, RevokeDelegation, CreateRepo,
-                            UpdateRepo, DeleteRepo, UpdateRefs>;
+                            UpdateRepo, DeleteRepo, UpdateRefs,
+                            // collaboration, in TxKind order
+                            SetCollaborator, ForkRepo, CreateIssue, EditIssue, CreateComment,
+                            EditComment, DeleteComment, SetLabel, SetMilestone, SetReaction,
+                            OpenPullRequest, MergePullRequest, SubmitReview, CreateReviewComment,
+                            DismissReview>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

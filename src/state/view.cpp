@@ -115,7 +115,14 @@ std::vector<std::pair<std::string, Bytes>> StateView::refs(uint64_t repo_id) con
 Permission StateView::permission(const Repo& repo,
                                  const std::optional<crypto::PublicKey>& who) const {
   if (who && *who == repo.owner) return Permission::kAdmin;
-  return repo.is_private ? Permission::kNone : Permission::kRead;
+  Permission base = repo.is_private ? Permission::kNone : Permission::kRead;
+  if (who) {
+    if (auto c = collaborator(repo.id, *who)) {
+      auto p = static_cast<Permission>(std::min<uint8_t>(c->permission, 5));
+      if (p > base) return p;
+    }
+  }
+  return base;
 }
 
 }  // namespace guts::state

@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -64,7 +66,17 @@ void NodeProcess::start() {
   std::filesystem::remove(port_file);
   git::ProcessOptions o;
   o.argv = {(bin_dir() / "guts-node").string(), "--api-addr", "127.0.0.1:0", "--port-file",
-            port_file.string(), "--data-dir", data_dir_.string(), "--log-level", "warn"};
+            port_file.string(), "--data-dir", data_dir_.string()};
+  // Defaults the caller may override: a free p2p port (nodes of different tests never collide
+  // on 9000) and a quiet log (GUTS_TEST_LOG_LEVEL for debugging).
+  auto has = [&](const char* flag) {
+    return std::find(extra_args_.begin(), extra_args_.end(), flag) != extra_args_.end();
+  };
+  if (!has("--p2p-addr")) o.argv.insert(o.argv.end(), {"--p2p-addr", "127.0.0.1:0"});
+  if (!has("--log-level")) {
+    const char* level = std::getenv("GUTS_TEST_LOG_LEVEL");
+    o.argv.insert(o.argv.end(), {"--log-level", level && *level ? level : "warn"});
+  }
   o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
   o.capture_stdin = false;
   o.capture_stdout = false;

@@ -1,0 +1,211 @@
+// guts-bench-consensus: load for a Guts network (one node or several validators) through
+// POST /api/guts/transactions, with ~1 KB signed transactions (docs/benchmarks.md, "Consensus").
+//
+//   --mode ack    closed loop: every client submits one transaction at a time and waits for its
+//                 acknowledgement (the block applied on that node); prints submit→ack latency.
+//   --mode flood  open loop: clients submit everything without waiting (?wait=false, the
+//                 mempool door answers), then the run ends when every client's last
+//                 transaction is applied on the first node; prints finalized transactions/s.
+//
+// Clients are spread over the --node URLs round-robin. Transactions are signed before the
+// clock starts (client-side signing is not measured). Each client is a new identity with a
+// username and a repository (set up before the clock starts); the load is issues opened in that
+// repository, each body padding the signed transaction to --tx-bytes.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/http_client.h"
+#include "core/time.h"
+#include "crypto/hash.h"
+#include "state/collab.h"
+#include "state/tx.h"
+
+using namespace guts;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+double pct(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"guts-bench-consensus: transaction load against a Guts network"};
+  std::vector<std::string> nodes{"http://127.0.0.1:8080"};
+  std::string mode = "ack";
+  int clients = 64, per_client = 100;
+  size_t tx_bytes = 1024;
+  app.add_option("--node", nodes, "Node API URL (repeatable; clients are spread round-robin)");
+  app.add_option("--mode", mode, "ack (closed loop, latency) or flood (open loop, throughput)")
+      ->check(CLI::IsMember({"ack", "flood"}))
+      ->capture_default_str();
+  app.add_option("--clients", clients)->capture_default_str();
+  app.add_option("--txs-per-client", per_client)->capture_default_str();
+  app.add_option("--tx-bytes", tx_bytes, "Approximate size of each signed transaction")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  cli::HttpClient probe(nodes.front());
+  auto status = json::parse(probe.get("/api/guts/status").body);
+  std::string chain = status["chain_id"];
+  uint64_t height0 = status["height"];
+
+  // Setup (not measured): each client registers a username and creates one repository, then
+  // the load is issues opened in it (a state write with no git work, unlike repository
+  // creation, whose bare repository costs a `git init`).
+  std::string run = hex_encode(crypto::random_array<3>());
+  std::vector<crypto::SigningKey> keys;
+  for (int c = 0; c < clients; ++c) keys.push_back(crypto::SigningKey::generate());
+  std::vector<uint64_t> repo_ids(clients);
+  std::atomic<int> setup_failures{0};
+  {
+    std::vector<std::thread> ts;
+    for (int c = 0; c < clients; ++c) {
+      ts.emplace_back([&, c] {
+        cli::HttpClient http(nodes[static_cast<size_t>(c) % nodes.size()]);
+        http.set_timeout(std::chrono::seconds(120));
+        std::string user = "b" + run + "c" + std::to_string(c);
+        for (uint64_t nonce = 1; nonce <= 2; ++nonce) {
+          state::Transaction tx;
+          tx.chain_id = chain;
+          tx.author = keys[c].public_key();
+          tx.nonce = nonce;
+          tx.timestamp_ms = unix_millis();
+          if (nonce == 1)
+            tx.body = state::RegisterUser{user};
+          else
+            tx.body = state::CreateRepo{"load", "benchmark repository", false, "main"};
+          tx.sign(keys[c]);
+          try {
+            auto r =
+                http.post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump());
+            if (r.status != 200) throw std::runtime_error(r.body);
+          } catch (const std::exception& e) {
+            std::cerr << "setup: " << e.what() << "\n";
+            ++setup_failures;
+            return;
+          }
+        }
+        auto r = http.get("/api/v3/repos/" + user + "/load");
+        if (r.status != 200) {
+          std::cerr << "setup: repository lookup " << r.status << " " << r.body << "\n";
+          ++setup_failures;
+          return;
+        }
+        repo_ids[c] = json::parse(r.body)["id"].get<uint64_t>();
+      });
+    }
+    for (auto& t : ts) t.join();
+  }
+  if (setup_failures) return 1;
+  height0 = json::parse(probe.get("/api/guts/status").body)["height"];
+
+  std::vector<std::vector<std::string>> bodies(clients);
+  std::vector<std::string> last_ids(clients);
+  size_t total_bytes = 0;
+  for (int c = 0; c < clients; ++c) {
+    for (int i = 0; i < per_client; ++i) {
+      state::Transaction tx;
+      tx.chain_id = chain;
+      tx.author = keys[c].public_key();
+      tx.nonce = static_cast<uint64_t>(i) + 3;
+      tx.timestamp_ms = unix_millis();
+      state::CreateIssue body;
+      body.repo_id = repo_ids[c];
+      body.title = "load " + std::to_string(i);
+      tx.body = body;
+      tx.sign(keys[c]);
+      size_t size = tx.encode().size();
+      if (size < tx_bytes) body.body.assign(tx_bytes - size, 'x');
+      tx.body = body;
+      tx.sign(keys[c]);
+      auto enc = tx.encode();
+      total_bytes += enc.size();
+      bodies[c].push_back(json{{"tx", hex_encode(enc)}}.dump());
+      if (i == per_client - 1) last_ids[c] = hex_encode(tx.id());
+    }
+  }
+
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::atomic<int> failures{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  const char* path = mode == "ack" ? "/api/guts/transactions" : "/api/guts/transactions?wait=false";
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      cli::HttpClient http(nodes[static_cast<size_t>(c) % nodes.size()]);
+      http.set_timeout(std::chrono::seconds(120));
+      std::vector<double> mine;
+      for (const auto& body : bodies[c]) {
+        auto t0 = Clock::now();
+        cli::HttpResult r;
+        try {
+          r = http.post(path, body);
+        } catch (const std::exception& e) {
+          ++failures;
+          std::cerr << "error: " << e.what() << "\n";
+          return;
+        }
+        auto dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        if (r.status != 200 && r.status != 202) {
+          ++failures;
+          std::cerr << "rejected: " << r.body << "\n";
+          return;
+        }
+        mine.push_back(dt);
+      }
+      std::lock_guard lock(mu);
+      latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  double submitted_s = std::chrono::duration<double>(Clock::now() - start).count();
+  if (mode == "flood") {
+    // Finalized and applied: every client's last transaction is in the chain of the first node.
+    for (int c = 0; c < clients && failures == 0; ++c) {
+      for (;;) {
+        auto r = probe.get("/api/guts/transactions/" + last_ids[c]);
+        if (r.status == 200) break;
+        if (std::chrono::duration<double>(Clock::now() - start).count() > 600) {
+          std::cerr << "timed out waiting for finalization\n";
+          return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  auto end_status = json::parse(probe.get("/api/guts/status").body);
+  uint64_t blocks = end_status["height"].get<uint64_t>() - height0;
+  size_t n = latencies_ms.size();
+  std::cout << "mode " << mode << ", nodes " << nodes.size() << ", clients " << clients
+            << ", transactions " << n << " (avg "
+            << (n ? total_bytes / (static_cast<size_t>(clients) * per_client) : 0)
+            << " bytes), failures " << failures << "\n";
+  if (mode == "ack") {
+    std::cout << "throughput " << static_cast<int>(static_cast<double>(n) / secs) << " tx/s over "
+              << secs << " s\n"
+              << "latency submit->ack p50 " << pct(latencies_ms, 0.50) << " ms, p90 "
+              << pct(latencies_ms, 0.90) << " ms, p99 " << pct(latencies_ms, 0.99) << " ms, max "
+              << pct(latencies_ms, 1.0) << " ms\n";
+  } else {
+    std::cout << "submitted in " << submitted_s << " s (door latency p50 " << pct(latencies_ms, 0.5)
+              << " ms)\n"
+              << "finalized and applied " << static_cast<int>(static_cast<double>(n) / secs)
+              << " tx/s over " << secs << " s\n";
+  }
+  std::cout << "blocks " << blocks << " (" << (blocks ? n / blocks : 0) << " tx per block)\n";
+  return failures == 0 ? 0 : 1;
+}

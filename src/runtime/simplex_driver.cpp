@@ -1,0 +1,275 @@
+#include "runtime/simplex_driver.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "core/status.h"
+#include "crypto/did.h"
+#include "p2p/transport.h"
+
+namespace guts::runtime {
+
+using consensus::Output;
+using consensus::Time;
+using consensus::View;
+
+namespace {
+constexpr size_t kMaxEventsPerStep = 1024;
+}
+
+SimplexDriver::SimplexDriver(Options options, p2p::Transport& transport, DrivenApplication& app)
+    : engine_(options.engine),
+      participants_(options.engine.participants),
+      journal_dir_(std::move(options.journal_dir)),
+      channels_(options.channels),
+      transport_(transport),
+      app_(app),
+      epoch_(std::chrono::steady_clock::now()) {
+  self_ = engine_.self();
+}
+
+SimplexDriver::~SimplexDriver() {
+  stop();
+}
+
+Time SimplexDriver::now() const {
+  // Milliseconds since the driver was created, starting at 1 (0 is "no time" nowhere, but keep
+  // it monotonic and positive).
+  return 1 + static_cast<Time>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - epoch_)
+                                   .count());
+}
+
+void SimplexDriver::start() {
+  std::filesystem::create_directories(journal_dir_);
+  store_ = std::make_unique<consensus::FileJournalStore>(journal_dir_);
+  journal_ = std::make_unique<consensus::Journal>(*store_);
+  consensus::Journal::ReplayStats rs;
+  auto records = journal_->replay(&rs);
+  std::optional<consensus::Certificate> floor;
+  size_t app_records = 0;
+  for (const auto& r : records) {
+    if (!r.empty() && r[0] == kAppRecordTag) {
+      app_.restore(r);
+      ++app_records;
+      continue;
+    }
+    try {
+      auto a = consensus::decode_artifact(r);
+      if (a.tag == consensus::ArtifactTag::kFinalization &&
+          (!floor || a.certificate.view() > floor->view()))
+        floor = a.certificate;
+    } catch (const std::exception&) {
+    }
+    engine_.replay(r);
+  }
+  if (rs.discarded_bytes)
+    spdlog::warn("consensus journal: discarded a torn tail of {} bytes in {} section(s)",
+                 rs.discarded_bytes, rs.damaged_sections);
+  std::vector<Output> outs;
+  outs.push_back(engine_.start(now()));
+  // The application may not have applied the latest finalization before a crash.
+  if (floor)
+    outs.back().reports.insert(outs.back().reports.begin(),
+                               consensus::Finalized{floor->proposal, *floor, false});
+  spdlog::info("consensus: replayed {} journal records ({} blocks), view {}, finalized view {}",
+               records.size() - app_records, app_records, engine_.view(), engine_.last_finalized());
+  settle(now(), outs);
+  apply(outs);
+  deadline_ = engine_.next_deadline();
+  view_ = engine_.view();
+  finalized_ = engine_.last_finalized();
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void SimplexDriver::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SimplexDriver::push(Event e) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    queue_.push_back(std::move(e));
+  }
+  cv_.notify_one();
+}
+
+void SimplexDriver::deliver(const crypto::PublicKey& from, uint64_t ch, Bytes payload) {
+  consensus::Channel c;
+  if (ch == channels_.votes)
+    c = consensus::Channel::kVote;
+  else if (ch == channels_.certificates)
+    c = consensus::Channel::kCertificate;
+  else if (ch == channels_.resolver)
+    c = consensus::Channel::kResolver;
+  else
+    return;
+  push(Message{from, c, std::move(payload)});
+}
+
+void SimplexDriver::proposed(const consensus::Round& round, std::optional<Digest> payload,
+                             Bytes record) {
+  push(Proposed{round, payload, std::move(record)});
+}
+
+void SimplexDriver::verified(const consensus::Round& round, const Digest& payload, bool valid,
+                             Bytes record) {
+  push(Verified{round, payload, valid, std::move(record)});
+}
+
+void SimplexDriver::certified(const consensus::Round& round, const Digest& payload, bool ok) {
+  push(Certified{round, payload, ok});
+}
+
+SimplexDriver::Stats SimplexDriver::stats() const {
+  return Stats{view_.load(), finalized_.load(), steps_.load(), syncs_.load()};
+}
+
+void SimplexDriver::run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    Time t = now();
+    bool due = deadline_ && *deadline_ <= t;
+    if (queue_.empty() && !due) {
+      if (deadline_) {
+        cv_.wait_until(lock, epoch_ + std::chrono::milliseconds(*deadline_ - 1));
+      } else {
+        cv_.wait(lock);
+      }
+      continue;
+    }
+    std::vector<Event> events;
+    while (!queue_.empty() && events.size() < kMaxEventsPerStep) {
+      events.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    try {
+      step(events);
+    } catch (const std::exception& e) {
+      // The journal could not be written: no vote may leave un-journaled, and carrying on
+      // with a journal we cannot trust risks equivocation after a restart. Crash; a restart
+      // replays what was synced.
+      spdlog::critical("consensus driver failed: {}", e.what());
+      std::abort();
+    }
+    lock.lock();
+  }
+}
+
+void SimplexDriver::step(std::vector<Event>& events) {
+  Time t = now();
+  std::vector<Output> outs;
+  outs.reserve(events.size() + 1);
+  for (auto& ev : events) {
+    if (auto* m = std::get_if<Message>(&ev)) {
+      outs.push_back(engine_.on_message(t, m->from, m->channel, m->payload));
+    } else if (auto* p = std::get_if<Proposed>(&ev)) {
+      if (!p->record.empty()) app_records_.emplace_back(p->round.view, std::move(p->record));
+      outs.push_back(engine_.on_proposed(t, p->round, p->payload));
+    } else if (auto* v = std::get_if<Verified>(&ev)) {
+      if (!v->record.empty()) app_records_.emplace_back(v->round.view, std::move(v->record));
+      outs.push_back(engine_.on_verified(t, v->round, v->payload, v->valid));
+    } else if (auto* c = std::get_if<Certified>(&ev)) {
+      outs.push_back(engine_.on_certified(t, c->round, c->payload, c->ok));
+    }
+  }
+  if (deadline_ && *deadline_ <= t) outs.push_back(engine_.on_timer(t));
+  settle(t, outs);
+  apply(outs);
+  deadline_ = engine_.next_deadline();
+  // A deadline the engine keeps in the past would spin; it is re-checked a millisecond later.
+  if (deadline_ && *deadline_ <= t) deadline_ = t + 1;
+  view_.store(engine_.view(), std::memory_order_relaxed);
+  finalized_.store(engine_.last_finalized(), std::memory_order_relaxed);
+  ++steps_;
+}
+
+void SimplexDriver::settle(Time t, std::vector<Output>& outs) {
+  // New outputs are appended while iterating; index-based so they are settled too.
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::vector<std::pair<consensus::CertifyRequest, bool>> answered;
+    auto& reqs = outs[i].requests;
+    for (auto it = reqs.begin(); it != reqs.end();) {
+      if (auto* c = std::get_if<consensus::CertifyRequest>(&*it)) {
+        if (auto verdict = app_.certify_now(c->round, c->payload)) {
+          answered.emplace_back(*c, *verdict);
+          it = reqs.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+    // `reqs` is not used after this point: push_back may reallocate `outs`.
+    for (const auto& [req, ok] : answered)
+      outs.push_back(engine_.on_certified(t, req.round, req.payload, ok));
+  }
+}
+
+void SimplexDriver::apply(std::vector<Output>& outs) {
+  // 1. Journal, one sync.
+  for (auto& [view, record] : app_records_) journal_->append(view, record);
+  app_records_.clear();
+  for (const auto& o : outs)
+    for (const auto& r : o.journal) journal_->append(r.view, r.bytes);
+  if (journal_->dirty()) {
+    journal_->sync();
+    ++syncs_;
+  }
+  // 2. Reports, requests, blocks, pruning.
+  for (auto& o : outs) {
+    for (const auto& r : o.reports) {
+      if (auto* f = std::get_if<consensus::Finalized>(&r)) {
+        app_.finalized(*f);
+      } else if (auto* fault = std::get_if<consensus::Fault>(&r)) {
+        spdlog::warn("consensus: {} by validator {} in view {}", consensus::fault_name(fault->kind),
+                     crypto::did_from_key(participants_.at(fault->signer)), fault->first.view());
+        app_.fault(*fault);
+      }
+    }
+    for (const auto& q : o.requests) {
+      if (auto* p = std::get_if<consensus::ProposeRequest>(&q)) {
+        app_.propose(p->context);
+      } else if (auto* v = std::get_if<consensus::VerifyRequest>(&q)) {
+        app_.verify(v->context, v->payload);
+      } else if (auto* c = std::get_if<consensus::CertifyRequest>(&q)) {
+        app_.certify(c->round, c->payload);
+      }
+    }
+    for (const auto& pk : o.block) {
+      spdlog::warn("consensus: blocking peer {}", crypto::did_from_key(pk));
+      transport_.block(pk);
+    }
+    if (o.prune_journal_below)
+      journal_->prune(std::min(*o.prune_journal_below, app_.retain_from()));
+  }
+  // 3. Sends.
+  for (const auto& o : outs) {
+    for (const auto& s : o.sends) {
+      uint64_t ch = s.channel == consensus::Channel::kVote          ? channels_.votes
+                    : s.channel == consensus::Channel::kCertificate ? channels_.certificates
+                                                                    : channels_.resolver;
+      if (s.to) {
+        if (*s.to != self_ && *s.to < participants_.size())
+          transport_.send(participants_[*s.to], ch, s.payload);
+      } else {
+        for (uint32_t i = 0; i < participants_.size(); ++i)
+          if (i != self_) transport_.send(participants_[i], ch, s.payload);
+      }
+    }
+  }
+}
+
+}  // namespace guts::runtime
