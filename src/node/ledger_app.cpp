@@ -42,7 +42,9 @@ constexpr size_t kMaxAdmitQueue = 1024;
 constexpr size_t kMaxForwardBatchBytes = 1 << 20;
 constexpr size_t kMaxTake = 20000;
 constexpr size_t kMaxAncestorWalk = 256;
-constexpr uint64_t kMaxFutureMs = 10000;  // block timestamps may run this far ahead of our clock
+constexpr uint64_t kMaxFutureMs = 10000;
+constexpr size_t kMaxCommitBacklog = 2;  // finalized blocks waiting to be applied  // block
+                                         // timestamps may run this far ahead of our clock
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -525,6 +527,7 @@ void LedgerApp::advance_commits() {
       committed_.erase(committed_order_.front());
       committed_order_.pop_front();
     }
+    backlog_ += jobs.size();
     {
       std::lock_guard lock(commit_mu_);
       for (auto& j : jobs) commit_queue_.push_back(std::move(j));
@@ -548,7 +551,10 @@ void LedgerApp::commit_loop() {
     commit_queue_.pop_front();
     committing_ = true;
     lock.unlock();
-    if (!failed_) commit_one(std::move(job));
+    if (!failed_)
+      commit_one(std::move(job));  // decrements backlog_ before it wakes the worker
+    else
+      --backlog_;
     lock.lock();
     committing_ = false;
   }
@@ -574,10 +580,12 @@ void LedgerApp::commit_one(CommitJob job) {
     spdlog::critical("ledger: cannot apply finalized block {} at height {}: {}", hex_encode(id),
                      h.height, e.what());
     failed_ = true;
+    --backlog_;
     mempool_.shutdown();
     return;
   }
   committed_view_ = h.view;
+  --backlog_;
   ++blocks_committed_;
   txs_committed_ += block.txs.size();
   if (job.built && applied_ms_.size() < (1u << 20))
@@ -710,6 +718,9 @@ void LedgerApp::try_propose() {
     return;
   }
   if (pool_.empty()) return;  // idle: wait for a transaction (or the view's timeout)
+  // Applying lags behind finalization: propose once it catches up (a commit wakes us), with a
+  // bigger block, rather than queue more blocks that each cost a commit fsync.
+  if (backlog_.load() >= kMaxCommitBacklog) return;
   switch (ensure_executed(ctx.parent_payload)) {
     case Ready::kWaiting:
       return;

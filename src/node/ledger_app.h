@@ -199,6 +199,9 @@ class LedgerApp : public runtime::DrivenApplication {
   std::condition_variable commit_cv_;
   std::deque<CommitJob> commit_queue_;
   bool committing_ = false;  // under commit_mu_
+  // Finalized blocks handed over and not yet applied. A leader waits while it is high, so
+  // under load blocks grow instead of queueing up behind one commit fsync each.
+  std::atomic<size_t> backlog_{0};
   std::thread committer_;
 
   // ---- threads ----
