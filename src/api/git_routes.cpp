@@ -132,6 +132,32 @@ git::Source body_source(Exchange& ex, uint64_t limit) {
   };
 }
 
+// Answers (and returns true) when this node cannot serve the repository's git data: not hosted
+// under its seeding policy (404), or its objects are still being replicated here (503).
+bool refuse_unavailable(const Request& req, Exchange& ex, const GitHttpOptions& opts) {
+  const auto& ctx = repo_context(req);
+  std::string full = ctx.owner.username + "/" + ctx.repo.name;
+  if (opts.hosts && !opts.hosts(ctx.repo.id)) {
+    plain(ex, 404,
+          "this node does not host " + full + " (seeding policy); clone it from a node that does");
+    return true;
+  }
+  if (opts.replicating && opts.replicating(ctx.repo.id)) {
+    std::string message =
+        "repository " + full + " is still being replicated to this node; retry shortly\n";
+    Headers h;
+    h.set("Content-Type", "text/plain; charset=utf-8");
+    h.set("Content-Length", std::to_string(message.size()));
+    h.set("Retry-After", std::to_string(opts.replicating_retry_after.count()));
+    set_no_cache(h);
+    ex.begin_response(503, h);
+    ex.write(message);
+    ex.finish();
+    return true;
+  }
+  return false;
+}
+
 fs::path repo_dir(const Request& req, git::RepoStore& store) {
   const auto& ctx = repo_context(req);
   auto key = git_repo_key(ctx.repo.id);
@@ -156,10 +182,11 @@ std::string rejection_reason(const Status& st, bool forced) {
   return m.empty() ? std::string(code_name(st.code())) : m;
 }
 
-void info_refs(Request& req, Exchange& ex, git::RepoStore& store) {
+void info_refs(Request& req, Exchange& ex, git::RepoStore& store, const GitHttpOptions& opts) {
   auto service = req.query_param("service").value_or("");
   if (service != "git-upload-pack" && service != "git-receive-pack")
     return plain(ex, 403, "Only the smart HTTP protocol is supported (git 1.6.6 or later)");
+  if (refuse_unavailable(req, ex, opts)) return;
   auto dir = repo_dir(req, store);
   auto proto = req.headers.get("Git-Protocol").value_or("");
   GitResponse out(ex, "application/x-" + service + "-advertisement");
@@ -182,6 +209,7 @@ void info_refs(Request& req, Exchange& ex, git::RepoStore& store) {
 void upload_pack(Request& req, Exchange& ex, git::RepoStore& store, const GitHttpOptions& opts) {
   if (!content_type_is(req, "application/x-git-upload-pack-request"))
     return plain(ex, 415, "Unsupported Media Type");
+  if (refuse_unavailable(req, ex, opts)) return;
   auto dir = repo_dir(req, store);
   git::UploadOptions o;
   o.git_protocol = req.headers.get("Git-Protocol").value_or("");
@@ -211,6 +239,8 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
                   PendingPushes& pending, const GitHttpOptions& opts) {
   if (!content_type_is(req, "application/x-git-receive-pack-request"))
     return plain(ex, 415, "Unsupported Media Type");
+  // A push to refs this node cannot show yet would only fail its compare-and-swap.
+  if (refuse_unavailable(req, ex, opts)) return;
   const auto& ctx = repo_context(req);
   auto dir = repo_dir(req, store);
   GitResponse out(ex, "application/x-git-receive-pack-result");
@@ -329,8 +359,9 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,
                     PendingPushes& pending, GitHttpOptions options) {
   auto opts = std::make_shared<GitHttpOptions>(options);
-  router.add_streaming("GET", "/{owner}/{repo}/info/refs", "repo:read",
-                       [&store](Request& req, Exchange& ex) { info_refs(req, ex, store); });
+  router.add_streaming(
+      "GET", "/{owner}/{repo}/info/refs", "repo:read",
+      [&store, opts](Request& req, Exchange& ex) { info_refs(req, ex, store, *opts); });
   router.add_streaming(
       "POST", "/{owner}/{repo}/git-upload-pack", "repo:read",
       [&store, opts](Request& req, Exchange& ex) { upload_pack(req, ex, store, *opts); });

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,13 @@ struct GitHttpOptions {
   std::chrono::milliseconds push_outcome_timeout{std::chrono::minutes(2)};
   uint64_t max_pack_bytes = 4ull << 30;          // index-pack --max-input-size
   uint64_t max_upload_request_bytes = 64 << 20;  // git-upload-pack request bodies (haves, wants)
+  // Seeding policy and replication (node/git_projection.h), by repository id; empty: every
+  // repository is hosted and none is replicating. A repository this node does not host answers
+  // 404 ("clone it from a node that does"); one whose objects are still being fetched from
+  // peers answers 503 with Retry-After, never a broken pack or refs it cannot serve.
+  std::function<bool(uint64_t repo_id)> hosts;
+  std::function<bool(uint64_t repo_id)> replicating;
+  std::chrono::seconds replicating_retry_after{5};
 };
 
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,

@@ -1,4 +1,5 @@
 // /api/guts: Guts-specific endpoints (transactions, blocks, identities, tokens, status).
+#include <algorithm>
 #include <variant>
 
 #include "api/auth.h"
@@ -105,7 +106,14 @@ void add_guts_routes(Router& router, Services& svc) {
     json validators = json::array();
     for (const auto& v : g.validators)
       validators.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
+    auto ns = svc.node_status();
+    uint64_t network_height = std::max(ns.network_height, head.height);
     respond(json_response(200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
+                                    {"role", ns.role},
+                                    {"view", ns.view},
+                                    {"peers", ns.peers},
+                                    {"network_height", network_height},
+                                    {"lag", network_height - head.height},
                                     {"chain_id", g.chain_id},
                                     {"genesis_id", hex_encode(g.id())},
                                     {"height", head.height},

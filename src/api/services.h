@@ -27,6 +27,16 @@ class Services {
   const std::string& public_url() const { return public_url_; }  // "http://host:port"
   void set_public_url(std::string url) { public_url_ = std::move(url); }  // before serving
 
+  // What the node adds to GET /api/guts/status (role, view, peers, lag; docs/api.md).
+  struct NodeStatus {
+    std::string role = "validator";  // or "full"
+    uint64_t view = 0;               // consensus view (validators) or newest finalized view
+    uint64_t peers = 0;
+    uint64_t network_height = 0;     // highest finalized height this node knows of
+  };
+  void set_node_status(std::function<NodeStatus()> fn) { node_status_ = std::move(fn); }  // before serving
+  NodeStatus node_status() const { return node_status_ ? node_status_() : NodeStatus{}; }
+
   // Submits a transaction; `done` is called once: with the door's rejection at once, or with
   // the outcome when its block is applied.
   void submit(const state::Transaction& tx, state::OutcomeFn done);
@@ -39,6 +49,7 @@ class Services {
   crypto::SigningKey node_key_;
   TokenStore& tokens_;
   std::string public_url_;
+  std::function<NodeStatus()> node_status_;
   std::mutex sign_mu_;  // allocates node-signed nonces one at a time
 };
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   cli::add_status_command(app, ctx);
   cli::add_git_commands(app, ctx);
   cli::add_node_commands(app, ctx);
+  cli::add_network_commands(app, ctx);
   cli::add_issue_commands(app, ctx);
   cli::add_pr_commands(app, ctx);
   cli::add_fork_command(app, ctx);

@@ -16,6 +16,9 @@ struct NodeConfig {
   std::vector<std::string> bootstrap;  // did:key:...@host:port (used by the network layer)
   std::vector<std::string> external_addr;  // p2p host:port announced to peers (default: p2p_addr)
   bool validator = true;
+  // Full nodes: which repositories to host (node/seed_policy.h): "all", "repo:<owner>/<name>",
+  // "follow:<did>". Empty: all. Validators host everything.
+  std::vector<std::string> seed;
   std::string log_level = "info";
   std::filesystem::path port_file;  // if set, the bound API port is written here
   size_t max_block_txs = 5000;

@@ -7,9 +7,11 @@
 #include <optional>
 #include <sstream>
 
+#include "git/pack_transfer.h"
 #include "git/process.h"
 #include "git/receive.h"
 #include "git/refs.h"
+#include "node/object_sync.h"
 
 namespace guts::node {
 
@@ -18,8 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Objects among `oids` that the object directory `objects` (no alternates) lacks.
-std::set<std::string> missing_objects(const fs::path& repo_dir, const fs::path& objects,
-                                      const std::set<std::string>& oids) {
+std::set<std::string> absent_in(const fs::path& repo_dir, const fs::path& objects,
+                                const std::set<std::string>& oids) {
   if (oids.empty()) return {};
   std::string input;
   for (const auto& o : oids) input += o + "\n";
@@ -118,8 +120,19 @@ void seed_objects(const fs::path& from_repo, const fs::path& to_repo) {
 }  // namespace
 
 GitProjection::GitProjection(state::Chain& chain, git::RepoStore& store,
-                             api::PendingPushes& pending)
-    : chain_(chain), store_(store), pending_(pending) {}
+                             api::PendingPushes& pending, SeedPolicy policy)
+    : chain_(chain), store_(store), pending_(pending), policy_(std::move(policy)) {
+  resync_thread_ = std::thread([this] { resync_loop(); });
+}
+
+GitProjection::~GitProjection() {
+  {
+    std::lock_guard l(resync_->mu);
+    resync_->stop = true;
+  }
+  resync_->cv.notify_all();
+  if (resync_thread_.joinable()) resync_thread_.join();
+}
 
 void GitProjection::attach() {
   chain_.add_commit_listener([this](const state::Block& b) { on_block(b); });
@@ -136,14 +149,11 @@ void GitProjection::on_block(const state::Block& block) {
           [&](const auto& b) {
             // Generic over transaction kinds: anything naming a repository touches it (ref
             // moves of merges, settings, deletion); anything creating one by name (create,
-            // fork) touches the new repository; a fork is seeded from its parent's objects.
+            // fork) touches the new repository (a fork finds its objects in its parent).
             if constexpr (requires { b.repo_id; }) {
               touched.insert(b.repo_id);
             } else if constexpr (requires { std::string_view(b.name); }) {
-              if (auto r = view.repo_by_name(tx.author, b.name)) {
-                touched.insert(r->id);
-                if constexpr (requires { b.parent_id; }) seed_from_[r->id] = b.parent_id;
-              }
+              if (auto r = view.repo_by_name(tx.author, b.name)) touched.insert(r->id);
             }
             if constexpr (std::is_same_v<std::decay_t<decltype(b)>, state::UpdateRefs>) {
               if (auto p = pending_.take(b.repo_id, b.changes)) {
@@ -167,11 +177,26 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
   try {
     auto view = chain_.view();
     auto repo = view.repo(repo_id);
-    if (!repo) {
+    bool host = false;
+    if (repo) {
+      auto owner = view.account(repo->owner);
+      host = policy_.includes(owner ? owner->username : std::string(), repo->name, repo->owner);
+    }
+    if (!policy_.all) {
+      std::lock_guard l(flags_mu_);
+      bool changed = host ? hosted_.insert(repo_id).second : hosted_.erase(repo_id) > 0;
+      if (changed && sync_) {
+        std::vector<uint64_t> ids(hosted_.begin(), hosted_.end());
+        sync_->set_inventory(false, std::move(ids));
+      }
+    }
+    if (!host) {
       synced_.erase(repo_id);
+      set_replicating(repo_id, false);
       if (store_.exists(key)) {
         store_.remove(key, std::chrono::system_clock::now());
-        spdlog::info("repository {} deleted: bare repository moved to the trash", repo_id);
+        spdlog::info("repository {} {}: bare repository moved to the trash", repo_id,
+                     repo ? "is not hosted by this node's seeding policy" : "deleted");
       }
       return;
     }
@@ -186,49 +211,191 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
     synced_.erase(repo_id);
 
     auto dir = store_.path_for(key);
-    if (store_.create(key, repo->default_branch)) {
+    if (store_.create(key, repo->default_branch))
       spdlog::info("repository {} ({}): bare repository created", repo_id, repo->name);
-      auto seed = seed_from_.find(repo_id);
-      if (seed != seed_from_.end()) {
-        auto parent = store_.path_for(api::git_repo_key(seed->second));
-        if (store_.exists(api::git_repo_key(seed->second))) seed_objects(parent, dir);
-      }
-    }
-    seed_from_.erase(repo_id);
     if ((!last || last->default_branch != repo->default_branch) &&
         git::head_target(dir) != "refs/heads/" + repo->default_branch)
       store_.set_default_branch(key, repo->default_branch);
 
-    if (recover) {
-      // Objects the state's refs need that the repository lacks: a push committed right before
-      // a crash. Its quarantine is still on disk.
-      std::set<std::string> tips;
-      for (const auto& [name, oid] : want) tips.insert(oid);
-      auto missing = missing_objects(dir, dir / "objects", tips);
-      for (const auto& qdir : git::Quarantine::list(dir)) {
-        auto q = git::Quarantine::adopt(dir, qdir);
-        bool needed = false;
-        if (!missing.empty()) {
-          auto still = missing_objects(dir, qdir, missing);
-          needed = still.size() < missing.size();
-          if (needed) missing = std::move(still);
-        }
-        if (needed) {
-          q.migrate();
-          spdlog::info("repository {}: migrated quarantine {} left by a crash", repo_id,
-                       qdir.filename().string());
-        }  // else discarded: a push that never committed
+    // Objects the new ref values need: only values we did not set before can be missing.
+    std::set<std::string> needed;
+    for (const auto& [name, oid] : want) {
+      if (last) {
+        auto it = last->refs.find(name);
+        if (it != last->refs.end() && it->second == oid) continue;
       }
-      if (!missing.empty())
-        spdlog::error("repository {}: {} object(s) the state's refs need are missing", repo_id,
-                      missing.size());
+      needed.insert(oid);
+    }
+    auto missing = gather_objects(repo_id, dir, needed, recover);
+    if (!missing.empty()) {
+      // Never expose a ref whose objects are missing: the refs stay, peers are asked.
+      set_replicating(repo_id, true, missing);
+      return;
     }
     set_refs(dir, want, "guts: block " + std::to_string(height), last ? &last->refs : nullptr);
     drop_receive_keeps(dir);
     synced_[repo_id] = Synced{std::move(want), repo->default_branch};
+    set_replicating(repo_id, false);
   } catch (const std::exception& e) {
     spdlog::error("git projection of repository {}: {}", repo_id, e.what());
   }
+}
+
+std::set<std::string> GitProjection::gather_objects(uint64_t repo_id, const fs::path& dir,
+                                                    const std::set<std::string>& needed,
+                                                    bool recover) {
+  auto missing = absent_in(dir, dir / "objects", needed);
+  // Push quarantines. At recovery they are leftovers of a crash: a push committed right before
+  // it is migrated, the rest discarded. Otherwise they belong to pushes still in consensus (e.g.
+  // the same objects pushed to this node too, or a block applied before its push's own entry
+  // was taken): their packs are linked, the quarantine stays with its push.
+  for (const auto& qdir : git::Quarantine::list(dir)) {
+    if (missing.empty() && !recover) break;
+    bool useful = false;
+    if (!missing.empty()) {
+      auto still = absent_in(dir, qdir, missing);
+      useful = still.size() < missing.size();
+      if (useful) missing = std::move(still);
+    }
+    if (recover) {
+      auto q = git::Quarantine::adopt(dir, qdir);
+      if (useful) {
+        q.migrate();
+        spdlog::info("repository {}: migrated quarantine {} left by a crash", repo_id,
+                     qdir.filename().string());
+      }  // else discarded with `q`: a push that never committed
+    } else if (useful) {
+      git::link_quarantine_objects(dir, qdir);
+    }
+  }
+  if (missing.empty()) return missing;
+  // A fork starts with its parent's objects (also when a crash came between the fork's commit
+  // and its seeding, or the parent gained them later).
+  auto view = chain_.view();
+  if (auto parent = view.fork_parent(repo_id)) {
+    auto pkey = api::git_repo_key(*parent);
+    if (store_.exists(pkey)) {
+      auto pdir = store_.path_for(pkey);
+      if (absent_in(pdir, pdir / "objects", missing).size() < missing.size()) {
+        seed_objects(pdir, dir);
+        missing = absent_in(dir, dir / "objects", missing);
+      }
+    }
+  }
+  return missing;
+}
+
+void GitProjection::set_replicating(uint64_t repo_id, bool on,
+                                    const std::set<std::string>& missing) {
+  {
+    std::lock_guard l(flags_mu_);
+    if (on && replicating_.insert(repo_id).second)
+      spdlog::info("repository {}: {} object(s) the state's refs need are missing: replicating",
+                   repo_id, missing.size());
+    if (!on && replicating_.erase(repo_id))
+      spdlog::info("repository {}: objects replicated, refs in place", repo_id);
+  }
+  if (on) start_fetch(repo_id, std::vector<std::string>(missing.begin(), missing.end()));
+}
+
+void GitProjection::start_fetch(uint64_t repo_id, std::vector<std::string> tips) {
+  if (!sync_) return;  // set_object_sync() starts it
+  {
+    std::lock_guard l(resync_->mu);
+    if (!resync_->fetching.insert(repo_id).second) return;  // one at a time per repository
+  }
+  std::weak_ptr<Resync> weak = resync_;
+  auto retry = retry_delay;
+  sync_->ensure(repo_id, std::move(tips), {}, std::chrono::steady_clock::now() + fetch_deadline,
+                [weak, repo_id, retry](bool ok) {
+                  auto r = weak.lock();
+                  if (!r) return;  // the projection is gone
+                  {
+                    std::lock_guard l(r->mu);
+                    auto now = std::chrono::steady_clock::now();
+                    r->fetching.erase(repo_id);
+                    // At once when the objects arrived, unless that just happened and the sync
+                    // still found them missing: never spin.
+                    auto& prev = r->last_ok[repo_id];
+                    bool again = ok && now - prev < std::chrono::seconds(1);
+                    if (ok) prev = now;
+                    r->due[repo_id] = now + (ok && !again ? std::chrono::milliseconds(0) : retry);
+                  }
+                  r->cv.notify_all();
+                });
+}
+
+void GitProjection::resync_loop() {
+  std::unique_lock l(resync_->mu);
+  while (!resync_->stop) {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<uint64_t> ready;
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (auto it = resync_->due.begin(); it != resync_->due.end();) {
+      if (it->second <= now) {
+        ready.push_back(it->first);
+        it = resync_->due.erase(it);
+      } else {
+        next = std::min(next, it->second);
+        ++it;
+      }
+    }
+    if (!ready.empty()) {
+      l.unlock();
+      {
+        std::lock_guard lock(mu_);
+        auto height = chain_.head().height;
+        for (auto id : ready) {
+          {
+            std::lock_guard fl(flags_mu_);
+            if (!replicating_.count(id)) continue;  // converged meanwhile by a block
+          }
+          sync_repo(id, height, false);
+        }
+      }
+      l.lock();
+      continue;
+    }
+    if (next == std::chrono::steady_clock::time_point::max())
+      resync_->cv.wait(l);
+    else
+      resync_->cv.wait_until(l, next);
+  }
+}
+
+void GitProjection::set_object_sync(ObjectSync* sync) {
+  std::vector<uint64_t> waiting;
+  {
+    std::lock_guard lock(mu_);
+    sync_ = sync;
+    if (!sync_) return;
+    publish_inventory();
+    std::lock_guard l(flags_mu_);
+    waiting.assign(replicating_.begin(), replicating_.end());
+  }
+  {
+    std::lock_guard l(resync_->mu);
+    for (auto id : waiting) resync_->due[id] = std::chrono::steady_clock::now();
+  }
+  resync_->cv.notify_all();
+}
+
+void GitProjection::publish_inventory() {
+  if (!sync_) return;
+  if (policy_.all) return sync_->set_inventory(true, {});
+  std::lock_guard l(flags_mu_);
+  sync_->set_inventory(false, std::vector<uint64_t>(hosted_.begin(), hosted_.end()));
+}
+
+bool GitProjection::replicating(uint64_t repo_id) const {
+  std::lock_guard l(flags_mu_);
+  return replicating_.count(repo_id) > 0;
+}
+
+bool GitProjection::hosts(uint64_t repo_id) const {
+  if (policy_.all) return true;
+  std::lock_guard l(flags_mu_);
+  return hosted_.count(repo_id) > 0;
 }
 
 void GitProjection::reconcile_all() {
@@ -250,6 +417,7 @@ void GitProjection::reconcile_all() {
   }
   for (uint64_t id = 1; id < next; ++id)
     if (view.repo(id)) sync_repo(id, height, true);
+  publish_inventory();
   last_gc_ = {};
   maybe_collect_garbage();
 }

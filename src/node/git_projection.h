@@ -19,26 +19,45 @@
 // A crash between a block's commit and the ref move leaves the push's quarantine on disk
 // (<repo>/objects/incoming-*); it is migrated if it holds objects the state's refs need. Other
 // leftovers (quarantines of pushes that never committed, .keep files) are removed.
+//
+// Replication (issue 6): refs are never moved to objects the repository lacks. When the state's
+// refs need objects that are neither in the repository nor in a push quarantine (the push went
+// to another node), nor in the local parent of a fork, the repository is marked replicating, its
+// refs stay where they were, and ObjectSync fetches the objects from peers; when they arrive
+// (or a retry is due) a background thread syncs it again. The commit thread never waits on the
+// network. While replicating, git clients get 503 (api::GitHttpOptions::replicating).
+//
+// Seeding policy (node/seed_policy.h): only repositories the policy includes get a bare
+// repository; others are not created (and moved to the trash when the policy dropped them).
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/git_routes.h"
 #include "git/repo_store.h"
+#include "node/seed_policy.h"
 #include "state/chain.h"
 
 namespace guts::node {
 
+class ObjectSync;
+
 class GitProjection {
  public:
-  GitProjection(state::Chain& chain, git::RepoStore& store, api::PendingPushes& pending);
+  // Validators must pass the default policy (they host every repository).
+  GitProjection(state::Chain& chain, git::RepoStore& store, api::PendingPushes& pending,
+                SeedPolicy policy = {});
+  ~GitProjection();  // stops the background thread; fetches still running are ignored
 
   // Registers the commit listener (call before blocks flow).
   void attach();
@@ -49,15 +68,38 @@ class GitProjection {
   // touching the repository or the next start converges it.
   void on_block(const state::Block& block);
 
+  // Enables replication (before or after reconcile_all): repositories already waiting for
+  // objects start fetching, and the inventory (what this node hosts) is announced. `sync` must
+  // outlive this projection or be detached with set_object_sync(nullptr) first.
+  void set_object_sync(ObjectSync* sync);
+  // True while the repository's refs wait for objects being fetched from peers (thread-safe).
+  bool replicating(uint64_t repo_id) const;
+  // Whether this node hosts the repository under its seeding policy (thread-safe; false for a
+  // repository the projection has not seen, unless the policy is "all").
+  bool hosts(uint64_t repo_id) const;
+  const SeedPolicy& policy() const { return policy_; }
+
+  // How long one fetch may take before it is retried, and the pause before a retry.
+  std::chrono::milliseconds fetch_deadline{std::chrono::minutes(10)};
+  std::chrono::milliseconds retry_delay{std::chrono::seconds(5)};
+
  private:
-  // Brings one repository to state: created/removed, HEAD, refs. `keeps` collects .keep files
-  // of migrated packs, removed once refs point at their objects.
+  // Brings one repository to state: created/removed, HEAD, refs.
   void sync_repo(uint64_t repo_id, uint64_t height, bool recover);
+  // The objects `want` needs that the repository lacks, after adopting what local sources
+  // (push quarantines, a fork's parent) hold. Empty: the refs may move.
+  std::set<std::string> gather_objects(uint64_t repo_id, const std::filesystem::path& dir,
+                                       const std::set<std::string>& needed, bool recover);
+  void set_replicating(uint64_t repo_id, bool on, const std::set<std::string>& missing = {});
+  void start_fetch(uint64_t repo_id, std::vector<std::string> tips);
+  void publish_inventory();
+  void resync_loop();
   void maybe_collect_garbage();
 
   state::Chain& chain_;
   git::RepoStore& store_;
   api::PendingPushes& pending_;
+  const SeedPolicy policy_;
   std::mutex mu_;  // one projection step at a time; guards the members below
   std::chrono::steady_clock::time_point last_gc_{};
   // What each repository was last synced to (refs and default branch), to skip git entirely
@@ -67,7 +109,25 @@ class GitProjection {
     std::string default_branch;
   };
   std::map<uint64_t, Synced> synced_;
-  std::map<uint64_t, uint64_t> seed_from_;  // new fork -> parent, until created
+  ObjectSync* sync_ = nullptr;
+
+  // Read by HTTP threads: never held while git runs.
+  mutable std::mutex flags_mu_;
+  std::set<uint64_t> replicating_;
+  std::set<uint64_t> hosted_;  // only maintained when the policy is not "all"
+
+  // Repositories to sync again (objects arrived, or a fetch failed and a retry is due), shared
+  // with ObjectSync's callbacks, which may outlive the projection.
+  struct Resync {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<uint64_t, std::chrono::steady_clock::time_point> due;
+    std::set<uint64_t> fetching;  // an ensure() is running
+    std::map<uint64_t, std::chrono::steady_clock::time_point> last_ok;
+    bool stop = false;
+  };
+  std::shared_ptr<Resync> resync_ = std::make_shared<Resync>();
+  std::thread resync_thread_;
 };
 
 }  // namespace guts::node

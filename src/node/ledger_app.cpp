@@ -176,6 +176,7 @@ void LedgerApp::certify(const consensus::Round& round, const Digest& payload) {
 }
 
 void LedgerApp::finalized(const consensus::Finalized& f) {
+  if (opts_.on_finalized) opts_.on_finalized(f);
   auto view = f.proposal.round.view;
   auto digest = f.proposal.payload;
   auto at = Clock::now();
@@ -211,7 +212,7 @@ void LedgerApp::worker_loop() {
   while (!stop_) {
     if (jobs_.empty()) {
       // Fetch retries need a tick; otherwise sleep until work arrives.
-      if (fetches_.empty() && !range_ && !propose_)
+      if (fetches_.empty() && !range_ && !propose_ && pool_.empty())
         cv_.wait(lock);
       else
         cv_.wait_for(lock, std::chrono::milliseconds(20));
@@ -251,7 +252,7 @@ void LedgerApp::intake_loop() {
     }
     auto txs = mempool_.take(kMaxTake);
     if (txs.empty()) continue;
-    if (validators_.size() > 1) {
+    if (forwards()) {
       // Forward what our own clients submitted; what peers sent us, they already forwarded.
       std::vector<const state::Transaction*> fwd;
       {
@@ -259,23 +260,55 @@ void LedgerApp::intake_loop() {
         for (const auto& p : txs)
           if (!received_.count(p.tx.id())) fwd.push_back(&p.tx);
       }
-      size_t i = 0;
-      while (i < fwd.size()) {
-        std::vector<Bytes> encoded;
-        size_t bytes = 0;
-        for (; i < fwd.size() && bytes < kMaxForwardBatchBytes; ++i) {
-          encoded.push_back(fwd[i]->encode());
-          bytes += encoded.back().size();
-        }
-        codec::Writer w(bytes + 16 + encoded.size() * 3);
-        w.u8(kTxBatch).varint(encoded.size());
-        for (const auto& e : encoded) w.bytes(e);
-        network_.send_to_validators(channel::kTransactions, w.data());
-      }
+      forward(fwd);
     }
     auto shared = std::make_shared<std::vector<state::PendingTx>>(std::move(txs));
     post([this, shared] { add_to_pool(std::move(*shared)); });
   }
+}
+
+void LedgerApp::forward(const std::vector<const state::Transaction*>& fwd) {
+  size_t i = 0;
+  while (i < fwd.size()) {
+    std::vector<Bytes> encoded;
+    size_t bytes = 0;
+    for (; i < fwd.size() && bytes < kMaxForwardBatchBytes; ++i) {
+      encoded.push_back(fwd[i]->encode());
+      bytes += encoded.back().size();
+    }
+    codec::Writer w(bytes + 16 + encoded.size() * 3);
+    w.u8(kTxBatch).varint(encoded.size());
+    for (const auto& e : encoded) w.bytes(e);
+    network_.send_to_validators(channel::kTransactions, w.data());
+  }
+}
+
+void LedgerApp::drop_stale() {
+  // Transactions another validator dropped while building its block (only the builder reports
+  // those) fail against the state we hold: the mempool reports them, we stop offering them.
+  if (pool_.empty()) return;
+  for (const auto& id : mempool_.recheck(std::chrono::milliseconds(500))) {
+    auto it = pool_.find(id);
+    if (it == pool_.end()) continue;
+    pool_order_.erase(it->second.seq);
+    pool_.erase(it);
+  }
+}
+
+void LedgerApp::reforward() {
+  auto now = Clock::now();
+  if (!forwards() || now - last_reforward_ < opts_.reforward_after / 2) return;
+  last_reforward_ = now;
+  std::vector<const state::Transaction*> again;
+  for (auto& [id, p] : pool_) {
+    if (!p.local || now - p.forwarded < opts_.reforward_after) continue;
+    p.forwarded = now;
+    again.push_back(&p.tx.tx);
+    if (again.size() >= kMaxTake) break;
+  }
+  if (again.empty()) return;
+  spdlog::debug("ledger: forwarding {} pending transaction(s) again", again.size());
+  forward(again);
 }
 
 void LedgerApp::admit_loop() {
@@ -337,7 +370,7 @@ void LedgerApp::admit_loop() {
       {
         std::lock_guard l(fwd_mu_);
         for (const auto& tx : txs) {
-          if (received_.insert(tx.id()).second) received_order_.push_back(tx.id());
+          if (received_.emplace(tx.id(), peer).second) received_order_.push_back(tx.id());
         }
         while (received_order_.size() > kMaxReceived) {
           received_.erase(received_order_.front());
@@ -373,15 +406,37 @@ void LedgerApp::note_signature_checked(const Digest& tx_id) {
 }
 
 void LedgerApp::add_to_pool(std::vector<state::PendingTx> txs) {
+  auto now = Clock::now();
   for (auto& p : txs) {
     Digest id = p.tx.id();
     if (pool_.count(id)) continue;
     // Applied by a block while it waited in the mempool's queue: nothing left to do.
     if (chain_.locate(id)) continue;
+    bool local;
+    {
+      std::lock_guard lock(fwd_mu_);
+      local = !received_.count(id);
+    }
     uint64_t seq = pool_seq_++;
     pool_order_.emplace(seq, id);
-    pool_.emplace(id, PoolTx{seq, std::move(p)});
+    pool_.emplace(id, PoolTx{seq, std::move(p), local, now});
   }
+}
+
+std::vector<crypto::PublicKey> LedgerApp::availability_hints(const state::Block& b,
+                                                             const crypto::PublicKey& proposer) {
+  std::vector<crypto::PublicKey> hints{proposer};
+  std::lock_guard lock(fwd_mu_);
+  for (const auto& tx : b.txs) {
+    if (!std::holds_alternative<state::UpdateRefs>(tx.body) &&
+        !std::holds_alternative<state::MergePullRequest>(tx.body))
+      continue;
+    auto it = received_.find(tx.id());
+    if (it != received_.end() &&
+        std::find(hints.begin(), hints.end(), it->second) == hints.end())
+      hints.insert(hints.begin(), it->second);  // the node the push came in through first
+  }
+  return hints;
 }
 
 void LedgerApp::pump() {
@@ -390,6 +445,8 @@ void LedgerApp::pump() {
   drive_verifies();
   try_propose();
   run_fetches();
+  reforward();
+  drop_stale();
   prune();
 }
 
@@ -662,6 +719,7 @@ void LedgerApp::drive_verifies() {
   for (auto it = verifies_.begin(); it != verifies_.end();) {
     const auto& ctx = it->ctx;
     if (ctx.round.view + 10 < current) {
+      available_.erase(it->digest);
       it = verifies_.erase(it);  // long decided without us
       continue;
     }
@@ -704,6 +762,38 @@ void LedgerApp::drive_verifies() {
     } else if (!ok) {
       spdlog::warn("ledger: block {} does not match its proposal (view {})", hex_encode(it->digest),
                    ctx.round.view);
+    }
+    if (ok && opts_.availability) {
+      // Data availability: vote only once the git objects the block's ref updates point at
+      // are here. Asked once per block; the answer comes back as a job (and a pump).
+      auto a = available_.find(it->digest);
+      if (a == available_.end()) {
+        available_.emplace(it->digest, Availability{});
+        Digest d = it->digest;
+        opts_.availability(b, availability_hints(b, h.proposer),
+                           Clock::now() + opts_.availability_timeout, [this, d](bool r) {
+                             post([this, d, r] {
+                               if (auto x = available_.find(d); x != available_.end())
+                                 x->second = Availability{true, r};
+                             });
+                           });
+        ++it;
+        continue;
+      }
+      if (!a->second.done) {
+        ++it;
+        continue;
+      }
+      bool have = a->second.ok;
+      available_.erase(a);
+      if (!have) {
+        // Not voting lets the view time out; a verdict of "invalid" would accuse the leader of
+        // what may be our own slow link.
+        spdlog::warn("ledger: not voting for block {} (view {}): its git objects did not arrive",
+                     h.height, h.view);
+        it = verifies_.erase(it);
+        continue;
+      }
     }
     driver_->verified(ctx.round, it->digest, ok, ok ? record_of(bit->second) : Bytes{});
     it = verifies_.erase(it);
@@ -899,12 +989,11 @@ void LedgerApp::write_stats() {
   }
 }
 
-// ---------------------------------------------------------------- ValidatorConsensus
+// ---------------------------------------------------------------- NodeConsensus
 
-ValidatorConsensus::ValidatorConsensus(state::Chain& chain, state::Mempool& mempool,
-                                       const crypto::SigningKey& key, Network& network,
-                                       const std::filesystem::path& data_dir,
-                                       size_t max_block_txs) {
+NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
+                             const crypto::SigningKey& key, Network& network,
+                             const std::filesystem::path& data_dir, NodeConsensusOptions options) {
   const auto& g = chain.genesis();
   consensus::Config cfg(key);
   cfg.ns = "guts/" + g.chain_id;
@@ -917,18 +1006,25 @@ ValidatorConsensus::ValidatorConsensus(state::Chain& chain, state::Mempool& memp
   cfg.fetch_timeout = std::clamp<uint64_t>(g.leader_timeout_ms / 2, 50, 1000);
 
   LedgerAppOptions opts;
-  opts.max_block_txs = std::min(max_block_txs, kMaxConsensusBlockTxs);
+  opts.max_block_txs = std::min(options.max_block_txs, kMaxConsensusBlockTxs);
   opts.fetch_timeout = std::chrono::milliseconds(cfg.fetch_timeout);
-  opts.stats_file = data_dir / "consensus" / "stats.json";
+  opts.validator = options.validator;
+  opts.on_finalized = std::move(options.on_finalized);
+  opts.availability = std::move(options.availability);
+  // Objects must arrive well inside the time the other validators wait for our vote.
+  opts.availability_timeout = std::chrono::milliseconds(
+      std::max<uint64_t>(500, g.leader_timeout_ms + g.certification_timeout_ms / 2));
+  if (options.validator) opts.stats_file = data_dir / "consensus" / "stats.json";
   app_ = std::make_unique<LedgerApp>(chain, mempool, key.public_key(), cfg.participants, network,
                                      std::move(opts));
+  app_->subscribe(network);
+  if (!options.validator) return;
   runtime::SimplexDriver::Options dopts(std::move(cfg));
   dopts.journal_dir = data_dir / "consensus";
   dopts.channels =
       runtime::ChannelMap{p2p::channel::kVotes, p2p::channel::kCertificates, channel::kResolver};
   driver_ = std::make_unique<runtime::SimplexDriver>(std::move(dopts), network.transport(), *app_);
   app_->attach(*driver_);
-  app_->subscribe(network);
   for (uint64_t ch : {p2p::channel::kVotes, p2p::channel::kCertificates, channel::kResolver}) {
     network.subscribe(ch, [d = driver_.get(), ch](const crypto::PublicKey& peer, Bytes payload) {
       d->deliver(peer, ch, std::move(payload));
@@ -936,12 +1032,13 @@ ValidatorConsensus::ValidatorConsensus(state::Chain& chain, state::Mempool& memp
   }
 }
 
-ValidatorConsensus::~ValidatorConsensus() {
+NodeConsensus::~NodeConsensus() {
   stop();
 }
 
-void ValidatorConsensus::start() {
+void NodeConsensus::start() {
   app_->start();
+  if (!driver_) return;
   driver_->start();
   // Blocks finalized before a restart whose bytes are in the journal are applied before the
   // node serves clients (a block we must fetch from peers may take longer: do not wait long).
@@ -949,7 +1046,7 @@ void ValidatorConsensus::start() {
     spdlog::warn("consensus: still applying finalized blocks in the background");
 }
 
-void ValidatorConsensus::stop() {
+void NodeConsensus::stop() {
   if (driver_) driver_->stop();
   if (app_) app_->stop();
 }

@@ -64,6 +64,25 @@ struct LedgerAppOptions {
   size_t max_block_txs = 2000;
   std::chrono::milliseconds fetch_timeout{300};
   std::filesystem::path stats_file;  // latency figures written at stop (empty: none)
+  // Whether this node votes. A full node runs the same ledger without a driver: it never
+  // proposes or verifies, it applies blocks finalized by verified heads (node/finality.h) and
+  // forwards its clients' transactions to the validators.
+  bool validator = true;
+  // Every finalization the engine reports (driver thread; must not block).
+  std::function<void(const consensus::Finalized&)> on_finalized;
+  // Data availability (docs/network.md §3): before voting for a block, `availability` must
+  // answer done(true), i.e. this node holds every git object the block's ref updates need
+  // (fetched from `hints` — the proposer, the nodes that forwarded its transactions — or
+  // others). A proposal whose objects do not arrive by the deadline is not voted for.
+  using AvailabilityFn =
+      std::function<void(const state::Block& block, std::vector<crypto::PublicKey> hints,
+                         std::chrono::steady_clock::time_point deadline,
+                         std::function<void(bool ok)> done)>;
+  AvailabilityFn availability;
+  std::chrono::milliseconds availability_timeout{3000};
+  // How long a transaction this node forwarded may stay pending before it is sent again (the
+  // validators may have missed it: a session was down, an admission queue was full).
+  std::chrono::milliseconds reforward_after{2000};
 };
 
 class LedgerApp : public runtime::DrivenApplication {
@@ -101,6 +120,12 @@ class LedgerApp : public runtime::DrivenApplication {
   struct PoolTx {
     uint64_t seq = 0;
     state::PendingTx tx;
+    bool local = false;  // submitted to this node (we forward it), not received from a peer
+    std::chrono::steady_clock::time_point forwarded{};
+  };
+  struct Availability {
+    bool done = false;
+    bool ok = false;
   };
   struct PendingVerify {
     consensus::Context ctx;
@@ -158,6 +183,12 @@ class LedgerApp : public runtime::DrivenApplication {
   bool signature_seen(const Digest& tx_id);     // any thread
   void note_signature_checked(const Digest& tx_id);
   void add_to_pool(std::vector<state::PendingTx> txs);
+  bool forwards() const { return validators_.size() > 1 || !opts_.validator; }
+  void forward(const std::vector<const state::Transaction*>& txs);
+  void reforward();   // worker thread
+  void drop_stale();  // worker thread
+  std::vector<crypto::PublicKey> availability_hints(const state::Block& b,
+                                                    const crypto::PublicKey& proposer);
   void write_stats();
 
   state::Chain& chain_;
@@ -181,6 +212,8 @@ class LedgerApp : public runtime::DrivenApplication {
   std::map<Digest, Fetch> fetches_;
   std::optional<RangeFetch> range_;
   std::map<Digest, Mine> mine_;
+  std::unordered_map<Digest, Availability, DigestHash> available_;  // by block, while verifying
+  std::chrono::steady_clock::time_point last_reforward_{};
   // Recent blocks handed to the commit thread (committed or about to be): id -> height.
   std::unordered_map<Digest, uint64_t, DigestHash> committed_;
   std::deque<Digest> committed_order_;
@@ -211,9 +244,10 @@ class LedgerApp : public runtime::DrivenApplication {
   bool stop_ = false;
   std::thread worker_, intake_, admit_;
 
-  // Transactions that reached us from peers (not forwarded again), bounded FIFO.
+  // Transactions that reached us from peers (not forwarded again), and who sent them (where a
+  // push's objects are), bounded FIFO.
   std::mutex fwd_mu_;
-  std::unordered_set<Digest, DigestHash> received_;
+  std::unordered_map<Digest, crypto::PublicKey, DigestHash> received_;
   std::deque<Digest> received_order_;
   // Ids whose signature our mempool door verified (bounded FIFO): a block holding them is
   // re-executed without checking those signatures again.
@@ -233,17 +267,29 @@ class LedgerApp : public runtime::DrivenApplication {
   std::vector<Retry> retries_;
 };
 
-// A validator's consensus: the Simplex driver (journal in <data>/consensus) over the ledger
-// application, on the node's network. Construct before Network::start() (it subscribes to its
-// channels), start() after.
-class ValidatorConsensus {
+// The node's consensus: for a validator, the Simplex driver (journal in <data>/consensus) over
+// the ledger application; for a full node the ledger alone, fed finalizations by the finality
+// relay (node/finality.h). Construct before Network::start() (it subscribes to its channels),
+// start() after.
+struct NodeConsensusOptions {
+  bool validator = true;
+  size_t max_block_txs = 5000;
+  std::function<void(const consensus::Finalized&)> on_finalized;  // validators
+  LedgerAppOptions::AvailabilityFn availability;                     // validators
+};
+
+class NodeConsensus {
  public:
-  ValidatorConsensus(state::Chain& chain, state::Mempool& mempool, const crypto::SigningKey& key,
-                     Network& network, const std::filesystem::path& data_dir, size_t max_block_txs);
-  ~ValidatorConsensus();
+  NodeConsensus(state::Chain& chain, state::Mempool& mempool, const crypto::SigningKey& key,
+                Network& network, const std::filesystem::path& data_dir,
+                NodeConsensusOptions options);
+  ~NodeConsensus();
   void start();
   void stop();
-  runtime::SimplexDriver& driver() { return *driver_; }
+  // Null on a full node.
+  runtime::SimplexDriver* driver() { return driver_.get(); }
+  // Full nodes: a verified finalization (from the finality relay).
+  void finalized(const consensus::Finalized& f) { app_->finalized(f); }
 
  private:
   std::unique_ptr<LedgerApp> app_;

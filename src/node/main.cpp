@@ -141,7 +141,13 @@ int main(int argc, char** argv) {
                  "p2p address announced to other nodes, host:port (repeatable; default: --p2p-addr "
                  "unless it is 0.0.0.0 or ::)")
       ->envname("GUTS_EXTERNAL_ADDR");
-  app.add_flag("--validator,!--no-validator", config.validator, "Run as a validator");
+  app.add_flag("--validator,!--no-validator", config.validator,
+               "Run as a validator (default); --no-validator runs a full node that follows the "
+               "network of --genesis-file");
+  app.add_option("--seed", config.seed,
+                 "Full nodes: repositories to host: all (default), repo:<owner>/<name>, "
+                 "follow:<did> (repeatable)")
+      ->envname("GUTS_SEED");
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")->envname("GUTS_LOG_LEVEL")->capture_default_str();
   app.add_option("--port-file", config.port_file, "Write the bound API port to this file");
   app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")->capture_default_str();

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/status.h"
 #include "crypto/did.h"
 #include "node/config.h"
@@ -24,6 +26,8 @@ std::vector<p2p::ChannelConfig> node_channels() {
   chans.push_back({channel::kResolver, 1 << 20, 500, 1000, true});
   // Batches of pending transactions forwarded between validators' mempools.
   chans.push_back({channel::kTransactions, 8 << 20, 1000, 2000, false});
+  // Finalization heads (a certificate and a height) announced to and asked by full nodes.
+  chans.push_back({channel::kFinality, 1 << 20, 200, 400, false});
   return chans;
 }
 
@@ -62,12 +66,19 @@ Network::Network(NetworkOptions options) : opts_(std::move(options)) {
   transport_->on_peer([this](const crypto::PublicKey& peer, bool up) {
     spdlog::debug("p2p: peer {} {}", crypto::did_from_key(peer), up ? "connected" : "disconnected");
     discovery_->handle_peer(peer, up);
+    for (const auto& h : peer_handlers_) h(peer, up);  // immutable once started
   });
 }
 
 Network::~Network() { stop(); }
 
 void Network::subscribe(uint64_t ch, Handler handler) { handlers_[ch] = std::move(handler); }
+
+void Network::on_peer(PeerHandler handler) { peer_handlers_.push_back(std::move(handler)); }
+
+bool Network::is_validator(const crypto::PublicKey& k) const {
+  return std::find(validator_keys_.begin(), validator_keys_.end(), k) != validator_keys_.end();
+}
 
 void Network::start() {
   try {

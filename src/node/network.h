@@ -30,6 +30,7 @@ namespace guts::node {
 namespace channel {
 inline constexpr uint64_t kResolver = 5;      // consensus certificate fetches (validators only)
 inline constexpr uint64_t kTransactions = 6;  // pending transactions forwarded to validators
+inline constexpr uint64_t kFinality = 7;      // finalization heads for full nodes (node/finality.h)
 }  // namespace channel
 
 struct NetworkOptions {
@@ -52,6 +53,7 @@ struct NetworkOptions {
 class Network {
  public:
   using Handler = std::function<void(const crypto::PublicKey& peer, Bytes payload)>;
+  using PeerHandler = std::function<void(const crypto::PublicKey& peer, bool connected)>;
 
   explicit Network(NetworkOptions options);
   ~Network();  // stop()s
@@ -61,6 +63,9 @@ class Network {
   // Before start(): `handler` receives every message on `channel` (on the transport's I/O
   // thread; it must not block).
   void subscribe(uint64_t channel, Handler handler);
+  // Before start(): `handler` hears every session coming up or going down (I/O thread; must
+  // not block).
+  void on_peer(PeerHandler handler);
   // Binds the listener, starts the transport and the dialer. Throws guts::Error when the
   // address is taken (unless optional_listen).
   void start();
@@ -72,6 +77,7 @@ class Network {
   bool listening() const { return listening_; }
   uint16_t port() const;
   const std::vector<crypto::PublicKey>& validator_keys() const { return validator_keys_; }
+  bool is_validator(const crypto::PublicKey& k) const;
   // Sends to every validator but ourselves; returns how many accepted it.
   size_t send_to_validators(uint64_t channel, ByteView payload);
 
@@ -84,6 +90,7 @@ class Network {
   std::unique_ptr<storage::Db> p2p_db_;
   std::unique_ptr<p2p::Discovery> discovery_;
   std::map<uint64_t, Handler> handlers_;
+  std::vector<PeerHandler> peer_handlers_;
   bool listening_ = false;
   std::mutex mu_;
   std::condition_variable cv_;

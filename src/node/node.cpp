@@ -18,9 +18,12 @@
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
 #include "git/repo_store.h"
+#include "node/finality.h"
 #include "node/git_projection.h"
 #include "node/ledger_app.h"
 #include "node/network.h"
+#include "node/object_sync.h"
+#include "node/seed_policy.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "storage/db.h"
@@ -67,7 +70,9 @@ struct Node::Impl {
   std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
   std::unique_ptr<Network> network;
-  std::unique_ptr<ValidatorConsensus> consensus;
+  std::unique_ptr<ObjectSync> object_sync;  // git objects between nodes (docs/git.md)
+  std::unique_ptr<FinalityRelay> finality;
+  std::unique_ptr<NodeConsensus> consensus;
   std::unique_ptr<api::TokenStore> tokens;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
@@ -88,19 +93,27 @@ void Node::start() {
   state::Genesis genesis;
   if (std::filesystem::exists(genesis_path)) {
     genesis = state::Genesis::load(genesis_path);
-  } else if (c.genesis_file.empty()) {
+  } else if (c.genesis_file.empty() && c.validator) {
     genesis = state::Genesis::single_validator(key.public_key(), unix_millis());
     genesis.save(genesis_path);
     spdlog::info("created a one-validator network '{}' in {}", genesis.chain_id, genesis_path.string());
+  } else if (!c.validator && c.genesis_file.empty()) {
+    throw Error(Code::kInvalidArgument,
+                "a full node (--no-validator) needs the network's genesis: --genesis-file <file>");
   } else {
     throw Error(Code::kNotFound, "genesis file " + genesis_path.string() + " does not exist");
   }
   bool in_set = std::any_of(genesis.validators.begin(), genesis.validators.end(),
                             [&](const state::Validator& v) { return v.key == key.public_key(); });
-  if (!in_set || !c.validator)
+  const bool validator = c.validator;
+  if (validator && !in_set)
     throw Error(Code::kInvalidArgument,
                 "this node (" + crypto::did_from_key(key.public_key()) +
-                    ") must run as a validator listed in the genesis (full nodes are not supported yet)");
+                    ") is not a validator of the genesis; run it with --no-validator to follow "
+                    "the network as a full node");
+  if (!validator && in_set)
+    spdlog::warn("this node's key is a validator's, but it runs as a full node: it will not vote");
+  spdlog::info("role: {}", validator ? "validator" : "full node");
 
   impl_->db = storage::Db::open(c.data_dir / "db", state::Schema::families());
   impl_->chain = std::make_unique<state::Chain>(*impl_->db, genesis);
@@ -111,8 +124,13 @@ void Node::start() {
   // repositories with state (recovery after a crash between commit and ref move).
   impl_->repos = std::make_unique<git::RepoStore>(c.data_dir);
   impl_->pending_pushes = std::make_unique<api::PendingPushes>();
-  impl_->git_projection =
-      std::make_unique<GitProjection>(*impl_->chain, *impl_->repos, *impl_->pending_pushes);
+  // Validators host every repository (they vote on the objects of every push); full nodes
+  // what their seeding policy says.
+  SeedPolicy seed = validator ? SeedPolicy{} : parse_seed_policy(c.seed);
+  if (validator && !c.seed.empty()) spdlog::warn("--seed is ignored: validators host every repository");
+  if (!validator) spdlog::info("seeding policy: {}", seed.describe());
+  impl_->git_projection = std::make_unique<GitProjection>(*impl_->chain, *impl_->repos,
+                                                          *impl_->pending_pushes, std::move(seed));
   impl_->git_projection->reconcile_all();
   impl_->git_projection->attach();
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
@@ -122,15 +140,44 @@ void Node::start() {
   net.listen_addr = c.p2p_addr;
   net.network_id = genesis.chain_id;
   net.validators = genesis.validators;
-  net.optional_listen = genesis.validators.size() == 1;
+  net.optional_listen = validator && genesis.validators.size() == 1;
   net.bootstrap = c.bootstrap;
   net.external_addrs = c.external_addr;
   net.p2p_dir = c.data_dir / "p2p";
   impl_->network = std::make_unique<Network>(std::move(net));
-  impl_->consensus = std::make_unique<ValidatorConsensus>(*impl_->chain, *impl_->mempool, key,
-                                                          *impl_->network, c.data_dir, c.max_block_txs);
+  // Replication of git objects: subscribes to the git channel before the network starts; the
+  // projection fetches what the state's refs need and announces what this node hosts.
+  impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos);
+  impl_->git_projection->set_object_sync(impl_->object_sync.get());
+  // Finality heads: validators announce them, full nodes verify them and apply what they prove.
+  impl_->finality = std::make_unique<FinalityRelay>(genesis, *impl_->network, validator);
+  NodeConsensusOptions co;
+  co.validator = validator;
+  co.max_block_txs = c.max_block_txs;
+  if (validator) {
+    co.on_finalized = [f = impl_->finality.get()](const consensus::Finalized& x) {
+      f->finalized_locally(x);
+    };
+    // Data availability: a validator votes for a block with ref updates only once it holds
+    // their objects (docs/network.md §4).
+    co.availability = [s = impl_->object_sync.get()](
+                          const state::Block& b, std::vector<crypto::PublicKey> hints,
+                          std::chrono::steady_clock::time_point deadline,
+                          std::function<void(bool)> done) {
+      s->ensure_block(b, std::move(hints), deadline, std::move(done));
+    };
+  }
+  impl_->consensus = std::make_unique<NodeConsensus>(*impl_->chain, *impl_->mempool, key,
+                                                     *impl_->network, c.data_dir, std::move(co));
+  FinalityRelay::Verified follow;
+  if (!validator)
+    follow = [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); };
+  impl_->finality->subscribe(std::move(follow));
+  impl_->chain->add_commit_listener(
+      [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
   impl_->network->start();
   impl_->consensus->start();
+  impl_->finality->start();
 
   auto [host, port] = split_host_port(c.api_addr);
   impl_->tokens = std::make_unique<api::TokenStore>(*impl_->db, impl_->chain->schema().local);
@@ -142,9 +189,23 @@ void Node::start() {
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,
                                                     *impl_->tokens, c.public_url);
+  impl_->services->set_node_status([this, validator] {
+    api::Services::NodeStatus st;
+    st.role = validator ? "validator" : "full";
+    auto* d = impl_->consensus->driver();
+    st.view = d ? d->view() : impl_->finality->finalized_view();
+    st.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
+    st.network_height = impl_->finality->network_height();
+    return st;
+  });
   api::add_guts_routes(*router, *impl_->services);
   api::add_v3_routes(*router, *impl_->services);
-  api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes);
+  api::GitHttpOptions git_opts;
+  git_opts.hosts = [p = impl_->git_projection.get()](uint64_t id) { return p->hosts(id); };
+  git_opts.replicating = [p = impl_->git_projection.get()](uint64_t id) {
+    return p->replicating(id);
+  };
+  api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes, git_opts);
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
@@ -164,11 +225,16 @@ void Node::stop() {
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
   if (impl_->mempool) impl_->mempool->shutdown();
+  if (impl_->finality) impl_->finality->stop();
+  if (impl_->git_projection) impl_->git_projection->set_object_sync(nullptr);
+  if (impl_->object_sync) impl_->object_sync->stop();  // before the network it sends through
   if (impl_->network) impl_->network->stop();
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
   impl_->services.reset();
   impl_->consensus.reset();
+  impl_->finality.reset();
+  impl_->object_sync.reset();
   impl_->network.reset();
   impl_->mempool.reset();
   impl_->tokens.reset();

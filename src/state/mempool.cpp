@@ -1,5 +1,7 @@
 #include "state/mempool.h"
 
+#include <optional>
+
 #include "core/time.h"
 
 namespace guts::state {
@@ -39,7 +41,7 @@ Status Mempool::submit(const Transaction& tx, OutcomeFn done) {
   auto& r = reserved_[{tx.author, tx.signer}];
   r.last = tx.nonce;
   r.count++;
-  pending_.emplace(id, tx);
+  pending_.emplace(id, Pending{tx, std::chrono::steady_clock::now()});
   waiters_[id].push_back(std::move(done));
   queue_.push_back(PendingTx{tx, true});
   cv_.notify_all();
@@ -50,6 +52,10 @@ std::vector<PendingTx> Mempool::take(size_t max) {
   std::lock_guard lock(mu_);
   std::vector<PendingTx> out;
   while (!queue_.empty() && out.size() < max) {
+    if (!dropped_.empty() && dropped_.erase(queue_.front().tx.id())) {
+      queue_.pop_front();  // rejected by recheck() before anyone took it
+      continue;
+    }
     out.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -89,17 +95,79 @@ void Mempool::finished(const Block& block, const std::vector<std::pair<Digest, S
     Digest id = tx.id();
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;  // included by another proposer's block
-    release_locked(it->second);
+    release_locked(it->second.tx);
     pending_.erase(it);
     notify(id, TxOutcome{id, true, Status::Ok(), block.header.height}, lock);
   }
   for (const auto& [id, status] : rejected) {
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;
-    release_locked(it->second);
+    release_locked(it->second.tx);
     pending_.erase(it);
     notify(id, TxOutcome{id, false, status, 0}, lock);
   }
+}
+
+std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
+                                     std::chrono::milliseconds min_interval) {
+  auto now = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  if (pending_.empty() || now - last_recheck_ < min_interval) return {};
+  last_recheck_ = now;
+  // Each (author, signer)'s pending transactions in nonce order.
+  std::map<NonceKey, std::map<uint64_t, Digest>> by_key;
+  bool any_old = false;
+  for (const auto& [id, p] : pending_) {
+    by_key[{p.tx.author, p.tx.signer}].emplace(p.tx.nonce, id);
+    any_old = any_old || now - p.since >= min_age;
+  }
+  if (!any_old) return {};
+  auto view = chain_.view();
+  std::vector<std::pair<Digest, Status>> rejected;
+  for (const auto& [key, txs] : by_key) {
+    uint64_t committed = view.nonce(key.first, key.second);
+    std::optional<Status> broken;  // an earlier one of this key was rejected
+    for (const auto& [nonce, id] : txs) {
+      const auto& p = pending_.at(id);
+      if (chain_.locate(id)) break;  // applied; finished() reports it
+      if (broken) {
+        rejected.emplace_back(id, Status(broken->code(), "an earlier transaction of this author "
+                                                         "was rejected: " + broken->message()));
+        continue;
+      }
+      if (nonce <= committed) {
+        rejected.emplace_back(
+            id, Status(Code::kConflict, "nonce " + std::to_string(nonce) +
+                                            " was used by another transaction of this author"));
+        continue;
+      }
+      if (nonce != committed + 1 || now - p.since < min_age) break;  // waits for its turn
+      Status st = chain_.check(p.tx, nonce, unix_millis(), /*signature_verified=*/true);
+      if (st.ok()) break;
+      rejected.emplace_back(id, st);
+      broken = st;
+    }
+  }
+  std::vector<Digest> out;
+  for (auto& [id, st] : rejected) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    release_locked(it->second.tx);
+    pending_.erase(it);
+    dropped_.insert(id);
+    out.push_back(id);
+    notify(id, TxOutcome{id, false, st, 0}, lock);
+  }
+  // Only ids still queued matter to take(); the rest were taken already.
+  if (!dropped_.empty()) {
+    std::set<Digest> queued;
+    for (const auto& q : queue_) {
+      Digest qid = q.tx.id();
+      if (dropped_.count(qid)) queued.insert(qid);
+    }
+    dropped_ = std::move(queued);
+  }
+  return out;
 }
 
 size_t Mempool::size() const {

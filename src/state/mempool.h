@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "state/chain.h"
@@ -39,6 +40,15 @@ class Mempool {
   bool wait_for_work(std::chrono::milliseconds timeout);
   // Reports a committed block: its transactions were applied; `rejected` were dropped.
   void finished(const Block& block, const std::vector<std::pair<Digest, Status>>& rejected);
+  // Reports as rejected the pending transactions, waiting at least `min_age`, that can no longer
+  // apply: their nonce was used by another transaction, or — the next one in line for its
+  // (author, signer) — it fails against the applied state (e.g. a ref update whose old value
+  // another push changed), and the later ones of that author after it. A node learns of such
+  // rejections this way when another validator dropped the transaction while building its
+  // block (only the builder reports build rejections). Returns the rejected ids. At most one
+  // pass per `min_interval`.
+  std::vector<Digest> recheck(std::chrono::milliseconds min_age,
+                              std::chrono::milliseconds min_interval = std::chrono::milliseconds(250));
   // Puts taken transactions back (e.g. a proposal that was not finalized).
   void put_back(std::vector<PendingTx> txs);
 
@@ -63,7 +73,13 @@ class Mempool {
   std::condition_variable cv_;
   bool shutdown_ = false;
   std::deque<PendingTx> queue_;
-  std::map<Digest, Transaction> pending_;  // queued or taken, by id
+  struct Pending {
+    Transaction tx;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<Digest, Pending> pending_;  // queued or taken, by id
+  std::set<Digest> dropped_;           // rejected by recheck() while still queued
+  std::chrono::steady_clock::time_point last_recheck_{};
   std::map<Digest, std::vector<OutcomeFn>> waiters_;
   std::map<NonceKey, Reserved> reserved_;
 };

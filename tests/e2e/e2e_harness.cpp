@@ -1,159 +1,13 @@
 #include "tests/e2e/e2e_harness.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "cli/http_client.h"
 
 namespace guts::e2e {
-
-fs::path bin_dir() {
-  return GUTS_BIN_DIR;
-}
-
-TempDir::TempDir(const std::string& name) {
-  std::random_device rd;
-  std::ostringstream s;
-  s << "guts-e2e-" << name << "-" << ::getpid() << "-" << std::hex << rd() << rd();
-  path_ = fs::temp_directory_path() / s.str();
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!std::getenv("GUTS_E2E_KEEP")) fs::remove_all(path_, ec);
-}
-
-Cmd run(const std::vector<std::string>& argv, const Env& env, const fs::path& cwd,
-        const std::string& input, std::chrono::seconds timeout) {
-  git::ProcessOptions o;
-  o.argv = argv;
-  o.env = env;
-  o.cwd = cwd;
-  o.timeout = timeout;
-  auto p = git::Process::spawn(o);
-  Cmd r;
-  auto st = p.pump(git::source_from(as_bytes(input)), git::sink_to(r.out), git::sink_to(r.err));
-  r.code = st.timed_out ? -2 : (st.signal ? 128 + st.signal : st.code);
-  return r;
-}
-
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
-                std::chrono::milliseconds interval) {
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(interval);
-  }
-  return cond();
-}
-
-// ---- Node ----
-
-Node::Node(fs::path data_dir) : data_dir_(std::move(data_dir)) {}
-
-Node::~Node() {
-  if (proc_) kill9();
-}
-
-void Node::start() {
-  auto port_file = data_dir_ / "api.port";
-  fs::create_directories(data_dir_);
-  fs::remove(port_file);
-  git::ProcessOptions o;
-  o.argv = {(bin_dir() / "guts-node").string(),
-            "--api-addr",
-            "127.0.0.1:0",
-            "--port-file",
-            port_file.string(),
-            "--data-dir",
-            data_dir_.string(),
-            "--log-level",
-            "info"};
-  o.capture_stdin = false;
-  o.capture_stdout = false;
-  o.capture_stderr = false;
-  // The node's stderr goes to a file (a chatty node never blocks on a full pipe): the child
-  // inherits descriptor 2 at spawn.
-  int fd =
-      ::open((data_dir_ / "node.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int saved = ::dup(2);
-  ::dup2(fd, 2);
-  std::unique_ptr<git::Process> p;
-  try {
-    p = std::make_unique<git::Process>(git::Process::spawn(o));
-  } catch (...) {
-    ::dup2(saved, 2);
-    ::close(saved);
-    ::close(fd);
-    throw;
-  }
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(fd);
-  proc_ = std::move(p);
-  port_ = 0;
-  bool up = wait_until(
-      [&] {
-        std::ifstream in(port_file);
-        int port = 0;
-        if (!(in >> port) || port <= 0) return false;
-        port_ = static_cast<uint16_t>(port);
-        return true;
-      },
-      std::chrono::seconds(60));
-  if (!up) {
-    kill9();
-    throw std::runtime_error("guts-node did not start:\n" + log());
-  }
-  cli::HttpClient client(url());
-  bool ready = wait_until(
-      [&] {
-        try {
-          return client.get("/api/guts/status").status == 200;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      std::chrono::seconds(30));
-  if (!ready) throw std::runtime_error("guts-node API not ready:\n" + log());
-}
-
-void Node::kill9() {
-  if (!proc_) return;
-  proc_->kill(SIGKILL);
-  proc_->wait();
-  proc_.reset();
-}
-
-void Node::stop() {
-  if (!proc_) return;
-  ::kill(proc_->pid(), SIGTERM);
-  pid_t pid = proc_->pid();
-  // A watchdog forces the issue if the node does not exit in time; wait() reaps either way.
-  std::atomic<bool> done{false};
-  std::thread watchdog([&] {
-    if (!wait_until([&] { return done.load(); }, std::chrono::seconds(30),
-                    std::chrono::milliseconds(50)))
-      ::kill(-pid, SIGKILL);
-  });
-  proc_->wait();
-  done = true;
-  watchdog.join();
-  proc_.reset();
-}
-
-std::string Node::log() const {
-  return read_file(data_dir_ / "node.log");
-}
 
 // ---- User ----
 
@@ -242,13 +96,6 @@ void write_file(const fs::path& p, const std::string& content) {
   fs::create_directories(p.parent_path());
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f << content;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::string trim(std::string s) {

@@ -1,68 +1,29 @@
-// End-to-end harness: a real guts-node process (port from --port-file, never a fixed port),
-// users of the real `guts` CLI, and the stock `git` binary. No fixed sleeps: everything polls
-// with deadlines. Every child process is reaped (git::Process kills and reaps on destruction).
+// End-to-end harness: users of the real `guts` CLI and the stock `git` binary against a real
+// guts-node process. The node, commands, temporary directories and polling come from the shared
+// process harness (tests/support/node_harness.h); this file adds what is specific to git: a user
+// with an isolated git environment and helpers on work trees and bare repositories.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "git/process.h"
+#include "tests/support/node_harness.h"
 
 namespace guts::e2e {
 
 namespace fs = std::filesystem;
-using Env = std::vector<std::pair<std::string, std::string>>;
-
-fs::path bin_dir();
-// A fresh directory under $TMPDIR, removed by the returned guard's destructor.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& p) const { return path_ / p; }
-
- private:
-  fs::path path_;
-};
-
-struct Cmd {
-  int code = -1;
-  std::string out, err;
-  bool ok() const { return code == 0; }
-  std::string both() const { return out + err; }
-};
-Cmd run(const std::vector<std::string>& argv, const Env& env = {}, const fs::path& cwd = {},
-        const std::string& input = "", std::chrono::seconds timeout = std::chrono::seconds(300));
-
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
-                std::chrono::milliseconds interval = std::chrono::milliseconds(20));
-
-class Node {
- public:
-  explicit Node(fs::path data_dir);
-  ~Node();
-  void start();  // waits until the API answers; throws with the log on failure
-  void kill9();
-  void stop();  // SIGTERM, wait (SIGKILL after a deadline)
-  uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  const fs::path& data_dir() const { return data_dir_; }
-  std::string log() const;
-  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
-
- private:
-  fs::path data_dir_;
-  std::unique_ptr<git::Process> proc_;
-  uint16_t port_ = 0;
-};
+using testing::bin_dir;
+using testing::Env;
+using testing::read_file;
+using testing::run;
+using testing::TempDir;
+using testing::wait_until;
+using Cmd = testing::CmdResult;
+using Node = testing::NodeProcess;
 
 // A person with a GUTS_HOME, a HOME for git (isolated config), an identity, a login.
 class User {
@@ -97,7 +58,6 @@ class User {
 
 // Helpers on a work tree.
 void write_file(const fs::path& p, const std::string& content);
-std::string read_file(const fs::path& p);
 std::string trim(std::string s);
 // Commits a file change in `repo` with a fixed identity; returns the new HEAD sha.
 std::string commit_file(const User& u, const fs::path& repo, const std::string& file,

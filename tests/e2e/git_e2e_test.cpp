@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/http_client.h"
+#include "git/process.h"
 #include "tests/e2e/e2e_fixture.h"
 
 namespace guts::e2e {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "core/time.h"
@@ -125,4 +126,72 @@ TEST(Mempool, DoorChecksPendingNoncesAndOutcomes) {
   pool.shutdown();
   ASSERT_EQ(outcomes.size(), 4u);
   EXPECT_EQ(outcomes[3].status.code(), Code::kUnavailable);
+}
+
+// A node hears build rejections only from its own proposals; recheck() finds the pending
+// transactions another node's block made impossible, and reports them (never a valid one).
+TEST(Mempool, RecheckRejectsWhatAnotherBlockMadeImpossible) {
+  TempDb tmp("mempool-recheck");
+  Chain chain(*tmp.db, test_genesis());
+  Mempool pool(chain);
+  auto alice = key(1), bob = key(2), carol = key(3), dave = key(4);
+  uint64_t ts = guts::unix_millis();
+  std::map<Digest, TxOutcome> outcomes;
+  auto record = [&](const TxOutcome& o) { outcomes[o.id] = o; };
+  auto setup = chain.build(chain.head().id,
+                           pending({own_tx(alice, 1, RegisterUser{"alice"}, ts)}), 1, ts,
+                           key(200).public_key());
+  chain.commit(setup.block);
+
+  auto a2 = own_tx(alice, 2, CreateRepo{"r", "", false, "main"}, ts);
+  auto b1 = own_tx(bob, 1, RegisterUser{"taken"}, ts);
+  auto b2 = own_tx(bob, 2, RegisterUser{"bob-two"}, ts);
+  auto d1 = own_tx(dave, 1, RegisterUser{"dave"}, ts);
+  for (auto* t : {&a2, &b1, &b2, &d1}) ASSERT_TRUE(pool.submit(*t, record).ok());
+  ASSERT_EQ(pool.take(100).size(), 4u);  // taken: in some validator's hands
+
+  // Too young: nothing is looked at.
+  EXPECT_TRUE(pool.recheck(std::chrono::hours(1), std::chrono::milliseconds(0)).empty());
+
+  // Another node's block: alice's nonce 2 goes to a different transaction; carol takes the
+  // username bob asked for.
+  auto other = chain.build(chain.head().id,
+                           pending({own_tx(alice, 2, CreateRepo{"other", "", false, "main"}, ts),
+                                    own_tx(carol, 1, RegisterUser{"taken"}, ts)}),
+                           2, ts, key(200).public_key());
+  ASSERT_TRUE(other.rejected.empty());
+  chain.commit(other.block);
+  pool.finished(other.block, other.rejected);  // none of ours was in it
+  EXPECT_TRUE(outcomes.empty());
+
+  auto gone = pool.recheck(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  EXPECT_EQ(gone.size(), 3u);
+  ASSERT_TRUE(outcomes.count(a2.id()));
+  EXPECT_FALSE(outcomes[a2.id()].applied);
+  EXPECT_EQ(outcomes[a2.id()].status.code(), Code::kConflict);
+  ASSERT_TRUE(outcomes.count(b1.id()));
+  EXPECT_FALSE(outcomes[b1.id()].applied);
+  ASSERT_TRUE(outcomes.count(b2.id()));  // behind a rejected one: can never apply
+  EXPECT_NE(outcomes[b2.id()].status.message().find("earlier transaction"), std::string::npos);
+  EXPECT_FALSE(outcomes.count(d1.id()));  // still valid: still pending
+  EXPECT_EQ(pool.size(), 1u);
+  // A freed nonce can be used again.
+  EXPECT_EQ(pool.next_nonce(bob.public_key(), bob.public_key()), 1u);
+  // Rate limit: a second pass right away does nothing.
+  EXPECT_TRUE(pool.recheck(std::chrono::milliseconds(0), std::chrono::hours(1)).empty());
+}
+
+// Rejected while still queued: take() never hands it out.
+TEST(Mempool, RecheckedTransactionsLeaveTheQueue) {
+  TempDb tmp("mempool-recheck-queue");
+  Chain chain(*tmp.db, test_genesis());
+  Mempool pool(chain);
+  auto bob = key(2), carol = key(3);
+  uint64_t ts = guts::unix_millis();
+  ASSERT_TRUE(pool.submit(own_tx(bob, 1, RegisterUser{"taken"}, ts), [](const TxOutcome&) {}).ok());
+  auto other = chain.build(chain.head().id, pending({own_tx(carol, 1, RegisterUser{"taken"}, ts)}),
+                           1, ts, key(200).public_key());
+  chain.commit(other.block);
+  EXPECT_EQ(pool.recheck(std::chrono::milliseconds(0), std::chrono::milliseconds(0)).size(), 1u);
+  EXPECT_TRUE(pool.take(100).empty());
 }

@@ -1,69 +1,126 @@
-// Test harness for process-level tests: a guts-node child process on a free port (the node
-// writes the bound port to a file, so there is no race on picking ports), CLI invocations, and
-// polling with deadlines instead of sleeps. Every child is reaped.
+// Test harness for process-level tests (integration, e2e, network): a guts-node child process
+// on a free port (the node writes the bound port to a file, so there is no race on picking API
+// ports), commands run without a shell, and polling with deadlines instead of sleeps. Every
+// child is reaped.
+//
+// The node's stdout and stderr (spdlog) append to <data_dir>/node.log, one "==== start" line
+// per start, so a failing test can print what each node did across restarts.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <memory>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "git/process.h"
 
 namespace guts::testing {
 
-std::filesystem::path bin_dir();  // where guts-node and guts were built
-std::filesystem::path unique_temp_dir(const std::string& name);
+namespace fs = std::filesystem;
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+fs::path bin_dir();  // where guts-node and guts were built
+// A fresh, empty directory under $TMPDIR (not removed: see TempDir for a scoped one).
+fs::path unique_temp_dir(const std::string& name);
+
+// A fresh directory under $TMPDIR, removed by the destructor unless GUTS_TEST_KEEP (or the
+// older GUTS_E2E_KEEP) is set.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& p) const { return path_ / p; }
+
+ private:
+  fs::path path_;
+};
 
 struct CmdResult {
-  int code = -1;
+  int code = -1;  // exit code; 128 + signal when killed; -2 on timeout
   std::string out, err;
+  bool ok() const { return code == 0; }
+  std::string both() const { return out + err; }
 };
-// Runs a program (no shell) with extra environment variables; `input` goes to stdin.
-CmdResult run(const std::vector<std::string>& argv,
-              const std::vector<std::pair<std::string, std::string>>& env = {},
-              const std::string& input = "", std::chrono::seconds timeout = std::chrono::seconds(120));
+// Runs a program (no shell; argv[0] is looked up in PATH) with extra environment variables, in
+// `cwd` (empty: inherit); `input` goes to stdin.
+CmdResult run(const std::vector<std::string>& argv, const Env& env = {}, const fs::path& cwd = {},
+              const std::string& input = "",
+              std::chrono::seconds timeout = std::chrono::seconds(300));
 
 // Polls `cond` until it holds or the deadline passes.
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
                 std::chrono::milliseconds interval = std::chrono::milliseconds(20));
 
+std::string read_file(const fs::path& p);  // "" when absent
+
+// A free TCP port on 127.0.0.1 at the time of the call (for flags that need a concrete port,
+// e.g. a p2p address announced to peers). Another process may take it before it is bound, so
+// callers retry a failed start on a new port rather than assume it stays free.
+uint16_t free_port();
+
 class NodeProcess {
  public:
-  explicit NodeProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args = {});
-  ~NodeProcess();
+  // `extra_args` are appended to the defaults (--api-addr 127.0.0.1:0, --port-file, --data-dir,
+  // and, unless given, --p2p-addr 127.0.0.1:0 and --log-level $GUTS_TEST_LOG_LEVEL or info).
+  explicit NodeProcess(fs::path data_dir, std::vector<std::string> extra_args = {});
+  ~NodeProcess();  // SIGKILL and reap if still running
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
 
-  // Starts guts-node and waits until its API answers (throws on failure or timeout).
+  // Starts guts-node and waits until its API answers. Throws (with the log) when the node exits
+  // or does not answer in time; the child is reaped either way.
   void start();
-  void kill9();  // SIGKILL, then reap
-  void stop();   // SIGTERM, then wait (kills after a deadline)
-  bool running() const { return proc_ != nullptr; }
+  void kill9();  // SIGKILL to the node's process group, then reap
+  void stop();   // SIGTERM, wait up to 30 s (then SIGKILL), reap
+  bool running() const { return pid_ > 0; }
+  // Non-blocking: true (and reaped) if a started node has exited on its own since start().
+  bool exited();
+  // How the last run ended ("exit 0", "killed by signal 9"); "" while running or never started.
+  const std::string& exit_status() const { return exit_status_; }
 
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  const std::filesystem::path& data_dir() const { return data_dir_; }
-  std::string log() const;  // the node's stderr so far (for failure messages)
+  const fs::path& data_dir() const { return data_dir_; }
+  fs::path log_path() const { return data_dir_ / "node.log"; }
+  std::string log() const;  // the node's stdout and stderr so far, over all starts
+  std::vector<std::string>& extra_args() { return extra_args_; }  // applies at the next start()
+  // The program started, in bin_dir() (default "guts-node"; e.g. "guts-node-byzantine"), and
+  // variables added to (or replacing) the node's inherited environment (e.g. GUTS_BYZANTINE).
+  // Both apply at the next start().
+  std::string& program() { return program_; }
+  Env& env() { return env_; }
 
  private:
-  std::filesystem::path data_dir_;
+  void reap(int wait_status);
+  // Waits for the child until `deadline`; true once reaped.
+  bool wait_for_exit(std::chrono::milliseconds deadline);
+
+  fs::path data_dir_;
   std::vector<std::string> extra_args_;
-  std::unique_ptr<git::Process> proc_;
+  std::string program_ = "guts-node";
+  Env env_;
+  pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::string exit_status_;
 };
 
 // A user of the `guts` CLI with its own GUTS_HOME.
 class CliUser {
  public:
-  CliUser(std::filesystem::path home, std::string node_url);
+  CliUser(fs::path home, std::string node_url);
   CmdResult guts(const std::vector<std::string>& args, const std::string& input = "") const;
-  const std::filesystem::path& home() const { return home_; }
+  const fs::path& home() const { return home_; }
   std::string token() const;  // from the saved login
 
  private:
-  std::filesystem::path home_;
+  fs::path home_;
   std::string node_url_;
 };
 

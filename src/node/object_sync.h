@@ -1,0 +1,180 @@
+// Replication of git objects between nodes over p2p (ARCHITECTURE §4 "data availability", §6;
+// docs/git.md "Replication"). A repository pushed to any node becomes clonable from every
+// other node, byte-identical, and no node exposes refs whose objects it does not hold.
+//
+// Channel p2p::channel::kGit (4), messages in node/object_sync_messages.h:
+//
+//   client                              server
+//   Want{id, repo, wants, haves}  ───►  git pack-objects over repository + push quarantines
+//                                 ◄───  PackChunk{id, seq 0..n, last} (≤ 1 MiB each) | NotFound
+//   Inventory{hosts_all, repos}   ◄──►  on connect and whenever the seeding policy's set changes
+//
+// Trust: the refs to fetch come from finalized state (or a block being verified), never from the
+// serving peer; every answer is verified by git (index-pack --strict: each object's hash and
+// links; rev-list: the wanted tips are complete) in a quarantine before a single object joins
+// the repository. A peer whose pack fails verification, or that breaks the protocol (malformed
+// message, chunks out of order), is blocked (transport().block) and the next candidate is tried.
+//
+// Threads: the transport's I/O thread only decodes and queues. Serving runs git on a small pool
+// (bounded requests per peer and overall); fetching runs on another pool, one job (repository +
+// tips, coalesced across callers) at a time per thread, one candidate peer at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/ed25519.h"
+#include "node/object_sync_messages.h"
+#include "state/block.h"
+
+namespace guts::git {
+class RepoStore;
+}
+
+namespace guts::node {
+
+class Network;
+
+struct ObjectSyncOptions {
+  size_t server_threads = 2;
+  size_t client_threads = 2;
+  size_t max_requests_per_peer = 2;      // served or waiting; more: NotFound "busy"
+  size_t max_queued_requests = 64;       // all peers
+  uint64_t max_pack_bytes = 1ull << 30;  // served and accepted, per request
+  // A candidate that sends nothing for this long (first answer or next chunk): next candidate.
+  std::chrono::milliseconds attempt_idle_timeout{10000};
+  // Pause after every candidate failed before asking them all again (until the deadline).
+  std::chrono::milliseconds retry_backoff{1000};
+  // Serving: give up on a peer whose send queue stays full this long.
+  std::chrono::milliseconds send_stall_timeout{30000};
+  // Chunks received but not yet consumed by index-pack, per request; above it the attempt fails.
+  size_t max_buffered_bytes = 128 << 20;
+};
+
+class ObjectSync {
+ public:
+  using Done = std::function<void(bool ok)>;
+  using Clock = std::chrono::steady_clock;
+
+  // Subscribes to p2p::channel::kGit and to peer events of `network`: construct before
+  // network.start(). Starts its threads.
+  ObjectSync(Network& network, git::RepoStore& store, ObjectSyncOptions options = {});
+  ~ObjectSync();
+  ObjectSync(const ObjectSync&) = delete;
+  ObjectSync& operator=(const ObjectSync&) = delete;
+
+  // Stops the threads; waiting callers hear done(false). Messages arriving later are ignored.
+  // Call before the network stops. Idempotent.
+  void stop();
+
+  // Makes sure every object reachable from `tips` (hex oids) is in repository `repo_id` (its
+  // bare repository is created when missing; callers ask only for repositories they host).
+  // done(true) — possibly before ensure returns — when they already are (in the repository or
+  // one of its push quarantines). Otherwise asks `hints` first, then the validators, then peers
+  // whose inventory lists the repository, one at a time, and retries until `deadline`, when
+  // done(false). Concurrent calls for the same repository and tips share one fetch. `done`
+  // runs on an ObjectSync thread (or the caller's); it must not block for long.
+  void ensure(uint64_t repo_id, std::vector<std::string> tips, std::vector<crypto::PublicKey> hints,
+              Clock::time_point deadline, Done done);
+
+  // ensure() for every object a block needs: the non-zero new oids of its UpdateRefs, the
+  // merge_sha of its MergePullRequest, per repository. done(true) at once when it needs none.
+  void ensure_block(const state::Block& block, std::vector<crypto::PublicKey> hints,
+                    Clock::time_point deadline, Done done);
+  // The objects `block` needs, hex oids per repository id.
+  static std::map<uint64_t, std::vector<std::string>> objects_needed(const state::Block& block);
+
+  // What this node hosts (its seeding policy applied to state), announced to every peer on
+  // connect and to connected peers when it changes. `repos` need not be sorted.
+  void set_inventory(bool hosts_all, std::vector<uint64_t> repos);
+  // Peers whose last inventory lists `repo_id` or hosts everything.
+  std::vector<crypto::PublicKey> hosting_peers(uint64_t repo_id) const;
+
+  struct Stats {
+    uint64_t requests_served = 0;   // packs sent completely
+    uint64_t requests_refused = 0;  // NotFound sent (missing, busy, not hosted, failure)
+    uint64_t packs_fetched = 0;     // ingested and migrated
+    uint64_t packs_rejected = 0;    // failed verification (peer blocked)
+    uint64_t peers_blocked = 0;     // for bad packs or protocol violations
+    uint64_t attempts = 0;          // Want requests sent
+  };
+  Stats stats() const;
+
+ private:
+  struct Job;
+  struct Inflight;
+  struct ServeTask {
+    crypto::PublicKey peer;
+    repl::Want want;
+  };
+
+  void on_message(const crypto::PublicKey& peer, Bytes payload);
+  void on_peer(const crypto::PublicKey& peer, bool up);
+  void on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk);
+  void on_not_found(const crypto::PublicKey& peer, const repl::NotFound& nf);
+  void block_peer(const crypto::PublicKey& peer, const std::string& why);
+
+  void server_loop();
+  void serve(const ServeTask& task);
+  // Sends, waiting while the peer's send queue is full; throws guts::Error when it stays full
+  // past send_stall_timeout, the peer is gone or we stop.
+  void send_reliably(const crypto::PublicKey& peer, ByteView payload);
+
+  void client_loop();
+  void timer_loop();
+  // One round over the candidates; true when the job should be retried after a pause.
+  bool run_round(const std::shared_ptr<Job>& job);
+  // One Want to one peer, its pack verified and migrated; true on success.
+  bool attempt(const std::shared_ptr<Job>& job, const crypto::PublicKey& peer);
+  std::vector<crypto::PublicKey> candidates(const Job& job) const;
+  void finish(const std::shared_ptr<Job>& job, bool ok);
+  Clock::time_point job_deadline(const Job& job) const;
+
+  Network& net_;
+  git::RepoStore& store_;
+  ObjectSyncOptions opts_;
+  crypto::PublicKey self_;
+  std::atomic<bool> stopping_{false};
+
+  // Serving.
+  std::mutex smu_;
+  std::condition_variable scv_;
+  std::deque<ServeTask> squeue_;
+  std::map<crypto::PublicKey, size_t> per_peer_;  // queued + running
+  std::vector<std::thread> servers_;
+  std::mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
+  std::condition_variable backoff_cv_;
+
+  // Fetching.
+  mutable std::mutex cmu_;
+  std::condition_variable ccv_;  // jobs queued or due, stop
+  std::condition_variable tcv_;  // waiter deadlines changed, stop
+  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_;
+  std::deque<std::shared_ptr<Job>> cqueue_;
+  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_;  // by request id
+  uint64_t next_request_ = 1;
+  std::vector<std::thread> clients_;
+  std::thread timer_;
+
+  // Inventories (ours, and each connected peer's last one).
+  mutable std::mutex imu_;
+  repl::Inventory mine_{true, {}};
+  std::map<crypto::PublicKey, repl::Inventory> theirs_;
+
+  mutable std::mutex stats_mu_;
+  Stats stats_;
+  // guts-node-byzantine only (GUTS_BYZANTINE at construction); always empty in real builds.
+  std::string byzantine_;
+};
+
+}  // namespace guts::node
