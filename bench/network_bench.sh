@@ -13,7 +13,8 @@
 #            from a single-node guts-node holding the same repository; median of RUNS
 #
 # Environment: PUSHES (30), PUSHERS (8), DURATION (20), RUNS (3), COMMITS (5000), MB (30),
-# KEEP=1 keeps the work directory. Consensus timeouts: the init-genesis defaults.
+# KEEP=1 keeps the work directory, LOG_LEVEL (warn) the nodes' log level. Consensus timeouts:
+# the init-genesis defaults.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: network_bench.sh BUILD_DIR [push|pushers|clone|all]}" && pwd)
@@ -48,7 +49,7 @@ start_node() {  # name args...
   local name=$1; shift
   mkdir -p "$W/net/$name"
   "$BUILD/bin/guts-node" --data-dir "$W/net/$name" --api-addr 127.0.0.1:0 \
-    --port-file "$W/net/$name/port" --log-level warn "$@" 2>>"$W/net/$name/node.log" &
+    --port-file "$W/net/$name/port" --log-level "${LOG_LEVEL:-warn}" "$@" 2>>"$W/net/$name/node.log" &
   PIDS+=($!)
 }
 wait_port() {  # name -> URL in $URL
@@ -58,13 +59,13 @@ wait_port() {  # name -> URL in $URL
   echo "node $1 did not start" >&2; exit 1
 }
 
-"$BUILD/bin/guts-node" init-genesis --validators 4 --out "$W/net" >"$W/net/init.txt"
+"$BUILD/bin/guts-node" init-genesis --validators 4 --out "$W/net" >"$W/init.txt"
 for i in 0 1 2 3; do
-  addr=$(awk -v n="node$i" '$1==n {print $4}' "$W/net/init.txt")
+  addr=$(awk -v n="node$i" '$1==n {print $4}' "$W/init.txt")
   start_node "node$i" --genesis-file "$W/net/genesis.json" --p2p-addr "$addr" --validator
 done
-did0=$(awk '$1=="node0" {print $2}' "$W/net/init.txt")
-addr0=$(awk '$1=="node0" {print $4}' "$W/net/init.txt")
+did0=$(awk '$1=="node0" {print $2}' "$W/init.txt")
+addr0=$(awk '$1=="node0" {print $4}' "$W/init.txt")
 start_node full0 --genesis-file "$W/net/genesis.json" --no-validator --p2p-addr 127.0.0.1:0 \
   --bootstrap "$did0@$addr0"
 NODES=(node0 node1 node2 node3 full0)

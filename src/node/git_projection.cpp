@@ -237,7 +237,19 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
     synced_[repo_id] = Synced{std::move(want), repo->default_branch};
     set_replicating(repo_id, false);
   } catch (const std::exception& e) {
-    spdlog::error("git projection of repository {}: {}", repo_id, e.what());
+    spdlog::error("git projection of repository {}: {} (retrying)", repo_id, e.what());
+    // Refs stay where they were (never ahead of their objects); try again shortly rather than
+    // wait for the next block touching the repository.
+    synced_.erase(repo_id);
+    {
+      std::lock_guard l(flags_mu_);
+      replicating_.insert(repo_id);
+    }
+    {
+      std::lock_guard l(resync_->mu);
+      resync_->due[repo_id] = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    resync_->cv.notify_all();
   }
 }
 
@@ -253,7 +265,15 @@ std::set<std::string> GitProjection::gather_objects(uint64_t repo_id, const fs::
     if (missing.empty() && !recover) break;
     bool useful = false;
     if (!missing.empty()) {
-      auto still = absent_in(dir, qdir, missing);
+      std::set<std::string> still;
+      try {
+        still = absent_in(dir, qdir, missing);
+      } catch (const Error&) {
+        // Gone meanwhile: a push rejected or applied, a replication fetch migrated or dropped.
+        std::error_code ec;
+        if (!fs::exists(qdir, ec)) continue;
+        throw;
+      }
       useful = still.size() < missing.size();
       if (useful) missing = std::move(still);
     }
@@ -306,19 +326,22 @@ void GitProjection::start_fetch(uint64_t repo_id, std::vector<std::string> tips)
   }
   std::weak_ptr<Resync> weak = resync_;
   auto retry = retry_delay;
+  auto wanted = tips;
   sync_->ensure(repo_id, std::move(tips), {}, std::chrono::steady_clock::now() + fetch_deadline,
-                [weak, repo_id, retry](bool ok) {
+                [weak, repo_id, retry, wanted = std::move(wanted)](bool ok) {
                   auto r = weak.lock();
                   if (!r) return;  // the projection is gone
                   {
                     std::lock_guard l(r->mu);
                     auto now = std::chrono::steady_clock::now();
                     r->fetching.erase(repo_id);
-                    // At once when the objects arrived, unless that just happened and the sync
-                    // still found them missing: never spin.
+                    // At once when the objects arrived, unless these same tips just arrived and
+                    // the sync still found them missing: never spin. (New tips — the next push —
+                    // are synced at once however soon they follow.)
                     auto& prev = r->last_ok[repo_id];
-                    bool again = ok && now - prev < std::chrono::seconds(1);
-                    if (ok) prev = now;
+                    bool again =
+                        ok && prev.second == wanted && now - prev.first < std::chrono::seconds(1);
+                    if (ok) prev = {now, wanted};
                     r->due[repo_id] = now + (ok && !again ? std::chrono::milliseconds(0) : retry);
                   }
                   r->cv.notify_all();

@@ -123,7 +123,9 @@ class GitProjection {
     std::condition_variable cv;
     std::map<uint64_t, std::chrono::steady_clock::time_point> due;
     std::set<uint64_t> fetching;  // an ensure() is running
-    std::map<uint64_t, std::chrono::steady_clock::time_point> last_ok;
+    // The last successful fetch per repository: when, and of which tips.
+    std::map<uint64_t, std::pair<std::chrono::steady_clock::time_point, std::vector<std::string>>>
+        last_ok;
     bool stop = false;
   };
   std::shared_ptr<Resync> resync_ = std::make_shared<Resync>();

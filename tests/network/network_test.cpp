@@ -2,10 +2,13 @@
 // Noise transport): transactions submitted to any node are finalized and applied everywhere
 // with one state root; the network keeps finalizing with one validator killed, stops with two
 // (a submission does not complete — no false success), resumes when one returns, and a
-// validator that was down for a while catches up to the same height and state root.
+// validator that was down for a while catches up to the same height and state root. A full node
+// (--no-validator) catches up on blocks finalized before it started, follows new ones, forwards
+// the transactions its clients submit, and resumes after a kill.
 // Synchronisation is by polling with deadlines, never by fixed sleeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
@@ -132,4 +135,46 @@ TEST(Network, SingleValidatorGenesisFromInitGenesis) {
   }
   EXPECT_EQ(net.status(0)["height"].get<uint64_t>() >= 1, true);
   net.node(0).stop();
+}
+
+TEST(Network, FullNodeCatchesUpFollowsForwardsAndResumesAfterRestart) {
+  Cluster net({.validators = 4});
+  net.start_all();
+  const std::vector<int> validators{0, 1, 2, 3};
+  std::vector<Account> accounts(4);
+  // Blocks finalized before the full node exists: it has to fetch them from its peers.
+  for (int i = 0; i < 4; ++i) {
+    auto r = submit_tx(net.node(i).url(), make_tx(net.chain_id(), accounts[i]));
+    ASSERT_EQ(r.status, 200) << r.body << net.logs();
+  }
+  int full = net.add_full_node();
+  net.start(full);
+  EXPECT_EQ(net.status(full)["role"], "full");
+  uint64_t h = net.height(0);
+  ASSERT_TRUE(net.wait_converged(net.all(), h, 60s)) << net.logs();
+
+  // It follows new blocks, and a transaction submitted to it is forwarded to the validators,
+  // finalized, and acknowledged once applied on the full node itself.
+  for (int k = 0; k < 2; ++k) {
+    auto r = submit_tx(net.node(k).url(), make_tx(net.chain_id(), accounts[k]));
+    ASSERT_EQ(r.status, 200) << r.body << net.logs();
+  }
+  auto via_full = make_tx(net.chain_id(), accounts[2]);
+  auto r = submit_tx(net.node(full).url(), via_full);
+  ASSERT_EQ(r.status, 200) << r.body << net.logs();
+  EXPECT_TRUE(wait_until([&] { return tx_applied(net.node(0).url(), via_full); }, 30s))
+      << net.logs();
+  h = std::max(net.height(0), net.height(full));
+  ASSERT_TRUE(net.wait_converged(net.all(), h, 30s)) << net.logs();
+
+  // Killed, it misses blocks; restarted on its data, it catches up again.
+  net.node(full).kill9();
+  for (int k = 0; k < 2; ++k) {
+    auto r2 = submit_tx(net.node(3).url(), make_tx(net.chain_id(), accounts[3]));
+    ASSERT_EQ(r2.status, 200) << r2.body << net.logs();
+  }
+  h = net.height(3);
+  net.start(full);
+  ASSERT_TRUE(net.wait_converged(net.all(), h, 60s)) << net.logs();
+  for (int i : net.all()) net.node(i).stop();
 }

@@ -337,8 +337,8 @@ std::set<std::string> peer_dids(const NodeProcess& n) {
 }
 
 // A git command on its own thread (a push that must not complete yet). Joined by the
-// destructor: declare it before the Cluster, so that the nodes are killed (and git fails fast)
-// before the join when a test ends early.
+// destructor, which must run after the nodes are killed (git then fails fast) when a test ends
+// early: the fixture below destroys the cluster first.
 class Background {
  public:
   explicit Background(std::function<CmdResult()> f)
@@ -361,13 +361,29 @@ class Background {
   std::thread thread_;
 };
 
+// Owns the cluster so that it outlives the test body: when the body throws (a node that does
+// not start, a git command that fails), gtest records the failure first and the cluster keeps
+// its directory (node logs) for the report. A pending push (Background) is joined after the
+// nodes are killed.
+class Replication : public ::testing::Test {
+ protected:
+  Cluster& cluster() {
+    net_ = std::make_unique<Cluster>(ClusterOptions{.validators = 4});
+    return *net_;
+  }
+  void TearDown() override { net_.reset(); }
+
+  std::optional<Background> pending_;
+  std::unique_ptr<Cluster> net_;
+};
+
 }  // namespace
 
 // 1. Pushed through validator 0, clonable from validator 2 and from a full node with the same
 //    refs and objects; pushed through the full node, clonable from a validator.
-TEST(Replication, PushThroughOneNodeCloneFromAnyNode) {
+TEST_F(Replication, PushThroughOneNodeCloneFromAnyNode) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   int full = net.add_full_node();
   net.start_all();
   const auto everyone = net.all();
@@ -413,9 +429,9 @@ TEST(Replication, PushThroughOneNodeCloneFromAnyNode) {
 
 // 2. Two pushes to one branch, both fast-forwards of the same base, through two nodes at the
 //    same time: exactly one succeeds, the other is rejected, every node ends on the winner.
-TEST(Replication, ConcurrentPushesThroughTwoNodesOneWinnerEverywhere) {
+TEST_F(Replication, ConcurrentPushesThroughTwoNodesOneWinnerEverywhere) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   int full = net.add_full_node();
   net.start_all();
   const auto everyone = net.all();
@@ -474,10 +490,10 @@ TEST(Replication, ConcurrentPushesThroughTwoNodesOneWinnerEverywhere) {
 
 // 3. One validator killed: pushes still finalize. Two killed: a push does not complete and no
 //    node moves the ref. One back: the pending push completes, the ref is visible everywhere.
-TEST(Replication, PushesSurviveOneFaultWaitWithTwoAndCompleteWhenOneReturns) {
+TEST_F(Replication, PushesSurviveOneFaultWaitWithTwoAndCompleteWhenOneReturns) {
   Phases phase;
-  std::optional<Background> pending;  // before the cluster: see Background
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
+  auto& pending = pending_;
   int full = net.add_full_node();
   net.start_all();
   GitUser alice(net.dir() / "users", "alice");
@@ -567,9 +583,9 @@ TEST(Replication, PushesSurviveOneFaultWaitWithTwoAndCompleteWhenOneReturns) {
 
 // 4. A validator stopped during 50 pushes (10 branches x 5 commits, through the three others),
 //    restarted: same height and state root as the others, and it serves every push.
-TEST(Replication, StoppedValidatorCatchesUpOnFiftyPushes) {
+TEST_F(Replication, StoppedValidatorCatchesUpOnFiftyPushes) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   net.start_all();
   GitUser alice(net.dir() / "users", "alice");
   login_on(net, alice, {0, 1, 2});
@@ -642,9 +658,9 @@ TEST(Replication, StoppedValidatorCatchesUpOnFiftyPushes) {
 
 // 5. A full node started from scratch once a history exists (three repositories, several
 //    pushes through two validators) syncs all of it.
-TEST(Replication, LateFullNodeSyncsWholeHistory) {
+TEST_F(Replication, LateFullNodeSyncsWholeHistory) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   net.start_all();
   GitUser alice(net.dir() / "users", "alice");
   login_on(net, alice, {0, 1});
@@ -687,9 +703,9 @@ TEST(Replication, LateFullNodeSyncsWholeHistory) {
 //    the forger and fetches objects from validator 0 (the first validator of the genesis is its
 //    first candidate: ObjectSync::candidates) blocks both, still follows the honest validators,
 //    and serves clones identical to what was pushed.
-TEST(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
+TEST_F(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   net.node(0).program() = "guts-node-byzantine";
   net.node(0).env() = {{"GUTS_BYZANTINE", "tamper-objects"}};
   int forger = net.add_full_node({}, 1);
@@ -769,9 +785,9 @@ TEST(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
 
 // 7. A validator whose data directory is wiped (all but node.key; the genesis lives in the
 //    cluster directory) resyncs from its peers and serves every repository.
-TEST(Replication, WipedValidatorResyncsAndServes) {
+TEST_F(Replication, WipedValidatorResyncsAndServes) {
   Phases phase;
-  Cluster net({.validators = 4});
+  Cluster& net = cluster();
   net.start_all();
   GitUser alice(net.dir() / "users", "alice");
   login_on(net, alice, {0});

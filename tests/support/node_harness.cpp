@@ -154,7 +154,9 @@ pid_t spawn_logged(const std::vector<std::string>& args, const fs::path& log, co
   sigemptyset(&mask);
   posix_spawnattr_setsigdefault(&attr, &def);
   posix_spawnattr_setsigmask(&attr, &mask);
-  // Its own process group, so kill9() also reaches any git helper the node is running.
+  // Its own process group (as git::Process did before): kill9() signals the group, so a helper
+  // the node forks into its group dies with it. (git::Process puts each git child in a group of
+  // its own; those end with their pipes once the node is gone.)
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
