@@ -81,7 +81,7 @@ class GitProjection {
 
   // How long one fetch may take before it is retried, and the pause before a retry.
   std::chrono::milliseconds fetch_deadline{std::chrono::minutes(10)};
-  std::chrono::milliseconds retry_delay{std::chrono::seconds(5)};
+  std::chrono::milliseconds retry_delay{std::chrono::seconds(1)};
 
  private:
   // Brings one repository to state: created/removed, HEAD, refs.

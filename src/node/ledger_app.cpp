@@ -417,6 +417,21 @@ void LedgerApp::add_to_pool(std::vector<state::PendingTx> txs) {
       std::lock_guard lock(fwd_mu_);
       local = !received_.count(id);
     }
+    // A push (or merge) that came in through another node: start fetching its objects now, in
+    // parallel with consensus, so that verifying — or applying our own proposal of it — finds
+    // them here instead of waiting for them (docs/network.md §4).
+    if (!local && opts_.availability &&
+        (std::holds_alternative<state::UpdateRefs>(p.tx.body) ||
+         std::holds_alternative<state::MergePullRequest>(p.tx.body))) {
+      state::Block one;
+      one.txs.push_back(p.tx);
+      std::vector<crypto::PublicKey> hints;
+      {
+        std::lock_guard lock(fwd_mu_);
+        if (auto it = received_.find(id); it != received_.end()) hints.push_back(it->second);
+      }
+      opts_.availability(one, std::move(hints), now + std::chrono::seconds(10), [](bool) {});
+    }
     uint64_t seq = pool_seq_++;
     pool_order_.emplace(seq, id);
     pool_.emplace(id, PoolTx{seq, std::move(p), local, now});

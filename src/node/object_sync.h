@@ -54,7 +54,7 @@ struct ObjectSyncOptions {
   // A candidate that sends nothing for this long (first answer or next chunk): next candidate.
   std::chrono::milliseconds attempt_idle_timeout{10000};
   // Pause after every candidate failed before asking them all again (until the deadline).
-  std::chrono::milliseconds retry_backoff{1000};
+  std::chrono::milliseconds retry_backoff{300};
   // Serving: give up on a peer whose send queue stays full this long.
   std::chrono::milliseconds send_stall_timeout{30000};
   // Chunks received but not yet consumed by index-pack, per request; above it the attempt fails.

@@ -331,8 +331,9 @@ uint64_t metric(const NodeProcess& n, const std::string& name) {
 // The dids GET /api/guts/peers lists as connected.
 std::set<std::string> peer_dids(const NodeProcess& n) {
   std::set<std::string> out;
-  for (const auto& p : json::parse(get(n.url(), "/api/guts/peers"))["peers"])
-    out.insert(p["did"].get<std::string>());
+  // Named: a range-for over a member of a temporary would dangle.
+  auto j = json::parse(get(n.url(), "/api/guts/peers"));
+  for (const auto& p : j["peers"]) out.insert(p["did"].get<std::string>());
   return out;
 }
 
@@ -447,7 +448,7 @@ TEST_F(Replication, ConcurrentPushesThroughTwoNodesOneWinnerEverywhere) {
   phase("cluster up, base pushed and replicated");
 
   const std::vector<int> through{1, full};
-  for (int round = 0; round < 2; ++round) {
+  for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     auto n = std::to_string(round);
     auto x = net.dir() / "work" / ("x" + n), y = net.dir() / "work" / ("y" + n);
@@ -471,6 +472,14 @@ TEST_F(Replication, ConcurrentPushesThroughTwoNodesOneWinnerEverywhere) {
     ASSERT_NE(rx.ok(), ry.ok()) << "x: " << rx.both() << "\ny: " << ry.both() << net.logs();
     const CmdResult& loser = rx.ok() ? ry : rx;
     EXPECT_NE(loser.code, -2) << "the losing push timed out";
+    {
+      auto at = loser.err.find("! [");
+      std::cerr << "[replication] round " << round << ": loser through "
+                << (rx.ok() ? url_y : url_x) << ": "
+                << (at == std::string::npos ? loser.err
+                                            : loser.err.substr(at, loser.err.find('\n', at) - at))
+                << "\n";
+    }
     // Either the CAS in state refused it (stale info) or git saw the winner first.
     EXPECT_TRUE(loser.err.find("[remote rejected]") != std::string::npos ||
                 loser.err.find("[rejected]") != std::string::npos)
@@ -511,6 +520,10 @@ TEST_F(Replication, PushesSurviveOneFaultWaitWithTwoAndCompleteWhenOneReturns) {
   const std::vector<int> up{0, 1, 2, full};
   for (int k = 0; k < 3; ++k) {
     int via = k % 2;
+    // The node pushed through serves what was pushed before (a push completes once applied on
+    // the node it went through; the others follow): git computes the old value from its
+    // advertisement.
+    ASSERT_TRUE(wait_refs(net, alice, {via}, "faults", local_refs(alice, work), 30s)) << net.logs();
     commit(alice, work, "one-down.txt", "push " + std::to_string(k) + "\n",
            "one validator down " + std::to_string(k));
     auto t0 = Clock::now();
@@ -628,21 +641,27 @@ TEST_F(Replication, StoppedValidatorCatchesUpOnFiftyPushes) {
   net.node(3).stop();
   auto t0 = Clock::now();
   long long slowest = 0;
+  Refs current{{"refs/heads/main", base}};
   for (int k = 0; k < kPerBranch; ++k)
     for (int b = 0; b < kBranches; ++b) {
-      int via = b % 3;  // one node per branch: its advertisement is always current
+      int via = b % 3;  // one node per branch
+      // Before pushing through a node, it serves every earlier push (they went through other
+      // nodes; a node still fetching their objects answers 503 "still being replicated").
+      ASSERT_TRUE(wait_refs(net, alice, {via}, "many", current, 30s)) << net.logs();
       auto t = Clock::now();
-      r = alice.git({"push", "-q", alice.remote(net.node(via).url(), "many"),
-                     sha[b * kPerBranch + k + 1] + ":refs/heads/b" + std::to_string(b)},
+      auto branch = "refs/heads/b" + std::to_string(b);
+      auto oid = sha[b * kPerBranch + k + 1];
+      r = alice.git({"push", "-q", alice.remote(net.node(via).url(), "many"), oid + ":" + branch},
                     work, 90s);
       ASSERT_TRUE(r.ok()) << "push " << k << " of branch " << b << " through node " << via << ": "
                           << r.both() << net.logs();
       slowest = std::max(slowest, ms_since(t));
+      current[branch] = oid;
     }
   std::cerr << "[replication] 50 pushes in " << ms_since(t0) << " ms (slowest " << slowest
             << " ms)\n";
   auto expected = local_refs(alice, work);
-  ASSERT_EQ(expected.size(), static_cast<size_t>(kBranches + 1));
+  ASSERT_EQ(expected, current);
   ASSERT_TRUE(wait_refs(net, alice, {0, 1, 2}, "many", expected, 60s)) << net.logs();
   phase("50 pushes with validator 3 stopped");
 
@@ -734,12 +753,19 @@ TEST_F(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
 
   // Objects: the honest full node must be connected to validator 0 when it fetches, so that
   // validator 0 is asked first.
-  ASSERT_TRUE(wait_until([&] { return peer_dids(net.node(honest)).count(tamperer_did) > 0; }, 30s))
-      << "the honest full node never connected to validator 0\n"
+  std::set<std::string> seen;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        seen = peer_dids(net.node(honest));
+        return seen.count(tamperer_did) > 0;
+      },
+      30s))
+      << "the honest full node never connected to validator 0 (" << tamperer_did
+      << "); its peers: " << ::testing::PrintToString(seen) << "\n"
       << net.logs();
   GitUser alice(net.dir() / "users", "alice");
   login_on(net, alice, {1});
-  const std::vector<std::string> repos{"tamper1", "tamper2"};
+  const std::vector<std::string> repos{"tamper1", "tamper2", "tamper3"};
   std::vector<uint64_t> ids;
   for (const auto& repo : repos) {
     ids.push_back(alice.create_repo(net.node(1).url(), repo));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,7 +15,7 @@ namespace guts::testing {
 using nlohmann::json;
 
 Cluster::Cluster(ClusterOptions opts)
-    : dir_(unique_temp_dir("cluster")), validators_(opts.validators) {
+    : opts_(opts), dir_(unique_temp_dir("cluster")), validators_(opts.validators) {
   auto r = run({(bin_dir() / "guts-node").string(), "init-genesis", "--validators",
                 std::to_string(opts.validators), "--out", dir_.string(), "--leader-timeout-ms",
                 std::to_string(opts.leader_timeout_ms), "--certification-timeout-ms",
@@ -38,7 +39,7 @@ Cluster::Cluster(ClusterOptions opts)
 
 Cluster::~Cluster() {
   nodes_.clear();  // SIGKILL + reap whatever still runs
-  bool keep = ::testing::Test::HasFailure() || std::getenv("GUTS_TEST_KEEP");
+  bool keep = ::testing::Test::HasFailure() || keep_test_dirs();
   if (keep) {
     std::cerr << "cluster directory kept (genesis, data dirs, node.log): " << dir_.string() << "\n";
   } else {
@@ -49,6 +50,10 @@ Cluster::~Cluster() {
 
 std::unique_ptr<NodeProcess> Cluster::make_node(const fs::path& data_dir,
                                                 std::vector<std::string> args) {
+  const char* env_level = std::getenv("GUTS_TEST_LOG_LEVEL");
+  bool has_level = std::find(args.begin(), args.end(), "--log-level") != args.end();
+  if (!(env_level && *env_level) && !has_level && !opts_.log_level.empty())
+    args.insert(args.end(), {"--log-level", opts_.log_level});
   return std::make_unique<NodeProcess>(data_dir, std::move(args));
 }
 

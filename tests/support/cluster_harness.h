@@ -34,6 +34,9 @@ struct ClusterOptions {
   uint64_t certification_timeout_ms = 1000;
   uint64_t timeout_retry_ms = 1500;
   std::vector<std::string> validator_args;  // appended to every validator's command line
+  // Every node's --log-level unless GUTS_TEST_LOG_LEVEL is set. Debug: a multi-node failure is
+  // only diagnosable with the consensus and ledger lines (about 15 KB per node and test).
+  std::string log_level = "debug";
 };
 
 class Cluster {
@@ -91,6 +94,7 @@ class Cluster {
  private:
   std::unique_ptr<NodeProcess> make_node(const fs::path& data_dir, std::vector<std::string> args);
 
+  ClusterOptions opts_;
   fs::path dir_;
   nlohmann::json genesis_;
   std::string chain_id_;

@@ -44,6 +44,14 @@ fs::path unique_temp_dir(const std::string& name) {
   return d;
 }
 
+bool keep_test_dirs() {
+  for (const char* name : {"GUTS_TEST_KEEP", "GUTS_E2E_KEEP"}) {
+    const char* v = std::getenv(name);
+    if (v && *v && std::string_view(v) != "0") return true;
+  }
+  return false;
+}
+
 TempDir::TempDir(const std::string& name) {
   std::random_device rd;
   std::ostringstream s;
@@ -54,7 +62,7 @@ TempDir::TempDir(const std::string& name) {
 
 TempDir::~TempDir() {
   std::error_code ec;
-  if (!std::getenv("GUTS_TEST_KEEP") && !std::getenv("GUTS_E2E_KEEP")) fs::remove_all(path_, ec);
+  if (!keep_test_dirs()) fs::remove_all(path_, ec);
 }
 
 CmdResult run(const std::vector<std::string>& argv, const Env& env, const fs::path& cwd,

@@ -26,8 +26,11 @@ fs::path bin_dir();  // where guts-node and guts were built
 // A fresh, empty directory under $TMPDIR (not removed: see TempDir for a scoped one).
 fs::path unique_temp_dir(const std::string& name);
 
-// A fresh directory under $TMPDIR, removed by the destructor unless GUTS_TEST_KEEP (or the
-// older GUTS_E2E_KEEP) is set.
+// GUTS_TEST_KEEP (or the older GUTS_E2E_KEEP) is set to something other than "" or "0": test
+// directories are kept for inspection even when the test passes.
+bool keep_test_dirs();
+
+// A fresh directory under $TMPDIR, removed by the destructor unless keep_test_dirs().
 class TempDir {
  public:
   explicit TempDir(const std::string& name);
