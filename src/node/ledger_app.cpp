@@ -863,6 +863,21 @@ void LedgerApp::try_propose() {
     driver_->proposed(ctx.round, std::nullopt);
     return;
   }
+  if (built.block.txs.empty()) {
+    // Every candidate failed on this parent: most often transactions a block applied moments
+    // ago that are still in our pool (the commit thread posts their removal), or ones another
+    // block made invalid. An empty block would cost a view, a height and an fsync for nothing:
+    // drop them (their submitters hear through Mempool::finished / recheck) and keep waiting
+    // for work in this view.
+    for (const auto& [t, st] : built.rejected) {
+      auto it = pool_.find(t);
+      if (it == pool_.end()) continue;
+      pool_order_.erase(it->second.seq);
+      pool_.erase(it);
+    }
+    propose_ = ctx;
+    return;
+  }
   auto block = std::make_shared<const state::Block>(std::move(built.block));
   Digest id = block->id();
   Bytes encoded = block->encode();

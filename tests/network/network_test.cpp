@@ -89,9 +89,9 @@ TEST(Network, FourValidatorsFinalizeTolerateOneFaultStopWithTwoAndCatchUp) {
   h2 = net.status(0)["height"];  // where the three converged
 
   // 3. Two down: no quorum. A submission does not complete (no false success) and no
-  //    transaction is finalized. Heights are not frozen at h2: after a block with transactions
-  //    the next leaders may still propose empty blocks (their pools still hold the applied
-  //    transactions, which the block builder then drops), and votes node 2 sent before it died
+  //    transaction is finalized. Heights are not frozen at h2: right after a block with
+  //    transactions the next leaders may propose empty blocks (LedgerApp::try_propose still
+  //    proposes when the builder drops every candidate), and votes node 2 sent before it died
   //    can finalize those. So the check is on content: nothing above h2 carries a transaction.
   net.node(2).kill9();
   auto stuck = make_tx(net.chain_id(), accounts[0]);

@@ -44,7 +44,7 @@ class Cluster {
   // Runs init-genesis in a fresh directory; starts no node.
   explicit Cluster(ClusterOptions opts = {});
   // SIGKILLs and reaps every node. The directory (genesis, data dirs, node.log files) is removed
-  // unless the current test failed or GUTS_TEST_KEEP is set; a kept directory is named on stderr.
+  // unless the current test failed or keep_test_dirs(); a kept directory is named on stderr.
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
