@@ -46,8 +46,12 @@ const std::vector<std::pair<std::string, std::string>> kConfig = {
 
 }  // namespace
 
+// Absolute paths: git runs with its working directory inside a repository, where a relative
+// GIT_DIR (e.g. from `--data-dir ./data`) would point nowhere.
 RepoStore::RepoStore(fs::path data_dir, std::chrono::seconds trash_grace)
-    : repos_(data_dir / "repos"), trash_(data_dir / "repos-trash"), grace_(trash_grace) {
+    : repos_(fs::absolute(data_dir) / "repos"),
+      trash_(fs::absolute(data_dir) / "repos-trash"),
+      grace_(trash_grace) {
   fs::create_directories(repos_);
   fs::create_directories(trash_);
 }

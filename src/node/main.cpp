@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
@@ -63,7 +64,31 @@ struct InitGenesisOptions {
   uint64_t leader_timeout_ms = 1000;
   uint64_t certification_timeout_ms = 2000;
   uint64_t timeout_retry_ms = 10000;
+  std::vector<std::string> accounts;      // "<username>=<did:key:…>"
+  std::vector<std::string> repositories;  // "<username>/<name>"
 };
+
+// Genesis accounts from --account username=did and --repository username/name.
+std::vector<state::GenesisAccount> genesis_accounts(const InitGenesisOptions& o) {
+  std::vector<state::GenesisAccount> out;
+  for (const auto& a : o.accounts) {
+    auto eq = a.find('=');
+    auto key = eq == std::string::npos ? std::nullopt : crypto::parse_did(a.substr(eq + 1));
+    if (!key) throw Error(Code::kInvalidArgument, "--account '" + a + "' must be <username>=<did:key:…>");
+    out.push_back({*key, a.substr(0, eq), {}});
+  }
+  for (const auto& r : o.repositories) {
+    auto slash = r.find('/');
+    auto it = std::find_if(out.begin(), out.end(), [&](const state::GenesisAccount& x) {
+      return slash != std::string::npos && x.username == r.substr(0, slash);
+    });
+    if (it == out.end())
+      throw Error(Code::kInvalidArgument,
+                  "--repository '" + r + "' must be <username>/<name> of an --account");
+    it->repositories.push_back(r.substr(slash + 1));
+  }
+  return out;
+}
 
 // Free TCP ports on `host`'s loopback: all sockets stay bound until every port is picked, so
 // the ports are distinct (another process may still take one before the node binds it).
@@ -102,6 +127,21 @@ int init_genesis(const InitGenesisOptions& o) {
   g.leader_timeout_ms = o.leader_timeout_ms;
   g.certification_timeout_ms = o.certification_timeout_ms;
   g.timeout_retry_ms = o.timeout_retry_ms;
+  g.accounts = genesis_accounts(o);
+  if (!g.accounts.empty()) {
+    // Apply the accounts once here, so that a taken or malformed name fails now rather than
+    // on every node's first start.
+    auto scratch = std::filesystem::temp_directory_path() /
+                   ("guts-init-genesis-" + std::to_string(::getpid()));
+    try {
+      auto db = storage::Db::open(scratch, state::Schema::families());
+      state::Chain check(*db, g);
+    } catch (...) {
+      std::filesystem::remove_all(scratch);
+      throw;
+    }
+    std::filesystem::remove_all(scratch);
+  }
   auto ports = free_ports(o.validators);
   for (int i = 0; i < o.validators; ++i) {
     auto dir = o.out / ("node" + std::to_string(i));
@@ -166,6 +206,10 @@ int main(int argc, char** argv) {
   init->add_option("--certification-timeout-ms", ig.certification_timeout_ms, "Consensus certification timeout")
       ->capture_default_str();
   init->add_option("--timeout-retry-ms", ig.timeout_retry_ms, "Nullify retry interval")->capture_default_str();
+  init->add_option("--account", ig.accounts,
+                   "An identity registered at genesis: <username>=<did:key:…> (repeatable)");
+  init->add_option("--repository", ig.repositories,
+                   "A repository created at genesis: <username>/<name> of an --account (repeatable)");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 

@@ -84,6 +84,8 @@ Node::~Node() { stop(); }
 
 void Node::start() {
   auto& c = impl_->config;
+  // Everything below (git subprocesses in particular) sees absolute paths.
+  c.data_dir = std::filesystem::absolute(c.data_dir);
   std::filesystem::create_directories(c.data_dir);
   ::chmod(c.data_dir.c_str(), 0700);
   auto key = crypto::load_or_create_key_file(c.data_dir / "node.key");

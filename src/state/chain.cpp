@@ -53,6 +53,35 @@ Chain::~Chain() = default;
 
 void Chain::write_genesis() {
   storage::Batch b;
+  // Genesis accounts and their repositories: applied by the executor itself (as a RegisterUser
+  // and CreateRepo each, self-signed nonces 1, 2, …, no signature), so they are exactly what
+  // those transactions would have written. Invalid entries (a taken or malformed name) make
+  // the genesis unusable: every node fails the same way.
+  if (!genesis_.accounts.empty()) {
+    Overlay scratch(db_reader_);
+    Executor ex(schema_, {genesis_.chain_id, 0, genesis_.genesis_time_ms});
+    ApplyOptions opts;
+    opts.signature_verified = true;
+    for (const auto& a : genesis_.accounts) {
+      uint64_t nonce = 0;
+      auto apply = [&](TxBody body, const std::string& what) {
+        Transaction tx;
+        tx.chain_id = genesis_.chain_id;
+        tx.author = tx.signer = a.key;
+        tx.nonce = ++nonce;
+        tx.timestamp_ms = genesis_.genesis_time_ms;
+        tx.body = std::move(body);
+        opts.expected_nonce = nonce;
+        Status st = ex.apply(scratch, tx, opts);
+        if (!st.ok())
+          throw Error(Code::kInvalidArgument, "genesis account " + a.username + ": " + what +
+                                                  ": " + st.message());
+      };
+      apply(RegisterUser{a.username}, "username");
+      for (const auto& r : a.repositories) apply(CreateRepo{r, "", false, "main"}, "repository " + r);
+    }
+    scratch.write_to(b);
+  }
   b.put(schema_.meta, kGenesisId, str(genesis_.id()));
   b.put(schema_.meta, kHeight, storage::be64(0));
   b.put(schema_.meta, kHeadId, str(genesis_.id()));

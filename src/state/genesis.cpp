@@ -16,6 +16,13 @@ Bytes Genesis::encode() const {
   w.str("guts/genesis").u8(1).str(chain_id).varint(genesis_time_ms).varint(validators.size());
   for (const auto& v : validators) w.fixed(v.key).str(v.p2p_address);
   w.varint(leader_timeout_ms).varint(certification_timeout_ms).varint(timeout_retry_ms);
+  if (!accounts.empty()) {
+    w.str("accounts").varint(accounts.size());
+    for (const auto& a : accounts) {
+      w.fixed(a.key).str(a.username).varint(a.repositories.size());
+      for (const auto& r : a.repositories) w.str(r);
+    }
+  }
   return w.take();
 }
 
@@ -38,8 +45,21 @@ std::string Genesis::to_json() const {
   j["consensus"] = {{"leader_timeout_ms", leader_timeout_ms},
                     {"certification_timeout_ms", certification_timeout_ms},
                     {"timeout_retry_ms", timeout_retry_ms}};
+  if (!accounts.empty()) {
+    auto accs = nlohmann::ordered_json::array();
+    for (const auto& a : accounts)
+      accs.push_back({{"did", crypto::did_from_key(a.key)},
+                      {"username", a.username},
+                      {"repositories", a.repositories}});
+    j["accounts"] = accs;
+  }
   return j.dump(2) + "\n";
 }
+
+namespace {
+constexpr size_t kMaxGenesisAccounts = 10000;
+constexpr size_t kMaxGenesisRepositories = 1000;
+}  // namespace
 
 Genesis Genesis::from_json(std::string_view text) {
   auto bad = [](const std::string& why) { return Error(Code::kInvalidArgument, "genesis: " + why); };
@@ -66,6 +86,22 @@ Genesis Genesis::from_json(std::string_view text) {
       g.leader_timeout_ms = c.value("leader_timeout_ms", g.leader_timeout_ms);
       g.certification_timeout_ms = c.value("certification_timeout_ms", g.certification_timeout_ms);
       g.timeout_retry_ms = c.value("timeout_retry_ms", g.timeout_retry_ms);
+    }
+    if (j.contains("accounts")) {
+      if (j["accounts"].size() > kMaxGenesisAccounts) throw bad("too many accounts");
+      for (const auto& a : j["accounts"]) {
+        GenesisAccount acc;
+        auto key = crypto::parse_did(a.at("did").get<std::string>());
+        if (!key) throw bad("invalid account did " + a.at("did").get<std::string>());
+        acc.key = *key;
+        acc.username = a.at("username").get<std::string>();
+        if (a.contains("repositories")) {
+          if (a["repositories"].size() > kMaxGenesisRepositories)
+            throw bad("too many repositories for " + acc.username);
+          for (const auto& r : a["repositories"]) acc.repositories.push_back(r.get<std::string>());
+        }
+        g.accounts.push_back(std::move(acc));
+      }
     }
     return g;
   } catch (const nlohmann::json::exception& e) {

@@ -16,6 +16,14 @@ struct Validator {
   std::string p2p_address;  // host:port, may be empty for a single node
 };
 
+// An identity registered at genesis, with its username and (optionally) repositories: a network
+// can start with its maintainers and their projects in place.
+struct GenesisAccount {
+  crypto::PublicKey key{};
+  std::string username;
+  std::vector<std::string> repositories;  // names; public, default branch "main"
+};
+
 struct Genesis {
   std::string chain_id;
   uint64_t genesis_time_ms = 0;
@@ -23,11 +31,13 @@ struct Genesis {
   uint64_t leader_timeout_ms = 1000;
   uint64_t certification_timeout_ms = 2000;
   uint64_t timeout_retry_ms = 10000;
+  std::vector<GenesisAccount> accounts;  // applied before block 1, in order
 
-  // Canonical encoding; the genesis id (parent of block 1) is its SHA-256.
+  // Canonical encoding; the genesis id (parent of block 1) is its SHA-256. The accounts are
+  // appended only when there are some, so a genesis without them keeps its id.
   Bytes encode() const;
   Digest id() const;
-  // The state root before block 1.
+  // The state root before block 1 (commits to the accounts through the id).
   Digest initial_state_root() const;
 
   std::string to_json() const;

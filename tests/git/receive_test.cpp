@@ -475,3 +475,19 @@ TEST_F(Fixture, UploadPackAdvertiseAndFetch) {
   EXPECT_EQ(radv.rfind("001f# service=git-receive-pack\n0000", 0), 0u);
   EXPECT_NE(radv.find(c1 + " refs/heads/main"), std::string::npos);
 }
+
+// `guts-node --data-dir ./data` (scripts/run): git runs inside the repository directory, so the
+// store must hand out absolute paths or every git subprocess looks in the wrong place.
+TEST(RepoStore, RelativeDataDirGivesAbsolutePaths) {
+  TempDir tmp("store-rel");
+  auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(tmp.path);
+  RepoStore store("data", std::chrono::hours(1));
+  std::filesystem::current_path(cwd);  // a relative path must not depend on the cwd later
+  ASSERT_TRUE(store.create("rel"));
+  auto dir = store.path_for("rel");
+  EXPECT_TRUE(dir.is_absolute());
+  EXPECT_EQ(dir, tmp.path / "data" / "repos" / "rel.git");
+  EXPECT_EQ(git_ok(dir, {"config", "core.bare"}), "true");
+  EXPECT_TRUE(store.list_refs("rel").empty());
+}

@@ -195,3 +195,45 @@ TEST(Mempool, RecheckedTransactionsLeaveTheQueue) {
   EXPECT_EQ(pool.recheck(std::chrono::milliseconds(0), std::chrono::milliseconds(0)).size(), 1u);
   EXPECT_TRUE(pool.take(100).empty());
 }
+
+// Genesis accounts are applied by the executor before block 1, commit through the genesis id,
+// and leave a genesis without accounts exactly as it was (id and encoding).
+TEST(Chain, GenesisAccountsAndRepositories) {
+  auto plain = test_genesis();
+  auto with = plain;
+  auto alice = key(1);
+  with.accounts.push_back({alice.public_key(), "alice", {"hello", "tools"}});
+  EXPECT_NE(with.id(), plain.id());
+  EXPECT_NE(with.initial_state_root(), plain.initial_state_root());
+  auto round = Genesis::from_json(with.to_json());
+  EXPECT_EQ(round.id(), with.id());
+  ASSERT_EQ(round.accounts.size(), 1u);
+  EXPECT_EQ(round.accounts[0].repositories, (std::vector<std::string>{"hello", "tools"}));
+  auto no_accounts = Genesis::from_json(plain.to_json());
+  EXPECT_EQ(no_accounts.id(), plain.id());
+  EXPECT_EQ(plain.to_json().find("accounts"), std::string::npos);
+
+  TempDb tmp("chain-genesis-accounts");
+  Chain chain(*tmp.db, with);
+  auto view = chain.view();
+  auto acc = view.account_by_username("alice");
+  ASSERT_TRUE(acc.has_value());
+  EXPECT_TRUE(view.repo_by_name(alice.public_key(), "hello").has_value());
+  EXPECT_TRUE(view.repo_by_name(alice.public_key(), "tools").has_value());
+  EXPECT_EQ(view.nonce(alice.public_key(), alice.public_key()), 3u);
+  EXPECT_EQ(chain.head().height, 0u);
+  // alice's next transaction carries nonce 4 and applies on top.
+  uint64_t ts = guts::unix_millis();
+  auto r = chain.build(chain.head().id,
+                       pending({own_tx(alice, 4, CreateRepo{"more", "", false, "main"}, ts)}), 1,
+                       ts, key(200).public_key());
+  EXPECT_TRUE(r.rejected.empty());
+  EXPECT_EQ(r.block.txs.size(), 1u);
+
+  // A taken name makes the genesis unusable, on every node alike.
+  auto bad = plain;
+  bad.accounts.push_back({key(2).public_key(), "bob", {}});
+  bad.accounts.push_back({key(3).public_key(), "bob", {}});
+  TempDb tmp2("chain-genesis-bad");
+  EXPECT_THROW(Chain(*tmp2.db, bad), Error);
+}
