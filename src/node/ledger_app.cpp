@@ -212,7 +212,7 @@ void LedgerApp::worker_loop() {
   while (!stop_) {
     if (jobs_.empty()) {
       // Fetch retries need a tick; otherwise sleep until work arrives.
-      if (fetches_.empty() && !range_ && !propose_ && pool_.empty())
+      if (fetches_.empty() && !range_ && !propose_ && pool_.empty() && mempool_.size() == 0)
         cv_.wait(lock);
       else
         cv_.wait_for(lock, std::chrono::milliseconds(20));
@@ -286,7 +286,8 @@ void LedgerApp::forward(const std::vector<const state::Transaction*>& fwd) {
 void LedgerApp::drop_stale() {
   // Transactions another validator dropped while building its block (only the builder reports
   // those) fail against the state we hold: the mempool reports them, we stop offering them.
-  if (pool_.empty()) return;
+  // (Also with an empty pool: a transaction we dropped while building is still pending there.)
+  if (mempool_.size() == 0) return;
   for (const auto& id : mempool_.recheck(std::chrono::milliseconds(500))) {
     auto it = pool_.find(id);
     if (it == pool_.end()) continue;
@@ -874,6 +875,16 @@ void LedgerApp::try_propose() {
       if (it == pool_.end()) continue;
       pool_order_.erase(it->second.seq);
       pool_.erase(it);
+    }
+    // On the applied head the verdicts are final (every later block extends it): tell the
+    // submitters now. On an unapplied parent, Mempool::recheck tells them once it is applied.
+    // A transaction rejected because a block just applied it (still in our pool: the commit
+    // thread reports it applied right after) is no rejection: leave it out.
+    if (ctx.parent_payload == chain_.head().id) {
+      std::vector<std::pair<Digest, Status>> final_rejections;
+      for (auto& r : built.rejected)
+        if (!chain_.locate(r.first)) final_rejections.push_back(std::move(r));
+      mempool_.finished(state::Block{}, final_rejections);
     }
     propose_ = ctx;
     return;
