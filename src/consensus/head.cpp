@@ -11,6 +11,14 @@ Bytes encode_head(const FinalityHead& head) {
   return w.take();
 }
 
+View head_view(ByteView body) {
+  codec::Reader r(body);
+  r.u64be();
+  auto cert_bytes = r.bytes_view(kMaxCertificateBytes, "certificate");
+  r.finish();
+  return decode_certificate(cert_bytes).view();
+}
+
 std::optional<FinalityHead> verify_head(ByteView body, std::string_view ns,
                                         const std::vector<crypto::PublicKey>& validators) {
   codec::Reader r(body);

@@ -30,6 +30,10 @@ struct FinalityHead {
 // The whole kHead message, tag included.
 Bytes encode_head(const FinalityHead& head);
 
+// The view a kHead body claims, without checking its signatures (to drop stale heads cheaply
+// before verifying). Throws codec::DecodeError when malformed.
+View head_view(ByteView body);
+
 // Decodes a kHead body (the bytes after the tag) and verifies its certificate against the
 // validator set of namespace `ns`. Throws codec::DecodeError when malformed; nullopt when the
 // certificate is not a valid finalization (wrong kind, too few signers, a bad signature).

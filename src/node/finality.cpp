@@ -103,8 +103,12 @@ void FinalityRelay::finalized_locally(const consensus::Finalized& f) {
 
 void FinalityRelay::applied(const state::Block& block) {
   uint64_t h = block.header.height;
-  if (h > network_height_) network_height_ = h;
-  if (!validator_) return;  // full nodes relay heads when they verify them
+  if (h > applied_height_) applied_height_ = h;
+  if (!validator_) {
+    std::lock_guard lock(mu_);
+    if (best_ && best_->block == block.id()) hint_height_ = h;
+    return;  // full nodes relay heads when they verify them
+  }
   std::vector<crypto::PublicKey> to;
   FinalityHead head;
   {
@@ -173,6 +177,12 @@ void FinalityRelay::on_message(const crypto::PublicKey& peer, const Bytes& paylo
     if (tag != kHead) throw codec::DecodeError("unknown finality message");
     if (validator_) return;  // validators learn finality from their own engine
     auto body = ByteView(payload).subspan(1);
+    {
+      // Stale heads (a relay, a replay) are dropped before their signatures cost anything.
+      auto view = consensus::head_view(body);
+      std::lock_guard lock(mu_);
+      if (best_ && view <= best_->view) return;
+    }
     auto head = verify_head(body, ns_, validators_);
     if (!head) {
       spdlog::warn("p2p: {} sent a finalization certificate that does not verify: blocked",
@@ -189,7 +199,9 @@ void FinalityRelay::on_message(const crypto::PublicKey& peer, const Bytes& paylo
       for (const auto& f : followers_)
         if (f != peer) relay.push_back(f);
     }
-    if (head->height > network_height_) network_height_ = head->height;
+    // The height is not signed: a hint, replaced by the next head and corrected to the real
+    // height once the block is applied (never a monotonic maximum a liar could pin).
+    hint_height_ = head->height;
     if (head->view > finalized_view_) finalized_view_ = head->view;
     if (on_verified_) {
       auto cert = consensus::decode_certificate(head->certificate);

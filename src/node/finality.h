@@ -22,6 +22,7 @@
 //   1 get head  (empty)
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -63,7 +64,7 @@ class FinalityRelay {
   void applied(const state::Block& block);
 
   // The highest finalized height this node heard of (or applied), and the newest finalized view.
-  uint64_t network_height() const { return network_height_.load(); }
+  uint64_t network_height() const { return std::max(applied_height_.load(), hint_height_.load()); }
   consensus::View finalized_view() const { return finalized_view_.load(); }
 
  private:
@@ -83,7 +84,8 @@ class FinalityRelay {
   std::optional<FinalityHead> best_;
   std::set<crypto::PublicKey> followers_;  // connected non-validator peers
   std::chrono::steady_clock::time_point last_news_{};
-  std::atomic<uint64_t> network_height_{0};
+  std::atomic<uint64_t> applied_height_{0};
+  std::atomic<uint64_t> hint_height_{0};  // the newest verified head's (unsigned) height
   std::atomic<consensus::View> finalized_view_{0};
 
   std::condition_variable cv_;

@@ -43,6 +43,8 @@ constexpr size_t kMaxForwardBatchBytes = 1 << 20;
 constexpr size_t kMaxTake = 20000;
 constexpr size_t kMaxAncestorWalk = 256;
 constexpr uint64_t kMaxFutureMs = 10000;
+// How long a validator tries to fetch the objects of a push forwarded to it before dropping it.
+constexpr auto kPrefetchDeadline = std::chrono::seconds(10);
 constexpr size_t kMaxCommitBacklog = 2;  // finalized blocks waiting to be applied  // block
                                          // timestamps may run this far ahead of our clock
 
@@ -339,7 +341,11 @@ void LedgerApp::admit_loop() {
     auto admit = [&](const state::Transaction& tx, int attempts) {
       // Already in a block we verified (it raced ahead of the forwarded copy), or admitted
       // before: it is on its way, and its signature need not be checked twice.
-      if (attempts == 0 && signature_seen(tx.id())) return;
+      // (Only then: a copy re-forwarded after an earlier door rejection, e.g. a full mempool,
+      // must get another chance.)
+      if (attempts == 0 && signature_seen(tx.id()) &&
+          (mempool_.contains(tx.id()) || chain_.locate(tx.id())))
+        return;
       Status st = mempool_.submit(tx, [](const state::TxOutcome&) {});
       // The door checks the signature before anything else: any other verdict means it holds.
       if (st.ok() || st.message() != "bad signature") note_signature_checked(tx.id());
@@ -421,22 +427,42 @@ void LedgerApp::add_to_pool(std::vector<state::PendingTx> txs) {
     // A push (or merge) that came in through another node: start fetching its objects now, in
     // parallel with consensus, so that verifying — or applying our own proposal of it — finds
     // them here instead of waiting for them (docs/network.md §4).
-    if (!local && opts_.availability &&
-        (std::holds_alternative<state::UpdateRefs>(p.tx.body) ||
-         std::holds_alternative<state::MergePullRequest>(p.tx.body))) {
-      state::Block one;
-      one.txs.push_back(p.tx);
-      std::vector<crypto::PublicKey> hints;
-      {
-        std::lock_guard lock(fwd_mu_);
-        if (auto it = received_.find(id); it != received_.end()) hints.push_back(it->second);
-      }
-      opts_.availability(one, std::move(hints), now + std::chrono::seconds(10), [](bool) {});
-    }
+    bool fetch = !local && opts_.availability &&
+                 (std::holds_alternative<state::UpdateRefs>(p.tx.body) ||
+                  std::holds_alternative<state::MergePullRequest>(p.tx.body));
+    state::Block one;
+    if (fetch) one.txs.push_back(p.tx);
     uint64_t seq = pool_seq_++;
     pool_order_.emplace(seq, id);
-    pool_.emplace(id, PoolTx{seq, std::move(p), local, now});
+    pool_.emplace(id, PoolTx{seq, std::move(p), local, now, fetch});
+    if (!fetch) continue;
+    std::vector<crypto::PublicKey> hints;
+    {
+      std::lock_guard lock(fwd_mu_);
+      if (auto it = received_.find(id); it != received_.end()) hints.push_back(it->second);
+    }
+    opts_.availability(one, std::move(hints), now + kPrefetchDeadline, [this, id](bool ok) {
+      post([this, id, ok] { objects_fetched(id, ok); });
+    });
   }
+}
+
+void LedgerApp::objects_fetched(const Digest& tx_id, bool ok) {
+  auto it = pool_.find(tx_id);
+  if (it == pool_.end()) return;
+  if (ok) {
+    it->second.objects_pending = false;
+    return;
+  }
+  // Nobody served the push's objects in time: no block can carry it (honest validators would
+  // not vote for it), so it leaves this node.
+  spdlog::warn("ledger: dropping transaction {}: its git objects could not be fetched from any peer",
+               hex_encode(tx_id));
+  pool_order_.erase(it->second.seq);
+  pool_.erase(it);
+  mempool_.finished(state::Block{},
+                    {{tx_id, Status(Code::kUnavailable,
+                                    "the pushed objects could not be fetched from any peer")}});
 }
 
 std::vector<crypto::PublicKey> LedgerApp::availability_hints(const state::Block& b,
@@ -850,7 +876,9 @@ void LedgerApp::try_propose() {
   for (const auto& [seq, id] : pool_order_) {
     if (candidates.size() >= opts_.max_block_txs) break;
     if (in_flight.count(id)) continue;
-    candidates.push_back(pool_.at(id).tx);
+    const auto& ptx = pool_.at(id);
+    if (ptx.objects_pending) continue;  // not proposable before its objects are here
+    candidates.push_back(ptx.tx);
   }
   if (candidates.empty()) return;  // everything pending is already on its way
   propose_.reset();
@@ -870,9 +898,12 @@ void LedgerApp::try_propose() {
     // block made invalid. An empty block would cost a view, a height and an fsync for nothing:
     // drop them (their submitters hear through Mempool::finished / recheck) and keep waiting
     // for work in this view.
+    // Only on the applied head are the verdicts final; on a parent that may yet be abandoned
+    // they stay (and the view waits for its timeout or for new work).
+    bool on_head = ctx.parent_payload == chain_.head().id;
     for (const auto& [t, st] : built.rejected) {
       auto it = pool_.find(t);
-      if (it == pool_.end()) continue;
+      if (!on_head || it == pool_.end()) continue;
       pool_order_.erase(it->second.seq);
       pool_.erase(it);
     }
@@ -880,13 +911,15 @@ void LedgerApp::try_propose() {
     // submitters now. On an unapplied parent, Mempool::recheck tells them once it is applied.
     // A transaction rejected because a block just applied it (still in our pool: the commit
     // thread reports it applied right after) is no rejection: leave it out.
-    if (ctx.parent_payload == chain_.head().id) {
+    if (on_head) {
       std::vector<std::pair<Digest, Status>> final_rejections;
       for (auto& r : built.rejected)
         if (!chain_.locate(r.first)) final_rejections.push_back(std::move(r));
       mempool_.finished(state::Block{}, final_rejections);
+      propose_ = ctx;  // wait for new work in this view
+    } else {
+      driver_->proposed(ctx.round, std::nullopt);  // skip the view rather than rebuild in a loop
     }
-    propose_ = ctx;
     return;
   }
   auto block = std::make_shared<const state::Block>(std::move(built.block));

@@ -122,6 +122,9 @@ class LedgerApp : public runtime::DrivenApplication {
     state::PendingTx tx;
     bool local = false;  // submitted to this node (we forward it), not received from a peer
     std::chrono::steady_clock::time_point forwarded{};
+    // A push or merge received from a peer: proposed only once its objects are here (a leader
+    // that proposed what nobody can serve would stall every view it leads).
+    bool objects_pending = false;
   };
   struct Availability {
     bool done = false;
@@ -187,6 +190,7 @@ class LedgerApp : public runtime::DrivenApplication {
   void forward(const std::vector<const state::Transaction*>& txs);
   void reforward();   // worker thread
   void drop_stale();  // worker thread
+  void objects_fetched(const Digest& tx_id, bool ok);  // worker thread
   std::vector<crypto::PublicKey> availability_hints(const state::Block& b,
                                                     const crypto::PublicKey& proposer);
   void write_stats();

@@ -240,9 +240,11 @@ void Node::stop() {
   impl_->network.reset();
   impl_->mempool.reset();
   impl_->tokens.reset();
+  // The projection's resync thread reads the chain and takes pending pushes: it goes first
+  // (no block commits any more, so its commit listener is idle).
+  impl_->git_projection.reset();
   impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
   impl_->chain.reset();
-  impl_->git_projection.reset();
   impl_->repos.reset();
   impl_->db.reset();
 }

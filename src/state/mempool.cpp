@@ -144,6 +144,9 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
       if (nonce != committed + 1 || now - p.since < min_age) break;  // waits for its turn
       Status st = chain_.check(p.tx, nonce, unix_millis(), /*signature_verified=*/true);
       if (st.ok()) break;
+      // check() reads the live state: a block applying this very transaction may have
+      // committed since locate() above (its index is written with the block).
+      if (chain_.locate(id)) break;
       rejected.emplace_back(id, st);
       broken = st;
     }
@@ -168,6 +171,11 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
     dropped_ = std::move(queued);
   }
   return out;
+}
+
+bool Mempool::contains(const Digest& id) const {
+  std::lock_guard lock(mu_);
+  return pending_.count(id) > 0;
 }
 
 size_t Mempool::size() const {

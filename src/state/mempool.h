@@ -55,6 +55,7 @@ class Mempool {
   // The nonce a new transaction of (author, signer) must carry.
   uint64_t next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const;
   size_t size() const;
+  bool contains(const Digest& id) const;  // pending (queued or taken)
   // Fails everything pending with kUnavailable and wakes waiters.
   void shutdown();
 
