@@ -48,7 +48,9 @@ class Network;
 struct ObjectSyncOptions {
   size_t server_threads = 2;
   size_t client_threads = 2;
-  size_t max_requests_per_peer = 2;      // served or waiting; more: NotFound "busy"
+  // Served or waiting, per peer; more: NotFound "busy". Below server_threads, so that one peer
+  // cannot occupy every serving thread.
+  size_t max_requests_per_peer = 1;
   size_t max_queued_requests = 64;       // all peers
   uint64_t max_pack_bytes = 1ull << 30;  // served and accepted, per request
   // A candidate that sends nothing for this long (first answer or next chunk): next candidate.
