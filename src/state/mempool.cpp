@@ -113,13 +113,21 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
   auto now = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   if (pending_.empty() || now - last_recheck_ < min_interval) return {};
+  // A pass only matters on new applied state (same state: same verdicts), or for transactions
+  // that were too young to look at last time.
+  uint64_t height = chain_.head().height;
+  if (height == last_recheck_height_ && !recheck_deferred_) return {};
   last_recheck_ = now;
+  last_recheck_height_ = height;
+  recheck_deferred_ = false;
   // Each (author, signer)'s pending transactions in nonce order.
   std::map<NonceKey, std::map<uint64_t, Digest>> by_key;
   bool any_old = false;
   for (const auto& [id, p] : pending_) {
     by_key[{p.tx.author, p.tx.signer}].emplace(p.tx.nonce, id);
-    any_old = any_old || now - p.since >= min_age;
+    bool old = now - p.since >= min_age;
+    any_old = any_old || old;
+    recheck_deferred_ = recheck_deferred_ || !old;
   }
   if (!any_old) return {};
   auto view = chain_.view();

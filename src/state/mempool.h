@@ -46,7 +46,8 @@ class Mempool {
   // another push changed), and the later ones of that author after it. A node learns of such
   // rejections this way when another validator dropped the transaction while building its
   // block (only the builder reports build rejections). Returns the rejected ids. At most one
-  // pass per `min_interval`.
+  // pass per `min_interval`, and only when the applied state changed since the last pass (same
+  // state, same verdicts) or a transaction was too young to look at then.
   std::vector<Digest> recheck(std::chrono::milliseconds min_age,
                               std::chrono::milliseconds min_interval = std::chrono::milliseconds(250));
   // Puts taken transactions back (e.g. a proposal that was not finalized).
@@ -81,6 +82,8 @@ class Mempool {
   std::map<Digest, Pending> pending_;  // queued or taken, by id
   std::set<Digest> dropped_;           // rejected by recheck() while still queued
   std::chrono::steady_clock::time_point last_recheck_{};
+  uint64_t last_recheck_height_ = ~uint64_t{0};
+  bool recheck_deferred_ = false;
   std::map<Digest, std::vector<OutcomeFn>> waiters_;
   std::map<NonceKey, Reserved> reserved_;
 };
