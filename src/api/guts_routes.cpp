@@ -21,11 +21,15 @@ json body_json(const state::TxBody& body) {
         if constexpr (std::is_same_v<T, RegisterUser>) {
           return {{"username", b.username}};
         } else if constexpr (std::is_same_v<T, GrantDelegation>) {
-          return {{"node", crypto::did_from_key(b.node)}, {"scopes", b.scopes}, {"expires_at", iso8601(b.expires_ms)}};
+          return {{"node", crypto::did_from_key(b.node)},
+                  {"scopes", b.scopes},
+                  {"expires_at", iso8601(b.expires_ms)}};
         } else if constexpr (std::is_same_v<T, RevokeDelegation>) {
           return {{"node", crypto::did_from_key(b.node)}};
         } else if constexpr (std::is_same_v<T, CreateRepo>) {
-          return {{"name", b.name}, {"description", b.description}, {"private", b.is_private},
+          return {{"name", b.name},
+                  {"description", b.description},
+                  {"private", b.is_private},
                   {"default_branch", b.default_branch}};
         } else if constexpr (std::is_same_v<T, UpdateRepo>) {
           json j{{"repo_id", b.repo_id}};
@@ -40,7 +44,8 @@ json body_json(const state::TxBody& body) {
         } else if constexpr (std::is_same_v<T, UpdateRefs>) {
           json changes = json::array();
           for (const auto& c : b.changes)
-            changes.push_back({{"ref", c.ref}, {"old", hex_encode(c.old_oid)}, {"new", hex_encode(c.new_oid)}});
+            changes.push_back(
+                {{"ref", c.ref}, {"old", hex_encode(c.old_oid)}, {"new", hex_encode(c.new_oid)}});
           return {{"repo_id", b.repo_id}, {"changes", changes}, {"force", b.force}};
         } else {
           // Collaboration kinds (state/collab.h): their repository and item.
@@ -80,7 +85,8 @@ json header_json(const state::BlockHeader& h) {
 
 Response outcome_response(const state::TxOutcome& o) {
   if (o.applied)
-    return json_response(200, json{{"id", hex_encode(o.id)}, {"status", "applied"}, {"height", o.height}});
+    return json_response(
+        200, json{{"id", hex_encode(o.id)}, {"status", "applied"}, {"height", o.height}});
   Response r = status_response(o.status);
   json body = json::parse(r.body);
   body["message"] = "rejected: " + o.status.message();
@@ -135,7 +141,8 @@ void add_guts_routes(Router& router, Services& svc) {
       if (!body) return;
       auto it = body->find("tx");
       if (it == body->end() || !it->is_string()) {
-        respond(validation_failed("Transaction", "tx", "missing_field", "hex-encoded transaction required"));
+        respond(validation_failed("Transaction", "tx", "missing_field",
+                                  "hex-encoded transaction required"));
         return;
       }
       auto decoded = hex_decode(it->get<std::string>());
@@ -159,24 +166,27 @@ void add_guts_routes(Router& router, Services& svc) {
       if (!st.ok()) return respond(outcome_response(state::TxOutcome{tx.id(), false, st, 0}));
       return respond(json_response(202, json{{"id", hex_encode(tx.id())}, {"status", "pending"}}));
     }
-    svc.submit(tx, [respond = std::move(respond)](const state::TxOutcome& o) { respond(outcome_response(o)); });
+    svc.submit(tx, [respond = std::move(respond)](const state::TxOutcome& o) {
+      respond(outcome_response(o));
+    });
   });
 
-  router.add("GET", "/api/guts/transactions/{id}", "public", [&svc](Request& req, Responder respond) {
-    auto id = hex_decode_fixed<32>(req.param("id"));
-    if (!id) return respond(error_response(404, "Not Found"));
-    auto loc = svc.chain().locate(*id);
-    if (!loc) {
-      return respond(error_response(404, "Not Found"));
-    }
-    auto block = svc.chain().block_at(loc->height);
-    json j = tx_json(block->txs.at(loc->index));
-    j["status"] = "applied";
-    j["height"] = loc->height;
-    j["index"] = loc->index;
-    j["block"] = hex_encode(block->id());
-    respond(json_response(200, j));
-  });
+  router.add("GET", "/api/guts/transactions/{id}", "public",
+             [&svc](Request& req, Responder respond) {
+               auto id = hex_decode_fixed<32>(req.param("id"));
+               if (!id) return respond(error_response(404, "Not Found"));
+               auto loc = svc.chain().locate(*id);
+               if (!loc) {
+                 return respond(error_response(404, "Not Found"));
+               }
+               auto block = svc.chain().block_at(loc->height);
+               json j = tx_json(block->txs.at(loc->index));
+               j["status"] = "applied";
+               j["height"] = loc->height;
+               j["index"] = loc->index;
+               j["block"] = hex_encode(block->id());
+               respond(json_response(200, j));
+             });
 
   router.add("GET", "/api/guts/blocks/{height}", "public", [&svc](Request& req, Responder respond) {
     auto h = req.param("height");
@@ -197,24 +207,27 @@ void add_guts_routes(Router& router, Services& svc) {
     respond(json_response(200, j));
   });
 
-  router.add("GET", "/api/guts/identities/{did}", "public", [&svc](Request& req, Responder respond) {
-    auto key = crypto::parse_did(req.param("did"));
-    if (!key) return respond(error_response(404, "Not Found"));
-    auto view = svc.chain().view();
-    auto node = svc.node_key().public_key();
-    json j{{"did", req.param("did")}};
-    auto acct = view.account(*key);
-    j["username"] = acct ? json(acct->username) : json(nullptr);
-    j["account_id"] = acct ? json(acct->id) : json(nullptr);
-    json dels = json::array();
-    for (const auto& d : view.delegations_of(*key))
-      dels.push_back({{"node", crypto::did_from_key(d.node)}, {"scopes", d.scopes},
-                      {"expires_at", iso8601(d.expires_ms)}, {"granted_at", iso8601(d.granted_ms)}});
-    j["delegations"] = dels;
-    j["next_nonce"] = svc.mempool().next_nonce(*key, *key);
-    j["next_nonce_for_this_node"] = svc.mempool().next_nonce(*key, node);
-    respond(json_response(200, j));
-  });
+  router.add("GET", "/api/guts/identities/{did}", "public",
+             [&svc](Request& req, Responder respond) {
+               auto key = crypto::parse_did(req.param("did"));
+               if (!key) return respond(error_response(404, "Not Found"));
+               auto view = svc.chain().view();
+               auto node = svc.node_key().public_key();
+               json j{{"did", req.param("did")}};
+               auto acct = view.account(*key);
+               j["username"] = acct ? json(acct->username) : json(nullptr);
+               j["account_id"] = acct ? json(acct->id) : json(nullptr);
+               json dels = json::array();
+               for (const auto& d : view.delegations_of(*key))
+                 dels.push_back({{"node", crypto::did_from_key(d.node)},
+                                 {"scopes", d.scopes},
+                                 {"expires_at", iso8601(d.expires_ms)},
+                                 {"granted_at", iso8601(d.granted_ms)}});
+               j["delegations"] = dels;
+               j["next_nonce"] = svc.mempool().next_nonce(*key, *key);
+               j["next_nonce_for_this_node"] = svc.mempool().next_nonce(*key, node);
+               respond(json_response(200, j));
+             });
 
   router.add("POST", "/api/guts/tokens", "public", [&svc](Request& req, Responder respond) {
     auto body = parse_object_body(req, respond);
@@ -225,16 +238,20 @@ void add_guts_routes(Router& router, Services& svc) {
       did = string_field(*body, "did");
       sig_hex = string_field(*body, "signature");
       auto it = body->find("timestamp_ms");
-      if (it == body->end() || !it->is_number_unsigned()) throw FieldError{"timestamp_ms", "integer"};
+      if (it == body->end() || !it->is_number_unsigned())
+        throw FieldError{"timestamp_ms", "integer"};
       ts = it->get<uint64_t>();
     } catch (const FieldError& e) {
       return respond(field_type_error(e));
     }
-    if (!did || !sig_hex) return respond(validation_failed("Token", !did ? "did" : "signature", "missing_field", ""));
+    if (!did || !sig_hex)
+      return respond(validation_failed("Token", !did ? "did" : "signature", "missing_field", ""));
     auto user = crypto::parse_did(*did);
     auto sig = hex_decode_fixed<64>(*sig_hex);
     if (!user) return respond(validation_failed("Token", "did", "invalid", "not a did:key"));
-    if (!sig) return respond(validation_failed("Token", "signature", "invalid", "64-byte hex signature required"));
+    if (!sig)
+      return respond(
+          validation_failed("Token", "signature", "invalid", "64-byte hex signature required"));
     uint64_t now = unix_millis();
     if (ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000)
       return respond(error_response(401, "token request timestamp is outside the allowed window"));
@@ -244,15 +261,19 @@ void add_guts_routes(Router& router, Services& svc) {
       return respond(error_response(401, "Bad credentials (signature does not verify)"));
     auto d = svc.chain().view().delegation(*user, node);
     if (!d || d->expires_ms <= now)
-      return respond(error_response(403, "no active delegation from this identity to this node; grant one first"));
+      return respond(error_response(
+          403, "no active delegation from this identity to this node; grant one first"));
     TokenInfo info;
     auto token = svc.tokens().issue(*user, now, &info);
-    respond(json_response(201, json{{"token", token}, {"id", info.id}, {"did", *did},
+    respond(json_response(201, json{{"token", token},
+                                    {"id", info.id},
+                                    {"did", *did},
                                     {"node_did", crypto::did_from_key(node)}}));
   });
 
   router.add("GET", "/api/guts/tokens/current", "user", [](Request& req, Responder respond) {
-    respond(json_response(200, json{{"id", req.principal.token_id}, {"did", req.principal.did},
+    respond(json_response(200, json{{"id", req.principal.token_id},
+                                    {"did", req.principal.did},
                                     {"username", req.principal.username}}));
   });
 

@@ -24,7 +24,7 @@ class Services {
   state::Mempool& mempool() { return mempool_; }
   const crypto::SigningKey& node_key() const { return node_key_; }
   TokenStore& tokens() { return tokens_; }
-  const std::string& public_url() const { return public_url_; }  // "http://host:port"
+  const std::string& public_url() const { return public_url_; }           // "http://host:port"
   void set_public_url(std::string url) { public_url_ = std::move(url); }  // before serving
 
   // What the node adds to GET /api/guts/status (role, view, peers, lag; docs/api.md).
@@ -32,9 +32,11 @@ class Services {
     std::string role = "validator";  // or "full"
     uint64_t view = 0;               // consensus view (validators) or newest finalized view
     uint64_t peers = 0;
-    uint64_t network_height = 0;     // highest finalized height this node knows of
+    uint64_t network_height = 0;  // highest finalized height this node knows of
   };
-  void set_node_status(std::function<NodeStatus()> fn) { node_status_ = std::move(fn); }  // before serving
+  void set_node_status(std::function<NodeStatus()> fn) {
+    node_status_ = std::move(fn);
+  }  // before serving
   NodeStatus node_status() const { return node_status_ ? node_status_() : NodeStatus{}; }
 
   // Submits a transaction; `done` is called once: with the door's rejection at once, or with

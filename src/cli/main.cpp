@@ -10,9 +10,11 @@ int main(int argc, char** argv) {
   CLI::App app{"guts: command-line client for Guts nodes"};
   app.require_subcommand(1);
   cli::Options options;
-  app.add_option("--node", options.node, "Node URL (default: $GUTS_NODE, your last login, or http://127.0.0.1:8080)");
+  app.add_option("--node", options.node,
+                 "Node URL (default: $GUTS_NODE, your last login, or http://127.0.0.1:8080)");
   app.add_flag("--json", options.json, "Print JSON instead of text");
-  app.add_option("--home", options.home, "Directory of your identity and logins (default: $GUTS_HOME or ~/.config/guts)");
+  app.add_option("--home", options.home,
+                 "Directory of your identity and logins (default: $GUTS_HOME or ~/.config/guts)");
   // Global options may also follow the subcommand (guts repo list --json).
   app.fallthrough();
 

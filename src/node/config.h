@@ -11,9 +11,9 @@ struct NodeConfig {
   std::string api_addr = "127.0.0.1:8080";
   std::string p2p_addr = "127.0.0.1:9000";
   std::filesystem::path data_dir = "data";
-  std::filesystem::path genesis_file;  // empty: <data>/genesis.json, created on first start
-  std::string public_url;              // empty: http://<api-addr>
-  std::vector<std::string> bootstrap;  // did:key:...@host:port (used by the network layer)
+  std::filesystem::path genesis_file;      // empty: <data>/genesis.json, created on first start
+  std::string public_url;                  // empty: http://<api-addr>
+  std::vector<std::string> bootstrap;      // did:key:...@host:port (used by the network layer)
   std::vector<std::string> external_addr;  // p2p host:port announced to peers (default: p2p_addr)
   bool validator = true;
   // Full nodes: which repositories to host (node/seed_policy.h): "all", "repo:<owner>/<name>",

@@ -17,9 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+using consensus::encode_head;
 using consensus::kGetHead;
 using consensus::kHead;
-using consensus::encode_head;
 using consensus::verify_head;
 
 constexpr size_t kKeepCertificates = 256;
@@ -67,7 +67,9 @@ FinalityRelay::FinalityRelay(const state::Genesis& genesis, Network& network, bo
       network_(network),
       validator_(validator) {}
 
-FinalityRelay::~FinalityRelay() { stop(); }
+FinalityRelay::~FinalityRelay() {
+  stop();
+}
 
 void FinalityRelay::subscribe(Verified on_verified) {
   on_verified_ = std::move(on_verified);
@@ -96,7 +98,8 @@ void FinalityRelay::stop() {
 void FinalityRelay::finalized_locally(const consensus::Finalized& f) {
   if (f.implied || f.certificate.kind != consensus::Kind::kFinalize) return;
   std::lock_guard lock(mu_);
-  certs_[f.proposal.round.view] = {f.proposal.payload, consensus::encode_certificate(f.certificate)};
+  certs_[f.proposal.round.view] = {f.proposal.payload,
+                                   consensus::encode_certificate(f.certificate)};
   while (certs_.size() > kKeepCertificates) certs_.erase(certs_.begin());
   if (f.proposal.round.view > finalized_view_) finalized_view_ = f.proposal.round.view;
 }

@@ -441,9 +441,8 @@ void LedgerApp::add_to_pool(std::vector<state::PendingTx> txs) {
       std::lock_guard lock(fwd_mu_);
       if (auto it = received_.find(id); it != received_.end()) hints.push_back(it->second);
     }
-    opts_.availability(one, std::move(hints), now + kPrefetchDeadline, [this, id](bool ok) {
-      post([this, id, ok] { objects_fetched(id, ok); });
-    });
+    opts_.availability(one, std::move(hints), now + kPrefetchDeadline,
+                       [this, id](bool ok) { post([this, id, ok] { objects_fetched(id, ok); }); });
   }
 }
 
@@ -456,8 +455,9 @@ void LedgerApp::objects_fetched(const Digest& tx_id, bool ok) {
   }
   // Nobody served the push's objects in time: no block can carry it (honest validators would
   // not vote for it), so it leaves this node.
-  spdlog::warn("ledger: dropping transaction {}: its git objects could not be fetched from any peer",
-               hex_encode(tx_id));
+  spdlog::warn(
+      "ledger: dropping transaction {}: its git objects could not be fetched from any peer",
+      hex_encode(tx_id));
   pool_order_.erase(it->second.seq);
   pool_.erase(it);
   mempool_.finished(state::Block{},
@@ -474,8 +474,7 @@ std::vector<crypto::PublicKey> LedgerApp::availability_hints(const state::Block&
         !std::holds_alternative<state::MergePullRequest>(tx.body))
       continue;
     auto it = received_.find(tx.id());
-    if (it != received_.end() &&
-        std::find(hints.begin(), hints.end(), it->second) == hints.end())
+    if (it != received_.end() && std::find(hints.begin(), hints.end(), it->second) == hints.end())
       hints.insert(hints.begin(), it->second);  // the node the push came in through first
   }
   return hints;

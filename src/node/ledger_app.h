@@ -74,10 +74,9 @@ struct LedgerAppOptions {
   // answer done(true), i.e. this node holds every git object the block's ref updates need
   // (fetched from `hints` — the proposer, the nodes that forwarded its transactions — or
   // others). A proposal whose objects do not arrive by the deadline is not voted for.
-  using AvailabilityFn =
-      std::function<void(const state::Block& block, std::vector<crypto::PublicKey> hints,
-                         std::chrono::steady_clock::time_point deadline,
-                         std::function<void(bool ok)> done)>;
+  using AvailabilityFn = std::function<void(
+      const state::Block& block, std::vector<crypto::PublicKey> hints,
+      std::chrono::steady_clock::time_point deadline, std::function<void(bool ok)> done)>;
   AvailabilityFn availability;
   std::chrono::milliseconds availability_timeout{3000};
   // How long a transaction this node forwarded may stay pending before it is sent again (the
@@ -188,8 +187,8 @@ class LedgerApp : public runtime::DrivenApplication {
   void add_to_pool(std::vector<state::PendingTx> txs);
   bool forwards() const { return validators_.size() > 1 || !opts_.validator; }
   void forward(const std::vector<const state::Transaction*>& txs);
-  void reforward();   // worker thread
-  void drop_stale();  // worker thread
+  void reforward();                                    // worker thread
+  void drop_stale();                                   // worker thread
   void objects_fetched(const Digest& tx_id, bool ok);  // worker thread
   std::vector<crypto::PublicKey> availability_hints(const state::Block& b,
                                                     const crypto::PublicKey& proposer);
@@ -279,7 +278,7 @@ struct NodeConsensusOptions {
   bool validator = true;
   size_t max_block_txs = 5000;
   std::function<void(const consensus::Finalized&)> on_finalized;  // validators
-  LedgerAppOptions::AvailabilityFn availability;                     // validators
+  LedgerAppOptions::AvailabilityFn availability;                  // validators
 };
 
 class NodeConsensus {

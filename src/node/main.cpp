@@ -3,20 +3,20 @@
 // genesis and compares state roots.
 #include <netinet/in.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "core/log.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "crypto/did.h"
-#include "crypto/keyfile.h"
 #include "crypto/hash.h"
+#include "crypto/keyfile.h"
 #include "node/node.h"
 #include "state/chain.h"
 #include "storage/db.h"
@@ -49,7 +49,8 @@ int check_chain(const std::filesystem::path& data_dir, std::filesystem::path gen
   auto db = storage::Db::open(data_dir / "db", state::Schema::families());
   state::Chain chain(*db, genesis);
   auto head = chain.head();
-  auto scratch = std::filesystem::temp_directory_path() / ("guts-check-" + std::to_string(::getpid()));
+  auto scratch =
+      std::filesystem::temp_directory_path() / ("guts-check-" + std::to_string(::getpid()));
   auto root = state::Chain::replay(*db, genesis, scratch);
   std::filesystem::remove_all(scratch);
   std::cout << "height " << head.height << "\nstate_root " << hex_encode(root) << "\nreplay ok\n";
@@ -74,7 +75,8 @@ std::vector<state::GenesisAccount> genesis_accounts(const InitGenesisOptions& o)
   for (const auto& a : o.accounts) {
     auto eq = a.find('=');
     auto key = eq == std::string::npos ? std::nullopt : crypto::parse_did(a.substr(eq + 1));
-    if (!key) throw Error(Code::kInvalidArgument, "--account '" + a + "' must be <username>=<did:key:…>");
+    if (!key)
+      throw Error(Code::kInvalidArgument, "--account '" + a + "' must be <username>=<did:key:…>");
     out.push_back({*key, a.substr(0, eq), {}});
   }
   for (const auto& r : o.repositories) {
@@ -163,19 +165,27 @@ int init_genesis(const InitGenesisOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"guts-node: a Guts node (git hosting and collaboration replicated by BFT consensus)"};
+  CLI::App app{
+      "guts-node: a Guts node (git hosting and collaboration replicated by BFT consensus)"};
   app.set_config("--config", "", "Read options from a TOML/INI config file");
   node::NodeConfig config;
   app.add_option("--api-addr", config.api_addr, "API and web address (host:port)")
-      ->envname("GUTS_API_ADDR")->capture_default_str();
+      ->envname("GUTS_API_ADDR")
+      ->capture_default_str();
   app.add_option("--p2p-addr", config.p2p_addr, "Peer-to-peer address (host:port)")
-      ->envname("GUTS_P2P_ADDR")->capture_default_str();
-  app.add_option("--data-dir", config.data_dir, "Data directory")->envname("GUTS_DATA_DIR")->capture_default_str();
-  app.add_option("--genesis-file", config.genesis_file, "Genesis file (default: <data-dir>/genesis.json, created on first start)")
+      ->envname("GUTS_P2P_ADDR")
+      ->capture_default_str();
+  app.add_option("--data-dir", config.data_dir, "Data directory")
+      ->envname("GUTS_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--genesis-file", config.genesis_file,
+                 "Genesis file (default: <data-dir>/genesis.json, created on first start)")
       ->envname("GUTS_GENESIS_FILE");
-  app.add_option("--public-url", config.public_url, "URL clients use to reach this node (default http://<api-addr>)")
+  app.add_option("--public-url", config.public_url,
+                 "URL clients use to reach this node (default http://<api-addr>)")
       ->envname("GUTS_PUBLIC_URL");
-  app.add_option("--bootstrap", config.bootstrap, "Bootstrap peer did:key:...@host:port (repeatable)")
+  app.add_option("--bootstrap", config.bootstrap,
+                 "Bootstrap peer did:key:...@host:port (repeatable)")
       ->envname("GUTS_BOOTSTRAP");
   app.add_option("--external-addr", config.external_addr,
                  "p2p address announced to other nodes, host:port (repeatable; default: --p2p-addr "
@@ -188,28 +198,38 @@ int main(int argc, char** argv) {
                  "Full nodes: repositories to host: all (default), repo:<owner>/<name>, "
                  "follow:<did> (repeatable)")
       ->envname("GUTS_SEED");
-  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")->envname("GUTS_LOG_LEVEL")->capture_default_str();
+  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
+      ->envname("GUTS_LOG_LEVEL")
+      ->capture_default_str();
   app.add_option("--port-file", config.port_file, "Write the bound API port to this file");
-  app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")->capture_default_str();
+  app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")
+      ->capture_default_str();
   app.add_option("--api-threads", config.api_threads, "HTTP I/O threads")->capture_default_str();
 
   app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
-  auto* check = app.add_subcommand("check", "Re-execute the stored chain from genesis and verify every state root");
+  auto* check = app.add_subcommand(
+      "check", "Re-execute the stored chain from genesis and verify every state root");
   InitGenesisOptions ig;
-  auto* init = app.add_subcommand("init-genesis",
-                                  "Write a genesis for a local network of N validators with fresh keys");
+  auto* init = app.add_subcommand(
+      "init-genesis", "Write a genesis for a local network of N validators with fresh keys");
   init->add_option("--validators", ig.validators, "Number of validators")->capture_default_str();
-  init->add_option("--out", ig.out, "Output directory (genesis.json, node<i>/node.key)")->required();
-  init->add_option("--host", ig.host, "Host of the validators' p2p addresses")->capture_default_str();
-  init->add_option("--chain-id", ig.chain_id, "Chain id (default: guts-devnet-<random>)");
-  init->add_option("--leader-timeout-ms", ig.leader_timeout_ms, "Consensus leader timeout")->capture_default_str();
-  init->add_option("--certification-timeout-ms", ig.certification_timeout_ms, "Consensus certification timeout")
+  init->add_option("--out", ig.out, "Output directory (genesis.json, node<i>/node.key)")
+      ->required();
+  init->add_option("--host", ig.host, "Host of the validators' p2p addresses")
       ->capture_default_str();
-  init->add_option("--timeout-retry-ms", ig.timeout_retry_ms, "Nullify retry interval")->capture_default_str();
+  init->add_option("--chain-id", ig.chain_id, "Chain id (default: guts-devnet-<random>)");
+  init->add_option("--leader-timeout-ms", ig.leader_timeout_ms, "Consensus leader timeout")
+      ->capture_default_str();
+  init->add_option("--certification-timeout-ms", ig.certification_timeout_ms,
+                   "Consensus certification timeout")
+      ->capture_default_str();
+  init->add_option("--timeout-retry-ms", ig.timeout_retry_ms, "Nullify retry interval")
+      ->capture_default_str();
   init->add_option("--account", ig.accounts,
                    "An identity registered at genesis: <username>=<did:key:…> (repeatable)");
-  init->add_option("--repository", ig.repositories,
-                   "A repository created at genesis: <username>/<name> of an --account (repeatable)");
+  init->add_option(
+      "--repository", ig.repositories,
+      "A repository created at genesis: <username>/<name> of an --account (repeatable)");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
 

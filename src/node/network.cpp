@@ -57,7 +57,8 @@ Network::Network(NetworkOptions options) : opts_(std::move(options)) {
   if (!opts_.p2p_dir.empty()) {
     p2p_db_ = storage::Db::open(opts_.p2p_dir, {std::string(p2p::AddressBook::kFamily)});
   }
-  discovery_ = std::make_unique<p2p::Discovery>(*transport_, identity, p2p_db_.get(), std::move(dcfg));
+  discovery_ =
+      std::make_unique<p2p::Discovery>(*transport_, identity, p2p_db_.get(), std::move(dcfg));
   transport_->on_message([this](const crypto::PublicKey& peer, uint64_t ch, Bytes payload) {
     if (discovery_->handle_message(peer, ch, payload)) return;
     auto it = handlers_.find(ch);  // immutable once started
@@ -70,11 +71,17 @@ Network::Network(NetworkOptions options) : opts_(std::move(options)) {
   });
 }
 
-Network::~Network() { stop(); }
+Network::~Network() {
+  stop();
+}
 
-void Network::subscribe(uint64_t ch, Handler handler) { handlers_[ch] = std::move(handler); }
+void Network::subscribe(uint64_t ch, Handler handler) {
+  handlers_[ch] = std::move(handler);
+}
 
-void Network::on_peer(PeerHandler handler) { peer_handlers_.push_back(std::move(handler)); }
+void Network::on_peer(PeerHandler handler) {
+  peer_handlers_.push_back(std::move(handler));
+}
 
 bool Network::is_validator(const crypto::PublicKey& k) const {
   return std::find(validator_keys_.begin(), validator_keys_.end(), k) != validator_keys_.end();
@@ -106,7 +113,9 @@ void Network::stop() {
   if (transport_) transport_->stop();
 }
 
-uint16_t Network::port() const { return listening_ ? transport_->port() : 0; }
+uint16_t Network::port() const {
+  return listening_ ? transport_->port() : 0;
+}
 
 size_t Network::send_to_validators(uint64_t ch, ByteView payload) {
   size_t n = 0;

@@ -1,14 +1,15 @@
 #include "node/node.h"
 
 #include <spdlog/spdlog.h>
-#include <algorithm>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "api/auth.h"
 #include "api/collab_routes.h"
 #include "api/git_routes.h"
-#include "api/peers_routes.h"
 #include "api/http_server.h"
+#include "api/peers_routes.h"
 #include "api/routes.h"
 #include "api/services.h"
 #include "api/tokens.h"
@@ -35,11 +36,12 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
   if (colon == std::string::npos || colon == 0)
     throw Error(Code::kInvalidArgument, "address '" + addr + "' must be host:port");
   auto port = addr.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
     throw Error(Code::kInvalidArgument, "address '" + addr + "' has an invalid port");
   auto host = addr.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return {host, static_cast<uint16_t>(std::stoul(port))};
 }
 
@@ -52,7 +54,8 @@ api::PeersSource peers_source(p2p::Discovery* d) {
   src.peers = [d] {
     std::vector<api::PeerRow> rows;
     for (const auto& p : d->peers())
-      rows.push_back({p.did, p.address, p.outbound, p.latency_ms, p.bytes_in, p.bytes_out, p.user_agent});
+      rows.push_back(
+          {p.did, p.address, p.outbound, p.latency_ms, p.bytes_in, p.bytes_out, p.user_agent});
     return rows;
   };
   src.metrics_text = [d] { return p2p::render_prometheus(d->metrics()); };
@@ -78,9 +81,13 @@ struct Node::Impl {
   std::unique_ptr<api::HttpServer> server;
 };
 
-Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+}
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::start() {
   auto& c = impl_->config;
@@ -98,7 +105,8 @@ void Node::start() {
   } else if (c.genesis_file.empty() && c.validator) {
     genesis = state::Genesis::single_validator(key.public_key(), unix_millis());
     genesis.save(genesis_path);
-    spdlog::info("created a one-validator network '{}' in {}", genesis.chain_id, genesis_path.string());
+    spdlog::info("created a one-validator network '{}' in {}", genesis.chain_id,
+                 genesis_path.string());
   } else if (!c.validator && c.genesis_file.empty()) {
     throw Error(Code::kInvalidArgument,
                 "a full node (--no-validator) needs the network's genesis: --genesis-file <file>");
@@ -129,7 +137,8 @@ void Node::start() {
   // Validators host every repository (they vote on the objects of every push); full nodes
   // what their seeding policy says.
   SeedPolicy seed = validator ? SeedPolicy{} : parse_seed_policy(c.seed);
-  if (validator && !c.seed.empty()) spdlog::warn("--seed is ignored: validators host every repository");
+  if (validator && !c.seed.empty())
+    spdlog::warn("--seed is ignored: validators host every repository");
   if (!validator) spdlog::info("seeding policy: {}", seed.describe());
   impl_->git_projection = std::make_unique<GitProjection>(*impl_->chain, *impl_->repos,
                                                           *impl_->pending_pushes, std::move(seed));
@@ -162,10 +171,10 @@ void Node::start() {
     };
     // Data availability: a validator votes for a block with ref updates only once it holds
     // their objects (docs/network.md §4).
-    co.availability = [s = impl_->object_sync.get()](
-                          const state::Block& b, std::vector<crypto::PublicKey> hints,
-                          std::chrono::steady_clock::time_point deadline,
-                          std::function<void(bool)> done) {
+    co.availability = [s = impl_->object_sync.get()](const state::Block& b,
+                                                     std::vector<crypto::PublicKey> hints,
+                                                     std::chrono::steady_clock::time_point deadline,
+                                                     std::function<void(bool)> done) {
       s->ensure_block(b, std::move(hints), deadline, std::move(done));
     };
   }
@@ -211,17 +220,21 @@ void Node::start() {
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
-  impl_->server = std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
+  impl_->server =
+      std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
-    impl_->services->set_public_url("http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                                    ":" + std::to_string(bound));
+    impl_->services->set_public_url(
+        "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+        std::to_string(bound));
   spdlog::info("API listening on {}", impl_->services->public_url());
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
 }
 
-uint16_t Node::api_port() const { return impl_->server ? impl_->server->port() : 0; }
+uint16_t Node::api_port() const {
+  return impl_->server ? impl_->server->port() : 0;
+}
 
 void Node::stop() {
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting

@@ -14,7 +14,9 @@ constexpr std::string_view kStateRoot = "state_root";
 constexpr std::string_view kHeadTime = "head_time";
 constexpr std::string_view kGenesisId = "genesis_id";
 
-std::string str(const Digest& d) { return {d.begin(), d.end()}; }
+std::string str(const Digest& d) {
+  return {d.begin(), d.end()};
+}
 Digest digest_of(std::string_view s) {
   Digest d{};
   if (s.size() == d.size()) std::copy(s.begin(), s.end(), d.begin());
@@ -74,11 +76,12 @@ void Chain::write_genesis() {
         opts.expected_nonce = nonce;
         Status st = ex.apply(scratch, tx, opts);
         if (!st.ok())
-          throw Error(Code::kInvalidArgument, "genesis account " + a.username + ": " + what +
-                                                  ": " + st.message());
+          throw Error(Code::kInvalidArgument,
+                      "genesis account " + a.username + ": " + what + ": " + st.message());
       };
       apply(RegisterUser{a.username}, "username");
-      for (const auto& r : a.repositories) apply(CreateRepo{r, "", false, "main"}, "repository " + r);
+      for (const auto& r : a.repositories)
+        apply(CreateRepo{r, "", false, "main"}, "repository " + r);
     }
     scratch.write_to(b);
   }
@@ -145,7 +148,8 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
     Status st = ex.apply(*exec->overlay, p.tx, opts);
     if (!st.ok()) {
       if (verify_out) {
-        *verify_out = Status(st.code(), "transaction " + hex_encode(p.tx.id()) + ": " + st.message());
+        *verify_out =
+            Status(st.code(), "transaction " + hex_encode(p.tx.id()) + ": " + st.message());
         return nullptr;
       }
       build_out->rejected.emplace_back(p.tx.id(), st);
@@ -180,11 +184,15 @@ BuildResult Chain::build(const Digest& parent, std::vector<PendingTx> txs, uint6
   return out;
 }
 
-Status Chain::verify(const Block& block) { return verify(block, {}); }
+Status Chain::verify(const Block& block) {
+  return verify(block, {});
+}
 
-Status Chain::verify(const Block& block, const std::function<bool(const Digest&)>& signature_checked) {
+Status Chain::verify(const Block& block,
+                     const std::function<bool(const Digest&)>& signature_checked) {
   const auto& h = block.header;
-  if (h.chain_id != genesis_.chain_id) return {Code::kInvalidArgument, "block is for another chain"};
+  if (h.chain_id != genesis_.chain_id)
+    return {Code::kInvalidArgument, "block is for another chain"};
   if (h.tx_count != block.txs.size() || tx_root_of(block.txs) != h.tx_root)
     return {Code::kInvalidArgument, "block transactions do not match its header"};
   Head ph;
@@ -193,11 +201,14 @@ Status Chain::verify(const Block& block, const std::function<bool(const Digest&)
   } catch (const Error& e) {
     return e.status();
   }
-  if (h.height != ph.height + 1) return {Code::kInvalidArgument, "block height does not follow its parent"};
-  if (h.timestamp_ms < ph.timestamp_ms) return {Code::kInvalidArgument, "block timestamp goes backwards"};
+  if (h.height != ph.height + 1)
+    return {Code::kInvalidArgument, "block height does not follow its parent"};
+  if (h.timestamp_ms < ph.timestamp_ms)
+    return {Code::kInvalidArgument, "block timestamp goes backwards"};
   std::vector<PendingTx> txs;
   txs.reserve(block.txs.size());
-  for (const auto& tx : block.txs) txs.push_back({tx, signature_checked && signature_checked(tx.id())});
+  for (const auto& tx : block.txs)
+    txs.push_back({tx, signature_checked && signature_checked(tx.id())});
   Status st = Status::Ok();
   auto exec = execute(h.parent, h, txs, nullptr, &st);
   if (!st.ok()) return st;
@@ -253,7 +264,9 @@ void Chain::commit(const Block& block) {
   for (const auto& listener : listeners_) listener(block);
 }
 
-void Chain::add_commit_listener(CommitListener listener) { listeners_.push_back(std::move(listener)); }
+void Chain::add_commit_listener(CommitListener listener) {
+  listeners_.push_back(std::move(listener));
+}
 
 std::optional<Block> Chain::block_at(uint64_t height) const {
   auto v = db_.get(schema_.blocks, storage::be64(height));
@@ -287,7 +300,8 @@ Digest Chain::replay(storage::Db& source, const Genesis& genesis,
     Block block = decode_block(as_bytes(*raw));
     Status st = replayed.verify(block);  // checks signatures, validity and the state root
     if (!st.ok())
-      throw Error(Code::kInternal, "block " + std::to_string(h) + " does not replay: " + st.message());
+      throw Error(Code::kInternal,
+                  "block " + std::to_string(h) + " does not replay: " + st.message());
     replayed.commit(block);
   }
   Digest root = replayed.head().state_root;

@@ -26,7 +26,9 @@ Bytes Genesis::encode() const {
   return w.take();
 }
 
-Digest Genesis::id() const { return crypto::sha256(encode()); }
+Digest Genesis::id() const {
+  return crypto::sha256(encode());
+}
 
 Digest Genesis::initial_state_root() const {
   codec::Writer w;
@@ -62,7 +64,9 @@ constexpr size_t kMaxGenesisRepositories = 1000;
 }  // namespace
 
 Genesis Genesis::from_json(std::string_view text) {
-  auto bad = [](const std::string& why) { return Error(Code::kInvalidArgument, "genesis: " + why); };
+  auto bad = [](const std::string& why) {
+    return Error(Code::kInvalidArgument, "genesis: " + why);
+  };
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);

@@ -8,7 +8,8 @@ namespace guts::state {
 
 Mempool::Mempool(Chain& chain, size_t max_pending) : chain_(chain), max_pending_(max_pending) {}
 
-uint64_t Mempool::next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const {
+uint64_t Mempool::next_nonce(const crypto::PublicKey& author,
+                             const crypto::PublicKey& signer) const {
   // Read the reservation before the committed nonce: a block commits before finished() releases
   // its reservations, so whichever we miss, the other read covers it.
   std::lock_guard lock(mu_);
@@ -79,7 +80,8 @@ void Mempool::release_locked(const Transaction& tx) {
   if (it != reserved_.end() && --it->second.count == 0) reserved_.erase(it);
 }
 
-void Mempool::notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock) {
+void Mempool::notify(const Digest& id, const TxOutcome& outcome,
+                     std::unique_lock<std::mutex>& lock) {
   auto it = waiters_.find(id);
   if (it == waiters_.end()) return;
   auto fns = std::move(it->second);
@@ -139,8 +141,10 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
       const auto& p = pending_.at(id);
       if (chain_.locate(id)) break;  // applied; finished() reports it
       if (broken) {
-        rejected.emplace_back(id, Status(broken->code(), "an earlier transaction of this author "
-                                                         "was rejected: " + broken->message()));
+        rejected.emplace_back(id, Status(broken->code(),
+                                         "an earlier transaction of this author "
+                                         "was rejected: " +
+                                             broken->message()));
         continue;
       }
       if (nonce <= committed) {
@@ -202,7 +206,8 @@ void Mempool::shutdown() {
   reserved_.clear();
   lock.unlock();
   for (auto& [id, fns] : waiters)
-    for (auto& fn : fns) fn(TxOutcome{id, false, Status(Code::kUnavailable, "node is shutting down"), 0});
+    for (auto& fn : fns)
+      fn(TxOutcome{id, false, Status(Code::kUnavailable, "node is shutting down"), 0});
 }
 
 }  // namespace guts::state

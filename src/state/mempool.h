@@ -48,8 +48,9 @@ class Mempool {
   // block (only the builder reports build rejections). Returns the rejected ids. At most one
   // pass per `min_interval`, and only when the applied state changed since the last pass (same
   // state, same verdicts) or a transaction was too young to look at then.
-  std::vector<Digest> recheck(std::chrono::milliseconds min_age,
-                              std::chrono::milliseconds min_interval = std::chrono::milliseconds(250));
+  std::vector<Digest> recheck(
+      std::chrono::milliseconds min_age,
+      std::chrono::milliseconds min_interval = std::chrono::milliseconds(250));
   // Puts taken transactions back (e.g. a proposal that was not finalized).
   void put_back(std::vector<PendingTx> txs);
 

@@ -31,7 +31,9 @@ struct Validators {
   }
 };
 
-Proposal sample() { return Proposal{Round{0, 42}, 41, crypto::sha256("block 7")}; }
+Proposal sample() {
+  return Proposal{Round{0, 42}, 41, crypto::sha256("block 7")};
+}
 
 // The head message without its tag byte: what verify_head takes.
 Bytes body_of(const FinalityHead& h) {
@@ -58,7 +60,8 @@ TEST(FinalityHead, ForgedOrWeakCertificatesAreRefused) {
   Validators v(4);
   // Too few signers (q = 3 of 4).
   auto weak = v.certify(Kind::kFinalize, sample(), {0, 1});
-  EXPECT_FALSE(verify_head(body_of({7, 42, sample().payload, encode_certificate(weak)}), kNs, v.pks));
+  EXPECT_FALSE(
+      verify_head(body_of({7, 42, sample().payload, encode_certificate(weak)}), kNs, v.pks));
   // A notarization is not a finalization.
   auto notarized = v.certify(Kind::kNotarize, sample(), {0, 1, 2});
   EXPECT_FALSE(
@@ -66,7 +69,8 @@ TEST(FinalityHead, ForgedOrWeakCertificatesAreRefused) {
   // A flipped signature bit.
   auto cert = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
   cert.signatures[1][5] ^= 1;
-  EXPECT_FALSE(verify_head(body_of({7, 42, sample().payload, encode_certificate(cert)}), kNs, v.pks));
+  EXPECT_FALSE(
+      verify_head(body_of({7, 42, sample().payload, encode_certificate(cert)}), kNs, v.pks));
   // A block id swapped under valid signatures.
   auto swapped = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
   swapped.proposal.payload[0] ^= 1;
@@ -79,7 +83,8 @@ TEST(FinalityHead, ForgedOrWeakCertificatesAreRefused) {
   // Signed by keys outside the validator set.
   Validators strangers(8);
   std::vector<crypto::PublicKey> others(strangers.pks.begin() + 4, strangers.pks.end());
-  EXPECT_FALSE(verify_head(body_of({7, 42, sample().payload, encode_certificate(good)}), kNs, others));
+  EXPECT_FALSE(
+      verify_head(body_of({7, 42, sample().payload, encode_certificate(good)}), kNs, others));
 }
 
 TEST(FinalityHead, MalformedBytesThrowDecodeError) {

@@ -44,10 +44,15 @@ TEST(Chain, BuildCommitReopenAndReplay) {
     EXPECT_TRUE(chain.view().repo(1));
     EXPECT_EQ(chain.locate(r.block.txs[1].id())->index, 1u);
     // A second block on top; then a block built on a non-finalized parent.
-    auto r2 = chain.build(chain.head().id, pending({own_tx(alice, 3, UpdateRefs{1, {{"refs/heads/main", {}, Bytes(20, 1)}}})}),
-                          2, kT0 + 10, proposer);
-    auto r3 = chain.build(r2.block.id(), pending({own_tx(alice, 4, UpdateRefs{1, {{"refs/heads/main", Bytes(20, 1), Bytes(20, 2)}}})}),
-                          3, kT0 + 20, proposer);
+    auto r2 = chain.build(
+        chain.head().id,
+        pending({own_tx(alice, 3, UpdateRefs{1, {{"refs/heads/main", {}, Bytes(20, 1)}}})}), 2,
+        kT0 + 10, proposer);
+    auto r3 = chain.build(
+        r2.block.id(),
+        pending(
+            {own_tx(alice, 4, UpdateRefs{1, {{"refs/heads/main", Bytes(20, 1), Bytes(20, 2)}}})}),
+        3, kT0 + 20, proposer);
     EXPECT_EQ(r3.block.txs.size(), 1u);  // sees r2's write
     chain.commit(r2.block);
     chain.commit(r3.block);
@@ -72,7 +77,8 @@ TEST(Chain, VerifyRejectsTamperedBlocks) {
   TempDb a("verify-a"), b("verify-b");
   auto genesis = test_genesis();
   Chain ca(*a.db, genesis), cb(*b.db, genesis);
-  auto r = ca.build(ca.head().id, pending({own_tx(key(1), 1, RegisterUser{"alice"})}), 1, kT0, key(200).public_key());
+  auto r = ca.build(ca.head().id, pending({own_tx(key(1), 1, RegisterUser{"alice"})}), 1, kT0,
+                    key(200).public_key());
   EXPECT_TRUE(cb.verify(r.block).ok());
   auto bad_root = r.block;
   bad_root.header.state_root[0] ^= 1;
@@ -138,9 +144,8 @@ TEST(Mempool, RecheckRejectsWhatAnotherBlockMadeImpossible) {
   uint64_t ts = guts::unix_millis();
   std::map<Digest, TxOutcome> outcomes;
   auto record = [&](const TxOutcome& o) { outcomes[o.id] = o; };
-  auto setup = chain.build(chain.head().id,
-                           pending({own_tx(alice, 1, RegisterUser{"alice"}, ts)}), 1, ts,
-                           key(200).public_key());
+  auto setup = chain.build(chain.head().id, pending({own_tx(alice, 1, RegisterUser{"alice"}, ts)}),
+                           1, ts, key(200).public_key());
   chain.commit(setup.block);
 
   auto a2 = own_tx(alice, 2, CreateRepo{"r", "", false, "main"}, ts);
