@@ -642,6 +642,12 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   f->last_activity = Clock::now();
   if (!net_.transport().send(peer, p2p::channel::kGit, repl::encode(want))) return false;
 
+  // A candidate that has not started answering within half of the time left (at least
+  // 300 ms) gives way to the next: one silent peer must not eat a verify's whole deadline.
+  const auto started = Clock::now();
+  const auto left = job_deadline(*job) - started;
+  const auto first_answer_by =
+      started + std::max<Clock::duration>(std::chrono::milliseconds(300), left / 2);
   // index-pack pulls the chunks as they arrive; memory stays at what it has not read yet.
   Bytes cur;
   size_t pos = 0;
@@ -669,6 +675,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
       if (f->not_found) throw Error(Code::kNotFound, f->reason);
       if (f->overflow) throw Error(Code::kTooLarge, "pack too large");
       auto until = std::min(f->last_activity + opts_.attempt_idle_timeout, deadline);
+      if (f->total == 0) until = std::min(until, first_answer_by);
       if (Clock::now() >= until) throw Error(Code::kUnavailable, "timed out");
       f->cv.wait_until(l, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
     }
