@@ -48,6 +48,12 @@ constexpr auto kPrefetchDeadline = std::chrono::seconds(10);
 constexpr size_t kMaxCommitBacklog = 2;  // finalized blocks waiting to be applied  // block
                                          // timestamps may run this far ahead of our clock
 
+// Transactions whose refs point at git objects that must travel with them (data availability).
+bool needs_objects(const state::Transaction& tx) {
+  return std::holds_alternative<state::UpdateRefs>(tx.body) ||
+         std::holds_alternative<state::MergePullRequest>(tx.body);
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -290,12 +296,7 @@ void LedgerApp::drop_stale() {
   // those) fail against the state we hold: the mempool reports them, we stop offering them.
   // (Also with an empty pool: a transaction we dropped while building is still pending there.)
   if (mempool_.size() == 0) return;
-  for (const auto& id : mempool_.recheck(std::chrono::milliseconds(500))) {
-    auto it = pool_.find(id);
-    if (it == pool_.end()) continue;
-    pool_order_.erase(it->second.seq);
-    pool_.erase(it);
-  }
+  for (const auto& id : mempool_.recheck(std::chrono::milliseconds(500))) unpool(id);
 }
 
 void LedgerApp::reforward() {
@@ -427,9 +428,7 @@ void LedgerApp::add_to_pool(std::vector<state::PendingTx> txs) {
     // A push (or merge) that came in through another node: start fetching its objects now, in
     // parallel with consensus, so that verifying — or applying our own proposal of it — finds
     // them here instead of waiting for them (docs/network.md §4).
-    bool fetch = !local && opts_.availability &&
-                 (std::holds_alternative<state::UpdateRefs>(p.tx.body) ||
-                  std::holds_alternative<state::MergePullRequest>(p.tx.body));
+    bool fetch = !local && opts_.availability && needs_objects(p.tx);
     state::Block one;
     if (fetch) one.txs.push_back(p.tx);
     uint64_t seq = pool_seq_++;
@@ -458,8 +457,7 @@ void LedgerApp::objects_fetched(const Digest& tx_id, bool ok) {
   spdlog::warn(
       "ledger: dropping transaction {}: its git objects could not be fetched from any peer",
       hex_encode(tx_id));
-  pool_order_.erase(it->second.seq);
-  pool_.erase(it);
+  unpool(tx_id);
   mempool_.finished(state::Block{},
                     {{tx_id, Status(Code::kUnavailable,
                                     "the pushed objects could not be fetched from any peer")}});
@@ -470,9 +468,7 @@ std::vector<crypto::PublicKey> LedgerApp::availability_hints(const state::Block&
   std::vector<crypto::PublicKey> hints{proposer};
   std::lock_guard lock(fwd_mu_);
   for (const auto& tx : b.txs) {
-    if (!std::holds_alternative<state::UpdateRefs>(tx.body) &&
-        !std::holds_alternative<state::MergePullRequest>(tx.body))
-      continue;
+    if (!needs_objects(tx)) continue;
     auto it = received_.find(tx.id());
     if (it != received_.end() && std::find(hints.begin(), hints.end(), it->second) == hints.end())
       hints.insert(hints.begin(), it->second);  // the node the push came in through first
@@ -696,22 +692,19 @@ void LedgerApp::commit_one(CommitJob job) {
   for (const auto& [t, st] : job.rejected) rejected->push_back(t);
   post([this, b = job.block, rejected] {
     committed(*b);
-    for (const auto& t : *rejected) {
-      auto it = pool_.find(t);
-      if (it == pool_.end()) continue;
-      pool_order_.erase(it->second.seq);
-      pool_.erase(it);
-    }
+    for (const auto& t : *rejected) unpool(t);
   });
 }
 
 void LedgerApp::committed(const state::Block& block) {
-  for (const auto& tx : block.txs) {
-    auto it = pool_.find(tx.id());
-    if (it == pool_.end()) continue;
-    pool_order_.erase(it->second.seq);
-    pool_.erase(it);
-  }
+  for (const auto& tx : block.txs) unpool(tx.id());
+}
+
+void LedgerApp::unpool(const Digest& tx_id) {
+  auto it = pool_.find(tx_id);
+  if (it == pool_.end()) return;
+  pool_order_.erase(it->second.seq);
+  pool_.erase(it);
 }
 
 LedgerApp::Ready LedgerApp::ensure_executed(const Digest& d) {
@@ -900,12 +893,8 @@ void LedgerApp::try_propose() {
     // Only on the applied head are the verdicts final; on a parent that may yet be abandoned
     // they stay (and the view waits for its timeout or for new work).
     bool on_head = ctx.parent_payload == chain_.head().id;
-    for (const auto& [t, st] : built.rejected) {
-      auto it = pool_.find(t);
-      if (!on_head || it == pool_.end()) continue;
-      pool_order_.erase(it->second.seq);
-      pool_.erase(it);
-    }
+    if (on_head)
+      for (const auto& [t, st] : built.rejected) unpool(t);
     // On the applied head the verdicts are final (every later block extends it): tell the
     // submitters now. On an unapplied parent, Mempool::recheck tells them once it is applied.
     // A transaction rejected because a block just applied it (still in our pool: the commit

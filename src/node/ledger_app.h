@@ -190,6 +190,7 @@ class LedgerApp : public runtime::DrivenApplication {
   void reforward();                                    // worker thread
   void drop_stale();                                   // worker thread
   void objects_fetched(const Digest& tx_id, bool ok);  // worker thread
+  void unpool(const Digest& tx_id);                    // worker thread: leaves pool_
   std::vector<crypto::PublicKey> availability_hints(const state::Block& b,
                                                     const crypto::PublicKey& proposer);
   void write_stats();
