@@ -156,8 +156,17 @@ void Engine::replay(ByteView record) {
   }
 }
 
+void Engine::set_signing_floor(View floor) {
+  floor_ = floor;
+  observing_ = floor > 0 && n() > 1;
+  heard_.clear();
+}
+
 Output Engine::start(Time now) {
   started_ = true;
+  if (observing_) {
+    for (const auto& [v, s] : views_) observe_view(v);  // replayed: only raises the bound
+  }
   for (auto& [v, s] : views_) {
     if (v <= last_finalized_ && s.cstate == CState::kOutstanding) s.cstate = CState::kDone;
   }
@@ -242,6 +251,7 @@ void Engine::recv_vote(Time now, uint32_t from, const Vote& v) {
   if (v.signer != from) return block(from);               // forged signer
   if (v.view() == 0) return block(from);                  // voting starts at view 1
   if (v.kind != Kind::kNullify && v.proposal.parent >= v.view()) return block(from);
+  if (observing_ && !observe_vote(from, v)) return block(from);
   View w = v.view();
   // Old votes are dropped without penalty (an honest straggler sends them).
   if (w <= last_finalized_ || w + cfg_.view_retention < view_) return;
@@ -359,6 +369,7 @@ void Engine::recv_certificate(Time now, uint32_t from, const Certificate& c) {
 }
 
 void Engine::add_certificate(Time now, const Certificate& c, std::optional<uint32_t> from) {
+  if (observing_) observe_view(c.view());
   ViewState& s = vs(c.view());
   switch (c.kind) {
     case Kind::kNotarize:
@@ -578,7 +589,7 @@ void Engine::advance(Time now) {
     std::vector<View> to_finalize;
     for (auto& [v, s] : views_) {
       if (v > last_finalized_ && s.notarization && s.certified == true && !s.bc_finalize &&
-          !s.bc_nullify && !s.equivocated) {
+          !s.bc_nullify && !s.equivocated && may_sign(v)) {
         to_finalize.push_back(v);
       }
     }
@@ -592,7 +603,7 @@ void Engine::advance(Time now) {
     // 3. Propose or verify in the current view.
     ViewState& cur = vs(view_);
     if (cur.leader == self_ && cur.pstate == PState::kNone && !cur.bc_nullify && !cur.bc_notarize &&
-        !cur.timed_out) {
+        !cur.timed_out && may_sign(view_)) {
       // Parent: the highest certified/finalized view below, with nullifications in between.
       for (View u = view_ - 1;; --u) {
         std::optional<Digest> payload;
@@ -636,6 +647,16 @@ void Engine::advance(Time now) {
           break;
       }
     }
+    // 4. Votes the signing floor held back (recovery after a lost journal), once it allows
+    // them: a nullify for a view we timed out in, else a notarize for what we verified.
+    if (may_sign(view_) && cur.timed_out && !cur.bc_nullify && !cur.bc_finalize) {
+      timeout(now, cur);
+      changed = true;
+    } else if (may_sign(view_) && cur.pstate == PState::kVerified && cur.proposal &&
+               !cur.bc_notarize && !cur.bc_nullify && !cur.equivocated) {
+      cast(now, cur, Kind::kNotarize, *cur.proposal);
+      changed = true;
+    }
     if (!changed) break;
   }
 }
@@ -675,7 +696,11 @@ void Engine::timeout(Time now, ViewState& s) {
 }
 
 void Engine::cast(Time now, ViewState& s, Kind kind, const Proposal& p) {
+  // The one place votes are signed: nothing at or below the signing floor (docs §9). Callers
+  // leave their state as if the vote were pending; advance() casts it once the floor allows.
+  if (!may_sign(s.view)) return;
   Vote v = sign_vote(cfg_.key, cfg_.ns, kind, self_, p);
+  out_.signed_through = std::max(out_.signed_through.value_or(0), s.view);
   switch (kind) {
     case Kind::kNotarize:
       s.bc_notarize = true;
@@ -693,6 +718,45 @@ void Engine::cast(Time now, ViewState& s, Kind kind, const Proposal& p) {
   journal(vote_artifact(v));
   broadcast_vote(v);
   handle_vote(now, v, true);
+}
+
+// ---------------------------------------------------------------- recovery after a lost journal
+
+bool Engine::observe_vote(uint32_t from, const Vote& v) {
+  View w = v.view();
+  // Notarize and nullify are only ever cast in the signer's current view (a finalize may be
+  // for an older one), so they tell us where the sender is now.
+  bool current = v.kind != Kind::kFinalize;
+  auto it = heard_.find(from);
+  bool news = w > observed_ || (current && (it == heard_.end() || w > it->second));
+  if (!news) return true;
+  if (!verify_vote(cfg_.verify, cfg_.ns, cfg_.participants[from], v)) return false;
+  if (current) heard_[from] = std::max(heard_[from], w);
+  observe_view(w);
+  check_observation();
+  return true;
+}
+
+void Engine::observe_view(View v) {
+  observed_ = std::max(observed_, v);
+}
+
+void Engine::check_observation() {
+  // Safety (docs/consensus.md §9): every view we signed in before losing the journal is at most
+  // V, the highest view we had entered, and a certificate for V - 1 exists: at least n - 2f - 1
+  // honest validators other than us signed in V - 1 and (their journals intact) are in a view
+  // >= V - 1 for good. Any 2f + 1 other validators include one of them, so the highest view
+  // they vote in is >= V - 1: signing only above (that view + 1) never repeats a view.
+  if (!observing_) return;
+  size_t need = 2 * static_cast<size_t>(max_faults(n())) + 1;
+  if (heard_.size() < need) return;
+  View bound = observed_ >= kSignNothing - 1 ? kSignNothing : observed_ + 1;
+  observing_ = false;
+  heard_.clear();
+  if (bound < floor_) {
+    floor_ = bound;
+    out_.signing_floor = floor_;
+  }
 }
 
 void Engine::broadcast_vote(const Vote& v, std::optional<uint32_t> to) {

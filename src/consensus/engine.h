@@ -3,7 +3,8 @@
 // Inputs: replayed journal records, start, received messages (with the sender's key), timer
 // ticks with the current time, application answers. Every input returns an Output the driver
 // must apply IN THIS ORDER:
-//   1. append every record of `journal` and sync the journal once (fsync);
+//   1. append every record of `journal` and sync the journal once (fsync); make the signing
+//      guard durable if `signed_through` or `signing_floor` moved it (consensus/signing_guard.h);
 //   2. deliver `reports` and `requests` to the application, apply `block` to the network;
 //   3. send `sends` (a vote or certificate never leaves before step 1 completed);
 //   4. (re)arm the single timer at `timer` if set: call on_timer(now) once now >= *timer.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "consensus/application.h"
+#include "consensus/signing_guard.h"
 #include "consensus/types.h"
 #include "crypto/ed25519.h"
 
@@ -76,9 +78,14 @@ struct Output {
   std::vector<crypto::PublicKey> block;     // peers to block (never ourselves)
   std::optional<Time> timer;                // earliest deadline, when it changed
   std::optional<View> prune_journal_below;  // the journal may drop sections below this view
+  // The highest view of a vote signed in this step: the signing guard must reserve it (durably)
+  // before any send (docs/consensus.md §9).
+  std::optional<View> signed_through;
+  // The signing floor, when this step lowered it (recovery after a lost journal finished).
+  std::optional<View> signing_floor;
   bool empty() const {
     return journal.empty() && sends.empty() && requests.empty() && reports.empty() &&
-           block.empty() && !timer && !prune_journal_below;
+           block.empty() && !timer && !prune_journal_below && !signed_through && !signing_floor;
   }
 };
 
@@ -89,6 +96,13 @@ class Engine {
   // Before start(): feed every record the journal replayed, in order. Restores own votes (and
   // so the broadcast flags), accepted certificates and certification verdicts.
   void replay(ByteView record);
+  // Before start(): never sign a vote (notarize, nullify, finalize; a proposal is a notarize)
+  // in a view <= floor (kSignNothing: no view at all). Used after the journal was lost
+  // (GuardState::floor). While the floor is above 0 the engine watches the other validators:
+  // once 2f+1 of them were heard voting notarize/nullify (votes that carry the sender's current
+  // view), the floor drops to min(floor, highest view observed + 1) and Output::signing_floor
+  // reports it. With n = 1 there is nobody to observe: a kSignNothing floor stays.
+  void set_signing_floor(View floor);
   // Enters the first view (1, or the one the replayed certificates lead to).
   Output start(Time now);
 
@@ -108,6 +122,8 @@ class Engine {
   uint32_t n() const { return static_cast<uint32_t>(cfg_.participants.size()); }
   const Config& config() const { return cfg_; }
   bool is_blocked(uint32_t idx) const { return blocked_.count(idx) > 0; }
+  View signing_floor() const { return floor_; }
+  bool observing() const { return observing_; }
   // Earliest pending deadline, if any.
   std::optional<Time> next_deadline() const;
 
@@ -162,6 +178,11 @@ class Engine {
   void enter_view(Time now, View v);
   void timeout(Time now, ViewState& s);
   void cast(Time now, ViewState& s, Kind kind, const Proposal& p);
+  bool may_sign(View v) const { return v > floor_; }
+  // Recovery after a lost journal: false if the vote's signature is invalid (sender blocked).
+  bool observe_vote(uint32_t from, const Vote& v);
+  void observe_view(View v);
+  void check_observation();
   void broadcast_vote(const Vote& v, std::optional<uint32_t> to = std::nullopt);
   void broadcast_certificate(const Certificate& c, std::optional<uint32_t> to = std::nullopt);
   void journal(const Artifact& a);
@@ -186,6 +207,10 @@ class Engine {
   std::vector<std::optional<Time>> last_active_;
   uint64_t next_request_id_ = 1;
   bool started_ = false;
+  View floor_ = 0;  // never sign in views <= floor_
+  bool observing_ = false;
+  std::map<uint32_t, View> heard_;  // other validators' current views, while observing
+  View observed_ = 0;               // highest view seen in a verified vote or certificate
   std::optional<Time> armed_;
   Output out_;
 };

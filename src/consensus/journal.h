@@ -73,6 +73,8 @@ class MemoryJournalStore : public JournalStore {
   // (0 = drop every un-synced byte).
   void crash(uint64_t entropy = 0);
   size_t unsynced_bytes() const;
+  // A wiped disk: every section gone.
+  void wipe() { blobs_.clear(); }
   // Direct access for corruption tests.
   Bytes& durable(uint64_t section) { return blobs_[section].durable; }
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "consensus/signing_guard.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -151,6 +152,7 @@ int init_genesis(const InitGenesisOptions& o) {
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace);
     auto key = crypto::create_key_file(dir / "node.key");
+    consensus::init_fresh_guard(dir / "consensus");  // a new key has signed nothing
     g.validators.push_back({key.public_key(), o.host + ":" + std::to_string(ports[i])});
   }
   g.save(o.out / "genesis.json");

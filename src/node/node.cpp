@@ -13,6 +13,7 @@
 #include "api/routes.h"
 #include "api/services.h"
 #include "api/tokens.h"
+#include "consensus/signing_guard.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -95,6 +96,7 @@ void Node::start() {
   c.data_dir = std::filesystem::absolute(c.data_dir);
   std::filesystem::create_directories(c.data_dir);
   ::chmod(c.data_dir.c_str(), 0700);
+  const bool new_key = !std::filesystem::exists(c.data_dir / "node.key");  // signing guard
   auto key = crypto::load_or_create_key_file(c.data_dir / "node.key");
   spdlog::info("node identity {}", crypto::did_from_key(key.public_key()));
 
@@ -105,6 +107,7 @@ void Node::start() {
   } else if (c.genesis_file.empty() && c.validator) {
     genesis = state::Genesis::single_validator(key.public_key(), unix_millis());
     genesis.save(genesis_path);
+    if (!new_key) consensus::init_fresh_guard(c.data_dir / "consensus");  // a new chain
     spdlog::info("created a one-validator network '{}' in {}", genesis.chain_id,
                  genesis_path.string());
   } else if (!c.validator && c.genesis_file.empty()) {
@@ -113,6 +116,8 @@ void Node::start() {
   } else {
     throw Error(Code::kNotFound, "genesis file " + genesis_path.string() + " does not exist");
   }
+  // A key that never signed: no view to guard (docs/consensus.md §9).
+  if (new_key) consensus::init_fresh_guard(c.data_dir / "consensus");
   bool in_set = std::any_of(genesis.validators.begin(), genesis.validators.end(),
                             [&](const state::Validator& v) { return v.key == key.public_key(); });
   const bool validator = c.validator;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/status.h"
@@ -25,6 +26,7 @@ SimplexDriver::SimplexDriver(Options options, p2p::Transport& transport, DrivenA
       channels_(options.channels),
       transport_(transport),
       app_(app),
+      reserve_ahead_(std::max<View>(1, options.reserve_ahead)),
       epoch_(std::chrono::steady_clock::now()) {
   self_ = engine_.self();
 }
@@ -67,6 +69,26 @@ void SimplexDriver::start() {
   if (rs.discarded_bytes)
     spdlog::warn("consensus journal: discarded a torn tail of {} bytes in {} section(s)",
                  rs.discarded_bytes, rs.damaged_sections);
+  // The signing guard: durable before the engine may sign anything.
+  auto disk_guard = consensus::load_guard(journal_dir_);
+  guard_ = consensus::guard_start_state(disk_guard, records);
+  if (!disk_guard || *disk_guard != guard_) consensus::store_guard(journal_dir_, guard_);
+  engine_.set_signing_floor(guard_.floor);
+  floor_ = guard_.floor;
+  if (guard_.floor == consensus::kSignNothing) {
+    if (participants_.size() == 1)
+      spdlog::error(
+          "consensus: this validator's journal and signing guard are gone (wiped data directory) "
+          "and it is the only validator: it cannot learn which views it signed before, so it "
+          "will not sign. Restore {} or start a new network",
+          journal_dir_.string());
+    else
+      spdlog::warn(
+          "consensus: no journal and no signing guard (wiped data directory?): not signing until "
+          "2f+1 other validators were heard, then only above the views they are in");
+  } else if (guard_.floor > 0 && guard_.floor >= engine_.view()) {
+    spdlog::warn("consensus: the journal was lost: not signing in views up to {}", guard_.floor);
+  }
   std::vector<Output> outs;
   outs.push_back(engine_.start(now()));
   // The application may not have applied the latest finalization before a crash.
@@ -134,7 +156,8 @@ void SimplexDriver::certified(const consensus::Round& round, const Digest& paylo
 }
 
 SimplexDriver::Stats SimplexDriver::stats() const {
-  return Stats{view_.load(), finalized_.load(), steps_.load(), syncs_.load()};
+  return Stats{view_.load(),  finalized_.load(),   steps_.load(),
+               syncs_.load(), guard_syncs_.load(), floor_.load()};
 }
 
 void SimplexDriver::run() {
@@ -227,6 +250,21 @@ void SimplexDriver::apply(std::vector<Output>& outs) {
   if (journal_->dirty()) {
     journal_->sync();
     ++syncs_;
+  }
+  // 1b. The signing guard covers every vote signed in this step before any of them leaves.
+  std::optional<View> signed_through;
+  for (const auto& o : outs) {
+    if (o.signed_through) signed_through = std::max(signed_through.value_or(0), *o.signed_through);
+    if (o.signing_floor)
+      spdlog::info("consensus: recovery done: signing again in views above {}", *o.signing_floor);
+  }
+  auto guard =
+      consensus::guard_after_step(guard_, signed_through, engine_.signing_floor(), reserve_ahead_);
+  if (guard != guard_) {
+    consensus::store_guard(journal_dir_, guard);
+    guard_ = guard;
+    floor_ = guard_.floor;
+    ++guard_syncs_;
   }
   // 2. Reports, requests, blocks, pruning.
   for (auto& o : outs) {

@@ -16,6 +16,11 @@
 // On start the journal is replayed into the engine (records tagged kAppRecordTag go to the
 // application instead) and the latest journaled finalization is re-reported to the application,
 // which may not have applied it before a crash.
+//
+// The signing guard (consensus/signing_guard.h, <journal_dir>/signing.guard) is read on start:
+// a validator whose journal was lost (a wiped data directory that kept node.key) starts with a
+// signing floor and signs nothing it may have signed before. Each step that signs beyond the
+// guard's reservation rewrites it (fsync) after the journal sync and before the sends.
 #pragma once
 
 #include <atomic>
@@ -70,6 +75,7 @@ class SimplexDriver {
     consensus::Config engine;
     std::filesystem::path journal_dir;  // <data>/consensus
     ChannelMap channels;
+    consensus::View reserve_ahead = consensus::kDefaultReserveAhead;  // views per guard fsync
     explicit Options(consensus::Config e) : engine(std::move(e)) {}
   };
 
@@ -78,6 +84,8 @@ class SimplexDriver {
     consensus::View last_finalized = 0;
     uint64_t steps = 0;
     uint64_t syncs = 0;
+    uint64_t guard_syncs = 0;
+    consensus::View signing_floor = 0;  // > 0 after a lost journal (docs/consensus.md §9)
   };
 
   SimplexDriver(Options options, p2p::Transport& transport, DrivenApplication& app);
@@ -146,6 +154,8 @@ class SimplexDriver {
   DrivenApplication& app_;
   std::unique_ptr<consensus::FileJournalStore> store_;
   std::unique_ptr<consensus::Journal> journal_;
+  consensus::View reserve_ahead_;
+  consensus::GuardState guard_;                                 // as on disk
   std::vector<std::pair<consensus::View, Bytes>> app_records_;  // of the current step
   std::optional<consensus::Time> deadline_;
   std::chrono::steady_clock::time_point epoch_;
@@ -158,7 +168,8 @@ class SimplexDriver {
   std::thread thread_;
   std::atomic<consensus::View> view_{0};
   std::atomic<consensus::View> finalized_{0};
-  std::atomic<uint64_t> steps_{0}, syncs_{0};
+  std::atomic<uint64_t> steps_{0}, syncs_{0}, guard_syncs_{0};
+  std::atomic<consensus::View> floor_{0};
 };
 
 }  // namespace guts::runtime

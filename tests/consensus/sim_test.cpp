@@ -150,6 +150,38 @@ TEST(SimScenario, WholeClusterUncleanShutdown) {
   expect_clean(s);
 }
 
+// A validator whose data directory is wiped but for its key (and, in a second round, one that
+// lost only its journal) rejoins: it signs nothing it may have signed before (the monitor checks
+// every vote an honest node sends against its signing guard and its earlier votes), recovers
+// after hearing 2f+1 others, votes again and the network keeps finalizing.
+TEST(SimScenario, WipedValidatorRejoinsWithoutDoubleVoting) {
+  for (uint64_t seed : {3u, 4u, 5u}) {
+    for (bool keep_guard : {false, true}) {
+      Options o = base(4, seed);
+      o.link = Link{40, 20, 1.0};
+      Simulation s(o);
+      Rng r(seed);
+      s.start_all();
+      for (int k = 0; k < 6; ++k) {
+        s.run_for(1500 + r.uniform(3000));
+        uint32_t i = static_cast<uint32_t>(r.uniform(4));
+        s.wipe(i, keep_guard);
+        if (r.chance(0.5)) s.run_for(r.uniform(1500));
+        s.restart(i);
+        View before = max_finalized(s);
+        ASSERT_TRUE(s.run_until_finalized(before + 3, s.now() + 30000))
+            << "seed " << seed << " wipe " << k << " of node " << i;
+        // It recovered: a finite floor, and it signs again.
+        auto g = s.guard(i);
+        ASSERT_TRUE(g && g->reserved) << "seed " << seed;
+        EXPECT_NE(g->floor, kSignNothing);
+        EXPECT_FALSE(s.engine(i)->observing());
+      }
+      expect_clean(s);
+    }
+  }
+}
+
 TEST(SimScenario, Determinism) {
   auto run = [](uint64_t seed) {
     Options o = base(5, seed);

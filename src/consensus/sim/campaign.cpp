@@ -15,9 +15,16 @@ void dump(const Simulation& s, const std::string& what) {
       std::fprintf(stderr, " [%u down]", i);
       continue;
     }
-    std::fprintf(stderr, " [%u%s v=%llu f=%llu]", i, s.honest(i) ? "" : "*",
+    std::fprintf(stderr, " [%u%s v=%llu f=%llu", i, s.honest(i) ? "" : "*",
                  static_cast<unsigned long long>(s.engine(i)->view()),
                  static_cast<unsigned long long>(s.last_finalized(i)));
+    View floor = s.engine(i)->signing_floor();
+    if (floor == kSignNothing) {
+      std::fprintf(stderr, " floor=none");
+    } else if (floor > 0) {
+      std::fprintf(stderr, " floor=%llu", static_cast<unsigned long long>(floor));
+    }
+    std::fprintf(stderr, "]");
   }
   std::fprintf(stderr, "\n");
 }
@@ -45,13 +52,18 @@ CampaignResult run_campaign_seed(uint64_t seed, bool verbose) {
   }
   Simulation s(o);
   s.start_all();
+  // Wiping a validator's journal (and maybe its signing guard) makes it a faulty one until it
+  // has heard 2f+1 others and they moved two views on: allowed when the other honest validators
+  // form a quorum, one recovering node at a time.
+  const bool may_wipe = o.n - o.byzantine.size() - 1 >= quorum(o.n);
+  int wipes = 0;
 
   // Chaos phase.
   Time chaos_end = 15000 + r.uniform(15000);
   while (s.now() < chaos_end) {
     s.run_for(200 + r.uniform(2000));
     if (verbose) dump(s, "");
-    switch (r.uniform(7)) {
+    switch (r.uniform(8)) {
       case 0: {  // random split into two groups
         std::vector<std::vector<uint32_t>> g(2);
         for (uint32_t i = 0; i < o.n; ++i) g[r.uniform(2)].push_back(i);
@@ -101,6 +113,19 @@ CampaignResult run_campaign_seed(uint64_t seed, bool verbose) {
           d << " | t=" << s.now() << " cluster-crash";
         }
         break;
+      case 7: {
+        uint32_t i = static_cast<uint32_t>(r.uniform(o.n));
+        bool keep_guard = r.chance(0.3);
+        bool busy = false;
+        for (uint32_t j = 0; j < o.n; ++j) busy = busy || s.signing_blocked(j);
+        if (may_wipe && wipes < 2 && !busy && s.honest(i)) {
+          ++wipes;
+          s.wipe(i, keep_guard);
+          s.restart(i);
+          d << " | t=" << s.now() << (keep_guard ? " lose-journal " : " wipe ") << i;
+        }
+        break;
+      }
     }
   }
 

@@ -89,6 +89,7 @@ struct Simulation::Node {
   Behavior behavior = Behavior::kHonest;
   crypto::SigningKey key;
   MemoryJournalStore disk;
+  std::optional<GuardState> guard = GuardState{View{0}, 0};  // durable; written with the key
   std::unique_ptr<Journal> journal;
   std::unique_ptr<Engine> engine;
   bool up = false;
@@ -123,6 +124,13 @@ bool Simulation::honest(uint32_t i) const {
 }
 bool Simulation::up(uint32_t i) const {
   return nodes_[i]->up;
+}
+std::optional<GuardState> Simulation::guard(uint32_t i) const {
+  return nodes_[i]->guard;
+}
+bool Simulation::signing_blocked(uint32_t i) const {
+  const auto& g = nodes_[i]->guard;
+  return !g || g->floor == kSignNothing || (g->floor > 0 && g->floor + 2 >= max_view());
 }
 const Engine* Simulation::engine(uint32_t i) const {
   return nodes_[i]->engine.get();
@@ -237,6 +245,7 @@ void Simulation::send(uint32_t from, uint32_t to, Channel ch, const Bytes& paylo
   e.at = at;
   e.type = Event::Type::kDeliver;
   e.node = to;
+  e.incarnation = nodes_[to]->incarnation;
   e.from = from;
   e.channel = ch;
   e.payload = payload;
@@ -300,8 +309,12 @@ void Simulation::restart(uint32_t i) {
   Journal::ReplayStats st;
   auto records = node.journal->replay(&st);
   stats_.torn_bytes += st.discarded_bytes;
+  GuardState g = guard_start_state(node.guard, records);
+  node.guard = g;  // durable before the engine starts
   node.engine = make_engine(i);
   for (const auto& r : records) node.engine->replay(r);
+  node.engine->set_signing_floor(g.floor);
+  if (g.floor > 0) mix(0x6a4d0000ull + i);
   node.up = true;
   node.timer_at.reset();
   mix(0x5157a47 + i);
@@ -319,6 +332,14 @@ void Simulation::crash(uint32_t i, bool torn) {
   ++node.incarnation;
   ++stats_.crashes;
   mix(0xc4a54 + i);
+}
+
+void Simulation::wipe(uint32_t i, bool keep_guard) {
+  Node& node = *nodes_[i];
+  crash(i, false);
+  node.disk.wipe();
+  if (!keep_guard) node.guard.reset();
+  mix(0x3199e000ull + i * 2 + (keep_guard ? 1 : 0));
 }
 
 void Simulation::crash_on_next_write(uint32_t i) {
@@ -364,7 +385,8 @@ void Simulation::process(Event& e) {
   mix(static_cast<uint64_t>(e.type) << 32 | e.node);
   switch (e.type) {
     case Event::Type::kDeliver: {
-      if (!node.up || node.blocked.count(e.from)) {
+      // A connection does not outlive a crash: what was in flight to the old process is lost.
+      if (!node.up || node.blocked.count(e.from) || e.incarnation != node.incarnation) {
         ++stats_.dropped;
         return;
       }
@@ -414,6 +436,9 @@ void Simulation::apply(uint32_t i, Output out) {
     }
     node.journal->sync();
   }
+  // The signing guard covers every vote of this step before any of them leaves.
+  node.guard = guard_after_step(*node.guard, out.signed_through, node.engine->signing_floor(),
+                                opts_.reserve_ahead);
   if (out.prune_journal_below) node.journal->prune(*out.prune_journal_below);
   // 2. Reports, blocks, application requests.
   for (const auto& r : out.reports) {
@@ -501,6 +526,11 @@ void Simulation::monitor_send(uint32_t from, Channel ch, const Bytes& payload) {
           nodes_[from]->engine->leader(v.view()) == from) {
         proposed_at_.emplace(v.view(), now_);
       }
+      const auto& g = nodes_[from]->guard;
+      if (!g || !g->reserved || v.view() > *g->reserved || v.view() <= g->floor) {
+        violation("honest node " + std::to_string(from) + " sent a " + kind_name(v.kind) +
+                  " vote at view " + std::to_string(v.view()) + " outside its signing guard");
+      }
       Bytes subject = vote_subject(v.kind, v.proposal);
       auto key = std::make_tuple(v.signer, v.view(), static_cast<uint8_t>(v.kind));
       auto [it, inserted] = honest_votes_.emplace(key, subject);
@@ -515,6 +545,11 @@ void Simulation::monitor_send(uint32_t from, Channel ch, const Bytes& payload) {
           honest_votes_.count(std::make_tuple(v.signer, v.view(), static_cast<uint8_t>(other)))) {
         violation("honest node " + std::to_string(from) + " signed nullify and finalize at view " +
                   std::to_string(v.view()));
+      }
+      if (v.kind == Kind::kNotarize &&
+          honest_votes_.count(std::make_tuple(v.signer, v.view(), uint8_t(Kind::kNullify)))) {
+        violation("honest node " + std::to_string(from) +
+                  " signed notarize after nullify at view " + std::to_string(v.view()));
       }
     } else if (ch == Channel::kCertificate) {
       Certificate c = decode_certificate(payload);

@@ -67,6 +67,7 @@ struct Options {
   Time fetch_timeout = 500;
   View view_retention = 10;
   View views_per_section = 16;
+  View reserve_ahead = 8;  // signing guard reservation step (the real driver uses 64)
   std::string ns = "guts/sim";
   // Honest applications refuse to certify blocks led by these validators.
   std::set<uint32_t> reject_leaders;
@@ -110,7 +111,14 @@ class Simulation {
   void restart(uint32_t i);
   void crash_all();
   void restart_all();
+  // A wiped data directory that kept node.key: the node stops, its journal is gone and, unless
+  // keep_guard, its signing guard too. It must not sign again in any view it signed in before.
+  void wipe(uint32_t i, bool keep_guard = false);
   bool up(uint32_t i) const;
+  // The node's signing guard (nullopt: wiped).
+  std::optional<GuardState> guard(uint32_t i) const;
+  // True while the node's signing floor may keep it from voting where the others are.
+  bool signing_blocked(uint32_t i) const;
 
   // Observation.
   uint32_t n() const { return opts_.n; }
@@ -141,7 +149,7 @@ class Simulation {
     enum class Type { kDeliver, kTimer, kApp } type = Type::kDeliver;
     uint32_t node = 0;
     uint32_t from = 0;
-    uint64_t incarnation = 0;
+    uint64_t incarnation = 0;  // of the destination (a restarted node never gets older messages)
     Channel channel = Channel::kVote;
     Bytes payload;
     AppRequest request;
