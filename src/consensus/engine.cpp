@@ -182,9 +182,10 @@ Output Engine::start(Time now) {
     if (vote.view() > last_finalized_) check_quorum(now, vs(vote.view()), vote.kind, vote);
   }
   advance(now);
-  // Re-send our votes of the current view: a crash may have eaten them in flight.
+  // Re-send our votes of the current view: a crash may have eaten them in flight (nothing at or
+  // below the signing floor leaves the node).
   ViewState& s = vs(view_);
-  if (s.my_notarize && !s.bc_nullify) broadcast_vote(*s.my_notarize);
+  if (s.my_notarize && !s.bc_nullify && may_sign(view_)) broadcast_vote(*s.my_notarize);
   return finish(now);
 }
 
@@ -780,7 +781,7 @@ Output Engine::on_timer(Time now) {
   }
   if (s.retry_deadline && now >= *s.retry_deadline) {
     s.retry_deadline = now + cfg_.timeout_retry;
-    if (s.my_nullify) broadcast_vote(*s.my_nullify);
+    if (s.my_nullify && may_sign(view_)) broadcast_vote(*s.my_nullify);
     // Carry the best entry certificate for this view so stragglers can follow.
     if (const ViewState* prev = find(view_ - 1)) {
       if (prev->finalization) {

@@ -79,6 +79,9 @@ GuardState guard_start_state(const std::optional<GuardState>& disk,
     return GuardState{highest, 0};  // journal from before the guard existed: it knows our votes
   }
   GuardState g = *disk;
+  // A vote whose append reached the disk although the node died before its sync (and before the
+  // guard covered it) is replayed and re-sent: cover it now.
+  if (any && g.reserved) g.reserved = std::max(*g.reserved, highest);
   if (!any && g.reserved && *g.reserved > 0) g.floor = std::max(g.floor, *g.reserved);
   if (!any && !g.reserved) g.floor = kSignNothing;
   return g;

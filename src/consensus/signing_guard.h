@@ -45,7 +45,10 @@ std::optional<GuardState> decode_guard(const std::string& text);
 //                                         journal, {highest journaled view, 0};
 //   - guard, no journal records, reserved > 0
 //                                       → journal lost: {reserved, max(floor, reserved)};
-//   - otherwise                         → the guard as it is (a fresh node: {0, 0}).
+//   - otherwise                         → the guard, its reservation raised to the highest
+//                                         journaled view (an append that reached the disk
+//                                         without its sync is replayed and re-sent).
+//                                         A fresh node: {0, 0}.
 GuardState guard_start_state(const std::optional<GuardState>& disk,
                              const std::vector<Bytes>& records);
 

@@ -88,6 +88,8 @@ TEST(SigningGuard, StartStateFollowsWhatWasLost) {
   EXPECT_EQ(guard_start_state(GuardState{View{0}, 0}, {}), (GuardState{View{0}, 0}));
   // Normal restart: the journal knows our votes.
   EXPECT_EQ(guard_start_state(GuardState{View{72}, 0}, journal), (GuardState{View{72}, 0}));
+  // ... and a vote that reached the disk without its sync (nor the guard) is covered.
+  EXPECT_EQ(guard_start_state(GuardState{View{8}, 0}, journal), (GuardState{View{9}, 0}));
   // Wiped (key kept): nothing known, sign nothing until the others were observed.
   EXPECT_EQ(guard_start_state(std::nullopt, {}), (GuardState{std::nullopt, kSignNothing}));
   EXPECT_EQ(guard_start_state(std::nullopt, app_only), (GuardState{std::nullopt, kSignNothing}));
