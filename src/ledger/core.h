@@ -71,6 +71,8 @@
 namespace guts::ledger {
 
 inline constexpr size_t kMaxConsensusBlockTxs = 2000;
+// First byte of the journal records the core answers with (runtime::kAppRecordTag).
+inline constexpr uint8_t kBlockRecordTag = 0xB0;
 
 struct DigestHash {
   size_t operator()(const Digest& d) const noexcept;
@@ -254,6 +256,9 @@ class Core {
   };
   enum class Ready { kYes, kWaiting, kFailed };
 
+  // Runs one event, then the pump every event ends with; collects the actions.
+  template <typename F>
+  Actions step(Now now, F&& event);
   void pump(Now now, Actions& out);
   void advance_commits(Actions& out);
   void drive_verifies(Now now, Actions& out);
