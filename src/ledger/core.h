@@ -45,10 +45,25 @@
 // and the driver stops acknowledging (it shuts the mempool down). This is the existing
 // behaviour (not GUTS_ASSERT: the process keeps serving reads of what it has).
 //
-// Driver use: construct with a ChainPort over the chain; feed every event on one thread (the
-// worker), then execute the returned Actions; call tick(now) whenever `wake_ms` passes and
-// after the driver's idle waits. Queries (idle(), failed(), committed_view()) are for that
-// same thread.
+// Driver use (ledger/driver.h is the real one; the whole-node simulator is another):
+//   - construct with a ChainPort over the chain; then feed every event on ONE thread, with
+//     the time as an argument, and carry out the returned Actions in the order above;
+//   - before an event, tell the core the consensus engine's view (consensus_view(v)) if it
+//     changed: proposals and verifies of views long over are dropped;
+//   - call tick(now) once now >= `wake_ms` of the last Actions (the core asks for a tick every
+//     20 ms while it has fetches, a waiting proposal, verifies or pooled transactions);
+//   - between events, call Mempool::recheck and feed what it returns to stale();
+//   - after applying a CommitJob (Chain::commit), report committed(block, its rejected ids);
+//     a CommitJob that cannot be applied: commit_failed().
+// Queries (same thread): idle() (nothing finalized waits to be handed over or applied:
+// wait_applied), failed(), backlog(), pool_size(), finality_ms() (stats).
+//
+// Transaction pools: pooled transactions also stay in state::Mempool (nonces reserved,
+// submitters waiting) until a finalized block includes or rejects them. The Mempool is the
+// admission door and the submitters' registry shared with the API threads; the core's pool is
+// the proposer's ordered view of the same transactions plus what only the ledger knows (who
+// forwarded it, when it was last forwarded, whether a push's objects are here). Folding them
+// needs Mempool API changes (take() would have to keep those fields) and is left for later.
 #pragma once
 
 #include <cstdint>
