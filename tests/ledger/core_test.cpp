@@ -426,5 +426,41 @@ TEST_F(Fixture, StaleTransactionsLeaveThePool) {
   EXPECT_EQ(core.pool_size(), 0u);
 }
 
+TEST_F(Fixture, RestoredBlocksAreCommittedWithoutAFetch) {
+  Core core(chain, options());
+  auto b1 = make_block(chain.head().id, 1, 1, validators[1], {make_tx(0)});
+  Bytes record{kBlockRecordTag};
+  auto enc = b1.encode();
+  record.insert(record.end(), enc.begin(), enc.end());
+  core.restore(now, record);
+  auto a = core.finalized(now, 1, b1.id());
+  EXPECT_TRUE(block_requests(a).empty());
+  ASSERT_EQ(a.commits.size(), 1u);
+  EXPECT_EQ(a.commits[0].block->id(), b1.id());
+}
+
+TEST_F(Fixture, ALeaderWaitsWhileTheCommitBacklogIsHigh) {
+  Core core(chain, options());
+  auto b1 = make_block(chain.head().id, 1, 1, validators[1], {make_tx(0)});
+  auto b2 = make_block(b1.id(), 2, 2, validators[2], {make_tx(1)});
+  core.blocks_message(now, validators[1], tagged(0, b1.encode()));
+  core.blocks_message(now, validators[2], tagged(0, b2.encode()));
+  // Verified (so executed) here before they are finalized: building on b2 needs no commit.
+  ASSERT_EQ(core.verify(now, ctx(1, 1, chain.head().id), b1.id()).verified.size(), 1u);
+  ASSERT_EQ(core.verify(now, ctx(2, 2, b1.id()), b2.id()).verified.size(), 1u);
+  auto a = core.finalized(now, 2, b2.id());
+  ASSERT_EQ(a.commits.size(), 2u);
+  EXPECT_TRUE(a.commits[0].executed);
+  EXPECT_EQ(core.backlog(), 2u);
+  core.transactions(now, taken({make_tx(7)}));
+  EXPECT_TRUE(core.propose(now, ctx(3, 0, b2.id())).proposed.empty())
+      << "two finalized blocks wait to be applied: no third one yet";
+  EXPECT_EQ(chain.builds, 0);
+  chain.commit(b1);
+  a = core.committed(now, b1, {});
+  ASSERT_EQ(a.proposed.size(), 1u) << "the backlog is down to one";
+  EXPECT_TRUE(a.proposed[0].digest);
+}
+
 }  // namespace
 }  // namespace guts::ledger
