@@ -2,10 +2,22 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "finality/relay_core.h"
+
 namespace guts::node {
+
+// Test seams: behaviour a test double injects (tests/support/byzantine_*.h, used by the
+// test-only guts-node-byzantine). Empty in every production node; nothing in src/ reads the
+// environment to misbehave.
+struct TestSeams {
+  // Replaces the bytes of each finalization head this node sends (nullopt: the real one).
+  std::function<std::optional<Bytes>(const finality::HeadSend&)> rewrite_finality_heads;
+};
 
 struct NodeConfig {
   std::string api_addr = "127.0.0.1:8080";
@@ -23,6 +35,7 @@ struct NodeConfig {
   std::filesystem::path port_file;  // if set, the bound API port is written here
   size_t max_block_txs = 5000;
   int api_threads = 2;
+  TestSeams seams;
 };
 
 // Splits "host:port"; throws guts::Error on malformed input.

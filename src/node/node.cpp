@@ -19,11 +19,11 @@
 #include "core/time.h"
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
+#include "finality/relay.h"
 #include "git/repo_store.h"
-#include "node/finality.h"
 #include "node/git_projection.h"
-#include "node/node_consensus.h"
 #include "node/network.h"
+#include "node/node_consensus.h"
 #include "node/object_sync.h"
 #include "node/seed_policy.h"
 #include "state/chain.h"
@@ -47,6 +47,22 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
 }
 
 namespace {
+
+// The finality relay's network: node::Network on the finality channel.
+class FinalityNet : public finality::Net {
+ public:
+  explicit FinalityNet(Network& network) : network_(network) {}
+  void send(const crypto::PublicKey& peer, ByteView payload) override {
+    network_.transport().send(peer, channel::kFinality, payload);
+  }
+  void broadcast(ByteView payload) override {
+    network_.transport().broadcast(channel::kFinality, payload);
+  }
+  void block(const crypto::PublicKey& peer) override { network_.transport().block(peer); }
+
+ private:
+  Network& network_;
+};
 
 // /api/guts/peers and /metrics read the p2p layer (none when the node runs without p2p).
 api::PeersSource peers_source(p2p::Discovery* d) {
@@ -75,7 +91,8 @@ struct Node::Impl {
   std::unique_ptr<state::Mempool> mempool;
   std::unique_ptr<Network> network;
   std::unique_ptr<ObjectSync> object_sync;  // git objects between nodes (docs/git.md)
-  std::unique_ptr<FinalityRelay> finality;
+  std::unique_ptr<FinalityNet> finality_net;
+  std::unique_ptr<finality::FinalityRelay> finality;
   std::unique_ptr<NodeConsensus> consensus;
   std::unique_ptr<api::TokenStore> tokens;
   std::unique_ptr<api::Services> services;
@@ -166,7 +183,11 @@ void Node::start() {
   impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.
-  impl_->finality = std::make_unique<FinalityRelay>(genesis, *impl_->network, validator);
+  impl_->finality_net = std::make_unique<FinalityNet>(*impl_->network);
+  finality::RelayOptions fo;
+  fo.rewrite_outgoing = c.seams.rewrite_finality_heads;
+  impl_->finality = std::make_unique<finality::FinalityRelay>(genesis, *impl_->finality_net,
+                                                              validator, std::move(fo));
   NodeConsensusOptions co;
   co.validator = validator;
   co.max_block_txs = c.max_block_txs;
@@ -185,10 +206,16 @@ void Node::start() {
   }
   impl_->consensus = std::make_unique<NodeConsensus>(*impl_->chain, *impl_->mempool, key,
                                                      *impl_->network, c.data_dir, std::move(co));
-  FinalityRelay::Verified follow;
   if (!validator)
-    follow = [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); };
-  impl_->finality->subscribe(std::move(follow));
+    impl_->finality->set_verified(
+        [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); });
+  impl_->network->subscribe(channel::kFinality, [f = impl_->finality.get()](
+                                                    const crypto::PublicKey& peer, Bytes payload) {
+    f->on_message(peer, payload);
+  });
+  impl_->network->on_peer([f = impl_->finality.get()](const crypto::PublicKey& peer, bool up) {
+    f->on_peer(peer, up);
+  });
   impl_->chain->add_commit_listener(
       [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
   impl_->network->start();

@@ -1,0 +1,174 @@
+// The finality relay's core (finality/relay_core.h) driven event by event: what a full node
+// accepts, relays and hands to its ledger, and what a validator announces.
+#include "finality/relay_core.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "crypto/hash.h"
+
+using namespace guts;
+using namespace guts::consensus;
+using finality::Actions;
+using finality::RelayCore;
+
+namespace {
+
+constexpr std::string_view kNs = "guts/test-chain";
+
+struct Validators {
+  std::vector<crypto::SigningKey> keys;
+  std::vector<crypto::PublicKey> pks;
+  explicit Validators(int n) {
+    for (int i = 0; i < n; ++i) {
+      crypto::Seed s;
+      s.fill(static_cast<uint8_t>(i + 1));
+      keys.push_back(crypto::SigningKey::from_seed(s));
+      pks.push_back(keys.back().public_key());
+    }
+  }
+  Certificate finalize(View view, const Digest& block) const {
+    Proposal p{Round{0, view}, view - 1, block};
+    std::vector<Vote> votes;
+    for (uint32_t i = 0; i < 3; ++i)
+      votes.push_back(sign_vote(keys[i], kNs, Kind::kFinalize, i, p));
+    return assemble(Kind::kFinalize, p, keys.size(), std::move(votes));
+  }
+  Bytes head(uint64_t height, View view, const Digest& block) const {
+    return encode_head({height, view, block, encode_certificate(finalize(view, block))});
+  }
+};
+
+crypto::PublicKey peer(uint8_t n) {
+  crypto::Seed s;
+  s.fill(static_cast<uint8_t>(100 + n));
+  return crypto::SigningKey::from_seed(s).public_key();
+}
+
+Digest block(int n) {
+  return crypto::sha256("block " + std::to_string(n));
+}
+
+bool blocked(const Actions& a, const crypto::PublicKey& p) {
+  return std::find(a.block.begin(), a.block.end(), p) != a.block.end();
+}
+
+}  // namespace
+
+TEST(FinalityRelay, FullNodeHandsOverANewerVerifiedHeadOnceAndRelaysIt) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  auto a = peer(1), b = peer(2);
+  core.peer_up(a, 0);
+  core.peer_up(b, 0);
+  auto act = core.message(a, v.head(5, 9, block(5)), 10);
+  ASSERT_TRUE(act.verified);
+  EXPECT_EQ(act.verified->proposal.payload, block(5));
+  EXPECT_TRUE(act.block.empty());
+  ASSERT_EQ(act.heads.size(), 1u);  // relayed to the other follower, not back to the sender
+  EXPECT_EQ(act.heads[0].to, b);
+  EXPECT_EQ(core.network_height(), 5u);
+  EXPECT_EQ(core.finalized_view(), 9u);
+  // The same head again (a relay coming back) is stale: nothing happens.
+  auto again = core.message(b, v.head(5, 9, block(5)), 11);
+  EXPECT_FALSE(again.verified);
+  EXPECT_TRUE(again.heads.empty());
+}
+
+TEST(FinalityRelay, ForgedHeadBlocksThePeerAndIsNeitherUsedNorRelayed) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  auto liar = peer(1), other = peer(2);
+  core.peer_up(liar, 0);
+  core.peer_up(other, 0);
+  auto cert = v.finalize(9, block(5));
+  cert.signatures[0][3] ^= 1;
+  auto act = core.message(liar, encode_head({5, 9, block(5), encode_certificate(cert)}), 1);
+  EXPECT_TRUE(blocked(act, liar));
+  EXPECT_FALSE(act.verified);
+  EXPECT_TRUE(act.heads.empty());
+  EXPECT_EQ(core.network_height(), 0u);
+  EXPECT_FALSE(core.best());
+}
+
+TEST(FinalityRelay, StaleHeadIsDroppedBeforeItsSignaturesAreChecked) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  auto p = peer(1);
+  ASSERT_TRUE(core.message(p, v.head(5, 9, block(5)), 1).verified);
+  // An older view with a broken certificate: dropped as stale, so not even blocked.
+  auto cert = v.finalize(8, block(4));
+  cert.signatures[0][3] ^= 1;
+  auto act = core.message(p, encode_head({4, 8, block(4), encode_certificate(cert)}), 2);
+  EXPECT_FALSE(act.verified);
+  EXPECT_TRUE(act.block.empty());
+}
+
+TEST(FinalityRelay, MalformedMessageBlocksThePeer) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  EXPECT_TRUE(blocked(core.message(peer(1), Bytes{7}, 1), peer(1)));
+  EXPECT_TRUE(blocked(core.message(peer(2), Bytes{kGetHead, 0}, 1), peer(2)));
+  EXPECT_TRUE(blocked(core.message(peer(3), Bytes{kHead, 1, 2}, 1), peer(3)));
+}
+
+TEST(FinalityRelay, GetHeadIsAnsweredWithTheBestHead) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  auto none = core.message(peer(1), Bytes{kGetHead}, 1);
+  ASSERT_EQ(none.heads.size(), 1u);
+  EXPECT_TRUE(none.heads[0].answer);
+  EXPECT_FALSE(none.heads[0].head);  // nothing known yet: the driver sends nothing
+  core.message(peer(2), v.head(5, 9, block(5)), 2);
+  auto some = core.message(peer(1), Bytes{kGetHead}, 3);
+  ASSERT_EQ(some.heads.size(), 1u);
+  ASSERT_TRUE(some.heads[0].head);
+  EXPECT_EQ(some.heads[0].head->view, 9u);
+  EXPECT_EQ(some.heads[0].to, peer(1));
+}
+
+TEST(FinalityRelay, ValidatorAnnouncesOnlyAppliedFinalizedBlocksToFollowers) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, true);
+  auto follower = peer(1);
+  core.peer_up(follower, 0);
+  core.peer_up(v.pks[1], 0);  // another validator: not a follower
+  auto cert = v.finalize(9, block(5));
+  core.finalized_locally({cert.proposal, cert, false});
+  // Applied, but not the finalized block of that view (implied by a later one): no head.
+  EXPECT_TRUE(core.applied(4, 8, block(4)).heads.empty());
+  auto act = core.applied(5, 9, block(5));
+  ASSERT_EQ(act.heads.size(), 1u);
+  EXPECT_EQ(act.heads[0].to, follower);
+  ASSERT_TRUE(act.heads[0].head);
+  EXPECT_EQ(act.heads[0].head->height, 5u);
+  // Validators never follow heads from others.
+  EXPECT_FALSE(core.message(follower, v.head(6, 10, block(6)), 1).verified);
+  // A follower that connects later gets the best head at once.
+  auto late = core.peer_up(peer(2), 2);
+  ASSERT_EQ(late.heads.size(), 1u);
+  EXPECT_EQ(late.heads[0].to, peer(2));
+}
+
+TEST(FinalityRelay, FullNodeAsksWhenItHeardNothingForAWhile) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  EXPECT_EQ(core.peer_up(peer(1), 0).asks.size(), 1u);  // asks whoever it meets
+  EXPECT_FALSE(core.tick(500).ask_everyone);
+  EXPECT_TRUE(core.tick(1500).ask_everyone);
+  EXPECT_FALSE(core.tick(1600).ask_everyone);  // not again before the interval
+  core.message(peer(1), v.head(5, 9, block(5)), 2600);
+  EXPECT_FALSE(core.tick(3000).ask_everyone);  // news arrived recently
+  EXPECT_TRUE(core.tick(3700).ask_everyone);
+}
+
+TEST(FinalityRelay, HeightHintIsCorrectedByTheAppliedBlock) {
+  Validators v(4);
+  RelayCore core(std::string(kNs), v.pks, false);
+  // The height in a head is not signed: a liar may claim 1000.
+  core.message(peer(1), v.head(1000, 9, block(5)), 1);
+  EXPECT_EQ(core.network_height(), 1000u);
+  core.applied(5, 9, block(5));
+  EXPECT_EQ(core.network_height(), 5u);
+}
