@@ -21,7 +21,7 @@
 #include "git/repo_store.h"
 #include "node/finality.h"
 #include "node/git_projection.h"
-#include "node/ledger_app.h"
+#include "node/node_consensus.h"
 #include "node/network.h"
 #include "node/object_sync.h"
 #include "node/seed_policy.h"
