@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "codec/codec.h"
 #include "consensus/journal.h"
 #include "crypto/hash.h"
 #include "state/chain.h"
@@ -35,6 +36,32 @@ crypto::SigningKey derive_key(std::string_view what, uint64_t i) {
 
 std::string short_hex(const Digest& d) {
   return hex_encode(ByteView(d.data(), 4));
+}
+
+// ledger::Core's window on the chain: state::Chain itself.
+class ChainAdapter : public ledger::ChainPort {
+ public:
+  explicit ChainAdapter(state::Chain& c) : c_(c) {}
+  state::Head head() const override { return c_.head(); }
+  std::optional<state::TxLocation> locate(const Digest& id) const override { return c_.locate(id); }
+  std::optional<state::Block> block_at(uint64_t h) const override { return c_.block_at(h); }
+  state::BuildResult build(const Digest& parent, std::vector<state::PendingTx> txs, uint64_t view,
+                           uint64_t unix_ms, const crypto::PublicKey& proposer) override {
+    return c_.build(parent, std::move(txs), view, unix_ms, proposer);
+  }
+  Status verify(const state::Block& b, const std::function<bool(const Digest&)>& checked) override {
+    return c_.verify(b, checked);
+  }
+
+ private:
+  state::Chain& c_;
+};
+
+Bytes tx_batch(const std::vector<Bytes>& txs) {
+  codec::Writer w;
+  w.u8(0).varint(txs.size());
+  for (const auto& t : txs) w.bytes(t);
+  return w.data();
 }
 
 }  // namespace
@@ -93,9 +120,20 @@ struct Cluster::Node {
   std::vector<state::PendingTx> pool;  // taken from the mempool, offered to blocks
   std::set<Digest> pooled;
   std::set<Digest> received;  // forwarded to us (not forwarded again)
+  // ledger::Core mode.
+  std::unique_ptr<ChainAdapter> port;
+  std::unique_ptr<ledger::Core> core;
+  std::optional<Time> core_wake;
+  std::map<Digest, uint32_t> tx_from;  // forwarded transactions: who sent them
+  std::set<uint32_t> ledger_blocked;
   explicit Node(crypto::SigningKey k) : key(std::move(k)) {}
 
   void close() {
+    core.reset();
+    port.reset();
+    core_wake.reset();
+    tx_from.clear();
+    ledger_blocked.clear();
     mempool.reset();
     chain.reset();
     db.reset();
@@ -379,7 +417,23 @@ void Cluster::restart(uint32_t i) {
     return verify_cached(pk, m, s);
   };
   node.engine = std::make_unique<consensus::Engine>(std::move(c));
-  for (const auto& r : records) node.engine->replay(r);
+  std::vector<Bytes> app_records;
+  std::optional<consensus::Certificate> floor;
+  for (const auto& r : records) {
+    if (opts_.ledger_core && !r.empty() && r[0] == ledger::kBlockRecordTag) {
+      app_records.push_back(r);  // a block the ledger journaled with its vote
+      continue;
+    }
+    try {
+      auto a = consensus::decode_artifact(r);
+      if (a.tag == consensus::ArtifactTag::kFinalization &&
+          (!floor || a.certificate.view() > floor->view())) {
+        floor = a.certificate;
+      }
+    } catch (const std::exception&) {
+    }
+    node.engine->replay(r);
+  }
   open_ledger(node, node.lose_batch);
   node.lose_batch = false;
   if (clients_[0].repo_id == 0) {
@@ -399,7 +453,28 @@ void Cluster::restart(uint32_t i) {
   t.node = i;
   t.incarnation = node.incarnation;
   push(std::move(t));
+  if (!opts_.ledger_core) {
+    apply(i, node.engine->start(now_));
+    return;
+  }
+  ledger::CoreOptions co;
+  co.self = node.key.public_key();
+  co.validators = participants_;
+  co.max_block_txs = opts_.max_block_txs;
+  co.fetch_timeout_ms = opts_.fetch_timeout;
+  node.port = std::make_unique<ChainAdapter>(*node.chain);
+  node.core = std::make_unique<ledger::Core>(*node.port, co);
+  uint64_t inc = node.incarnation;
+  for (const auto& r : app_records) {
+    run_core(i, node.core->restore({now_, kBaseMs + now_}, r));
+    if (node.incarnation != inc) return;
+  }
   apply(i, node.engine->start(now_));
+  // As the real driver: the ledger may not have applied the last finalization before the crash.
+  if (floor && node.up && node.incarnation == inc) {
+    run_core(i,
+             node.core->finalized({now_, kBaseMs + now_}, floor->view(), floor->proposal.payload));
+  }
 }
 
 void Cluster::crash(uint32_t i, bool torn, bool lose_batch) {
@@ -474,6 +549,11 @@ void Cluster::process(Event& e) {
       push(std::move(t));
       break;
     }
+    case Event::Type::kCoreWake:
+      if (!node.up || e.incarnation != node.incarnation || node.core_wake != e.at) return;
+      node.core_wake.reset();
+      run_core(e.node, node.core->tick({now_, kBaseMs + now_}));
+      break;
     case Event::Type::kClient: {
       if (clients_on_) on_client();
       Event c;
@@ -499,6 +579,33 @@ void Cluster::deliver(uint32_t i, uint32_t from, Msg& m) {
       ++stats_.delivered;
       apply(i, node.engine->on_message(now_, participants_[from], m.channel, m.payload));
       break;
+    case MsgKind::kLedger: {
+      if (!node.core || node.ledger_blocked.count(from)) return;
+      ++stats_.delivered;
+      ledger::Now nw{now_, kBaseMs + now_};
+      if (static_cast<ledger::Channel>(m.height) == ledger::Channel::kBlocks) {
+        run_core(i, node.core->blocks_message(nw, participants_[from], m.payload));
+        break;
+      }
+      std::vector<state::Transaction> txs;
+      try {
+        txs = ledger::decode_tx_batch(m.payload);
+      } catch (const std::exception&) {
+        return;
+      }
+      for (const auto& tx : txs) {
+        Digest id = tx.id();
+        Status st = node.mempool->submit(tx, [](const state::TxOutcome&) {});
+        if (forged_.count(id)) {
+          if (st.ok() && honest(i))
+            violation("node " + std::to_string(i) + " accepted a forged tx");
+          if (!st.ok()) ++stats_.forged_rejected;
+        }
+        if (st.ok()) node.tx_from.emplace(id, from);
+      }
+      feed_core(i);
+      break;
+    }
     case MsgKind::kBlock: {
       ++stats_.delivered;
       state::Block b;
@@ -643,7 +750,7 @@ void Cluster::deliver(uint32_t i, uint32_t from, Msg& m) {
 
 void Cluster::apply(uint32_t i, consensus::Output out) {
   Node& node = *nodes_[i];
-  if (!out.journal.empty()) {
+  if (!out.journal.empty() || node.journal->dirty()) {
     for (const auto& r : out.journal) node.journal->append(r.view, r.bytes);
     if (node.crash_on_write) {
       crash(i, true, rng_.chance(0.3));  // between the append and the sync
@@ -653,10 +760,15 @@ void Cluster::apply(uint32_t i, consensus::Output out) {
   }
   if (out.prune_journal_below) node.journal->prune(*out.prune_journal_below);
   bool finalized = false;
+  std::vector<std::pair<consensus::View, Digest>> finalized_reports;
   for (const auto& r : out.reports) {
     if (const auto* f = std::get_if<consensus::Finalized>(&r)) {
       mix(f->proposal.round.view);
       mix(f->proposal.payload);
+      if (node.core) {
+        finalized_reports.emplace_back(f->proposal.round.view, f->proposal.payload);
+        continue;
+      }
       if (!f->implied) node.certs.emplace(f->proposal.payload, f->certificate);
       node.final_ids.insert(f->proposal.payload);
       finalized = true;
@@ -712,6 +824,14 @@ void Cluster::apply(uint32_t i, consensus::Output out) {
     push(std::move(e));
   }
   if (finalized && node.up) try_commit(i);
+  if (node.core) {
+    node.core->consensus_view(node.engine->view());
+    uint64_t inc = node.incarnation;
+    for (const auto& [v, d] : finalized_reports) {
+      if (!node.up || node.incarnation != inc) break;
+      run_core(i, node.core->finalized({now_, kBaseMs + now_}, v, d));
+    }
+  }
 }
 
 // ---------------------------------------------------------------- the ledger
@@ -777,6 +897,17 @@ void Cluster::answer_verify(uint32_t i, const consensus::VerifyRequest& v) {
 
 void Cluster::on_app(uint32_t i, consensus::AppRequest& req) {
   Node& node = *nodes_[i];
+  if (node.core) {
+    ledger::Now nw{now_, kBaseMs + now_};
+    if (auto* p = std::get_if<consensus::ProposeRequest>(&req)) {
+      run_core(i, node.core->propose(nw, p->context));
+    } else if (auto* v = std::get_if<consensus::VerifyRequest>(&req)) {
+      run_core(i, node.core->verify(nw, v->context, v->payload));
+    } else if (auto* c = std::get_if<consensus::CertifyRequest>(&req)) {
+      apply(i, node.engine->on_certified(now_, c->round, c->payload, true));
+    }
+    return;
+  }
   if (auto* p = std::get_if<consensus::ProposeRequest>(&req)) {
     const consensus::Context& ctx = p->context;
     if (!ensure_executed(node, ctx.parent_payload)) {
@@ -885,6 +1016,13 @@ void Cluster::commit(uint32_t i, const state::Block& b) {
   }
   node.chain->commit(b);
   node.executed.erase(id);
+  committed(i, b);
+  node.mempool->finished(b, {});  // after the commit: the acknowledgements
+}
+
+void Cluster::committed(uint32_t i, const state::Block& b) {
+  Node& node = *nodes_[i];
+  Digest id = b.id();
   uint64_t h = b.header.height;
   state::Head head = node.chain->head();
   mix(h);
@@ -921,7 +1059,114 @@ void Cluster::commit(uint32_t i, const state::Block& b) {
     }
   }
   want_objects(node, b);
-  node.mempool->finished(b, {});  // after the commit: the acknowledgements
+}
+
+// ---------------------------------------------------------------- ledger::Core mode
+
+void Cluster::feed_core(uint32_t i) {
+  Node& node = *nodes_[i];
+  std::vector<ledger::TakenTx> taken;
+  for (auto& t : node.mempool->take(1000)) {
+    ledger::TakenTx tt;
+    auto f = node.tx_from.find(t.tx.id());
+    if (f != node.tx_from.end()) {
+      tt.from = participants_[f->second];
+      node.tx_from.erase(f);
+    }
+    tt.tx = std::move(t);
+    taken.push_back(std::move(tt));
+  }
+  if (!taken.empty())
+    run_core(i, node.core->transactions({now_, kBaseMs + now_}, std::move(taken)));
+}
+
+void Cluster::commit_job(uint32_t i, const ledger::CommitJob& job) {
+  Node& node = *nodes_[i];
+  const state::Block& b = *job.block;
+  if (!job.executed) {
+    Status st = node.chain->verify(b);
+    if (!st.ok()) {
+      if (honest(i)) {
+        violation("node " + std::to_string(i) + " cannot apply finalized block " +
+                  short_hex(b.id()) + ": " + st.message());
+      }
+      run_core(i, node.core->commit_failed({now_, kBaseMs + now_}));
+      return;
+    }
+  }
+  node.chain->commit(b);
+  committed(i, b);
+  node.mempool->finished(b, job.rejected);
+  std::vector<Digest> rejected;
+  for (const auto& r : job.rejected) rejected.push_back(r.first);
+  run_core(i, node.core->committed({now_, kBaseMs + now_}, b, rejected));
+}
+
+void Cluster::run_core(uint32_t i, ledger::Actions a) {
+  Node& node = *nodes_[i];
+  uint64_t inc = node.incarnation;
+  auto alive = [&] { return node.up && node.incarnation == inc && node.core; };
+  if (!alive()) return;
+  if (!a.rejected.empty()) node.mempool->finished(state::Block{}, a.rejected);
+  for (const auto& job : a.commits) {
+    if (!alive()) return;
+    commit_job(i, job);
+  }
+  for (auto& p : a.proposed) {
+    if (!alive()) return;
+    if (p.digest) mix(*p.digest);
+    if (!p.record.empty()) node.journal->append(p.round.view, p.record);
+    apply(i, node.engine->on_proposed(now_, p.round, p.digest));
+  }
+  for (auto& v : a.verified) {
+    if (!alive()) return;
+    mix(v.ok ? 0x600d : 0xbad);
+    if (!v.record.empty()) node.journal->append(v.round.view, v.record);
+    if (v.ok && v.record.size() > 1) {
+      // Replication: the objects of a proposed ref update are fetched from now on.
+      try {
+        want_objects(node, state::decode_block(ByteView(v.record).subspan(1)));
+      } catch (const std::exception&) {
+      }
+    }
+    apply(i, node.engine->on_verified(now_, v.round, v.digest, v.ok));
+  }
+  if (!alive()) return;
+  for (auto& snd : a.sends) {
+    Msg m;
+    m.kind = MsgKind::kLedger;
+    m.height = static_cast<uint64_t>(snd.channel);
+    m.payload = std::move(snd.payload);
+    if (snd.channel == ledger::Channel::kTransactions && node.behavior == Behavior::kWithholder) {
+      continue;  // forwards nothing
+    }
+    if (snd.to) {
+      auto it = std::find(participants_.begin(), participants_.end(), *snd.to);
+      if (it != participants_.end()) send(i, static_cast<uint32_t>(it - participants_.begin()), m);
+    } else {
+      broadcast(i, m);
+    }
+  }
+  for (const auto& pk : a.block) {
+    auto it = std::find(participants_.begin(), participants_.end(), pk);
+    if (it == participants_.end()) continue;
+    uint32_t b = static_cast<uint32_t>(it - participants_.begin());
+    node.ledger_blocked.insert(b);
+    if (honest(i) && honest(b)) {
+      violation("ledger of honest node " + std::to_string(i) + " blocked honest node " +
+                std::to_string(b));
+    }
+  }
+  if (a.wake_ms && (!node.core_wake || *a.wake_ms < *node.core_wake || *node.core_wake < now_)) {
+    Time at = std::max<Time>(*a.wake_ms, now_);
+    node.core_wake = at;
+    Event e;
+    e.at = at;
+    e.type = Event::Type::kCoreWake;
+    e.node = i;
+    e.incarnation = node.incarnation;
+    push(std::move(e));
+  }
 }
 
 void Cluster::want_objects(Node& node, const state::Block& b) {
@@ -961,7 +1206,7 @@ void Cluster::on_tick(uint32_t i) {
     broadcast(i, m);
   }
   // Finalized blocks above our head: ask a peer for them.
-  if (node.ticks % 4 == 0 || !node.final_ids.empty()) {
+  if (!node.core && (node.ticks % 4 == 0 || !node.final_ids.empty())) {
     uint32_t peer = static_cast<uint32_t>(rng_.uniform(opts_.n));
     if (peer != i) {
       Msg m;
@@ -984,8 +1229,9 @@ void Cluster::on_tick(uint32_t i) {
     tx.signature = node.key.sign(state::kTxDomain, tx.signing_bytes());
     forged_.insert(tx.id());
     Msg m;
-    m.kind = MsgKind::kTx;
-    m.payload = tx.encode();
+    m.kind = node.core ? MsgKind::kLedger : MsgKind::kTx;
+    m.height = static_cast<uint64_t>(ledger::Channel::kTransactions);
+    m.payload = node.core ? tx_batch({tx.encode()}) : tx.encode();
     broadcast(i, m);
   }
 }
@@ -1043,6 +1289,10 @@ void Cluster::on_client() {
   });
   if (!st.ok()) {
     c.busy = false;
+    return;
+  }
+  if (node.core) {
+    feed_core(k);  // the core forwards it to the validators
     return;
   }
   Msg m;

@@ -32,6 +32,7 @@
 
 #include "consensus/engine.h"
 #include "consensus/sim/sim.h"
+#include "ledger/core.h"
 #include "runtime/sim/git_fake.h"
 #include "state/block.h"
 #include "state/genesis.h"
@@ -67,6 +68,9 @@ struct Options {
   Time client_every = 150;  // mean gap between client pushes
   Time client_timeout = 3000;
   size_t max_block_txs = 8;
+  // Drive each node's ledger through ledger::Core (src/ledger/core.h), as the real node does;
+  // false: the simulator's own ledger glue (build / verify / commit on Chain directly).
+  bool ledger_core = true;
   std::filesystem::path dir;  // per-run root; default /dev/shm (or the temp dir)
 };
 
@@ -142,6 +146,7 @@ class Cluster {
     kObjMissing,  // oid
     kSyncReq,     // height: "send me finalized blocks above this height"
     kSyncResp,    // blocks above the height, up to one with its finalization certificate
+    kLedger,      // ledger::Core's channels (channel byte in `height`)
   };
   struct Msg {
     MsgKind kind = MsgKind::kConsensus;
@@ -157,7 +162,7 @@ class Cluster {
     Time at = 0;
     uint64_t tie = 0;
     uint64_t seq = 0;
-    enum class Type { kDeliver, kTimer, kApp, kTick, kClient } type = Type::kDeliver;
+    enum class Type { kDeliver, kTimer, kApp, kTick, kClient, kCoreWake } type = Type::kDeliver;
     uint32_t node = 0;
     uint32_t from = 0;
     uint64_t incarnation = 0;
@@ -194,6 +199,11 @@ class Cluster {
   // Queues every object of these roots' closures that the store lacks.
   void need(Node& node, std::vector<Oid> roots);
   void open_ledger(Node& node, bool lose_last_batch);
+  // ledger::Core mode: carry out its actions; hand it what the mempool accepted.
+  void run_core(uint32_t i, ledger::Actions a);
+  void feed_core(uint32_t i);
+  void commit_job(uint32_t i, const ledger::CommitJob& job);
+  void committed(uint32_t i, const state::Block& b);  // bookkeeping and checks of a commit
 
   // Byzantine consensus behaviours (as consensus/sim's actors).
   std::vector<consensus::Outbound> byzantine_filter(Node& node, consensus::Outbound o);

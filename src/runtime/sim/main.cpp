@@ -13,16 +13,19 @@ int main(int argc, char** argv) {
   uint64_t seeds = 1;
   uint64_t first = 1;
   bool verbose = false;
+  bool core = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seeds" && i + 1 < argc) {
       seeds = std::strtoull(argv[++i], nullptr, 10);
     } else if ((a == "--seed" || a == "--first") && i + 1 < argc) {
       first = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--direct") {
+      core = false;
     } else if (a == "-v" || a == "--verbose") {
       verbose = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--seeds N] [--seed S] [-v]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seeds N] [--seed S] [--direct] [-v]\n", argv[0]);
       return 2;
     }
   }
@@ -30,7 +33,7 @@ int main(int argc, char** argv) {
   uint64_t heights = 0, acks = 0, crashes = 0;
   for (uint64_t k = 0; k < seeds; ++k) {
     uint64_t seed = first + k;
-    auto r = guts::runtime::sim::run_seed(seed, verbose);
+    auto r = guts::runtime::sim::run_seed(seed, verbose, core);
     heights += r.height;
     acks += r.stats.acknowledged;
     crashes += r.stats.crashes;
@@ -49,9 +52,9 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(r.trace_hash), r.description.c_str());
     }
     if (!r.ok) {
-      std::printf("FAILING SEED %llu: %s\nreproduce: %s --seed %llu -v\n",
+      std::printf("FAILING SEED %llu: %s\nreproduce: %s --seed %llu%s -v\n",
                   static_cast<unsigned long long>(seed), r.failure.c_str(), argv[0],
-                  static_cast<unsigned long long>(seed));
+                  static_cast<unsigned long long>(seed), core ? "" : " --direct");
       return 1;
     }
   }

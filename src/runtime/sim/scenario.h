@@ -21,7 +21,8 @@ struct SeedResult {
   Stats stats;
 };
 
-// verbose: print the nodes' state after each scripted step (to stderr).
-SeedResult run_seed(uint64_t seed, bool verbose = false);
+// verbose: print the nodes' state after each scripted step (to stderr). ledger_core: drive the
+// ledger through ledger::Core (as the node does) rather than the simulator's direct glue.
+SeedResult run_seed(uint64_t seed, bool verbose = false, bool ledger_core = true);
 
 }  // namespace guts::runtime::sim
