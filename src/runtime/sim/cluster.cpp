@@ -1115,12 +1115,14 @@ void Cluster::run_core(uint32_t i, ledger::Actions a) {
   for (auto& p : a.proposed) {
     if (!alive()) return;
     if (p.digest) mix(*p.digest);
+    ++(p.digest ? stats_.proposals : stats_.no_proposals);
     if (!p.record.empty()) node.journal->append(p.round.view, p.record);
     apply(i, node.engine->on_proposed(now_, p.round, p.digest));
   }
   for (auto& v : a.verified) {
     if (!alive()) return;
     mix(v.ok ? 0x600d : 0xbad);
+    ++(v.ok ? stats_.verified_ok : stats_.verified_bad);
     if (!v.record.empty()) node.journal->append(v.round.view, v.record);
     if (v.ok && v.record.size() > 1) {
       // Replication: the objects of a proposed ref update are fetched from now on.

@@ -87,6 +87,10 @@ struct Stats {
   uint64_t corrupt_objects = 0;
   uint64_t forged_rejected = 0;
   uint64_t synced_blocks = 0;
+  uint64_t proposals = 0;     // blocks proposed
+  uint64_t no_proposals = 0;  // proposal requests answered "none"
+  uint64_t verified_ok = 0;
+  uint64_t verified_bad = 0;
 };
 
 class Cluster {

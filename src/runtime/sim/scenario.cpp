@@ -119,7 +119,10 @@ SeedResult run_seed(uint64_t seed, bool verbose, bool ledger_core) {
     res.ok = false;
     res.failure = "liveness: not converged 30 s after healing: " + s.describe_nodes() +
                   " agreed height " + std::to_string(s.max_height()) + " (needed " +
-                  std::to_string(base + 1) + ")";
+                  std::to_string(base + 1) + "); proposals " + std::to_string(s.stats().proposals) +
+                  ", none " + std::to_string(s.stats().no_proposals) + ", verified ok " +
+                  std::to_string(s.stats().verified_ok) + ", bad " +
+                  std::to_string(s.stats().verified_bad);
   }
   return res;
 }
