@@ -105,7 +105,10 @@ Actions Core::step(Now now, F&& event) {
 // ---------------------------------------------------------------- events
 
 Actions Core::propose(Now now, const consensus::Context& ctx) {
-  return step(now, [&](Actions&) { propose_ = ctx; });
+  return step(now, [&](Actions&) {
+    propose_ = ctx;
+    propose_since_ms_ = now.steady_ms;
+  });
 }
 
 Actions Core::verify(Now now, const consensus::Context& ctx, const Digest& digest) {
@@ -564,7 +567,14 @@ void Core::try_propose(Now now, Actions& out) {
     propose_.reset();  // that view is over
     return;
   }
-  if (pool_.empty()) return;  // idle: wait for a transaction (or the view's timeout)
+  // The parent is final once it was handed to the committer or is the finalized target.
+  const bool parent_final = committed_.count(ctx.parent_payload) > 0 ||
+                            (target_ && target_->second == ctx.parent_payload);
+  const bool empty_due =
+      !parent_final && now.steady_ms >= propose_since_ms_ + options_.empty_child_after_ms;
+  // Idle: wait for a transaction (or the view's timeout), unless only a child can finalize
+  // the parent.
+  if (pool_.empty() && !empty_due) return;
   // Applying lags behind finalization: propose once it catches up (a commit wakes us), with a
   // bigger block, rather than queue more blocks that each cost a commit fsync.
   if (backlog_ >= kMaxCommitBacklog) return;
@@ -595,7 +605,8 @@ void Core::try_propose(Now now, Actions& out) {
     if (ptx.objects_pending) continue;  // not proposable before its objects are here
     candidates.push_back(ptx.tx);
   }
-  if (candidates.empty()) return;  // everything pending is already on its way
+  // Everything pending is already on its way (or waits for its objects).
+  if (candidates.empty() && !empty_due) return;
   propose_.reset();
   state::BuildResult built;
   try {
@@ -617,7 +628,11 @@ void Core::try_propose(Now now, Actions& out) {
     // rather than rebuilt in a loop (Mempool::recheck tells them once it is applied).
     // A transaction rejected because a block just applied it (still in our pool: the committer
     // reports it applied right after) is no rejection: leave it out.
-    if (ctx.parent_payload == chain_.head().id) {
+    if (!parent_final) {
+      // Nothing valid on a parent that is not final: propose the empty child that finalizes
+      // it (below). The rejections are not final verdicts; they stay pooled.
+      built.rejected.clear();
+    } else if (ctx.parent_payload == chain_.head().id) {
       for (const auto& [t, st] : built.rejected) unpool(t);
       for (auto& r : built.rejected)
         if (!chain_.locate(r.first)) out.rejected.push_back(std::move(r));
@@ -625,7 +640,7 @@ void Core::try_propose(Now now, Actions& out) {
     } else {
       out.proposed.push_back(Proposed{ctx.round, std::nullopt, {}});
     }
-    return;
+    if (parent_final) return;
   }
   auto block = std::make_shared<const state::Block>(std::move(built.block));
   Digest id = block->id();

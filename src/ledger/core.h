@@ -132,6 +132,13 @@ struct CoreOptions {
   uint64_t availability_timeout_ms = 3000;
   // How long a transaction this node forwarded may stay pending before it is sent again.
   uint64_t reforward_after_ms = 2000;
+  // A leader asked to build on a notarized parent that is not finalized, with nothing valid to
+  // put in a block, proposes an EMPTY child after this long: only a child can finalize the
+  // parent (and acknowledge its transactions). Without it a network whose pending pushes are
+  // all stale against that parent stops for good (found by the whole-node simulator, seed
+  // 231). The delay keeps the normal pipeline (the parent's finalization in flight) free of
+  // empty blocks; it must stay well below the leader timeout.
+  uint64_t empty_child_after_ms = 200;
 };
 
 // Taken from the mempool: `from` is the peer that forwarded it, nullopt if submitted here.
@@ -311,6 +318,7 @@ class Core {
   std::map<uint64_t, Digest> pool_order_;
   uint64_t pool_seq_ = 0;
   std::optional<consensus::Context> propose_;
+  uint64_t propose_since_ms_ = 0;  // when propose_ arrived
   std::vector<PendingVerify> verifies_;
   std::optional<std::pair<consensus::View, Digest>> target_;
   std::map<Digest, Fetch> fetches_;

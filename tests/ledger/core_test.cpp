@@ -210,6 +210,42 @@ TEST_F(Fixture, NeverProposesAnEmptyBlock) {
   EXPECT_TRUE(a.proposed[0].digest);
 }
 
+// Only a child can finalize a notarized parent: with nothing valid to add, a leader building on
+// a parent that is not final proposes an empty child (after a short delay when idle, at once
+// when every candidate failed on that parent). Without it the chain stops for good when all
+// pending pushes are stale against the unfinalized parent.
+TEST_F(Fixture, AnEmptyChildFinalizesANotarizedParent) {
+  Core core(chain, options());
+  auto tx = make_tx(0);
+  core.transactions(now, taken({tx}));
+  auto a = core.propose(now, ctx(1, 0, chain.head().id));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  ASSERT_TRUE(a.proposed[0].digest);
+  Digest parent = *a.proposed[0].digest;  // notarized, not finalized
+  // Idle (the only pooled transaction is in the parent): no block at once...
+  a = core.propose(now, ctx(2, 0, parent));
+  EXPECT_TRUE(a.proposed.empty()) << "the parent's finalization may be in flight";
+  a = core.tick(later(50));
+  EXPECT_TRUE(a.proposed.empty());
+  // ...but an empty child once the parent stayed unfinalized for a while.
+  a = core.tick(later(CoreOptions{}.empty_child_after_ms));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  ASSERT_TRUE(a.proposed[0].digest);
+  auto child = state::decode_block(ByteView(a.proposed[0].record).subspan(1));
+  EXPECT_EQ(child.header.parent, parent);
+  EXPECT_TRUE(child.txs.empty());
+  // A candidate that fails on an unfinalized parent: the empty child at once, and the
+  // transaction stays pooled (its verdict is not final).
+  auto stale = make_tx(1);
+  chain.reject.insert(stale.id());
+  core.transactions(now, taken({stale}));
+  a = core.propose(now, ctx(3, 0, *a.proposed[0].digest));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  ASSERT_TRUE(a.proposed[0].digest);
+  EXPECT_TRUE(a.rejected.empty());
+  EXPECT_EQ(core.pool_size(), 2u);
+}
+
 TEST_F(Fixture, VerifyFetchesTheBlockRotatingPeersThenAnswers) {
   Core core(chain, options());
   auto b = make_block(chain.head().id, 1, 1, validators[2], {make_tx(0)});
