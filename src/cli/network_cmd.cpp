@@ -35,6 +35,7 @@
 
 #include "cli/commands.h"
 #include "core/fs.h"
+#include "core/net_addr.h"
 #include "core/status.h"
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
@@ -142,53 +143,13 @@ std::string guts_node_binary() {
   return "guts-node";
 }
 
-// Distinct free loopback TCP ports, none in `exclude`: every socket stays bound until all are
-// picked. (Another process may still take one before a node binds it; `up` checks again.)
-std::vector<uint16_t> free_ports(size_t n, const std::set<uint16_t>& exclude) {
-  std::vector<int> fds;
-  std::vector<uint16_t> ports;
-  auto close_all = [&] {
-    for (int fd : fds) ::close(fd);
-  };
-  while (ports.size() < n) {
-    if (fds.size() > n + 64) {
-      close_all();
-      throw Error(Code::kInternal, "cannot find free ports");
-    }
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      if (fd >= 0) ::close(fd);
-      close_all();
-      throw Error(Code::kInternal, "cannot find a free port");
-    }
-    fds.push_back(fd);
-    uint16_t port = ntohs(a.sin_port);
-    if (!exclude.count(port)) ports.push_back(port);
-  }
-  close_all();
-  return ports;
-}
-
-uint16_t port_of(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos) throw Error(Code::kInvalidArgument, "bad address " + addr);
-  int port = std::atoi(addr.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) throw Error(Code::kInvalidArgument, "bad address " + addr);
-  return static_cast<uint16_t>(port);
-}
-
 // Whether a listener could bind `addr` (an IPv4 host:port) right now.
 bool can_listen(const std::string& addr) {
-  auto colon = addr.rfind(':');
+  auto hp = parse_host_port(addr);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(port_of(addr));
-  if (::inet_pton(AF_INET, addr.substr(0, colon).c_str(), &a.sin_addr) != 1) return true;
+  a.sin_port = htons(hp.port);
+  if (::inet_pton(AF_INET, hp.host.c_str(), &a.sin_addr) != 1) return true;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return true;
   int one = 1;
@@ -440,11 +401,11 @@ void network_new(const NewOptions& o, const Options& global) {
   auto genesis = state::Genesis::load(f.genesis_path());
   f.chain_id = genesis.chain_id;
   std::set<uint16_t> taken;
-  for (const auto& v : genesis.validators) taken.insert(port_of(v.p2p_address));
+  for (const auto& v : genesis.validators) taken.insert(parse_host_port(v.p2p_address).port);
   size_t n = genesis.validators.size();
   size_t m = static_cast<size_t>(o.full_nodes);
   // API ports for everyone, p2p ports for the full nodes.
-  auto ports = free_ports(n + 2 * m, taken);
+  auto ports = pick_free_ports(n + 2 * m, taken);
   size_t next = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto& v = genesis.validators[i];

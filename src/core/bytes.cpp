@@ -31,11 +31,4 @@ std::optional<Bytes> hex_decode(std::string_view hex) {
   return out;
 }
 
-bool constant_time_equal(ByteView a, ByteView b) {
-  if (a.size() != b.size()) return false;
-  uint8_t diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i];
-  return diff == 0;
-}
-
 }  // namespace guts

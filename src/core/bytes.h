@@ -39,7 +39,4 @@ std::optional<std::array<uint8_t, N>> hex_decode_fixed(std::string_view hex) {
   return out;
 }
 
-// Constant-time comparison for secrets (tokens, MACs).
-bool constant_time_equal(ByteView a, ByteView b);
-
 }  // namespace guts

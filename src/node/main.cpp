@@ -1,10 +1,8 @@
 // guts-node: the Guts daemon. `guts-node` runs a node (a one-validator network on first start,
 // API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the stored chain from
 // genesis and compares state roots.
-#include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +11,7 @@
 
 #include "consensus/signing_guard.h"
 #include "core/log.h"
+#include "core/net_addr.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -93,28 +92,6 @@ std::vector<state::GenesisAccount> genesis_accounts(const InitGenesisOptions& o)
   return out;
 }
 
-// Free TCP ports on `host`'s loopback: all sockets stay bound until every port is picked, so
-// the ports are distinct (another process may still take one before the node binds it).
-std::vector<uint16_t> free_ports(int n) {
-  std::vector<int> fds;
-  std::vector<uint16_t> ports;
-  for (int i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw Error(Code::kInternal, "cannot find a free port");
-    fds.push_back(fd);
-    ports.push_back(ntohs(a.sin_port));
-  }
-  for (int fd : fds) ::close(fd);
-  return ports;
-}
-
 // Writes <out>/genesis.json listing N validators with fresh node keys (<out>/node<i>/node.key,
 // mode 0600) and loopback p2p addresses on free ports: a local network for tests and demos.
 int init_genesis(const InitGenesisOptions& o) {
@@ -145,7 +122,7 @@ int init_genesis(const InitGenesisOptions& o) {
     }
     std::filesystem::remove_all(scratch);
   }
-  auto ports = free_ports(o.validators);
+  auto ports = pick_free_ports(static_cast<size_t>(o.validators));
   for (int i = 0; i < o.validators; ++i) {
     auto dir = o.out / ("node" + std::to_string(i));
     std::filesystem::create_directories(dir);

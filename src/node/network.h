@@ -26,11 +26,12 @@ class Db;
 
 namespace guts::node {
 
-// Channels beyond p2p's well-known ones (docs/p2p.md §4).
+// Channel numbers are in p2p/channels.h. Transitional aliases for code that still writes
+// channel::kTransactions etc. (to be removed once every user says p2p::channel::).
 namespace channel {
-inline constexpr uint64_t kResolver = 5;      // consensus certificate fetches (validators only)
-inline constexpr uint64_t kTransactions = 6;  // pending transactions forwarded to validators
-inline constexpr uint64_t kFinality = 7;      // finalization heads for full nodes (node/finality.h)
+using p2p::channel::kFinality;
+using p2p::channel::kResolver;
+using p2p::channel::kTransactions;
 }  // namespace channel
 
 struct NetworkOptions {
@@ -47,7 +48,7 @@ struct NetworkOptions {
   std::vector<std::string> bootstrap;
   std::vector<std::string> external_addrs;
   std::filesystem::path p2p_dir;
-  explicit NetworkOptions(crypto::SigningKey k) : key(std::move(k)) {}
+  explicit NetworkOptions(crypto::SigningKey k) : key(k) {}  // SigningKey has no move
 };
 
 class Network {

@@ -4,7 +4,7 @@
 
 #include "codec/codec.h"
 #include "core/status.h"
-#include "p2p/discovery.h"
+#include "p2p/address_book.h"
 
 namespace guts::p2p::gossip {
 
@@ -301,7 +301,7 @@ const char* result_name(Outcome::Result r) {
 // State machine
 
 Gossip::Gossip(crypto::SigningKey key, GossipConfig config)
-    : key_(std::move(key)), cfg_(std::move(config)) {}
+    : key_(key), cfg_(std::move(config)) {}
 
 uint64_t Gossip::next_timestamp(uint64_t now) {
   last_own_ts_ = std::max(now, last_own_ts_ + 1);
@@ -385,7 +385,8 @@ Outcome Gossip::on_node(const crypto::PublicKey& from, NodeAnnouncement ann, Byt
   o.result = Outcome::Result::kAccepted;
   o.relay.push_back(bytes);
   o.nodes.push_back(ann);
-  nodes_[ann.node] = NodeEntry{std::move(ann), std::move(bytes)};
+  auto node = ann.node;  // (the right side of = is evaluated first)
+  nodes_[node] = NodeEntry{std::move(ann), std::move(bytes)};
   return o;
 }
 
@@ -509,7 +510,8 @@ Bytes Gossip::announce_node(uint64_t features, std::string user_agent,
   a.sign(key_, cfg_.network);
   auto raw = a.encode();
   decode_node(raw);  // our own output obeys the decoder's rules (addresses, lengths)
-  nodes_[a.node] = NodeEntry{std::move(a), raw};
+  auto node = a.node;  // (the right side of = is evaluated first)
+  nodes_[node] = NodeEntry{std::move(a), raw};
   return raw;
 }
 
@@ -533,7 +535,9 @@ Bytes Gossip::announce_refs(std::string repo, std::vector<Ref> refs, uint64_t no
   a.sign(key_, cfg_.network);
   auto raw = a.encode();
   decode_refs(raw);  // throws on duplicate names, oversize, ...
-  refs_[{a.node, a.repo}] = RefsEntry{std::move(a), raw};
+  // The key first: the right side of = is evaluated first, and moving `a` empties a.repo.
+  std::pair<crypto::PublicKey, std::string> key{a.node, a.repo};
+  refs_[key] = RefsEntry{std::move(a), raw};
   return raw;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/net_addr.h"
 #include "crypto/ed25519.h"
 
 namespace guts::p2p::gossip {
@@ -40,7 +41,7 @@ inline constexpr std::string_view kInventoryDomain = "guts/p2p/inventory";
 inline constexpr std::string_view kRefsDomain = "guts/p2p/refs";
 
 inline constexpr size_t kMaxAddresses = 16;
-inline constexpr size_t kMaxAddressLen = 300;
+inline constexpr size_t kMaxAddressLen = kMaxHostPortLength;  // core/net_addr.h
 inline constexpr size_t kMaxUserAgent = 64;
 inline constexpr size_t kMaxRepoIdLen = 256;
 inline constexpr size_t kInventoryPageSize = 1024;  // repositories per inventory page

@@ -28,18 +28,10 @@
 
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
+#include "p2p/channels.h"  // channel numbers
 #include "p2p/handshake.h"
 
 namespace guts::p2p {
-
-// Well-known channels.
-namespace channel {
-inline constexpr uint64_t kVotes = 0;
-inline constexpr uint64_t kCertificates = 1;
-inline constexpr uint64_t kBlocks = 2;
-inline constexpr uint64_t kGossip = 3;
-inline constexpr uint64_t kGit = 4;
-}  // namespace channel
 
 struct ChannelConfig {
   uint64_t id = 0;

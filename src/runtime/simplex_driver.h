@@ -38,6 +38,7 @@
 #include "consensus/application.h"
 #include "consensus/engine.h"
 #include "consensus/journal.h"
+#include "p2p/channels.h"
 
 namespace guts::p2p {
 class Transport;
@@ -50,9 +51,9 @@ inline constexpr uint8_t kAppRecordTag = 0xB0;
 
 // p2p channel ids carrying the three consensus channels.
 struct ChannelMap {
-  uint64_t votes = 0;
-  uint64_t certificates = 1;
-  uint64_t resolver = 5;
+  uint64_t votes = p2p::channel::kVotes;
+  uint64_t certificates = p2p::channel::kCertificates;
+  uint64_t resolver = p2p::channel::kResolver;
 };
 
 // What the driver needs from the application beyond consensus::Application. All methods are

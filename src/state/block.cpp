@@ -43,13 +43,6 @@ static BlockHeader read_header(Reader& r) {
   return h;
 }
 
-BlockHeader decode_block_header(ByteView data) {
-  Reader r(data);
-  auto h = read_header(r);
-  r.finish();
-  return h;
-}
-
 Bytes Block::encode() const {
   Writer w(256 + txs.size() * 256);
   w.fixed(header.encode());

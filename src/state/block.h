@@ -40,7 +40,6 @@ struct Block {
   Bytes encode() const;
 };
 
-BlockHeader decode_block_header(ByteView data);
 // Throws codec::DecodeError; also checks tx_count and tx_root against the transactions.
 Block decode_block(ByteView data);
 

@@ -50,7 +50,6 @@ class Chain {
 
   const Genesis& genesis() const { return genesis_; }
   const Schema& schema() const { return schema_; }
-  storage::Db& db() { return db_; }
   Head head() const;
   // Reads of the finalized state. Safe from any thread.
   StateView view() const { return StateView(schema_, db_reader_); }

@@ -63,12 +63,6 @@ std::vector<PendingTx> Mempool::take(size_t max) {
   return out;
 }
 
-void Mempool::put_back(std::vector<PendingTx> txs) {
-  std::lock_guard lock(mu_);
-  for (auto it = txs.rbegin(); it != txs.rend(); ++it) queue_.push_front(std::move(*it));
-  cv_.notify_all();
-}
-
 bool Mempool::wait_for_work(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return shutdown_ || !queue_.empty(); });

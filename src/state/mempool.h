@@ -51,8 +51,6 @@ class Mempool {
   std::vector<Digest> recheck(
       std::chrono::milliseconds min_age,
       std::chrono::milliseconds min_interval = std::chrono::milliseconds(250));
-  // Puts taken transactions back (e.g. a proposal that was not finalized).
-  void put_back(std::vector<PendingTx> txs);
 
   // The nonce a new transaction of (author, signer) must carry.
   uint64_t next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "git/ref_name.h"
+
 namespace guts::state {
 
 std::string fold_case(std::string_view s) {
@@ -50,29 +52,11 @@ std::optional<std::string> repo_name_error(std::string_view name) {
 }
 
 std::optional<std::string> ref_name_error(std::string_view ref) {
-  if (ref.size() > 1024) return "ref name too long";
+  // Guts policy on top of git's rules: only full names under refs/, and not refs/heads or
+  // refs/tags themselves (git accepts both as two-component names).
   if (ref.substr(0, 5) != "refs/") return "ref name must start with 'refs/'";
-  if (ref == "refs/" || ref.back() == '/' || ref.back() == '.') return "ref name has an empty or invalid last component";
-  if (ref.find("..") != std::string_view::npos) return "ref name may not contain '..'";
-  if (ref.find("@{") != std::string_view::npos) return "ref name may not contain '@{'";
-  if (ref.find("//") != std::string_view::npos) return "ref name may not contain '//'";
-  for (unsigned char c : ref) {
-    if (c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' ||
-        c == '*' || c == '[' || c == '\\')
-      return "ref name contains a forbidden character";
-  }
-  size_t start = 0;
-  while (start < ref.size()) {
-    size_t end = ref.find('/', start);
-    if (end == std::string_view::npos) end = ref.size();
-    auto comp = ref.substr(start, end - start);
-    if (comp.empty()) return "ref name has an empty component";
-    if (comp.front() == '.') return "ref name component may not begin with '.'";
-    if (comp.size() >= 5 && comp.substr(comp.size() - 5) == ".lock")
-      return "ref name component may not end with '.lock'";
-    start = end + 1;
-  }
   if (ref == "refs/heads" || ref == "refs/tags") return "ref name has too few components";
+  if (auto e = git::ref_name_error(ref); !e.empty()) return e;
   return std::nullopt;
 }
 

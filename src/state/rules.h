@@ -13,7 +13,8 @@ namespace guts::state {
 std::optional<std::string> username_error(std::string_view name);
 // 1-100 characters of [A-Za-z0-9._-], not "." or "..", not ending in ".git".
 std::optional<std::string> repo_name_error(std::string_view name);
-// git check-ref-format rules for a full ref name ("refs/heads/main").
+// A full ref name ("refs/heads/main"): under refs/, not refs/heads or refs/tags alone, and valid
+// per git check-ref-format (git/ref_name.h, the one implementation of those rules).
 std::optional<std::string> ref_name_error(std::string_view ref);
 // A branch name as used for default_branch ("main"): valid as refs/heads/<name>.
 std::optional<std::string> branch_name_error(std::string_view branch);

@@ -10,6 +10,7 @@
 
 #include "api/http_server.h"
 #include "api/router.h"
+#include "core/net_addr.h"
 #include "core/status.h"
 
 namespace guts::cli {
@@ -85,16 +86,8 @@ TEST_F(HttpClientTest, MethodsBodiesHeadersAndToken) {
 }
 
 TEST_F(HttpClientTest, ConnectionFailureAndTimeout) {
-  // A port with nothing listening: bind one, then close it.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  std::string dead = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  // A port with nothing listening (picked free, then released).
+  std::string dead = "http://127.0.0.1:" + std::to_string(pick_free_port());
   HttpClient c(dead);
   try {
     c.get("/");

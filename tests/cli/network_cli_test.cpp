@@ -48,19 +48,6 @@ std::string both(const CmdResult& r) {
   return r.out + r.err;
 }
 
-// A loopback port nobody listens on (bound, then released).
-uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Gone: reaped now if it was (re-parented to) our child, and no such process any more.
 bool gone(pid_t pid) {
   int st = 0;
@@ -229,7 +216,7 @@ TEST_F(NetworkCli, FourValidatorsNewUpStatusDown) {
   // --nodes: any list of URLs; one that does not answer shows "down" (and exit code 3).
   std::string urls = net["nodes"][0]["url"].get<std::string>() + "," +
                      net["nodes"][1]["url"].get<std::string>() +
-                     ",http://127.0.0.1:" + std::to_string(unused_port());
+                     ",http://127.0.0.1:" + std::to_string(guts::pick_free_port());
   auto st = guts({"network", "status", "--nodes", urls});
   EXPECT_EQ(st.code, 3) << both(st);
   auto rows = lines_of(st.out);
@@ -273,7 +260,7 @@ TEST_F(NetworkCli, UpRefusesBusyPortsAndStopsWhatItStartedWhenANodeFails) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(std::stoi(api.substr(api.rfind(':') + 1))));
+    a.sin_port = htons(guts::parse_host_port(api).port);
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     ASSERT_EQ(::listen(fd, 1), 0);
     auto up = guts({"network", "up", dir_.string()});

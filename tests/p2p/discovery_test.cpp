@@ -1,8 +1,7 @@
-// Discovery building blocks (src/p2p/discovery.h): the strict host:port and bootstrap parsers,
-// the address book (backoff 2^n capped, expiry, candidate choice, RocksDB persistence across a
-// reopen) and the Prometheus renderer.
-#include "p2p/discovery.h"
-
+// Discovery's pure parts: the strict host:port and bootstrap parsers, the address book (backoff
+// 2^n capped, expiry, candidate choice, RocksDB persistence across a reopen), the Prometheus
+// renderer (p2p/address_book.h) and the discovery state machine (p2p/discovery_core.h). The
+// driver over a real transport is covered by discovery_integration_test.cpp.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 #include "codec/codec.h"
 #include "core/status.h"
 #include "crypto/did.h"
+#include "p2p/address_book.h"
+#include "p2p/discovery_core.h"
 #include "storage/db.h"
 
 using namespace guts;
@@ -271,4 +272,155 @@ TEST(Metrics, PrometheusText) {
             "p2p_bytes_total{dir=\"out\"} 7\n"
             "# TYPE p2p_peers gauge\n"
             "p2p_peers 2\n");
+}
+
+// ---- DiscoveryCore: events in, actions out ----
+
+namespace {
+
+constexpr uint64_t kT0 = 1'800'000'000'000;  // unix ms
+
+DiscoveryCore make_core(DiscoveryConfig cfg = {}) {
+  return DiscoveryCore(key(1), kNet, nullptr, std::move(cfg), 7);
+}
+
+uint8_t type_of(const Bytes& msg) {
+  return msg.empty() ? 0 : msg[0];
+}
+
+// Messages of `a` for `to`, in order.
+std::vector<Bytes> sent_to(const DiscoveryActions& a, const crypto::PublicKey& to) {
+  std::vector<Bytes> out;
+  for (const auto& s : a.sends)
+    if (s.to == to) out.insert(out.end(), s.messages.begin(), s.messages.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(DiscoveryCore, HelloOnSessionUpAndPokeOnDown) {
+  auto core = make_core();
+  core.start(kT0, 0);
+  auto p = key(2).public_key();
+  auto a = core.on_peer(p, true, kT0);
+  EXPECT_FALSE(a.poke);
+  auto hello = sent_to(a, p);
+  ASSERT_EQ(hello.size(), 1u);  // no own announcement before the first round
+  EXPECT_EQ(type_of(hello[0]), static_cast<uint8_t>(gossip::Type::kSubscribe));
+  EXPECT_EQ(core.connected().count(p), 1u);
+
+  core.on_tick(kT0, {{p, false}});  // first round: announces this node
+  auto q = key(3).public_key();
+  hello = sent_to(core.on_peer(q, true, kT0 + 1), q);
+  ASSERT_EQ(hello.size(), 2u);
+  EXPECT_EQ(type_of(hello[0]), static_cast<uint8_t>(gossip::Type::kNode));
+  EXPECT_EQ(gossip::decode_node(hello[0]).node, key(1).public_key());
+
+  auto down = core.on_peer(p, false, kT0 + 2);
+  EXPECT_TRUE(down.poke);
+  EXPECT_TRUE(down.sends.empty());
+  EXPECT_EQ(core.connected().count(p), 0u);
+  EXPECT_EQ(core.metrics()["p2p_discovery_sessions_total"], 2u);
+}
+
+TEST(DiscoveryCore, DialsBootstrapAndCountsATimeoutAsAFailure) {
+  DiscoveryConfig cfg;
+  auto b = key(2).public_key();
+  cfg.bootstrap.push_back({b, {"127.0.0.1", 9002}});
+  cfg.bootstrap.push_back({key(1).public_key(), {"127.0.0.1", 9001}});  // ourselves: ignored
+  cfg.dial_timeout = std::chrono::milliseconds(10'000);
+  cfg.book.backoff_unit_ms = 60'000;
+  auto core = make_core(cfg);
+  auto started = core.start(kT0, 0);
+  EXPECT_EQ(started.bootstrap, 2u);
+  ASSERT_EQ(core.address_book().size(), 1u);
+
+  auto a = core.on_tick(kT0, {});
+  ASSERT_EQ(a.dials.size(), 1u);
+  EXPECT_EQ(a.dials[0].id, b);
+  EXPECT_EQ(a.dials[0].addr, (HostPort{"127.0.0.1", 9002}));
+  EXPECT_TRUE(a.sends.empty());  // nobody connected: the announcement reaches no one
+  EXPECT_TRUE(core.on_tick(kT0 + 1, {}).dials.empty());  // still pending
+  EXPECT_EQ(core.metrics()["p2p_pending_dials"], 1u);
+
+  // No session within the dial timeout: a failure, then no new dial during the backoff.
+  EXPECT_TRUE(core.on_tick(kT0 + 10'000, {}).dials.empty());
+  EXPECT_EQ(core.metrics()["p2p_discovery_dial_failures_total"], 1u);
+  EXPECT_EQ(core.address_book()[0].failures, 1u);
+  EXPECT_TRUE(core.on_tick(kT0 + 20'000, {}).dials.empty());
+  EXPECT_EQ(core.on_tick(kT0 + 10'000 + 120'000, {}).dials.size(), 1u);  // backoff over
+
+  // A session clears the pending dial and the failures.
+  core.on_peer(b, true, kT0 + 200'000);
+  EXPECT_EQ(core.metrics()["p2p_pending_dials"], 0u);
+  EXPECT_EQ(core.address_book()[0].failures, 0u);
+}
+
+TEST(DiscoveryCore, AsksAConnectedPeerForPeersWhenShortOfCandidates) {
+  DiscoveryConfig cfg;
+  cfg.get_peers_interval = std::chrono::milliseconds(30'000);
+  auto core = make_core(cfg);
+  core.start(kT0, 0);
+  auto p = key(2).public_key();
+  core.on_peer(p, true, kT0);
+  auto a = core.on_tick(kT0 + 30'000, {{p, true}});
+  auto msgs = sent_to(a, p);
+  ASSERT_EQ(msgs.size(), 3u);  // GetPeers, then our node announcement and inventory page
+  EXPECT_EQ(type_of(msgs[0]), static_cast<uint8_t>(gossip::Type::kGetPeers));
+  EXPECT_EQ(type_of(msgs[1]), static_cast<uint8_t>(gossip::Type::kNode));
+  EXPECT_EQ(type_of(msgs[2]), static_cast<uint8_t>(gossip::Type::kInventory));
+  // Not again within the interval, and no re-announcement before announce_interval.
+  EXPECT_TRUE(core.on_tick(kT0 + 31'000, {{p, true}}).sends.empty());
+  EXPECT_EQ(type_of(sent_to(core.on_tick(kT0 + 60'000, {{p, true}}), p).at(0)),
+            static_cast<uint8_t>(gossip::Type::kGetPeers));
+}
+
+TEST(DiscoveryCore, RelaysAcceptedAnnouncementsAndLearnsAddresses) {
+  auto core = make_core();
+  core.start(kT0, 0);
+  auto p1 = key(2).public_key(), p2 = key(3).public_key();
+  core.on_peer(p1, true, kT0);
+  core.on_peer(p2, true, kT0);
+  auto k4 = key(4);
+  auto a = core.on_message(p1, ann(k4, kT0, {"127.0.0.1:9004"}).encode(), kT0);
+  EXPECT_FALSE(a.violation);
+  EXPECT_TRUE(sent_to(a, p1).empty());  // not back to the sender
+  ASSERT_EQ(sent_to(a, p2).size(), 1u);
+  ASSERT_EQ(core.address_book().size(), 1u);
+  EXPECT_EQ(core.address_book()[0].id, k4.public_key());
+  EXPECT_EQ(core.address_book()[0].addresses, std::vector<std::string>{"127.0.0.1:9004"});
+  EXPECT_EQ(core.metrics()["p2p_gossip_relayed_total"], 1u);
+  // The same announcement again: a duplicate, not relayed.
+  EXPECT_TRUE(core.on_message(p2, ann(k4, kT0, {"127.0.0.1:9004"}).encode(), kT0).sends.empty());
+}
+
+TEST(DiscoveryCore, AnInvalidMessageAsksToBlockTheSenderAndNothingElse) {
+  auto core = make_core();
+  core.start(kT0, 0);
+  auto p1 = key(2).public_key(), p2 = key(3).public_key();
+  core.on_peer(p1, true, kT0);
+  core.on_peer(p2, true, kT0);
+  Bytes garbage{static_cast<uint8_t>(gossip::Type::kNode), 1, 2, 3};
+  auto a = core.on_message(p1, garbage, kT0);
+  ASSERT_TRUE(a.violation);
+  EXPECT_TRUE(a.sends.empty());
+  EXPECT_TRUE(a.dials.empty());
+}
+
+TEST(DiscoveryCore, AnnouncesTheListenAddressOnlyWhenSpecific) {
+  DiscoveryConfig cfg;
+  cfg.listen_host = "127.0.0.1";
+  auto core = make_core(cfg);
+  core.start(kT0, 9100);
+  EXPECT_EQ(core.own_addresses(), std::vector<std::string>{"127.0.0.1:9100"});
+  cfg.listen_host = "0.0.0.0";
+  auto any = make_core(cfg);
+  any.start(kT0, 9100);
+  EXPECT_TRUE(any.own_addresses().empty());
+  cfg.external_addresses = {"seed.example:9000"};
+  auto ext = make_core(cfg);
+  ext.start(kT0, 9100);
+  EXPECT_EQ(ext.own_addresses(), std::vector<std::string>{"seed.example:9000"});
+  cfg.external_addresses = {"bad address"};
+  EXPECT_THROW(make_core(cfg), Error);
 }

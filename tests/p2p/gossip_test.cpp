@@ -396,6 +396,24 @@ TEST(GossipRules, OwnAnnouncementsAreAuthoritative) {
   EXPECT_THROW(g.announce_refs("x", {{"a", Bytes(20, 1)}, {"a", Bytes(20, 2)}}, kNow), Error);
 }
 
+// Our refs announcements are held per repository (they were once all stored under the empty
+// repository name, read after the announcement had been moved: found by clang-tidy), so a
+// subscriber gets the latest of every repository.
+TEST(GossipRules, OwnRefsAreHeldPerRepository) {
+  auto k = key(10);
+  Gossip g(k, config());
+  g.announce_node(0, "ua", {"127.0.0.1:1"}, kNow);
+  g.announce_refs("ra", {{"refs/heads/main", Bytes(20, 1)}}, kNow);
+  g.announce_refs("rb", {{"refs/heads/main", Bytes(20, 2)}}, kNow);
+  ASSERT_TRUE(g.refs(k.public_key(), "ra"));
+  ASSERT_TRUE(g.refs(k.public_key(), "rb"));
+  EXPECT_EQ(g.refs(k.public_key(), "ra")->refs.at(0).oid, Bytes(20, 1));
+  EXPECT_FALSE(g.refs(k.public_key(), ""));
+  size_t refs = 0;
+  for (const auto& m : g.replay(0)) refs += m[0] == static_cast<uint8_t>(Type::kRefs) ? 1 : 0;
+  EXPECT_EQ(refs, 2u);
+}
+
 TEST(GossipRules, CapacityIsExplicit) {
   auto c = config();
   c.max_nodes = 2;

@@ -12,10 +12,10 @@ using namespace guts::p2p::noise;
 
 namespace {
 
+// The vectors are in the repository (tests/data/noise, copied from cacophony).
 nlohmann::json load_vectors() {
-  const char* dir = std::getenv("GUTS_SHARED_DIR");
-  std::string base = dir ? dir : "../shared";
-  std::ifstream in(base + "/testdata/noise/cacophony-25519-chachapoly-blake2b.json");
+  std::ifstream in(std::string(GUTS_TEST_DATA_DIR) +
+                   "/noise/cacophony-25519-chachapoly-blake2b.json");
   if (!in) return nullptr;
   return nlohmann::json::parse(in);
 }
@@ -87,7 +87,7 @@ std::string run_vector(const nlohmann::json& v) {
 
 TEST(NoiseVectors, AllCacophonyVectorsPass) {
   auto doc = load_vectors();
-  ASSERT_FALSE(doc.is_null()) << "set GUTS_SHARED_DIR";
+  ASSERT_FALSE(doc.is_null()) << "missing " GUTS_TEST_DATA_DIR "/noise";
   size_t passed = 0;
   size_t required = 0;
   for (const auto& v : doc["vectors"]) {

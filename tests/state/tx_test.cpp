@@ -2,6 +2,7 @@
 
 #include "codec/codec.h"
 #include "crypto/did.h"
+#include "git/ref_name.h"
 #include "state/block.h"
 #include "state/rules.h"
 #include "tests/state/fixtures.h"
@@ -108,4 +109,20 @@ TEST(Rules, RepoAndRefNames) {
     EXPECT_TRUE(ref_name_error(bad)) << bad;
   EXPECT_FALSE(branch_name_error("main"));
   EXPECT_TRUE(branch_name_error("-x"));
+}
+
+// The state machine's ref rule is git's (git/ref_name.h) plus: under refs/, and not refs/heads
+// or refs/tags alone.
+TEST(Rules, RefNamesAreGitsRulesUnderRefs) {
+  for (const std::string& n :
+       {std::string("refs/heads/main"), std::string("refs/x"), std::string("refs/"),
+        std::string("refs"), std::string("refs/tags"), std::string("refs/heads/a.lock/b"),
+        std::string("refs/heads/-x"), std::string("refs/heads/@"), std::string("refs/heads/a@b"),
+        std::string("refs/heads/a\x7f"), std::string("refs/heads/x."), std::string("refs/notes/x"),
+        "refs/heads/" + std::string(1013, 'a'), "refs/heads/" + std::string(1014, 'a')}) {
+    bool extra = n.rfind("refs/", 0) != 0 || n == "refs/heads" || n == "refs/tags";
+    EXPECT_EQ(ref_name_error(n).has_value(), extra || !git::is_valid_ref_name(n)) << n;
+  }
+  EXPECT_FALSE(ref_name_error("refs/heads/" + std::string(1013, 'a')));  // 1,024 bytes
+  EXPECT_TRUE(ref_name_error("refs/heads/" + std::string(1014, 'a')));
 }

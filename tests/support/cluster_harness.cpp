@@ -61,7 +61,7 @@ int Cluster::add_full_node(std::vector<std::string> extra_args, int bootstrap) {
   if (bootstrap < 0 || bootstrap >= validators_)
     throw std::invalid_argument("bootstrap must be a validator index");
   int index = size();
-  std::string addr = "127.0.0.1:" + std::to_string(free_port());
+  std::string addr = "127.0.0.1:" + std::to_string(pick_free_port());
   std::vector<std::string> args{"--genesis-file",
                                 genesis_file().string(),
                                 "--no-validator",
@@ -90,7 +90,7 @@ void Cluster::start(int i) {
     } catch (const std::runtime_error& e) {
       if (attempt == 2 || std::string(e.what()).find("in use") == std::string::npos) throw;
     }
-    std::string addr = "127.0.0.1:" + std::to_string(free_port());
+    std::string addr = "127.0.0.1:" + std::to_string(pick_free_port());
     auto& args = node(i).extra_args();
     for (size_t k = 0; k + 1 < args.size(); ++k)
       if (args[k] == "--p2p-addr") args[k + 1] = addr;

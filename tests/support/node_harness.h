@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/net_addr.h"
+
 namespace guts::testing {
 
 namespace fs = std::filesystem;
@@ -62,10 +64,9 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds dea
 
 std::string read_file(const fs::path& p);  // "" when absent
 
-// A free TCP port on 127.0.0.1 at the time of the call (for flags that need a concrete port,
-// e.g. a p2p address announced to peers). Another process may take it before it is bound, so
-// callers retry a failed start on a new port rather than assume it stays free.
-uint16_t free_port();
+// Free TCP ports on 127.0.0.1 (for flags that need a concrete port, e.g. a p2p address
+// announced to peers): pick_free_port() / pick_free_ports() from core/net_addr.h. Another
+// process may take one before it is bound, so callers retry a failed start on a new port.
 
 class NodeProcess {
  public:

@@ -1,11 +1,17 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
 
 #include "core/base58.h"
 #include "core/bytes.h"
 #include "core/fs.h"
+#include "core/net_addr.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "core/utf8.h"
@@ -75,4 +81,69 @@ TEST(Result, ValueAndError) {
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kNotFound);
   EXPECT_THROW(std::move(bad).take(), Error);
+}
+
+// The strict host:port grammar itself is covered case by case in tests/p2p/discovery_test.cpp
+// (HostPort.*); here: port 0 for listen addresses, and the error messages.
+TEST(NetAddr, ParseHostPortPortZeroOnlyWhenAllowed) {
+  EXPECT_EQ(parse_host_port("127.0.0.1:9000"), (HostPort{"127.0.0.1", 9000}));
+  EXPECT_EQ(parse_host_port("[::]:0", PortZero::kAllow), (HostPort{"::", 0}));
+  EXPECT_EQ(parse_host_port("0.0.0.0:0", PortZero::kAllow), (HostPort{"0.0.0.0", 0}));
+  EXPECT_EQ(parse_host_port("localhost:65535", PortZero::kAllow), (HostPort{"localhost", 65535}));
+  EXPECT_THROW(parse_host_port("127.0.0.1:0"), Error);
+  for (const char* s : {"127.0.0.1:00", "127.0.0.1:01", "127.0.0.1:", "127.0.0.1:65536"})
+    EXPECT_THROW(parse_host_port(s, PortZero::kAllow), Error) << s;
+  try {
+    parse_host_port("::1:80");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("brackets"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ((HostPort{"2001:db8::1", 443}).to_string(), "[2001:db8::1]:443");
+}
+
+TEST(NetAddr, PickFreePortsAreDistinctAndNotExcluded) {
+  auto first = pick_free_ports(8);
+  ASSERT_EQ(first.size(), 8u);
+  std::set<uint16_t> seen(first.begin(), first.end());
+  EXPECT_EQ(seen.size(), 8u);
+  for (auto p : first) EXPECT_NE(p, 0);
+  auto more = pick_free_ports(4, seen);
+  for (auto p : more) EXPECT_EQ(seen.count(p), 0u) << p;
+  EXPECT_TRUE(pick_free_ports(0).empty());
+  EXPECT_NE(pick_free_port(), 0);
+}
+
+namespace {
+size_t open_fds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+}  // namespace
+
+TEST(NetAddr, PickFreePortsClosesEverySocketAlsoOnError) {
+  size_t before = open_fds();
+  pick_free_ports(16);
+  EXPECT_EQ(open_fds(), before);
+  // In a child with a descriptor limit just above what is open: socket() fails midway.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    size_t open = open_fds();
+    rlimit lim{open + 4, open + 4};
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(2);
+    try {
+      pick_free_ports(32);
+      ::_exit(3);  // should have run out of descriptors
+    } catch (const Error& e) {
+      if (e.code() != Code::kInternal) ::_exit(4);
+    }
+    ::_exit(open_fds() == open ? 0 : 5);
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
 }

@@ -1,8 +1,5 @@
-// Parsers, the address book and the Prometheus renderer (sans-I/O; guts_p2p). The live
-// Discovery component is in discovery_service.cpp (guts_p2p_net).
-#include "p2p/discovery.h"
-
-#include <arpa/inet.h>
+// The bootstrap parser, the address book and the Prometheus renderer (address_book.h).
+#include "p2p/address_book.h"
 
 #include <algorithm>
 
@@ -23,94 +20,11 @@ namespace {
   throw Error(Code::kInvalidArgument, "invalid peer address '" + shown + "': " + why);
 }
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool valid_ipv4(std::string_view s) {
-  int parts = 0;
-  size_t pos = 0;
-  while (true) {
-    size_t dot = s.find('.', pos);
-    auto part = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    if (!all_digits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
-    if (std::stoi(std::string(part)) > 255) return false;
-    ++parts;
-    if (dot == std::string_view::npos) break;
-    pos = dot + 1;
-  }
-  return parts == 4;
-}
-
-bool valid_dns_name(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t pos = 0;
-  while (true) {
-    size_t dot = s.find('.', pos);
-    auto label = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
-      return false;
-    for (char c : label) {
-      bool ok =
-          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-      if (!ok) return false;
-    }
-    if (dot == std::string_view::npos) break;
-    pos = dot + 1;
-  }
-  return true;
-}
-
 std::string key_of(const crypto::PublicKey& id) {
   return std::string(id.begin(), id.end());
 }
 
 }  // namespace
-
-std::string HostPort::to_string() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
-HostPort parse_host_port(std::string_view text) {
-  if (text.empty()) bad(text, "empty");
-  if (text.size() > gossip::kMaxAddressLen) bad(text, "too long");
-  HostPort hp;
-  std::string_view port;
-  if (text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string_view::npos) bad(text, "unterminated '['");
-    auto host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') bad(text, "missing ':port' after ']'");
-    port = text.substr(close + 2);
-    in6_addr a6;
-    std::string h(host);
-    if (h.empty() || h.find('%') != std::string::npos || inet_pton(AF_INET6, h.c_str(), &a6) != 1) {
-      bad(text, "not an IPv6 address between brackets");
-    }
-    hp.host = std::move(h);
-  } else {
-    auto colon = text.find(':');
-    if (colon == std::string_view::npos) bad(text, "missing ':port'");
-    if (text.find(':', colon + 1) != std::string_view::npos) {
-      bad(text, "IPv6 addresses must be written in brackets ([::1]:9000)");
-    }
-    auto host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.empty()) bad(text, "missing host");
-    bool numeric = std::all_of(host.begin(), host.end(),
-                               [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-    if (numeric ? !valid_ipv4(host) : !valid_dns_name(host)) {
-      bad(text, numeric ? "not a dotted-quad IPv4 address" : "not a valid host name");
-    }
-    hp.host = std::string(host);
-  }
-  if (!all_digits(port) || port.size() > 5 || port[0] == '0') bad(text, "port must be 1..65535");
-  auto p = std::stoul(std::string(port));
-  if (p == 0 || p > 65535) bad(text, "port must be 1..65535");
-  hp.port = static_cast<uint16_t>(p);
-  return hp;
-}
 
 BootstrapPeer parse_bootstrap(std::string_view text) {
   auto at = text.find('@');

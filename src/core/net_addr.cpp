@@ -1,0 +1,153 @@
+#include "core/net_addr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/status.h"
+
+namespace guts {
+
+namespace {
+
+[[noreturn]] void bad(std::string_view text, const std::string& why) {
+  std::string shown(text.substr(0, 120));
+  for (auto& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  }
+  throw Error(Code::kInvalidArgument, "invalid address '" + shown + "': " + why);
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool valid_ipv4(std::string_view s) {
+  int parts = 0;
+  size_t pos = 0;
+  while (true) {
+    size_t dot = s.find('.', pos);
+    auto part = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    if (!all_digits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
+    if (std::stoi(std::string(part)) > 255) return false;
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  return parts == 4;
+}
+
+bool valid_dns_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t pos = 0;
+  while (true) {
+    size_t dot = s.find('.', pos);
+    auto label = s.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char c : label) {
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  return true;
+}
+
+// Owns the sockets opened while picking ports: all are closed when it goes out of scope.
+class Sockets {
+ public:
+  Sockets() = default;
+  Sockets(const Sockets&) = delete;
+  Sockets& operator=(const Sockets&) = delete;
+  ~Sockets() {
+    for (int fd : fds_) ::close(fd);
+  }
+  void adopt(int fd) { fds_.push_back(fd); }
+  size_t size() const { return fds_.size(); }
+
+ private:
+  std::vector<int> fds_;
+};
+
+}  // namespace
+
+std::string HostPort::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+HostPort parse_host_port(std::string_view text, PortZero zero) {
+  if (text.empty()) bad(text, "empty");
+  if (text.size() > kMaxHostPortLength) bad(text, "too long");
+  HostPort hp;
+  std::string_view port;
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) bad(text, "unterminated '['");
+    auto host = text.substr(1, close - 1);
+    if (close + 1 >= text.size() || text[close + 1] != ':') bad(text, "missing ':port' after ']'");
+    port = text.substr(close + 2);
+    in6_addr a6;
+    std::string h(host);
+    if (h.empty() || h.find('%') != std::string::npos || inet_pton(AF_INET6, h.c_str(), &a6) != 1) {
+      bad(text, "not an IPv6 address between brackets");
+    }
+    hp.host = std::move(h);
+  } else {
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos) bad(text, "missing ':port'");
+    if (text.find(':', colon + 1) != std::string_view::npos) {
+      bad(text, "IPv6 addresses must be written in brackets ([::1]:9000)");
+    }
+    auto host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.empty()) bad(text, "missing host");
+    bool numeric = std::all_of(host.begin(), host.end(),
+                               [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (numeric ? !valid_ipv4(host) : !valid_dns_name(host)) {
+      bad(text, numeric ? "not a dotted-quad IPv4 address" : "not a valid host name");
+    }
+    hp.host = std::string(host);
+  }
+  if (zero == PortZero::kAllow && port == "0") return hp;  // hp.port == 0
+  const char* range = zero == PortZero::kAllow ? "port must be 0..65535" : "port must be 1..65535";
+  if (!all_digits(port) || port.size() > 5 || port[0] == '0') bad(text, range);
+  auto p = std::stoul(std::string(port));
+  if (p == 0 || p > 65535) bad(text, range);
+  hp.port = static_cast<uint16_t>(p);
+  return hp;
+}
+
+std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclude) {
+  Sockets held;  // closed on return and on every throw
+  std::vector<uint16_t> ports;
+  while (ports.size() < n) {
+    if (held.size() > n + 64) throw Error(Code::kInternal, "cannot find free ports");
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      throw Error(Code::kInternal,
+                  std::string("cannot find a free port: socket: ") + std::strerror(errno));
+    held.adopt(fd);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw Error(Code::kInternal, std::string("cannot find a free port: ") + std::strerror(errno));
+    uint16_t port = ntohs(a.sin_port);
+    if (!exclude.count(port)) ports.push_back(port);
+  }
+  return ports;
+}
+
+}  // namespace guts
