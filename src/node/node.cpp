@@ -23,13 +23,16 @@
 #include "node/git_projection.h"
 #include "node/ledger_app.h"
 #include "node/network.h"
-#include "node/object_sync.h"
-#include "node/seed_policy.h"
+#include "replication/object_sync.h"
+#include "replication/seed_policy.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "storage/db.h"
 
 namespace guts::node {
+
+using replication::ObjectSync;
+using replication::SeedPolicy;
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
   auto colon = addr.rfind(':');

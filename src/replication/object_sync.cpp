@@ -1,14 +1,9 @@
 // Replication of git objects between nodes (docs/git.md "Replication").
-//
-// Built twice: into guts_node_lib, and with GUTS_BYZANTINE_TESTS into the library of the
-// test-only `guts-node-byzantine`, whose server can be told (env GUTS_BYZANTINE) to serve bad
-// packs so that tests can watch honest nodes reject them.
-#include "node/object_sync.h"
+#include "replication/object_sync.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 
 #include "api/git_routes.h"
@@ -17,10 +12,9 @@
 #include "git/pack_transfer.h"
 #include "git/refs.h"
 #include "git/repo_store.h"
-#include "node/network.h"
 #include "p2p/transport.h"
 
-namespace guts::node {
+namespace guts::replication {
 
 namespace fs = std::filesystem;
 
@@ -63,20 +57,21 @@ std::string did(const crypto::PublicKey& k) {
 
 }  // namespace
 
-ObjectSync::ObjectSync(Network& network, git::RepoStore& store, ObjectSyncOptions options)
-    : net_(network), store_(store), opts_(options), self_(network.transport().id()) {
-  net_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
+ObjectSync::ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions options)
+    : port_(std::move(port)),
+      store_(store),
+      opts_(std::move(options)),
+      self_(port_.transport->id()) {
+  port_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
     on_message(peer, std::move(payload));
   });
-  net_.on_peer([this](const crypto::PublicKey& peer, bool up) { on_peer(peer, up); });
-#ifdef GUTS_BYZANTINE_TESTS
-  if (const char* m = std::getenv("GUTS_BYZANTINE")) byzantine_ = m;
-#endif
+  port_.on_peer([this](const crypto::PublicKey& peer, bool up) { on_peer(peer, up); });
   for (size_t i = 0; i < std::max<size_t>(1, opts_.server_threads); ++i)
     servers_.emplace_back([this] { server_loop(); });
   for (size_t i = 0; i < std::max<size_t>(1, opts_.client_threads); ++i)
     clients_.emplace_back([this] { client_loop(); });
   timer_ = std::thread([this] { timer_loop(); });
+  checker_ = std::thread([this] { check_loop(); });
 }
 
 ObjectSync::~ObjectSync() {
@@ -101,6 +96,7 @@ void ObjectSync::stop() {
   for (auto& t : servers_) t.join();
   for (auto& t : clients_) t.join();
   if (timer_.joinable()) timer_.join();
+  if (checker_.joinable()) checker_.join();
   servers_.clear();
   clients_.clear();
   // Whoever still waits hears that the objects did not arrive.
@@ -111,6 +107,7 @@ void ObjectSync::stop() {
       for (auto& w : job->waiters) fail.push_back(std::move(w.done));
     jobs_.clear();
     cqueue_.clear();
+    checks_.clear();
   }
   for (auto& d : fail) d(false);
 }
@@ -124,20 +121,20 @@ ObjectSync::Stats ObjectSync::stats() const {
 
 void ObjectSync::block_peer(const crypto::PublicKey& peer, const std::string& why) {
   spdlog::warn("replication: blocking peer {}: {}", did(peer), why);
-  net_.transport().block(peer);
+  transport().block(peer);
   std::lock_guard l(stats_mu_);
   ++stats_.peers_blocked;
 }
 
 void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
   if (stopping_) return;
-  repl::Message m;
+  wire::Message m;
   try {
-    m = repl::decode(payload);
+    m = wire::decode(payload);
   } catch (const codec::DecodeError& e) {
     return block_peer(peer, std::string("malformed replication message: ") + e.what());
   }
-  if (auto* w = std::get_if<repl::Want>(&m)) {
+  if (auto* w = std::get_if<wire::Want>(&m)) {
     std::string refuse;
     {
       std::lock_guard l(smu_);
@@ -152,16 +149,16 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
     if (refuse.empty()) {
       scv_.notify_one();  // only server_loop threads wait on scv_
     } else {
-      net_.transport().send(peer, p2p::channel::kGit,
-                            repl::encode(repl::NotFound{w->request_id, refuse}));
+      transport().send(peer, p2p::channel::kGit,
+                       wire::encode(wire::NotFound{w->request_id, refuse}));
       std::lock_guard l(stats_mu_);
       ++stats_.requests_refused;
     }
-  } else if (auto* c = std::get_if<repl::PackChunk>(&m)) {
+  } else if (auto* c = std::get_if<wire::PackChunk>(&m)) {
     on_chunk(peer, std::move(*c));
-  } else if (auto* nf = std::get_if<repl::NotFound>(&m)) {
+  } else if (auto* nf = std::get_if<wire::NotFound>(&m)) {
     on_not_found(peer, *nf);
-  } else if (auto* inv = std::get_if<repl::Inventory>(&m)) {
+  } else if (auto* inv = std::get_if<wire::Inventory>(&m)) {
     std::lock_guard l(imu_);
     theirs_[peer] = std::move(*inv);
   }
@@ -177,12 +174,12 @@ void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
   Bytes inv;
   {
     std::lock_guard l(imu_);
-    inv = repl::encode(mine_);
+    inv = wire::encode(mine_);
   }
-  net_.transport().send(peer, p2p::channel::kGit, inv);
+  transport().send(peer, p2p::channel::kGit, inv);
 }
 
-void ObjectSync::on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk) {
+void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) {
   std::shared_ptr<Inflight> f;
   {
     std::lock_guard l(cmu_);
@@ -215,7 +212,7 @@ void ObjectSync::on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk) 
   if (!violation.empty()) block_peer(peer, violation);
 }
 
-void ObjectSync::on_not_found(const crypto::PublicKey& peer, const repl::NotFound& nf) {
+void ObjectSync::on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf) {
   std::shared_ptr<Inflight> f;
   {
     std::lock_guard l(cmu_);
@@ -236,19 +233,19 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
   std::sort(repos.begin(), repos.end());
   repos.erase(std::unique(repos.begin(), repos.end()), repos.end());
   if (hosts_all) repos.clear();
-  if (repos.size() > repl::kMaxInventoryRepos) {
+  if (repos.size() > wire::kMaxInventoryRepos) {
     spdlog::warn("replication: inventory of {} repositories truncated", repos.size());
-    repos.resize(repl::kMaxInventoryRepos);
+    repos.resize(wire::kMaxInventoryRepos);
   }
   Bytes msg;
   {
     std::lock_guard l(imu_);
-    repl::Inventory inv{hosts_all, std::move(repos)};
+    wire::Inventory inv{hosts_all, std::move(repos)};
     if (inv == mine_) return;
     mine_ = std::move(inv);
-    msg = repl::encode(mine_);
+    msg = wire::encode(mine_);
   }
-  if (!stopping_ && net_.listening()) net_.transport().broadcast(p2p::channel::kGit, msg);
+  if (!stopping_ && port_.listening()) transport().broadcast(p2p::channel::kGit, msg);
 }
 
 std::vector<crypto::PublicKey> ObjectSync::hosting_peers(uint64_t repo_id) const {
@@ -287,8 +284,8 @@ void ObjectSync::send_reliably(const crypto::PublicKey& peer, ByteView payload) 
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     if (stopping_) throw Error(Code::kUnavailable, "shutting down");
-    if (net_.transport().send(peer, p2p::channel::kGit, payload)) return;
-    if (!net_.transport().connected(peer)) throw Error(Code::kUnavailable, "peer disconnected");
+    if (transport().send(peer, p2p::channel::kGit, payload)) return;
+    if (!transport().connected(peer)) throw Error(Code::kUnavailable, "peer disconnected");
     if (Clock::now() > give_up) throw Error(Code::kUnavailable, "peer does not drain its queue");
     // The transport has no "queue drained" event: back off while its send queue is full.
     std::unique_lock l(backoff_mu_);
@@ -297,71 +294,40 @@ void ObjectSync::send_reliably(const crypto::PublicKey& peer, ByteView payload) 
   }
 }
 
-#ifdef GUTS_BYZANTINE_TESTS
-namespace {
-
-// Test-only misbehaviour (guts-node-byzantine): the pack this node would serve, made bad in a
-// way an honest receiver must detect.
-Bytes byzantine_pack(const fs::path& dir, const git::PackRequest& req, const std::string& mode) {
-  Bytes pack;
-  if (mode == "missing-objects") {
-    // Only the wanted objects themselves, without what they link to.
-    std::string in;
-    for (const auto& w : req.wants) in += w + "\n";
-    git::GitOptions o;
-    o.cwd = dir;
-    o.env = git::objects_env(dir, true);
-    auto r = git::run_git({"pack-objects", "--stdout", "-q"}, o, in);
-    if (!r.ok()) throw Error(Code::kInternal, "byzantine pack-objects failed");
-    pack.assign(r.out.begin(), r.out.end());
-    return pack;
-  }
-  git::write_pack(dir, req, [&](ByteView c, bool) { pack.insert(pack.end(), c.begin(), c.end()); });
-  if (mode == "tamper-objects" && pack.size() > 32) {
-    // A flipped bit inside the object data (past the 12-byte header, before the trailer).
-    pack[12 + (pack.size() - 32) / 2] ^= 0x01;
-  }
-  return pack;
-}
-
-}  // namespace
-#endif
-
 void ObjectSync::serve(const ServeTask& task) {
   const auto& w = task.want;
   auto refuse = [&](const std::string& reason) {
-    net_.transport().send(task.peer, p2p::channel::kGit,
-                          repl::encode(repl::NotFound{w.request_id, reason}));
+    transport().send(task.peer, p2p::channel::kGit,
+                     wire::encode(wire::NotFound{w.request_id, reason}));
     std::lock_guard l(stats_mu_);
     ++stats_.requests_refused;
   };
   auto key = api::git_repo_key(w.repo_id);
   if (!store_.exists(key)) return refuse("repository not hosted here");
   git::PackRequest req;
-  for (const auto& o : w.wants) req.wants.push_back(repl::to_hex(o));
-  for (const auto& o : w.haves) req.haves.push_back(repl::to_hex(o));
+  for (const auto& o : w.wants) req.wants.push_back(wire::to_hex(o));
+  for (const auto& o : w.haves) req.haves.push_back(wire::to_hex(o));
   req.max_bytes = opts_.max_pack_bytes;
-  req.chunk_size = repl::kMaxChunkBytes;
+  req.chunk_size = wire::kMaxChunkBytes;
   auto dir = store_.path_for(key);
   uint64_t seq = 0;
   auto send_chunk = [&](ByteView c, bool last) {
-    repl::PackChunk chunk{w.request_id, seq++, last, Bytes(c.begin(), c.end())};
-    send_reliably(task.peer, repl::encode(chunk));
+    wire::PackChunk chunk{w.request_id, seq++, last, Bytes(c.begin(), c.end())};
+    send_reliably(task.peer, wire::encode(chunk));
   };
   try {
-#ifdef GUTS_BYZANTINE_TESTS
-    if (!byzantine_.empty()) {
-      spdlog::warn("replication: BYZANTINE mode {}: serving a bad pack", byzantine_);
-      Bytes pack = byzantine_pack(dir, req, byzantine_);
+    if (opts_.serve_override) {  // test seam (ObjectSyncOptions::serve_override)
+      Bytes pack = opts_.serve_override(dir, req);
       ByteView rest(pack);
       do {
-        size_t n = std::min(rest.size(), repl::kMaxChunkBytes);
+        size_t n = std::min(rest.size(), wire::kMaxChunkBytes);
         send_chunk(rest.first(n), n == rest.size());
         rest = rest.subspan(n);
       } while (!rest.empty());
+      std::lock_guard l(stats_mu_);
+      ++stats_.requests_served;
       return;
     }
-#endif
     git::write_pack(dir, req, send_chunk);
   } catch (const Error& e) {
     if (e.code() == Code::kUnavailable) throw;  // peer gone or we stop: nobody to answer
@@ -431,17 +397,13 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
       return done(false);
     }
   if (tips.empty()) return done(true);
-  if (tips.size() > repl::kMaxWants) {
+  if (tips.size() > wire::kMaxWants) {
     spdlog::warn("replication: ensure({}) with {} tips, over the protocol's bound", repo_id,
                  tips.size());
     return done(false);
   }
-  auto key = api::git_repo_key(repo_id);
-  try {
-    if (store_.exists(key) && git::has_closure(store_.path_for(key), tips, true)) return done(true);
-  } catch (const std::exception& e) {
-    spdlog::debug("replication: checking repository {}: {}", repo_id, e.what());
-  }
+  // Whether the objects are already here is git's to say: run_round asks it first, on a
+  // fetching thread, never on the caller's (the ledger's) thread.
   {
     std::lock_guard l(cmu_);
     auto& job = jobs_[{repo_id, tips}];
@@ -455,10 +417,42 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
       if (std::find(job->hints.begin(), job->hints.end(), h) == job->hints.end())
         job->hints.push_back(h);
     job->waiters.push_back({deadline, std::move(done)});
-    if (fresh) cqueue_.push_back(job);
+    if (fresh) checks_.push_back(job);
   }
   ccv_.notify_all();
   tcv_.notify_all();
+}
+
+void ObjectSync::check_loop() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock l(cmu_);
+      ccv_.wait(l, [&] { return stopping_ || !checks_.empty(); });
+      if (stopping_) return;
+      job = std::move(checks_.front());
+      checks_.pop_front();
+      if (job->cancelled) continue;  // its callers already heard
+    }
+    // Already here (in the repository or a push quarantine)? Then no fetch, no thread of the
+    // fetching pool taken: the common case of a block whose pushes reached this node.
+    bool present = false;
+    auto key = api::git_repo_key(job->repo_id);
+    try {
+      present = store_.exists(key) && git::has_closure(store_.path_for(key), job->tips, true);
+    } catch (const std::exception& e) {
+      spdlog::debug("replication: checking repository {}: {}", job->repo_id, e.what());
+    }
+    if (present) {
+      finish(job, true);
+      continue;
+    }
+    {
+      std::lock_guard l(cmu_);
+      cqueue_.push_back(job);
+    }
+    ccv_.notify_all();
+  }
 }
 
 ObjectSync::Clock::time_point ObjectSync::job_deadline(const Job& job) const {
@@ -576,7 +570,7 @@ std::vector<crypto::PublicKey> ObjectSync::candidates(const Job& job) const {
     std::lock_guard l(cmu_);
     for (const auto& h : job.hints) add(h);
   }
-  for (const auto& v : net_.validator_keys()) add(v);
+  for (const auto& v : port_.validator_keys()) add(v);
   for (const auto& p : hosting_peers(job.repo_id)) add(p);
   return out;
 }
@@ -597,7 +591,7 @@ bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
   }
   for (const auto& peer : candidates(*job)) {
     if (stopping_ || job->cancelled || Clock::now() >= job_deadline(*job)) break;
-    if (net_.transport().is_blocked(peer) || !net_.transport().connected(peer)) continue;
+    if (transport().is_blocked(peer) || !transport().connected(peer)) continue;
     if (attempt(job, peer)) {
       finish(job, true);
       return false;
@@ -609,16 +603,16 @@ bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
 bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKey& peer) {
   auto key = api::git_repo_key(job->repo_id);
   auto dir = store_.path_for(key);
-  repl::Want want;
+  wire::Want want;
   want.repo_id = job->repo_id;
-  for (const auto& t : job->tips) want.wants.push_back(repl::from_hex(t));
+  for (const auto& t : job->tips) want.wants.push_back(wire::from_hex(t));
   // Haves: our ref tips, whose closure is complete; the server leaves out what they reach.
   std::set<std::string> haves;
   for (const auto& r : git::list_refs(dir)) {
-    if (haves.size() >= repl::kMaxHaves) break;
+    if (haves.size() >= wire::kMaxHaves) break;
     haves.insert(r.oid);
   }
-  for (const auto& h : haves) want.haves.push_back(repl::from_hex(h));
+  for (const auto& h : haves) want.haves.push_back(wire::from_hex(h));
 
   auto f = std::make_shared<Inflight>();
   f->peer = peer;
@@ -640,7 +634,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
     ++stats_.attempts;
   }
   f->last_activity = Clock::now();
-  if (!net_.transport().send(peer, p2p::channel::kGit, repl::encode(want))) return false;
+  if (!transport().send(peer, p2p::channel::kGit, wire::encode(want))) return false;
 
   // A candidate that has not started answering within half of the time left (at least
   // 300 ms) gives way to the next: one silent peer must not eat a verify's whole deadline.
@@ -683,7 +677,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   try {
     git::IngestOptions io;
     // Our own bound (overflow above) triggers first: index-pack's would blame an honest peer.
-    io.max_pack_bytes = opts_.max_pack_bytes + repl::kMaxChunkBytes;
+    io.max_pack_bytes = opts_.max_pack_bytes + wire::kMaxChunkBytes;
     git::ingest_pack(dir, source, job->tips, io);
   } catch (const Error& e) {
     if (e.code() == Code::kInvalidArgument) {
@@ -706,4 +700,4 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   return true;
 }
 
-}  // namespace guts::node
+}  // namespace guts::replication
