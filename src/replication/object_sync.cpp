@@ -13,6 +13,7 @@
 #include "git/refs.h"
 #include "git/repo_store.h"
 #include "p2p/transport.h"
+#include "replication/rules.h"
 
 namespace guts::replication {
 
@@ -38,14 +39,13 @@ struct ObjectSync::Inflight {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Bytes> chunks;
-  size_t buffered = 0;
-  uint64_t total = 0;
-  uint64_t next_seq = 0;
-  bool eof = false;
+  ChunkStream stream;
   bool not_found = false;
   std::string reason;
   bool overflow = false;
   bool violation = false;
+  Inflight(const crypto::PublicKey& p, const ObjectSyncOptions& o)
+      : peer(p), stream(o.max_pack_bytes, o.max_buffered_bytes) {}
   Clock::time_point last_activity = Clock::now();
 };
 
@@ -61,7 +61,11 @@ ObjectSync::ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions optio
     : port_(std::move(port)),
       store_(store),
       opts_(std::move(options)),
-      self_(port_.transport->id()) {
+      self_(port_.transport->id()),
+      // The queue's bound is checked apart (squeue_); in total at most that many queued plus
+      // one running per serving thread.
+      admission_(opts_.max_requests_per_peer,
+                 opts_.max_queued_requests + std::max<size_t>(1, opts_.server_threads)) {
   port_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
     on_message(peer, std::move(payload));
   });
@@ -138,11 +142,9 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
     std::string refuse;
     {
       std::lock_guard l(smu_);
-      if (squeue_.size() >= opts_.max_queued_requests ||
-          per_peer_[peer] >= opts_.max_requests_per_peer) {
+      if (squeue_.size() >= opts_.max_queued_requests || !admission_.admit(peer)) {
         refuse = "busy";
       } else {
-        ++per_peer_[peer];
         squeue_.push_back({peer, std::move(*w)});
       }
     }
@@ -191,21 +193,19 @@ void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) 
   std::string violation;
   {
     std::lock_guard l(f->mu);
-    if (f->eof || f->violation || chunk.seq != f->next_seq) {
-      violation = "pack chunk out of order";
-      f->violation = true;
-    } else {
-      ++f->next_seq;
-      f->total += chunk.data.size();
-      f->last_activity = Clock::now();
-      if (f->total > opts_.max_pack_bytes ||
-          f->buffered + chunk.data.size() > opts_.max_buffered_bytes) {
+    switch (f->stream.on_chunk(chunk.seq, chunk.last, chunk.data.size())) {
+      case ChunkStream::Verdict::kViolation:
+        violation = "pack chunk out of order";
+        f->violation = true;
+        break;
+      case ChunkStream::Verdict::kOverflow:
+        f->last_activity = Clock::now();
         f->overflow = true;  // an honest peer with a large pack is not punished
-      } else {
-        f->buffered += chunk.data.size();
+        break;
+      case ChunkStream::Verdict::kAccepted:
+        f->last_activity = Clock::now();
         if (!chunk.data.empty()) f->chunks.push_back(std::move(chunk.data));
-        f->eof = chunk.last;
-      }
+        break;
     }
     f->cv.notify_all();
   }
@@ -275,7 +275,7 @@ void ObjectSync::server_loop() {
       spdlog::debug("replication: serving {}: {}", did(task.peer), e.what());
     }
     std::lock_guard l(smu_);
-    if (--per_peer_[task.peer] == 0) per_peer_.erase(task.peer);
+    admission_.release(task.peer);
   }
 }
 
@@ -562,17 +562,12 @@ void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
 }
 
 std::vector<crypto::PublicKey> ObjectSync::candidates(const Job& job) const {
-  std::vector<crypto::PublicKey> out;
-  auto add = [&](const crypto::PublicKey& k) {
-    if (k != self_ && std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
-  };
+  std::vector<crypto::PublicKey> hints;
   {
     std::lock_guard l(cmu_);
-    for (const auto& h : job.hints) add(h);
+    hints = job.hints;
   }
-  for (const auto& v : port_.validator_keys()) add(v);
-  for (const auto& p : hosting_peers(job.repo_id)) add(p);
-  return out;
+  return candidate_order(self_, hints, port_.validator_keys(), hosting_peers(job.repo_id));
 }
 
 bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
@@ -614,8 +609,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   }
   for (const auto& h : haves) want.haves.push_back(wire::from_hex(h));
 
-  auto f = std::make_shared<Inflight>();
-  f->peer = peer;
+  auto f = std::make_shared<Inflight>(peer, opts_);
   {
     std::lock_guard l(cmu_);
     want.request_id = next_request_++;
@@ -638,10 +632,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
 
   // A candidate that has not started answering within half of the time left (at least
   // 300 ms) gives way to the next: one silent peer must not eat a verify's whole deadline.
-  const auto started = Clock::now();
-  const auto left = job_deadline(*job) - started;
-  const auto first_answer_by =
-      started + std::max<Clock::duration>(std::chrono::milliseconds(300), left / 2);
+  const auto first_answer = first_answer_by(Clock::now(), job_deadline(*job));
   // index-pack pulls the chunks as they arrive; memory stays at what it has not read yet.
   Bytes cur;
   size_t pos = 0;
@@ -658,18 +649,18 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
       if (!f->chunks.empty()) {
         cur = std::move(f->chunks.front());
         f->chunks.pop_front();
-        f->buffered -= cur.size();
+        f->stream.consumed(cur.size());
         pos = 0;
         continue;
       }
-      if (f->eof) return 0;
+      if (f->stream.eof()) return 0;
       if (stopping_) throw Error(Code::kUnavailable, "shutting down");
       if (job->cancelled) throw Error(Code::kUnavailable, "nobody waits any more");
       if (f->violation) throw Error(Code::kUnavailable, "protocol violation");
       if (f->not_found) throw Error(Code::kNotFound, f->reason);
       if (f->overflow) throw Error(Code::kTooLarge, "pack too large");
-      auto until = std::min(f->last_activity + opts_.attempt_idle_timeout, deadline);
-      if (f->total == 0) until = std::min(until, first_answer_by);
+      auto until = attempt_wait_until(f->last_activity, deadline, opts_.attempt_idle_timeout,
+                                      f->stream.total() > 0, first_answer);
       if (Clock::now() >= until) throw Error(Code::kUnavailable, "timed out");
       f->cv.wait_until(l, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
     }
@@ -694,7 +685,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
     return false;
   }
   spdlog::info("replication: repository {}: fetched {} tip(s) from {} ({} bytes)", job->repo_id,
-               job->tips.size(), did(peer), f->total);
+               job->tips.size(), did(peer), f->stream.total());
   std::lock_guard l(stats_mu_);
   ++stats_.packs_fetched;
   return true;

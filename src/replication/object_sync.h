@@ -44,6 +44,7 @@
 #include "git/pack_transfer.h"
 #include "p2p/transport.h"
 #include "replication/messages.h"
+#include "replication/rules.h"
 #include "state/block.h"
 
 namespace guts::git {
@@ -200,7 +201,7 @@ class ObjectSync {
   std::mutex smu_;
   std::condition_variable scv_;
   std::deque<ServeTask> squeue_;
-  std::map<crypto::PublicKey, size_t> per_peer_;  // queued + running
+  ServeAdmission admission_;  // queued + running, per peer and overall (guarded by smu_)
   std::vector<std::thread> servers_;
   std::mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
   std::condition_variable backoff_cv_;
