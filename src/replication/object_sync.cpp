@@ -36,7 +36,7 @@ struct ObjectSync::Job {
 // One Want in flight: chunks handed from the I/O thread to the fetching thread.
 struct ObjectSync::Inflight {
   crypto::PublicKey peer;
-  std::mutex mu;
+  Mutex mu;
   std::condition_variable cv;
   std::deque<Bytes> chunks;
   ChunkStream stream;
@@ -84,14 +84,14 @@ ObjectSync::~ObjectSync() {
 
 void ObjectSync::stop() {
   if (stopping_.exchange(true)) return;
-  { std::lock_guard l(smu_); }
+  { MutexLock l(smu_); }
   scv_.notify_all();
-  { std::lock_guard l(backoff_mu_); }
+  { MutexLock l(backoff_mu_); }
   backoff_cv_.notify_all();
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     for (auto& [id, f] : inflight_) {
-      std::lock_guard fl(f->mu);
+      MutexLock fl(f->mu);
       f->cv.notify_all();
     }
   }
@@ -106,7 +106,7 @@ void ObjectSync::stop() {
   // Whoever still waits hears that the objects did not arrive.
   std::vector<Done> fail;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     for (auto& [key, job] : jobs_)
       for (auto& w : job->waiters) fail.push_back(std::move(w.done));
     jobs_.clear();
@@ -117,7 +117,7 @@ void ObjectSync::stop() {
 }
 
 ObjectSync::Stats ObjectSync::stats() const {
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   return stats_;
 }
 
@@ -126,7 +126,7 @@ ObjectSync::Stats ObjectSync::stats() const {
 void ObjectSync::block_peer(const crypto::PublicKey& peer, const std::string& why) {
   spdlog::warn("replication: blocking peer {}: {}", did(peer), why);
   transport().block(peer);
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   ++stats_.peers_blocked;
 }
 
@@ -141,7 +141,7 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
   if (auto* w = std::get_if<wire::Want>(&m)) {
     std::string refuse;
     {
-      std::lock_guard l(smu_);
+      MutexLock l(smu_);
       if (squeue_.size() >= opts_.max_queued_requests || !admission_.admit(peer)) {
         refuse = "busy";
       } else {
@@ -153,7 +153,7 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
     } else {
       transport().send(peer, p2p::channel::kGit,
                        wire::encode(wire::NotFound{w->request_id, refuse}));
-      std::lock_guard l(stats_mu_);
+      MutexLock l(stats_mu_);
       ++stats_.requests_refused;
     }
   } else if (auto* c = std::get_if<wire::PackChunk>(&m)) {
@@ -161,7 +161,7 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
   } else if (auto* nf = std::get_if<wire::NotFound>(&m)) {
     on_not_found(peer, *nf);
   } else if (auto* inv = std::get_if<wire::Inventory>(&m)) {
-    std::lock_guard l(imu_);
+    MutexLock l(imu_);
     theirs_[peer] = std::move(*inv);
   }
 }
@@ -169,13 +169,13 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
 void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
   if (stopping_) return;
   if (!up) {
-    std::lock_guard l(imu_);
+    MutexLock l(imu_);
     theirs_.erase(peer);
     return;
   }
   Bytes inv;
   {
-    std::lock_guard l(imu_);
+    MutexLock l(imu_);
     inv = wire::encode(mine_);
   }
   transport().send(peer, p2p::channel::kGit, inv);
@@ -184,7 +184,7 @@ void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
 void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) {
   std::shared_ptr<Inflight> f;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = inflight_.find(chunk.request_id);
     if (it == inflight_.end() || it->second->peer != peer)
       return;  // late answer to a closed request
@@ -192,7 +192,7 @@ void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) 
   }
   std::string violation;
   {
-    std::lock_guard l(f->mu);
+    MutexLock l(f->mu);
     switch (f->stream.on_chunk(chunk.seq, chunk.last, chunk.data.size())) {
       case ChunkStream::Verdict::kViolation:
         violation = "pack chunk out of order";
@@ -215,12 +215,12 @@ void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) 
 void ObjectSync::on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf) {
   std::shared_ptr<Inflight> f;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = inflight_.find(nf.request_id);
     if (it == inflight_.end() || it->second->peer != peer) return;
     f = it->second;
   }
-  std::lock_guard l(f->mu);
+  MutexLock l(f->mu);
   f->not_found = true;
   f->reason = nf.reason;
   f->last_activity = Clock::now();
@@ -239,7 +239,7 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
   }
   Bytes msg;
   {
-    std::lock_guard l(imu_);
+    MutexLock l(imu_);
     wire::Inventory inv{hosts_all, std::move(repos)};
     if (inv == mine_) return;
     mine_ = std::move(inv);
@@ -250,7 +250,7 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
 
 std::vector<crypto::PublicKey> ObjectSync::hosting_peers(uint64_t repo_id) const {
   std::vector<crypto::PublicKey> out;
-  std::lock_guard l(imu_);
+  MutexLock l(imu_);
   for (const auto& [peer, inv] : theirs_)
     if (inv.hosts_all || std::binary_search(inv.repos.begin(), inv.repos.end(), repo_id))
       out.push_back(peer);
@@ -263,8 +263,8 @@ void ObjectSync::server_loop() {
   for (;;) {
     ServeTask task;
     {
-      std::unique_lock l(smu_);
-      scv_.wait(l, [&] { return stopping_ || !squeue_.empty(); });
+      MutexLock l(smu_);
+      l.wait(scv_, [&] { return stopping_ || !squeue_.empty(); });
       if (stopping_) return;
       task = std::move(squeue_.front());
       squeue_.pop_front();
@@ -274,7 +274,7 @@ void ObjectSync::server_loop() {
     } catch (const std::exception& e) {
       spdlog::debug("replication: serving {}: {}", did(task.peer), e.what());
     }
-    std::lock_guard l(smu_);
+    MutexLock l(smu_);
     admission_.release(task.peer);
   }
 }
@@ -288,8 +288,8 @@ void ObjectSync::send_reliably(const crypto::PublicKey& peer, ByteView payload) 
     if (!transport().connected(peer)) throw Error(Code::kUnavailable, "peer disconnected");
     if (Clock::now() > give_up) throw Error(Code::kUnavailable, "peer does not drain its queue");
     // The transport has no "queue drained" event: back off while its send queue is full.
-    std::unique_lock l(backoff_mu_);
-    backoff_cv_.wait_for(l, pause, [&] { return stopping_.load(); });
+    MutexLock l(backoff_mu_);
+    if (!stopping_) l.wait_for(backoff_cv_, pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
 }
@@ -299,7 +299,7 @@ void ObjectSync::serve(const ServeTask& task) {
   auto refuse = [&](const std::string& reason) {
     transport().send(task.peer, p2p::channel::kGit,
                      wire::encode(wire::NotFound{w.request_id, reason}));
-    std::lock_guard l(stats_mu_);
+    MutexLock l(stats_mu_);
     ++stats_.requests_refused;
   };
   auto key = api::git_repo_key(w.repo_id);
@@ -324,7 +324,7 @@ void ObjectSync::serve(const ServeTask& task) {
         send_chunk(rest.first(n), n == rest.size());
         rest = rest.subspan(n);
       } while (!rest.empty());
-      std::lock_guard l(stats_mu_);
+      MutexLock l(stats_mu_);
       ++stats_.requests_served;
       return;
     }
@@ -335,7 +335,7 @@ void ObjectSync::serve(const ServeTask& task) {
                   did(task.peer), w.repo_id, e.what());
     return refuse(e.what());
   }
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   ++stats_.requests_served;
 }
 
@@ -361,7 +361,7 @@ void ObjectSync::ensure_block(const state::Block& block, std::vector<crypto::Pub
   auto need = objects_needed(block);
   if (need.empty()) return done(true);
   struct All {
-    std::mutex mu;
+    Mutex mu;
     size_t left = 0;
     bool ok = true;
     Done done;
@@ -374,7 +374,7 @@ void ObjectSync::ensure_block(const state::Block& block, std::vector<crypto::Pub
       Done d;
       bool result = false;
       {
-        std::lock_guard l(all->mu);
+        MutexLock l(all->mu);
         all->ok = all->ok && ok;
         if (--all->left > 0) return;
         d = std::move(all->done);
@@ -405,7 +405,7 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
   // Whether the objects are already here is git's to say: run_round asks it first, on a
   // fetching thread, never on the caller's (the ledger's) thread.
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto& job = jobs_[{repo_id, tips}];
     bool fresh = !job;
     if (fresh) {
@@ -427,8 +427,8 @@ void ObjectSync::check_loop() {
   for (;;) {
     std::shared_ptr<Job> job;
     {
-      std::unique_lock l(cmu_);
-      ccv_.wait(l, [&] { return stopping_ || !checks_.empty(); });
+      MutexLock l(cmu_);
+      l.wait(ccv_, [&] { return stopping_ || !checks_.empty(); });
       if (stopping_) return;
       job = std::move(checks_.front());
       checks_.pop_front();
@@ -448,7 +448,7 @@ void ObjectSync::check_loop() {
       continue;
     }
     {
-      std::lock_guard l(cmu_);
+      MutexLock l(cmu_);
       cqueue_.push_back(job);
     }
     ccv_.notify_all();
@@ -456,14 +456,14 @@ void ObjectSync::check_loop() {
 }
 
 ObjectSync::Clock::time_point ObjectSync::job_deadline(const Job& job) const {
-  std::lock_guard l(cmu_);
+  MutexLock l(cmu_);
   Clock::time_point d{};
   for (const auto& w : job.waiters) d = std::max(d, w.deadline);
   return d;
 }
 
 void ObjectSync::timer_loop() {
-  std::unique_lock l(cmu_);
+  MutexLock l(cmu_);
   while (!stopping_) {
     auto now = Clock::now();
     auto next = Clock::time_point::max();
@@ -493,9 +493,9 @@ void ObjectSync::timer_loop() {
       continue;
     }
     if (next == Clock::time_point::max())
-      tcv_.wait(l);
+      l.wait(tcv_);
     else
-      tcv_.wait_until(l, next);
+      l.wait_until(tcv_, next);
   }
 }
 
@@ -504,7 +504,7 @@ void ObjectSync::client_loop() {
     std::shared_ptr<Job> job;
     {
       // The first job whose next round is due; a job waiting to retry holds no thread.
-      std::unique_lock l(cmu_);
+      MutexLock l(cmu_);
       while (!job) {
         if (stopping_) return;
         auto now = Clock::now();
@@ -523,9 +523,9 @@ void ObjectSync::client_loop() {
         }
         if (job) break;
         if (next == Clock::time_point::max())
-          ccv_.wait(l);
+          l.wait(ccv_);
         else
-          ccv_.wait_until(l, next);
+          l.wait_until(ccv_, next);
       }
     }
     bool again = false;
@@ -538,7 +538,7 @@ void ObjectSync::client_loop() {
     if (again) {
       // Nobody could serve it yet (peers not connected, push not yet forwarded, …): ask again.
       {
-        std::lock_guard l(cmu_);
+        MutexLock l(cmu_);
         job->not_before = Clock::now() + opts_.retry_backoff;
         cqueue_.push_back(job);
       }
@@ -550,7 +550,7 @@ void ObjectSync::client_loop() {
 void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
   std::vector<Done> dones;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = jobs_.find({job->repo_id, job->tips});
     if (it != jobs_.end() && it->second == job) jobs_.erase(it);
     for (auto& w : job->waiters) dones.push_back(std::move(w.done));
@@ -564,7 +564,7 @@ void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
 std::vector<crypto::PublicKey> ObjectSync::candidates(const Job& job) const {
   std::vector<crypto::PublicKey> hints;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     hints = job.hints;
   }
   return candidate_order(self_, hints, port_.validator_keys(), hosting_peers(job.repo_id));
@@ -611,7 +611,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
 
   auto f = std::make_shared<Inflight>(peer, opts_);
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     want.request_id = next_request_++;
     inflight_[want.request_id] = f;
   }
@@ -619,12 +619,12 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
     ObjectSync* self;
     uint64_t id;
     ~Unregister() {
-      std::lock_guard l(self->cmu_);
+      MutexLock l(self->cmu_);
       self->inflight_.erase(id);
     }
   } unregister{this, want.request_id};
   {
-    std::lock_guard l(stats_mu_);
+    MutexLock l(stats_mu_);
     ++stats_.attempts;
   }
   f->last_activity = Clock::now();
@@ -638,7 +638,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   size_t pos = 0;
   git::Source source = [&](uint8_t* buf, size_t cap) -> size_t {
     const auto deadline = job_deadline(*job);  // takes cmu_: never while holding f->mu
-    std::unique_lock l(f->mu);
+    MutexLock l(f->mu);
     for (;;) {
       if (pos < cur.size()) {
         size_t n = std::min(cap, cur.size() - pos);
@@ -662,7 +662,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
       auto until = attempt_wait_until(f->last_activity, deadline, opts_.attempt_idle_timeout,
                                       f->stream.total() > 0, first_answer);
       if (Clock::now() >= until) throw Error(Code::kUnavailable, "timed out");
-      f->cv.wait_until(l, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
+      l.wait_until(f->cv, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
     }
   };
   try {
@@ -673,7 +673,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   } catch (const Error& e) {
     if (e.code() == Code::kInvalidArgument) {
       {
-        std::lock_guard l(stats_mu_);
+        MutexLock l(stats_mu_);
         ++stats_.packs_rejected;
       }
       block_peer(peer, "repository " + std::to_string(job->repo_id) + ": bad pack: " + e.what());
@@ -686,7 +686,7 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
   }
   spdlog::info("replication: repository {}: fetched {} tip(s) from {} ({} bytes)", job->repo_id,
                job->tips.size(), did(peer), f->stream.total());
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   ++stats_.packs_fetched;
   return true;
 }

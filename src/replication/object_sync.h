@@ -15,11 +15,19 @@
 // the repository. A peer whose pack fails verification, or that breaks the protocol (malformed
 // message, chunks out of order), is blocked (transport().block) and the next candidate is tried.
 //
-// Threads and owners: the transport's I/O thread only decodes and queues. Serving runs git on a
-// small pool (bounded requests per peer and overall); fetching runs on another pool, one job
-// (repository + tips, coalesced across callers) at a time per thread, one candidate peer at a
-// time; a timer thread completes waiters whose deadline passed. ensure() never runs git on the
-// caller's thread: even the "already present?" check runs on a fetching thread.
+// Decisions that need no I/O (serving admission, candidate order, chunk order and bounds, when a
+// silent candidate gives way) are pure functions and objects in replication/rules.h.
+//
+// Threads and owners (shared state is GUTS_GUARDED_BY one of the mutexes below):
+//   transport I/O thread  decodes; Wants go to the serving queue (smu_), chunks and NotFound to
+//                         their request (Inflight::mu), inventories to imu_. Never blocks on git.
+//   serving pool          git pack-objects for one queued Want each, sends the chunks.
+//   checker thread        has_closure for each new job: done(true) at once when present, else
+//                         queues it for the fetching pool. ensure() never runs git on the
+//                         caller's (the ledger's) thread.
+//   fetching pool         one job (repository + tips, coalesced across callers) per thread, one
+//                         candidate peer at a time, index-pack fed from the request's chunks.
+//   timer thread          completes waiters whose deadline passed (done(false)).
 //
 // Dependencies: the driver talks to the node's network through Port (p2p::Transport plus the
 // channel and peer subscriptions), so this library does not link the node; the constructor
@@ -40,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "crypto/ed25519.h"
 #include "git/pack_transfer.h"
 #include "p2p/transport.h"
@@ -198,34 +207,36 @@ class ObjectSync {
   std::atomic<bool> stopping_{false};
 
   // Serving.
-  std::mutex smu_;
+  Mutex smu_;
   std::condition_variable scv_;
-  std::deque<ServeTask> squeue_;
-  ServeAdmission admission_;  // queued + running, per peer and overall (guarded by smu_)
+  std::deque<ServeTask> squeue_ GUTS_GUARDED_BY(smu_);
+  ServeAdmission admission_ GUTS_GUARDED_BY(smu_);  // queued + running, per peer and overall
   std::vector<std::thread> servers_;
-  std::mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
+  Mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
   std::condition_variable backoff_cv_;
 
   // Fetching.
-  mutable std::mutex cmu_;
+  mutable Mutex cmu_;
   std::condition_variable ccv_;  // jobs queued or due, stop
   std::condition_variable tcv_;  // waiter deadlines changed, stop
-  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_;
-  std::deque<std::shared_ptr<Job>> cqueue_;                 // checked, not present: to fetch
-  std::deque<std::shared_ptr<Job>> checks_;                 // new: is it here already? (check_loop)
-  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_;  // by request id
-  uint64_t next_request_ = 1;
+  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_
+      GUTS_GUARDED_BY(cmu_);
+  std::deque<std::shared_ptr<Job>> cqueue_ GUTS_GUARDED_BY(cmu_);  // checked, not present: to fetch
+  std::deque<std::shared_ptr<Job>> checks_
+      GUTS_GUARDED_BY(cmu_);  // new: is it here already? (check_loop)
+  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_ GUTS_GUARDED_BY(cmu_);  // by request id
+  uint64_t next_request_ GUTS_GUARDED_BY(cmu_) = 1;
   std::vector<std::thread> clients_;
   std::thread timer_;
   std::thread checker_;
 
   // Inventories (ours, and each connected peer's last one).
-  mutable std::mutex imu_;
-  wire::Inventory mine_{true, {}};
-  std::map<crypto::PublicKey, wire::Inventory> theirs_;
+  mutable Mutex imu_;
+  wire::Inventory mine_ GUTS_GUARDED_BY(imu_){true, {}};
+  std::map<crypto::PublicKey, wire::Inventory> theirs_ GUTS_GUARDED_BY(imu_);
 
-  mutable std::mutex stats_mu_;
-  Stats stats_;
+  mutable Mutex stats_mu_;
+  Stats stats_ GUTS_GUARDED_BY(stats_mu_);
 };
 
 }  // namespace guts::replication

@@ -7,8 +7,9 @@
 //   ChunkStream      client side: one Want's answer; chunk order and size bounds.
 //   attempt_wait_until  client side: when a silent candidate gives way to the next.
 //
-// Still in the driver (next step towards a full event/action core like consensus/engine.h):
-// job coalescing, retries with backoff, waiter deadlines.
+// Still in the driver (next step towards a full event/action core like consensus/engine.h, so
+// that the whole-node simulator can run replication): job coalescing, the walk over the
+// candidates, retries with backoff, waiter deadlines.
 #pragma once
 
 #include <chrono>
