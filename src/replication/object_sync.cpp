@@ -264,7 +264,7 @@ void ObjectSync::server_loop() {
     ServeTask task;
     {
       MutexLock l(smu_);
-      l.wait(scv_, [&] { return stopping_ || !squeue_.empty(); });
+      while (!stopping_ && squeue_.empty()) l.wait(scv_);
       if (stopping_) return;
       task = std::move(squeue_.front());
       squeue_.pop_front();
@@ -428,7 +428,7 @@ void ObjectSync::check_loop() {
     std::shared_ptr<Job> job;
     {
       MutexLock l(cmu_);
-      l.wait(ccv_, [&] { return stopping_ || !checks_.empty(); });
+      while (!stopping_ && checks_.empty()) l.wait(ccv_);
       if (stopping_) return;
       job = std::move(checks_.front());
       checks_.pop_front();
