@@ -1,16 +1,16 @@
-// Replication messages (node/object_sync_messages.h) from arbitrary bytes: decoding either fails
+// Replication messages (replication/messages.h) from arbitrary bytes: decoding either fails
 // with DecodeError or yields a message whose encoding is exactly the input (canonical).
 #include <cstdlib>
 
 #include "codec/codec.h"
-#include "node/object_sync_messages.h"
+#include "replication/messages.h"
 
 using namespace guts;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    auto m = node::repl::decode(ByteView(data, size));
-    auto again = node::repl::encode(m);
+    auto m = replication::wire::decode(ByteView(data, size));
+    auto again = replication::wire::encode(m);
     if (again.size() != size || !std::equal(again.begin(), again.end(), data)) std::abort();
   } catch (const codec::DecodeError&) {
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "finality/relay_core.h"
+#include "replication/object_sync.h"
 
 namespace guts::node {
 
@@ -17,6 +18,8 @@ namespace guts::node {
 struct TestSeams {
   // Replaces the bytes of each finalization head this node sends (nullopt: the real one).
   std::function<std::optional<Bytes>(const finality::HeadSend&)> rewrite_finality_heads;
+  // Produces the pack this node serves to a peer instead of the honest one.
+  replication::ServeOverride serve_packs;
 };
 
 struct NodeConfig {

@@ -11,7 +11,7 @@
 #include "git/process.h"
 #include "git/receive.h"
 #include "git/refs.h"
-#include "node/object_sync.h"
+#include "replication/object_sync.h"
 
 namespace guts::node {
 

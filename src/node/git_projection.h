@@ -27,7 +27,7 @@
 // (or a retry is due) a background thread syncs it again. The commit thread never waits on the
 // network. While replicating, git clients get 503 (api::GitHttpOptions::replicating).
 //
-// Seeding policy (node/seed_policy.h): only repositories the policy includes get a bare
+// Seeding policy (replication/seed_policy.h): only repositories the policy includes get a bare
 // repository; others are not created (and moved to the trash when the policy dropped them).
 #pragma once
 
@@ -45,12 +45,18 @@
 
 #include "api/git_routes.h"
 #include "git/repo_store.h"
-#include "node/seed_policy.h"
+#include "replication/seed_policy.h"
 #include "state/chain.h"
+
+namespace guts::replication {
+class ObjectSync;
+}
 
 namespace guts::node {
 
-class ObjectSync;
+using replication::ObjectSync;
+using replication::parse_seed_policy;
+using replication::SeedPolicy;
 
 class GitProjection {
  public:

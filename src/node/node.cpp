@@ -24,13 +24,16 @@
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
-#include "node/object_sync.h"
-#include "node/seed_policy.h"
+#include "replication/object_sync.h"
+#include "replication/seed_policy.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "storage/db.h"
 
 namespace guts::node {
+
+using replication::ObjectSync;
+using replication::SeedPolicy;
 
 std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
   auto colon = addr.rfind(':');
@@ -180,7 +183,9 @@ void Node::start() {
   impl_->network = std::make_unique<Network>(std::move(net));
   // Replication of git objects: subscribes to the git channel before the network starts; the
   // projection fetches what the state's refs need and announces what this node hosts.
-  impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos);
+  replication::ObjectSyncOptions so;
+  so.serve_override = c.seams.serve_packs;
+  impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos, so);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.
   impl_->finality_net = std::make_unique<FinalityNet>(*impl_->network);

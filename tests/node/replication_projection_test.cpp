@@ -8,7 +8,7 @@
 #include "node/git_projection.h"
 #include "state/chain.h"
 #include "storage/db.h"
-#include "tests/node/object_sync_fixture.h"
+#include "tests/replication/object_sync_fixture.h"
 
 namespace guts::node {
 namespace {

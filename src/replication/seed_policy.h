@@ -16,7 +16,7 @@
 
 #include "crypto/ed25519.h"
 
-namespace guts::node {
+namespace guts::replication {
 
 struct SeedPolicy {
   bool all = true;
@@ -34,4 +34,4 @@ struct SeedPolicy {
 // with other values. Throws guts::Error(kInvalidArgument) with a message naming the bad value.
 SeedPolicy parse_seed_policy(const std::vector<std::string>& values);
 
-}  // namespace guts::node
+}  // namespace guts::replication

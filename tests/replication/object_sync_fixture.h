@@ -17,10 +17,16 @@
 #include "git/pack_transfer.h"
 #include "git/repo_store.h"
 #include "node/network.h"
-#include "node/object_sync.h"
-#include "node/object_sync_messages.h"
 #include "p2p/transport.h"
+#include "replication/messages.h"
+#include "replication/object_sync.h"
 #include "tests/git/git_test_util.h"
+
+namespace guts::node {
+using replication::ObjectSync;
+using replication::ObjectSyncOptions;
+namespace wire = replication::wire;
+}  // namespace guts::node
 
 namespace guts::node::testing {
 
@@ -113,14 +119,14 @@ struct Peer {
 struct FakePeer {
   std::unique_ptr<Network> net;
   std::mutex mu;
-  std::vector<repl::Want> wants;
-  std::function<void(const crypto::PublicKey&, const repl::Want&)> on_want;
+  std::vector<wire::Want> wants;
+  std::function<void(const crypto::PublicKey&, const wire::Want&)> on_want;
   explicit FakePeer(uint8_t seed) {
     net = std::make_unique<Network>(net_options(seed));
     net->subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& from, Bytes payload) {
-      auto m = repl::decode(payload);
-      if (auto* w = std::get_if<repl::Want>(&m)) {
-        std::function<void(const crypto::PublicKey&, const repl::Want&)> f;
+      auto m = wire::decode(payload);
+      if (auto* w = std::get_if<wire::Want>(&m)) {
+        std::function<void(const crypto::PublicKey&, const wire::Want&)> f;
         {
           std::lock_guard l(mu);
           wants.push_back(*w);
@@ -144,10 +150,10 @@ struct FakePeer {
     size_t off = 0;
     do {
       size_t n = std::min(chunk, pack.size() - off);
-      repl::PackChunk c{id, seq++, off + n == pack.size(),
+      wire::PackChunk c{id, seq++, off + n == pack.size(),
                         Bytes(pack.begin() + static_cast<ptrdiff_t>(off),
                               pack.begin() + static_cast<ptrdiff_t>(off + n))};
-      EXPECT_TRUE(net->transport().send(to, p2p::channel::kGit, repl::encode(c)));
+      EXPECT_TRUE(net->transport().send(to, p2p::channel::kGit, wire::encode(c)));
       off += n;
     } while (off < pack.size());
   }

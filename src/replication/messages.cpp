@@ -1,9 +1,9 @@
-#include "node/object_sync_messages.h"
+#include "replication/messages.h"
 
 #include "codec/codec.h"
 #include "core/status.h"
 
-namespace guts::node::repl {
+namespace guts::replication::wire {
 
 namespace {
 
@@ -129,4 +129,4 @@ Oid from_hex(std::string_view hex) {
   return o;
 }
 
-}  // namespace guts::node::repl
+}  // namespace guts::replication::wire

@@ -2,7 +2,7 @@
 // docs/git.md "Replication"). A repository pushed to any node becomes clonable from every
 // other node, byte-identical, and no node exposes refs whose objects it does not hold.
 //
-// Channel p2p::channel::kGit (4), messages in node/object_sync_messages.h:
+// Channel p2p::channel::kGit (4), messages in replication/messages.h:
 //
 //   client                              server
 //   Want{id, repo, wants, haves}  ───►  git pack-objects over repository + push quarantines
@@ -15,9 +15,23 @@
 // the repository. A peer whose pack fails verification, or that breaks the protocol (malformed
 // message, chunks out of order), is blocked (transport().block) and the next candidate is tried.
 //
-// Threads: the transport's I/O thread only decodes and queues. Serving runs git on a small pool
-// (bounded requests per peer and overall); fetching runs on another pool, one job (repository +
-// tips, coalesced across callers) at a time per thread, one candidate peer at a time.
+// Decisions that need no I/O (serving admission, candidate order, chunk order and bounds, when a
+// silent candidate gives way) are pure functions and objects in replication/rules.h.
+//
+// Threads and owners (shared state is GUTS_GUARDED_BY one of the mutexes below):
+//   transport I/O thread  decodes; Wants go to the serving queue (smu_), chunks and NotFound to
+//                         their request (Inflight::mu), inventories to imu_. Never blocks on git.
+//   serving pool          git pack-objects for one queued Want each, sends the chunks.
+//   checker thread        has_closure for each new job: done(true) at once when present, else
+//                         queues it for the fetching pool. ensure() never runs git on the
+//                         caller's (the ledger's) thread.
+//   fetching pool         one job (repository + tips, coalesced across callers) per thread, one
+//                         candidate peer at a time, index-pack fed from the request's chunks.
+//   timer thread          completes waiters whose deadline passed (done(false)).
+//
+// Dependencies: the driver talks to the node's network through Port (p2p::Transport plus the
+// channel and peer subscriptions), so this library does not link the node; the constructor
+// template adapts node::Network (or any type with the same members).
 #pragma once
 
 #include <atomic>
@@ -25,6 +39,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,17 +48,26 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "crypto/ed25519.h"
-#include "node/object_sync_messages.h"
+#include "git/pack_transfer.h"
+#include "p2p/transport.h"
+#include "replication/messages.h"
+#include "replication/rules.h"
 #include "state/block.h"
 
 namespace guts::git {
 class RepoStore;
 }
 
-namespace guts::node {
+namespace guts::replication {
 
-class Network;
+// Test seam (never set in production): when set, the server sends the bytes it returns instead
+// of the pack git would produce for `request` in repository directory `repo_dir` (chunked as
+// usual). Throwing guts::Error answers NotFound with its message. Used by tests to play a
+// byzantine server that serves bad packs (tests/support/byzantine_packs.h).
+using ServeOverride =
+    std::function<Bytes(const std::filesystem::path& repo_dir, const git::PackRequest& request)>;
 
 struct ObjectSyncOptions {
   size_t server_threads = 2;
@@ -61,6 +85,19 @@ struct ObjectSyncOptions {
   std::chrono::milliseconds send_stall_timeout{30000};
   // Chunks received but not yet consumed by index-pack, per request; above it the attempt fails.
   size_t max_buffered_bytes = 128 << 20;
+  // Test seam, see ServeOverride. Empty in every production build.
+  ServeOverride serve_override;
+};
+
+// What the driver needs from the node's network (node::Network provides all of it).
+struct Port {
+  using Handler = std::function<void(const crypto::PublicKey& peer, Bytes payload)>;
+  using PeerHandler = std::function<void(const crypto::PublicKey& peer, bool connected)>;
+  p2p::Transport* transport = nullptr;
+  std::function<void(uint64_t channel, Handler)> subscribe;
+  std::function<void(PeerHandler)> on_peer;
+  std::function<bool()> listening;
+  std::function<std::vector<crypto::PublicKey>()> validator_keys;
 };
 
 class ObjectSync {
@@ -70,7 +107,25 @@ class ObjectSync {
 
   // Subscribes to p2p::channel::kGit and to peer events of `network`: construct before
   // network.start(). Starts its threads.
-  ObjectSync(Network& network, git::RepoStore& store, ObjectSyncOptions options = {});
+  ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions options = {});
+  // Adapts node::Network (anything with subscribe, on_peer, transport, listening,
+  // validator_keys); `network` must outlive this object.
+  template <typename Net>
+  requires requires(Net& n) {
+    n.transport();
+    n.validator_keys();
+  }
+  ObjectSync(Net& network, git::RepoStore& store, ObjectSyncOptions options = {})
+      : ObjectSync(
+            Port{&network.transport(),
+                 [&network](uint64_t ch, Port::Handler h) { network.subscribe(ch, std::move(h)); },
+                 [&network](Port::PeerHandler h) { network.on_peer(std::move(h)); },
+                 [&network] { return network.listening(); },
+                 [&network] {
+                   return std::vector<crypto::PublicKey>(network.validator_keys().begin(),
+                                                         network.validator_keys().end());
+                 }},
+            store, std::move(options)) {}
   ~ObjectSync();
   ObjectSync(const ObjectSync&) = delete;
   ObjectSync& operator=(const ObjectSync&) = delete;
@@ -81,11 +136,11 @@ class ObjectSync {
 
   // Makes sure every object reachable from `tips` (hex oids) is in repository `repo_id` (its
   // bare repository is created when missing; callers ask only for repositories they host).
-  // done(true) — possibly before ensure returns — when they already are (in the repository or
-  // one of its push quarantines). Otherwise asks `hints` first, then the validators, then peers
-  // whose inventory lists the repository, one at a time, and retries until `deadline`, when
-  // done(false). Concurrent calls for the same repository and tips share one fetch. `done`
-  // runs on an ObjectSync thread (or the caller's); it must not block for long.
+  // done(true) — from a fetching thread, never running git on the caller's — when they already are
+  // (in the repository or one of its push quarantines). Otherwise asks `hints` first, then the
+  // validators, then peers whose inventory lists the repository, one at a time, and retries until
+  // `deadline`, when done(false). Concurrent calls for the same repository and tips share one
+  // fetch. `done` runs on an ObjectSync thread (or the caller's); it must not block for long.
   void ensure(uint64_t repo_id, std::vector<std::string> tips, std::vector<crypto::PublicKey> hints,
               Clock::time_point deadline, Done done);
 
@@ -117,13 +172,13 @@ class ObjectSync {
   struct Inflight;
   struct ServeTask {
     crypto::PublicKey peer;
-    repl::Want want;
+    wire::Want want;
   };
 
   void on_message(const crypto::PublicKey& peer, Bytes payload);
   void on_peer(const crypto::PublicKey& peer, bool up);
-  void on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk);
-  void on_not_found(const crypto::PublicKey& peer, const repl::NotFound& nf);
+  void on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk);
+  void on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf);
   void block_peer(const crypto::PublicKey& peer, const std::string& why);
 
   void server_loop();
@@ -134,6 +189,8 @@ class ObjectSync {
 
   void client_loop();
   void timer_loop();
+  // Runs has_closure for new jobs: done(true) when present, else hands the job to the fetchers.
+  void check_loop();
   // One round over the candidates; true when the job should be retried after a pause.
   bool run_round(const std::shared_ptr<Job>& job);
   // One Want to one peer, its pack verified and migrated; true on success.
@@ -142,41 +199,44 @@ class ObjectSync {
   void finish(const std::shared_ptr<Job>& job, bool ok);
   Clock::time_point job_deadline(const Job& job) const;
 
-  Network& net_;
+  Port port_;
+  p2p::Transport& transport() { return *port_.transport; }
   git::RepoStore& store_;
   ObjectSyncOptions opts_;
   crypto::PublicKey self_;
   std::atomic<bool> stopping_{false};
 
   // Serving.
-  std::mutex smu_;
+  Mutex smu_;
   std::condition_variable scv_;
-  std::deque<ServeTask> squeue_;
-  std::map<crypto::PublicKey, size_t> per_peer_;  // queued + running
+  std::deque<ServeTask> squeue_ GUTS_GUARDED_BY(smu_);
+  ServeAdmission admission_ GUTS_GUARDED_BY(smu_);  // queued + running, per peer and overall
   std::vector<std::thread> servers_;
-  std::mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
+  Mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
   std::condition_variable backoff_cv_;
 
   // Fetching.
-  mutable std::mutex cmu_;
+  mutable Mutex cmu_;
   std::condition_variable ccv_;  // jobs queued or due, stop
   std::condition_variable tcv_;  // waiter deadlines changed, stop
-  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_;
-  std::deque<std::shared_ptr<Job>> cqueue_;
-  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_;  // by request id
-  uint64_t next_request_ = 1;
+  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_
+      GUTS_GUARDED_BY(cmu_);
+  std::deque<std::shared_ptr<Job>> cqueue_ GUTS_GUARDED_BY(cmu_);  // checked, not present: to fetch
+  std::deque<std::shared_ptr<Job>> checks_
+      GUTS_GUARDED_BY(cmu_);  // new: is it here already? (check_loop)
+  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_ GUTS_GUARDED_BY(cmu_);  // by request id
+  uint64_t next_request_ GUTS_GUARDED_BY(cmu_) = 1;
   std::vector<std::thread> clients_;
   std::thread timer_;
+  std::thread checker_;
 
   // Inventories (ours, and each connected peer's last one).
-  mutable std::mutex imu_;
-  repl::Inventory mine_{true, {}};
-  std::map<crypto::PublicKey, repl::Inventory> theirs_;
+  mutable Mutex imu_;
+  wire::Inventory mine_ GUTS_GUARDED_BY(imu_){true, {}};
+  std::map<crypto::PublicKey, wire::Inventory> theirs_ GUTS_GUARDED_BY(imu_);
 
-  mutable std::mutex stats_mu_;
-  Stats stats_;
-  // guts-node-byzantine only (GUTS_BYZANTINE at construction); always empty in real builds.
-  std::string byzantine_;
+  mutable Mutex stats_mu_;
+  Stats stats_ GUTS_GUARDED_BY(stats_mu_);
 };
 
-}  // namespace guts::node
+}  // namespace guts::replication

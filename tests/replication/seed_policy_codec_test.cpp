@@ -3,77 +3,77 @@
 
 #include "codec/codec.h"
 #include "crypto/did.h"
-#include "node/object_sync_messages.h"
-#include "node/seed_policy.h"
+#include "replication/messages.h"
+#include "replication/seed_policy.h"
 
-namespace guts::node {
+namespace guts::replication {
 namespace {
 
-repl::Oid oid(uint8_t b) {
-  repl::Oid o;
+wire::Oid oid(uint8_t b) {
+  wire::Oid o;
   o.fill(b);
   return o;
 }
 
 TEST(ReplicationMessages, RoundTripCanonically) {
-  std::vector<repl::Message> all = {
-      repl::Want{7, 42, {oid(1), oid(2)}, {oid(3)}},   repl::Want{1, 1, {oid(9)}, {}},
-      repl::PackChunk{7, 0, false, Bytes(1000, 0xab)}, repl::PackChunk{7, 3, true, {}},
-      repl::NotFound{7, "repository not hosted here"}, repl::Inventory{true, {}},
-      repl::Inventory{false, {1, 5, 300, 1ull << 40}},
+  std::vector<wire::Message> all = {
+      wire::Want{7, 42, {oid(1), oid(2)}, {oid(3)}},   wire::Want{1, 1, {oid(9)}, {}},
+      wire::PackChunk{7, 0, false, Bytes(1000, 0xab)}, wire::PackChunk{7, 3, true, {}},
+      wire::NotFound{7, "repository not hosted here"}, wire::Inventory{true, {}},
+      wire::Inventory{false, {1, 5, 300, 1ull << 40}},
   };
   for (const auto& m : all) {
-    auto b = repl::encode(m);
-    EXPECT_EQ(repl::decode(b), m);
-    EXPECT_EQ(repl::encode(repl::decode(b)), b);
+    auto b = wire::encode(m);
+    EXPECT_EQ(wire::decode(b), m);
+    EXPECT_EQ(wire::encode(wire::decode(b)), b);
     // Every strict prefix is rejected, and so is a trailing byte.
     for (size_t n = 0; n < b.size(); ++n)
-      EXPECT_THROW(repl::decode(ByteView(b).first(n)), codec::DecodeError);
+      EXPECT_THROW(wire::decode(ByteView(b).first(n)), codec::DecodeError);
     auto longer = b;
     longer.push_back(0);
-    EXPECT_THROW(repl::decode(longer), codec::DecodeError);
+    EXPECT_THROW(wire::decode(longer), codec::DecodeError);
   }
 }
 
 TEST(ReplicationMessages, RejectsWhatWouldNotBeCanonicalOrBounded) {
   // Unknown type.
-  EXPECT_THROW(repl::decode(Bytes{0x00}), codec::DecodeError);
-  EXPECT_THROW(repl::decode(Bytes{0x05, 0x00}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{0x00}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{0x05, 0x00}), codec::DecodeError);
   // Want without wants.
-  EXPECT_THROW(repl::decode(Bytes{repl::kWant, 1, 1, 0, 0}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kWant, 1, 1, 0, 0}), codec::DecodeError);
   // A huge want count with no data behind it.
-  EXPECT_THROW(repl::decode(Bytes{repl::kWant, 1, 1, 0xff, 0xff, 0x03}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kWant, 1, 1, 0xff, 0xff, 0x03}), codec::DecodeError);
   // Inventory: unsorted, duplicate, hosts_all with a list.
-  EXPECT_THROW(repl::decode(Bytes{repl::kInventory, 0, 2, 5, 3}), codec::DecodeError);
-  EXPECT_THROW(repl::decode(Bytes{repl::kInventory, 0, 2, 5, 5}), codec::DecodeError);
-  EXPECT_THROW(repl::decode(Bytes{repl::kInventory, 1, 1, 5}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kInventory, 0, 2, 5, 3}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kInventory, 0, 2, 5, 5}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kInventory, 1, 1, 5}), codec::DecodeError);
   // Bad boolean.
-  EXPECT_THROW(repl::decode(Bytes{repl::kPackChunk, 1, 0, 2, 0}), codec::DecodeError);
+  EXPECT_THROW(wire::decode(Bytes{wire::kPackChunk, 1, 0, 2, 0}), codec::DecodeError);
   // Chunk over 1 MiB.
   codec::Writer w;
-  w.u8(repl::kPackChunk)
+  w.u8(wire::kPackChunk)
       .varint(1)
       .varint(0)
       .boolean(true)
-      .bytes(Bytes(repl::kMaxChunkBytes + 1, 0));
-  EXPECT_THROW(repl::decode(w.data()), codec::DecodeError);
+      .bytes(Bytes(wire::kMaxChunkBytes + 1, 0));
+  EXPECT_THROW(wire::decode(w.data()), codec::DecodeError);
   // The encoder refuses what the decoder would.
-  EXPECT_THROW(repl::encode(repl::Want{1, 1, {}, {}}), Error);
-  EXPECT_THROW(repl::encode(repl::Inventory{false, {3, 2}}), Error);
-  EXPECT_THROW(repl::encode(repl::PackChunk{1, 0, true, Bytes(repl::kMaxChunkBytes + 1, 0)}),
+  EXPECT_THROW(wire::encode(wire::Want{1, 1, {}, {}}), Error);
+  EXPECT_THROW(wire::encode(wire::Inventory{false, {3, 2}}), Error);
+  EXPECT_THROW(wire::encode(wire::PackChunk{1, 0, true, Bytes(wire::kMaxChunkBytes + 1, 0)}),
                Error);
   // Reasons are sanitized to printable ASCII and bounded.
-  auto nf = std::get<repl::NotFound>(
-      repl::decode(repl::encode(repl::NotFound{1, std::string(5000, '\xff')})));
-  EXPECT_EQ(nf.reason, std::string(repl::kMaxReasonBytes, '?'));
+  auto nf = std::get<wire::NotFound>(
+      wire::decode(wire::encode(wire::NotFound{1, std::string(5000, '\xff')})));
+  EXPECT_EQ(nf.reason, std::string(wire::kMaxReasonBytes, '?'));
 }
 
 TEST(ReplicationMessages, HexOids) {
   auto h = std::string(38, 'a') + "0f";
-  EXPECT_EQ(repl::to_hex(repl::from_hex(h)), h);
-  EXPECT_THROW(repl::from_hex(std::string(38, 'A') + "0f"), Error);
-  EXPECT_THROW(repl::from_hex("abc"), Error);
-  EXPECT_THROW(repl::from_hex(std::string(40, 'g')), Error);
+  EXPECT_EQ(wire::to_hex(wire::from_hex(h)), h);
+  EXPECT_THROW(wire::from_hex(std::string(38, 'A') + "0f"), Error);
+  EXPECT_THROW(wire::from_hex("abc"), Error);
+  EXPECT_THROW(wire::from_hex(std::string(40, 'g')), Error);
 }
 
 TEST(SeedPolicy, Parse) {
@@ -111,4 +111,4 @@ TEST(SeedPolicy, Includes) {
 }
 
 }  // namespace
-}  // namespace guts::node
+}  // namespace guts::replication

@@ -1,11 +1,11 @@
-#include "node/seed_policy.h"
+#include "replication/seed_policy.h"
 
 #include <algorithm>
 
 #include "core/status.h"
 #include "crypto/did.h"
 
-namespace guts::node {
+namespace guts::replication {
 
 namespace {
 
@@ -65,4 +65,4 @@ SeedPolicy parse_seed_policy(const std::vector<std::string>& values) {
   return p;
 }
 
-}  // namespace guts::node
+}  // namespace guts::replication

@@ -1,12 +1,11 @@
-// The byzantine build of ObjectSync (guts-node-byzantine's): a node constructed with
-// GUTS_BYZANTINE set serves bad packs; honest nodes detect them, block it and fetch elsewhere.
-// The tampered objects never reach the repository.
+// Byzantine servers through the test seam ObjectSyncOptions::serve_override
+// (tests/support/byzantine_packs.h) serve bad packs; honest nodes detect them, block the server
+// and fetch elsewhere. The tampered objects never reach the repository.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "git/receive.h"
-#include "tests/node/object_sync_fixture.h"
+#include "tests/replication/object_sync_fixture.h"
+#include "tests/support/byzantine_packs.h"
 
 namespace guts::node {
 namespace {
@@ -18,9 +17,10 @@ void run(const char* mode) {
   WorkRepo work{tmp.path / "work"};
   auto c1 = work.commit("a.txt", "one\n", "first");
   auto c2 = work.commit("b.txt", std::string(4000, 'z') + "\n", "second");
-  ::setenv("GUTS_BYZANTINE", mode, 1);  // read once, at construction
-  Peer evil(3);
-  ::unsetenv("GUTS_BYZANTINE");
+  auto evil_options = fast_options();
+  evil_options.serve_override = guts::testing::byzantine_packs(mode);
+  ASSERT_TRUE(evil_options.serve_override) << mode;
+  Peer evil(3, evil_options);
   Peer honest(1), b(2);
   evil.host(1, work, c2);
   honest.host(1, work, c2);
@@ -38,7 +38,7 @@ void run(const char* mode) {
   EXPECT_TRUE(git::Quarantine::list(b.repo(1)).empty());
   git_ok(b.repo(1), {"update-ref", "refs/heads/main", c2});
   git_ok(b.repo(1), {"fsck", "--strict", "--no-dangling"});
-  // The honest build never misbehaves whatever the environment says.
+  // Without the seam, the server is honest.
   EXPECT_EQ(honest.sync->stats().requests_served, 1u);
 }
 

@@ -1,14 +1,9 @@
 // Replication of git objects between nodes (docs/git.md "Replication").
-//
-// Built twice: into guts_node_lib, and with GUTS_BYZANTINE_TESTS into the library of the
-// test-only `guts-node-byzantine`, whose server can be told (env GUTS_BYZANTINE) to serve bad
-// packs so that tests can watch honest nodes reject them.
-#include "node/object_sync.h"
+#include "replication/object_sync.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 
 #include "api/git_routes.h"
@@ -17,10 +12,10 @@
 #include "git/pack_transfer.h"
 #include "git/refs.h"
 #include "git/repo_store.h"
-#include "node/network.h"
 #include "p2p/transport.h"
+#include "replication/rules.h"
 
-namespace guts::node {
+namespace guts::replication {
 
 namespace fs = std::filesystem;
 
@@ -41,17 +36,16 @@ struct ObjectSync::Job {
 // One Want in flight: chunks handed from the I/O thread to the fetching thread.
 struct ObjectSync::Inflight {
   crypto::PublicKey peer;
-  std::mutex mu;
+  Mutex mu;
   std::condition_variable cv;
   std::deque<Bytes> chunks;
-  size_t buffered = 0;
-  uint64_t total = 0;
-  uint64_t next_seq = 0;
-  bool eof = false;
+  ChunkStream stream;
   bool not_found = false;
   std::string reason;
   bool overflow = false;
   bool violation = false;
+  Inflight(const crypto::PublicKey& p, const ObjectSyncOptions& o)
+      : peer(p), stream(o.max_pack_bytes, o.max_buffered_bytes) {}
   Clock::time_point last_activity = Clock::now();
 };
 
@@ -63,20 +57,25 @@ std::string did(const crypto::PublicKey& k) {
 
 }  // namespace
 
-ObjectSync::ObjectSync(Network& network, git::RepoStore& store, ObjectSyncOptions options)
-    : net_(network), store_(store), opts_(options), self_(network.transport().id()) {
-  net_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
+ObjectSync::ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions options)
+    : port_(std::move(port)),
+      store_(store),
+      opts_(std::move(options)),
+      self_(port_.transport->id()),
+      // The queue's bound is checked apart (squeue_); in total at most that many queued plus
+      // one running per serving thread.
+      admission_(opts_.max_requests_per_peer,
+                 opts_.max_queued_requests + std::max<size_t>(1, opts_.server_threads)) {
+  port_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
     on_message(peer, std::move(payload));
   });
-  net_.on_peer([this](const crypto::PublicKey& peer, bool up) { on_peer(peer, up); });
-#ifdef GUTS_BYZANTINE_TESTS
-  if (const char* m = std::getenv("GUTS_BYZANTINE")) byzantine_ = m;
-#endif
+  port_.on_peer([this](const crypto::PublicKey& peer, bool up) { on_peer(peer, up); });
   for (size_t i = 0; i < std::max<size_t>(1, opts_.server_threads); ++i)
     servers_.emplace_back([this] { server_loop(); });
   for (size_t i = 0; i < std::max<size_t>(1, opts_.client_threads); ++i)
     clients_.emplace_back([this] { client_loop(); });
   timer_ = std::thread([this] { timer_loop(); });
+  checker_ = std::thread([this] { check_loop(); });
 }
 
 ObjectSync::~ObjectSync() {
@@ -85,14 +84,14 @@ ObjectSync::~ObjectSync() {
 
 void ObjectSync::stop() {
   if (stopping_.exchange(true)) return;
-  { std::lock_guard l(smu_); }
+  { MutexLock l(smu_); }
   scv_.notify_all();
-  { std::lock_guard l(backoff_mu_); }
+  { MutexLock l(backoff_mu_); }
   backoff_cv_.notify_all();
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     for (auto& [id, f] : inflight_) {
-      std::lock_guard fl(f->mu);
+      MutexLock fl(f->mu);
       f->cv.notify_all();
     }
   }
@@ -101,22 +100,24 @@ void ObjectSync::stop() {
   for (auto& t : servers_) t.join();
   for (auto& t : clients_) t.join();
   if (timer_.joinable()) timer_.join();
+  if (checker_.joinable()) checker_.join();
   servers_.clear();
   clients_.clear();
   // Whoever still waits hears that the objects did not arrive.
   std::vector<Done> fail;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     for (auto& [key, job] : jobs_)
       for (auto& w : job->waiters) fail.push_back(std::move(w.done));
     jobs_.clear();
     cqueue_.clear();
+    checks_.clear();
   }
   for (auto& d : fail) d(false);
 }
 
 ObjectSync::Stats ObjectSync::stats() const {
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   return stats_;
 }
 
@@ -124,45 +125,43 @@ ObjectSync::Stats ObjectSync::stats() const {
 
 void ObjectSync::block_peer(const crypto::PublicKey& peer, const std::string& why) {
   spdlog::warn("replication: blocking peer {}: {}", did(peer), why);
-  net_.transport().block(peer);
-  std::lock_guard l(stats_mu_);
+  transport().block(peer);
+  MutexLock l(stats_mu_);
   ++stats_.peers_blocked;
 }
 
 void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
   if (stopping_) return;
-  repl::Message m;
+  wire::Message m;
   try {
-    m = repl::decode(payload);
+    m = wire::decode(payload);
   } catch (const codec::DecodeError& e) {
     return block_peer(peer, std::string("malformed replication message: ") + e.what());
   }
-  if (auto* w = std::get_if<repl::Want>(&m)) {
+  if (auto* w = std::get_if<wire::Want>(&m)) {
     std::string refuse;
     {
-      std::lock_guard l(smu_);
-      if (squeue_.size() >= opts_.max_queued_requests ||
-          per_peer_[peer] >= opts_.max_requests_per_peer) {
+      MutexLock l(smu_);
+      if (squeue_.size() >= opts_.max_queued_requests || !admission_.admit(peer)) {
         refuse = "busy";
       } else {
-        ++per_peer_[peer];
         squeue_.push_back({peer, std::move(*w)});
       }
     }
     if (refuse.empty()) {
       scv_.notify_one();  // only server_loop threads wait on scv_
     } else {
-      net_.transport().send(peer, p2p::channel::kGit,
-                            repl::encode(repl::NotFound{w->request_id, refuse}));
-      std::lock_guard l(stats_mu_);
+      transport().send(peer, p2p::channel::kGit,
+                       wire::encode(wire::NotFound{w->request_id, refuse}));
+      MutexLock l(stats_mu_);
       ++stats_.requests_refused;
     }
-  } else if (auto* c = std::get_if<repl::PackChunk>(&m)) {
+  } else if (auto* c = std::get_if<wire::PackChunk>(&m)) {
     on_chunk(peer, std::move(*c));
-  } else if (auto* nf = std::get_if<repl::NotFound>(&m)) {
+  } else if (auto* nf = std::get_if<wire::NotFound>(&m)) {
     on_not_found(peer, *nf);
-  } else if (auto* inv = std::get_if<repl::Inventory>(&m)) {
-    std::lock_guard l(imu_);
+  } else if (auto* inv = std::get_if<wire::Inventory>(&m)) {
+    MutexLock l(imu_);
     theirs_[peer] = std::move(*inv);
   }
 }
@@ -170,22 +169,22 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
 void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
   if (stopping_) return;
   if (!up) {
-    std::lock_guard l(imu_);
+    MutexLock l(imu_);
     theirs_.erase(peer);
     return;
   }
   Bytes inv;
   {
-    std::lock_guard l(imu_);
-    inv = repl::encode(mine_);
+    MutexLock l(imu_);
+    inv = wire::encode(mine_);
   }
-  net_.transport().send(peer, p2p::channel::kGit, inv);
+  transport().send(peer, p2p::channel::kGit, inv);
 }
 
-void ObjectSync::on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk) {
+void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) {
   std::shared_ptr<Inflight> f;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = inflight_.find(chunk.request_id);
     if (it == inflight_.end() || it->second->peer != peer)
       return;  // late answer to a closed request
@@ -193,37 +192,35 @@ void ObjectSync::on_chunk(const crypto::PublicKey& peer, repl::PackChunk chunk) 
   }
   std::string violation;
   {
-    std::lock_guard l(f->mu);
-    if (f->eof || f->violation || chunk.seq != f->next_seq) {
-      violation = "pack chunk out of order";
-      f->violation = true;
-    } else {
-      ++f->next_seq;
-      f->total += chunk.data.size();
-      f->last_activity = Clock::now();
-      if (f->total > opts_.max_pack_bytes ||
-          f->buffered + chunk.data.size() > opts_.max_buffered_bytes) {
+    MutexLock l(f->mu);
+    switch (f->stream.on_chunk(chunk.seq, chunk.last, chunk.data.size())) {
+      case ChunkStream::Verdict::kViolation:
+        violation = "pack chunk out of order";
+        f->violation = true;
+        break;
+      case ChunkStream::Verdict::kOverflow:
+        f->last_activity = Clock::now();
         f->overflow = true;  // an honest peer with a large pack is not punished
-      } else {
-        f->buffered += chunk.data.size();
+        break;
+      case ChunkStream::Verdict::kAccepted:
+        f->last_activity = Clock::now();
         if (!chunk.data.empty()) f->chunks.push_back(std::move(chunk.data));
-        f->eof = chunk.last;
-      }
+        break;
     }
     f->cv.notify_all();
   }
   if (!violation.empty()) block_peer(peer, violation);
 }
 
-void ObjectSync::on_not_found(const crypto::PublicKey& peer, const repl::NotFound& nf) {
+void ObjectSync::on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf) {
   std::shared_ptr<Inflight> f;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = inflight_.find(nf.request_id);
     if (it == inflight_.end() || it->second->peer != peer) return;
     f = it->second;
   }
-  std::lock_guard l(f->mu);
+  MutexLock l(f->mu);
   f->not_found = true;
   f->reason = nf.reason;
   f->last_activity = Clock::now();
@@ -236,24 +233,24 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
   std::sort(repos.begin(), repos.end());
   repos.erase(std::unique(repos.begin(), repos.end()), repos.end());
   if (hosts_all) repos.clear();
-  if (repos.size() > repl::kMaxInventoryRepos) {
+  if (repos.size() > wire::kMaxInventoryRepos) {
     spdlog::warn("replication: inventory of {} repositories truncated", repos.size());
-    repos.resize(repl::kMaxInventoryRepos);
+    repos.resize(wire::kMaxInventoryRepos);
   }
   Bytes msg;
   {
-    std::lock_guard l(imu_);
-    repl::Inventory inv{hosts_all, std::move(repos)};
+    MutexLock l(imu_);
+    wire::Inventory inv{hosts_all, std::move(repos)};
     if (inv == mine_) return;
     mine_ = std::move(inv);
-    msg = repl::encode(mine_);
+    msg = wire::encode(mine_);
   }
-  if (!stopping_ && net_.listening()) net_.transport().broadcast(p2p::channel::kGit, msg);
+  if (!stopping_ && port_.listening()) transport().broadcast(p2p::channel::kGit, msg);
 }
 
 std::vector<crypto::PublicKey> ObjectSync::hosting_peers(uint64_t repo_id) const {
   std::vector<crypto::PublicKey> out;
-  std::lock_guard l(imu_);
+  MutexLock l(imu_);
   for (const auto& [peer, inv] : theirs_)
     if (inv.hosts_all || std::binary_search(inv.repos.begin(), inv.repos.end(), repo_id))
       out.push_back(peer);
@@ -266,8 +263,8 @@ void ObjectSync::server_loop() {
   for (;;) {
     ServeTask task;
     {
-      std::unique_lock l(smu_);
-      scv_.wait(l, [&] { return stopping_ || !squeue_.empty(); });
+      MutexLock l(smu_);
+      while (!stopping_ && squeue_.empty()) l.wait(scv_);
       if (stopping_) return;
       task = std::move(squeue_.front());
       squeue_.pop_front();
@@ -277,8 +274,8 @@ void ObjectSync::server_loop() {
     } catch (const std::exception& e) {
       spdlog::debug("replication: serving {}: {}", did(task.peer), e.what());
     }
-    std::lock_guard l(smu_);
-    if (--per_peer_[task.peer] == 0) per_peer_.erase(task.peer);
+    MutexLock l(smu_);
+    admission_.release(task.peer);
   }
 }
 
@@ -287,81 +284,50 @@ void ObjectSync::send_reliably(const crypto::PublicKey& peer, ByteView payload) 
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     if (stopping_) throw Error(Code::kUnavailable, "shutting down");
-    if (net_.transport().send(peer, p2p::channel::kGit, payload)) return;
-    if (!net_.transport().connected(peer)) throw Error(Code::kUnavailable, "peer disconnected");
+    if (transport().send(peer, p2p::channel::kGit, payload)) return;
+    if (!transport().connected(peer)) throw Error(Code::kUnavailable, "peer disconnected");
     if (Clock::now() > give_up) throw Error(Code::kUnavailable, "peer does not drain its queue");
     // The transport has no "queue drained" event: back off while its send queue is full.
-    std::unique_lock l(backoff_mu_);
-    backoff_cv_.wait_for(l, pause, [&] { return stopping_.load(); });
+    MutexLock l(backoff_mu_);
+    if (!stopping_) l.wait_for(backoff_cv_, pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
 }
 
-#ifdef GUTS_BYZANTINE_TESTS
-namespace {
-
-// Test-only misbehaviour (guts-node-byzantine): the pack this node would serve, made bad in a
-// way an honest receiver must detect.
-Bytes byzantine_pack(const fs::path& dir, const git::PackRequest& req, const std::string& mode) {
-  Bytes pack;
-  if (mode == "missing-objects") {
-    // Only the wanted objects themselves, without what they link to.
-    std::string in;
-    for (const auto& w : req.wants) in += w + "\n";
-    git::GitOptions o;
-    o.cwd = dir;
-    o.env = git::objects_env(dir, true);
-    auto r = git::run_git({"pack-objects", "--stdout", "-q"}, o, in);
-    if (!r.ok()) throw Error(Code::kInternal, "byzantine pack-objects failed");
-    pack.assign(r.out.begin(), r.out.end());
-    return pack;
-  }
-  git::write_pack(dir, req, [&](ByteView c, bool) { pack.insert(pack.end(), c.begin(), c.end()); });
-  if (mode == "tamper-objects" && pack.size() > 32) {
-    // A flipped bit inside the object data (past the 12-byte header, before the trailer).
-    pack[12 + (pack.size() - 32) / 2] ^= 0x01;
-  }
-  return pack;
-}
-
-}  // namespace
-#endif
-
 void ObjectSync::serve(const ServeTask& task) {
   const auto& w = task.want;
   auto refuse = [&](const std::string& reason) {
-    net_.transport().send(task.peer, p2p::channel::kGit,
-                          repl::encode(repl::NotFound{w.request_id, reason}));
-    std::lock_guard l(stats_mu_);
+    transport().send(task.peer, p2p::channel::kGit,
+                     wire::encode(wire::NotFound{w.request_id, reason}));
+    MutexLock l(stats_mu_);
     ++stats_.requests_refused;
   };
   auto key = api::git_repo_key(w.repo_id);
   if (!store_.exists(key)) return refuse("repository not hosted here");
   git::PackRequest req;
-  for (const auto& o : w.wants) req.wants.push_back(repl::to_hex(o));
-  for (const auto& o : w.haves) req.haves.push_back(repl::to_hex(o));
+  for (const auto& o : w.wants) req.wants.push_back(wire::to_hex(o));
+  for (const auto& o : w.haves) req.haves.push_back(wire::to_hex(o));
   req.max_bytes = opts_.max_pack_bytes;
-  req.chunk_size = repl::kMaxChunkBytes;
+  req.chunk_size = wire::kMaxChunkBytes;
   auto dir = store_.path_for(key);
   uint64_t seq = 0;
   auto send_chunk = [&](ByteView c, bool last) {
-    repl::PackChunk chunk{w.request_id, seq++, last, Bytes(c.begin(), c.end())};
-    send_reliably(task.peer, repl::encode(chunk));
+    wire::PackChunk chunk{w.request_id, seq++, last, Bytes(c.begin(), c.end())};
+    send_reliably(task.peer, wire::encode(chunk));
   };
   try {
-#ifdef GUTS_BYZANTINE_TESTS
-    if (!byzantine_.empty()) {
-      spdlog::warn("replication: BYZANTINE mode {}: serving a bad pack", byzantine_);
-      Bytes pack = byzantine_pack(dir, req, byzantine_);
+    if (opts_.serve_override) {  // test seam (ObjectSyncOptions::serve_override)
+      Bytes pack = opts_.serve_override(dir, req);
       ByteView rest(pack);
       do {
-        size_t n = std::min(rest.size(), repl::kMaxChunkBytes);
+        size_t n = std::min(rest.size(), wire::kMaxChunkBytes);
         send_chunk(rest.first(n), n == rest.size());
         rest = rest.subspan(n);
       } while (!rest.empty());
+      MutexLock l(stats_mu_);
+      ++stats_.requests_served;
       return;
     }
-#endif
     git::write_pack(dir, req, send_chunk);
   } catch (const Error& e) {
     if (e.code() == Code::kUnavailable) throw;  // peer gone or we stop: nobody to answer
@@ -369,7 +335,7 @@ void ObjectSync::serve(const ServeTask& task) {
                   did(task.peer), w.repo_id, e.what());
     return refuse(e.what());
   }
-  std::lock_guard l(stats_mu_);
+  MutexLock l(stats_mu_);
   ++stats_.requests_served;
 }
 
@@ -395,7 +361,7 @@ void ObjectSync::ensure_block(const state::Block& block, std::vector<crypto::Pub
   auto need = objects_needed(block);
   if (need.empty()) return done(true);
   struct All {
-    std::mutex mu;
+    Mutex mu;
     size_t left = 0;
     bool ok = true;
     Done done;
@@ -408,7 +374,7 @@ void ObjectSync::ensure_block(const state::Block& block, std::vector<crypto::Pub
       Done d;
       bool result = false;
       {
-        std::lock_guard l(all->mu);
+        MutexLock l(all->mu);
         all->ok = all->ok && ok;
         if (--all->left > 0) return;
         d = std::move(all->done);
@@ -431,19 +397,15 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
       return done(false);
     }
   if (tips.empty()) return done(true);
-  if (tips.size() > repl::kMaxWants) {
+  if (tips.size() > wire::kMaxWants) {
     spdlog::warn("replication: ensure({}) with {} tips, over the protocol's bound", repo_id,
                  tips.size());
     return done(false);
   }
-  auto key = api::git_repo_key(repo_id);
-  try {
-    if (store_.exists(key) && git::has_closure(store_.path_for(key), tips, true)) return done(true);
-  } catch (const std::exception& e) {
-    spdlog::debug("replication: checking repository {}: {}", repo_id, e.what());
-  }
+  // Whether the objects are already here is git's to say: run_round asks it first, on a
+  // fetching thread, never on the caller's (the ledger's) thread.
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto& job = jobs_[{repo_id, tips}];
     bool fresh = !job;
     if (fresh) {
@@ -455,21 +417,53 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
       if (std::find(job->hints.begin(), job->hints.end(), h) == job->hints.end())
         job->hints.push_back(h);
     job->waiters.push_back({deadline, std::move(done)});
-    if (fresh) cqueue_.push_back(job);
+    if (fresh) checks_.push_back(job);
   }
   ccv_.notify_all();
   tcv_.notify_all();
 }
 
+void ObjectSync::check_loop() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      MutexLock l(cmu_);
+      while (!stopping_ && checks_.empty()) l.wait(ccv_);
+      if (stopping_) return;
+      job = std::move(checks_.front());
+      checks_.pop_front();
+      if (job->cancelled) continue;  // its callers already heard
+    }
+    // Already here (in the repository or a push quarantine)? Then no fetch, no thread of the
+    // fetching pool taken: the common case of a block whose pushes reached this node.
+    bool present = false;
+    auto key = api::git_repo_key(job->repo_id);
+    try {
+      present = store_.exists(key) && git::has_closure(store_.path_for(key), job->tips, true);
+    } catch (const std::exception& e) {
+      spdlog::debug("replication: checking repository {}: {}", job->repo_id, e.what());
+    }
+    if (present) {
+      finish(job, true);
+      continue;
+    }
+    {
+      MutexLock l(cmu_);
+      cqueue_.push_back(job);
+    }
+    ccv_.notify_all();
+  }
+}
+
 ObjectSync::Clock::time_point ObjectSync::job_deadline(const Job& job) const {
-  std::lock_guard l(cmu_);
+  MutexLock l(cmu_);
   Clock::time_point d{};
   for (const auto& w : job.waiters) d = std::max(d, w.deadline);
   return d;
 }
 
 void ObjectSync::timer_loop() {
-  std::unique_lock l(cmu_);
+  MutexLock l(cmu_);
   while (!stopping_) {
     auto now = Clock::now();
     auto next = Clock::time_point::max();
@@ -499,9 +493,9 @@ void ObjectSync::timer_loop() {
       continue;
     }
     if (next == Clock::time_point::max())
-      tcv_.wait(l);
+      l.wait(tcv_);
     else
-      tcv_.wait_until(l, next);
+      l.wait_until(tcv_, next);
   }
 }
 
@@ -510,7 +504,7 @@ void ObjectSync::client_loop() {
     std::shared_ptr<Job> job;
     {
       // The first job whose next round is due; a job waiting to retry holds no thread.
-      std::unique_lock l(cmu_);
+      MutexLock l(cmu_);
       while (!job) {
         if (stopping_) return;
         auto now = Clock::now();
@@ -529,9 +523,9 @@ void ObjectSync::client_loop() {
         }
         if (job) break;
         if (next == Clock::time_point::max())
-          ccv_.wait(l);
+          l.wait(ccv_);
         else
-          ccv_.wait_until(l, next);
+          l.wait_until(ccv_, next);
       }
     }
     bool again = false;
@@ -544,7 +538,7 @@ void ObjectSync::client_loop() {
     if (again) {
       // Nobody could serve it yet (peers not connected, push not yet forwarded, …): ask again.
       {
-        std::lock_guard l(cmu_);
+        MutexLock l(cmu_);
         job->not_before = Clock::now() + opts_.retry_backoff;
         cqueue_.push_back(job);
       }
@@ -556,7 +550,7 @@ void ObjectSync::client_loop() {
 void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
   std::vector<Done> dones;
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     auto it = jobs_.find({job->repo_id, job->tips});
     if (it != jobs_.end() && it->second == job) jobs_.erase(it);
     for (auto& w : job->waiters) dones.push_back(std::move(w.done));
@@ -568,17 +562,12 @@ void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
 }
 
 std::vector<crypto::PublicKey> ObjectSync::candidates(const Job& job) const {
-  std::vector<crypto::PublicKey> out;
-  auto add = [&](const crypto::PublicKey& k) {
-    if (k != self_ && std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
-  };
+  std::vector<crypto::PublicKey> hints;
   {
-    std::lock_guard l(cmu_);
-    for (const auto& h : job.hints) add(h);
+    MutexLock l(cmu_);
+    hints = job.hints;
   }
-  for (const auto& v : net_.validator_keys()) add(v);
-  for (const auto& p : hosting_peers(job.repo_id)) add(p);
-  return out;
+  return candidate_order(self_, hints, port_.validator_keys(), hosting_peers(job.repo_id));
 }
 
 bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
@@ -597,7 +586,7 @@ bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
   }
   for (const auto& peer : candidates(*job)) {
     if (stopping_ || job->cancelled || Clock::now() >= job_deadline(*job)) break;
-    if (net_.transport().is_blocked(peer) || !net_.transport().connected(peer)) continue;
+    if (transport().is_blocked(peer) || !transport().connected(peer)) continue;
     if (attempt(job, peer)) {
       finish(job, true);
       return false;
@@ -609,21 +598,20 @@ bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
 bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKey& peer) {
   auto key = api::git_repo_key(job->repo_id);
   auto dir = store_.path_for(key);
-  repl::Want want;
+  wire::Want want;
   want.repo_id = job->repo_id;
-  for (const auto& t : job->tips) want.wants.push_back(repl::from_hex(t));
+  for (const auto& t : job->tips) want.wants.push_back(wire::from_hex(t));
   // Haves: our ref tips, whose closure is complete; the server leaves out what they reach.
   std::set<std::string> haves;
   for (const auto& r : git::list_refs(dir)) {
-    if (haves.size() >= repl::kMaxHaves) break;
+    if (haves.size() >= wire::kMaxHaves) break;
     haves.insert(r.oid);
   }
-  for (const auto& h : haves) want.haves.push_back(repl::from_hex(h));
+  for (const auto& h : haves) want.haves.push_back(wire::from_hex(h));
 
-  auto f = std::make_shared<Inflight>();
-  f->peer = peer;
+  auto f = std::make_shared<Inflight>(peer, opts_);
   {
-    std::lock_guard l(cmu_);
+    MutexLock l(cmu_);
     want.request_id = next_request_++;
     inflight_[want.request_id] = f;
   }
@@ -631,29 +619,26 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
     ObjectSync* self;
     uint64_t id;
     ~Unregister() {
-      std::lock_guard l(self->cmu_);
+      MutexLock l(self->cmu_);
       self->inflight_.erase(id);
     }
   } unregister{this, want.request_id};
   {
-    std::lock_guard l(stats_mu_);
+    MutexLock l(stats_mu_);
     ++stats_.attempts;
   }
   f->last_activity = Clock::now();
-  if (!net_.transport().send(peer, p2p::channel::kGit, repl::encode(want))) return false;
+  if (!transport().send(peer, p2p::channel::kGit, wire::encode(want))) return false;
 
   // A candidate that has not started answering within half of the time left (at least
   // 300 ms) gives way to the next: one silent peer must not eat a verify's whole deadline.
-  const auto started = Clock::now();
-  const auto left = job_deadline(*job) - started;
-  const auto first_answer_by =
-      started + std::max<Clock::duration>(std::chrono::milliseconds(300), left / 2);
+  const auto first_answer = first_answer_by(Clock::now(), job_deadline(*job));
   // index-pack pulls the chunks as they arrive; memory stays at what it has not read yet.
   Bytes cur;
   size_t pos = 0;
   git::Source source = [&](uint8_t* buf, size_t cap) -> size_t {
     const auto deadline = job_deadline(*job);  // takes cmu_: never while holding f->mu
-    std::unique_lock l(f->mu);
+    MutexLock l(f->mu);
     for (;;) {
       if (pos < cur.size()) {
         size_t n = std::min(cap, cur.size() - pos);
@@ -664,31 +649,31 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
       if (!f->chunks.empty()) {
         cur = std::move(f->chunks.front());
         f->chunks.pop_front();
-        f->buffered -= cur.size();
+        f->stream.consumed(cur.size());
         pos = 0;
         continue;
       }
-      if (f->eof) return 0;
+      if (f->stream.eof()) return 0;
       if (stopping_) throw Error(Code::kUnavailable, "shutting down");
       if (job->cancelled) throw Error(Code::kUnavailable, "nobody waits any more");
       if (f->violation) throw Error(Code::kUnavailable, "protocol violation");
       if (f->not_found) throw Error(Code::kNotFound, f->reason);
       if (f->overflow) throw Error(Code::kTooLarge, "pack too large");
-      auto until = std::min(f->last_activity + opts_.attempt_idle_timeout, deadline);
-      if (f->total == 0) until = std::min(until, first_answer_by);
+      auto until = attempt_wait_until(f->last_activity, deadline, opts_.attempt_idle_timeout,
+                                      f->stream.total() > 0, first_answer);
       if (Clock::now() >= until) throw Error(Code::kUnavailable, "timed out");
-      f->cv.wait_until(l, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
+      l.wait_until(f->cv, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
     }
   };
   try {
     git::IngestOptions io;
     // Our own bound (overflow above) triggers first: index-pack's would blame an honest peer.
-    io.max_pack_bytes = opts_.max_pack_bytes + repl::kMaxChunkBytes;
+    io.max_pack_bytes = opts_.max_pack_bytes + wire::kMaxChunkBytes;
     git::ingest_pack(dir, source, job->tips, io);
   } catch (const Error& e) {
     if (e.code() == Code::kInvalidArgument) {
       {
-        std::lock_guard l(stats_mu_);
+        MutexLock l(stats_mu_);
         ++stats_.packs_rejected;
       }
       block_peer(peer, "repository " + std::to_string(job->repo_id) + ": bad pack: " + e.what());
@@ -700,10 +685,10 @@ bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKe
     return false;
   }
   spdlog::info("replication: repository {}: fetched {} tip(s) from {} ({} bytes)", job->repo_id,
-               job->tips.size(), did(peer), f->total);
-  std::lock_guard l(stats_mu_);
+               job->tips.size(), did(peer), f->stream.total());
+  MutexLock l(stats_mu_);
   ++stats_.packs_fetched;
   return true;
 }
 
-}  // namespace guts::node
+}  // namespace guts::replication

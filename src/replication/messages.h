@@ -18,7 +18,7 @@
 
 #include "core/bytes.h"
 
-namespace guts::node::repl {
+namespace guts::replication::wire {
 
 inline constexpr uint8_t kWant = 1;
 inline constexpr uint8_t kPackChunk = 2;
@@ -70,4 +70,4 @@ Message decode(ByteView data);
 std::string to_hex(const Oid& oid);
 Oid from_hex(std::string_view hex);
 
-}  // namespace guts::node::repl
+}  // namespace guts::replication::wire

@@ -1,0 +1,87 @@
+// The pure decisions of replication, first step of its core (issue 12): no threads, sockets,
+// clocks or git inside — every input (time included) is an argument, every result a value. The
+// driver (object_sync.h) holds each object under its own lock and does the I/O.
+//
+//   ServeAdmission   server side: admit a Want or answer "busy" (per peer and in total).
+//   candidate_order  client side: whom to ask, in order: hints, validators, hosting peers.
+//   ChunkStream      client side: one Want's answer; chunk order and size bounds.
+//   attempt_wait_until  client side: when a silent candidate gives way to the next.
+//
+// Still in the driver (next step towards a full event/action core like consensus/engine.h, so
+// that the whole-node simulator can run replication): job coalescing, the walk over the
+// candidates, retries with backoff, waiter deadlines.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "crypto/ed25519.h"
+
+namespace guts::replication {
+
+// Bounded serving: at most `per_peer` requests queued or running per peer, `total` overall.
+class ServeAdmission {
+ public:
+  ServeAdmission(size_t per_peer, size_t total) : per_peer_(per_peer), total_(total) {}
+  // True: admitted (release() it when served); false: answer NotFound "busy".
+  bool admit(const crypto::PublicKey& peer);
+  void release(const crypto::PublicKey& peer);
+  size_t in_use() const { return in_use_; }
+
+ private:
+  size_t per_peer_;
+  size_t total_;
+  size_t in_use_ = 0;
+  std::map<crypto::PublicKey, size_t> by_peer_;
+};
+
+// The peers to ask for a repository, in order and without repeats or `self`: the hints (the
+// block's proposer, the pusher's node), then the validators, then the peers whose inventory
+// hosts the repository.
+std::vector<crypto::PublicKey> candidate_order(const crypto::PublicKey& self,
+                                               const std::vector<crypto::PublicKey>& hints,
+                                               const std::vector<crypto::PublicKey>& validators,
+                                               const std::vector<crypto::PublicKey>& hosting);
+
+// One Want's answer as it arrives: chunks must come with seq 0, 1, … and nothing after `last`.
+class ChunkStream {
+ public:
+  enum class Verdict {
+    kAccepted,   // hand the bytes to index-pack
+    kViolation,  // out of order or after the last: block the peer
+    kOverflow,   // over the pack or buffer bound: fail the attempt, the peer is not punished
+  };
+  ChunkStream(uint64_t max_pack_bytes, size_t max_buffered_bytes)
+      : max_pack_(max_pack_bytes), max_buffered_(max_buffered_bytes) {}
+  Verdict on_chunk(uint64_t seq, bool last, size_t bytes);
+  // index-pack consumed `bytes` of what was buffered.
+  void consumed(size_t bytes) { buffered_ -= bytes; }
+  bool eof() const { return eof_; }
+  uint64_t total() const { return total_; }
+  size_t buffered() const { return buffered_; }
+
+ private:
+  uint64_t max_pack_;
+  size_t max_buffered_;
+  uint64_t next_seq_ = 0;
+  uint64_t total_ = 0;
+  size_t buffered_ = 0;
+  bool eof_ = false;
+  bool broken_ = false;
+};
+
+// Before its first answer, a candidate gets half of the time left when the Want was sent (at least
+// 300 ms), so that one silent peer cannot eat a whole deadline.
+std::chrono::steady_clock::time_point first_answer_by(
+    std::chrono::steady_clock::time_point sent, std::chrono::steady_clock::time_point deadline);
+// Until when an attempt waits for the candidate's next message: `idle` after its last one, never
+// past the job's deadline, nor past first_answer_by while it has sent nothing.
+std::chrono::steady_clock::time_point attempt_wait_until(
+    std::chrono::steady_clock::time_point last_activity,
+    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds idle, bool answered,
+    std::chrono::steady_clock::time_point first_answer);
+
+}  // namespace guts::replication

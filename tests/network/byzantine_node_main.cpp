@@ -1,0 +1,20 @@
+// guts-node-byzantine: guts-node with test doubles plugged into its test seams, chosen by
+// GUTS_BYZANTINE (read here, in the test tree; production sources never read it):
+//   tamper-objects | missing-objects   serve bad packs (tests/support/byzantine_packs.h)
+//   forge-head                         announce forged finalization heads (byzantine_heads.h)
+// Honest nodes must detect and block it (tests/network/replication_test.cpp).
+#include <cstdlib>
+#include <string>
+
+#include "node/cli.h"
+#include "tests/support/byzantine_heads.h"
+#include "tests/support/byzantine_packs.h"
+
+int main(int argc, char** argv) {
+  const char* env = std::getenv("GUTS_BYZANTINE");
+  std::string mode = env ? env : "";
+  guts::node::TestSeams seams;
+  seams.serve_packs = guts::testing::byzantine_packs(mode);
+  if (mode == "forge-head") seams.rewrite_finality_heads = guts::testing::forge_heads();
+  return guts::node::run_cli(argc, argv, std::move(seams));
+}

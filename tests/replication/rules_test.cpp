@@ -1,0 +1,93 @@
+// The pure decisions of replication (replication/rules.h): no threads, no network, no git.
+#include "replication/rules.h"
+
+#include <gtest/gtest.h>
+
+namespace guts::replication {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+crypto::PublicKey key(uint8_t b) {
+  crypto::PublicKey k{};
+  k.fill(b);
+  return k;
+}
+
+TEST(ReplicationRules, CandidatesHintsThenValidatorsThenHostsWithoutRepeatsOrSelf) {
+  auto self = key(0);
+  auto order = candidate_order(self, {key(5), key(1), self}, {key(1), key(2), key(3), self},
+                               {key(4), key(2), key(6)});
+  std::vector<crypto::PublicKey> want = {key(5), key(1), key(2), key(3), key(4), key(6)};
+  EXPECT_EQ(order, want);
+  EXPECT_TRUE(candidate_order(self, {}, {self}, {}).empty());
+}
+
+TEST(ReplicationRules, ServingLimitsAnswerBusy) {
+  ServeAdmission a(/*per_peer=*/1, /*total=*/2);
+  EXPECT_TRUE(a.admit(key(1)));
+  EXPECT_FALSE(a.admit(key(1)));  // one per peer
+  EXPECT_TRUE(a.admit(key(2)));
+  EXPECT_FALSE(a.admit(key(3)));  // two in all
+  EXPECT_EQ(a.in_use(), 2u);
+  a.release(key(1));
+  EXPECT_TRUE(a.admit(key(3)));
+  EXPECT_FALSE(a.admit(key(1)));
+  a.release(key(2));
+  EXPECT_TRUE(a.admit(key(1)));
+}
+
+TEST(ReplicationRules, ChunksInOrderUntilTheLast) {
+  ChunkStream s(1000, 1000);
+  EXPECT_EQ(s.on_chunk(0, false, 100), ChunkStream::Verdict::kAccepted);
+  EXPECT_EQ(s.on_chunk(1, true, 50), ChunkStream::Verdict::kAccepted);
+  EXPECT_TRUE(s.eof());
+  EXPECT_EQ(s.total(), 150u);
+  EXPECT_EQ(s.buffered(), 150u);
+  s.consumed(150);
+  EXPECT_EQ(s.buffered(), 0u);
+  // Anything after the last is a violation (the peer gets blocked).
+  EXPECT_EQ(s.on_chunk(2, false, 1), ChunkStream::Verdict::kViolation);
+}
+
+TEST(ReplicationRules, ChunksOutOfOrderAreAViolationForGood) {
+  ChunkStream skip(1000, 1000);
+  EXPECT_EQ(skip.on_chunk(1, false, 10), ChunkStream::Verdict::kViolation);
+  EXPECT_EQ(skip.on_chunk(0, false, 10), ChunkStream::Verdict::kViolation);
+  ChunkStream repeat(1000, 1000);
+  EXPECT_EQ(repeat.on_chunk(0, false, 10), ChunkStream::Verdict::kAccepted);
+  EXPECT_EQ(repeat.on_chunk(0, false, 10), ChunkStream::Verdict::kViolation);
+  EXPECT_FALSE(repeat.eof());
+}
+
+TEST(ReplicationRules, SizeBoundsOverflowWithoutBlame) {
+  ChunkStream pack(100, 1000);
+  EXPECT_EQ(pack.on_chunk(0, false, 60), ChunkStream::Verdict::kAccepted);
+  EXPECT_EQ(pack.on_chunk(1, true, 60), ChunkStream::Verdict::kOverflow);
+  EXPECT_FALSE(pack.eof());
+  ChunkStream buffer(1000, 100);
+  EXPECT_EQ(buffer.on_chunk(0, false, 80), ChunkStream::Verdict::kAccepted);
+  EXPECT_EQ(buffer.on_chunk(1, false, 30), ChunkStream::Verdict::kOverflow);
+  ChunkStream drained(1000, 100);
+  EXPECT_EQ(drained.on_chunk(0, false, 80), ChunkStream::Verdict::kAccepted);
+  drained.consumed(80);
+  EXPECT_EQ(drained.on_chunk(1, false, 30), ChunkStream::Verdict::kAccepted);
+}
+
+TEST(ReplicationRules, ASilentCandidateGivesWayAtHalfTheTimeLeft) {
+  Clock::time_point t0{};
+  auto deadline = t0 + 10s;
+  auto first = first_answer_by(t0, deadline);
+  EXPECT_EQ(first, t0 + 5s);
+  EXPECT_EQ(first_answer_by(t0, t0 + 100ms), t0 + 300ms);  // at least 300 ms
+  // Silent: the earliest of idle, deadline and first answer.
+  EXPECT_EQ(attempt_wait_until(t0, deadline, 8s, false, first), t0 + 5s);
+  EXPECT_EQ(attempt_wait_until(t0, deadline, 2s, false, first), t0 + 2s);
+  // Answering: idle after its last message, never past the deadline.
+  EXPECT_EQ(attempt_wait_until(t0 + 6s, deadline, 3s, true, first), t0 + 9s);
+  EXPECT_EQ(attempt_wait_until(t0 + 8s, deadline, 3s, true, first), deadline);
+}
+
+}  // namespace
+}  // namespace guts::replication
