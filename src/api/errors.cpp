@@ -123,7 +123,7 @@ Response status_response(const Status& in, std::string_view resource, std::strin
     case Code::kOk:
       return error_response(200, "OK");
     case Code::kNotFound:
-      return error_response(status, "Not Found");
+      return error_response(status, st.message().empty() ? "Not Found" : st.message());
     case Code::kInternal:
       return error_response(status, "Internal Server Error");
     case Code::kInvalidArgument:

@@ -27,8 +27,8 @@ Response validation_failed(std::string_view resource, std::string_view field, st
 // "<field>: <reason>" (lower-case field) names the field; with a `resource`, a 422 then becomes
 // Validation Failed with an errors[] entry ("already_exists" when the reason says exactly that,
 // else "invalid" with the reason). A `field` given here instead makes an entry with code
-// "custom" and the whole message (GitHub's shape for repository creation). 404 always says "Not
-// Found"; 500 never shows the message (it may hold internal detail).
+// "custom" and the whole message (GitHub's shape for repository creation). 404 says "Not Found"
+// when the status has no message; 500 never shows the message (it may hold internal detail).
 Response status_response(const Status& st, std::string_view resource = "",
                          std::string_view field = "");
 

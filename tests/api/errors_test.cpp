@@ -35,9 +35,7 @@ TEST(ServerErrorMap, EveryCodeHasItsStatus) {
     EXPECT_EQ(r.status, status) << code_name(code);
     json body = json::parse(r.body);
     EXPECT_EQ(body["documentation_url"], kDocsUrl);
-    std::string want = code == Code::kNotFound   ? "Not Found"
-                       : code == Code::kInternal ? "Internal Server Error"
-                                                 : "why";
+    std::string want = code == Code::kInternal ? "Internal Server Error" : "why";
     EXPECT_EQ(body["message"], want) << code_name(code);
   }
 }
@@ -60,6 +58,7 @@ TEST(ServerErrorMap, FieldMessagesBecomeValidationFailed) {
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(json::parse(r.body)["errors"][0]["code"], "custom");
   EXPECT_EQ(json::parse(r.body)["errors"][0]["message"], "name already exists on this account");
+  EXPECT_EQ(json::parse(status_response({Code::kNotFound, ""}).body)["message"], "Not Found");
   // Quotes and control characters are escaped.
   r = status_response({Code::kInvalidArgument, "a \"b\"\n\x01"});
   EXPECT_EQ(json::parse(r.body)["message"], "a \"b\"\n\x01");
