@@ -109,6 +109,7 @@ Status refine_legacy_conflict(const Status& st) {
       return {Code::kAlreadyExists, msg};
     return {Code::kInvalidArgument, msg};  // "head: ..."
   }
+  if (msg.rfind("nonce ", 0) == 0) return {Code::kInvalidArgument, msg};  // a replay: 422
   for (const char* taken : {"already exists", "already taken", "already registered"})
     if (msg.find(taken) != std::string::npos) return {Code::kAlreadyExists, msg};
   return st;

@@ -35,8 +35,8 @@ Response status_response(const Status& st, std::string_view resource = "",
 // Transitional: src/state still reports taken names ("name: already_exists", "name already
 // exists on this account") and invalid pull request heads ("head: ...") as kConflict. This
 // gives them the codes of the vocabulary (kAlreadyExists, kInvalidArgument); kConflict stays
-// for stale values (sha, base, nonce, refs). Remove once src/state emits those codes
-// (docs/errors.md lists the lines).
+// for stale values (sha, base, refs); a used nonce is kInvalidArgument. Remove once src/state emits
+// those codes (docs/errors.md lists the lines).
 Status refine_legacy_conflict(const Status& st);
 
 }  // namespace guts::api

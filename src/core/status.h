@@ -15,7 +15,7 @@ enum class Code {
   kUnauthenticated,     // no or bad credentials (401)
   kPermissionDenied,    // authenticated but not allowed (403)
   kNotFound,            // (404)
-  kConflict,            // the state moved under the caller: stale sha or ref, replayed nonce (409)
+  kConflict,            // the state moved under the caller: a stale sha or ref (409)
   kTooLarge,            // over a size bound (413)
   kUnavailable,         // try again later (503)
   kInternal,            // bug or I/O failure (500)

@@ -79,7 +79,8 @@ TEST(ServerErrorMap, LegacyConflictsKeepTheirStatuses) {
   EXPECT_EQ(json::parse(stale.body)["message"],
             "Head branch was modified. Review and try the merge again.");
   EXPECT_EQ(answer("base: Base branch was modified.").status, 409);
-  EXPECT_EQ(answer("nonce 3 is not the next one (expected 4)").status, 409);
+  EXPECT_EQ(answer("nonce 3 is not the next one (expected 4)").status, 422);
+  EXPECT_EQ(answer("refs/heads/main: stale info").status, 409);
   EXPECT_EQ(answer("username 'bob' is already taken").status, 422);
   EXPECT_EQ(refine_legacy_conflict({Code::kNotFound, "x: already_exists"}).code(), Code::kNotFound);
 }
