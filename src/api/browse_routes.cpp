@@ -469,7 +469,7 @@ StreamingHandler browse(Services& svc, git::RepoStore& store, BrowseFn fn) {
     auto key = git_repo_key(rc.repo.id);
     if (!store.exists(key)) return send_error(ex, 404, "Not Found");
     auto dir = store.path_for(key);
-    try {
+    {  // an Error escaping here is answered by the server (status_response)
       git::Browser b(dir);
       std::string full = rc.owner.username + "/" + rc.repo.name;
       Ctx c{req,
@@ -481,10 +481,6 @@ StreamingHandler browse(Services& svc, git::RepoStore& store, BrowseFn fn) {
             svc.public_url() + "/api/v3/repos/" + full,
             svc.public_url() + "/" + full};
       fn(c);
-    } catch (const Error& e) {
-      if (e.code() == Code::kNotFound) return send_error(ex, 404, "Not Found");
-      if (e.code() == Code::kInvalidArgument) return send_error(ex, 422, e.what());
-      throw;
     }
   };
 }

@@ -420,36 +420,6 @@ Response page_response(const Request& req, const Services& svc, const json& item
   return resp;
 }
 
-Response tx_error(const Status& st, std::string_view resource) {
-  const std::string& msg = st.message();
-  // "<field>: <reason>" → 422 naming the field.
-  auto colon = msg.find(": ");
-  bool is_field = colon != std::string::npos && colon > 0 && colon < 40 &&
-                  std::all_of(msg.begin(), msg.begin() + colon,
-                              [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
-  switch (st.code()) {
-    case Code::kInvalidArgument:
-    case Code::kConflict:
-      if (is_field) {
-        std::string field = msg.substr(0, colon), reason = msg.substr(colon + 2);
-        if (reason == "already_exists")
-          return validation_failed(resource, field, "already_exists", "");
-        if (st.code() == Code::kConflict && (field == "sha" || field == "base"))
-          return error_response(409, reason);
-        return validation_failed(resource, field, "invalid", reason);
-      }
-      return error_response(st.code() == Code::kConflict ? 409 : 422, msg);
-    case Code::kNotFound:
-      return error_response(404, "Not Found");
-    case Code::kPermissionDenied:
-      return error_response(403, msg);
-    case Code::kUnauthenticated:
-      return error_response(401, "Requires authentication");
-    default:
-      return status_response(st);
-  }
-}
-
 namespace {
 // The key of the JSON string value holding byte offset `pos` ("" when it cannot be told).
 std::string field_at(std::string_view body, size_t pos) {
@@ -502,7 +472,7 @@ void submit(Services& svc, const Request& req, Responder respond, state::TxBody 
   svc.submit_as(req.principal, std::move(body),
                 [respond = std::move(respond), resource = std::move(resource),
                  on_applied = std::move(on_applied)](const state::TxOutcome& o) {
-                  if (!o.applied) return respond(tx_error(o.status, resource));
+                  if (!o.applied) return respond(status_response(o.status, resource));
                   try {
                     respond(on_applied(o));
                   } catch (const std::exception&) {
@@ -535,9 +505,7 @@ StreamingHandler blocking(std::function<Response(Request&)> fn) {
       req.body = std::move(body);
       resp = fn(req);
     } catch (const Error& e) {
-      resp = e.code() == Code::kNotFound   ? error_response(404, "Not Found")
-             : e.code() == Code::kTooLarge ? error_response(413, e.what())
-                                           : error_response(500, "Internal Server Error");
+      resp = status_response(e.status());
     } catch (const std::exception&) {
       resp = error_response(500, "Internal Server Error");
     }

@@ -88,10 +88,6 @@ Response cached_get(const Request& req, Services& svc, const std::function<Respo
 // The paged slice of `items` with the Link header.
 Response page_response(const Request& req, const Services& svc, const json& items);
 
-// Maps a rejected transaction to GitHub's status and body. Messages "<field>: <reason>" become
-// 422 Validation Failed with that field ("already_exists" as the code when it says so).
-Response tx_error(const Status& st, std::string_view resource);
-
 // Parses a JSON object body; invalid UTF-8 is answered 422 with the field it was found in.
 std::optional<nlohmann::json> parse_body(const Request& req, const Responder& respond,
                                          std::string_view resource);

@@ -10,36 +10,8 @@
 
 namespace guts::api {
 
-Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
-
-Response error_response(int status, std::string_view message) {
-  return json_response(status, json{{"message", message}, {"documentation_url", kDocsUrl}});
-}
-
-Response validation_failed(std::string_view resource, std::string_view field,
-                           std::string_view code, std::string_view message) {
-  json err{{"resource", resource}, {"code", code}, {"field", field}};
-  if (!message.empty()) err["message"] = message;
-  return json_response(422, json{{"message", "Validation Failed"},
-                                 {"errors", json::array({err})},
-                                 {"documentation_url", kDocsUrl}});
-}
-
-Response status_response(const Status& st, std::string_view resource, std::string_view field) {
-  switch (st.code()) {
-    case Code::kOk: return error_response(200, "OK");
-    case Code::kInvalidArgument:
-    case Code::kConflict:
-      if (!resource.empty()) return validation_failed(resource, field, "custom", st.message());
-      return error_response(422, st.message());
-    case Code::kUnauthenticated: return error_response(401, st.message());
-    case Code::kPermissionDenied: return error_response(403, st.message());
-    case Code::kNotFound: return error_response(404, "Not Found");
-    case Code::kTooLarge: return error_response(413, st.message());
-    case Code::kUnavailable: return error_response(503, st.message());
-    case Code::kInternal: return error_response(500, "Internal Server Error");
-  }
-  return error_response(500, "Internal Server Error");
+Response json_response(int status, const json& body) {
+  return Response::json(status, body.dump());
 }
 
 std::optional<nlohmann::json> parse_object_body(const Request& req, const Responder& respond) {
@@ -71,8 +43,51 @@ std::optional<bool> bool_field(const nlohmann::json& j, const char* field) {
 }
 
 Response field_type_error(const FieldError& e) {
-  return error_response(422, "Invalid request. For 'properties/" + e.field + "', the value is not a " +
-                                 e.expected + ".");
+  return error_response(422, "Invalid request. For 'properties/" + e.field +
+                                 "', the value is not a " + e.expected + ".");
+}
+
+std::optional<Response> check_body(const nlohmann::json& body, std::string_view resource,
+                                   std::initializer_list<BodyField> fields) {
+  for (const BodyField& f : fields) {
+    auto it = body.find(f.name);
+    if (it == body.end() || it->is_null()) {
+      if (f.required) return validation_failed(resource, f.name, "missing_field", "");
+      continue;
+    }
+    bool ok = false;
+    const char* expected = "string";
+    switch (f.type) {
+      case BodyField::kString:
+        ok = it->is_string();
+        break;
+      case BodyField::kBoolean:
+        ok = it->is_boolean();
+        expected = "boolean";
+        break;
+      case BodyField::kInteger:
+        ok = it->is_number_integer();
+        expected = "integer";
+        break;
+      case BodyField::kStringOrInteger:
+        ok = it->is_string() || it->is_number_integer();
+        break;
+      case BodyField::kArray:
+        ok = it->is_array();
+        expected = "array";
+        break;
+    }
+    if (!ok) {
+      Response r = field_type_error(FieldError{f.name, expected});
+      json j = json::parse(r.body);
+      json err{{"resource", resource}, {"code", "invalid"}, {"field", f.name}};
+      json out{{"message", j["message"]},
+               {"errors", json::array({err})},
+               {"documentation_url", kDocsUrl}};
+      return json_response(422, out);
+    }
+  }
+  return std::nullopt;
 }
 
 Page page_of(const Request& req) {
@@ -142,7 +157,8 @@ Response with_etag(const Request& req, Response resp) {
 
 std::string node_id(std::string_view type, uint64_t id) {
   std::string raw = std::string(type) + ":" + std::to_string(id);
-  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
                     raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(std::strlen(out.c_str()));

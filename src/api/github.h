@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "api/errors.h"
 #include "api/http.h"
 #include "core/status.h"
 #include "state/records.h"
@@ -15,17 +16,7 @@ namespace guts::api {
 
 using json = nlohmann::ordered_json;
 
-inline constexpr const char* kDocsUrl = "https://docs.github.com/rest";
-
 Response json_response(int status, const json& body);
-// {"message": ..., "documentation_url": ...}
-Response error_response(int status, std::string_view message);
-// 422 {"message":"Validation Failed","errors":[{resource, field, code, message}]}
-Response validation_failed(std::string_view resource, std::string_view field,
-                           std::string_view code, std::string_view message);
-// Maps a rejected transaction or operation to GitHub's status and body.
-Response status_response(const Status& st, std::string_view resource = "",
-                         std::string_view field = "");
 
 // Parses a JSON object body. On failure answers 400 "Problems parsing JSON" (or 422 when the
 // body is valid JSON but not an object) through `respond` and returns nullopt.
@@ -38,6 +29,19 @@ struct FieldError {
 std::optional<std::string> string_field(const nlohmann::json& j, const char* field);
 std::optional<bool> bool_field(const nlohmann::json& j, const char* field);
 Response field_type_error(const FieldError& e);
+
+// The one way handlers check a JSON body: every field listed is checked in order, and the first
+// one that is required but absent (or null) or of another type is answered 422 with GitHub's
+// shape: {"message": ..., "errors": [{"resource", "code", "field"}]} ("missing_field" or
+// "invalid"). nullopt when the body is acceptable. The typed getters above then read it.
+struct BodyField {
+  enum Type { kString, kBoolean, kInteger, kStringOrInteger, kArray };
+  const char* name;
+  Type type;
+  bool required = false;
+};
+std::optional<Response> check_body(const nlohmann::json& body, std::string_view resource,
+                                   std::initializer_list<BodyField> fields);
 
 struct Page {
   size_t page = 1;

@@ -34,7 +34,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/errors.h"
 #include "api/http_parse.h"
+#include "core/assert.h"
 #include "core/status.h"
 
 namespace guts::api {
@@ -50,77 +52,12 @@ namespace {
 constexpr auto kAsTuple = net::as_tuple(net::use_awaitable);
 constexpr size_t kStreamChunk = 64 << 10;
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
-}
-
-Response error_response(int status, std::string_view message) {
-  return Response::json(status, "{\"message\":\"" + json_escape(message) +
-                                    "\",\"documentation_url\":\"https://docs.github.com/rest\"}");
-}
-
-int status_for(Code code) {
-  switch (code) {
-    case Code::kOk:
-      return 200;
-    case Code::kInvalidArgument:
-      return 422;
-    case Code::kUnauthenticated:
-      return 401;
-    case Code::kPermissionDenied:
-      return 403;
-    case Code::kNotFound:
-      return 404;
-    case Code::kConflict:
-      return 409;
-    case Code::kTooLarge:
-      return 413;
-    case Code::kUnavailable:
-      return 503;
-    case Code::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
 // Maps an exception escaping a handler to a response. Internal details are not leaked.
 Response response_for_exception(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const Error& err) {
-    int status = status_for(err.code());
-    if (status >= 500)
-      return error_response(status,
-                            status == 503 ? "Service Unavailable" : "Internal Server Error");
-    return error_response(status, err.what());
+    return status_response(err.status());
   } catch (...) {
     return error_response(500, "Internal Server Error");
   }
@@ -522,7 +459,7 @@ class StreamExchange : public Exchange {
   }
 
   void begin_response(int status, const Headers& headers) override {
-    if (started_) throw Error(Code::kInternal, "begin_response called twice");
+    GUTS_ASSERT(!started_, "a handler began its response twice");
     if (status < 100 || status > 999) status = 500;
     started_ = true;
     status_ = status;
@@ -541,7 +478,7 @@ class StreamExchange : public Exchange {
 
   void write(std::string_view data) override {
     if (!started_) begin_response(200, Headers());
-    if (finished_) throw Error(Code::kInternal, "write after finish");
+    GUTS_ASSERT(!finished_, "a handler wrote after finishing its response");
     if (data.empty() || no_body_) return;
     if (fixed_length_) {
       if (data.size() > remaining_) {
@@ -950,7 +887,7 @@ uint16_t HttpServer::port() const {
 }
 
 void HttpServer::start() {
-  if (impl_->started) throw Error(Code::kInternal, "HttpServer::start called twice");
+  GUTS_ASSERT(!impl_->started, "HttpServer::start called twice");
   Core& core = *impl_->core;
   error_code ec;
   auto addr = net::ip::make_address(core.opt.address, ec);

@@ -211,20 +211,17 @@ void add_issues_routes(Router& router, Services& svc) {
   route("POST", "/issues", [&svc](Request& req, Responder respond) {
     auto body = parse_body(req, respond, "Issue");
     if (!body) return;
+    if (auto bad = check_body(
+            *body, "Issue",
+            {{"title", BodyField::kStringOrInteger, true}, {"body", BodyField::kString}}))
+      return respond(std::move(*bad));
     const auto& ctx = repo_context(req);
     auto view = svc.chain().view();
     state::CreateIssue c;
     c.repo_id = ctx.repo.id;
     try {
       auto t = body->find("title");
-      if (t == body->end() || t->is_null())
-        return respond(validation_failed("Issue", "title", "missing_field", ""));
-      if (t->is_number_integer())
-        c.title = std::to_string(t->get<int64_t>());
-      else if (t->is_string())
-        c.title = t->get<std::string>();
-      else
-        throw FieldError{"title", "string"};
+      c.title = t->is_string() ? t->get<std::string>() : std::to_string(t->get<int64_t>());
       c.body = string_field(*body, "body").value_or("");
       c.labels = string_list(*body, "labels");
       auto logins = string_list(*body, "assignees");

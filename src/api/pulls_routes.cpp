@@ -17,6 +17,9 @@ namespace {
 
 const std::string kRepo = "/api/v3/repos/{owner}/{repo}";
 
+// GitHub answers 405 for a merge that cannot happen (conflicts, closed, merged, draft).
+const Status kNotMergeable{Code::kFailedPrecondition, "Pull Request is not mergeable"};
+
 Bytes oid_bytes(const std::string& hex) {
   return hex_decode(hex).value_or(Bytes{});
 }
@@ -136,7 +139,7 @@ bool path_in_pull(PullGit& pg, Shapes& sh, const state::Issue& x, const std::str
 }
 
 Response review_comment_after(Services& svc, const RepoContext& ctx, const state::TxOutcome& o) {
-  if (!o.applied) return tx_error(o.status, "PullRequestReviewComment");
+  if (!o.applied) return status_response(o.status, "PullRequestReviewComment");
   Shapes sh(svc, ctx.repo, ctx.owner);
   auto id = sh.view().receipt(o.id);
   auto c = id ? sh.view().comment(*id) : std::nullopt;
@@ -169,22 +172,24 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
     auto body = parse_body(req, catcher, "PullRequest");
     if (!body) return early;
     (void)answered;
+    if (auto bad = check_body(*body, "PullRequest",
+                              {{"title", BodyField::kString, true},
+                               {"body", BodyField::kString},
+                               {"head", BodyField::kString, true},
+                               {"base", BodyField::kString, true},
+                               {"draft", BodyField::kBoolean},
+                               {"head_repo", BodyField::kString}}))
+      return std::move(*bad);
     const auto& ctx = repo_context(req);
     auto view = svc.chain().view();
     state::OpenPullRequest o;
     o.repo_id = ctx.repo.id;
     std::string head, head_repo_name;
     try {
-      auto title = string_field(*body, "title");
-      if (!title) return validation_failed("PullRequest", "title", "missing_field", "");
-      o.title = *title;
+      o.title = *string_field(*body, "title");
       o.body = string_field(*body, "body").value_or("");
-      auto h = string_field(*body, "head");
-      if (!h) return validation_failed("PullRequest", "head", "missing_field", "");
-      head = *h;
-      auto b = string_field(*body, "base");
-      if (!b) return validation_failed("PullRequest", "base", "missing_field", "");
-      o.base = *b;
+      head = *string_field(*body, "head");
+      o.base = *string_field(*body, "base");
       o.draft = bool_field(*body, "draft").value_or(false);
       head_repo_name = string_field(*body, "head_repo").value_or("");
     } catch (const FieldError& e) {
@@ -230,7 +235,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
       return validation_failed("PullRequest", "head", "invalid", e.what());
     }
     auto out = submit_wait(svc, req.principal, o);
-    if (!out.applied) return tx_error(out.status, "PullRequest");
+    if (!out.applied) return status_response(out.status, "PullRequest");
     auto n = svc.chain().view().receipt(out.id);
     if (!n) return error_response(500, "Internal Server Error");
     return pull_response(*pg, svc, ctx, *n, 201);
@@ -280,7 +285,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
     }
     if (e.title || e.body || e.state || e.base || e.draft) {
       auto out = submit_wait(svc, req.principal, e);
-      if (!out.applied) return tx_error(out.status, "PullRequest");
+      if (!out.applied) return status_response(out.status, "PullRequest");
     }
     return pull_response(*pg, svc, ctx, x->number, 200);
   });
@@ -333,7 +338,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
     auto x = path_pull(req, view);
     if (!x) return error_response(404, "Not Found");
     if (x->merged || x->state != state::kIssueOpen || x->draft)
-      return error_response(405, "Pull Request is not mergeable");
+      return status_response(kNotMergeable);
     std::optional<std::string> title, message, sha;
     uint8_t method = state::kMergeCommit;
     try {
@@ -353,9 +358,10 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
     }
     const std::string head = hex_or_empty(x->head_sha);
     if (sha && *sha != head)
-      return error_response(409, "Head branch was modified. Review and try the merge again.");
+      return status_response(
+          {Code::kConflict, "Head branch was modified. Review and try the merge again."});
     auto base_oid = view.ref(ctx.repo.id, "refs/heads/" + x->base_ref);
-    if (!base_oid) return error_response(405, "Pull Request is not mergeable");
+    if (!base_oid) return status_response(kNotMergeable);
     const std::string base = hex_encode(*base_oid);
     pg->ensure_commit(x->repo_id, x->head_repo_id, head);
 
@@ -393,17 +399,16 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
             "\n";
     }
     auto made = pg->merge(x->repo_id, method, base, head, msg, committer, author);
-    if (made.kind == MergeOutcome::kConflict)
-      return error_response(405, "Pull Request is not mergeable");
-    if (made.kind == MergeOutcome::kNotRebaseable) return error_response(405, made.message);
+    if (made.kind == MergeOutcome::kConflict) return status_response(kNotMergeable);
+    if (made.kind == MergeOutcome::kNotRebaseable)
+      return status_response({Code::kFailedPrecondition, made.message});
     auto out = submit_wait(svc, req.principal,
                            state::MergePullRequest{ctx.repo.id, x->number, method, x->head_sha,
                                                    *base_oid, oid_bytes(made.sha)});
     if (!out.applied) {
       const auto& m = out.status.message();
-      if (m.rfind("Pull Request is not mergeable", 0) == 0)
-        return error_response(405, "Pull Request is not mergeable");
-      return tx_error(out.status, "PullRequest");
+      if (m.rfind("Pull Request is not mergeable", 0) == 0) return status_response(kNotMergeable);
+      return status_response(out.status, "PullRequest");
     }
     return json_response(
         200,
@@ -481,7 +486,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
       return field_type_error(fe);
     }
     auto out = submit_wait(svc, req.principal, r);
-    if (!out.applied) return tx_error(out.status, "PullRequestReview");
+    if (!out.applied) return status_response(out.status, "PullRequestReview");
     Shapes after(svc, ctx.repo, ctx.owner);
     auto id = after.view().receipt(out.id);
     auto rv = id ? after.view().review(ctx.repo.id, x->number, *id) : std::nullopt;
@@ -708,7 +713,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
         return field_type_error(fe);
       }
       auto out = submit_wait(svc, req.principal, e);
-      if (!out.applied) return tx_error(out.status, "PullRequest");
+      if (!out.applied) return status_response(out.status, "PullRequest");
       return pull_response(*pg, svc, ctx, x->number, add ? 201 : 200);
     };
   };

@@ -11,15 +11,20 @@ namespace guts {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,   // malformed or semantically invalid input (400/422)
-  kUnauthenticated,   // no or bad credentials (401)
-  kPermissionDenied,  // authenticated but not allowed (403)
-  kNotFound,          // (404)
-  kConflict,          // stale value, taken name, replayed nonce (409/422)
-  kTooLarge,          // over a size bound (413)
-  kUnavailable,       // try again later (503)
-  kInternal,          // bug or I/O failure (500)
+  kInvalidArgument,     // well-formed but semantically invalid input (422)
+  kUnauthenticated,     // no or bad credentials (401)
+  kPermissionDenied,    // authenticated but not allowed (403)
+  kNotFound,            // (404)
+  kConflict,            // the state moved under the caller: a stale sha or ref (409)
+  kTooLarge,            // over a size bound (413)
+  kUnavailable,         // try again later (503)
+  kInternal,            // bug or I/O failure (500)
+  kMalformed,           // the request cannot be parsed at all: bad JSON, HTTP or pkt-line (400)
+  kAlreadyExists,       // a name or title that must be unique is taken (422 "already_exists")
+  kFailedPrecondition,  // valid, but the resource is not in a state that allows it: a pull
+                        // request that cannot be merged, or is merged already (405)
 };
+// HTTP statuses of every code: docs/errors.md; the one mapping is api::http_status (src/api).
 
 const char* code_name(Code code);
 
@@ -53,7 +58,7 @@ class Error : public std::runtime_error {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }

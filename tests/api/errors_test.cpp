@@ -1,0 +1,124 @@
+#include "api/errors.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/github.h"
+#include "core/status.h"
+
+namespace guts::api {
+namespace {
+
+using nlohmann::json;
+
+// Every code has exactly one status (docs/errors.md); a new code must be added here too.
+TEST(ServerErrorMap, EveryCodeHasItsStatus) {
+  const std::pair<Code, int> table[] = {
+      {Code::kOk, 200},
+      {Code::kMalformed, 400},
+      {Code::kUnauthenticated, 401},
+      {Code::kPermissionDenied, 403},
+      {Code::kNotFound, 404},
+      {Code::kFailedPrecondition, 405},
+      {Code::kConflict, 409},
+      {Code::kTooLarge, 413},
+      {Code::kInvalidArgument, 422},
+      {Code::kAlreadyExists, 422},
+      {Code::kInternal, 500},
+      {Code::kUnavailable, 503},
+  };
+  for (auto [code, status] : table) {
+    EXPECT_EQ(http_status(code), status) << code_name(code);
+    if (code == Code::kOk) continue;
+    Response r = status_response(Status(code, "why"));
+    EXPECT_EQ(r.status, status) << code_name(code);
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["documentation_url"], kDocsUrl);
+    std::string want = code == Code::kInternal ? "Internal Server Error" : "why";
+    EXPECT_EQ(body["message"], want) << code_name(code);
+  }
+}
+
+TEST(ServerErrorMap, FieldMessagesBecomeValidationFailed) {
+  Response r = status_response({Code::kInvalidArgument, "title: too long"}, "Issue");
+  EXPECT_EQ(r.status, 422);
+  json b = json::parse(r.body);
+  EXPECT_EQ(b["message"], "Validation Failed");
+  EXPECT_EQ(b["errors"][0], (json{{"resource", "Issue"},
+                                  {"code", "invalid"},
+                                  {"field", "title"},
+                                  {"message", "too long"}}));
+  // Without a resource: the plain body.
+  EXPECT_EQ(json::parse(status_response({Code::kInvalidArgument, "title: x"}).body)["message"],
+            "title: x");
+  // A field given by the caller: GitHub's "custom" entry with the whole message.
+  r = status_response({Code::kAlreadyExists, "name already exists on this account"}, "Repository",
+                      "name");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(json::parse(r.body)["errors"][0]["code"], "custom");
+  EXPECT_EQ(json::parse(r.body)["errors"][0]["message"], "name already exists on this account");
+  EXPECT_EQ(json::parse(status_response({Code::kNotFound, ""}).body)["message"], "Not Found");
+  // Quotes and control characters are escaped.
+  r = status_response({Code::kInvalidArgument, "a \"b\"\n\x01"});
+  EXPECT_EQ(json::parse(r.body)["message"], "a \"b\"\n\x01");
+}
+
+// src/state reports taken names and bad heads as kConflict for now (refine_legacy_conflict).
+TEST(ServerErrorMap, LegacyConflictsKeepTheirStatuses) {
+  auto answer = [](const std::string& msg) {
+    return status_response({Code::kConflict, msg}, "PullRequest");
+  };
+  Response taken = answer("title: already_exists");
+  EXPECT_EQ(taken.status, 422);
+  EXPECT_EQ(json::parse(taken.body)["errors"][0],
+            (json{{"resource", "PullRequest"}, {"code", "already_exists"}, {"field", "title"}}));
+  EXPECT_EQ(answer("head: the branch moved to abc").status, 422);
+  Response stale = answer("sha: Head branch was modified. Review and try the merge again.");
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(json::parse(stale.body)["message"],
+            "Head branch was modified. Review and try the merge again.");
+  EXPECT_EQ(answer("base: Base branch was modified.").status, 409);
+  EXPECT_EQ(answer("nonce 3 is not the next one (expected 4)").status, 422);
+  EXPECT_EQ(answer("refs/heads/main: stale info").status, 409);
+  EXPECT_EQ(answer("username 'bob' is already taken").status, 422);
+  EXPECT_EQ(refine_legacy_conflict({Code::kNotFound, "x: already_exists"}).code(), Code::kNotFound);
+}
+
+TEST(ServerBodyCheck, AcceptsAValidBody) {
+  json body{{"title", "t"}, {"draft", true}, {"n", 3}};
+  EXPECT_FALSE(check_body(body, "PullRequest",
+                          {{"title", BodyField::kString, true},
+                           {"body", BodyField::kString},
+                           {"draft", BodyField::kBoolean},
+                           {"n", BodyField::kInteger}}));
+}
+
+TEST(ServerBodyCheck, MissingRequiredFieldIs422WithErrors) {
+  json body{{"title", "t"}, {"head", nullptr}};
+  auto r = check_body(body, "PullRequest",
+                      {{"title", BodyField::kString, true}, {"head", BodyField::kString, true}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  json b = json::parse(r->body);
+  EXPECT_EQ(b["message"], "Validation Failed");
+  EXPECT_EQ(b["errors"][0],
+            (json{{"resource", "PullRequest"}, {"code", "missing_field"}, {"field", "head"}}));
+}
+
+TEST(ServerBodyCheck, WrongTypeIs422WithErrors) {
+  json body{{"title", 12}, {"draft", "yes"}};
+  auto r =
+      check_body(body, "PullRequest",
+                 {{"title", BodyField::kStringOrInteger, true}, {"draft", BodyField::kBoolean}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  json b = json::parse(r->body);
+  EXPECT_EQ(b["message"], "Invalid request. For 'properties/draft', the value is not a boolean.");
+  EXPECT_EQ(b["errors"][0],
+            (json{{"resource", "PullRequest"}, {"code", "invalid"}, {"field", "draft"}}));
+  EXPECT_TRUE(check_body(json{{"title", 1.5}}, "Issue", {{"title", BodyField::kString, true}}));
+}
+
+}  // namespace
+}  // namespace guts::api
