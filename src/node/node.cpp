@@ -18,8 +18,8 @@
 #include "core/time.h"
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
+#include "finality/relay.h"
 #include "git/repo_store.h"
-#include "node/finality.h"
 #include "node/git_projection.h"
 #include "node/ledger_app.h"
 #include "node/network.h"
@@ -74,7 +74,7 @@ struct Node::Impl {
   std::unique_ptr<state::Mempool> mempool;
   std::unique_ptr<Network> network;
   std::unique_ptr<ObjectSync> object_sync;  // git objects between nodes (docs/git.md)
-  std::unique_ptr<FinalityRelay> finality;
+  std::unique_ptr<finality::FinalityRelay> finality;
   std::unique_ptr<NodeConsensus> consensus;
   std::unique_ptr<api::TokenStore> tokens;
   std::unique_ptr<api::Services> services;
@@ -161,7 +161,7 @@ void Node::start() {
   impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.
-  impl_->finality = std::make_unique<FinalityRelay>(genesis, *impl_->network, validator);
+  impl_->finality = std::make_unique<finality::FinalityRelay>(genesis, *impl_->network, validator);
   NodeConsensusOptions co;
   co.validator = validator;
   co.max_block_txs = c.max_block_txs;
@@ -180,7 +180,7 @@ void Node::start() {
   }
   impl_->consensus = std::make_unique<NodeConsensus>(*impl_->chain, *impl_->mempool, key,
                                                      *impl_->network, c.data_dir, std::move(co));
-  FinalityRelay::Verified follow;
+  finality::FinalityRelay::Verified follow;
   if (!validator)
     follow = [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); };
   impl_->finality->subscribe(std::move(follow));

@@ -1,0 +1,32 @@
+#include "tests/support/byzantine_heads.h"
+
+namespace guts::testing {
+
+Bytes forged_head(const std::optional<consensus::FinalityHead>& real, uint64_t nonce) {
+  consensus::Certificate c;
+  if (real) c = consensus::decode_certificate(real->certificate);
+  c.kind = consensus::Kind::kFinalize;
+  c.proposal.round.view += 1000 + nonce;
+  c.proposal.payload[0] ^= 0x5a;
+  c.proposal.payload[31] = static_cast<uint8_t>(nonce);
+  if (c.signers.empty()) {
+    c.participants = 4;
+    c.signers = {0, 1, 2};
+    c.signatures.resize(3);
+  }
+  for (auto& s : c.signatures) s[0] ^= 0xff;
+  consensus::FinalityHead h{(real ? real->height : 0) + 1000 + nonce, c.view(), c.proposal.payload,
+                            consensus::encode_certificate(c)};
+  return consensus::encode_head(h);
+}
+
+finality::HeadRewriter forge_heads() {
+  return
+      [](const std::optional<consensus::FinalityHead>& head, bool reply) -> std::optional<Bytes> {
+        // As the former GUTS_BYZANTINE=forge-head build: answers use nonce 1, announcements the
+        // real head's height.
+        return forged_head(head, reply || !head ? 1 : head->height);
+      };
+}
+
+}  // namespace guts::testing
