@@ -98,13 +98,6 @@ Response outcome_response(const state::TxOutcome& o) {
 
 }  // namespace
 
-Bytes token_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
-                            const crypto::PublicKey& user, uint64_t timestamp_ms) {
-  codec::Writer w;
-  w.str(chain_id).fixed(node).fixed(user).varint(timestamp_ms);
-  return w.take();
-}
-
 void add_guts_routes(Router& router, Services& svc) {
   router.add("GET", "/api/guts/status", "public", [&svc](Request&, Responder respond) {
     auto head = svc.chain().head();

@@ -1,8 +1,8 @@
-#include "api/routes.h"
 #include "cli/commands.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "state/token_request.h"
 
 namespace guts::cli {
 
@@ -14,7 +14,8 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
   auto* auth = app.add_subcommand("auth", "Log in to a node: register, delegate, get a token");
   auth->require_subcommand(1);
 
-  auto* login = auth->add_subcommand("login", "Authorize a node to act for you and store its token");
+  auto* login =
+      auth->add_subcommand("login", "Authorize a node to act for you and store its token");
   auto username = std::make_shared<std::string>();
   login->add_option("--username", *username, "Username to register on first login");
   login->callback([ctx, username] {
@@ -31,7 +32,8 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
     std::string name = ident["username"].is_string() ? ident["username"].get<std::string>() : "";
     if (name.empty()) {
       if (username->empty())
-        throw Error(Code::kInvalidArgument, "this identity has no username on this network yet: pass --username NAME");
+        throw Error(Code::kInvalidArgument,
+                    "this identity has no username on this network yet: pass --username NAME");
       c.submit_own(state::RegisterUser{*username}, chain_id);
       name = *username;
     } else if (!username->empty() && *username != name) {
@@ -40,18 +42,26 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
 
     bool delegated = false;
     for (const auto& d : ident["delegations"])
-      if (d["node"] == node_did && d["scopes"].get<uint64_t>() == state::kScopeAll) delegated = true;
+      if (d["node"] == node_did && d["scopes"].get<uint64_t>() == state::kScopeAll)
+        delegated = true;
     uint64_t now = unix_millis();
     if (!delegated)
-      c.submit_own(state::GrantDelegation{*node_key, state::kScopeAll, now + kDelegationLifetimeMs}, chain_id);
+      c.submit_own(state::GrantDelegation{*node_key, state::kScopeAll, now + kDelegationLifetimeMs},
+                   chain_id);
 
     auto payload = api::token_request_payload(chain_id, *node_key, key.public_key(), now);
     auto sig = key.sign(api::kTokenRequestDomain, payload);
-    auto tok = c.expect(c.client().post("/api/guts/tokens",
-                                        json{{"did", did}, {"timestamp_ms", now}, {"signature", hex_encode(sig)}}.dump()),
-                        {201});
-    c.save_login(json{{"token", tok["token"]}, {"token_id", tok["id"]}, {"username", name},
-                      {"did", did}, {"node_did", node_did}, {"chain_id", chain_id}});
+    auto tok = c.expect(
+        c.client().post(
+            "/api/guts/tokens",
+            json{{"did", did}, {"timestamp_ms", now}, {"signature", hex_encode(sig)}}.dump()),
+        {201});
+    c.save_login(json{{"token", tok["token"]},
+                      {"token_id", tok["id"]},
+                      {"username", name},
+                      {"did", did},
+                      {"node_did", node_did},
+                      {"chain_id", chain_id}});
     c.print(json{{"node", c.node_url()}, {"username", name}, {"did", did}, {"token_id", tok["id"]}},
             "Logged in to " + c.node_url() + " as " + name + " (" + did + ")");
   });
@@ -61,7 +71,8 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
     auto& c = ctx();
     auto l = c.login();
     if (!l) throw Error(Code::kNotFound, "not logged in to " + c.node_url());
-    c.client().del("/api/guts/tokens/current");  // best effort: the delegation revocation is what counts
+    c.client().del(
+        "/api/guts/tokens/current");  // best effort: the delegation revocation is what counts
     c.client().set_token("");
     auto node_key = crypto::parse_did((*l)["node_did"].get<std::string>());
     auto ident = c.expect(c.client().get("/api/guts/identities/" + (*l)["did"].get<std::string>()));
@@ -78,9 +89,13 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
   status->callback([ctx] {
     auto& c = ctx();
     auto l = c.login();
-    if (!l) throw Error(Code::kNotFound, "not logged in to " + c.node_url() + ": run 'guts auth login'");
+    if (!l)
+      throw Error(Code::kNotFound, "not logged in to " + c.node_url() + ": run 'guts auth login'");
     auto who = c.expect(c.client().get("/api/guts/tokens/current"));
-    c.print(json{{"node", c.node_url()}, {"username", who["username"]}, {"did", who["did"]}, {"token_id", who["id"]}},
+    c.print(json{{"node", c.node_url()},
+                 {"username", who["username"]},
+                 {"did", who["did"]},
+                 {"token_id", who["id"]}},
             "Logged in to " + c.node_url() + " as " + who["username"].get<std::string>() + " (" +
                 who["did"].get<std::string>() + ", token " + who["id"].get<std::string>() + ")");
   });

@@ -1,0 +1,14 @@
+#include "state/token_request.h"
+
+#include "codec/codec.h"
+
+namespace guts::api {
+
+Bytes token_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
+                            const crypto::PublicKey& user, uint64_t timestamp_ms) {
+  codec::Writer w;
+  w.str(chain_id).fixed(node).fixed(user).varint(timestamp_ms);
+  return w.take();
+}
+
+}  // namespace guts::api
