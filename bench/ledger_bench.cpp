@@ -34,7 +34,8 @@ void BM_VerifySignature(benchmark::State& st) {
 BENCHMARK(BM_VerifySignature);
 
 void BM_BuildAndCommitBlock(benchmark::State& st) {
-  auto dir = std::filesystem::temp_directory_path() / ("guts-ledger-bench-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("guts-ledger-bench-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   auto db = storage::Db::open(dir, Schema::families());
   Genesis g;

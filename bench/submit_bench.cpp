@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
       if (i == 0)
         tx.body = state::RegisterUser{"b" + run + "c" + std::to_string(c)};
       else
-        tx.body = state::GrantDelegation{crypto::SigningKey::generate().public_key(), state::kScopeAll,
-                                         unix_millis() + 3600 * 1000};
+        tx.body = state::GrantDelegation{crypto::SigningKey::generate().public_key(),
+                                         state::kScopeAll, unix_millis() + 3600 * 1000};
       tx.sign(key);
       bodies[c].push_back(nlohmann::json{{"tx", hex_encode(tx.encode())}}.dump());
     }
@@ -83,14 +83,19 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(latencies_ms.begin(), latencies_ms.end());
   auto pct = [&](double p) {
-    return latencies_ms.empty() ? 0.0 : latencies_ms[std::min(latencies_ms.size() - 1, static_cast<size_t>(p * latencies_ms.size()))];
+    return latencies_ms.empty()
+               ? 0.0
+               : latencies_ms[std::min(latencies_ms.size() - 1,
+                                       static_cast<size_t>(p * latencies_ms.size()))];
   };
   auto end_status = nlohmann::json::parse(probe.get("/api/guts/status").body);
   uint64_t blocks = end_status["height"].get<uint64_t>() - status["height"].get<uint64_t>();
-  std::cout << "clients " << clients << ", transactions " << latencies_ms.size() << ", failures " << failures
-            << "\nthroughput " << static_cast<int>(latencies_ms.size() / secs) << " tx/s over " << secs << " s"
+  std::cout << "clients " << clients << ", transactions " << latencies_ms.size() << ", failures "
+            << failures << "\nthroughput " << static_cast<int>(latencies_ms.size() / secs)
+            << " tx/s over " << secs << " s"
             << "\nlatency submit->ack p50 " << pct(0.50) << " ms, p99 " << pct(0.99) << " ms, max "
             << (latencies_ms.empty() ? 0 : latencies_ms.back()) << " ms"
-            << "\nblocks " << blocks << " (" << (blocks ? latencies_ms.size() / blocks : 0) << " tx per block)\n";
+            << "\nblocks " << blocks << " (" << (blocks ? latencies_ms.size() / blocks : 0)
+            << " tx per block)\n";
   return failures == 0 ? 0 : 1;
 }

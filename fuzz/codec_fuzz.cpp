@@ -16,11 +16,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (codec::varint_size(v) != r.position() - start) std::abort();  // minimal form only
           break;
         }
-        case 1: r.bytes(1024); break;
-        case 2: r.str(1024); break;
-        case 3: r.boolean(); break;
-        case 4: r.u64be(); break;
-        case 5: r.count(64); break;
+        case 1:
+          r.bytes(1024);
+          break;
+        case 2:
+          r.str(1024);
+          break;
+        case 3:
+          r.boolean();
+          break;
+        case 4:
+          r.u64be();
+          break;
+        case 5:
+          r.count(64);
+          break;
       }
     }
     r.finish();

@@ -79,7 +79,8 @@ std::vector<Middleware> make_auth_middlewares(Services& services) {
     auto view = services.chain().view();
     auto d = view.delegation(info->owner, services.node_key().public_key());
     if (!d || d->expires_ms <= unix_millis()) {
-      respond(unauthorized(req, "Bad credentials (the delegation to this node was revoked or has expired)"));
+      respond(unauthorized(
+          req, "Bad credentials (the delegation to this node was revoked or has expired)"));
       return true;
     }
     req.principal.authenticated = true;

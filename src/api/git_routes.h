@@ -6,7 +6,7 @@
 //   POST /{owner}/{repo}/git-upload-pack                        repo:read
 //   POST /{owner}/{repo}/git-receive-pack                       repo:write
 //
-// A push never moves refs itself (ARCHITECTURE §5): the pack lands in a quarantine, the checks
+// A push never moves refs (docs/architecture.md §5): the pack lands in a quarantine, the checks
 // run, ONE UpdateRefs transaction is submitted on the pusher's behalf, and the request waits
 // for its outcome. The quarantine is parked in PendingPushes meanwhile; the git projection
 // (node/git_projection.h), a commit listener, takes it when the block that applies the

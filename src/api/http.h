@@ -19,8 +19,10 @@ namespace guts::api {
 // Header names compare case-insensitively; order and repeats are preserved.
 class Headers {
  public:
-  void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
-  void set(std::string name, std::string value);  // replaces all of that name
+  void add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
+  void set(std::string name, std::string value);                // replaces all of that name
   std::optional<std::string> get(std::string_view name) const;  // first match
   const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
@@ -50,7 +52,7 @@ struct Request {
   // "user" (authenticated), "repo:read", "repo:write", "repo:admin". The authorization
   // middleware (one place, never per endpoint) enforces it using `params` owner/repo.
   std::string access;
-  std::any route_data;                        // optional data attached by middleware
+  std::any route_data;  // optional data attached by middleware
 
   // Percent-decoded value of the first `name` query parameter.
   std::optional<std::string> query_param(std::string_view name) const;

@@ -1,6 +1,6 @@
 // What request handlers work with: the ledger, the mempool, the node's key and tokens. Writes
 // made through the API become transactions signed by the node on the caller's behalf, under
-// the delegation the caller granted to this node (ARCHITECTURE §2).
+// the delegation the caller granted to this node (docs/architecture.md §2).
 #pragma once
 
 #include <functional>

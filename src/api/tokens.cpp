@@ -7,7 +7,9 @@ namespace guts::api {
 
 namespace {
 constexpr std::string_view kPrefix = "token/";
-std::string token_id(const Digest& h) { return hex_encode(ByteView(h).first(8)); }
+std::string token_id(const Digest& h) {
+  return hex_encode(ByteView(h).first(8));
+}
 }  // namespace
 
 std::string TokenStore::key_for(std::string_view token) {

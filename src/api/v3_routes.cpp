@@ -34,12 +34,14 @@ Response repo_page(const Request& req, Services& svc, const state::Account& owne
 }
 
 // Answers with the repository as it is after a write was applied.
-void respond_repo(Services& svc, const Request& req, uint64_t id, int status, const Responder& respond) {
+void respond_repo(Services& svc, const Request& req, uint64_t id, int status,
+                  const Responder& respond) {
   auto view = svc.chain().view();
   auto repo = view.repo(id);
   if (!repo) return respond(error_response(404, "Not Found"));
   auto owner = view.account(repo->owner);
-  respond(json_response(status, repo_json(*repo, *owner, svc.public_url(), view.permission(*repo, caller(req)))));
+  respond(json_response(
+      status, repo_json(*repo, *owner, svc.public_url(), view.permission(*repo, caller(req)))));
 }
 
 }  // namespace
@@ -57,12 +59,13 @@ void add_v3_routes(Router& router, Services& svc) {
     respond(json_response(200, user_json(*acct, svc.public_url())));
   });
 
-  router.add("GET", "/api/v3/users/{username}/repos", "public", [&svc](Request& req, Responder respond) {
-    auto view = svc.chain().view();
-    auto acct = view.account_by_username(req.param("username"));
-    if (!acct) return respond(error_response(404, "Not Found"));
-    respond(repo_page(req, svc, *acct, view.repos_of(acct->key)));
-  });
+  router.add("GET", "/api/v3/users/{username}/repos", "public",
+             [&svc](Request& req, Responder respond) {
+               auto view = svc.chain().view();
+               auto acct = view.account_by_username(req.param("username"));
+               if (!acct) return respond(error_response(404, "Not Found"));
+               respond(repo_page(req, svc, *acct, view.repos_of(acct->key)));
+             });
 
   router.add("GET", "/api/v3/user/repos", "user", [&svc](Request& req, Responder respond) {
     auto view = svc.chain().view();
@@ -83,7 +86,8 @@ void add_v3_routes(Router& router, Services& svc) {
       create.is_private = bool_field(*body, "private").value_or(false);
       if (auto vis = string_field(*body, "visibility")) {
         if (*vis != "public" && *vis != "private")
-          return respond(validation_failed("Repository", "visibility", "invalid", "must be public or private"));
+          return respond(validation_failed("Repository", "visibility", "invalid",
+                                           "must be public or private"));
         create.is_private = *vis == "private";
       }
       create.default_branch = string_field(*body, "default_branch").value_or("main");
@@ -96,59 +100,69 @@ void add_v3_routes(Router& router, Services& svc) {
       return respond(error_response(403, "Register a username before creating repositories"));
     auto owner = *caller(req);
     std::string name = create.name;
-    svc.submit_as(req.principal, create,
-                  [&svc, req, owner, name, respond = std::move(respond)](const state::TxOutcome& o) {
-                    if (!o.applied) return respond(status_response(o.status, "Repository", "name"));
-                    auto repo = svc.chain().view().repo_by_name(owner, name);
-                    if (!repo) return respond(error_response(500, "Internal Server Error"));
-                    respond_repo(svc, req, repo->id, 201, respond);
-                  });
+    svc.submit_as(
+        req.principal, create,
+        [&svc, req, owner, name, respond = std::move(respond)](const state::TxOutcome& o) {
+          if (!o.applied) return respond(status_response(o.status, "Repository", "name"));
+          auto repo = svc.chain().view().repo_by_name(owner, name);
+          if (!repo) return respond(error_response(500, "Internal Server Error"));
+          respond_repo(svc, req, repo->id, 201, respond);
+        });
   });
 
-  router.add("GET", "/api/v3/repos/{owner}/{repo}", "repo:read", [&svc](Request& req, Responder respond) {
-    const auto& ctx = repo_context(req);
-    respond(json_response(200, repo_json(ctx.repo, ctx.owner, svc.public_url(),
-                                         req.principal.authenticated ? std::optional(ctx.permission) : std::nullopt)));
-  });
+  router.add(
+      "GET", "/api/v3/repos/{owner}/{repo}", "repo:read", [&svc](Request& req, Responder respond) {
+        const auto& ctx = repo_context(req);
+        respond(json_response(
+            200,
+            repo_json(ctx.repo, ctx.owner, svc.public_url(),
+                      req.principal.authenticated ? std::optional(ctx.permission) : std::nullopt)));
+      });
 
-  router.add("PATCH", "/api/v3/repos/{owner}/{repo}", "repo:admin", [&svc](Request& req, Responder respond) {
-    auto body = parse_object_body(req, respond);
-    if (!body) return;
-    const auto& ctx = repo_context(req);
-    state::UpdateRepo update;
-    update.repo_id = ctx.repo.id;
-    try {
-      update.name = string_field(*body, "name");
-      update.description = string_field(*body, "description");
-      update.is_private = bool_field(*body, "private");
-      if (auto vis = string_field(*body, "visibility")) {
-        if (*vis != "public" && *vis != "private")
-          return respond(validation_failed("Repository", "visibility", "invalid", "must be public or private"));
-        update.is_private = *vis == "private";
-      }
-      update.default_branch = string_field(*body, "default_branch");
-      update.allow_force_push = bool_field(*body, "allow_force_pushes");
-    } catch (const FieldError& e) {
-      return respond(field_type_error(e));
-    }
-    if (update.name)
-      if (auto e = state::repo_name_error(*update.name))
-        return respond(validation_failed("Repository", "name", "custom", *e));
-    uint64_t id = ctx.repo.id;
-    svc.submit_as(req.principal, update, [&svc, req, id, respond = std::move(respond)](const state::TxOutcome& o) {
-      if (!o.applied) return respond(status_response(o.status, "Repository", "name"));
-      respond_repo(svc, req, id, 200, respond);
-    });
-  });
+  router.add("PATCH", "/api/v3/repos/{owner}/{repo}", "repo:admin",
+             [&svc](Request& req, Responder respond) {
+               auto body = parse_object_body(req, respond);
+               if (!body) return;
+               const auto& ctx = repo_context(req);
+               state::UpdateRepo update;
+               update.repo_id = ctx.repo.id;
+               try {
+                 update.name = string_field(*body, "name");
+                 update.description = string_field(*body, "description");
+                 update.is_private = bool_field(*body, "private");
+                 if (auto vis = string_field(*body, "visibility")) {
+                   if (*vis != "public" && *vis != "private")
+                     return respond(validation_failed("Repository", "visibility", "invalid",
+                                                      "must be public or private"));
+                   update.is_private = *vis == "private";
+                 }
+                 update.default_branch = string_field(*body, "default_branch");
+                 update.allow_force_push = bool_field(*body, "allow_force_pushes");
+               } catch (const FieldError& e) {
+                 return respond(field_type_error(e));
+               }
+               if (update.name)
+                 if (auto e = state::repo_name_error(*update.name))
+                   return respond(validation_failed("Repository", "name", "custom", *e));
+               uint64_t id = ctx.repo.id;
+               svc.submit_as(
+                   req.principal, update,
+                   [&svc, req, id, respond = std::move(respond)](const state::TxOutcome& o) {
+                     if (!o.applied)
+                       return respond(status_response(o.status, "Repository", "name"));
+                     respond_repo(svc, req, id, 200, respond);
+                   });
+             });
 
-  router.add("DELETE", "/api/v3/repos/{owner}/{repo}", "repo:admin", [&svc](Request& req, Responder respond) {
-    const auto& ctx = repo_context(req);
-    svc.submit_as(req.principal, state::DeleteRepo{ctx.repo.id},
-                  [respond = std::move(respond)](const state::TxOutcome& o) {
-                    if (!o.applied) return respond(status_response(o.status));
-                    respond(Response{204, {}, ""});
-                  });
-  });
+  router.add("DELETE", "/api/v3/repos/{owner}/{repo}", "repo:admin",
+             [&svc](Request& req, Responder respond) {
+               const auto& ctx = repo_context(req);
+               svc.submit_as(req.principal, state::DeleteRepo{ctx.repo.id},
+                             [respond = std::move(respond)](const state::TxOutcome& o) {
+                               if (!o.applied) return respond(status_response(o.status));
+                               respond(Response{204, {}, ""});
+                             });
+             });
 }
 
 }  // namespace guts::api

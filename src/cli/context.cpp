@@ -29,7 +29,9 @@ Context::Context(Options options) : opts_(std::move(options)) {
 
 crypto::SigningKey Context::identity() const {
   if (!std::filesystem::exists(key_path()))
-    throw Error(Code::kNotFound, "no identity yet: run 'guts identity new' (or 'guts identity import ~/.ssh/id_ed25519')");
+    throw Error(
+        Code::kNotFound,
+        "no identity yet: run 'guts identity new' (or 'guts identity import ~/.ssh/id_ed25519')");
   return crypto::load_key_file(key_path());
 }
 
@@ -59,7 +61,8 @@ std::string Context::node_url() const {
 HttpClient& Context::client() {
   if (!client_) {
     client_ = std::make_unique<HttpClient>(node_url());
-    if (auto l = login(); l && l->contains("token")) client_->set_token((*l)["token"].get<std::string>());
+    if (auto l = login(); l && l->contains("token"))
+      client_->set_token((*l)["token"].get<std::string>());
     client_->set_timeout(std::chrono::seconds(60));
   }
   return *client_;
@@ -96,7 +99,7 @@ json Context::expect(const HttpResult& r, std::initializer_list<int> ok) {
   if (body.is_object() && body.contains("errors") && body["errors"].is_array())
     for (const auto& e : body["errors"])
       if (e.contains("message")) msg += ": " + e["message"].get<std::string>();
-  Code code = r.status == 401 ? Code::kUnauthenticated
+  Code code = r.status == 401   ? Code::kUnauthenticated
               : r.status == 403 ? Code::kPermissionDenied
               : r.status == 404 ? Code::kNotFound
                                 : Code::kInvalidArgument;
@@ -114,7 +117,8 @@ json Context::submit_own(const state::TxBody& body, const std::string& chain_id)
   tx.timestamp_ms = unix_millis();
   tx.body = body;
   tx.sign(key);
-  return expect(client().post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump()));
+  return expect(
+      client().post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump()));
 }
 
 void Context::print(const json& j, const std::string& human) const {

@@ -29,25 +29,30 @@ void add_identity_commands(CLI::App& app, ContextFn ctx) {
     auto& c = ctx();
     auto key = c.identity();
     auto did = crypto::did_from_key(key.public_key());
-    c.print(json{{"did", did}, {"public_key", hex_encode(key.public_key())}, {"key_file", c.key_path().string()}},
+    c.print(json{{"did", did},
+                 {"public_key", hex_encode(key.public_key())},
+                 {"key_file", c.key_path().string()}},
             did);
   });
 
-  auto* import = identity->add_subcommand("import", "Import an unencrypted OpenSSH ed25519 private key");
+  auto* import =
+      identity->add_subcommand("import", "Import an unencrypted OpenSSH ed25519 private key");
   auto path = std::make_shared<std::string>();
   auto force_import = std::make_shared<bool>(false);
-  import->add_option("path", *path, "Path of the OpenSSH private key (e.g. ~/.ssh/id_ed25519)")->required();
+  import->add_option("path", *path, "Path of the OpenSSH private key (e.g. ~/.ssh/id_ed25519)")
+      ->required();
   import->add_flag("--force", *force_import, "Replace an existing identity");
   import->callback([ctx, path, force_import] {
     auto& c = ctx();
-    auto data = read_file(*path, 64 << 10);
-    auto key = crypto::parse_openssh_private_key(std::string(data.begin(), data.end()));
-    if (std::filesystem::exists(c.key_path()) && !*force_import)
-      throw Error(Code::kConflict, "an identity already exists at " + c.key_path().string() + " (use --force to replace it)");
-    crypto::write_key_file(c.key_path(), key);
-    auto did = crypto::did_from_key(key.public_key());
-    c.print(json{{"did", did}, {"key_file", c.key_path().string()}}, "Imported identity " + did);
-  });
-}
+  auto data = read_file(*path, 64 << 10);
+  auto key = crypto::parse_openssh_private_key(std::string(data.begin(), data.end()));
+  if (std::filesystem::exists(c.key_path()) && !*force_import)
+    throw Error(Code::kConflict, "an identity already exists at " + c.key_path().string() +
+                                     " (use --force to replace it)");
+  crypto::write_key_file(c.key_path(), key);
+  auto did = crypto::did_from_key(key.public_key());
+  c.print(json{{"did", did}, {"key_file", c.key_path().string()}}, "Imported identity " + did);
+});
+}  // namespace guts::cli
 
 }  // namespace guts::cli

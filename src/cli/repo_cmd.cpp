@@ -48,13 +48,17 @@ void add_repo_commands(CLI::App& app, ContextFn ctx) {
   create->add_option("name", ca->name, "Repository name")->required();
   create->add_option("-d,--description", ca->description, "Description");
   create->add_flag("--private", ca->is_private, "Make it private");
-  create->add_option("--default-branch", ca->default_branch, "Default branch")->capture_default_str();
+  create->add_option("--default-branch", ca->default_branch, "Default branch")
+      ->capture_default_str();
   create->callback([ctx, ca] {
     auto& c = ctx();
-    json body{{"name", ca->name}, {"description", ca->description}, {"private", ca->is_private},
+    json body{{"name", ca->name},
+              {"description", ca->description},
+              {"private", ca->is_private},
               {"default_branch", ca->default_branch}};
     auto r = c.expect(c.client().post("/api/v3/user/repos", body.dump()), {201});
-    c.print(r, "Created " + r["full_name"].get<std::string>() + "\nClone URL: " + r["clone_url"].get<std::string>());
+    c.print(r, "Created " + r["full_name"].get<std::string>() +
+                   "\nClone URL: " + r["clone_url"].get<std::string>());
   });
 
   auto owner = std::make_shared<std::string>();

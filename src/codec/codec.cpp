@@ -108,7 +108,8 @@ std::string Reader::str(size_t max, const char* what) {
 
 size_t Reader::count(size_t max, const char* what) {
   uint64_t n = varint();
-  if (n > max) throw DecodeError(std::string(what) + " has more than " + std::to_string(max) + " elements");
+  if (n > max)
+    throw DecodeError(std::string(what) + " has more than " + std::to_string(max) + " elements");
   if (n > remaining()) throw DecodeError(std::string(what) + " count exceeds input");
   return static_cast<size_t>(n);
 }

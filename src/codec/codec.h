@@ -20,7 +20,8 @@ namespace guts::codec {
 
 class DecodeError : public Error {
  public:
-  explicit DecodeError(const std::string& what) : Error(Code::kInvalidArgument, "decode: " + what) {}
+  explicit DecodeError(const std::string& what)
+      : Error(Code::kInvalidArgument, "decode: " + what) {}
 };
 
 class Writer {

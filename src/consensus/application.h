@@ -1,4 +1,4 @@
-// The application side of Simplex (reference/simplex.md §1.8): an Automaton-style interface over
+// The application side of Simplex (docs/simplex-spec.md §1.8): an Automaton-style interface over
 // 32-byte block digests. Consensus never sees block bytes; blocks travel on their own channel and
 // the application fetches a block it is missing (keeping verify() pending meanwhile).
 //

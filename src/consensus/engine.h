@@ -1,4 +1,4 @@
-// The Simplex engine as a pure state machine (ARCHITECTURE.md §1.2, reference/simplex.md §1.3–1.7).
+// The Simplex engine as a pure state machine (docs/architecture.md §1.2, simplex-spec §1.3–1.7).
 //
 // Inputs: replayed journal records, start, received messages (with the sender's key), timer
 // ticks with the current time, application answers. Every input returns an Output the driver

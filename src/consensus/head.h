@@ -1,5 +1,5 @@
 // A finalization head: the message that proves a block final to a node that does not vote
-// (a full node, node/finality.h). It carries a finalization certificate — ≥ q validator
+// (a full node, finality/relay_core.h). It carries a finalization certificate — ≥ q validator
 // signatures over (view, parent view, block id) — and the height of that block. The height is
 // not signed: a follower learns the real height from the block it fetches by id.
 //

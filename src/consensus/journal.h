@@ -1,4 +1,4 @@
-// The consensus write-ahead journal (reference/simplex.md §1.7): own votes, accepted
+// The consensus write-ahead journal (docs/simplex-spec.md §1.7): own votes, accepted
 // certificates and certification verdicts, in sections of `views_per_section` views.
 //
 // Record framing: u32be len ‖ u32be crc32c(len_be ‖ payload) ‖ payload. Replay reads each

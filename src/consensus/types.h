@@ -1,4 +1,4 @@
-// Simplex wire types (reference/simplex.md §1.2) and their canonical encodings.
+// Simplex wire types (docs/simplex-spec.md §1.2) and their canonical encodings.
 //
 //   Round       = varint epoch ‖ varint view
 //   Proposal    = Round ‖ varint parent_view ‖ payload[32]

@@ -21,8 +21,12 @@ using Digest = std::array<uint8_t, 32>;
 inline ByteView as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
-inline std::string to_string(ByteView b) { return {b.begin(), b.end()}; }
-inline Bytes to_bytes(std::string_view s) { return {s.begin(), s.end()}; }
+inline std::string to_string(ByteView b) {
+  return {b.begin(), b.end()};
+}
+inline Bytes to_bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 std::string hex_encode(ByteView data);
 // Lower- or upper-case hex of even length; nullopt on any other input.

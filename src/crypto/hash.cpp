@@ -18,7 +18,9 @@ Digest sha256(ByteView data) {
   return out;
 }
 
-Sha256::Sha256() { crypto_hash_sha256_init(&st_); }
+Sha256::Sha256() {
+  crypto_hash_sha256_init(&st_);
+}
 
 Sha256& Sha256::update(ByteView data) {
   crypto_hash_sha256_update(&st_, data.data(), data.size());

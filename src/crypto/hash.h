@@ -7,7 +7,9 @@
 namespace guts::crypto {
 
 Digest sha256(ByteView data);
-inline Digest sha256(std::string_view s) { return sha256(as_bytes(s)); }
+inline Digest sha256(std::string_view s) {
+  return sha256(as_bytes(s));
+}
 
 // Incremental SHA-256 for streamed or multi-part input.
 class Sha256 {

@@ -38,7 +38,8 @@ SigningKey create_key_file(const std::filesystem::path& path) {
 
 SigningKey load_key_file(const std::filesystem::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw Error(Code::kNotFound, "no key file at " + path.string());
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(Code::kNotFound, "no key file at " + path.string());
   if (st.st_mode & 077)
     throw Error(Code::kPermissionDenied,
                 "key file " + path.string() + " is accessible by group or others (mode " +
@@ -101,7 +102,8 @@ SigningKey parse_openssh_private_key(std::string_view pem) {
     throw Error(Code::kInvalidArgument, "malformed OpenSSH key: bad base64");
   raw.resize(raw_len);
   static constexpr std::string_view kMagic{"openssh-key-v1\0", 15};
-  if (raw.size() < kMagic.size() || std::string_view(reinterpret_cast<char*>(raw.data()), kMagic.size()) != kMagic)
+  if (raw.size() < kMagic.size() ||
+      std::string_view(reinterpret_cast<char*>(raw.data()), kMagic.size()) != kMagic)
     throw Error(Code::kInvalidArgument, "malformed OpenSSH key: bad magic");
   try {
     SshReader r(ByteView(raw).subspan(kMagic.size()));
@@ -112,13 +114,16 @@ SigningKey parse_openssh_private_key(std::string_view pem) {
       throw Error(Code::kInvalidArgument,
                   "the OpenSSH key is encrypted with a passphrase (cipher " + cipher +
                       "); decrypt a copy first: ssh-keygen -p -N '' -f <copy>");
-    if (r.u32() != 1) throw Error(Code::kInvalidArgument, "OpenSSH key file holds more than one key");
+    if (r.u32() != 1)
+      throw Error(Code::kInvalidArgument, "OpenSSH key file holds more than one key");
     r.string();  // public key blob
     SshReader priv(r.string());
-    if (priv.u32() != priv.u32()) throw Error(Code::kInvalidArgument, "malformed OpenSSH key: check mismatch");
+    if (priv.u32() != priv.u32())
+      throw Error(Code::kInvalidArgument, "malformed OpenSSH key: check mismatch");
     auto type = to_string(priv.string());
     if (type != "ssh-ed25519")
-      throw Error(Code::kInvalidArgument, "unsupported OpenSSH key type " + type + " (need ssh-ed25519)");
+      throw Error(Code::kInvalidArgument,
+                  "unsupported OpenSSH key type " + type + " (need ssh-ed25519)");
     auto pub = priv.string();
     auto secret = priv.string();  // seed || public key
     if (pub.size() != 32 || secret.size() != 64)

@@ -1,4 +1,4 @@
-// Pack transfer between nodes (ARCHITECTURE §4 "data availability", §6 replication): pure git,
+// Pack transfer between nodes (docs/architecture.md §4 data availability, §6): pure git,
 // no transport. The serving side streams a full pack of what a peer wants; the receiving side
 // verifies it with git itself before a single object becomes part of a repository.
 //

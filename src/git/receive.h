@@ -1,4 +1,4 @@
-// The receive-pack side of a push, spoken by Guts itself (ARCHITECTURE §5, "A trap to avoid"):
+// The receive-pack side of a push, spoken by Guts (docs/architecture.md §5 "A trap to avoid"):
 // git's own receive-pack would move the refs; here the state machine must. The flow:
 //
 //   1. advertisement   receive_advertisement(list_refs(repo))      (info/refs, v0/v1)

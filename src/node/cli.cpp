@@ -1,6 +1,8 @@
-// guts-node's command line (node/cli.h): the Guts daemon. `guts-node` runs a node (a one-validator network on first start,
-// API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the stored chain from
-// genesis and compares state roots.
+// guts-node's command line (node/cli.h): the Guts daemon. `guts-node` runs a node (a one-validator
+// network on first start, API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the
+// stored chain from genesis and compares state roots.
+#include "node/cli.h"
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -17,7 +19,6 @@
 #include "crypto/did.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
-#include "node/cli.h"
 #include "node/node.h"
 #include "state/chain.h"
 #include "storage/db.h"

@@ -1,6 +1,6 @@
 // The node's consensus wiring: for a validator, the Simplex driver (journal in
 // <data>/consensus) over the ledger driver (ledger/driver.h); for a full node the ledger alone,
-// fed finalizations by the finality relay (node/finality.h). Construct before Network::start()
+// fed finalizations by the finality relay (finality/relay.h). Construct before Network::start()
 // (it subscribes to its channels), start() after.
 #pragma once
 

@@ -300,8 +300,7 @@ const char* result_name(Outcome::Result r) {
 // ---------------------------------------------------------------------------------------------
 // State machine
 
-Gossip::Gossip(crypto::SigningKey key, GossipConfig config)
-    : key_(key), cfg_(std::move(config)) {}
+Gossip::Gossip(crypto::SigningKey key, GossipConfig config) : key_(key), cfg_(std::move(config)) {}
 
 uint64_t Gossip::next_timestamp(uint64_t now) {
   last_own_ts_ = std::max(now, last_own_ts_ + 1);
@@ -509,7 +508,7 @@ Bytes Gossip::announce_node(uint64_t features, std::string user_agent,
   a.addresses = std::move(addresses);
   a.sign(key_, cfg_.network);
   auto raw = a.encode();
-  decode_node(raw);  // our own output obeys the decoder's rules (addresses, lengths)
+  decode_node(raw);    // our own output obeys the decoder's rules (addresses, lengths)
   auto node = a.node;  // (the right side of = is evaluated first)
   nodes_[node] = NodeEntry{std::move(a), raw};
   return raw;

@@ -1,4 +1,4 @@
-// Replication of git objects between nodes over p2p (ARCHITECTURE §4 "data availability", §6;
+// Replication of git objects between nodes over p2p (docs/architecture.md §4, §6;
 // docs/git.md "Replication"). A repository pushed to any node becomes clonable from every
 // other node, byte-identical, and no node exposes refs whose objects it does not hold.
 //

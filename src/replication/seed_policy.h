@@ -1,4 +1,4 @@
-// Seeding policy (ARCHITECTURE §6, issue 6): which repositories this node hosts (keeps a bare
+// Seeding policy (docs/architecture.md §6): which repositories this node hosts (keeps a bare
 // repository of, serves over git and replication). Validators host every repository (they must
 // hold the objects of every block they vote for); a full node hosts per policy:
 //

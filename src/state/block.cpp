@@ -26,7 +26,9 @@ Bytes BlockHeader::encode() const {
   return w.take();
 }
 
-Digest BlockHeader::id() const { return crypto::sha256(encode()); }
+Digest BlockHeader::id() const {
+  return crypto::sha256(encode());
+}
 
 static BlockHeader read_header(Reader& r) {
   BlockHeader h;

@@ -104,7 +104,7 @@ class Chain {
   mutable std::mutex mu_;
   Head head_;
   std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
-  std::vector<CommitListener> listeners_;  // set up before blocks flow
+  std::vector<CommitListener> listeners_;                 // set up before blocks flow
 };
 
 }  // namespace guts::state

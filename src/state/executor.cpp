@@ -10,20 +10,32 @@ namespace guts::state {
 
 namespace {
 
-Status invalid(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
-Status denied(std::string msg) { return {Code::kPermissionDenied, std::move(msg)}; }
-Status conflict(std::string msg) { return {Code::kConflict, std::move(msg)}; }
-Status not_found(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+Status invalid(std::string msg) {
+  return {Code::kInvalidArgument, std::move(msg)};
+}
+Status denied(std::string msg) {
+  return {Code::kPermissionDenied, std::move(msg)};
+}
+Status conflict(std::string msg) {
+  return {Code::kConflict, std::move(msg)};
+}
+Status not_found(std::string msg) {
+  return {Code::kNotFound, std::move(msg)};
+}
 
 uint64_t required_scope(TxKind kind) {
   switch (kind) {
     case TxKind::kCreateRepo:
     case TxKind::kUpdateRepo:
-    case TxKind::kDeleteRepo: return kScopeRepo;
-    case TxKind::kUpdateRefs: return kScopePush;
+    case TxKind::kDeleteRepo:
+      return kScopeRepo;
+    case TxKind::kUpdateRefs:
+      return kScopePush;
     case TxKind::kSetCollaborator:
-    case TxKind::kForkRepo: return kScopeRepo;
-    case TxKind::kMergePullRequest: return kScopePush;  // moves the base branch
+    case TxKind::kForkRepo:
+      return kScopeRepo;
+    case TxKind::kMergePullRequest:
+      return kScopePush;  // moves the base branch
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -35,20 +47,27 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kOpenPullRequest:
     case TxKind::kSubmitReview:
     case TxKind::kCreateReviewComment:
-    case TxKind::kDismissReview: return kScopeCollab;
-    default: return 0;  // identity operations: only the author's own key
+    case TxKind::kDismissReview:
+      return kScopeCollab;
+    default:
+      return 0;  // identity operations: only the author's own key
   }
 }
 
-bool needs_own_key(TxKind kind) { return required_scope(kind) == 0; }
+bool needs_own_key(TxKind kind) {
+  return required_scope(kind) == 0;
+}
 
-std::string hex_oid(const Bytes& oid) { return oid.empty() ? "(none)" : hex_encode(oid); }
+std::string hex_oid(const Bytes& oid) {
+  return oid.empty() ? "(none)" : hex_encode(oid);
+}
 
 }  // namespace
 
 Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions& options) const {
   if (tx.chain_id != ctx_.chain_id)
-    return invalid("transaction is for chain '" + tx.chain_id + "', this is '" + ctx_.chain_id + "'");
+    return invalid("transaction is for chain '" + tx.chain_id + "', this is '" + ctx_.chain_id +
+                   "'");
   if (tx.timestamp_ms > ctx_.timestamp_ms + kMaxTxFutureMs)
     return invalid("transaction timestamp is in the future");
   if (tx.timestamp_ms + kMaxTxAgeMs < ctx_.timestamp_ms)
@@ -59,8 +78,8 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   if (!options.signature_verified && !tx.verify_signature()) return invalid("bad signature");
 
   StateView view(s_, state);
-  uint64_t expected = options.expected_nonce ? *options.expected_nonce
-                                             : view.nonce(tx.author, tx.signer) + 1;
+  uint64_t expected =
+      options.expected_nonce ? *options.expected_nonce : view.nonce(tx.author, tx.signer) + 1;
   if (tx.nonce != expected)
     return conflict("nonce " + std::to_string(tx.nonce) + " is not the next one (expected " +
                     std::to_string(expected) + ")");
@@ -70,7 +89,9 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
     if (needs_own_key(kind))
       return denied(std::string(tx_kind_name(kind)) + " must be signed by the author's own key");
     auto d = view.delegation(tx.author, tx.signer);
-    if (!d) return denied("signer " + crypto::did_from_key(tx.signer) + " holds no delegation from the author");
+    if (!d)
+      return denied("signer " + crypto::did_from_key(tx.signer) +
+                    " holds no delegation from the author");
     if (d->expires_ms <= ctx_.timestamp_ms) return denied("delegation has expired");
     if ((d->scopes & required_scope(kind)) == 0)
       return denied("delegation does not cover " + std::string(tx_kind_name(kind)));
@@ -95,8 +116,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
     if (!repo) return not_found("repository " + std::to_string(id) + " does not exist");
     auto have = view.permission(*repo, author);
     if (have < needed) {
-      if (have == Permission::kNone) return not_found("repository " + std::to_string(id) + " does not exist");
-      return denied(std::string("requires ") + permission_name(needed) + " permission on the repository");
+      if (have == Permission::kNone)
+        return not_found("repository " + std::to_string(id) + " does not exist");
+      return denied(std::string("requires ") + permission_name(needed) +
+                    " permission on the repository");
     }
     return *repo;
   };
@@ -116,9 +139,11 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           state.put(s_.usernames, fold_case(b.username), key_of(author));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, GrantDelegation>) {
-          if (!crypto::is_valid_public_key(b.node)) return invalid("node key is not a valid public key");
+          if (!crypto::is_valid_public_key(b.node))
+            return invalid("node key is not a valid public key");
           if (b.node == author) return invalid("an identity cannot delegate to itself");
-          if (b.scopes == 0 || (b.scopes & ~uint64_t{kScopeAll}) != 0) return invalid("invalid scopes");
+          if (b.scopes == 0 || (b.scopes & ~uint64_t{kScopeAll}) != 0)
+            return invalid("invalid scopes");
           if (b.expires_ms <= now) return invalid("delegation expiry is in the past");
           state.put(s_.delegations, key_of(author, b.node),
                     encode_delegation({author, b.node, b.scopes, b.expires_ms, now}));
@@ -132,7 +157,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           if (auto e = repo_name_error(b.name)) return invalid(*e);
           if (b.description.size() > 2000) return invalid("description is longer than 2000 bytes");
           if (auto e = branch_name_error(b.default_branch)) return invalid("default branch: " + *e);
-          if (view.repo_by_name(author, b.name)) return conflict("name already exists on this account");
+          if (view.repo_by_name(author, b.name))
+            return conflict("name already exists on this account");
           Repo repo;
           repo.id = view.next_repo_id();
           repo.owner = author;
@@ -143,7 +169,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           repo.created_ms = repo.updated_ms = now;
           state.put(s_.meta, StateView::kNextRepoId, storage::be64(repo.id + 1));
           state.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
-          state.put(s_.repo_names, StateView::repo_name_key(author, repo.name), storage::be64(repo.id));
+          state.put(s_.repo_names, StateView::repo_name_key(author, repo.name),
+                    storage::be64(repo.id));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, UpdateRepo>) {
           auto r = owned_repo(b.repo_id, Permission::kAdmin);
@@ -152,18 +179,22 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           if (b.name && *b.name != repo.name) {
             if (auto e = repo_name_error(*b.name)) return invalid(*e);
             auto existing = view.repo_by_name(repo.owner, *b.name);
-            if (existing && existing->id != repo.id) return conflict("name already exists on this account");
+            if (existing && existing->id != repo.id)
+              return conflict("name already exists on this account");
             state.del(s_.repo_names, StateView::repo_name_key(repo.owner, repo.name));
-            state.put(s_.repo_names, StateView::repo_name_key(repo.owner, *b.name), storage::be64(repo.id));
+            state.put(s_.repo_names, StateView::repo_name_key(repo.owner, *b.name),
+                      storage::be64(repo.id));
             repo.name = *b.name;
           }
           if (b.description) {
-            if (b.description->size() > 2000) return invalid("description is longer than 2000 bytes");
+            if (b.description->size() > 2000)
+              return invalid("description is longer than 2000 bytes");
             repo.description = *b.description;
           }
           if (b.is_private) repo.is_private = *b.is_private;
           if (b.default_branch) {
-            if (auto e = branch_name_error(*b.default_branch)) return invalid("default branch: " + *e);
+            if (auto e = branch_name_error(*b.default_branch))
+              return invalid("default branch: " + *e);
             repo.default_branch = *b.default_branch;
           }
           if (b.allow_force_push) repo.allow_force_push = *b.allow_force_push;
@@ -175,7 +206,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           if (!r.ok()) return r.status();
           state.del(s_.repos, StateView::repo_key(r->id));
           state.del(s_.repo_names, StateView::repo_name_key(r->owner, r->name));
-          for (const auto& [name, oid] : view.refs(r->id)) state.del(s_.refs, StateView::ref_key(r->id, name));
+          for (const auto& [name, oid] : view.refs(r->id))
+            state.del(s_.refs, StateView::ref_key(r->id, name));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, UpdateRefs>) {
           auto r = owned_repo(b.repo_id, Permission::kWrite);
@@ -187,13 +219,15 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           for (const auto& c : b.changes) {
             if (auto e = ref_name_error(c.ref)) return invalid(c.ref + ": " + *e);
             if (!seen.insert(c.ref).second) return invalid(c.ref + ": listed twice");
-            if (c.old_oid.empty() && c.new_oid.empty()) return invalid(c.ref + ": nothing to change");
+            if (c.old_oid.empty() && c.new_oid.empty())
+              return invalid(c.ref + ": nothing to change");
             if (!c.old_oid.empty() && !c.new_oid.empty() && c.old_oid.size() != c.new_oid.size())
               return invalid(c.ref + ": object id lengths differ");
             auto current = view.ref(r->id, c.ref);
             Bytes cur = current ? *current : Bytes{};
             if (cur != c.old_oid)
-              return conflict(c.ref + ": stale info (expected " + hex_oid(c.old_oid) + ", is " + hex_oid(cur) + ")");
+              return conflict(c.ref + ": stale info (expected " + hex_oid(c.old_oid) + ", is " +
+                              hex_oid(cur) + ")");
             if (c.new_oid.empty())
               state.del(s_.refs, StateView::ref_key(r->id, c.ref));
             else

@@ -81,7 +81,9 @@ class Overlay : public KvReader {
 };
 
 // Helpers for composite keys.
-inline std::string key_of(ByteView a) { return {a.begin(), a.end()}; }
+inline std::string key_of(ByteView a) {
+  return {a.begin(), a.end()};
+}
 inline std::string key_of(ByteView a, ByteView b) {
   std::string k(a.begin(), a.end());
   k.append(b.begin(), b.end());

@@ -7,7 +7,9 @@ namespace guts::state {
 using codec::Reader;
 using codec::Writer;
 
-static std::string str_of(const Bytes& b) { return {b.begin(), b.end()}; }
+static std::string str_of(const Bytes& b) {
+  return {b.begin(), b.end()};
+}
 
 std::string encode_account(const Account& a) {
   Writer w;

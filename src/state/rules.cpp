@@ -20,8 +20,8 @@ static bool is_alnum(char c) {
 
 std::optional<std::string> username_error(std::string_view name) {
   static constexpr std::array<std::string_view, 14> kReserved = {
-      "api", "ws", "login", "logout", "settings", "new", "explore", "static",
-      "assets", "admin", "guts", "organizations", "users", "repos"};
+      "api",    "ws",     "login", "logout", "settings",      "new",   "explore",
+      "static", "assets", "admin", "guts",   "organizations", "users", "repos"};
   if (name.empty() || name.size() > 39) return "username must be 1 to 39 characters";
   if (name.front() == '-' || name.back() == '-')
     return "username may not begin or end with a hyphen";

@@ -51,28 +51,50 @@ constexpr size_t variant_index() {
 
 const char* tx_kind_name(TxKind kind) {
   switch (kind) {
-    case TxKind::kRegisterUser: return "register_user";
-    case TxKind::kGrantDelegation: return "grant_delegation";
-    case TxKind::kRevokeDelegation: return "revoke_delegation";
-    case TxKind::kCreateRepo: return "create_repo";
-    case TxKind::kUpdateRepo: return "update_repo";
-    case TxKind::kDeleteRepo: return "delete_repo";
-    case TxKind::kUpdateRefs: return "update_refs";
-    case TxKind::kSetCollaborator: return "set_collaborator";
-    case TxKind::kForkRepo: return "fork_repo";
-    case TxKind::kCreateIssue: return "create_issue";
-    case TxKind::kEditIssue: return "edit_issue";
-    case TxKind::kCreateComment: return "create_comment";
-    case TxKind::kEditComment: return "edit_comment";
-    case TxKind::kDeleteComment: return "delete_comment";
-    case TxKind::kSetLabel: return "set_label";
-    case TxKind::kSetMilestone: return "set_milestone";
-    case TxKind::kSetReaction: return "set_reaction";
-    case TxKind::kOpenPullRequest: return "open_pull_request";
-    case TxKind::kMergePullRequest: return "merge_pull_request";
-    case TxKind::kSubmitReview: return "submit_review";
-    case TxKind::kCreateReviewComment: return "create_review_comment";
-    case TxKind::kDismissReview: return "dismiss_review";
+    case TxKind::kRegisterUser:
+      return "register_user";
+    case TxKind::kGrantDelegation:
+      return "grant_delegation";
+    case TxKind::kRevokeDelegation:
+      return "revoke_delegation";
+    case TxKind::kCreateRepo:
+      return "create_repo";
+    case TxKind::kUpdateRepo:
+      return "update_repo";
+    case TxKind::kDeleteRepo:
+      return "delete_repo";
+    case TxKind::kUpdateRefs:
+      return "update_refs";
+    case TxKind::kSetCollaborator:
+      return "set_collaborator";
+    case TxKind::kForkRepo:
+      return "fork_repo";
+    case TxKind::kCreateIssue:
+      return "create_issue";
+    case TxKind::kEditIssue:
+      return "edit_issue";
+    case TxKind::kCreateComment:
+      return "create_comment";
+    case TxKind::kEditComment:
+      return "edit_comment";
+    case TxKind::kDeleteComment:
+      return "delete_comment";
+    case TxKind::kSetLabel:
+      return "set_label";
+    case TxKind::kSetMilestone:
+      return "set_milestone";
+    case TxKind::kSetReaction:
+      return "set_reaction";
+    case TxKind::kOpenPullRequest:
+      return "open_pull_request";
+    case TxKind::kMergePullRequest:
+      return "merge_pull_request";
+    case TxKind::kSubmitReview:
+      return "submit_review";
+    case TxKind::kCreateReviewComment:
+      return "create_review_comment";
+    case TxKind::kDismissReview:
+      return "dismiss_review";
   }
   return "unknown";
 }
@@ -92,7 +114,8 @@ TxKind kind_of(const TxBody& body) {
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
         if constexpr (index >= first)
-          return static_cast<TxKind>(static_cast<uint32_t>(TxKind::kSetCollaborator) + (index - first));
+          return static_cast<TxKind>(static_cast<uint32_t>(TxKind::kSetCollaborator) +
+                                     (index - first));
       },
       body);
 }
@@ -188,21 +211,51 @@ TxBody decode_body(TxKind kind, ByteView data) {
       out = std::move(u);
       break;
     }
-    case TxKind::kSetCollaborator: out = decode_collab_body<SetCollaborator>(r); break;
-    case TxKind::kForkRepo: out = decode_collab_body<ForkRepo>(r); break;
-    case TxKind::kCreateIssue: out = decode_collab_body<CreateIssue>(r); break;
-    case TxKind::kEditIssue: out = decode_collab_body<EditIssue>(r); break;
-    case TxKind::kCreateComment: out = decode_collab_body<CreateComment>(r); break;
-    case TxKind::kEditComment: out = decode_collab_body<EditComment>(r); break;
-    case TxKind::kDeleteComment: out = decode_collab_body<DeleteComment>(r); break;
-    case TxKind::kSetLabel: out = decode_collab_body<SetLabel>(r); break;
-    case TxKind::kSetMilestone: out = decode_collab_body<SetMilestone>(r); break;
-    case TxKind::kSetReaction: out = decode_collab_body<SetReaction>(r); break;
-    case TxKind::kOpenPullRequest: out = decode_collab_body<OpenPullRequest>(r); break;
-    case TxKind::kMergePullRequest: out = decode_collab_body<MergePullRequest>(r); break;
-    case TxKind::kSubmitReview: out = decode_collab_body<SubmitReview>(r); break;
-    case TxKind::kCreateReviewComment: out = decode_collab_body<CreateReviewComment>(r); break;
-    case TxKind::kDismissReview: out = decode_collab_body<DismissReview>(r); break;
+    case TxKind::kSetCollaborator:
+      out = decode_collab_body<SetCollaborator>(r);
+      break;
+    case TxKind::kForkRepo:
+      out = decode_collab_body<ForkRepo>(r);
+      break;
+    case TxKind::kCreateIssue:
+      out = decode_collab_body<CreateIssue>(r);
+      break;
+    case TxKind::kEditIssue:
+      out = decode_collab_body<EditIssue>(r);
+      break;
+    case TxKind::kCreateComment:
+      out = decode_collab_body<CreateComment>(r);
+      break;
+    case TxKind::kEditComment:
+      out = decode_collab_body<EditComment>(r);
+      break;
+    case TxKind::kDeleteComment:
+      out = decode_collab_body<DeleteComment>(r);
+      break;
+    case TxKind::kSetLabel:
+      out = decode_collab_body<SetLabel>(r);
+      break;
+    case TxKind::kSetMilestone:
+      out = decode_collab_body<SetMilestone>(r);
+      break;
+    case TxKind::kSetReaction:
+      out = decode_collab_body<SetReaction>(r);
+      break;
+    case TxKind::kOpenPullRequest:
+      out = decode_collab_body<OpenPullRequest>(r);
+      break;
+    case TxKind::kMergePullRequest:
+      out = decode_collab_body<MergePullRequest>(r);
+      break;
+    case TxKind::kSubmitReview:
+      out = decode_collab_body<SubmitReview>(r);
+      break;
+    case TxKind::kCreateReviewComment:
+      out = decode_collab_body<CreateReviewComment>(r);
+      break;
+    case TxKind::kDismissReview:
+      out = decode_collab_body<DismissReview>(r);
+      break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));
   }
@@ -230,7 +283,9 @@ Bytes Transaction::encode() const {
   return out;
 }
 
-Digest Transaction::id() const { return crypto::sha256(encode()); }
+Digest Transaction::id() const {
+  return crypto::sha256(encode());
+}
 
 bool Transaction::verify_signature() const {
   return crypto::verify(signer, kTxDomain, signing_bytes(), signature);

@@ -1,4 +1,4 @@
-// Signed transactions: the only way state changes (ARCHITECTURE §1.1, §3).
+// Signed transactions: the only way state changes (docs/architecture.md §1.1, §3).
 //
 // Encoding (docs/protocol.md §3):
 //   version u8 (=1) | chain_id str(64) | kind varint | author pk32 | signer pk32 |
@@ -107,13 +107,13 @@ struct UpdateRefs {
   bool force = false;
 };
 
-using TxBody = std::variant<RegisterUser, GrantDelegation, RevokeDelegation, CreateRepo,
-                            UpdateRepo, DeleteRepo, UpdateRefs,
-                            // collaboration, in TxKind order
-                            SetCollaborator, ForkRepo, CreateIssue, EditIssue, CreateComment,
-                            EditComment, DeleteComment, SetLabel, SetMilestone, SetReaction,
-                            OpenPullRequest, MergePullRequest, SubmitReview, CreateReviewComment,
-                            DismissReview>;
+using TxBody =
+    std::variant<RegisterUser, GrantDelegation, RevokeDelegation, CreateRepo, UpdateRepo,
+                 DeleteRepo, UpdateRefs,
+                 // collaboration, in TxKind order
+                 SetCollaborator, ForkRepo, CreateIssue, EditIssue, CreateComment, EditComment,
+                 DeleteComment, SetLabel, SetMilestone, SetReaction, OpenPullRequest,
+                 MergePullRequest, SubmitReview, CreateReviewComment, DismissReview>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

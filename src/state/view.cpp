@@ -6,12 +6,18 @@ namespace guts::state {
 
 const char* permission_name(Permission p) {
   switch (p) {
-    case Permission::kNone: return "none";
-    case Permission::kRead: return "read";
-    case Permission::kTriage: return "triage";
-    case Permission::kWrite: return "write";
-    case Permission::kMaintain: return "maintain";
-    case Permission::kAdmin: return "admin";
+    case Permission::kNone:
+      return "none";
+    case Permission::kRead:
+      return "read";
+    case Permission::kTriage:
+      return "triage";
+    case Permission::kWrite:
+      return "write";
+    case Permission::kMaintain:
+      return "maintain";
+    case Permission::kAdmin:
+      return "admin";
   }
   return "none";
 }
@@ -19,7 +25,9 @@ const char* permission_name(Permission p) {
 std::string StateView::nonce_key(const crypto::PublicKey& a, const crypto::PublicKey& s) {
   return key_of(a, s);
 }
-std::string StateView::repo_key(uint64_t id) { return storage::be64(id); }
+std::string StateView::repo_key(uint64_t id) {
+  return storage::be64(id);
+}
 std::string StateView::repo_name_key(const crypto::PublicKey& owner, std::string_view name) {
   return key_of(owner) + fold_case(name);
 }

@@ -96,7 +96,8 @@ class StateView {
   static std::string issue_count_key(uint64_t repo_id, char tag, char state);
   static std::string issue_seq_key(uint64_t repo_id);
   static std::string comment_key(uint64_t id);
-  static std::string comment_index_key(uint64_t repo_id, uint64_t number, uint8_t kind, uint64_t id);
+  static std::string comment_index_key(uint64_t repo_id, uint64_t number, uint8_t kind,
+                                       uint64_t id);
   static std::string label_key(uint64_t repo_id, uint64_t id);
   static std::string milestone_key(uint64_t repo_id, uint64_t number);
   static std::string milestone_seq_key(uint64_t repo_id);

@@ -1,9 +1,9 @@
 #include "storage/db.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
 #include "core/status.h"
@@ -57,7 +57,9 @@ class IdHandle : public rocksdb::ColumnFamilyHandle {
   rocksdb::Status GetDescriptor(rocksdb::ColumnFamilyDescriptor*) override {
     return rocksdb::Status::NotSupported();
   }
-  const rocksdb::Comparator* GetComparator() const override { return rocksdb::BytewiseComparator(); }
+  const rocksdb::Comparator* GetComparator() const override {
+    return rocksdb::BytewiseComparator();
+  }
 
  private:
   uint32_t id_;
@@ -67,7 +69,8 @@ class IdHandle : public rocksdb::ColumnFamilyHandle {
 
 void Batch::put(Cf cf, std::string_view key, std::string_view value) {
   IdHandle h(static_cast<uint32_t>(cf.index));
-  impl_->wb.Put(&h, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  impl_->wb.Put(&h, rocksdb::Slice(key.data(), key.size()),
+                rocksdb::Slice(value.data(), value.size()));
 }
 
 void Batch::del(Cf cf, std::string_view key) {
@@ -75,8 +78,12 @@ void Batch::del(Cf cf, std::string_view key) {
   impl_->wb.Delete(&h, rocksdb::Slice(key.data(), key.size()));
 }
 
-size_t Batch::count() const { return static_cast<size_t>(impl_->wb.Count()); }
-size_t Batch::byte_size() const { return impl_->wb.GetDataSize(); }
+size_t Batch::count() const {
+  return static_cast<size_t>(impl_->wb.Count());
+}
+size_t Batch::byte_size() const {
+  return impl_->wb.GetDataSize();
+}
 
 Db::Db(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Db::~Db() = default;
@@ -138,7 +145,8 @@ Cf Db::cf(std::string_view name) const {
 
 std::optional<std::string> Db::get(Cf cf, std::string_view key) const {
   std::string value;
-  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->h(cf), rocksdb::Slice(key.data(), key.size()), &value);
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->h(cf),
+                          rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) fail(s, "get");
   return value;
@@ -183,7 +191,8 @@ class RocksIterator : public Iterator {
 }  // namespace
 
 std::unique_ptr<Iterator> Db::iterate(Cf cf) const {
-  return std::make_unique<RocksIterator>(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf)));
+  return std::make_unique<RocksIterator>(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->h(cf)));
 }
 
 void Db::scan_prefix(Cf cf, std::string_view prefix,

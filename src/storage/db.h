@@ -41,7 +41,7 @@ class Iterator {
  public:
   virtual ~Iterator() = default;
   virtual bool valid() const = 0;
-  virtual void seek(std::string_view key) = 0;          // first key >= key
+  virtual void seek(std::string_view key) = 0;           // first key >= key
   virtual void seek_for_prev(std::string_view key) = 0;  // last key <= key
   virtual void next() = 0;
   virtual void prev() = 0;

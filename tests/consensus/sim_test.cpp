@@ -1,4 +1,4 @@
-// Named simulator scenarios (reference/simplex.md §2) and the bounded random campaign.
+// Named simulator scenarios (docs/simplex-spec.md §2) and the bounded random campaign.
 #include "consensus/sim/sim.h"
 
 #include <gtest/gtest.h>

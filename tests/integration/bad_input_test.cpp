@@ -77,7 +77,9 @@ TEST(BadInput, TransactionsAreRejectedWithReasonsAndChangeNothing) {
 
   r = f.submit(f.tx(bob, 1, state::RegisterUser{"Alice"}));
   EXPECT_EQ(r.status, 422);
-  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("already taken"), std::string::npos) << r.body;
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("already taken"),
+            std::string::npos)
+      << r.body;
 
   r = f.submit(f.tx(alice, 1, state::CreateRepo{"r", "", false, "main"}));  // replayed nonce
   EXPECT_EQ(r.status, 422);
@@ -88,11 +90,12 @@ TEST(BadInput, TransactionsAreRejectedWithReasonsAndChangeNothing) {
 
   auto good = f.tx(bob, 1, state::RegisterUser{"bob"});
   auto hex = hex_encode(good.encode());
-  for (const std::string& body : {std::string("{\"tx\": \"") + hex.substr(0, hex.size() - 10) + "\"}",
-                                  std::string("{\"tx\": \"zz\"}"), std::string("{\"tx\": 5}"),
-                                  std::string("{\"tx\": \"") + hex + "00\"}"}) {
-    auto [code, text] = f.curl({"-X", "POST", "-H", "Content-Type: application/json", "--data-binary", body,
-                                f.node.url() + "/api/guts/transactions"});
+  for (const std::string& body :
+       {std::string("{\"tx\": \"") + hex.substr(0, hex.size() - 10) + "\"}",
+        std::string("{\"tx\": \"zz\"}"), std::string("{\"tx\": 5}"),
+        std::string("{\"tx\": \"") + hex + "00\"}"}) {
+    auto [code, text] = f.curl({"-X", "POST", "-H", "Content-Type: application/json",
+                                "--data-binary", body, f.node.url() + "/api/guts/transactions"});
     EXPECT_TRUE(code == 400 || code == 422) << code << " " << text;
     EXPECT_TRUE(json::parse(text).contains("message")) << text;
   }
@@ -128,7 +131,8 @@ TEST(BadInput, RestErrorsFollowGitHub) {
   auto [c5, b5] = f.curl({"-X", "POST", "-H", auth, "--data-binary", "{}", url});
   EXPECT_EQ(c5, 422);
   EXPECT_EQ(json::parse(b5)["errors"][0]["code"], "missing_field");
-  auto [c6, b6] = f.curl({"-X", "POST", "-H", "Authorization: token guts_nope", "--data-binary", "{\"name\":\"x\"}", url});
+  auto [c6, b6] = f.curl({"-X", "POST", "-H", "Authorization: token guts_nope", "--data-binary",
+                          "{\"name\":\"x\"}", url});
   EXPECT_EQ(c6, 401);
   EXPECT_EQ(json::parse(b6)["message"], "Bad credentials");
   auto [c7, b7] = f.curl({"-X", "POST", "--data-binary", "{\"name\":\"x\"}", url});
@@ -157,7 +161,8 @@ TEST(BadInput, RestErrorsFollowGitHub) {
   cli::HttpClient c(f.node.url());
   c.set_token(token);
   for (int i = 0; i < 5; ++i)
-    ASSERT_EQ(c.post("/api/v3/user/repos", json{{"name", "r" + std::to_string(i)}}.dump()).status, 201);
+    ASSERT_EQ(c.post("/api/v3/user/repos", json{{"name", "r" + std::to_string(i)}}.dump()).status,
+              201);
   auto page = c.get("/api/v3/users/alice/repos?per_page=2");
   EXPECT_EQ(json::parse(page.body).size(), 2u);
   auto link = page.header("link");

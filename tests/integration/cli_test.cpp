@@ -131,7 +131,8 @@ TEST(Cli, ImportOpenSshKey) {
   r = u.guts({"identity", "import", key.string()});
   EXPECT_NE(r.code, 0);  // refuses to overwrite
   auto enc = dir / "enc";
-  ASSERT_EQ(run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "passphrase", "-f", enc.string()}).code, 0);
+  ASSERT_EQ(run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "passphrase", "-f", enc.string()}).code,
+            0);
   r = u.guts({"identity", "import", enc.string(), "--force"});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("encrypted"), std::string::npos) << r.err;

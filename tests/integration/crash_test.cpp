@@ -29,7 +29,8 @@ int env_int(const char* name, int dflt) {
 TEST(Crash, KillNineLosesNoAcknowledgedTransaction) {
   const int iterations = env_int("GUTS_CRASH_ITERATIONS", 6);
   const int clients = 6;
-  uint64_t seed = static_cast<uint64_t>(env_int("GUTS_CRASH_SEED", static_cast<int>(std::random_device{}())));
+  uint64_t seed =
+      static_cast<uint64_t>(env_int("GUTS_CRASH_SEED", static_cast<int>(std::random_device{}())));
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("GUTS_CRASH_SEED=" + std::to_string(seed));
 
@@ -40,7 +41,8 @@ TEST(Crash, KillNineLosesNoAcknowledgedTransaction) {
 
   for (int it = 0; it < iterations; ++it) {
     node.start();
-    std::string chain_id = json::parse(cli::HttpClient(node.url()).get("/api/guts/status").body)["chain_id"];
+    std::string chain_id =
+        json::parse(cli::HttpClient(node.url()).get("/api/guts/status").body)["chain_id"];
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
@@ -58,10 +60,12 @@ TEST(Crash, KillNineLosesNoAcknowledgedTransaction) {
             tx.body = state::RegisterUser{"u" + std::to_string(it) + "x" + std::to_string(c) + "x" +
                                           hex_encode(ByteView(key.public_key()).first(4))};
           else
-            tx.body = state::CreateRepo{"repo" + std::to_string(nonce), "made before a crash", nonce % 2 == 0, "main"};
+            tx.body = state::CreateRepo{"repo" + std::to_string(nonce), "made before a crash",
+                                        nonce % 2 == 0, "main"};
           tx.sign(key);
           try {
-            auto r = http.post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump());
+            auto r =
+                http.post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump());
             if (r.status != 200) {
               ADD_FAILURE() << "unexpected rejection: " << r.body;
               return;
@@ -81,10 +85,12 @@ TEST(Crash, KillNineLosesNoAcknowledgedTransaction) {
       base = acked.size();
     }
     size_t target = base + std::uniform_int_distribution<size_t>(1, 400)(rng);
-    bool reached = wait_until([&] {
-      std::lock_guard lock(mu);
-      return acked.size() >= target;
-    }, std::chrono::seconds(60), std::chrono::milliseconds(1));
+    bool reached = wait_until(
+        [&] {
+          std::lock_guard lock(mu);
+          return acked.size() >= target;
+        },
+        std::chrono::seconds(60), std::chrono::milliseconds(1));
     ASSERT_TRUE(reached) << "transactions stopped flowing\n" << node.log();
     node.kill9();
     stop = true;
@@ -102,7 +108,8 @@ TEST(Crash, KillNineLosesNoAcknowledgedTransaction) {
   node.start();
   auto status = json::parse(cli::HttpClient(node.url()).get("/api/guts/status").body);
   node.stop();
-  auto r = run({(bin_dir() / "guts-node").string(), "check", "--data-dir", (dir / "node").string()});
+  auto r =
+      run({(bin_dir() / "guts-node").string(), "check", "--data-dir", (dir / "node").string()});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(status["state_root"].get<std::string>()), std::string::npos) << r.out;
   EXPECT_GT(acked.size(), static_cast<size_t>(iterations));

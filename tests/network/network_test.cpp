@@ -90,8 +90,8 @@ TEST(Network, FourValidatorsFinalizeTolerateOneFaultStopWithTwoAndCatchUp) {
 
   // 3. Two down: no quorum. A submission does not complete (no false success) and no
   //    transaction is finalized. Heights are not frozen at h2: right after a block with
-  //    transactions the next leaders may propose empty blocks (LedgerApp::try_propose still
-  //    proposes when the builder drops every candidate), and votes node 2 sent before it died
+  //    transactions the next leaders may propose empty blocks (ledger::Core proposes an empty
+  //    child of a notarized parent that is not final), and votes node 2 sent before it died
   //    can finalize those. So the check is on content: nothing above h2 carries a transaction.
   net.node(2).kill9();
   auto stuck = make_tx(net.chain_id(), accounts[0]);

@@ -39,7 +39,8 @@ TEST(Tokens, HashedAtRestAndRevocable) {
     bool plaintext = false, hashed = false;
     auto h = crypto::sha256(token);
     db->scan_prefix(schema.local, "", [&](std::string_view k, std::string_view v) {
-      plaintext |= k.find(token) != std::string_view::npos || v.find(token) != std::string_view::npos;
+      plaintext |=
+          k.find(token) != std::string_view::npos || v.find(token) != std::string_view::npos;
       hashed |= k.find(std::string(h.begin(), h.end())) != std::string_view::npos;
       return true;
     });
@@ -58,12 +59,15 @@ TEST(Tokens, HashedAtRestAndRevocable) {
 
 TEST(Tokens, RequestPayloadGoldenVector) {
   auto user = key(1), node = key(2);
-  auto payload = api::token_request_payload("guts-test", node.public_key(), user.public_key(), 1795000000000);
+  auto payload =
+      api::token_request_payload("guts-test", node.public_key(), user.public_key(), 1795000000000);
   EXPECT_EQ(hex_encode(payload),
-            "09677574732d746573748139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f1"
+            "09677574732d746573748139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a"
+            "88e3dd7409f1"
             "95fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c80bcd9f29e34");
   EXPECT_EQ(hex_encode(user.sign(api::kTokenRequestDomain, payload)),
-            "c202c5bb6098ec812df993e7d320872b1217775bd2234021c961e630c2822243d9acc6e9216d37dc6995b3d4efa9d80f07ca"
+            "c202c5bb6098ec812df993e7d320872b1217775bd2234021c961e630c2822243d9acc6e9216d37dc6995b3"
+            "d4efa9d80f07ca"
             "0159acbe1e4b50fcaecc69058000");
 }
 

@@ -29,7 +29,8 @@ inline Transaction make_tx(const crypto::SigningKey& signer, const crypto::Publi
   tx.sign(signer);
   return tx;
 }
-inline Transaction own_tx(const crypto::SigningKey& k, uint64_t nonce, TxBody body, uint64_t ts = kT0) {
+inline Transaction own_tx(const crypto::SigningKey& k, uint64_t nonce, TxBody body,
+                          uint64_t ts = kT0) {
   return make_tx(k, k.public_key(), nonce, std::move(body), ts);
 }
 

@@ -20,7 +20,8 @@ TEST(Tx, RoundTripEveryKind) {
       CreateRepo{"hello", "a repo", true, "main"},
       UpdateRepo{7, std::string("renamed"), std::nullopt, false, std::nullopt, true},
       DeleteRepo{7},
-      UpdateRefs{7, {{"refs/heads/main", {}, Bytes(20, 0xab)}, {"refs/tags/v1", Bytes(20, 1), {}}}, true},
+      UpdateRefs{
+          7, {{"refs/heads/main", {}, Bytes(20, 0xab)}, {"refs/tags/v1", Bytes(20, 1), {}}}, true},
   };
   for (const auto& body : bodies) {
     auto tx = own_tx(k, 1, body);

@@ -17,8 +17,8 @@ Bytes forged_head(const std::optional<consensus::FinalityHead>& real, uint64_t n
     c.signatures.resize(3);
   }
   for (auto& s : c.signatures) s[0] ^= 0xff;
-  consensus::FinalityHead h{(real ? real->height : 0) + 1000 + nonce, c.view(),
-                            c.proposal.payload, consensus::encode_certificate(c)};
+  consensus::FinalityHead h{(real ? real->height : 0) + 1000 + nonce, c.view(), c.proposal.payload,
+                            consensus::encode_certificate(c)};
   return consensus::encode_head(h);
 }
 

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "codec/codec.h"
+
+#include <gtest/gtest.h>
 
 using namespace guts;
 using codec::DecodeError;

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -41,13 +40,15 @@ TEST(Sha256, KnownVector) {
 
 TEST(Ed25519, Rfc8032Vector1) {
   // RFC 8032 §7.1 TEST 1.
-  auto seed = *hex_decode_fixed<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  auto seed =
+      *hex_decode_fixed<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   auto key = SigningKey::from_seed(seed);
   EXPECT_EQ(hex_encode(key.public_key()),
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   auto sig = key.sign_raw({});
   EXPECT_EQ(hex_encode(sig),
-            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39"
+            "701cf9b46bd25bf5f0595bbe24655141438e7a100b");
   EXPECT_TRUE(verify_raw(key.public_key(), {}, sig));
 }
 
@@ -66,7 +67,8 @@ TEST(Ed25519, DomainSeparation) {
 
 TEST(Did, RoundTripAndKnownForm) {
   // did:key spec example key (Ed25519 test vector from the did:key method spec).
-  auto pk = *hex_decode_fixed<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  auto pk =
+      *hex_decode_fixed<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   auto did = did_from_key(pk);
   EXPECT_EQ(did, "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw");
   EXPECT_EQ(*parse_did(did), pk);
@@ -77,11 +79,11 @@ TEST(Did, RejectsMalformed) {
   EXPECT_TRUE(parse_did(good));
   EXPECT_FALSE(parse_did(""));
   EXPECT_FALSE(parse_did("did:web:example.com"));
-  EXPECT_FALSE(parse_did("did:key:" + good.substr(9)));               // missing multibase
-  EXPECT_FALSE(parse_did("did:key:f" + good.substr(9)));              // other multibase
-  EXPECT_FALSE(parse_did(good.substr(0, good.size() - 1)));           // truncated
-  EXPECT_FALSE(parse_did(good + "1"));                                // extra
-  EXPECT_FALSE(parse_did("did:key:z1" + good.substr(9)));             // leading zero byte
+  EXPECT_FALSE(parse_did("did:key:" + good.substr(9)));                 // missing multibase
+  EXPECT_FALSE(parse_did("did:key:f" + good.substr(9)));                // other multibase
+  EXPECT_FALSE(parse_did(good.substr(0, good.size() - 1)));             // truncated
+  EXPECT_FALSE(parse_did(good + "1"));                                  // extra
+  EXPECT_FALSE(parse_did("did:key:z1" + good.substr(9)));               // leading zero byte
   EXPECT_FALSE(parse_did(good.substr(0, 20) + "0" + good.substr(21)));  // non-alphabet
   // secp256k1 multicodec (0xe7 0x01) is not accepted.
   EXPECT_FALSE(parse_did("did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"));
@@ -132,7 +134,8 @@ TEST(OpenSsh, ImportMatchesSshKeygen) {
   unsigned char raw[128];
   size_t n = 0;
   ASSERT_EQ(sodium_base642bin(raw, sizeof raw, b64.data(), b64.size(), nullptr, &n, nullptr,
-                              sodium_base64_VARIANT_ORIGINAL), 0);
+                              sodium_base64_VARIANT_ORIGINAL),
+            0);
   ASSERT_EQ(n, 51u);
   EXPECT_TRUE(std::equal(raw + 19, raw + 51, key.public_key().begin()));
 

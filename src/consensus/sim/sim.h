@@ -1,4 +1,4 @@
-// A deterministic simulator for the Simplex engine (reference/simplex.md §2): one thread, a seeded
+// A deterministic simulator for the Simplex engine (docs/simplex-spec.md §2): one thread, a seeded
 // PRNG, virtual time in milliseconds, unidirectional links with latency / jitter / loss that
 // deliver in order, partitions (links removed), crash and restart of nodes with loss of un-synced
 // journal writes (optionally a torn prefix), whole-cluster crashes, byzantine actors, and safety

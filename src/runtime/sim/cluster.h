@@ -14,9 +14,9 @@
 // honest node blocking an honest peer. Every event is folded into trace_hash(): the same seed
 // and script give the same hash.
 //
-// The ledger is driven directly (build on propose, verify on verify, commit on finalize), as
-// src/node/ledger_app.cpp does; replication is modelled here (see docs/simulator.md for what
-// would change to run src/ledger's and src/replication's pure cores instead).
+// The ledger is src/ledger's pure core (or, with Options::ledger_core = false, a direct model:
+// build on propose, verify on verify, commit on finalize); replication is modelled here (see
+// docs/simulator.md for what would change to run src/replication's core instead).
 #pragma once
 
 #include <cstdint>
