@@ -10,17 +10,14 @@
 #include <cstring>
 
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace guts {
 
 namespace {
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
-  std::string shown(text.substr(0, 120));
-  for (auto& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  }
-  throw Error(Code::kInvalidArgument, "invalid address '" + shown + "': " + why);
+  throw Error(Code::kInvalidArgument, "invalid address '" + printable_excerpt(text) + "': " + why);
 }
 
 bool all_digits(std::string_view s) {

@@ -58,12 +58,14 @@
 // Queries (same thread): idle() (nothing finalized waits to be handed over or applied:
 // wait_applied), failed(), backlog(), pool_size(), finality_ms() (stats).
 //
-// Transaction pools: pooled transactions also stay in state::Mempool (nonces reserved,
-// submitters waiting) until a finalized block includes or rejects them. The Mempool is the
-// admission door and the submitters' registry shared with the API threads; the core's pool is
-// the proposer's ordered view of the same transactions plus what only the ledger knows (who
-// forwarded it, when it was last forwarded, whether a push's objects are here). Folding them
-// needs Mempool API changes (take() would have to keep those fields) and is left for later.
+// Transaction pools (a decision, docs/design.md): pooled transactions also stay in
+// state::Mempool (nonces reserved, submitters waiting) until a finalized block includes or
+// rejects them. The Mempool is the admission door and the submitters' registry, shared with the
+// API threads under its mutex; the core's pool is the proposer's ordered view of the same
+// transactions plus what only the ledger knows (who forwarded it, when it was last forwarded,
+// whether a push's objects are here), owned by the ledger thread alone. One structure would put
+// the API threads' lock around the core and its clock-free logic, so the two stay apart; the
+// core only ever holds transactions the Mempool holds (taken, then finished or stale).
 #pragma once
 
 #include <cstdint>
@@ -137,9 +139,17 @@ struct CoreOptions {
   // parent (and acknowledge its transactions). Without it a network whose pending pushes are
   // all stale against that parent stops for good (found by the whole-node simulator, seed
   // 231). The delay keeps the normal pipeline (the parent's finalization in flight) free of
-  // empty blocks; it must stay well below the leader timeout.
+  // empty blocks; it must stay well below the leader timeout: set it with
+  // empty_child_delay_ms(the genesis leader timeout).
   uint64_t empty_child_after_ms = 200;
 };
+
+// The empty-child delay for a network whose leader timeout is `leader_timeout_ms`: 200 ms, or
+// half the leader timeout when that is shorter, so the child always comes before the view
+// times out.
+constexpr uint64_t empty_child_delay_ms(uint64_t leader_timeout_ms) {
+  return leader_timeout_ms / 2 < 200 ? leader_timeout_ms / 2 : 200;
+}
 
 // Taken from the mempool: `from` is the peer that forwarded it, nullopt if submitted here.
 struct TakenTx {

@@ -216,6 +216,7 @@ void Driver::worker_loop() {
   co.availability = static_cast<bool>(opts_.availability);
   co.availability_timeout_ms = static_cast<uint64_t>(opts_.availability_timeout.count());
   co.reforward_after_ms = static_cast<uint64_t>(opts_.reforward_after.count());
+  co.empty_child_after_ms = static_cast<uint64_t>(opts_.empty_child_after.count());
   // Owned by this thread alone: every other thread reaches it through a queued Job.
   Core core(port, std::move(co));
   std::optional<uint64_t> wake;

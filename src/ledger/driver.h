@@ -71,6 +71,7 @@ struct DriverOptions {
   AvailabilityFn availability;  // empty: no availability checks
   std::chrono::milliseconds availability_timeout{3000};
   std::chrono::milliseconds reforward_after{2000};
+  std::chrono::milliseconds empty_child_after{200};  // empty_child_delay_ms(leader timeout)
 };
 
 class Driver : public runtime::DrivenApplication {

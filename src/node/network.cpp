@@ -23,11 +23,11 @@ std::vector<p2p::ChannelConfig> node_channels() {
     }
   }
   // Consensus resolver requests and responses (certificates by view), validators only.
-  chans.push_back({channel::kResolver, 1 << 20, 500, 1000, true});
+  chans.push_back({p2p::channel::kResolver, 1 << 20, 500, 1000, true});
   // Batches of pending transactions forwarded between validators' mempools.
-  chans.push_back({channel::kTransactions, 8 << 20, 1000, 2000, false});
+  chans.push_back({p2p::channel::kTransactions, 8 << 20, 1000, 2000, false});
   // Finalization heads (a certificate and a height) announced to and asked by full nodes.
-  chans.push_back({channel::kFinality, 1 << 20, 200, 400, false});
+  chans.push_back({p2p::channel::kFinality, 1 << 20, 200, 400, false});
   return chans;
 }
 

@@ -26,13 +26,7 @@ class Db;
 
 namespace guts::node {
 
-// Channel numbers are in p2p/channels.h. Transitional aliases for code that still writes
-// channel::kTransactions etc. (to be removed once every user says p2p::channel::).
-namespace channel {
-using p2p::channel::kFinality;
-using p2p::channel::kResolver;
-using p2p::channel::kTransactions;
-}  // namespace channel
+// Channel numbers are in p2p/channels.h.
 
 struct NetworkOptions {
   std::string listen_addr = "127.0.0.1:9000";  // host:port; port 0 = any free port

@@ -56,10 +56,10 @@ class FinalityNet : public finality::Net {
  public:
   explicit FinalityNet(Network& network) : network_(network) {}
   void send(const crypto::PublicKey& peer, ByteView payload) override {
-    network_.transport().send(peer, channel::kFinality, payload);
+    network_.transport().send(peer, p2p::channel::kFinality, payload);
   }
   void broadcast(ByteView payload) override {
-    network_.transport().broadcast(channel::kFinality, payload);
+    network_.transport().broadcast(p2p::channel::kFinality, payload);
   }
   void block(const crypto::PublicKey& peer) override { network_.transport().block(peer); }
 
@@ -214,10 +214,11 @@ void Node::start() {
   if (!validator)
     impl_->finality->set_verified(
         [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); });
-  impl_->network->subscribe(channel::kFinality, [f = impl_->finality.get()](
-                                                    const crypto::PublicKey& peer, Bytes payload) {
-    f->on_message(peer, payload);
-  });
+  impl_->network->subscribe(
+      p2p::channel::kFinality,
+      [f = impl_->finality.get()](const crypto::PublicKey& peer, Bytes payload) {
+        f->on_message(peer, payload);
+      });
   impl_->network->on_peer([f = impl_->finality.get()](const crypto::PublicKey& peer, bool up) {
     f->on_peer(peer, up);
   });

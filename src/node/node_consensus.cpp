@@ -12,7 +12,7 @@ namespace guts::node {
 namespace {
 
 uint64_t channel_number(ledger::Channel c) {
-  return c == ledger::Channel::kBlocks ? p2p::channel::kBlocks : channel::kTransactions;
+  return c == ledger::Channel::kBlocks ? p2p::channel::kBlocks : p2p::channel::kTransactions;
 }
 
 // The ledger driver's network: node::Network.
@@ -50,6 +50,8 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
   ledger::DriverOptions opts;
   opts.max_block_txs = std::min(options.max_block_txs, ledger::kMaxConsensusBlockTxs);
   opts.fetch_timeout = std::chrono::milliseconds(cfg.fetch_timeout);
+  opts.empty_child_after =
+      std::chrono::milliseconds(ledger::empty_child_delay_ms(g.leader_timeout_ms));
   opts.validator = options.validator;
   opts.on_finalized = std::move(options.on_finalized);
   opts.availability = std::move(options.availability);
@@ -64,19 +66,19 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
                     [l = ledger_.get()](const crypto::PublicKey& peer, Bytes payload) {
                       l->on_blocks_message(peer, std::move(payload));
                     });
-  network.subscribe(channel::kTransactions,
+  network.subscribe(p2p::channel::kTransactions,
                     [l = ledger_.get()](const crypto::PublicKey& peer, Bytes payload) {
                       l->on_transactions_message(peer, std::move(payload));
                     });
   if (!options.validator) return;
   runtime::SimplexDriver::Options dopts(std::move(cfg));
   dopts.journal_dir = data_dir / "consensus";
-  dopts.channels =
-      runtime::ChannelMap{p2p::channel::kVotes, p2p::channel::kCertificates, channel::kResolver};
+  dopts.channels = runtime::ChannelMap{p2p::channel::kVotes, p2p::channel::kCertificates,
+                                       p2p::channel::kResolver};
   driver_ =
       std::make_unique<runtime::SimplexDriver>(std::move(dopts), network.transport(), *ledger_);
   ledger_->attach(*driver_);
-  for (uint64_t ch : {p2p::channel::kVotes, p2p::channel::kCertificates, channel::kResolver}) {
+  for (uint64_t ch : {p2p::channel::kVotes, p2p::channel::kCertificates, p2p::channel::kResolver}) {
     network.subscribe(ch, [d = driver_.get(), ch](const crypto::PublicKey& peer, Bytes payload) {
       d->deliver(peer, ch, std::move(payload));
     });

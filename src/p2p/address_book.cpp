@@ -5,6 +5,7 @@
 
 #include "codec/codec.h"
 #include "core/status.h"
+#include "core/utf8.h"
 #include "crypto/did.h"
 #include "storage/db.h"
 
@@ -13,11 +14,8 @@ namespace guts::p2p {
 namespace {
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
-  std::string shown(text.substr(0, 120));
-  for (auto& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  }
-  throw Error(Code::kInvalidArgument, "invalid peer address '" + shown + "': " + why);
+  throw Error(Code::kInvalidArgument,
+              "invalid peer address '" + printable_excerpt(text) + "': " + why);
 }
 
 std::string key_of(const crypto::PublicKey& id) {

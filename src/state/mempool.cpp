@@ -6,7 +6,10 @@
 
 namespace guts::state {
 
-Mempool::Mempool(Chain& chain, size_t max_pending) : chain_(chain), max_pending_(max_pending) {}
+Mempool::Mempool(Chain& chain, size_t max_pending, Clock clock)
+    : chain_(chain),
+      max_pending_(max_pending),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
 
 uint64_t Mempool::next_nonce(const crypto::PublicKey& author,
                              const crypto::PublicKey& signer) const {
@@ -42,7 +45,7 @@ Status Mempool::submit(const Transaction& tx, OutcomeFn done) {
   auto& r = reserved_[{tx.author, tx.signer}];
   r.last = tx.nonce;
   r.count++;
-  pending_.emplace(id, Pending{tx, std::chrono::steady_clock::now()});
+  pending_.emplace(id, Pending{tx, clock_()});
   waiters_[id].push_back(std::move(done));
   queue_.push_back(PendingTx{tx, true});
   cv_.notify_all();
@@ -106,7 +109,7 @@ void Mempool::finished(const Block& block, const std::vector<std::pair<Digest, S
 
 std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
                                      std::chrono::milliseconds min_interval) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_();
   std::unique_lock lock(mu_);
   if (pending_.empty() || now - last_recheck_ < min_interval) return {};
   // A pass only matters on new applied state (same state: same verdicts), or for transactions

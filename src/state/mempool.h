@@ -27,7 +27,12 @@ using OutcomeFn = std::function<void(const TxOutcome&)>;
 
 class Mempool {
  public:
-  explicit Mempool(Chain& chain, size_t max_pending = 100000);
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // The clock that stamps arrivals and paces recheck(): steady_clock::now unless given (the
+  // deterministic simulator passes its simulated time).
+  using Clock = std::function<TimePoint()>;
+
+  explicit Mempool(Chain& chain, size_t max_pending = 100000, Clock clock = {});
 
   // Returns the rejection at once, or Ok and later calls `done` exactly once. A transaction
   // already finalized reports its outcome immediately; one already pending gains a waiter.
@@ -70,17 +75,18 @@ class Mempool {
 
   Chain& chain_;
   const size_t max_pending_;
+  const Clock clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool shutdown_ = false;
   std::deque<PendingTx> queue_;
   struct Pending {
     Transaction tx;
-    std::chrono::steady_clock::time_point since;
+    TimePoint since;
   };
   std::map<Digest, Pending> pending_;  // queued or taken, by id
   std::set<Digest> dropped_;           // rejected by recheck() while still queued
-  std::chrono::steady_clock::time_point last_recheck_{};
+  TimePoint last_recheck_{};
   uint64_t last_recheck_height_ = ~uint64_t{0};
   bool recheck_deferred_ = false;
   std::map<Digest, std::vector<OutcomeFn>> waiters_;

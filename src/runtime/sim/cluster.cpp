@@ -363,7 +363,9 @@ void Cluster::open_ledger(Node& node, bool lose_last_batch) {
     ++stats_.lost_batches;
     mix(0x10570000ull + node.idx);
   }
-  node.mempool = std::make_unique<state::Mempool>(*node.chain);
+  node.mempool = std::make_unique<state::Mempool>(*node.chain, 100000, [this] {
+    return state::Mempool::TimePoint(std::chrono::milliseconds(now_));
+  });
 }
 
 void Cluster::load_refs(Node& node) {
@@ -462,6 +464,7 @@ void Cluster::restart(uint32_t i) {
   co.validators = participants_;
   co.max_block_txs = opts_.max_block_txs;
   co.fetch_timeout_ms = opts_.fetch_timeout;
+  co.empty_child_after_ms = ledger::empty_child_delay_ms(opts_.leader_timeout);
   node.port = std::make_unique<ChainAdapter>(*node.chain);
   node.core = std::make_unique<ledger::Core>(*node.port, co);
   uint64_t inc = node.incarnation;
