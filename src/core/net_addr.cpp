@@ -64,8 +64,10 @@ class Sockets {
   Sockets() = default;
   Sockets(const Sockets&) = delete;
   Sockets& operator=(const Sockets&) = delete;
-  ~Sockets() {
+  ~Sockets() { close_all(); }
+  void close_all() {
     for (int fd : fds_) ::close(fd);
+    fds_.clear();
   }
   void adopt(int fd) { fds_.push_back(fd); }
   size_t size() const { return fds_.size(); }
@@ -129,9 +131,13 @@ std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclud
   while (ports.size() < n) {
     if (held.size() > n + 64) throw Error(Code::kInternal, "cannot find free ports");
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      throw Error(Code::kInternal,
-                  std::string("cannot find a free port: socket: ") + std::strerror(errno));
+    if (fd < 0) {
+      // Out of descriptors, most likely: give them back before building the error, whose
+      // handling (a sanitizer's checks, a log line) may itself need one.
+      std::string why = std::strerror(errno);
+      held.close_all();
+      throw Error(Code::kInternal, "cannot find a free port: socket: " + why);
+    }
     held.adopt(fd);
     sockaddr_in a{};
     a.sin_family = AF_INET;
