@@ -200,6 +200,8 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   auto* config_cmd = app.add_subcommand("config", "Configuration commands");
   auto* config_check = config_cmd->add_subcommand(
       "check", "Validate the configuration and print the effective one (no secrets)");
+  auto* config_reference = config_cmd->add_subcommand(
+      "reference", "Print the option reference of docs/configuration.md (Markdown)");
   config_cmd->require_subcommand(1);
   InitGenesisOptions ig;
   auto* init = app.add_subcommand(
@@ -224,6 +226,10 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
       "A repository created at genesis: <username>/<name> of an --account (repeatable)");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
+  if (config_reference->parsed()) {
+    std::cout << node::options_reference_markdown();
+    return 0;
+  }
 
   // The effective configuration; a bad one refuses to start (exit 2) before anything is
   // written (deploy/systemd/guts-node.service does not restart on 2).

@@ -28,8 +28,9 @@ void check_host_port(const ConfigValue& v) {
 }
 
 void check_log_level(const ConfigValue& v) {
-  static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
-                                               "error", "critical", "off"};
+  // spdlog's names, and the "warn" and "err" it also accepts.
+  static const std::set<std::string> levels = {"trace", "debug", "info",     "warn", "warning",
+                                               "error", "err",   "critical", "off"};
   if (!levels.contains(v.string))
     throw Error(Code::kInvalidArgument, "'" + v.string +
                                             "' is not a log level (trace, debug, info, warn, "
@@ -373,7 +374,6 @@ EffectiveConfig resolve_config(NodeConfig defaults, const ConfigInputs& in) {
     }
     eff.source[o->name] = "--" + name;
   }
-  validate_node_config(eff.config);
   return eff;
 }
 
@@ -405,13 +405,25 @@ std::string options_reference_markdown() {
       "| key / flag | environment | type | default | meaning |\n"
       "| --- | --- | --- | --- | --- |\n";
   for (const auto& o : node_options()) {
-    std::string type(describe(o.type));
-    if (o.type == Type::kInteger)
-      type += ", " + std::to_string(o.min) + " to " + std::to_string(o.max);
+    std::string type;
+    switch (o.type) {
+      case Type::kString:
+        type = "string";
+        break;
+      case Type::kInteger:
+        type = "integer, " + std::to_string(o.min) + " to " + std::to_string(o.max);
+        break;
+      case Type::kBoolean:
+        type = "boolean";
+        break;
+      case Type::kStringArray:
+        type = "list of strings";
+        break;
+    }
     std::string def = default_text(o);
     std::string help = o.help;
     std::string::size_type p = 0;
-    while ((p = help.find('|', p)) != std::string::npos) help.replace(p, 1, "\\|"), p += 2;
+    while ((p = help.find_first_of("|<", p)) != std::string::npos) help.insert(p, "\\"), p += 2;
     out += "| `" + o.name + "` / `--" + o.name + "` | `" + o.env() + "` | " + type + " | `" + def +
            "` | " + help + " |\n";
   }

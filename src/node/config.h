@@ -114,7 +114,8 @@ struct EffectiveConfig {
 // The GUTS_* variables of the process environment that name an option (GUTS_CONFIG included).
 std::map<std::string, std::string> option_environment();
 
-// Applies defaults < file < environment < command line, then validate_node_config(). Throws
+// Applies defaults < file < environment < command line (each value checked; the options together
+// are validate_node_config()'s, for the commands that run a node). Throws
 // guts::Error naming the file and line and key, the variable or the flag of a bad value, or an
 // unknown key of the file. Reads the file; writes nothing.
 EffectiveConfig resolve_config(NodeConfig defaults, const ConfigInputs& in);

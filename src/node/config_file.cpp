@@ -55,6 +55,7 @@ class Parser {
       e.line = line_;
       e.key = parse_key();
       key_ = e.key;
+      if (!seen.insert(e.key).second) fail("the key appears more than once");
       skip_spaces();
       if (peek() == '.')
         fail("dotted keys are not supported: every guts-node option is a top-level key");
@@ -63,7 +64,6 @@ class Parser {
       skip_spaces();
       e.value = parse_value();
       end_of_line();
-      if (!seen.insert(e.key).second) fail("the key appears more than once");
       if (out.size() >= kConfigMaxEntries)
         fail("more than " + std::to_string(kConfigMaxEntries) + " entries");
       out.push_back(std::move(e));
