@@ -89,6 +89,7 @@ struct InitGenesisOptions {
   uint64_t timeout_retry_ms = 10000;
   std::vector<std::string> accounts;      // "<username>=<did:key:…>"
   std::vector<std::string> repositories;  // "<username>/<name>"
+  std::vector<std::string> p2p_addrs;     // --validator-addr: validator i's p2p host:port
 };
 
 // Genesis accounts from --account username=did and --repository username/name.
@@ -119,6 +120,12 @@ std::vector<state::GenesisAccount> genesis_accounts(const InitGenesisOptions& o)
 int init_genesis(const InitGenesisOptions& o) {
   if (o.validators < 1 || o.validators > 100)
     throw Error(Code::kInvalidArgument, "--validators must be 1..100");
+  if (!o.p2p_addrs.empty() && o.p2p_addrs.size() != static_cast<size_t>(o.validators))
+    throw Error(Code::kInvalidArgument, "--validator-addr is given " +
+                                            std::to_string(o.p2p_addrs.size()) +
+                                            " times for " + std::to_string(o.validators) +
+                                            " validators: give it once per validator");
+  for (const auto& a : o.p2p_addrs) node::split_host_port(a);
   if (std::filesystem::exists(o.out / "genesis.json"))
     throw Error(Code::kConflict, (o.out / "genesis.json").string() + " already exists");
   std::filesystem::create_directories(o.out);
@@ -152,7 +159,9 @@ int init_genesis(const InitGenesisOptions& o) {
                                  std::filesystem::perm_options::replace);
     auto key = crypto::create_key_file(dir / "node.key");
     consensus::init_fresh_guard(dir / "consensus");  // a new key has signed nothing
-    g.validators.push_back({key.public_key(), o.host + ":" + std::to_string(ports[i])});
+    g.validators.push_back({key.public_key(), o.p2p_addrs.empty()
+                                                  ? o.host + ":" + std::to_string(ports[i])
+                                                  : o.p2p_addrs[static_cast<size_t>(i)]});
   }
   g.save(o.out / "genesis.json");
   std::cout << "chain " << g.chain_id << "\ngenesis " << (o.out / "genesis.json").string() << "\n";
@@ -211,6 +220,10 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
       ->required();
   init->add_option("--host", ig.host, "Host of the validators' p2p addresses")
       ->capture_default_str();
+  init->add_option("--validator-addr", ig.p2p_addrs,
+                   "p2p address (host:port) of validator i, once per validator in order "
+                   "(deployments: deploy/docker/init-network.sh); default: --host and free "
+                   "loopback ports");
   init->add_option("--chain-id", ig.chain_id, "Chain id (default: guts-devnet-<random>)");
   init->add_option("--leader-timeout-ms", ig.leader_timeout_ms, "Consensus leader timeout")
       ->capture_default_str();
