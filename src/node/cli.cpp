@@ -121,10 +121,9 @@ int init_genesis(const InitGenesisOptions& o) {
   if (o.validators < 1 || o.validators > 100)
     throw Error(Code::kInvalidArgument, "--validators must be 1..100");
   if (!o.p2p_addrs.empty() && o.p2p_addrs.size() != static_cast<size_t>(o.validators))
-    throw Error(Code::kInvalidArgument, "--validator-addr is given " +
-                                            std::to_string(o.p2p_addrs.size()) +
-                                            " times for " + std::to_string(o.validators) +
-                                            " validators: give it once per validator");
+    throw Error(Code::kInvalidArgument,
+                "--validator-addr is given " + std::to_string(o.p2p_addrs.size()) + " times for " +
+                    std::to_string(o.validators) + " validators: give it once per validator");
   for (const auto& a : o.p2p_addrs) node::split_host_port(a);
   if (std::filesystem::exists(o.out / "genesis.json"))
     throw Error(Code::kConflict, (o.out / "genesis.json").string() + " already exists");

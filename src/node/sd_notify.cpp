@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -57,7 +59,8 @@ bool SdNotify::send(std::string_view state) const {
 
 std::optional<std::chrono::microseconds> SdNotify::watchdog_interval() const {
   if (socket_.empty() || !watchdog_) return std::nullopt;
-  return *watchdog_ / 2;
+  // At least 1 ms: a tiny WATCHDOG_USEC must not turn the signal wait into a busy loop.
+  return std::max(*watchdog_ / 2, std::chrono::microseconds(1000));
 }
 
 }  // namespace guts::node
