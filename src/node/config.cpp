@@ -384,10 +384,14 @@ void validate_node_config(const NodeConfig& c) {
 }
 
 std::string render_config(const EffectiveConfig& eff) {
+  return render_config(eff, node_options());
+}
+
+std::string render_config(const EffectiveConfig& eff, const std::vector<OptionSpec>& table) {
   std::string out =
       "# guts-node effective configuration (defaults < config file < environment < command "
       "line)\n";
-  for (const auto& o : node_options()) {
+  for (const auto& o : table) {
     auto src = eff.source.count(o.name) ? eff.source.at(o.name) : "default";
     if (o.secret) {
       out += "# " + o.name + " = <redacted>  # " + src + "\n";

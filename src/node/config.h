@@ -124,8 +124,9 @@ EffectiveConfig resolve_config(NodeConfig defaults, const ConfigInputs& in);
 void validate_node_config(const NodeConfig& config);
 
 // The effective configuration as a config file, each line commented with its source; secrets
-// as <redacted>.
+// as <redacted>. `table`: node_options() (another table in tests).
 std::string render_config(const EffectiveConfig& effective);
+std::string render_config(const EffectiveConfig& effective, const std::vector<OptionSpec>& table);
 
 // A value as TOML; an option's default as documented.
 std::string render_toml_value(const ConfigValue& v);

@@ -251,6 +251,21 @@ TEST(NodeConfig, ReferenceDocumentMatchesTheTable) {
     EXPECT_NE(doc.find("`" + o.name + "`"), std::string::npos) << o.name;
 }
 
+// An option marked secret never shows its value in `config check`'s output.
+TEST(NodeConfig, SecretsAreRedacted) {
+  std::vector<OptionSpec> table;
+  table.push_back(
+      option("public-url", &NodeConfig::public_url, "a secret for the test").redacted());
+  table.push_back(option("log-level", &NodeConfig::log_level, "not secret"));
+  EffectiveConfig eff;
+  eff.config.public_url = "https://user:hunter2@example.org";
+  eff.source["public-url"] = "GUTS_PUBLIC_URL";
+  auto out = render_config(eff, table);
+  EXPECT_EQ(out.find("hunter2"), std::string::npos) << out;
+  EXPECT_NE(out.find("# public-url = <redacted>  # GUTS_PUBLIC_URL"), std::string::npos) << out;
+  EXPECT_NE(out.find("log-level = \"info\"  # default"), std::string::npos) << out;
+}
+
 TEST(SdNotify, DisabledWithoutSocket) {
   SdNotify n;
   EXPECT_FALSE(n.enabled());
