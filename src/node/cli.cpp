@@ -1,6 +1,7 @@
 // guts-node's command line (node/cli.h): the Guts daemon. `guts-node` runs a node (a one-validator
 // network on first start, API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the
-// stored chain from genesis and compares state roots.
+// stored chain from genesis and compares state roots; `guts-node config check` validates and prints
+// the configuration (options: node/config.h; docs/configuration.md).
 #include "node/cli.h"
 
 #include <signal.h>
