@@ -1,6 +1,7 @@
 // guts-node's command line (node/cli.h): the Guts daemon. `guts-node` runs a node (a one-validator
 // network on first start, API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the
-// stored chain from genesis and compares state roots.
+// stored chain from genesis and compares state roots; `guts-node config check` validates and prints
+// the configuration (options: node/config.h; docs/configuration.md).
 #include "node/cli.h"
 
 #include <signal.h>
@@ -9,7 +10,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <ctime>
 #include <iostream>
+#include <map>
 
 #include "consensus/signing_guard.h"
 #include "core/log.h"
@@ -20,6 +23,7 @@
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
 #include "node/node.h"
+#include "node/sd_notify.h"
 #include "state/chain.h"
 #include "storage/db.h"
 
@@ -38,9 +42,26 @@ int run_node(node::NodeConfig config) {
 
   node::Node n(config);
   n.start();
+  // systemd (Type=notify): ready once the API serves; watchdog pings from this thread, which
+  // otherwise only waits for a signal (node/sd_notify.h).
+  auto notify = node::SdNotify::from_environment();
+  notify.send("READY=1\nSTATUS=serving on port " + std::to_string(n.api_port()));
+  auto interval = notify.watchdog_interval();
   int sig = 0;
-  sigwait(&set, &sig);
+  while (true) {
+    if (!interval) {
+      sigwait(&set, &sig);
+      break;
+    }
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(interval->count() / 1000000);
+    ts.tv_nsec = static_cast<long>((interval->count() % 1000000) * 1000);
+    sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0) break;
+    notify.send("WATCHDOG=1");
+  }
   spdlog::info("received signal {}, shutting down", sig);
+  notify.send("STOPPING=1");
   n.stop();
   return 0;
 }
@@ -69,6 +90,7 @@ struct InitGenesisOptions {
   uint64_t timeout_retry_ms = 10000;
   std::vector<std::string> accounts;      // "<username>=<did:key:…>"
   std::vector<std::string> repositories;  // "<username>/<name>"
+  std::vector<std::string> p2p_addrs;     // --validator-addr: validator i's p2p host:port
 };
 
 // Genesis accounts from --account username=did and --repository username/name.
@@ -99,6 +121,11 @@ std::vector<state::GenesisAccount> genesis_accounts(const InitGenesisOptions& o)
 int init_genesis(const InitGenesisOptions& o) {
   if (o.validators < 1 || o.validators > 100)
     throw Error(Code::kInvalidArgument, "--validators must be 1..100");
+  if (!o.p2p_addrs.empty() && o.p2p_addrs.size() != static_cast<size_t>(o.validators))
+    throw Error(Code::kInvalidArgument,
+                "--validator-addr is given " + std::to_string(o.p2p_addrs.size()) + " times for " +
+                    std::to_string(o.validators) + " validators: give it once per validator");
+  for (const auto& a : o.p2p_addrs) node::split_host_port(a);
   if (std::filesystem::exists(o.out / "genesis.json"))
     throw Error(Code::kConflict, (o.out / "genesis.json").string() + " already exists");
   std::filesystem::create_directories(o.out);
@@ -132,7 +159,9 @@ int init_genesis(const InitGenesisOptions& o) {
                                  std::filesystem::perm_options::replace);
     auto key = crypto::create_key_file(dir / "node.key");
     consensus::init_fresh_guard(dir / "consensus");  // a new key has signed nothing
-    g.validators.push_back({key.public_key(), o.host + ":" + std::to_string(ports[i])});
+    g.validators.push_back({key.public_key(), o.p2p_addrs.empty()
+                                                  ? o.host + ":" + std::to_string(ports[i])
+                                                  : o.p2p_addrs[static_cast<size_t>(i)]});
   }
   g.save(o.out / "genesis.json");
   std::cout << "chain " << g.chain_id << "\ngenesis " << (o.out / "genesis.json").string() << "\n";
@@ -148,49 +177,41 @@ int init_genesis(const InitGenesisOptions& o) {
 int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   CLI::App app{
       "guts-node: a Guts node (git hosting and collaboration replicated by BFT consensus)"};
-  app.set_config("--config", "", "Read options from a TOML/INI config file");
-  node::NodeConfig config;
-  config.seams = std::move(seams);
-  app.add_option("--api-addr", config.api_addr, "API and web address (host:port)")
-      ->envname("GUTS_API_ADDR")
-      ->capture_default_str();
-  app.add_option("--p2p-addr", config.p2p_addr, "Peer-to-peer address (host:port)")
-      ->envname("GUTS_P2P_ADDR")
-      ->capture_default_str();
-  app.add_option("--data-dir", config.data_dir, "Data directory")
-      ->envname("GUTS_DATA_DIR")
-      ->capture_default_str();
-  app.add_option("--genesis-file", config.genesis_file,
-                 "Genesis file (default: <data-dir>/genesis.json, created on first start)")
-      ->envname("GUTS_GENESIS_FILE");
-  app.add_option("--public-url", config.public_url,
-                 "URL clients use to reach this node (default http://<api-addr>)")
-      ->envname("GUTS_PUBLIC_URL");
-  app.add_option("--bootstrap", config.bootstrap,
-                 "Bootstrap peer did:key:...@host:port (repeatable)")
-      ->envname("GUTS_BOOTSTRAP");
-  app.add_option("--external-addr", config.external_addr,
-                 "p2p address announced to other nodes, host:port (repeatable; default: --p2p-addr "
-                 "unless it is 0.0.0.0 or ::)")
-      ->envname("GUTS_EXTERNAL_ADDR");
-  app.add_flag("--validator,!--no-validator", config.validator,
-               "Run as a validator (default); --no-validator runs a full node that follows the "
-               "network of --genesis-file");
-  app.add_option("--seed", config.seed,
-                 "Full nodes: repositories to host: all (default), repo:<owner>/<name>, "
-                 "follow:<did> (repeatable)")
-      ->envname("GUTS_SEED");
-  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
-      ->envname("GUTS_LOG_LEVEL")
-      ->capture_default_str();
-  app.add_option("--port-file", config.port_file, "Write the bound API port to this file");
-  app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")
-      ->capture_default_str();
-  app.add_option("--api-threads", config.api_threads, "HTTP I/O threads")->capture_default_str();
+  node::NodeConfig defaults;
+  defaults.seams = std::move(seams);
+  // Every option of the table (node/config.h) as a flag; the layering (file, environment) is
+  // resolve_config's. Flags are read as text and converted there, so every layer agrees.
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "Config file (docs/configuration.md); also GUTS_CONFIG. Precedence: defaults < "
+                 "file < environment (GUTS_*) < command line");
+  std::map<std::string, std::vector<std::string>> list_flags;
+  std::map<std::string, std::string> scalar_flags;
+  std::map<std::string, bool> bool_flags;
+  std::map<std::string, CLI::Option*> flag_options;
+  for (const auto& o : node::node_options()) {
+    std::string desc = o.help + " [default: " + node::default_text(o) + "] (env " + o.env() + ")";
+    if (o.type == node::ConfigValue::Type::kBoolean) {
+      bool_flags[o.name] = false;
+      flag_options[o.name] =
+          app.add_flag("--" + o.name + ",!--no-" + o.name, bool_flags[o.name], desc);
+    } else if (o.type == node::ConfigValue::Type::kStringArray) {
+      flag_options[o.name] =
+          app.add_option("--" + o.name, list_flags[o.name], desc + " (repeatable)");
+    } else {
+      flag_options[o.name] = app.add_option("--" + o.name, scalar_flags[o.name], desc);
+    }
+  }
 
   app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
   auto* check = app.add_subcommand(
       "check", "Re-execute the stored chain from genesis and verify every state root");
+  auto* config_cmd = app.add_subcommand("config", "Configuration commands");
+  auto* config_check = config_cmd->add_subcommand(
+      "check", "Validate the configuration and print the effective one (no secrets)");
+  auto* config_reference = config_cmd->add_subcommand(
+      "reference", "Print the option reference of docs/configuration.md (Markdown)");
+  config_cmd->require_subcommand(1);
   InitGenesisOptions ig;
   auto* init = app.add_subcommand(
       "init-genesis", "Write a genesis for a local network of N validators with fresh keys");
@@ -199,6 +220,10 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
       ->required();
   init->add_option("--host", ig.host, "Host of the validators' p2p addresses")
       ->capture_default_str();
+  init->add_option("--validator-addr", ig.p2p_addrs,
+                   "p2p address (host:port) of validator i, once per validator in order "
+                   "(deployments: deploy/docker/init-network.sh); default: --host and free "
+                   "loopback ports");
   init->add_option("--chain-id", ig.chain_id, "Chain id (default: guts-devnet-<random>)");
   init->add_option("--leader-timeout-ms", ig.leader_timeout_ms, "Consensus leader timeout")
       ->capture_default_str();
@@ -214,7 +239,42 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
       "A repository created at genesis: <username>/<name> of an --account (repeatable)");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
+  if (config_reference->parsed()) {
+    std::cout << node::options_reference_markdown();
+    return 0;
+  }
 
+  // The effective configuration; a bad one refuses to start (exit 2) before anything is
+  // written (deploy/systemd/guts-node.service does not restart on 2).
+  node::EffectiveConfig effective;
+  try {
+    node::ConfigInputs in;
+    in.env = node::option_environment();
+    if (!config_file.empty())
+      in.file = config_file;
+    else if (in.env.count("GUTS_CONFIG"))
+      in.file = in.env["GUTS_CONFIG"];
+    for (const auto& o : node::node_options()) {
+      if (flag_options[o.name]->count() == 0) continue;
+      if (o.type == node::ConfigValue::Type::kBoolean)
+        in.flags[o.name] = {bool_flags[o.name] ? "true" : "false"};
+      else if (o.type == node::ConfigValue::Type::kStringArray)
+        in.flags[o.name] = list_flags[o.name];
+      else
+        in.flags[o.name] = {scalar_flags[o.name]};
+    }
+    effective = node::resolve_config(std::move(defaults), in);
+    if (config_check->parsed() || (!check->parsed() && !init->parsed()))
+      node::validate_node_config(effective.config);
+  } catch (const std::exception& e) {
+    std::cerr << "guts-node: configuration: " << e.what() << "\n";
+    return 2;
+  }
+  if (config_check->parsed()) {
+    std::cout << node::render_config(effective) << "# configuration ok\n";
+    return 0;
+  }
+  auto& config = effective.config;
   init_logging(config.log_level);
   try {
     if (check->parsed()) return check_chain(config.data_dir, config.genesis_file);

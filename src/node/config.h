@@ -1,13 +1,19 @@
-// Node configuration: flags, environment variables (GUTS_*) and an optional config file.
+// Node configuration: one table of options (node_options()), each settable by a flag, an
+// environment variable (GUTS_*) and a key of the config file (node/config_file.h). Precedence:
+// defaults < config file < environment < command line. Reference: docs/configuration.md.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "finality/relay_core.h"
+#include "node/config_file.h"
 #include "replication/object_sync.h"
 
 namespace guts::node {
@@ -43,5 +49,90 @@ struct NodeConfig {
 
 // Splits "host:port"; throws guts::Error on malformed input.
 std::pair<std::string, uint16_t> split_host_port(const std::string& addr);
+
+// One option of guts-node: flag --<name>, config file key <name>, environment variable
+// GUTS_<NAME> (upper case, '-' → '_'). Built with option() below; one line per option in
+// node_options() (config.cpp).
+struct OptionSpec {
+  std::string name;
+  std::string help;
+  ConfigValue::Type type = ConfigValue::Type::kString;
+  int64_t min = 0, max = 0;  // integers: the accepted range
+  // The default as documented when the NodeConfig default is a placeholder ("" for a path
+  // computed at start); empty: the NodeConfig default, rendered as TOML.
+  std::string default_doc;
+  bool secret = false;  // `config check` prints <redacted>, never the value
+  // Stores a value of `type` (range already checked); throws guts::Error with the problem.
+  std::function<void(NodeConfig&, const ConfigValue&)> set;
+  std::function<ConfigValue(const NodeConfig&)> get;
+  // Extra validation of a value (host:port, a log level, …); throws guts::Error.
+  std::function<void(const ConfigValue&)> check;
+
+  std::string env() const;  // GUTS_<NAME>
+  // Builders, chained after option(…): .doc_default("…"), .validate(fn), .redacted().
+  OptionSpec doc_default(std::string d) &&;
+  OptionSpec validate(std::function<void(const ConfigValue&)> fn) &&;
+  OptionSpec redacted() &&;
+};
+
+OptionSpec option(std::string name, std::string NodeConfig::*field, std::string help);
+OptionSpec option(std::string name, std::filesystem::path NodeConfig::*field, std::string help);
+OptionSpec option(std::string name, std::vector<std::string> NodeConfig::*field, std::string help);
+OptionSpec option(std::string name, bool NodeConfig::*field, std::string help);
+OptionSpec integer_option(std::string name, std::string help, int64_t min, int64_t max,
+                          std::function<void(NodeConfig&, int64_t)> set,
+                          std::function<int64_t(const NodeConfig&)> get);
+// Any integer field; values outside [min, max] are refused (min, max must fit the field).
+template <class T>
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) OptionSpec
+    option(std::string name, T NodeConfig::*field, std::string help, int64_t min, int64_t max) {
+  return integer_option(
+      std::move(name), std::move(help), min, max,
+      [field](NodeConfig& c, int64_t v) { c.*field = static_cast<T>(v); },
+      [field](const NodeConfig& c) { return static_cast<int64_t>(c.*field); });
+}
+
+// Every option of guts-node, in the order of --help and docs/configuration.md.
+const std::vector<OptionSpec>& node_options();
+const OptionSpec* find_option(std::string_view name);
+
+// What the layers give: the config file (empty: none), the environment (GUTS_* variables and
+// their values) and the command line (option name → its values in order; a boolean flag's
+// value is "true" or "false").
+struct ConfigInputs {
+  std::filesystem::path file;
+  std::map<std::string, std::string> env;
+  std::map<std::string, std::vector<std::string>> flags;
+};
+
+struct EffectiveConfig {
+  NodeConfig config;
+  // Where each option's value comes from: "default", "<file>:<line>", "GUTS_X", "--x".
+  std::map<std::string, std::string> source;
+};
+
+// The GUTS_* variables of the process environment that name an option (GUTS_CONFIG included).
+std::map<std::string, std::string> option_environment();
+
+// Applies defaults < file < environment < command line (each value checked; the options together
+// are validate_node_config()'s, for the commands that run a node). Throws
+// guts::Error naming the file and line and key, the variable or the flag of a bad value, or an
+// unknown key of the file. Reads the file; writes nothing.
+EffectiveConfig resolve_config(NodeConfig defaults, const ConfigInputs& in);
+
+// Checks across options (a full node needs a genesis file). Throws guts::Error.
+void validate_node_config(const NodeConfig& config);
+
+// The effective configuration as a config file, each line commented with its source; secrets
+// as <redacted>. `table`: node_options() (another table in tests).
+std::string render_config(const EffectiveConfig& effective);
+std::string render_config(const EffectiveConfig& effective, const std::vector<OptionSpec>& table);
+
+// A value as TOML; an option's default as documented.
+std::string render_toml_value(const ConfigValue& v);
+std::string default_text(const OptionSpec& o);
+
+// The option reference (Markdown table) of docs/configuration.md, between its markers.
+std::string options_reference_markdown();
 
 }  // namespace guts::node
