@@ -20,7 +20,8 @@ CHECK is one of:
               kubeconform are not packaged in Debian 12 nor npm, so this is a structural check,
               not `helm lint`.
 
-Exit 77 (ctest: skipped) when a tool the check needs is missing.
+Exit 77 when a tool the check needs is missing (ctest counts it as a failure: scripts/setup
+installs every tool).
 """
 import os
 import re
