@@ -406,8 +406,7 @@ void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg
                            state::MergePullRequest{ctx.repo.id, x->number, method, x->head_sha,
                                                    *base_oid, oid_bytes(made.sha)});
     if (!out.applied) {
-      const auto& m = out.status.message();
-      if (m.rfind("Pull Request is not mergeable", 0) == 0) return status_response(kNotMergeable);
+      if (out.status.code() == Code::kFailedPrecondition) return status_response(kNotMergeable);
       return status_response(out.status, "PullRequest");
     }
     return json_response(

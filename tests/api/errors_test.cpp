@@ -64,25 +64,27 @@ TEST(ServerErrorMap, FieldMessagesBecomeValidationFailed) {
   EXPECT_EQ(json::parse(r.body)["message"], "a \"b\"\n\x01");
 }
 
-// src/state reports taken names and bad heads as kConflict for now (refine_legacy_conflict).
-TEST(ServerErrorMap, LegacyConflictsKeepTheirStatuses) {
-  auto answer = [](const std::string& msg) {
-    return status_response({Code::kConflict, msg}, "PullRequest");
+// The codes src/state gives its rejections keep the statuses clients saw (docs/errors.md).
+TEST(ServerErrorMap, StateRejectionsKeepTheirStatuses) {
+  auto answer = [](Code code, const std::string& msg) {
+    return status_response({code, msg}, "PullRequest");
   };
-  Response taken = answer("title: already_exists");
+  Response taken = answer(Code::kAlreadyExists, "title: already_exists");
   EXPECT_EQ(taken.status, 422);
   EXPECT_EQ(json::parse(taken.body)["errors"][0],
             (json{{"resource", "PullRequest"}, {"code", "already_exists"}, {"field", "title"}}));
-  EXPECT_EQ(answer("head: the branch moved to abc").status, 422);
-  Response stale = answer("sha: Head branch was modified. Review and try the merge again.");
+  EXPECT_EQ(answer(Code::kInvalidArgument, "head: the branch moved to abc").status, 422);
+  Response stale =
+      answer(Code::kConflict, "sha: Head branch was modified. Review and try the merge again.");
   EXPECT_EQ(stale.status, 409);
   EXPECT_EQ(json::parse(stale.body)["message"],
             "Head branch was modified. Review and try the merge again.");
-  EXPECT_EQ(answer("base: Base branch was modified.").status, 409);
-  EXPECT_EQ(answer("nonce 3 is not the next one (expected 4)").status, 422);
-  EXPECT_EQ(answer("refs/heads/main: stale info").status, 409);
-  EXPECT_EQ(answer("username 'bob' is already taken").status, 422);
-  EXPECT_EQ(refine_legacy_conflict({Code::kNotFound, "x: already_exists"}).code(), Code::kNotFound);
+  EXPECT_EQ(answer(Code::kConflict, "base: Base branch was modified.").status, 409);
+  EXPECT_EQ(answer(Code::kInvalidArgument, "nonce 3 is not the next one (expected 4)").status, 422);
+  EXPECT_EQ(answer(Code::kConflict, "refs/heads/main: stale info").status, 409);
+  EXPECT_EQ(answer(Code::kAlreadyExists, "username 'bob' is already taken").status, 422);
+  EXPECT_EQ(answer(Code::kFailedPrecondition, "Pull Request is not mergeable: it is closed").status,
+            405);
 }
 
 TEST(ServerBodyCheck, AcceptsAValidBody) {
