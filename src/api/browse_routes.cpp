@@ -461,48 +461,67 @@ void archive(Ctx& c, const std::string& format) {
   c.ex.finish();
 }
 
-using BrowseFn = std::function<void(Ctx&)>;
-
-StreamingHandler browse(Services& svc, git::RepoStore& store, BrowseFn fn) {
-  return [&svc, &store, fn = std::move(fn)](Request& req, Exchange& ex) {
-    const auto& rc = repo_context(req);
-    auto key = git_repo_key(rc.repo.id);
-    if (!store.exists(key)) return send_error(ex, 404, "Not Found");
-    auto dir = store.path_for(key);
-    {  // an Error escaping here is answered by the server (status_response)
-      git::Browser b(dir);
-      std::string full = rc.owner.username + "/" + rc.repo.name;
-      Ctx c{req,
-            ex,
-            svc,
-            rc,
-            dir,
-            b,
-            svc.public_url() + "/api/v3/repos/" + full,
-            svc.public_url() + "/" + full};
-      fn(c);
-    }
-  };
+// GET /tarball/{ref...} and /zipball/{ref...}
+void tarball(Ctx& c) {
+  archive(c, "tar.gz");
 }
+void zipball(Ctx& c) {
+  archive(c, "zip");
+}
+
+// What the browse routes work with.
+struct BrowseEnv {
+  Services& svc;
+  git::RepoStore& store;
+};
+
+// Opens the request's repository and runs `fn` on it (404 when it has no git directory).
+void run_browse(BrowseEnv& env, Request& req, Exchange& ex, void (*fn)(Ctx&)) {
+  Services& svc = env.svc;
+  const auto& rc = repo_context(req);
+  auto key = git_repo_key(rc.repo.id);
+  if (!env.store.exists(key)) return send_error(ex, 404, "Not Found");
+  auto dir = env.store.path_for(key);
+  // an Error escaping here is answered by the server (status_response)
+  git::Browser b(dir);
+  std::string full = rc.owner.username + "/" + rc.repo.name;
+  Ctx c{req,
+        ex,
+        svc,
+        rc,
+        dir,
+        b,
+        svc.public_url() + "/api/v3/repos/" + full,
+        svc.public_url() + "/" + full};
+  fn(c);
+}
+
+// A streaming route of the table running the browse function Fn.
+template <void (*Fn)(Ctx&)>
+void browse(BrowseEnv& env, Request& req, Exchange& ex) {
+  run_browse(env, req, ex, Fn);
+}
+
+const RouteSpec<BrowseEnv> kBrowseRoutes[] = {
+    {"GET", "/branches", "repo:read", nullptr, &browse<&branches>},
+    {"GET", "/branches/{branch...}", "repo:read", nullptr, &browse<&branch>},
+    {"GET", "/tags", "repo:read", nullptr, &browse<&tags>},
+    {"GET", "/commits", "repo:read", nullptr, &browse<&commits>},
+    {"GET", "/commits/{sha}", "repo:read", nullptr, &browse<&commit>},
+    {"GET", "/git/trees/{sha}", "repo:read", nullptr, &browse<&tree>},
+    {"GET", "/contents/{path...}", "repo:read", nullptr, &browse<&contents>},
+    // also /readme (a catch-all matches zero segments)
+    {"GET", "/readme/{dir...}", "repo:read", nullptr, &browse<&readme>},
+    {"GET", "/compare/{basehead...}", "repo:read", nullptr, &browse<&compare>},
+    {"GET", "/tarball/{ref...}", "repo:read", nullptr, &browse<&tarball>},
+    {"GET", "/zipball/{ref...}", "repo:read", nullptr, &browse<&zipball>},
+};
 
 }  // namespace
 
 void add_browse_routes(Router& router, Services& svc, git::RepoStore& store) {
-  const std::string base = "/api/v3/repos/{owner}/{repo}";
-  auto add = [&](const std::string& path, BrowseFn fn) {
-    router.add_streaming("GET", base + path, "repo:read", browse(svc, store, std::move(fn)));
-  };
-  add("/branches", branches);
-  add("/branches/{branch...}", branch);
-  add("/tags", tags);
-  add("/commits", commits);
-  add("/commits/{sha}", commit);
-  add("/git/trees/{sha}", tree);
-  add("/contents/{path...}", contents);
-  add("/readme/{dir...}", readme);  // also /readme (a catch-all matches zero segments)
-  add("/compare/{basehead...}", compare);
-  add("/tarball/{ref...}", [](Ctx& c) { archive(c, "tar.gz"); });
-  add("/zipball/{ref...}", [](Ctx& c) { archive(c, "zip"); });
+  add_routes(router, std::make_shared<BrowseEnv>(BrowseEnv{svc, store}),
+             "/api/v3/repos/{owner}/{repo}", kBrowseRoutes);
 }
 
 }  // namespace guts::api
