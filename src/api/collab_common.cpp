@@ -39,6 +39,35 @@ json str_or_null(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+
+// GitHub's legacy "permission" (admin / write / read / none) and role name.
+const char* legacy_permission(state::Permission p) {
+  switch (p) {
+    case state::Permission::kAdmin:
+      return "admin";
+    case state::Permission::kMaintain:
+    case state::Permission::kWrite:
+      return "write";
+    case state::Permission::kTriage:
+    case state::Permission::kRead:
+      return "read";
+    default:
+      return "none";
+  }
+}
+
+json permissions_json(state::Permission p) {
+  using state::Permission;
+  return json{{"admin", p >= Permission::kAdmin},
+              {"maintain", p >= Permission::kMaintain},
+              {"push", p >= Permission::kWrite},
+              {"triage", p >= Permission::kTriage},
+              {"pull", p >= Permission::kRead}};
+}
+
+}  // namespace
+
 Shapes::Shapes(Services& svc, const state::Repo& repo, const state::Account& owner)
     : svc_(svc),
       view_(svc.chain().view()),
@@ -96,6 +125,35 @@ json Shapes::repo(uint64_t repo_id) {
   }
   repos_[repo_id] = j;
   return j;
+}
+
+json Shapes::collaborator(const crypto::PublicKey& key, state::Permission p) {
+  json u = user(key);
+  u["permissions"] = permissions_json(p);
+  u["role_name"] = state::permission_name(p);
+  return u;
+}
+
+json Shapes::collaborator_permission(const crypto::PublicKey& key, state::Permission p) {
+  return json{{"permission", legacy_permission(p)},
+              {"role_name", state::permission_name(p)},
+              {"user", collaborator(key, p)}};
+}
+
+json Shapes::invitation(const crypto::PublicKey& invitee,
+                        const std::optional<crypto::PublicKey>& inviter) {
+  auto c = view_.collaborator(repo_.id, invitee);
+  auto p = static_cast<state::Permission>(c ? c->permission : 0);
+  return json{{"id", 0},
+              {"node_id", ""},
+              {"repository", repo(repo_.id)},
+              {"invitee", user(invitee)},
+              {"inviter", user_or_null(inviter)},
+              {"permissions", legacy_permission(p)},
+              {"created_at", iso8601(c ? c->added_ms : 0)},
+              {"expired", false},
+              {"url", urls_.api + "/collaborators/" + user(invitee)["login"].get<std::string>()},
+              {"html_url", urls_.html}};
 }
 
 json Shapes::label(const state::Label& l) {

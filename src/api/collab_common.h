@@ -39,6 +39,13 @@ class Shapes {
   std::string association(const crypto::PublicKey& key);
   json repo(uint64_t repo_id);  // repo_json of any repository (null if gone)
 
+  // A collaborator: the user with "permissions" and "role_name"; GET .../permission's answer;
+  // and the repository invitation GitHub answers when one is added (Guts adds at once).
+  json collaborator(const crypto::PublicKey& key, state::Permission p);
+  json collaborator_permission(const crypto::PublicKey& key, state::Permission p);
+  json invitation(const crypto::PublicKey& invitee,
+                  const std::optional<crypto::PublicKey>& inviter);
+
   json label(const state::Label& l);
   json milestone(const state::Milestone& m);
   json milestone_or_null(uint64_t number);

@@ -3,7 +3,6 @@
 #include "api/collab_routes.h"
 
 #include "api/collab_common.h"
-#include "core/time.h"
 #include "git/repo_store.h"
 
 namespace guts::api {
@@ -23,48 +22,16 @@ std::optional<uint8_t> permission_from(const std::string& s) {
   return std::nullopt;
 }
 
-// GitHub's legacy "permission" (admin / write / read / none) and role name.
-const char* legacy_permission(state::Permission p) {
-  switch (p) {
-    case state::Permission::kAdmin:
-      return "admin";
-    case state::Permission::kMaintain:
-    case state::Permission::kWrite:
-      return "write";
-    case state::Permission::kTriage:
-    case state::Permission::kRead:
-      return "read";
-    default:
-      return "none";
-  }
-}
-
-json permissions_json(state::Permission p) {
-  using state::Permission;
-  return json{{"admin", p >= Permission::kAdmin},
-              {"maintain", p >= Permission::kMaintain},
-              {"push", p >= Permission::kWrite},
-              {"triage", p >= Permission::kTriage},
-              {"pull", p >= Permission::kRead}};
-}
-
-json collaborator_json(Shapes& sh, const crypto::PublicKey& key, state::Permission p) {
-  json u = sh.user(key);
-  u["permissions"] = permissions_json(p);
-  u["role_name"] = state::permission_name(p);
-  return u;
-}
-
 // GET /collaborators
 void list_collaborators(Services& svc, Request& req, Responder respond) {
   const auto& ctx = repo_context(req);
   Shapes sh(svc, ctx.repo, ctx.owner);
-  json arr = json::array({collaborator_json(sh, ctx.repo.owner, state::Permission::kAdmin)});
+  json arr = json::array({sh.collaborator(ctx.repo.owner, state::Permission::kAdmin)});
   auto filter = req.query_param("permission");
   for (const auto& c : sh.view().collaborators(ctx.repo.id)) {
     auto p = static_cast<state::Permission>(c.permission);
     if (filter && permission_from(*filter).value_or(0) > c.permission) continue;
-    arr.push_back(collaborator_json(sh, c.user, p));
+    arr.push_back(sh.collaborator(c.user, p));
   }
   respond(page_response(req, svc, arr));
 }
@@ -85,21 +52,17 @@ void get_collaborator_permission(Services& svc, Request& req, Responder respond)
   auto k = user_key(sh.view(), req.param("username"));
   if (!k) return respond(error_response(404, "Not Found"));
   auto p = sh.view().permission(ctx.repo, *k);
-  respond(get_response(req, json{{"permission", legacy_permission(p)},
-                                 {"role_name", state::permission_name(p)},
-                                 {"user", collaborator_json(sh, *k, p)}}));
+  respond(get_response(req, sh.collaborator_permission(*k, p)));
 }
 
 // PUT /collaborators/{username}
 void add_collaborator(Services& svc, Request& req, Responder respond) {
-  auto body = parse_body(req, respond, "Collaborator");
+  auto body = read_body(req, respond, "Collaborator", {{"permission", BodyField::kString}});
   if (!body) return;
   const auto& ctx = repo_context(req);
   auto view = svc.chain().view();
   auto k = user_key(view, req.param("username"));
   if (!k) return respond(error_response(404, "Not Found"));
-  if (auto bad = check_body(*body, "Collaborator", {{"permission", BodyField::kString}}))
-    return respond(std::move(*bad));
   uint8_t perm = 3;  // GitHub's default: push
   if (auto p = string_field(*body, "permission")) {
     auto v = permission_from(*p);
@@ -117,19 +80,7 @@ void add_collaborator(Services& svc, Request& req, Responder respond) {
            // Guts adds collaborators at once (the owner's signed transaction is the grant);
            // the answer keeps GitHub's invitation shape for clients that read it.
            Shapes sh(svc, repo, owner);
-           auto c = sh.view().collaborator(repo.id, k);
-           auto p = static_cast<state::Permission>(c ? c->permission : 0);
-           return json_response(201, json{{"id", 0},
-                                          {"node_id", ""},
-                                          {"repository", sh.repo(repo.id)},
-                                          {"invitee", sh.user(k)},
-                                          {"inviter", sh.user_or_null(inviter)},
-                                          {"permissions", legacy_permission(p)},
-                                          {"created_at", iso8601(c ? c->added_ms : 0)},
-                                          {"expired", false},
-                                          {"url", sh.urls().api + "/collaborators/" +
-                                                      sh.user(k)["login"].get<std::string>()},
-                                          {"html_url", sh.urls().html}});
+           return json_response(201, sh.invitation(k, inviter));
          });
 }
 
@@ -162,16 +113,14 @@ void list_forks(Services& svc, Request& req, Responder respond) {
 
 // POST /forks
 void create_fork(Services& svc, Request& req, Responder respond) {
-  auto body = parse_body(req, respond, "Fork");
+  auto body = read_body(req, respond, "Fork",
+                        {{"organization", BodyField::kString},
+                         {"name", BodyField::kString},
+                         {"default_branch_only", BodyField::kBoolean}});
   if (!body) return;
   const auto& ctx = repo_context(req);
   state::ForkRepo f;
   f.parent_id = ctx.repo.id;
-  if (auto bad = check_body(*body, "Fork",
-                            {{"organization", BodyField::kString},
-                             {"name", BodyField::kString},
-                             {"default_branch_only", BodyField::kBoolean}}))
-    return respond(std::move(*bad));
   if (string_field(*body, "organization"))
     return respond(validation_failed("Fork", "organization", "invalid",
                                      "organizations are not supported yet"));

@@ -6,6 +6,7 @@
 #include "api/collab_common.h"
 #include "api/collab_routes.h"
 #include "api/http_parse.h"
+#include "api/shapes.h"
 #include "core/time.h"
 #include "state/rules.h"
 
@@ -66,50 +67,6 @@ Response pull_response(PullGit& pg, Services& svc, const RepoContext& ctx, uint6
   if (!info.mergeable && !x->merged && x->state == state::kIssueOpen)
     r.headers.set("Cache-Control", "no-store");
   return r;
-}
-
-json commit_json(const Shapes& sh, const git::Commit& c) {
-  auto sig = [](const git::Signature& s) {
-    return json{{"name", s.name},
-                {"email", s.email},
-                {"date", iso8601(static_cast<uint64_t>(s.time) * 1000)}};
-  };
-  json parents = json::array();
-  for (const auto& p : c.parents)
-    parents.push_back({{"sha", p},
-                       {"url", sh.urls().api + "/commits/" + p},
-                       {"html_url", sh.urls().html + "/commit/" + p}});
-  return json{{"sha", c.sha},
-              {"node_id", ""},
-              {"commit",
-               {{"author", sig(c.author)},
-                {"committer", sig(c.committer)},
-                {"message", c.message},
-                {"tree", {{"sha", c.tree}, {"url", sh.urls().api + "/git/trees/" + c.tree}}},
-                {"url", sh.urls().api + "/git/commits/" + c.sha},
-                {"comment_count", 0}}},
-              {"url", sh.urls().api + "/commits/" + c.sha},
-              {"html_url", sh.urls().html + "/commit/" + c.sha},
-              {"comments_url", sh.urls().api + "/commits/" + c.sha + "/comments"},
-              {"author", nullptr},
-              {"committer", nullptr},
-              {"parents", parents}};
-}
-
-json file_json(const Shapes& sh, const std::string& head, const git::FileDiff& f) {
-  std::string path = percent_encode(f.filename, true);
-  json j{{"sha", f.sha},
-         {"filename", f.filename},
-         {"status", f.status},
-         {"additions", f.additions},
-         {"deletions", f.deletions},
-         {"changes", f.additions + f.deletions},
-         {"blob_url", sh.urls().html + "/blob/" + head + "/" + path},
-         {"raw_url", sh.urls().html + "/raw/" + head + "/" + path},
-         {"contents_url", sh.urls().api + "/contents/" + path + "?ref=" + head}};
-  if (!f.binary) j["patch"] = f.patch;
-  if (!f.previous_filename.empty()) j["previous_filename"] = f.previous_filename;
-  return j;
 }
 
 std::optional<uint8_t> side_of(const std::optional<std::string>& s) {
@@ -283,7 +240,7 @@ Response list_pull_files(CollabEnv& env, Request& req) {
     json arr = json::array();
     size_t start = (page.page - 1) * page.per_page;
     for (size_t i = start; i < cmp->files.size() && i < start + page.per_page; ++i)
-      arr.push_back(file_json(sh, head, cmp->files[i]));
+      arr.push_back(file_json(sh.urls().api, sh.urls().html, head, cmp->files[i]));
     Response resp = get_response(req, arr);
     add_link_header(resp, req, svc.public_url(), page, cmp->files.size());
     return resp;
@@ -302,7 +259,8 @@ Response list_pull_commits(CollabEnv& env, Request& req) {
   pg.ensure_commit(x->repo_id, x->head_repo_id, head);
   auto cmp = pg.compare(x->repo_id, sh.base_sha_of(*x), head);
   json arr = json::array();
-  for (const auto& c : cmp->commits) arr.push_back(commit_json(sh, c));
+  for (const auto& c : cmp->commits)
+    arr.push_back(commit_json(sh.urls().api, sh.urls().html, c, false));
   return page_response(req, svc, arr);
 }
 
