@@ -663,10 +663,6 @@ void run_blocking(Request& req, Exchange& ex, const std::function<Response(Reque
   ex.finish();
 }
 
-StreamingHandler blocking(std::function<Response(Request&)> fn) {
-  return [fn = std::move(fn)](Request& req, Exchange& ex) { run_blocking(req, ex, fn); };
-}
-
 std::optional<uint64_t> number_param(const Request& req, const std::string& name) {
   auto s = req.param(name);
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)

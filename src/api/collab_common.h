@@ -1,6 +1,7 @@
 // Shared by issues_routes.cpp, pulls_routes.cpp and collab_routes.cpp: GitHub JSON shapes of
 // the collaboration objects, error mapping of rejected transactions, submission helpers, and
-// the blocking adapter for routes that run git (worker threads).
+// the worker adapter for routes that run git (run_blocking), path lookups, body reading
+// (read_body) and the answers of applied writes.
 #pragma once
 
 #include <functional>
@@ -144,12 +145,12 @@ AppliedFn issue_after(Services& svc, const RepoContext& ctx, std::optional<uint6
 AppliedFn comment_after(Services& svc, const RepoContext& ctx, std::optional<uint64_t> id,
                         int status);
 
-// A streaming route that buffers the body (up to 1 MiB) and answers with one Response: for
-// handlers that run git and so must not block the server's I/O threads.
-StreamingHandler blocking(std::function<Response(Request&)> fn);
+// Answers a streaming request (on a worker thread) with what `fn` returns, after buffering the
+// body (up to 1 MiB): for handlers that run git and so must not block the server's I/O threads.
+// Errors escaping fn are answered with status_response.
 void run_blocking(Request& req, Exchange& ex, const std::function<Response(Request&)>& fn);
 // A worker route in a route table: {"POST", "/pulls", "repo:read", nullptr, &worker<Ctx, &f>}
-// with `Response f(Ctx&, Request&)` runs f on a worker thread the way blocking() does.
+// with `Response f(Ctx&, Request&)` runs f through run_blocking().
 template <class Ctx, Response (*Fn)(Ctx&, Request&)>
 void worker(Ctx& ctx, Request& req, Exchange& ex) {
   run_blocking(req, ex, [&ctx](Request& r) { return Fn(ctx, r); });

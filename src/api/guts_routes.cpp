@@ -225,18 +225,13 @@ void get_identity(Services& svc, Request& req, Responder respond) {
 
 // POST /api/guts/tokens
 void create_token(Services& svc, Request& req, Responder respond) {
-  auto body = collab::parse_body(req, respond, "Token");
+  auto body = collab::read_body(req, respond, "Token",
+                                {{"did", BodyField::kString, true},
+                                 {"signature", BodyField::kString, true},
+                                 {"timestamp_ms", BodyField::kUnsigned, true}});
   if (!body) return;
-  if (auto bad = check_body(*body, "Token",
-                            {{"did", BodyField::kString, true},
-                             {"signature", BodyField::kString, true},
-                             {"timestamp_ms", BodyField::kInteger, true}}))
-    return respond(std::move(*bad));
   auto did = string_field(*body, "did"), sig_hex = string_field(*body, "signature");
-  auto ts_field = body->find("timestamp_ms");
-  if (!ts_field->is_number_unsigned())
-    return respond(field_type_error(FieldError{"timestamp_ms", "integer"}));
-  uint64_t ts = ts_field->get<uint64_t>();
+  uint64_t ts = body->at("timestamp_ms").get<uint64_t>();
   auto user = crypto::parse_did(*did);
   auto sig = hex_decode_fixed<64>(*sig_hex);
   if (!user) return respond(validation_failed("Token", "did", "invalid", "not a did:key"));

@@ -1,6 +1,6 @@
 // /api/v3/repos/{owner}/{repo}/pulls...: GitHub's pull requests API. Routes that read git
 // (mergeability, files, commits, diffs, merges) are streaming routes run on worker threads
-// through collab::blocking; the others are buffered.
+// through collab::worker (run_blocking); the others are buffered.
 #include <algorithm>
 
 #include "api/collab_common.h"

@@ -81,15 +81,13 @@ Response bad_visibility() {
 
 // POST /api/v3/user/repos
 void create_repo(Services& svc, Request& req, Responder respond) {
-  auto body = collab::parse_body(req, respond, "Repository");
+  auto body = collab::read_body(req, respond, "Repository",
+                                {{"name", BodyField::kString, true},
+                                 {"description", BodyField::kString},
+                                 {"private", BodyField::kBoolean},
+                                 {"visibility", BodyField::kString},
+                                 {"default_branch", BodyField::kString}});
   if (!body) return;
-  if (auto bad = check_body(*body, "Repository",
-                            {{"name", BodyField::kString, true},
-                             {"description", BodyField::kString},
-                             {"private", BodyField::kBoolean},
-                             {"visibility", BodyField::kString},
-                             {"default_branch", BodyField::kString}}))
-    return respond(std::move(*bad));
   state::CreateRepo create;
   create.name = *string_field(*body, "name");
   create.description = string_field(*body, "description").value_or("");
@@ -124,16 +122,14 @@ void get_repo(Services& svc, Request& req, Responder respond) {
 
 // PATCH /api/v3/repos/{owner}/{repo}
 void update_repo(Services& svc, Request& req, Responder respond) {
-  auto body = collab::parse_body(req, respond, "Repository");
+  auto body = collab::read_body(req, respond, "Repository",
+                                {{"name", BodyField::kString},
+                                 {"description", BodyField::kString},
+                                 {"private", BodyField::kBoolean},
+                                 {"visibility", BodyField::kString},
+                                 {"default_branch", BodyField::kString},
+                                 {"allow_force_pushes", BodyField::kBoolean}});
   if (!body) return;
-  if (auto bad = check_body(*body, "Repository",
-                            {{"name", BodyField::kString},
-                             {"description", BodyField::kString},
-                             {"private", BodyField::kBoolean},
-                             {"visibility", BodyField::kString},
-                             {"default_branch", BodyField::kString},
-                             {"allow_force_pushes", BodyField::kBoolean}}))
-    return respond(std::move(*bad));
   const auto& ctx = repo_context(req);
   state::UpdateRepo update;
   update.repo_id = ctx.repo.id;

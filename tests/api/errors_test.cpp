@@ -122,5 +122,25 @@ TEST(ServerBodyCheck, WrongTypeIs422WithErrors) {
   EXPECT_TRUE(check_body(json{{"title", 1.5}}, "Issue", {{"title", BodyField::kString, true}}));
 }
 
+// Lists of names (labels, assignees, reviewers), arrays of objects and non-negative integers.
+TEST(ServerBodyCheck, NameListsObjectArraysAndUnsigned) {
+  auto check = [](const json& body, BodyField::Type type) {
+    return check_body(body, "Issue", {{"f", type}});
+  };
+  EXPECT_FALSE(check(json{{"f", {"a", {{"name", "b"}}}}}, BodyField::kNameList));
+  EXPECT_FALSE(check(json{{"f", json::array()}}, BodyField::kNameList));
+  auto bad = check(json{{"f", {"a", 3}}}, BodyField::kNameList);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422);
+  EXPECT_EQ(json::parse(bad->body)["message"],
+            "Invalid request. For 'properties/f', the value is not a array of strings.");
+  EXPECT_TRUE(check(json{{"f", "a"}}, BodyField::kNameList));
+  EXPECT_FALSE(check(json{{"f", {{{"path", "x"}}}}}, BodyField::kObjectArray));
+  EXPECT_TRUE(check(json{{"f", {1}}}, BodyField::kObjectArray));
+  EXPECT_FALSE(check(json::parse(R"({"f": 3})"), BodyField::kUnsigned));
+  EXPECT_TRUE(check(json{{"f", -3}}, BodyField::kUnsigned));
+  EXPECT_TRUE(check(json{{"f", "3"}}, BodyField::kUnsigned));
+}
+
 }  // namespace
 }  // namespace guts::api
