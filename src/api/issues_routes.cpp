@@ -283,7 +283,9 @@ void update_issue(Services& svc, Request& req, Responder respond) {
 }
 
 void set_lock(Services& svc, Request& req, Responder respond, bool locked) {
-  auto body = read_body(req, respond, "Issue", {{"lock_reason", BodyField::kString}});
+  // Only a lock reads a reason.
+  auto body = locked ? read_body(req, respond, "Issue", {{"lock_reason", BodyField::kString}})
+                     : read_body(req, respond, "Issue", {});
   if (!body) return;
   auto x = path_issue(req, svc.chain().view(), respond);
   if (!x) return;
