@@ -9,6 +9,8 @@
 #include "api/auth.h"
 #include "api/git_routes.h"
 #include "api/github.h"
+#include "api/http_parse.h"
+#include "api/shapes.h"
 #include "core/time.h"
 #include "git/browse.h"
 #include "git/repo_store.h"
@@ -48,18 +50,7 @@ std::string base64(std::string_view data) {
 }
 
 std::string percent_encode_path(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  return percent_encode(s, /*keep_slash=*/true);
 }
 
 bool wants_raw(const Request& req) {
@@ -78,54 +69,6 @@ struct Ctx {
   std::string api;   // .../api/v3/repos/owner/name
   std::string html;  // .../owner/name
 };
-
-json signature_json(const git::Signature& s) {
-  return {{"name", s.name},
-          {"email", s.email},
-          {"date", iso8601(static_cast<uint64_t>(s.time) * 1000)}};
-}
-
-json commit_json(const Ctx& c, const git::Commit& k) {
-  json parents = json::array();
-  for (const auto& p : k.parents)
-    parents.push_back(
-        {{"sha", p}, {"url", c.api + "/commits/" + p}, {"html_url", c.html + "/commit/" + p}});
-  return {{"sha", k.sha},
-          {"node_id", ""},
-          {"commit",
-           {{"author", signature_json(k.author)},
-            {"committer", signature_json(k.committer)},
-            {"message", k.message},
-            {"tree", {{"sha", k.tree}, {"url", c.api + "/git/trees/" + k.tree}}},
-            {"url", c.api + "/git/commits/" + k.sha},
-            {"comment_count", 0},
-            {"verification",
-             {{"verified", false},
-              {"reason", "unsigned"},
-              {"signature", nullptr},
-              {"payload", nullptr}}}}},
-          {"url", c.api + "/commits/" + k.sha},
-          {"html_url", c.html + "/commit/" + k.sha},
-          {"comments_url", c.api + "/commits/" + k.sha + "/comments"},
-          {"author", nullptr},
-          {"committer", nullptr},
-          {"parents", parents}};
-}
-
-json file_json(const git::FileDiff& f, const Ctx& c, const std::string& head) {
-  json j{{"sha", f.sha},
-         {"filename", f.filename},
-         {"status", f.status},
-         {"additions", f.additions},
-         {"deletions", f.deletions},
-         {"changes", f.additions + f.deletions},
-         {"blob_url", c.html + "/blob/" + head + "/" + percent_encode_path(f.filename)},
-         {"raw_url", c.html + "/raw/" + head + "/" + percent_encode_path(f.filename)},
-         {"contents_url", c.api + "/contents/" + percent_encode_path(f.filename) + "?ref=" + head}};
-  if (!f.binary) j["patch"] = f.patch;
-  if (!f.previous_filename.empty()) j["previous_filename"] = f.previous_filename;
-  return j;
-}
 
 std::string mode_string(uint32_t mode) {
   char buf[16];
@@ -246,7 +189,7 @@ void branch(Ctx& c) {
     auto k = c.git.commit(b.sha);
     send(c.ex, 200,
          json{{"name", b.name},
-              {"commit", commit_json(c, k)},
+              {"commit", commit_json(c.api, c.html, k, true)},
               {"_links",
                {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
               {"protected", false},
@@ -294,7 +237,7 @@ void commits(Ctx& c) {
   bool more = list.size() > page.per_page;
   if (more) list.pop_back();
   json arr = json::array();
-  for (const auto& k : list) arr.push_back(commit_json(c, k));
+  for (const auto& k : list) arr.push_back(commit_json(c.api, c.html, k, true));
   Headers h;
   link_header(h, c, page, more);
   send(c.ex, 200, arr, h);
@@ -306,13 +249,13 @@ void commit(Ctx& c) {
   auto sha = c.git.resolve(rev);
   if (!sha) return send_error(c.ex, 422, "No commit found for SHA: " + rev);
   auto k = c.git.commit(*sha);
-  json j = commit_json(c, k);
+  json j = commit_json(c.api, c.html, k, true);
   json files = json::array();
   int adds = 0, dels = 0;
   if (!k.parents.empty()) {
     auto cmp = c.git.compare(k.parents[0], k.sha, 1, 300);
     for (const auto& f : cmp.files) {
-      files.push_back(file_json(f, c, k.sha));
+      files.push_back(file_json(c.api, c.html, k.sha, f));
       adds += f.additions;
       dels += f.deletions;
     }
@@ -414,15 +357,16 @@ void compare(Ctx& c) {
   if (!base_sha || !head_sha) return send_error(c.ex, 404, "Not Found");
   auto cmp = c.git.compare(*base_sha, *head_sha);
   json commits = json::array();
-  for (const auto& k : cmp.commits) commits.push_back(commit_json(c, k));
+  for (const auto& k : cmp.commits) commits.push_back(commit_json(c.api, c.html, k, true));
   json files = json::array();
-  for (const auto& f : cmp.files) files.push_back(file_json(f, c, cmp.head_sha));
+  for (const auto& f : cmp.files) files.push_back(file_json(c.api, c.html, cmp.head_sha, f));
   json j{{"url", c.api + "/compare/" + spec},
          {"html_url", c.html + "/compare/" + spec},
          {"permalink_url", c.html + "/compare/" + cmp.base_sha + "..." + cmp.head_sha},
-         {"base_commit", commit_json(c, c.git.commit(cmp.base_sha))},
+         {"base_commit", commit_json(c.api, c.html, c.git.commit(cmp.base_sha), true)},
          {"merge_base_commit",
-          cmp.merge_base.empty() ? json(nullptr) : commit_json(c, c.git.commit(cmp.merge_base))},
+          cmp.merge_base.empty() ? json(nullptr)
+                                 : commit_json(c.api, c.html, c.git.commit(cmp.merge_base), true)},
          {"status", cmp.status},
          {"ahead_by", cmp.ahead_by},
          {"behind_by", cmp.behind_by},
@@ -461,48 +405,67 @@ void archive(Ctx& c, const std::string& format) {
   c.ex.finish();
 }
 
-using BrowseFn = std::function<void(Ctx&)>;
-
-StreamingHandler browse(Services& svc, git::RepoStore& store, BrowseFn fn) {
-  return [&svc, &store, fn = std::move(fn)](Request& req, Exchange& ex) {
-    const auto& rc = repo_context(req);
-    auto key = git_repo_key(rc.repo.id);
-    if (!store.exists(key)) return send_error(ex, 404, "Not Found");
-    auto dir = store.path_for(key);
-    {  // an Error escaping here is answered by the server (status_response)
-      git::Browser b(dir);
-      std::string full = rc.owner.username + "/" + rc.repo.name;
-      Ctx c{req,
-            ex,
-            svc,
-            rc,
-            dir,
-            b,
-            svc.public_url() + "/api/v3/repos/" + full,
-            svc.public_url() + "/" + full};
-      fn(c);
-    }
-  };
+// GET /tarball/{ref...} and /zipball/{ref...}
+void tarball(Ctx& c) {
+  archive(c, "tar.gz");
 }
+void zipball(Ctx& c) {
+  archive(c, "zip");
+}
+
+// What the browse routes work with.
+struct BrowseEnv {
+  Services& svc;
+  git::RepoStore& store;
+};
+
+// Opens the request's repository and runs `fn` on it (404 when it has no git directory).
+void run_browse(BrowseEnv& env, Request& req, Exchange& ex, void (*fn)(Ctx&)) {
+  Services& svc = env.svc;
+  const auto& rc = repo_context(req);
+  auto key = git_repo_key(rc.repo.id);
+  if (!env.store.exists(key)) return send_error(ex, 404, "Not Found");
+  auto dir = env.store.path_for(key);
+  // an Error escaping here is answered by the server (status_response)
+  git::Browser b(dir);
+  std::string full = rc.owner.username + "/" + rc.repo.name;
+  Ctx c{req,
+        ex,
+        svc,
+        rc,
+        dir,
+        b,
+        svc.public_url() + "/api/v3/repos/" + full,
+        svc.public_url() + "/" + full};
+  fn(c);
+}
+
+// A streaming route of the table running the browse function Fn.
+template <void (*Fn)(Ctx&)>
+void browse(BrowseEnv& env, Request& req, Exchange& ex) {
+  run_browse(env, req, ex, Fn);
+}
+
+const RouteSpec<BrowseEnv> kBrowseRoutes[] = {
+    {"GET", "/branches", "repo:read", nullptr, &browse<&branches>},
+    {"GET", "/branches/{branch...}", "repo:read", nullptr, &browse<&branch>},
+    {"GET", "/tags", "repo:read", nullptr, &browse<&tags>},
+    {"GET", "/commits", "repo:read", nullptr, &browse<&commits>},
+    {"GET", "/commits/{sha}", "repo:read", nullptr, &browse<&commit>},
+    {"GET", "/git/trees/{sha}", "repo:read", nullptr, &browse<&tree>},
+    {"GET", "/contents/{path...}", "repo:read", nullptr, &browse<&contents>},
+    // also /readme (a catch-all matches zero segments)
+    {"GET", "/readme/{dir...}", "repo:read", nullptr, &browse<&readme>},
+    {"GET", "/compare/{basehead...}", "repo:read", nullptr, &browse<&compare>},
+    {"GET", "/tarball/{ref...}", "repo:read", nullptr, &browse<&tarball>},
+    {"GET", "/zipball/{ref...}", "repo:read", nullptr, &browse<&zipball>},
+};
 
 }  // namespace
 
 void add_browse_routes(Router& router, Services& svc, git::RepoStore& store) {
-  const std::string base = "/api/v3/repos/{owner}/{repo}";
-  auto add = [&](const std::string& path, BrowseFn fn) {
-    router.add_streaming("GET", base + path, "repo:read", browse(svc, store, std::move(fn)));
-  };
-  add("/branches", branches);
-  add("/branches/{branch...}", branch);
-  add("/tags", tags);
-  add("/commits", commits);
-  add("/commits/{sha}", commit);
-  add("/git/trees/{sha}", tree);
-  add("/contents/{path...}", contents);
-  add("/readme/{dir...}", readme);  // also /readme (a catch-all matches zero segments)
-  add("/compare/{basehead...}", compare);
-  add("/tarball/{ref...}", [](Ctx& c) { archive(c, "tar.gz"); });
-  add("/zipball/{ref...}", [](Ctx& c) { archive(c, "zip"); });
+  add_routes(router, std::make_shared<BrowseEnv>(BrowseEnv{svc, store}),
+             "/api/v3/repos/{owner}/{repo}", kBrowseRoutes);
 }
 
 }  // namespace guts::api

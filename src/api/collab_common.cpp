@@ -39,6 +39,35 @@ json str_or_null(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+
+// GitHub's legacy "permission" (admin / write / read / none) and role name.
+const char* legacy_permission(state::Permission p) {
+  switch (p) {
+    case state::Permission::kAdmin:
+      return "admin";
+    case state::Permission::kMaintain:
+    case state::Permission::kWrite:
+      return "write";
+    case state::Permission::kTriage:
+    case state::Permission::kRead:
+      return "read";
+    default:
+      return "none";
+  }
+}
+
+json permissions_json(state::Permission p) {
+  using state::Permission;
+  return json{{"admin", p >= Permission::kAdmin},
+              {"maintain", p >= Permission::kMaintain},
+              {"push", p >= Permission::kWrite},
+              {"triage", p >= Permission::kTriage},
+              {"pull", p >= Permission::kRead}};
+}
+
+}  // namespace
+
 Shapes::Shapes(Services& svc, const state::Repo& repo, const state::Account& owner)
     : svc_(svc),
       view_(svc.chain().view()),
@@ -96,6 +125,35 @@ json Shapes::repo(uint64_t repo_id) {
   }
   repos_[repo_id] = j;
   return j;
+}
+
+json Shapes::collaborator(const crypto::PublicKey& key, state::Permission p) {
+  json u = user(key);
+  u["permissions"] = permissions_json(p);
+  u["role_name"] = state::permission_name(p);
+  return u;
+}
+
+json Shapes::collaborator_permission(const crypto::PublicKey& key, state::Permission p) {
+  return json{{"permission", legacy_permission(p)},
+              {"role_name", state::permission_name(p)},
+              {"user", collaborator(key, p)}};
+}
+
+json Shapes::invitation(const crypto::PublicKey& invitee,
+                        const std::optional<crypto::PublicKey>& inviter) {
+  auto c = view_.collaborator(repo_.id, invitee);
+  auto p = static_cast<state::Permission>(c ? c->permission : 0);
+  return json{{"id", 0},
+              {"node_id", ""},
+              {"repository", repo(repo_.id)},
+              {"invitee", user(invitee)},
+              {"inviter", user_or_null(inviter)},
+              {"permissions", legacy_permission(p)},
+              {"created_at", iso8601(c ? c->added_ms : 0)},
+              {"expired", false},
+              {"url", urls_.api + "/collaborators/" + user(invitee)["login"].get<std::string>()},
+              {"html_url", urls_.html}};
 }
 
 json Shapes::label(const state::Label& l) {
@@ -466,6 +524,95 @@ std::optional<nlohmann::json> parse_body(const Request& req, const Responder& re
   return parse_object_body(req, respond);
 }
 
+std::optional<nlohmann::json> read_body(const Request& req, const Responder& respond,
+                                        std::string_view resource,
+                                        std::initializer_list<BodyField> fields) {
+  auto body = parse_body(req, respond, resource);
+  if (!body) return std::nullopt;
+  if (auto bad = check_body(*body, resource, fields)) {
+    respond(std::move(*bad));
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::optional<nlohmann::json> read_body(const Request& req, Response* error,
+                                        std::string_view resource,
+                                        std::initializer_list<BodyField> fields) {
+  return read_body(
+      req, [error](Response r) { *error = std::move(r); }, resource, fields);
+}
+
+std::optional<state::Issue> path_issue(const Request& req, const state::StateView& view) {
+  auto n = number_param(req, "number");
+  if (!n) return std::nullopt;
+  return view.issue(repo_context(req).repo.id, *n);
+}
+
+std::optional<state::Issue> path_issue(const Request& req, const state::StateView& view,
+                                       const Responder& respond) {
+  auto x = path_issue(req, view);
+  if (!x) respond(error_response(404, "Not Found"));
+  return x;
+}
+
+std::optional<state::Issue> path_pull(const Request& req, const state::StateView& view) {
+  auto x = path_issue(req, view);
+  if (!x || !x->is_pull) return std::nullopt;
+  return x;
+}
+
+std::optional<state::Comment> path_comment(const Request& req, const state::StateView& view,
+                                           uint8_t kind) {
+  auto id = number_param(req, "comment_id");
+  if (!id) return std::nullopt;
+  auto c = view.comment(*id);
+  if (!c || c->repo_id != repo_context(req).repo.id || c->kind != kind) return std::nullopt;
+  return c;
+}
+
+std::optional<Response> keys_of(const state::StateView& view,
+                                const std::vector<std::string>& logins, std::string_view resource,
+                                std::string_view field, std::vector<crypto::PublicKey>* out) {
+  out->clear();
+  for (const auto& login : logins) {
+    auto k = user_key(view, login);
+    if (!k) {
+      out->clear();
+      return validation_failed(resource, field, "invalid", "'" + login + "' is not a user");
+    }
+    out->push_back(*k);
+  }
+  return std::nullopt;
+}
+
+Response no_content(const state::TxOutcome&) {
+  return Response{204, {}, ""};
+}
+
+AppliedFn issue_after(Services& svc, const RepoContext& ctx, std::optional<uint64_t> number,
+                      int status) {
+  return [&svc, repo = ctx.repo, owner = ctx.owner, number, status](const state::TxOutcome& o) {
+    Shapes sh(svc, repo, owner);
+    auto n = number ? number : sh.view().receipt(o.id);
+    auto x = n ? sh.view().issue(repo.id, *n) : std::nullopt;
+    if (!x) return error_response(404, "Not Found");
+    return json_response(status, sh.issue(*x));
+  };
+}
+
+AppliedFn comment_after(Services& svc, const RepoContext& ctx, std::optional<uint64_t> id,
+                        int status) {
+  return [&svc, repo = ctx.repo, owner = ctx.owner, id, status](const state::TxOutcome& o) {
+    Shapes sh(svc, repo, owner);
+    auto cid = id ? id : sh.view().receipt(o.id);
+    auto c = cid ? sh.view().comment(*cid) : std::nullopt;
+    if (!c) return error_response(404, "Not Found");
+    return json_response(
+        status, c->kind == state::kReviewCommentKind ? sh.review_comment(*c) : sh.comment(*c));
+  };
+}
+
 void submit(Services& svc, const Request& req, Responder respond, state::TxBody body,
             std::string resource, AppliedFn on_applied) {
   if (!req.principal.authenticated) return respond(error_response(401, "Requires authentication"));
@@ -492,30 +639,28 @@ state::TxOutcome submit_wait(Services& svc, const Principal& who, state::TxBody 
   return future.get();
 }
 
-StreamingHandler blocking(std::function<Response(Request&)> fn) {
-  return [fn = std::move(fn)](Request& req, Exchange& ex) {
-    Response resp;
-    try {
-      std::string body;
-      uint8_t buf[16384];
-      while (size_t n = ex.read_body(buf, sizeof buf)) {
-        body.append(reinterpret_cast<const char*>(buf), n);
-        if (body.size() > (1u << 20)) throw Error(Code::kTooLarge, "request body too large");
-      }
-      req.body = std::move(body);
-      resp = fn(req);
-    } catch (const Error& e) {
-      resp = status_response(e.status());
-    } catch (const std::exception&) {
-      resp = error_response(500, "Internal Server Error");
+void run_blocking(Request& req, Exchange& ex, const std::function<Response(Request&)>& fn) {
+  Response resp;
+  try {
+    std::string body;
+    uint8_t buf[16384];
+    while (size_t n = ex.read_body(buf, sizeof buf)) {
+      body.append(reinterpret_cast<const char*>(buf), n);
+      if (body.size() > (1u << 20)) throw Error(Code::kTooLarge, "request body too large");
     }
-    resp.headers.set("Content-Length", std::to_string(resp.body.size()));
-    if (!resp.headers.get("Content-Type"))
-      resp.headers.set("Content-Type", "application/json; charset=utf-8");
-    ex.begin_response(resp.status, resp.headers);
-    if (req.method != "HEAD") ex.write(resp.body);
-    ex.finish();
-  };
+    req.body = std::move(body);
+    resp = fn(req);
+  } catch (const Error& e) {
+    resp = status_response(e.status());
+  } catch (const std::exception&) {
+    resp = error_response(500, "Internal Server Error");
+  }
+  resp.headers.set("Content-Length", std::to_string(resp.body.size()));
+  if (!resp.headers.get("Content-Type"))
+    resp.headers.set("Content-Type", "application/json; charset=utf-8");
+  ex.begin_response(resp.status, resp.headers);
+  if (req.method != "HEAD") ex.write(resp.body);
+  ex.finish();
 }
 
 std::optional<uint64_t> number_param(const Request& req, const std::string& name) {

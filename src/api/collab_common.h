@@ -1,6 +1,7 @@
 // Shared by issues_routes.cpp, pulls_routes.cpp and collab_routes.cpp: GitHub JSON shapes of
 // the collaboration objects, error mapping of rejected transactions, submission helpers, and
-// the blocking adapter for routes that run git (worker threads).
+// the worker adapter for routes that run git (run_blocking), path lookups, body reading
+// (read_body) and the answers of applied writes.
 #pragma once
 
 #include <functional>
@@ -38,6 +39,13 @@ class Shapes {
   std::optional<state::Account> account(const crypto::PublicKey& key);
   std::string association(const crypto::PublicKey& key);
   json repo(uint64_t repo_id);  // repo_json of any repository (null if gone)
+
+  // A collaborator: the user with "permissions" and "role_name"; GET .../permission's answer;
+  // and the repository invitation GitHub answers when one is added (Guts adds at once).
+  json collaborator(const crypto::PublicKey& key, state::Permission p);
+  json collaborator_permission(const crypto::PublicKey& key, state::Permission p);
+  json invitation(const crypto::PublicKey& invitee,
+                  const std::optional<crypto::PublicKey>& inviter);
 
   json label(const state::Label& l);
   json milestone(const state::Milestone& m);
@@ -91,6 +99,33 @@ Response page_response(const Request& req, const Services& svc, const json& item
 // Parses a JSON object body; invalid UTF-8 is answered 422 with the field it was found in.
 std::optional<nlohmann::json> parse_body(const Request& req, const Responder& respond,
                                          std::string_view resource);
+// The one way a route reads its JSON body: parse_body, then api::check_body with `fields`.
+// On failure the answer goes to `respond` (buffered routes) or into *error (worker routes) and
+// the result is nullopt; afterwards the typed getters (string_field, ...) cannot throw for the
+// fields listed.
+std::optional<nlohmann::json> read_body(const Request& req, const Responder& respond,
+                                        std::string_view resource,
+                                        std::initializer_list<BodyField> fields);
+std::optional<nlohmann::json> read_body(const Request& req, Response* error,
+                                        std::string_view resource,
+                                        std::initializer_list<BodyField> fields);
+
+// The issue or pull request of the path's {number} in the request's repository.
+std::optional<state::Issue> path_issue(const Request& req, const state::StateView& view);
+// The same, answering 404 through `respond` when there is none.
+std::optional<state::Issue> path_issue(const Request& req, const state::StateView& view,
+                                       const Responder& respond);
+// Only a pull request.
+std::optional<state::Issue> path_pull(const Request& req, const state::StateView& view);
+// The comment of the path's {comment_id}, of `kind` and in the request's repository.
+std::optional<state::Comment> path_comment(const Request& req, const state::StateView& view,
+                                           uint8_t kind);
+
+// Logins to keys (assignees, reviewers): a login that names nobody is answered 422 Validation
+// Failed on resource.field ("'x' is not a user"); nullopt when all are known.
+std::optional<Response> keys_of(const state::StateView& view,
+                                const std::vector<std::string>& logins, std::string_view resource,
+                                std::string_view field, std::vector<crypto::PublicKey>* out);
 
 // Submits `body` as the caller (401 when anonymous) and answers: on success with what
 // `on_applied` builds from the new state (the outcome's id finds the receipt), otherwise with
@@ -101,9 +136,31 @@ void submit(Services& svc, const Request& req, Responder respond, state::TxBody 
 // The same, blocking until the outcome (worker threads only).
 state::TxOutcome submit_wait(Services& svc, const Principal& who, state::TxBody body);
 
-// A streaming route that buffers the body (up to 1 MiB) and answers with one Response: for
-// handlers that run git and so must not block the server's I/O threads.
-StreamingHandler blocking(std::function<Response(Request&)> fn);
+// Answers of applied writes (AppliedFn), built from the new state.
+Response no_content(const state::TxOutcome&);  // 204
+// The issue `number` (or the one the transaction created), with `status`.
+AppliedFn issue_after(Services& svc, const RepoContext& ctx, std::optional<uint64_t> number,
+                      int status);
+// The comment `id` (or the one the transaction created), an issue or a review comment.
+AppliedFn comment_after(Services& svc, const RepoContext& ctx, std::optional<uint64_t> id,
+                        int status);
+
+// Answers a streaming request (on a worker thread) with what `fn` returns, after buffering the
+// body (up to 1 MiB): for handlers that run git and so must not block the server's I/O threads.
+// Errors escaping fn are answered with status_response.
+void run_blocking(Request& req, Exchange& ex, const std::function<Response(Request&)>& fn);
+// A worker route in a route table: {"POST", "/pulls", "repo:read", nullptr, &worker<Ctx, &f>}
+// with `Response f(Ctx&, Request&)` runs f through run_blocking().
+template <class Ctx, Response (*Fn)(Ctx&, Request&)>
+void worker(Ctx& ctx, Request& req, Exchange& ex) {
+  run_blocking(req, ex, [&ctx](Request& r) { return Fn(ctx, r); });
+}
+
+// What the pull request and collaboration routes work with (collab_routes.h).
+struct CollabEnv {
+  Services& svc;
+  std::shared_ptr<PullGit> git;
+};
 
 // Path number parameter ("12"); nullopt when not a positive integer.
 std::optional<uint64_t> number_param(const Request& req, const std::string& name);

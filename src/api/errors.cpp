@@ -99,24 +99,7 @@ Response validation_failed(std::string_view resource, std::string_view field, st
                                  "],\"documentation_url\":\"" + kDocsUrl + "\"}");
 }
 
-Status refine_legacy_conflict(const Status& st) {
-  if (st.code() != Code::kConflict) return st;
-  const std::string& msg = st.message();
-  std::string field, reason;
-  if (split_field(msg, field, reason)) {
-    if (field == "sha" || field == "base") return st;  // the branch moved: 409
-    if (reason == "already_exists" || reason.find("already exists") != std::string::npos)
-      return {Code::kAlreadyExists, msg};
-    return {Code::kInvalidArgument, msg};  // "head: ..."
-  }
-  if (msg.rfind("nonce ", 0) == 0) return {Code::kInvalidArgument, msg};  // a replay: 422
-  for (const char* taken : {"already exists", "already taken", "already registered"})
-    if (msg.find(taken) != std::string::npos) return {Code::kAlreadyExists, msg};
-  return st;
-}
-
-Response status_response(const Status& in, std::string_view resource, std::string_view field) {
-  Status st = refine_legacy_conflict(in);
+Response status_response(const Status& st, std::string_view resource, std::string_view field) {
   int status = http_status(st.code());
   std::string named, reason;
   bool has_field = split_field(st.message(), named, reason);

@@ -32,11 +32,4 @@ Response validation_failed(std::string_view resource, std::string_view field, st
 Response status_response(const Status& st, std::string_view resource = "",
                          std::string_view field = "");
 
-// Transitional: src/state still reports taken names ("name: already_exists", "name already
-// exists on this account") and invalid pull request heads ("head: ...") as kConflict. This
-// gives them the codes of the vocabulary (kAlreadyExists, kInvalidArgument); kConflict stays
-// for stale values (sha, base, refs); a used nonce is kInvalidArgument. Remove once src/state emits
-// those codes (docs/errors.md lists the lines).
-Status refine_legacy_conflict(const Status& st);
-
 }  // namespace guts::api

@@ -182,7 +182,18 @@ std::string rejection_reason(const Status& st, bool forced) {
   return m.empty() ? std::string(code_name(st.code())) : m;
 }
 
-void info_refs(Request& req, Exchange& ex, git::RepoStore& store, const GitHttpOptions& opts) {
+// What the git routes work with.
+struct GitEnv {
+  Services& svc;
+  git::RepoStore& store;
+  PendingPushes& pending;
+  GitHttpOptions opts;
+};
+
+// GET /{owner}/{repo}/info/refs
+void info_refs(GitEnv& env, Request& req, Exchange& ex) {
+  git::RepoStore& store = env.store;
+  const GitHttpOptions& opts = env.opts;
   auto service = req.query_param("service").value_or("");
   if (service != "git-upload-pack" && service != "git-receive-pack")
     return plain(ex, 403, "Only the smart HTTP protocol is supported (git 1.6.6 or later)");
@@ -206,7 +217,10 @@ void info_refs(Request& req, Exchange& ex, git::RepoStore& store, const GitHttpO
   out.finish();
 }
 
-void upload_pack(Request& req, Exchange& ex, git::RepoStore& store, const GitHttpOptions& opts) {
+// POST /{owner}/{repo}/git-upload-pack
+void upload_pack(GitEnv& env, Request& req, Exchange& ex) {
+  git::RepoStore& store = env.store;
+  const GitHttpOptions& opts = env.opts;
   if (!content_type_is(req, "application/x-git-upload-pack-request"))
     return plain(ex, 415, "Unsupported Media Type");
   if (refuse_unavailable(req, ex, opts)) return;
@@ -235,8 +249,12 @@ struct PushOutcome {
   state::TxOutcome outcome;
 };
 
-void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& store,
-                  PendingPushes& pending, const GitHttpOptions& opts) {
+// POST /{owner}/{repo}/git-receive-pack
+void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
+  Services& svc = env.svc;
+  git::RepoStore& store = env.store;
+  PendingPushes& pending = env.pending;
+  const GitHttpOptions& opts = env.opts;
   if (!content_type_is(req, "application/x-git-receive-pack-request"))
     return plain(ex, 415, "Unsupported Media Type");
   // A push to refs this node cannot show yet would only fail its compare-and-swap.
@@ -354,21 +372,18 @@ void receive_pack(Request& req, Exchange& ex, Services& svc, git::RepoStore& sto
   out.finish();
 }
 
+const RouteSpec<GitEnv> kGitRoutes[] = {
+    {"GET", "/info/refs", "repo:read", nullptr, &info_refs},
+    {"POST", "/git-upload-pack", "repo:read", nullptr, &upload_pack},
+    {"POST", "/git-receive-pack", "repo:write", nullptr, &receive_pack},
+};
+
 }  // namespace
 
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,
                     PendingPushes& pending, GitHttpOptions options) {
-  auto opts = std::make_shared<GitHttpOptions>(options);
-  router.add_streaming(
-      "GET", "/{owner}/{repo}/info/refs", "repo:read",
-      [&store, opts](Request& req, Exchange& ex) { info_refs(req, ex, store, *opts); });
-  router.add_streaming(
-      "POST", "/{owner}/{repo}/git-upload-pack", "repo:read",
-      [&store, opts](Request& req, Exchange& ex) { upload_pack(req, ex, store, *opts); });
-  router.add_streaming("POST", "/{owner}/{repo}/git-receive-pack", "repo:write",
-                       [&services, &store, &pending, opts](Request& req, Exchange& ex) {
-                         receive_pack(req, ex, services, store, pending, *opts);
-                       });
+  add_routes(router, std::make_shared<GitEnv>(GitEnv{services, store, pending, std::move(options)}),
+             "/{owner}/{repo}", kGitRoutes);
 }
 
 }  // namespace guts::api

@@ -76,6 +76,30 @@ std::optional<Response> check_body(const nlohmann::json& body, std::string_view 
         ok = it->is_array();
         expected = "array";
         break;
+      case BodyField::kUnsigned:
+        ok = it->is_number_unsigned();
+        expected = "integer";
+        break;
+      case BodyField::kNameList:
+        ok = it->is_array();
+        expected = "array";
+        if (ok)
+          for (const auto& v : *it)
+            if (!v.is_string() && !(v.is_object() && v.contains("name") && v["name"].is_string())) {
+              ok = false;
+              expected = "array of strings";
+            }
+        break;
+      case BodyField::kObjectArray:
+        ok = it->is_array();
+        expected = "array";
+        if (ok)
+          for (const auto& v : *it)
+            if (!v.is_object()) {
+              ok = false;
+              expected = "array of objects";
+            }
+        break;
     }
     if (!ok) {
       Response r = field_type_error(FieldError{f.name, expected});

@@ -35,7 +35,18 @@ Response field_type_error(const FieldError& e);
 // shape: {"message": ..., "errors": [{"resource", "code", "field"}]} ("missing_field" or
 // "invalid"). nullopt when the body is acceptable. The typed getters above then read it.
 struct BodyField {
-  enum Type { kString, kBoolean, kInteger, kStringOrInteger, kArray };
+  // kNameList: an array of strings or of {"name": string} (labels, assignees, reviewers);
+  // kObjectArray: an array of objects; kUnsigned: a non-negative integer.
+  enum Type {
+    kString,
+    kBoolean,
+    kInteger,
+    kUnsigned,
+    kStringOrInteger,
+    kArray,
+    kNameList,
+    kObjectArray
+  };
   const char* name;
   Type type;
   bool required = false;

@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "api/auth.h"
+#include "api/collab_common.h"
 #include "api/github.h"
 #include "api/routes.h"
 #include "codec/codec.h"
@@ -96,184 +97,194 @@ Response outcome_response(const state::TxOutcome& o) {
   return r;
 }
 
+// GET /api/guts/status
+void get_status(Services& svc, Request&, Responder respond) {
+  auto head = svc.chain().head();
+  const auto& g = svc.chain().genesis();
+  json validators = json::array();
+  for (const auto& v : g.validators)
+    validators.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
+  auto ns = svc.node_status();
+  uint64_t network_height = std::max(ns.network_height, head.height);
+  respond(json_response(200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
+                                  {"role", ns.role},
+                                  {"view", ns.view},
+                                  {"peers", ns.peers},
+                                  {"network_height", network_height},
+                                  {"lag", network_height - head.height},
+                                  {"chain_id", g.chain_id},
+                                  {"genesis_id", hex_encode(g.id())},
+                                  {"height", head.height},
+                                  {"head", hex_encode(head.id)},
+                                  {"state_root", hex_encode(head.state_root)},
+                                  {"head_time", iso8601(head.timestamp_ms)},
+                                  {"validators", validators},
+                                  {"mempool", svc.mempool().size()},
+                                  {"version", "0.1.0"}}));
+}
+
+// POST /api/guts/transactions
+void submit_transaction(Services& svc, Request& req, Responder respond) {
+  Bytes raw;
+  auto ctype = req.headers.get("Content-Type").value_or("");
+  if (ctype.rfind("application/octet-stream", 0) == 0) {
+    raw = to_bytes(req.body);
+  } else {
+    auto body = collab::parse_body(req, respond, "Transaction");
+    if (!body) return;
+    auto it = body->find("tx");
+    if (it == body->end() || !it->is_string()) {  // GitHub's missing_field, with what is asked
+      respond(validation_failed("Transaction", "tx", "missing_field",
+                                "hex-encoded transaction required"));
+      return;
+    }
+    auto decoded = hex_decode(it->get<std::string>());
+    if (!decoded) {
+      respond(validation_failed("Transaction", "tx", "invalid", "not hexadecimal"));
+      return;
+    }
+    raw = std::move(*decoded);
+  }
+  state::Transaction tx;
+  try {
+    tx = state::decode_transaction(raw);
+  } catch (const codec::DecodeError& e) {
+    respond(error_response(400, std::string("malformed transaction: ") + e.what()));
+    return;
+  }
+  bool wait = req.query_param("wait").value_or("true") != "false";
+  if (!wait) {
+    // The door's verdict is immediate; acceptance answers 202 without waiting for the block.
+    Status st = svc.mempool().submit(tx, [](const state::TxOutcome&) {});
+    if (!st.ok()) return respond(outcome_response(state::TxOutcome{tx.id(), false, st, 0}));
+    return respond(json_response(202, json{{"id", hex_encode(tx.id())}, {"status", "pending"}}));
+  }
+  svc.submit(tx, [respond = std::move(respond)](const state::TxOutcome& o) {
+    respond(outcome_response(o));
+  });
+}
+
+// GET /api/guts/transactions/{id}
+void get_transaction(Services& svc, Request& req, Responder respond) {
+  auto id = hex_decode_fixed<32>(req.param("id"));
+  if (!id) return respond(error_response(404, "Not Found"));
+  auto loc = svc.chain().locate(*id);
+  if (!loc) {
+    return respond(error_response(404, "Not Found"));
+  }
+  auto block = svc.chain().block_at(loc->height);
+  json j = tx_json(block->txs.at(loc->index));
+  j["status"] = "applied";
+  j["height"] = loc->height;
+  j["index"] = loc->index;
+  j["block"] = hex_encode(block->id());
+  respond(json_response(200, j));
+}
+
+// GET /api/guts/blocks/{height}
+void get_block(Services& svc, Request& req, Responder respond) {
+  auto h = req.param("height");
+  uint64_t height = 0;
+  if (h == "latest") {
+    height = svc.chain().head().height;
+  } else {
+    if (h.empty() || h.size() > 19 || h.find_first_not_of("0123456789") != std::string::npos)
+      return respond(error_response(404, "Not Found"));
+    height = std::stoull(h);
+  }
+  auto block = svc.chain().block_at(height);
+  if (!block) return respond(error_response(404, "Not Found"));
+  json j = header_json(block->header);
+  json txs = json::array();
+  for (const auto& tx : block->txs) txs.push_back(tx_json(tx));
+  j["transactions"] = txs;
+  respond(json_response(200, j));
+}
+
+// GET /api/guts/identities/{did}
+void get_identity(Services& svc, Request& req, Responder respond) {
+  auto key = crypto::parse_did(req.param("did"));
+  if (!key) return respond(error_response(404, "Not Found"));
+  auto view = svc.chain().view();
+  auto node = svc.node_key().public_key();
+  json j{{"did", req.param("did")}};
+  auto acct = view.account(*key);
+  j["username"] = acct ? json(acct->username) : json(nullptr);
+  j["account_id"] = acct ? json(acct->id) : json(nullptr);
+  json dels = json::array();
+  for (const auto& d : view.delegations_of(*key))
+    dels.push_back({{"node", crypto::did_from_key(d.node)},
+                    {"scopes", d.scopes},
+                    {"expires_at", iso8601(d.expires_ms)},
+                    {"granted_at", iso8601(d.granted_ms)}});
+  j["delegations"] = dels;
+  j["next_nonce"] = svc.mempool().next_nonce(*key, *key);
+  j["next_nonce_for_this_node"] = svc.mempool().next_nonce(*key, node);
+  respond(json_response(200, j));
+}
+
+// POST /api/guts/tokens
+void create_token(Services& svc, Request& req, Responder respond) {
+  auto body = collab::read_body(req, respond, "Token",
+                                {{"did", BodyField::kString, true},
+                                 {"signature", BodyField::kString, true},
+                                 {"timestamp_ms", BodyField::kUnsigned, true}});
+  if (!body) return;
+  auto did = string_field(*body, "did"), sig_hex = string_field(*body, "signature");
+  uint64_t ts = body->at("timestamp_ms").get<uint64_t>();
+  auto user = crypto::parse_did(*did);
+  auto sig = hex_decode_fixed<64>(*sig_hex);
+  if (!user) return respond(validation_failed("Token", "did", "invalid", "not a did:key"));
+  if (!sig)
+    return respond(
+        validation_failed("Token", "signature", "invalid", "64-byte hex signature required"));
+  uint64_t now = unix_millis();
+  if (ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000)
+    return respond(error_response(401, "token request timestamp is outside the allowed window"));
+  auto node = svc.node_key().public_key();
+  auto payload = token_request_payload(svc.chain().genesis().chain_id, node, *user, ts);
+  if (!crypto::verify(*user, kTokenRequestDomain, payload, *sig))
+    return respond(error_response(401, "Bad credentials (signature does not verify)"));
+  auto d = svc.chain().view().delegation(*user, node);
+  if (!d || d->expires_ms <= now)
+    return respond(error_response(
+        403, "no active delegation from this identity to this node; grant one first"));
+  TokenInfo info;
+  auto token = svc.tokens().issue(*user, now, &info);
+  respond(json_response(201, json{{"token", token},
+                                  {"id", info.id},
+                                  {"did", *did},
+                                  {"node_did", crypto::did_from_key(node)}}));
+}
+
+// GET /api/guts/tokens/current
+void get_current_token(Services&, Request& req, Responder respond) {
+  respond(json_response(200, json{{"id", req.principal.token_id},
+                                  {"did", req.principal.did},
+                                  {"username", req.principal.username}}));
+}
+
+// DELETE /api/guts/tokens/current
+void revoke_current_token(Services& svc, Request& req, Responder respond) {
+  svc.tokens().revoke(bearer_token(req).value_or(""));
+  respond(Response{204, {}, ""});
+}
+
+const RouteSpec<Services> kGutsRoutes[] = {
+    {"GET", "/status", "public", &get_status},
+    {"POST", "/transactions", "public", &submit_transaction},
+    {"GET", "/transactions/{id}", "public", &get_transaction},
+    {"GET", "/blocks/{height}", "public", &get_block},
+    {"GET", "/identities/{did}", "public", &get_identity},
+    {"POST", "/tokens", "public", &create_token},
+    {"GET", "/tokens/current", "user", &get_current_token},
+    {"DELETE", "/tokens/current", "user", &revoke_current_token},
+};
+
 }  // namespace
 
 void add_guts_routes(Router& router, Services& svc) {
-  router.add("GET", "/api/guts/status", "public", [&svc](Request&, Responder respond) {
-    auto head = svc.chain().head();
-    const auto& g = svc.chain().genesis();
-    json validators = json::array();
-    for (const auto& v : g.validators)
-      validators.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
-    auto ns = svc.node_status();
-    uint64_t network_height = std::max(ns.network_height, head.height);
-    respond(json_response(200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
-                                    {"role", ns.role},
-                                    {"view", ns.view},
-                                    {"peers", ns.peers},
-                                    {"network_height", network_height},
-                                    {"lag", network_height - head.height},
-                                    {"chain_id", g.chain_id},
-                                    {"genesis_id", hex_encode(g.id())},
-                                    {"height", head.height},
-                                    {"head", hex_encode(head.id)},
-                                    {"state_root", hex_encode(head.state_root)},
-                                    {"head_time", iso8601(head.timestamp_ms)},
-                                    {"validators", validators},
-                                    {"mempool", svc.mempool().size()},
-                                    {"version", "0.1.0"}}));
-  });
-
-  router.add("POST", "/api/guts/transactions", "public", [&svc](Request& req, Responder respond) {
-    Bytes raw;
-    auto ctype = req.headers.get("Content-Type").value_or("");
-    if (ctype.rfind("application/octet-stream", 0) == 0) {
-      raw = to_bytes(req.body);
-    } else {
-      auto body = parse_object_body(req, respond);
-      if (!body) return;
-      auto it = body->find("tx");
-      if (it == body->end() || !it->is_string()) {
-        respond(validation_failed("Transaction", "tx", "missing_field",
-                                  "hex-encoded transaction required"));
-        return;
-      }
-      auto decoded = hex_decode(it->get<std::string>());
-      if (!decoded) {
-        respond(validation_failed("Transaction", "tx", "invalid", "not hexadecimal"));
-        return;
-      }
-      raw = std::move(*decoded);
-    }
-    state::Transaction tx;
-    try {
-      tx = state::decode_transaction(raw);
-    } catch (const codec::DecodeError& e) {
-      respond(error_response(400, std::string("malformed transaction: ") + e.what()));
-      return;
-    }
-    bool wait = req.query_param("wait").value_or("true") != "false";
-    if (!wait) {
-      // The door's verdict is immediate; acceptance answers 202 without waiting for the block.
-      Status st = svc.mempool().submit(tx, [](const state::TxOutcome&) {});
-      if (!st.ok()) return respond(outcome_response(state::TxOutcome{tx.id(), false, st, 0}));
-      return respond(json_response(202, json{{"id", hex_encode(tx.id())}, {"status", "pending"}}));
-    }
-    svc.submit(tx, [respond = std::move(respond)](const state::TxOutcome& o) {
-      respond(outcome_response(o));
-    });
-  });
-
-  router.add("GET", "/api/guts/transactions/{id}", "public",
-             [&svc](Request& req, Responder respond) {
-               auto id = hex_decode_fixed<32>(req.param("id"));
-               if (!id) return respond(error_response(404, "Not Found"));
-               auto loc = svc.chain().locate(*id);
-               if (!loc) {
-                 return respond(error_response(404, "Not Found"));
-               }
-               auto block = svc.chain().block_at(loc->height);
-               json j = tx_json(block->txs.at(loc->index));
-               j["status"] = "applied";
-               j["height"] = loc->height;
-               j["index"] = loc->index;
-               j["block"] = hex_encode(block->id());
-               respond(json_response(200, j));
-             });
-
-  router.add("GET", "/api/guts/blocks/{height}", "public", [&svc](Request& req, Responder respond) {
-    auto h = req.param("height");
-    uint64_t height = 0;
-    if (h == "latest") {
-      height = svc.chain().head().height;
-    } else {
-      if (h.empty() || h.size() > 19 || h.find_first_not_of("0123456789") != std::string::npos)
-        return respond(error_response(404, "Not Found"));
-      height = std::stoull(h);
-    }
-    auto block = svc.chain().block_at(height);
-    if (!block) return respond(error_response(404, "Not Found"));
-    json j = header_json(block->header);
-    json txs = json::array();
-    for (const auto& tx : block->txs) txs.push_back(tx_json(tx));
-    j["transactions"] = txs;
-    respond(json_response(200, j));
-  });
-
-  router.add("GET", "/api/guts/identities/{did}", "public",
-             [&svc](Request& req, Responder respond) {
-               auto key = crypto::parse_did(req.param("did"));
-               if (!key) return respond(error_response(404, "Not Found"));
-               auto view = svc.chain().view();
-               auto node = svc.node_key().public_key();
-               json j{{"did", req.param("did")}};
-               auto acct = view.account(*key);
-               j["username"] = acct ? json(acct->username) : json(nullptr);
-               j["account_id"] = acct ? json(acct->id) : json(nullptr);
-               json dels = json::array();
-               for (const auto& d : view.delegations_of(*key))
-                 dels.push_back({{"node", crypto::did_from_key(d.node)},
-                                 {"scopes", d.scopes},
-                                 {"expires_at", iso8601(d.expires_ms)},
-                                 {"granted_at", iso8601(d.granted_ms)}});
-               j["delegations"] = dels;
-               j["next_nonce"] = svc.mempool().next_nonce(*key, *key);
-               j["next_nonce_for_this_node"] = svc.mempool().next_nonce(*key, node);
-               respond(json_response(200, j));
-             });
-
-  router.add("POST", "/api/guts/tokens", "public", [&svc](Request& req, Responder respond) {
-    auto body = parse_object_body(req, respond);
-    if (!body) return;
-    std::optional<std::string> did, sig_hex;
-    uint64_t ts = 0;
-    try {
-      did = string_field(*body, "did");
-      sig_hex = string_field(*body, "signature");
-      auto it = body->find("timestamp_ms");
-      if (it == body->end() || !it->is_number_unsigned())
-        throw FieldError{"timestamp_ms", "integer"};
-      ts = it->get<uint64_t>();
-    } catch (const FieldError& e) {
-      return respond(field_type_error(e));
-    }
-    if (!did || !sig_hex)
-      return respond(validation_failed("Token", !did ? "did" : "signature", "missing_field", ""));
-    auto user = crypto::parse_did(*did);
-    auto sig = hex_decode_fixed<64>(*sig_hex);
-    if (!user) return respond(validation_failed("Token", "did", "invalid", "not a did:key"));
-    if (!sig)
-      return respond(
-          validation_failed("Token", "signature", "invalid", "64-byte hex signature required"));
-    uint64_t now = unix_millis();
-    if (ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000)
-      return respond(error_response(401, "token request timestamp is outside the allowed window"));
-    auto node = svc.node_key().public_key();
-    auto payload = token_request_payload(svc.chain().genesis().chain_id, node, *user, ts);
-    if (!crypto::verify(*user, kTokenRequestDomain, payload, *sig))
-      return respond(error_response(401, "Bad credentials (signature does not verify)"));
-    auto d = svc.chain().view().delegation(*user, node);
-    if (!d || d->expires_ms <= now)
-      return respond(error_response(
-          403, "no active delegation from this identity to this node; grant one first"));
-    TokenInfo info;
-    auto token = svc.tokens().issue(*user, now, &info);
-    respond(json_response(201, json{{"token", token},
-                                    {"id", info.id},
-                                    {"did", *did},
-                                    {"node_did", crypto::did_from_key(node)}}));
-  });
-
-  router.add("GET", "/api/guts/tokens/current", "user", [](Request& req, Responder respond) {
-    respond(json_response(200, json{{"id", req.principal.token_id},
-                                    {"did", req.principal.did},
-                                    {"username", req.principal.username}}));
-  });
-
-  router.add("DELETE", "/api/guts/tokens/current", "user", [&svc](Request& req, Responder respond) {
-    svc.tokens().revoke(bearer_token(req).value_or(""));
-    respond(Response{204, {}, ""});
-  });
+  add_routes(router, svc, "/api/guts", kGutsRoutes);
 }
 
 }  // namespace guts::api

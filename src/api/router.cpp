@@ -220,6 +220,14 @@ RouteMatch Router::match(std::string_view method, std::string_view raw_path) con
   return out;
 }
 
+void detail::check_route_row(const char* method, const char* pattern, bool buffered,
+                             bool streaming) {
+  if (buffered == streaming)
+    throw Error(Code::kInvalidArgument, std::string("route ") + (method ? method : "") + " " +
+                                            (pattern ? pattern : "") +
+                                            ": a table row needs exactly one handler");
+}
+
 std::string RouteMatch::allow_header() const {
   std::string s;
   for (const auto& m : allowed) {

@@ -6,8 +6,25 @@
 //
 // The router is filled at startup and then shared read-only (std::shared_ptr<const Router>);
 // match() is thread-safe as long as nothing is added concurrently.
+//
+// How routes are written: every handler is a named function in the file of its resource, and
+// each file registers its routes from one table of RouteSpec rows (method, pattern, access,
+// handler) with add_routes(). A handler takes the context of its file first, then the request:
+//
+//   void get_issue(Services& svc, Request& req, Responder respond);          // buffered
+//   void info_refs(GitEnv& env, Request& req, Exchange& ex);                 // streaming
+//   const RouteSpec<Services> kIssueRoutes[] = {
+//       {"GET", "/issues/{number}", "repo:read", &get_issue},
+//       {"GET", "/branches", "repo:read", nullptr, &branches}};              // streaming row
+//   add_routes(router, svc, "/api/v3/repos/{owner}/{repo}", kIssueRoutes);
+//
+// The context is whatever the handlers of that file need: Services for most, a small struct
+// of the file for the others (collab::CollabEnv, GitEnv, ...). add_routes() binds it, so a
+// context passed by reference must outlive the router; one passed as a shared_ptr is kept
+// alive by the routes.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,5 +83,49 @@ class Router {
   void add_route(std::unique_ptr<Route> route);
   std::vector<std::unique_ptr<Route>> routes_;
 };
+
+// One row of a route table (see the top of this file). Exactly one of handler and streaming is
+// set; `pattern` is appended to the prefix given to add_routes().
+template <class Ctx>
+struct RouteSpec {
+  const char* method;
+  const char* pattern;
+  const char* access;
+  void (*handler)(Ctx&, Request&, Responder) = nullptr;
+  void (*streaming)(Ctx&, Request&, Exchange&) = nullptr;
+};
+
+namespace detail {
+// Throws guts::Error(kInvalidArgument) unless exactly one handler is set.
+void check_route_row(const char* method, const char* pattern, bool buffered, bool streaming);
+}  // namespace detail
+
+// Registers every row of `table` under `prefix`, each handler bound to `ctx`. Throws like
+// Router::add (a malformed pattern, a route registered twice).
+template <class Ctx, size_t N>
+void add_routes(Router& router, std::shared_ptr<Ctx> ctx, std::string_view prefix,
+                const RouteSpec<Ctx> (&table)[N]) {
+  for (const RouteSpec<Ctx>& row : table) {
+    detail::check_route_row(row.method, row.pattern, row.handler != nullptr,
+                            row.streaming != nullptr);
+    std::string pattern = std::string(prefix) + row.pattern;
+    if (row.handler) {
+      router.add(row.method, std::move(pattern), row.access,
+                 [ctx, fn = row.handler](Request& req, Responder respond) {
+                   fn(*ctx, req, std::move(respond));
+                 });
+    } else {
+      router.add_streaming(
+          row.method, std::move(pattern), row.access,
+          [ctx, fn = row.streaming](Request& req, Exchange& ex) { fn(*ctx, req, ex); });
+    }
+  }
+}
+// The same with a context that outlives the router (not owned by the routes).
+template <class Ctx, size_t N>
+void add_routes(Router& router, Ctx& ctx, std::string_view prefix,
+                const RouteSpec<Ctx> (&table)[N]) {
+  add_routes(router, std::shared_ptr<Ctx>(std::shared_ptr<Ctx>(), &ctx), prefix, table);
+}
 
 }  // namespace guts::api

@@ -29,6 +29,12 @@ Status denied(std::string msg) {
 Status conflict(std::string msg) {
   return {Code::kConflict, std::move(msg)};
 }
+Status taken(std::string msg) {
+  return {Code::kAlreadyExists, std::move(msg)};
+}
+Status not_mergeable(std::string msg) {
+  return {Code::kFailedPrecondition, std::move(msg)};
+}
 Status not_found(std::string msg) {
   return {Code::kNotFound, std::move(msg)};
 }
@@ -253,7 +259,7 @@ Status Apply::operator()(const ForkRepo& b) {
   Repo parent;
   if (auto st = repo_with(b.parent_id, Permission::kRead, &parent); !st.ok()) return st;
   if (auto e = repo_name_error(b.name)) return field("name", *e);
-  if (view_.repo_by_name(author_, b.name)) return conflict("name: already exists on this account");
+  if (view_.repo_by_name(author_, b.name)) return taken("name: already exists on this account");
   Repo fork;
   fork.id = view_.next_repo_id();
   fork.owner = author_;
@@ -533,7 +539,7 @@ Status Apply::operator()(const SetLabel& b) {
   switch (b.op) {
     case kLabelCreate: {
       if (auto e = label_name_error(b.name)) return field("name", *e);
-      if (existing) return conflict("name: already_exists");
+      if (existing) return taken("name: already_exists");
       if (view_.labels(repo.id).size() >= kMaxLabelsPerRepo)
         return field("name", "the repository has too many labels");
       Label l{take_id(StateView::kNextLabelId), repo.id, b.name, b.color.value_or("ededed"),
@@ -549,7 +555,7 @@ Status Apply::operator()(const SetLabel& b) {
       if (b.new_name) {
         if (auto e = label_name_error(*b.new_name)) return field("name", *e);
         auto other = view_.label_by_name(repo.id, *b.new_name);
-        if (other && other->id != l.id) return conflict("name: already_exists");
+        if (other && other->id != l.id) return taken("name: already_exists");
         l.name = *b.new_name;
       }
       if (b.color) {
@@ -587,7 +593,7 @@ Status Apply::operator()(const SetMilestone& b) {
   Milestone m;
   if (b.op == kMilestoneCreate) {
     if (!b.title) return field("title", "can't be blank");
-    if (title_taken(*b.title, 0)) return conflict("title: already_exists");
+    if (title_taken(*b.title, 0)) return taken("title: already_exists");
     m.id = take_id(StateView::kNextMilestoneId);
     m.repo_id = repo.id;
     auto seq = state_.get(s_.meta, StateView::milestone_seq_key(repo.id));
@@ -604,7 +610,7 @@ Status Apply::operator()(const SetMilestone& b) {
       return Status::Ok();
     }
     m = *existing;
-    if (b.title && title_taken(*b.title, m.number)) return conflict("title: already_exists");
+    if (b.title && title_taken(*b.title, m.number)) return taken("title: already_exists");
   } else {
     return field("op", "is not a milestone operation");
   }
@@ -679,15 +685,14 @@ Status Apply::operator()(const OpenPullRequest& b) {
   if (!base_oid) return field("base", "branch does not exist");
   auto head_oid = view_.ref(head_repo.id, head_ref(b.head));
   if (!head_oid) return field("head", "branch does not exist");
-  if (*head_oid != b.head_sha)
-    return conflict("head: the branch moved to " + hex_encode(*head_oid));
+  if (*head_oid != b.head_sha) return invalid("head: the branch moved to " + hex_encode(*head_oid));
   if (head_repo.id == repo.id && b.head == b.base) return field("base", "is the head branch");
   for (const auto& [r, n] : view_.pulls_with_head(head_repo.id, b.head)) {
     if (r != repo.id) continue;
     auto other = view_.issue(r, n);
     if (other && other->state == kIssueOpen && other->base_ref == b.base)
-      return conflict("head: a pull request already exists for this head and base (#" +
-                      std::to_string(n) + ")");
+      return taken("head: a pull request already exists for this head and base (#" +
+                   std::to_string(n) + ")");
   }
   Issue x;
   x.id = take_id(StateView::kNextIssueId);
@@ -720,9 +725,9 @@ Status Apply::operator()(const MergePullRequest& b) {
   if (auto st = repo_with(b.repo_id, Permission::kWrite, &repo); !st.ok()) return st;
   Issue x;
   if (auto st = load_issue(repo.id, b.number, &x, true); !st.ok()) return st;
-  if (x.merged) return invalid("Pull Request is not mergeable: it is already merged");
-  if (x.state != kIssueOpen) return invalid("Pull Request is not mergeable: it is closed");
-  if (x.draft) return invalid("Pull Request is not mergeable: it is a draft");
+  if (x.merged) return not_mergeable("Pull Request is not mergeable: it is already merged");
+  if (x.state != kIssueOpen) return not_mergeable("Pull Request is not mergeable: it is closed");
+  if (x.draft) return not_mergeable("Pull Request is not mergeable: it is a draft");
   if (b.method < kMergeCommit || b.method > kMergeRebase)
     return field("merge_method", "is not merge, squash or rebase");
   if (!valid_oid(b.head_sha) || !valid_oid(b.base_old) || !valid_oid(b.merge_sha) ||
@@ -732,7 +737,7 @@ Status Apply::operator()(const MergePullRequest& b) {
     return conflict("sha: Head branch was modified. Review and try the merge again.");
   auto ref = head_ref(x.base_ref);
   auto cur = view_.ref(repo.id, ref);
-  if (!cur) return invalid("Pull Request is not mergeable: the base branch does not exist");
+  if (!cur) return not_mergeable("Pull Request is not mergeable: the base branch does not exist");
   if (*cur != b.base_old)
     return conflict("base: Base branch was modified. Review and try the merge again.");
   if (b.merge_sha == b.base_old) return field("merge_sha", "does not change the base branch");

@@ -19,6 +19,9 @@ Status denied(std::string msg) {
 Status conflict(std::string msg) {
   return {Code::kConflict, std::move(msg)};
 }
+Status taken(std::string msg) {
+  return {Code::kAlreadyExists, std::move(msg)};
+}
 Status not_found(std::string msg) {
   return {Code::kNotFound, std::move(msg)};
 }
@@ -81,8 +84,8 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   uint64_t expected =
       options.expected_nonce ? *options.expected_nonce : view.nonce(tx.author, tx.signer) + 1;
   if (tx.nonce != expected)
-    return conflict("nonce " + std::to_string(tx.nonce) + " is not the next one (expected " +
-                    std::to_string(expected) + ")");
+    return invalid("nonce " + std::to_string(tx.nonce) + " is not the next one (expected " +
+                   std::to_string(expected) + ")");
 
   TxKind kind = tx.kind();
   if (tx.signer != tx.author) {
@@ -130,9 +133,9 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
         if constexpr (std::is_same_v<T, RegisterUser>) {
           if (auto e = username_error(b.username)) return invalid(*e);
           if (auto acct = view.account(author))
-            return conflict("identity already registered as '" + acct->username + "'");
+            return taken("identity already registered as '" + acct->username + "'");
           if (view.account_by_username(b.username))
-            return conflict("username '" + b.username + "' is already taken");
+            return taken("username '" + b.username + "' is already taken");
           uint64_t id = view.next_account_id();
           state.put(s_.meta, StateView::kNextAccountId, storage::be64(id + 1));
           state.put(s_.accounts, key_of(author), encode_account({id, author, b.username, now}));
@@ -158,7 +161,7 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           if (b.description.size() > 2000) return invalid("description is longer than 2000 bytes");
           if (auto e = branch_name_error(b.default_branch)) return invalid("default branch: " + *e);
           if (view.repo_by_name(author, b.name))
-            return conflict("name already exists on this account");
+            return taken("name already exists on this account");
           Repo repo;
           repo.id = view.next_repo_id();
           repo.owner = author;
@@ -180,7 +183,7 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
             if (auto e = repo_name_error(*b.name)) return invalid(*e);
             auto existing = view.repo_by_name(repo.owner, *b.name);
             if (existing && existing->id != repo.id)
-              return conflict("name already exists on this account");
+              return taken("name already exists on this account");
             state.del(s_.repo_names, StateView::repo_name_key(repo.owner, repo.name));
             state.put(s_.repo_names, StateView::repo_name_key(repo.owner, *b.name),
                       storage::be64(repo.id));

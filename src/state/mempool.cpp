@@ -145,9 +145,9 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
         continue;
       }
       if (nonce <= committed) {
-        rejected.emplace_back(
-            id, Status(Code::kConflict, "nonce " + std::to_string(nonce) +
-                                            " was used by another transaction of this author"));
+        rejected.emplace_back(id, Status(Code::kInvalidArgument,
+                                         "nonce " + std::to_string(nonce) +
+                                             " was used by another transaction of this author"));
         continue;
       }
       if (nonce != committed + 1 || now - p.since < min_age) break;  // waits for its turn

@@ -64,25 +64,27 @@ TEST(ServerErrorMap, FieldMessagesBecomeValidationFailed) {
   EXPECT_EQ(json::parse(r.body)["message"], "a \"b\"\n\x01");
 }
 
-// src/state reports taken names and bad heads as kConflict for now (refine_legacy_conflict).
-TEST(ServerErrorMap, LegacyConflictsKeepTheirStatuses) {
-  auto answer = [](const std::string& msg) {
-    return status_response({Code::kConflict, msg}, "PullRequest");
+// The codes src/state gives its rejections keep the statuses clients saw (docs/errors.md).
+TEST(ServerErrorMap, StateRejectionsKeepTheirStatuses) {
+  auto answer = [](Code code, const std::string& msg) {
+    return status_response({code, msg}, "PullRequest");
   };
-  Response taken = answer("title: already_exists");
+  Response taken = answer(Code::kAlreadyExists, "title: already_exists");
   EXPECT_EQ(taken.status, 422);
   EXPECT_EQ(json::parse(taken.body)["errors"][0],
             (json{{"resource", "PullRequest"}, {"code", "already_exists"}, {"field", "title"}}));
-  EXPECT_EQ(answer("head: the branch moved to abc").status, 422);
-  Response stale = answer("sha: Head branch was modified. Review and try the merge again.");
+  EXPECT_EQ(answer(Code::kInvalidArgument, "head: the branch moved to abc").status, 422);
+  Response stale =
+      answer(Code::kConflict, "sha: Head branch was modified. Review and try the merge again.");
   EXPECT_EQ(stale.status, 409);
   EXPECT_EQ(json::parse(stale.body)["message"],
             "Head branch was modified. Review and try the merge again.");
-  EXPECT_EQ(answer("base: Base branch was modified.").status, 409);
-  EXPECT_EQ(answer("nonce 3 is not the next one (expected 4)").status, 422);
-  EXPECT_EQ(answer("refs/heads/main: stale info").status, 409);
-  EXPECT_EQ(answer("username 'bob' is already taken").status, 422);
-  EXPECT_EQ(refine_legacy_conflict({Code::kNotFound, "x: already_exists"}).code(), Code::kNotFound);
+  EXPECT_EQ(answer(Code::kConflict, "base: Base branch was modified.").status, 409);
+  EXPECT_EQ(answer(Code::kInvalidArgument, "nonce 3 is not the next one (expected 4)").status, 422);
+  EXPECT_EQ(answer(Code::kConflict, "refs/heads/main: stale info").status, 409);
+  EXPECT_EQ(answer(Code::kAlreadyExists, "username 'bob' is already taken").status, 422);
+  EXPECT_EQ(answer(Code::kFailedPrecondition, "Pull Request is not mergeable: it is closed").status,
+            405);
 }
 
 TEST(ServerBodyCheck, AcceptsAValidBody) {
@@ -118,6 +120,26 @@ TEST(ServerBodyCheck, WrongTypeIs422WithErrors) {
   EXPECT_EQ(b["errors"][0],
             (json{{"resource", "PullRequest"}, {"code", "invalid"}, {"field", "draft"}}));
   EXPECT_TRUE(check_body(json{{"title", 1.5}}, "Issue", {{"title", BodyField::kString, true}}));
+}
+
+// Lists of names (labels, assignees, reviewers), arrays of objects and non-negative integers.
+TEST(ServerBodyCheck, NameListsObjectArraysAndUnsigned) {
+  auto check = [](const json& body, BodyField::Type type) {
+    return check_body(body, "Issue", {{"f", type}});
+  };
+  EXPECT_FALSE(check(json{{"f", {"a", {{"name", "b"}}}}}, BodyField::kNameList));
+  EXPECT_FALSE(check(json{{"f", json::array()}}, BodyField::kNameList));
+  auto bad = check(json{{"f", {"a", 3}}}, BodyField::kNameList);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422);
+  EXPECT_EQ(json::parse(bad->body)["message"],
+            "Invalid request. For 'properties/f', the value is not a array of strings.");
+  EXPECT_TRUE(check(json{{"f", "a"}}, BodyField::kNameList));
+  EXPECT_FALSE(check(json{{"f", {{{"path", "x"}}}}}, BodyField::kObjectArray));
+  EXPECT_TRUE(check(json{{"f", {1}}}, BodyField::kObjectArray));
+  EXPECT_FALSE(check(json::parse(R"({"f": 3})"), BodyField::kUnsigned));
+  EXPECT_TRUE(check(json{{"f", -3}}, BodyField::kUnsigned));
+  EXPECT_TRUE(check(json{{"f", "3"}}, BodyField::kUnsigned));
 }
 
 }  // namespace

@@ -109,6 +109,71 @@ TEST(Router, RejectsBadPatternsAndConflicts) {
   EXPECT_EQ(r.size(), 2u);
 }
 
+// Route tables (RouteSpec + add_routes): the prefix, the access string and the context reach
+// the route; a route registered twice and a row without exactly one handler are rejected.
+struct TableCtx {
+  std::string name;
+  int calls = 0;
+};
+void table_get(TableCtx& c, Request& req, Responder respond) {
+  ++c.calls;
+  respond(Response::text(200, c.name + ":" + req.param("id")));
+}
+void table_stream(TableCtx& c, Request&, Exchange&) {
+  ++c.calls;
+}
+const RouteSpec<TableCtx> kTable[] = {
+    {"GET", "/items/{id}", "repo:read", &table_get},
+    {"POST", "/items", "repo:write", nullptr, &table_stream},
+};
+const RouteSpec<TableCtx> kTwice[] = {{"GET", "/items/{other}", "public", &table_get}};
+const RouteSpec<TableCtx> kNoHandler[] = {{"GET", "/none", "public"}};
+const RouteSpec<TableCtx> kBothHandlers[] = {{"GET", "/both", "public", &table_get, &table_stream}};
+
+TEST(RouteTable, RegistersRowsWithPrefixAccessAndContext) {
+  Router r;
+  TableCtx ctx{"ctx"};
+  add_routes(r, ctx, "/api/{owner}", kTable);
+  EXPECT_EQ(r.size(), 2u);
+  auto m = r.match("GET", "/api/alice/items/7");
+  ASSERT_TRUE(m.found());
+  EXPECT_EQ(m.access, "repo:read");
+  EXPECT_EQ(m.pattern, "/api/{owner}/items/{id}");
+  Request req;
+  req.params = m.params;
+  std::string out;
+  (*m.handler)(req, [&](Response resp) { out = resp.body; });
+  EXPECT_EQ(out, "ctx:7");
+  EXPECT_EQ(ctx.calls, 1);
+  auto post = r.match("POST", "/api/alice/items");
+  ASSERT_TRUE(post.found());
+  EXPECT_TRUE(post.streaming());
+  EXPECT_EQ(post.access, "repo:write");
+  EXPECT_FALSE(r.match("GET", "/items/7").found());  // the prefix is part of the pattern
+}
+
+TEST(RouteTable, RejectsDuplicatesAndRowsWithoutOneHandler) {
+  Router r;
+  auto owned = std::make_shared<TableCtx>(TableCtx{"owned"});
+  add_routes(r, owned, "", kTable);
+  EXPECT_THROW(add_routes(r, owned, "", kTable), Error);  // the same routes again
+  EXPECT_THROW(add_routes(r, owned, "", kTwice), Error);  // same shape, other param name
+  EXPECT_THROW(add_routes(r, owned, "", kNoHandler), Error);
+  EXPECT_THROW(add_routes(r, owned, "", kBothHandlers), Error);
+  EXPECT_EQ(r.size(), 2u);
+  // The routes keep a context given as a shared_ptr alive.
+  std::weak_ptr<TableCtx> weak = owned;
+  owned.reset();
+  EXPECT_FALSE(weak.expired());
+  auto m = r.match("GET", "/items/1");
+  ASSERT_TRUE(m.found());
+  Request req;
+  req.params = m.params;
+  std::string out;
+  (*m.handler)(req, [&](Response resp) { out = resp.body; });
+  EXPECT_EQ(out, "owned:1");
+}
+
 TEST(HttpTypes, HeadersCaseInsensitive) {
   Headers h;
   h.add("Content-Type", "a");

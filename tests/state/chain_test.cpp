@@ -37,7 +37,7 @@ TEST(Chain, BuildCommitReopenAndReplay) {
                          1, kT0, proposer);
     EXPECT_EQ(r.block.txs.size(), 2u);
     ASSERT_EQ(r.rejected.size(), 1u);
-    EXPECT_EQ(r.rejected[0].second.code(), Code::kConflict);
+    EXPECT_EQ(r.rejected[0].second.code(), Code::kAlreadyExists);
     chain.commit(r.block);
     EXPECT_EQ(chain.head().height, 1u);
     EXPECT_EQ(chain.head().state_root, r.block.header.state_root);
@@ -112,7 +112,8 @@ TEST(Mempool, DoorChecksPendingNoncesAndOutcomes) {
   auto t2b = own_tx(alice, 2, CreateRepo{"other", "", false, "main"}, ts);
   // Door check runs against finalized state: alice has no username yet there.
   EXPECT_EQ(pool.submit(t2, record).code(), Code::kPermissionDenied);
-  EXPECT_EQ(pool.submit(own_tx(alice, 3, RegisterUser{"x"}, ts), record).code(), Code::kConflict);
+  EXPECT_EQ(pool.submit(own_tx(alice, 3, RegisterUser{"x"}, ts), record).code(),
+            Code::kInvalidArgument);
   auto batch = pool.take(100);
   ASSERT_EQ(batch.size(), 1u);
   auto r = chain.build(chain.head().id, batch, 1, ts, key(200).public_key());
@@ -123,7 +124,7 @@ TEST(Mempool, DoorChecksPendingNoncesAndOutcomes) {
   EXPECT_EQ(outcomes[0].height, 1u);
   ASSERT_TRUE(pool.submit(t2, record).ok());
   ASSERT_TRUE(pool.submit(t2, record).ok());  // same tx again: second waiter
-  EXPECT_EQ(pool.submit(t2b, record).code(), Code::kConflict);
+  EXPECT_EQ(pool.submit(t2b, record).code(), Code::kInvalidArgument);
   EXPECT_EQ(pool.size(), 1u);
   // Resubmitting a finalized transaction reports it at once.
   ASSERT_TRUE(pool.submit(t1, record).ok());
@@ -173,7 +174,7 @@ TEST(Mempool, RecheckRejectsWhatAnotherBlockMadeImpossible) {
   EXPECT_EQ(gone.size(), 3u);
   ASSERT_TRUE(outcomes.count(a2.id()));
   EXPECT_FALSE(outcomes[a2.id()].applied);
-  EXPECT_EQ(outcomes[a2.id()].status.code(), Code::kConflict);
+  EXPECT_EQ(outcomes[a2.id()].status.code(), Code::kInvalidArgument);
   ASSERT_TRUE(outcomes.count(b1.id()));
   EXPECT_FALSE(outcomes[b1.id()].applied);
   ASSERT_TRUE(outcomes.count(b2.id()));  // behind a rejected one: can never apply

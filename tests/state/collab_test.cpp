@@ -384,7 +384,7 @@ TEST(CollabForks, ForkCopiesRefsAndRecordsParent) {
   EXPECT_EQ(env.view().forks_of(env.repo), std::vector<uint64_t>{fork->id});
   EXPECT_EQ(env.view().refs(fork->id).size(), 3u);
   EXPECT_EQ(*env.view().ref(fork->id, "refs/heads/feature"), oid(2));
-  EXPECT_EQ(env.as(env.bob, ForkRepo{env.repo, "proj", false}).code(), Code::kConflict);
+  EXPECT_EQ(env.as(env.bob, ForkRepo{env.repo, "proj", false}).code(), Code::kAlreadyExists);
   ASSERT_TRUE(env.as(env.carol, ForkRepo{fork->id, "only-main", true}).ok());
   auto f2 = env.view().repo_by_name(env.carol.public_key(), "only-main");
   EXPECT_EQ(env.view().refs(f2->id).size(), 1u);
@@ -405,7 +405,7 @@ TEST(CollabPulls, OpenFromSameRepoOrForkWithChecks) {
   EXPECT_EQ(env.as(env.alice,
                    OpenPullRequest{env.repo, "t", "", env.repo, "feature", "main", oid(9), false})
                 .code(),
-            Code::kConflict);
+            Code::kInvalidArgument);
   EXPECT_EQ(
       env.as(env.alice, OpenPullRequest{env.repo, "t", "", env.repo, "main", "main", oid(1), false})
           .message(),
@@ -414,7 +414,7 @@ TEST(CollabPulls, OpenFromSameRepoOrForkWithChecks) {
   EXPECT_EQ(env.as(env.alice,
                    OpenPullRequest{env.repo, "t", "", env.repo, "feature", "main", oid(2), false})
                 .code(),
-            Code::kConflict);  // one open pull request per head and base
+            Code::kAlreadyExists);  // one open pull request per head and base
   auto pr = *env.view().issue(env.repo, n);
   EXPECT_EQ(pr.base_sha, oid(1));
   EXPECT_EQ(env.view().revisions(env.repo, n).size(), 1u);

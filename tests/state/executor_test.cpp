@@ -26,9 +26,9 @@ TEST(Executor, RegisterUsernameUniqueCaseInsensitive) {
   auto alice = key(1), mallory = key(2);
   EXPECT_TRUE(env.apply(own_tx(alice, 1, RegisterUser{"Alice"})).ok());
   auto st = env.apply(own_tx(mallory, 1, RegisterUser{"alice"}));
-  EXPECT_EQ(st.code(), Code::kConflict);
+  EXPECT_EQ(st.code(), Code::kAlreadyExists);
   EXPECT_NE(st.message().find("taken"), std::string::npos);
-  EXPECT_EQ(env.apply(own_tx(alice, 2, RegisterUser{"second"})).code(), Code::kConflict);
+  EXPECT_EQ(env.apply(own_tx(alice, 2, RegisterUser{"second"})).code(), Code::kAlreadyExists);
   EXPECT_EQ(env.apply(own_tx(mallory, 1, RegisterUser{"bad name"})).code(), Code::kInvalidArgument);
   EXPECT_EQ(env.view().account_by_username("ALICE")->key, alice.public_key());
   EXPECT_EQ(env.view().account_by_username("alice")->id, 1u);
@@ -40,7 +40,7 @@ TEST(Executor, RegisterUsernameUniqueCaseInsensitive) {
 TEST(Executor, NonceSignatureChainAndTimestamp) {
   Env env;
   auto k = key(1);
-  EXPECT_EQ(env.apply(own_tx(k, 2, RegisterUser{"alice"})).code(), Code::kConflict);  // gap
+  EXPECT_EQ(env.apply(own_tx(k, 2, RegisterUser{"alice"})).code(), Code::kInvalidArgument);  // gap
   auto tx = own_tx(k, 1, RegisterUser{"alice"});
   auto forged = tx;
   forged.signature[3] ^= 0x10;
@@ -52,7 +52,7 @@ TEST(Executor, NonceSignatureChainAndTimestamp) {
   EXPECT_EQ(env.apply(own_tx(k, 1, RegisterUser{"alice"}, kT0 - kMaxTxAgeMs - 1)).code(),
             Code::kInvalidArgument);
   EXPECT_TRUE(env.apply(tx).ok());
-  EXPECT_EQ(env.apply(tx).code(), Code::kConflict);  // replay
+  EXPECT_EQ(env.apply(tx).code(), Code::kInvalidArgument);  // replay
   EXPECT_EQ(env.view().nonce(k.public_key(), k.public_key()), 1u);
 }
 
@@ -108,7 +108,7 @@ TEST(Executor, RepositoryLifecycleAndPermissions) {
             Code::kPermissionDenied);  // no username
   ASSERT_TRUE(env.apply(own_tx(alice, 2, CreateRepo{"Hello", "desc", true, "main"})).ok());
   EXPECT_EQ(env.apply(own_tx(alice, 3, CreateRepo{"hello", "", false, "main"})).code(),
-            Code::kConflict);
+            Code::kAlreadyExists);
   EXPECT_EQ(env.apply(own_tx(alice, 3, CreateRepo{"x.git", "", false, "main"})).code(),
             Code::kInvalidArgument);
   EXPECT_EQ(env.apply(own_tx(alice, 3, CreateRepo{"x", "", false, "a..b"})).code(),
