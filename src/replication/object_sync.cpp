@@ -336,6 +336,10 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
   Later later;
   {
     MutexLock l(mu_);
+    if (stopping_) {  // stop() may already have answered every waiter: nobody would run this job
+      l.unlock();
+      return done(false);
+    }
     WaiterId id = next_waiter_++;
     waiters_.emplace(id, std::move(done));
     apply(core_.ensure(to_ms(now), id, repo_id, std::move(tips), hints, to_ms(deadline)), later);
@@ -485,7 +489,7 @@ void ObjectSync::attempt(const StartAttempt& a) {
   {
     MutexLock l(mu_);
     auto it = pipes_.find(a.request);
-    if (it != pipes_.end()) pipe = it->second;
+    if (it != pipes_.end() && !it->second->aborted) pipe = it->second;  // else: nobody waits
   }
   // The attempt is over: its pipe goes, the Fetcher hears how it ended.
   auto report = [&](const auto& event) {
