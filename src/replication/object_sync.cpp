@@ -8,8 +8,10 @@
 
 #include "api/git_routes.h"
 #include "codec/codec.h"
+#include "core/assert.h"
 #include "crypto/did.h"
 #include "git/pack_transfer.h"
+#include "git/ref_name.h"
 #include "git/refs.h"
 #include "git/repo_store.h"
 #include "p2p/transport.h"
@@ -18,41 +20,30 @@
 namespace guts::replication {
 
 namespace fs = std::filesystem;
-
-// One fetch: a repository and the tips it must hold, shared by every ensure() asking for them.
-struct ObjectSync::Job {
-  uint64_t repo_id = 0;
-  std::vector<std::string> tips;
-  std::vector<crypto::PublicKey> hints;
-  struct Waiter {
-    Clock::time_point deadline;
-    Done done;
-  };
-  std::vector<Waiter> waiters;  // guarded by cmu_
-  std::atomic<bool> cancelled{false};
-  Clock::time_point not_before{};  // next round over the candidates (guarded by cmu_)
-};
-
-// One Want in flight: chunks handed from the I/O thread to the fetching thread.
-struct ObjectSync::Inflight {
-  crypto::PublicKey peer;
-  Mutex mu;
-  std::condition_variable cv;
+// One attempt's answer on its way to index-pack: filled by Feed and Abort actions (I/O and
+// timer threads), read by the Source of the attempt's fetching thread. Guarded by mu_.
+struct ObjectSync::Pipe {
   std::deque<Bytes> chunks;
-  ChunkStream stream;
-  bool not_found = false;
+  bool eof = false;
+  bool aborted = false;
   std::string reason;
-  bool overflow = false;
-  bool violation = false;
-  Inflight(const crypto::PublicKey& p, const ObjectSyncOptions& o)
-      : peer(p), stream(o.max_pack_bytes, o.max_buffered_bytes) {}
-  Clock::time_point last_activity = Clock::now();
 };
 
 namespace {
 
 std::string did(const crypto::PublicKey& k) {
   return crypto::did_from_key(k);
+}
+
+FetcherOptions fetcher_options(const crypto::PublicKey& self, const ObjectSyncOptions& o) {
+  FetcherOptions f;
+  f.self = self;
+  f.max_rounds = std::max<size_t>(1, o.client_threads);
+  f.max_pack_bytes = o.max_pack_bytes;
+  f.max_buffered_bytes = o.max_buffered_bytes;
+  f.attempt_idle_ms = static_cast<uint64_t>(o.attempt_idle_timeout.count());
+  f.retry_backoff_ms = static_cast<uint64_t>(o.retry_backoff.count());
+  return f;
 }
 
 }  // namespace
@@ -65,7 +56,8 @@ ObjectSync::ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions optio
       // The queue's bound is checked apart (squeue_); in total at most that many queued plus
       // one running per serving thread.
       admission_(opts_.max_requests_per_peer,
-                 opts_.max_queued_requests + std::max<size_t>(1, opts_.server_threads)) {
+                 opts_.max_queued_requests + std::max<size_t>(1, opts_.server_threads)),
+      core_(fetcher_options(self_, opts_)) {
   port_.subscribe(p2p::channel::kGit, [this](const crypto::PublicKey& peer, Bytes payload) {
     on_message(peer, std::move(payload));
   });
@@ -88,15 +80,10 @@ void ObjectSync::stop() {
   scv_.notify_all();
   { MutexLock l(backoff_mu_); }
   backoff_cv_.notify_all();
-  {
-    MutexLock l(cmu_);
-    for (auto& [id, f] : inflight_) {
-      MutexLock fl(f->mu);
-      f->cv.notify_all();
-    }
-  }
-  ccv_.notify_all();
-  tcv_.notify_all();
+  { MutexLock l(mu_); }
+  work_cv_.notify_all();
+  timer_cv_.notify_all();
+  pipe_cv_.notify_all();
   for (auto& t : servers_) t.join();
   for (auto& t : clients_) t.join();
   if (timer_.joinable()) timer_.join();
@@ -104,16 +91,15 @@ void ObjectSync::stop() {
   servers_.clear();
   clients_.clear();
   // Whoever still waits hears that the objects did not arrive.
-  std::vector<Done> fail;
+  Later later;
   {
-    MutexLock l(cmu_);
-    for (auto& [key, job] : jobs_)
-      for (auto& w : job->waiters) fail.push_back(std::move(w.done));
-    jobs_.clear();
-    cqueue_.clear();
+    MutexLock l(mu_);
+    apply(core_.shutdown(), later);
     checks_.clear();
+    work_.clear();
+    pipes_.clear();
   }
-  for (auto& d : fail) d(false);
+  run_later(later);
 }
 
 ObjectSync::Stats ObjectSync::stats() const {
@@ -157,20 +143,19 @@ void ObjectSync::on_message(const crypto::PublicKey& peer, Bytes payload) {
       ++stats_.requests_refused;
     }
   } else if (auto* c = std::get_if<wire::PackChunk>(&m)) {
-    on_chunk(peer, std::move(*c));
+    step([&](Fetcher& f) { return f.chunk(now_ms(), peer, std::move(*c)); });
   } else if (auto* nf = std::get_if<wire::NotFound>(&m)) {
-    on_not_found(peer, *nf);
+    step([&](Fetcher& f) { return f.not_found(now_ms(), peer, *nf); });
   } else if (auto* inv = std::get_if<wire::Inventory>(&m)) {
-    MutexLock l(imu_);
-    theirs_[peer] = std::move(*inv);
+    MutexLock l(mu_);
+    core_.inventory(peer, std::move(*inv));
   }
 }
 
 void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
   if (stopping_) return;
   if (!up) {
-    MutexLock l(imu_);
-    theirs_.erase(peer);
+    step([&](Fetcher& f) { return f.peer(now_ms(), peer, false); });
     return;
   }
   Bytes inv;
@@ -179,52 +164,6 @@ void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
     inv = wire::encode(mine_);
   }
   transport().send(peer, p2p::channel::kGit, inv);
-}
-
-void ObjectSync::on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk) {
-  std::shared_ptr<Inflight> f;
-  {
-    MutexLock l(cmu_);
-    auto it = inflight_.find(chunk.request_id);
-    if (it == inflight_.end() || it->second->peer != peer)
-      return;  // late answer to a closed request
-    f = it->second;
-  }
-  std::string violation;
-  {
-    MutexLock l(f->mu);
-    switch (f->stream.on_chunk(chunk.seq, chunk.last, chunk.data.size())) {
-      case ChunkStream::Verdict::kViolation:
-        violation = "pack chunk out of order";
-        f->violation = true;
-        break;
-      case ChunkStream::Verdict::kOverflow:
-        f->last_activity = Clock::now();
-        f->overflow = true;  // an honest peer with a large pack is not punished
-        break;
-      case ChunkStream::Verdict::kAccepted:
-        f->last_activity = Clock::now();
-        if (!chunk.data.empty()) f->chunks.push_back(std::move(chunk.data));
-        break;
-    }
-    f->cv.notify_all();
-  }
-  if (!violation.empty()) block_peer(peer, violation);
-}
-
-void ObjectSync::on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf) {
-  std::shared_ptr<Inflight> f;
-  {
-    MutexLock l(cmu_);
-    auto it = inflight_.find(nf.request_id);
-    if (it == inflight_.end() || it->second->peer != peer) return;
-    f = it->second;
-  }
-  MutexLock l(f->mu);
-  f->not_found = true;
-  f->reason = nf.reason;
-  f->last_activity = Clock::now();
-  f->cv.notify_all();
 }
 
 // ---- inventory ----
@@ -249,12 +188,8 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
 }
 
 std::vector<crypto::PublicKey> ObjectSync::hosting_peers(uint64_t repo_id) const {
-  std::vector<crypto::PublicKey> out;
-  MutexLock l(imu_);
-  for (const auto& [peer, inv] : theirs_)
-    if (inv.hosts_all || std::binary_search(inv.repos.begin(), inv.repos.end(), repo_id))
-      out.push_back(peer);
-  return out;
+  MutexLock l(mu_);
+  return core_.hosting_peers(repo_id);
 }
 
 // ---- serving ----
@@ -389,306 +324,264 @@ void ObjectSync::ensure(uint64_t repo_id, std::vector<std::string> tips,
                         std::vector<crypto::PublicKey> hints, Clock::time_point deadline,
                         Done done) {
   if (stopping_) return done(false);
-  std::sort(tips.begin(), tips.end());
-  tips.erase(std::unique(tips.begin(), tips.end()), tips.end());
-  for (const auto& t : tips)
-    if (!git::is_valid_oid(t)) {
-      spdlog::warn("replication: ensure({}) with a malformed oid", repo_id);
-      return done(false);
-    }
-  if (tips.empty()) return done(true);
-  if (tips.size() > wire::kMaxWants) {
+  // The Fetcher answers false to both; the warnings are the driver's.
+  if (std::any_of(tips.begin(), tips.end(), [](const auto& t) { return !git::is_valid_oid(t); }))
+    spdlog::warn("replication: ensure({}) with a malformed oid", repo_id);
+  else if (tips.size() > wire::kMaxWants)
     spdlog::warn("replication: ensure({}) with {} tips, over the protocol's bound", repo_id,
                  tips.size());
-    return done(false);
-  }
-  // Whether the objects are already here is git's to say: run_round asks it first, on a
-  // fetching thread, never on the caller's (the ledger's) thread.
+  // Far deadlines (time_point::max()) are capped so that milliseconds do not overflow.
+  const auto now = Clock::now();
+  deadline = std::min(deadline, now + std::chrono::hours(24 * 365 * 10));
+  Later later;
   {
-    MutexLock l(cmu_);
-    auto& job = jobs_[{repo_id, tips}];
-    bool fresh = !job;
-    if (fresh) {
-      job = std::make_shared<Job>();
-      job->repo_id = repo_id;
-      job->tips = tips;
+    MutexLock l(mu_);
+    if (stopping_) {  // stop() may already have answered every waiter: nobody would run this job
+      l.unlock();
+      return done(false);
     }
-    for (const auto& h : hints)
-      if (std::find(job->hints.begin(), job->hints.end(), h) == job->hints.end())
-        job->hints.push_back(h);
-    job->waiters.push_back({deadline, std::move(done)});
-    if (fresh) checks_.push_back(job);
+    WaiterId id = next_waiter_++;
+    waiters_.emplace(id, std::move(done));
+    apply(core_.ensure(to_ms(now), id, repo_id, std::move(tips), hints, to_ms(deadline)), later);
   }
-  ccv_.notify_all();
-  tcv_.notify_all();
+  run_later(later);  // no tips: done(true) on the caller's thread, as before
+}
+
+uint64_t ObjectSync::to_ms(Clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return ms < 0 ? 0 : static_cast<uint64_t>(ms);
+}
+
+template <typename Event>
+void ObjectSync::step(Event&& event) {
+  Later later;
+  {
+    MutexLock l(mu_);
+    apply(event(core_), later);
+  }
+  run_later(later);
+}
+
+void ObjectSync::apply(FetcherActions a, Later& later) {
+  bool work = false;
+  for (auto& c : a.checks) {
+    if (c.first)
+      checks_.push_back(std::move(c));
+    else
+      work_.push_back(std::move(c));
+    work = true;
+  }
+  for (auto& s : a.attempts) {
+    pipes_[s.request] = std::make_shared<Pipe>();
+    work_.push_back(std::move(s));
+    work = true;
+  }
+  bool piped = false;
+  for (auto& f : a.feeds) {
+    auto it = pipes_.find(f.request);
+    if (it == pipes_.end()) continue;  // its verification already ended
+    if (!f.data.empty()) it->second->chunks.push_back(std::move(f.data));
+    it->second->eof = it->second->eof || f.last;
+    piped = true;
+  }
+  for (auto& ab : a.aborts) {
+    auto it = pipes_.find(ab.request);
+    if (it == pipes_.end()) continue;
+    it->second->aborted = true;
+    it->second->reason = std::move(ab.reason);
+    piped = true;
+  }
+  for (auto& b : a.blocks) later.blocks.push_back(std::move(b));
+  for (const auto& c : a.completes) {
+    auto it = waiters_.find(c.waiter);
+    GUTS_ASSERT(it != waiters_.end(), "replication: completing an unknown waiter");
+    later.dones.emplace_back(std::move(it->second), c.ok);
+    waiters_.erase(it);
+  }
+  if (work) work_cv_.notify_all();
+  if (piped) pipe_cv_.notify_all();
+  if (a.wake != wake_) {
+    wake_ = a.wake;
+    timer_cv_.notify_all();
+  }
+}
+
+void ObjectSync::run_later(Later& later) {
+  for (const auto& b : later.blocks) block_peer(b.peer, b.why);
+  for (auto& [done, ok] : later.dones) done(ok);
 }
 
 void ObjectSync::check_loop() {
   for (;;) {
-    std::shared_ptr<Job> job;
+    CheckClosure c;
     {
-      MutexLock l(cmu_);
-      while (!stopping_ && checks_.empty()) l.wait(ccv_);
+      MutexLock l(mu_);
+      while (!stopping_ && checks_.empty()) l.wait(work_cv_);
       if (stopping_) return;
-      job = std::move(checks_.front());
+      c = std::move(checks_.front());
       checks_.pop_front();
-      if (job->cancelled) continue;  // its callers already heard
     }
-    // Already here (in the repository or a push quarantine)? Then no fetch, no thread of the
-    // fetching pool taken: the common case of a block whose pushes reached this node.
-    bool present = false;
-    auto key = api::git_repo_key(job->repo_id);
-    try {
-      present = store_.exists(key) && git::has_closure(store_.path_for(key), job->tips, true);
-    } catch (const std::exception& e) {
-      spdlog::debug("replication: checking repository {}: {}", job->repo_id, e.what());
-    }
-    if (present) {
-      finish(job, true);
-      continue;
-    }
-    {
-      MutexLock l(cmu_);
-      cqueue_.push_back(job);
-    }
-    ccv_.notify_all();
-  }
-}
-
-ObjectSync::Clock::time_point ObjectSync::job_deadline(const Job& job) const {
-  MutexLock l(cmu_);
-  Clock::time_point d{};
-  for (const auto& w : job.waiters) d = std::max(d, w.deadline);
-  return d;
-}
-
-void ObjectSync::timer_loop() {
-  MutexLock l(cmu_);
-  while (!stopping_) {
-    auto now = Clock::now();
-    auto next = Clock::time_point::max();
-    std::vector<Done> expired;
-    for (auto it = jobs_.begin(); it != jobs_.end();) {
-      auto& ws = it->second->waiters;
-      for (auto w = ws.begin(); w != ws.end();) {
-        if (w->deadline <= now) {
-          expired.push_back(std::move(w->done));
-          w = ws.erase(w);
-        } else {
-          next = std::min(next, w->deadline);
-          ++w;
-        }
-      }
-      if (ws.empty()) {
-        it->second->cancelled = true;  // its thread stops at the next check
-        it = jobs_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (!expired.empty()) {
-      l.unlock();
-      for (auto& d : expired) d(false);
-      l.lock();
-      continue;
-    }
-    if (next == Clock::time_point::max())
-      l.wait(tcv_);
-    else
-      l.wait_until(tcv_, next);
+    check(c);
   }
 }
 
 void ObjectSync::client_loop() {
   for (;;) {
-    std::shared_ptr<Job> job;
+    Work w;
     {
-      // The first job whose next round is due; a job waiting to retry holds no thread.
-      MutexLock l(cmu_);
-      while (!job) {
-        if (stopping_) return;
-        auto now = Clock::now();
-        auto next = Clock::time_point::max();
-        for (auto it = cqueue_.begin(); it != cqueue_.end();) {
-          if ((*it)->cancelled) {
-            it = cqueue_.erase(it);  // its callers already heard
-          } else if ((*it)->not_before <= now) {
-            job = std::move(*it);
-            cqueue_.erase(it);
-            break;
-          } else {
-            next = std::min(next, (*it)->not_before);
-            ++it;
-          }
-        }
-        if (job) break;
-        if (next == Clock::time_point::max())
-          l.wait(ccv_);
-        else
-          l.wait_until(ccv_, next);
-      }
+      MutexLock l(mu_);
+      while (!stopping_ && work_.empty()) l.wait(work_cv_);
+      if (stopping_) return;
+      w = std::move(work_.front());
+      work_.pop_front();
     }
-    bool again = false;
-    try {
-      again = run_round(job);
-    } catch (const std::exception& e) {
-      spdlog::error("replication: repository {}: {}", job->repo_id, e.what());
-      finish(job, false);
-    }
-    if (again) {
-      // Nobody could serve it yet (peers not connected, push not yet forwarded, …): ask again.
-      {
-        MutexLock l(cmu_);
-        job->not_before = Clock::now() + opts_.retry_backoff;
-        cqueue_.push_back(job);
-      }
-      ccv_.notify_all();
-    }
+    if (auto* c = std::get_if<CheckClosure>(&w))
+      check(*c);
+    else
+      attempt(std::get<StartAttempt>(w));
   }
 }
 
-void ObjectSync::finish(const std::shared_ptr<Job>& job, bool ok) {
-  std::vector<Done> dones;
+void ObjectSync::timer_loop() {
+  MutexLock l(mu_);
+  while (!stopping_) {
+    if (!wake_) {
+      l.wait(timer_cv_);
+      continue;
+    }
+    const auto at = Clock::time_point(std::chrono::milliseconds(*wake_));
+    if (Clock::now() < at) {
+      l.wait_until(timer_cv_, at);
+      continue;
+    }
+    Later later;
+    apply(core_.tick(now_ms()), later);
+    l.unlock();
+    run_later(later);
+    l.lock();
+  }
+}
+
+// Are the tips and everything they reach here (in the repository or a push quarantine)?
+void ObjectSync::check(const CheckClosure& c) {
+  bool present = false;
+  auto key = api::git_repo_key(c.repo_id);
+  try {
+    // A block being verified may update a repository whose creation this node has not applied
+    // yet: before a round the objects get a home, which the projection creates idempotently.
+    if (!c.first && store_.create(key))
+      spdlog::info("replication: created repository {} to receive objects", c.repo_id);
+    present = store_.exists(key) && git::has_closure(store_.path_for(key), c.tips, true);
+  } catch (const std::exception& e) {
+    spdlog::debug("replication: checking repository {}: {}", c.repo_id, e.what());
+  }
+  std::vector<crypto::PublicKey> validators;
+  if (!c.first) validators = port_.validator_keys();  // the candidates are chosen now
+  step([&](Fetcher& f) {
+    if (!c.first) f.set_validators(std::move(validators));
+    return f.closure_checked(now_ms(), c.job, present);
+  });
+}
+
+// One Want to one peer, its pack verified by git and migrated into the repository.
+void ObjectSync::attempt(const StartAttempt& a) {
+  std::shared_ptr<Pipe> pipe;
   {
-    MutexLock l(cmu_);
-    auto it = jobs_.find({job->repo_id, job->tips});
-    if (it != jobs_.end() && it->second == job) jobs_.erase(it);
-    for (auto& w : job->waiters) dones.push_back(std::move(w.done));
-    job->waiters.clear();
-    job->cancelled = true;
+    MutexLock l(mu_);
+    auto it = pipes_.find(a.request);
+    if (it != pipes_.end() && !it->second->aborted) pipe = it->second;  // else: nobody waits
   }
-  tcv_.notify_all();
-  for (auto& d : dones) d(ok);
-}
-
-std::vector<crypto::PublicKey> ObjectSync::candidates(const Job& job) const {
-  std::vector<crypto::PublicKey> hints;
-  {
-    MutexLock l(cmu_);
-    hints = job.hints;
-  }
-  return candidate_order(self_, hints, port_.validator_keys(), hosting_peers(job.repo_id));
-}
-
-bool ObjectSync::run_round(const std::shared_ptr<Job>& job) {
-  auto key = api::git_repo_key(job->repo_id);
-  if (stopping_ || job->cancelled || Clock::now() >= job_deadline(*job)) {
-    finish(job, false);
-    return false;
-  }
-  // A block being verified may update a repository whose creation this node has not applied
-  // yet: the objects need a home before the projection creates it (idempotently).
-  if (store_.create(key))
-    spdlog::info("replication: created repository {} to receive objects", job->repo_id);
-  if (git::has_closure(store_.path_for(key), job->tips, true)) {
-    finish(job, true);
-    return false;
-  }
-  for (const auto& peer : candidates(*job)) {
-    if (stopping_ || job->cancelled || Clock::now() >= job_deadline(*job)) break;
-    if (transport().is_blocked(peer) || !transport().connected(peer)) continue;
-    if (attempt(job, peer)) {
-      finish(job, true);
-      return false;
+  // The attempt is over: its pipe goes, the Fetcher hears how it ended.
+  auto report = [&](const auto& event) {
+    Later later;
+    {
+      MutexLock l(mu_);
+      pipes_.erase(a.request);
+      apply(event(core_), later);
     }
-  }
-  return true;
-}
-
-bool ObjectSync::attempt(const std::shared_ptr<Job>& job, const crypto::PublicKey& peer) {
-  auto key = api::git_repo_key(job->repo_id);
-  auto dir = store_.path_for(key);
+    run_later(later);
+  };
+  auto unsent = [&] { report([&](Fetcher& f) { return f.unsent(now_ms(), a.request); }); };
+  if (!pipe || transport().is_blocked(a.peer) || !transport().connected(a.peer)) return unsent();
+  auto dir = store_.path_for(api::git_repo_key(a.repo_id));
   wire::Want want;
-  want.repo_id = job->repo_id;
-  for (const auto& t : job->tips) want.wants.push_back(wire::from_hex(t));
-  // Haves: our ref tips, whose closure is complete; the server leaves out what they reach.
-  std::set<std::string> haves;
-  for (const auto& r : git::list_refs(dir)) {
-    if (haves.size() >= wire::kMaxHaves) break;
-    haves.insert(r.oid);
-  }
-  for (const auto& h : haves) want.haves.push_back(wire::from_hex(h));
-
-  auto f = std::make_shared<Inflight>(peer, opts_);
-  {
-    MutexLock l(cmu_);
-    want.request_id = next_request_++;
-    inflight_[want.request_id] = f;
-  }
-  struct Unregister {
-    ObjectSync* self;
-    uint64_t id;
-    ~Unregister() {
-      MutexLock l(self->cmu_);
-      self->inflight_.erase(id);
+  want.request_id = a.request;
+  want.repo_id = a.repo_id;
+  for (const auto& t : a.tips) want.wants.push_back(wire::from_hex(t));
+  Verification result = Verification::kFailed;
+  std::string detail;
+  try {
+    // Haves: our ref tips, whose closure is complete; the server leaves out what they reach.
+    std::set<std::string> haves;
+    for (const auto& r : git::list_refs(dir)) {
+      if (haves.size() >= wire::kMaxHaves) break;
+      haves.insert(r.oid);
     }
-  } unregister{this, want.request_id};
+    for (const auto& h : haves) want.haves.push_back(wire::from_hex(h));
+  } catch (const std::exception& e) {
+    spdlog::error("replication: repository {}: {}", a.repo_id, e.what());
+    return unsent();
+  }
   {
     MutexLock l(stats_mu_);
     ++stats_.attempts;
   }
-  f->last_activity = Clock::now();
-  if (!transport().send(peer, p2p::channel::kGit, wire::encode(want))) return false;
+  if (!transport().send(a.peer, p2p::channel::kGit, wire::encode(want))) return unsent();
 
-  // A candidate that has not started answering within half of the time left (at least
-  // 300 ms) gives way to the next: one silent peer must not eat a verify's whole deadline.
-  const auto first_answer = first_answer_by(Clock::now(), job_deadline(*job));
-  // index-pack pulls the chunks as they arrive; memory stays at what it has not read yet.
+  // index-pack pulls the chunks as they arrive; memory stays at what it has not read yet. The
+  // Fetcher ends a silent or broken attempt by aborting the pipe.
   Bytes cur;
   size_t pos = 0;
+  uint64_t total = 0;
   git::Source source = [&](uint8_t* buf, size_t cap) -> size_t {
-    const auto deadline = job_deadline(*job);  // takes cmu_: never while holding f->mu
-    MutexLock l(f->mu);
-    for (;;) {
-      if (pos < cur.size()) {
-        size_t n = std::min(cap, cur.size() - pos);
-        std::copy_n(cur.data() + pos, n, buf);
-        pos += n;
-        return n;
+    if (pos >= cur.size()) {
+      MutexLock l(mu_);
+      for (;;) {
+        if (!pipe->chunks.empty()) {
+          cur = std::move(pipe->chunks.front());
+          pipe->chunks.pop_front();
+          core_.consumed(a.request, cur.size());
+          pos = 0;
+          break;
+        }
+        if (pipe->eof) return 0;
+        if (stopping_) throw Error(Code::kUnavailable, "shutting down");
+        if (pipe->aborted) throw Error(Code::kUnavailable, pipe->reason);
+        l.wait(pipe_cv_);
       }
-      if (!f->chunks.empty()) {
-        cur = std::move(f->chunks.front());
-        f->chunks.pop_front();
-        f->stream.consumed(cur.size());
-        pos = 0;
-        continue;
-      }
-      if (f->stream.eof()) return 0;
-      if (stopping_) throw Error(Code::kUnavailable, "shutting down");
-      if (job->cancelled) throw Error(Code::kUnavailable, "nobody waits any more");
-      if (f->violation) throw Error(Code::kUnavailable, "protocol violation");
-      if (f->not_found) throw Error(Code::kNotFound, f->reason);
-      if (f->overflow) throw Error(Code::kTooLarge, "pack too large");
-      auto until = attempt_wait_until(f->last_activity, deadline, opts_.attempt_idle_timeout,
-                                      f->stream.total() > 0, first_answer);
-      if (Clock::now() >= until) throw Error(Code::kUnavailable, "timed out");
-      l.wait_until(f->cv, std::min(until, Clock::now() + std::chrono::milliseconds(200)));
     }
+    size_t n = std::min(cap, cur.size() - pos);
+    std::copy_n(cur.data() + pos, n, buf);
+    pos += n;
+    total += n;
+    return n;
   };
   try {
     git::IngestOptions io;
-    // Our own bound (overflow above) triggers first: index-pack's would blame an honest peer.
+    // Our own bound (overflow) triggers first: index-pack's would blame an honest peer.
     io.max_pack_bytes = opts_.max_pack_bytes + wire::kMaxChunkBytes;
-    git::ingest_pack(dir, source, job->tips, io);
+    git::ingest_pack(dir, source, a.tips, io);
+    result = Verification::kOk;
   } catch (const Error& e) {
+    detail = e.what();
     if (e.code() == Code::kInvalidArgument) {
-      {
-        MutexLock l(stats_mu_);
-        ++stats_.packs_rejected;
-      }
-      block_peer(peer, "repository " + std::to_string(job->repo_id) + ": bad pack: " + e.what());
+      result = Verification::kBadPack;
+      MutexLock l(stats_mu_);
+      ++stats_.packs_rejected;
     } else if (e.code() == Code::kInternal) {
-      spdlog::error("replication: repository {} from {}: {}", job->repo_id, did(peer), e.what());
+      spdlog::error("replication: repository {} from {}: {}", a.repo_id, did(a.peer), e.what());
     } else {
-      spdlog::debug("replication: repository {} from {}: {}", job->repo_id, did(peer), e.what());
+      spdlog::debug("replication: repository {} from {}: {}", a.repo_id, did(a.peer), e.what());
     }
-    return false;
   }
-  spdlog::info("replication: repository {}: fetched {} tip(s) from {} ({} bytes)", job->repo_id,
-               job->tips.size(), did(peer), f->stream.total());
-  MutexLock l(stats_mu_);
-  ++stats_.packs_fetched;
-  return true;
+  if (result == Verification::kOk) {
+    spdlog::info("replication: repository {}: fetched {} tip(s) from {} ({} bytes)", a.repo_id,
+                 a.tips.size(), did(a.peer), total);
+    MutexLock l(stats_mu_);
+    ++stats_.packs_fetched;
+  }
+  if (stopping_) return;  // stop() answers the waiters
+  report([&](Fetcher& f) { return f.verified(now_ms(), a.request, result, detail); });
 }
 
 }  // namespace guts::replication

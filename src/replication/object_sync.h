@@ -15,19 +15,25 @@
 // the repository. A peer whose pack fails verification, or that breaks the protocol (malformed
 // message, chunks out of order), is blocked (transport().block) and the next candidate is tried.
 //
-// Decisions that need no I/O (serving admission, candidate order, chunk order and bounds, when a
-// silent candidate gives way) are pure functions and objects in replication/rules.h.
+// Decisions that need no I/O live in the pure core: serving admission, candidate order, chunk
+// order and bounds, timing (replication/rules.h), and the client's state machine — coalescing of
+// ensure() calls, the walk over the candidates, idle and failed attempts, blocking a peer whose
+// pack failed verification, retries with backoff until the deadline (replication::Fetcher,
+// replication/fetcher.h). This class is the driver: it owns the threads and the I/O, feeds the
+// Fetcher its events under one mutex (mu_) and carries out its actions.
 //
 // Threads and owners (shared state is GUTS_GUARDED_BY one of the mutexes below):
-//   transport I/O thread  decodes; Wants go to the serving queue (smu_), chunks and NotFound to
-//                         their request (Inflight::mu), inventories to imu_. Never blocks on git.
+//   transport I/O thread  decodes; Wants go to the serving queue (smu_), chunks, NotFound,
+//                         inventories and peer events to the Fetcher (mu_). Never blocks on git.
 //   serving pool          git pack-objects for one queued Want each, sends the chunks.
-//   checker thread        has_closure for each new job: done(true) at once when present, else
-//                         queues it for the fetching pool. ensure() never runs git on the
-//                         caller's (the ledger's) thread.
-//   fetching pool         one job (repository + tips, coalesced across callers) per thread, one
-//                         candidate peer at a time, index-pack fed from the request's chunks.
-//   timer thread          completes waiters whose deadline passed (done(false)).
+//   checker thread        the Fetcher's first closure check of each new job (has_closure), so
+//                         that ensure() never runs git on the caller's (the ledger's) thread.
+//   fetching pool         the Fetcher's round checks and attempts: one Want sent, its pack fed
+//                         to index-pack from the request's pipe (Feed actions) and verified.
+//                         client_threads threads = the Fetcher's max_rounds: never a queue.
+//   timer thread          Fetcher::tick at the time it asks for (deadlines, idle attempts,
+//                         retries).
+// Waiters' callbacks, peer blocking and sends run outside mu_.
 //
 // Dependencies: the driver talks to the node's network through Port (p2p::Transport plus the
 // channel and peer subscriptions), so this library does not link the node; the constructor
@@ -44,14 +50,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "core/thread_annotations.h"
 #include "crypto/ed25519.h"
 #include "git/pack_transfer.h"
 #include "p2p/transport.h"
+#include "replication/fetcher.h"
 #include "replication/messages.h"
 #include "replication/rules.h"
 #include "state/block.h"
@@ -168,17 +177,20 @@ class ObjectSync {
   Stats stats() const;
 
  private:
-  struct Job;
-  struct Inflight;
+  struct Pipe;  // one attempt's chunks, from the I/O thread to index-pack
   struct ServeTask {
     crypto::PublicKey peer;
     wire::Want want;
   };
+  // What the Fetcher asked for that runs outside mu_.
+  struct Later {
+    std::vector<std::pair<Done, bool>> dones;
+    std::vector<BlockPeer> blocks;
+  };
+  using Work = std::variant<CheckClosure, StartAttempt>;
 
   void on_message(const crypto::PublicKey& peer, Bytes payload);
   void on_peer(const crypto::PublicKey& peer, bool up);
-  void on_chunk(const crypto::PublicKey& peer, wire::PackChunk chunk);
-  void on_not_found(const crypto::PublicKey& peer, const wire::NotFound& nf);
   void block_peer(const crypto::PublicKey& peer, const std::string& why);
 
   void server_loop();
@@ -187,17 +199,19 @@ class ObjectSync {
   // past send_stall_timeout, the peer is gone or we stop.
   void send_reliably(const crypto::PublicKey& peer, ByteView payload);
 
-  void client_loop();
-  void timer_loop();
-  // Runs has_closure for new jobs: done(true) when present, else hands the job to the fetchers.
-  void check_loop();
-  // One round over the candidates; true when the job should be retried after a pause.
-  bool run_round(const std::shared_ptr<Job>& job);
-  // One Want to one peer, its pack verified and migrated; true on success.
-  bool attempt(const std::shared_ptr<Job>& job, const crypto::PublicKey& peer);
-  std::vector<crypto::PublicKey> candidates(const Job& job) const;
-  void finish(const std::shared_ptr<Job>& job, bool ok);
-  Clock::time_point job_deadline(const Job& job) const;
+  // Feeds one event to the Fetcher (under mu_) and carries out its actions.
+  template <typename Event>
+  void step(Event&& event) GUTS_EXCLUDES(mu_);
+  void apply(FetcherActions a, Later& later) GUTS_REQUIRES(mu_);
+  void run_later(Later& later) GUTS_EXCLUDES(mu_);
+  static uint64_t to_ms(Clock::time_point t);
+  static uint64_t now_ms() { return to_ms(Clock::now()); }
+
+  void check_loop();   // first closure checks
+  void client_loop();  // round checks and attempts
+  void timer_loop();   // Fetcher::tick at its wake time
+  void check(const CheckClosure& c);
+  void attempt(const StartAttempt& a);
 
   Port port_;
   p2p::Transport& transport() { return *port_.transport; }
@@ -215,25 +229,25 @@ class ObjectSync {
   Mutex backoff_mu_;  // send_reliably() pauses, woken by stop()
   std::condition_variable backoff_cv_;
 
-  // Fetching.
-  mutable Mutex cmu_;
-  std::condition_variable ccv_;  // jobs queued or due, stop
-  std::condition_variable tcv_;  // waiter deadlines changed, stop
-  std::map<std::pair<uint64_t, std::vector<std::string>>, std::shared_ptr<Job>> jobs_
-      GUTS_GUARDED_BY(cmu_);
-  std::deque<std::shared_ptr<Job>> cqueue_ GUTS_GUARDED_BY(cmu_);  // checked, not present: to fetch
-  std::deque<std::shared_ptr<Job>> checks_
-      GUTS_GUARDED_BY(cmu_);  // new: is it here already? (check_loop)
-  std::map<uint64_t, std::shared_ptr<Inflight>> inflight_ GUTS_GUARDED_BY(cmu_);  // by request id
-  uint64_t next_request_ GUTS_GUARDED_BY(cmu_) = 1;
+  // Fetching: the core and what its actions handed to the threads.
+  mutable Mutex mu_;
+  std::condition_variable work_cv_;   // checks_ or work_ filled, stop
+  std::condition_variable timer_cv_;  // wake_ changed, stop
+  std::condition_variable pipe_cv_;   // a pipe was fed, ended or aborted; stop
+  Fetcher core_ GUTS_GUARDED_BY(mu_);
+  std::map<WaiterId, Done> waiters_ GUTS_GUARDED_BY(mu_);
+  WaiterId next_waiter_ GUTS_GUARDED_BY(mu_) = 1;
+  std::deque<CheckClosure> checks_ GUTS_GUARDED_BY(mu_);  // first checks (checker thread)
+  std::deque<Work> work_ GUTS_GUARDED_BY(mu_);            // fetching pool
+  std::map<RequestId, std::shared_ptr<Pipe>> pipes_ GUTS_GUARDED_BY(mu_);
+  std::optional<uint64_t> wake_ GUTS_GUARDED_BY(mu_);
   std::vector<std::thread> clients_;
   std::thread timer_;
   std::thread checker_;
 
-  // Inventories (ours, and each connected peer's last one).
+  // Our inventory (peers' inventories are the Fetcher's).
   mutable Mutex imu_;
   wire::Inventory mine_ GUTS_GUARDED_BY(imu_){true, {}};
-  std::map<crypto::PublicKey, wire::Inventory> theirs_ GUTS_GUARDED_BY(imu_);
 
   mutable Mutex stats_mu_;
   Stats stats_ GUTS_GUARDED_BY(stats_mu_);

@@ -50,16 +50,13 @@ ChunkStream::Verdict ChunkStream::on_chunk(uint64_t seq, bool last, size_t bytes
   return Verdict::kAccepted;
 }
 
-std::chrono::steady_clock::time_point first_answer_by(
-    std::chrono::steady_clock::time_point sent, std::chrono::steady_clock::time_point deadline) {
-  return sent + std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(300),
-                                                              (deadline - sent) / 2);
+uint64_t first_answer_by(uint64_t sent, uint64_t deadline) {
+  uint64_t half = deadline > sent ? (deadline - sent) / 2 : 0;
+  return sent + std::max<uint64_t>(300, half);
 }
 
-std::chrono::steady_clock::time_point attempt_wait_until(
-    std::chrono::steady_clock::time_point last_activity,
-    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds idle, bool answered,
-    std::chrono::steady_clock::time_point first_answer) {
+uint64_t attempt_wait_until(uint64_t last_activity, uint64_t deadline, uint64_t idle, bool answered,
+                            uint64_t first_answer) {
   auto until = std::min(last_activity + idle, deadline);
   if (!answered) until = std::min(until, first_answer);
   return until;

@@ -7,12 +7,10 @@
 //   ChunkStream      client side: one Want's answer; chunk order and size bounds.
 //   attempt_wait_until  client side: when a silent candidate gives way to the next.
 //
-// Still in the driver (next step towards a full event/action core like consensus/engine.h, so
-// that the whole-node simulator can run replication): job coalescing, the walk over the
-// candidates, retries with backoff, waiter deadlines.
+// The client's state machine built on them (coalescing, the walk over the candidates, retries,
+// deadlines) is replication::Fetcher (fetcher.h).
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -74,14 +72,11 @@ class ChunkStream {
 };
 
 // Before its first answer, a candidate gets half of the time left when the Want was sent (at least
-// 300 ms), so that one silent peer cannot eat a whole deadline.
-std::chrono::steady_clock::time_point first_answer_by(
-    std::chrono::steady_clock::time_point sent, std::chrono::steady_clock::time_point deadline);
+// 300 ms), so that one silent peer cannot eat a whole deadline. Times in steady milliseconds.
+uint64_t first_answer_by(uint64_t sent, uint64_t deadline);
 // Until when an attempt waits for the candidate's next message: `idle` after its last one, never
 // past the job's deadline, nor past first_answer_by while it has sent nothing.
-std::chrono::steady_clock::time_point attempt_wait_until(
-    std::chrono::steady_clock::time_point last_activity,
-    std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds idle, bool answered,
-    std::chrono::steady_clock::time_point first_answer);
+uint64_t attempt_wait_until(uint64_t last_activity, uint64_t deadline, uint64_t idle, bool answered,
+                            uint64_t first_answer);
 
 }  // namespace guts::replication

@@ -6,9 +6,6 @@
 namespace guts::replication {
 namespace {
 
-using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
 crypto::PublicKey key(uint8_t b) {
   crypto::PublicKey k{};
   k.fill(b);
@@ -76,17 +73,18 @@ TEST(ReplicationRules, SizeBoundsOverflowWithoutBlame) {
 }
 
 TEST(ReplicationRules, ASilentCandidateGivesWayAtHalfTheTimeLeft) {
-  Clock::time_point t0{};
-  auto deadline = t0 + 10s;
+  const uint64_t t0 = 1000;  // steady milliseconds
+  auto deadline = t0 + 10000;
   auto first = first_answer_by(t0, deadline);
-  EXPECT_EQ(first, t0 + 5s);
-  EXPECT_EQ(first_answer_by(t0, t0 + 100ms), t0 + 300ms);  // at least 300 ms
+  EXPECT_EQ(first, t0 + 5000);
+  EXPECT_EQ(first_answer_by(t0, t0 + 100), t0 + 300);  // at least 300 ms
+  EXPECT_EQ(first_answer_by(t0, t0 - 1), t0 + 300);    // deadline already past
   // Silent: the earliest of idle, deadline and first answer.
-  EXPECT_EQ(attempt_wait_until(t0, deadline, 8s, false, first), t0 + 5s);
-  EXPECT_EQ(attempt_wait_until(t0, deadline, 2s, false, first), t0 + 2s);
+  EXPECT_EQ(attempt_wait_until(t0, deadline, 8000, false, first), t0 + 5000);
+  EXPECT_EQ(attempt_wait_until(t0, deadline, 2000, false, first), t0 + 2000);
   // Answering: idle after its last message, never past the deadline.
-  EXPECT_EQ(attempt_wait_until(t0 + 6s, deadline, 3s, true, first), t0 + 9s);
-  EXPECT_EQ(attempt_wait_until(t0 + 8s, deadline, 3s, true, first), deadline);
+  EXPECT_EQ(attempt_wait_until(t0 + 6000, deadline, 3000, true, first), t0 + 9000);
+  EXPECT_EQ(attempt_wait_until(t0 + 8000, deadline, 3000, true, first), deadline);
 }
 
 }  // namespace

@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <sstream>
 
 #include "codec/codec.h"
 #include "consensus/journal.h"
 #include "crypto/hash.h"
+#include "replication/fetcher.h"
+#include "replication/messages.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "storage/db.h"
@@ -115,7 +118,19 @@ struct Cluster::Node {
   std::set<Digest> executed;        // built or verified by this incarnation
   std::set<Digest> final_ids;       // finalized, not committed yet
   std::vector<consensus::VerifyRequest> pending_verify;
-  std::map<Oid, Time> fetching;        // oid → next attempt
+  // Ref tips being fetched → repository id.
+  std::map<Oid, uint64_t> fetching;
+  // Replication: src/replication's client core, as in the real node (volatile, like its jobs).
+  std::unique_ptr<replication::Fetcher> fetcher;
+  std::map<replication::WaiterId, Oid> fetch_waiters;  // one per tip being fetched
+  replication::WaiterId next_waiter = 1;
+  struct PackIn {
+    uint32_t peer = 0;
+    std::vector<std::string> tips;
+    Bytes data;
+  };
+  // Answers being received, by request.
+  std::map<replication::RequestId, PackIn> packs;
   std::map<uint64_t, Oid> refs;        // committed refs/heads/main by repo id
   std::vector<state::PendingTx> pool;  // taken from the mempool, offered to blocks
   std::set<Digest> pooled;
@@ -143,6 +158,9 @@ struct Cluster::Node {
     final_ids.clear();
     pending_verify.clear();
     fetching.clear();
+    fetcher.reset();
+    fetch_waiters.clear();
+    packs.clear();
     refs.clear();
     pool.clear();
     pooled.clear();
@@ -375,27 +393,228 @@ void Cluster::load_refs(Node& node) {
     if (c.repo_id == 0) continue;
     if (auto oid = view.ref(c.repo_id, kRef)) node.refs[c.repo_id] = oid_from_bytes(*oid);
   }
-  // What the refs need and the store lacks (the fetch queue died with the last incarnation).
-  std::vector<Oid> roots;
-  for (const auto& [repo, oid] : node.refs) roots.push_back(oid);
-  need(node, std::move(roots));
+  // What the refs need and the store lacks (the fetch jobs died with the last incarnation).
+  for (const auto& [repo, oid] : node.refs) need(node, repo, oid, {});
 }
 
-void Cluster::need(Node& node, std::vector<Oid> todo) {
-  // A held object may still lack descendants (fetched for a proposal before a crash emptied
-  // the queue), so the walk goes through held objects too.
+void Cluster::need(Node& node, uint64_t repo, const Oid& root,
+                   std::vector<crypto::PublicKey> hints) {
+  // A held root may still lack descendants (a push's objects half stored before a crash): the
+  // Fetcher checks the whole closure first, as the real node's git does.
+  if (!node.fetching.emplace(root, repo).second) return;
+  if (!node.fetcher) {
+    replication::FetcherOptions fo;
+    fo.self = node.key.public_key();
+    fo.attempt_idle_ms = 3 * opts_.tick;
+    fo.retry_backoff_ms = opts_.tick;
+    node.fetcher = std::make_unique<replication::Fetcher>(fo);
+  }
+  shuffle_validators(node);
+  auto waiter = node.next_waiter++;
+  node.fetch_waiters[waiter] = root;
+  run_fetcher(node.idx, node.fetcher->ensure(now_, waiter, repo, {oid_hex(root)}, hints,
+                                             now_ + kFetchDeadlineTicks * opts_.tick));
+}
+
+bool Cluster::has_closure(const Node& node, const std::vector<Oid>& roots,
+                          const std::map<Oid, GitObject>* extra) const {
+  std::vector<Oid> todo = roots;
   std::set<Oid> seen;
   while (!todo.empty()) {
     Oid o = todo.back();
     todo.pop_back();
     if (!seen.insert(o).second) continue;
     const GitObject* obj = node.git.get(o);
-    if (!obj) {
-      node.fetching.emplace(o, now_);
-      continue;
+    if (!obj && extra) {
+      auto it = extra->find(o);
+      if (it != extra->end()) obj = &it->second;
     }
+    if (!obj) return false;
     for (const Oid& r : references(*obj)) todo.push_back(r);
   }
+  return true;
+}
+
+// The driver's side of replication::Fetcher: git is the GitStore, the network the simulated one,
+// index-pack a decode, hash and closure check of the received "pack". Actions are carried out at
+// once; answers that come back at once (closure checks, unsendable Wants, verifications) are
+// fed back in the same step.
+void Cluster::run_fetcher(uint32_t i, replication::FetcherActions first) {
+  using replication::Verification;
+  Node& node = *nodes_[i];
+  std::deque<replication::FetcherActions> todo;
+  todo.push_back(std::move(first));
+  while (!todo.empty() && node.fetcher) {
+    auto a = std::move(todo.front());
+    todo.pop_front();
+    auto& f = *node.fetcher;
+    for (const auto& c : a.checks) {
+      std::vector<Oid> roots;
+      for (const auto& t : c.tips) roots.push_back(replication::wire::from_hex(t));
+      todo.push_back(f.closure_checked(now_, c.job, has_closure(node, roots)));
+    }
+    for (const auto& at : a.attempts) {
+      uint32_t peer = peer_index(at.peer);
+      if (peer >= opts_.n || !nodes_[peer]->up || node.repl_blocked.count(peer)) {
+        todo.push_back(f.unsent(now_, at.request));
+        continue;
+      }
+      node.packs[at.request] = Node::PackIn{peer, at.tips, {}};
+      wire_want(i, peer, at);
+    }
+    for (auto& fd : a.feeds) {
+      auto it = node.packs.find(fd.request);
+      if (it == node.packs.end()) continue;
+      it->second.data.insert(it->second.data.end(), fd.data.begin(), fd.data.end());
+      f.consumed(fd.request, fd.data.size());
+      if (!fd.last) continue;
+      auto in = std::move(it->second);
+      node.packs.erase(it);
+      std::string why;
+      bool ok = verify_pack(node, in.tips, in.data, &why);
+      todo.push_back(
+          f.verified(now_, fd.request, ok ? Verification::kOk : Verification::kBadPack, why));
+    }
+    for (const auto& ab : a.aborts) {
+      if (node.packs.erase(ab.request) == 0) continue;  // verified already
+      todo.push_back(f.verified(now_, ab.request, Verification::kFailed, ab.reason));
+    }
+    for (const auto& b : a.blocks) {
+      uint32_t peer = peer_index(b.peer);
+      if (peer >= opts_.n) continue;
+      node.repl_blocked.insert(peer);
+      mix(0xbadull << 16 | peer);
+      if (honest(i) && honest(peer)) {
+        violation("honest node " + std::to_string(i) + " blocked honest node " +
+                  std::to_string(peer) + ": " + b.why);
+      }
+    }
+    for (const auto& c : a.completes) {
+      auto w = node.fetch_waiters.find(c.waiter);
+      if (w == node.fetch_waiters.end()) continue;
+      Oid root = w->second;
+      node.fetch_waiters.erase(w);
+      auto it = node.fetching.find(root);
+      if (it == node.fetching.end()) continue;
+      if (c.ok) {
+        node.fetching.erase(it);
+        continue;
+      }
+      // Deadline passed: a ref must never point at objects the node neither holds nor fetches,
+      // so ask again (the real projection does the same after a failed attempt).
+      auto waiter = node.next_waiter++;
+      node.fetch_waiters[waiter] = root;
+      shuffle_validators(node);
+      todo.push_back(f.ensure(now_, waiter, it->second, {oid_hex(root)}, {},
+                              now_ + kFetchDeadlineTicks * opts_.tick));
+    }
+  }
+}
+
+// The validators in a fresh order for each fetch (the real node's order is its validator set's):
+// the seeds explore who is asked first, withholders and corrupters included.
+void Cluster::shuffle_validators(Node& node) {
+  auto order = participants_;
+  for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[rng_.uniform(k)]);
+  node.fetcher->set_validators(std::move(order));
+}
+
+uint32_t Cluster::peer_index(const crypto::PublicKey& pk) const {
+  for (uint32_t j = 0; j < opts_.n; ++j)
+    if (participants_[j] == pk) return j;
+  return opts_.n;
+}
+
+// Request ids on the wire carry the incarnation: an answer to a request of an earlier life of
+// this node (whose Fetcher counted from 1 again) is ignored.
+void Cluster::wire_want(uint32_t i, uint32_t peer, const replication::StartAttempt& at) {
+  replication::wire::Want w;
+  w.request_id = (nodes_[i]->incarnation << 32) | at.request;
+  w.repo_id = at.repo_id;
+  for (const auto& t : at.tips) w.wants.push_back(replication::wire::from_hex(t));
+  Msg m;
+  m.kind = MsgKind::kObjWant;
+  m.payload = replication::wire::encode(w);
+  send(i, peer, std::move(m));
+}
+
+// Serving a Want: the closure of the wants, as a "pack" (count ‖ (type, content) × n), or
+// NotFound. A withholder never serves; a corrupter flips a byte.
+void Cluster::serve_want(uint32_t i, uint32_t from, const Msg& m) {
+  Node& node = *nodes_[i];
+  replication::wire::Want want;
+  try {
+    want = std::get<replication::wire::Want>(replication::wire::decode(m.payload));
+  } catch (const std::exception&) {
+    return;
+  }
+  std::vector<Oid> todo;
+  for (const auto& o : want.wants) todo.push_back(o);
+  std::set<Oid> seen;
+  codec::Writer objects;
+  bool missing = node.behavior == Behavior::kWithholder;
+  while (!todo.empty() && !missing) {
+    Oid o = todo.back();
+    todo.pop_back();
+    if (!seen.insert(o).second) continue;
+    const GitObject* obj = node.git.get(o);
+    if (!obj) {
+      missing = true;
+      break;
+    }
+    objects.str(obj->type).bytes(obj->content);
+    for (const Oid& r : references(*obj)) todo.push_back(r);
+  }
+  Msg r;
+  if (missing) {
+    r.kind = MsgKind::kObjMissing;
+    r.payload = replication::wire::encode(replication::wire::NotFound{want.request_id, "missing"});
+  } else {
+    codec::Writer pack;
+    pack.varint(seen.size()).fixed(objects.data());
+    Bytes data = pack.take();
+    if (node.behavior == Behavior::kCorrupter && !data.empty()) {
+      data[rng_.uniform(data.size())] ^= 0x01;
+    }
+    r.kind = MsgKind::kObject;
+    r.payload = replication::wire::encode(
+        replication::wire::PackChunk{want.request_id, 0, true, std::move(data)});
+  }
+  send(i, from, std::move(r));
+}
+
+// index-pack and rev-list: every object hashed (its id is what it hashes to), then the wanted
+// tips complete over the store and the pack; only then does anything join the store.
+bool Cluster::verify_pack(Node& node, const std::vector<std::string>& tips, const Bytes& data,
+                          std::string* why) {
+  std::map<Oid, GitObject> quarantine;
+  try {
+    codec::Reader rd(data);
+    size_t n = rd.count(1 << 20, "objects");
+    for (size_t k = 0; k < n; ++k) {
+      GitObject obj;
+      obj.type = rd.str(64, "type");
+      obj.content = rd.bytes(1 << 24, "content");
+      Oid id = object_id(obj.type, obj.content);
+      quarantine.emplace(id, std::move(obj));
+    }
+    rd.finish();
+  } catch (const std::exception& e) {
+    *why = e.what();
+  }
+  std::vector<Oid> roots;
+  for (const auto& t : tips) roots.push_back(replication::wire::from_hex(t));
+  if (!why->empty() || !has_closure(node, roots, &quarantine)) {
+    if (why->empty()) *why = "wanted objects missing";
+    ++stats_.corrupt_objects;
+    return false;
+  }
+  for (auto& [id, obj] : quarantine) {
+    if (node.git.has(id)) continue;
+    node.git.put(std::move(obj));
+    ++stats_.objects_fetched;
+  }
+  return true;
 }
 
 void Cluster::restart(uint32_t i) {
@@ -646,50 +865,33 @@ void Cluster::deliver(uint32_t i, uint32_t from, Msg& m) {
       }
       break;
     }
-    case MsgKind::kObjWant: {
-      Msg r;
-      r.oid = m.oid;
-      const GitObject* obj = node.git.get(m.oid);
-      if (!obj || node.behavior == Behavior::kWithholder) {
-        r.kind = MsgKind::kObjMissing;
-      } else {
-        r.kind = MsgKind::kObject;
-        r.type = obj->type;
-        r.payload = obj->content;
-        if (node.behavior == Behavior::kCorrupter && !r.payload.empty()) {
-          r.payload[rng_.uniform(r.payload.size())] ^= 0x01;
-        }
-      }
-      send(i, from, std::move(r));
+    case MsgKind::kObjWant:
+      serve_want(i, from, m);
       break;
-    }
-    case MsgKind::kObject: {
-      if (node.repl_blocked.count(from)) return;
-      auto it = node.fetching.find(m.oid);
-      if (it == node.fetching.end()) return;
-      if (object_id(m.type, m.payload) != m.oid) {
-        // The one check that matters: an object is what its id says, or its server is cut off.
-        ++stats_.corrupt_objects;
-        node.repl_blocked.insert(from);
-        mix(0xbadull << 16 | from);
-        if (honest(i) && honest(from)) {
-          violation("honest node " + std::to_string(i) + " got a corrupt object from honest node " +
-                    std::to_string(from));
-        }
-        it->second = now_;
+    case MsgKind::kObject:
+    case MsgKind::kObjMissing: {
+      if (node.repl_blocked.count(from) || !node.fetcher) return;
+      replication::wire::Message w;
+      try {
+        w = replication::wire::decode(m.payload);
+      } catch (const std::exception&) {
         return;
       }
-      node.fetching.erase(it);
-      ++stats_.objects_fetched;
-      GitObject obj{m.type, m.payload};
-      std::vector<Oid> children = references(obj);
-      node.git.put(std::move(obj));
-      need(node, std::move(children));
-      break;
-    }
-    case MsgKind::kObjMissing: {
-      auto it = node.fetching.find(m.oid);
-      if (it != node.fetching.end()) it->second = std::min(it->second, now_ + opts_.tick);
+      auto local = [&](uint64_t id) -> std::optional<uint64_t> {
+        if (id >> 32 != node.incarnation) return std::nullopt;  // an earlier life's request
+        return id & 0xffffffffull;
+      };
+      if (auto* c = std::get_if<replication::wire::PackChunk>(&w)) {
+        auto id = local(c->request_id);
+        if (!id) return;
+        c->request_id = *id;
+        run_fetcher(i, node.fetcher->chunk(now_, participants_[from], std::move(*c)));
+      } else if (auto* nf = std::get_if<replication::wire::NotFound>(&w)) {
+        auto id = local(nf->request_id);
+        if (!id) return;
+        nf->request_id = *id;
+        run_fetcher(i, node.fetcher->not_found(now_, participants_[from], *nf));
+      }
       break;
     }
     case MsgKind::kSyncReq: {
@@ -1178,7 +1380,8 @@ void Cluster::want_objects(Node& node, const state::Block& b) {
   for (const auto& tx : b.txs) {
     if (const auto* u = std::get_if<state::UpdateRefs>(&tx.body)) {
       for (const auto& c : u->changes) {
-        if (c.new_oid.size() == 20) need(node, {oid_from_bytes(c.new_oid)});
+        if (c.new_oid.size() == 20)
+          need(node, u->repo_id, oid_from_bytes(c.new_oid), {b.header.proposer});
       }
     }
   }
@@ -1189,19 +1392,8 @@ void Cluster::want_objects(Node& node, const state::Block& b) {
 void Cluster::on_tick(uint32_t i) {
   Node& node = *nodes_[i];
   ++node.ticks;
-  // Object fetches: ask one peer per object, another one next time.
-  size_t asked = 0;
-  for (auto& [oid, next] : node.fetching) {
-    if (next > now_ || asked >= 16) continue;
-    uint32_t peer = static_cast<uint32_t>(rng_.uniform(opts_.n));
-    if (peer == i || node.repl_blocked.count(peer)) continue;
-    Msg m;
-    m.kind = MsgKind::kObjWant;
-    m.oid = oid;
-    send(i, peer, std::move(m));
-    next = now_ + 3 * opts_.tick;
-    ++asked;
-  }
+  // Object fetches: the Fetcher's timers (silent candidates, retries, deadlines).
+  if (node.fetcher) run_fetcher(i, node.fetcher->tick(now_));
   // Blocks we wait for: the ones to verify.
   for (size_t k = 0; k < node.pending_verify.size() && k < 4; ++k) {
     const auto& v = node.pending_verify[k];
@@ -1261,6 +1453,8 @@ void Cluster::on_client() {
   // A push: new objects into the node's store, then the ref update it signs.
   auto old = node.chain->view().ref(c.repo_id, kRef);
   Oid parent = old ? oid_from_bytes(*old) : Oid{};
+  // A repository still replicating answers pushes 503 (docs/git.md "Projection").
+  if (old && !has_closure(node, {parent})) return;
   std::string label = "user" + std::to_string(u) + " push " + std::to_string(++c.pushes) +
                       " seed " + std::to_string(opts_.seed);
   Oid blob = node.git.put(make_blob(label));

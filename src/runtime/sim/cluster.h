@@ -15,8 +15,9 @@
 // and script give the same hash.
 //
 // The ledger is src/ledger's pure core (or, with Options::ledger_core = false, a direct model:
-// build on propose, verify on verify, commit on finalize); replication is modelled here (see
-// docs/simulator.md for what would change to run src/replication's core instead).
+// build on propose, verify on verify, commit on finalize); replication is src/replication's
+// client core (replication::Fetcher) with the git fake standing in for git's closure checks and
+// pack verification.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@
 #include "consensus/engine.h"
 #include "consensus/sim/sim.h"
 #include "ledger/core.h"
+#include "replication/fetcher.h"
 #include "runtime/sim/git_fake.h"
 #include "state/block.h"
 #include "state/genesis.h"
@@ -128,7 +130,7 @@ class Cluster {
   bool honest(uint32_t i) const;
   uint64_t height(uint32_t i) const;  // committed chain height (0 when down)
   uint64_t max_height() const;        // of the agreed history
-  size_t fetching(uint32_t i) const;  // objects the node still fetches
+  size_t fetching(uint32_t i) const;  // ref tips the node still fetches
   uint64_t last_finalized_view(uint32_t i) const;
   uint64_t trace_hash() const { return trace_; }
   const Stats& stats() const { return stats_; }
@@ -145,9 +147,9 @@ class Cluster {
     kBlock,       // a proposed or requested block (payload: encoding)
     kBlockWant,   // id
     kTx,          // a forwarded transaction (payload: encoding)
-    kObjWant,     // oid
-    kObject,      // oid, type, payload: content
-    kObjMissing,  // oid
+    kObjWant,     // payload: replication::wire::Want (request id ‖ incarnation in the high bits)
+    kObject,      // payload: replication::wire::PackChunk of a "pack" (cluster.cpp serve_want)
+    kObjMissing,  // payload: replication::wire::NotFound
     kSyncReq,     // height: "send me finalized blocks above this height"
     kSyncResp,    // blocks above the height, up to one with its finalization certificate
     kLedger,      // ledger::Core's channels (channel byte in `height`)
@@ -200,8 +202,19 @@ class Cluster {
   void commit(uint32_t i, const state::Block& b);
   void want_objects(Node& node, const state::Block& b);
   void load_refs(Node& node);
-  // Queues every object of these roots' closures that the store lacks.
-  void need(Node& node, std::vector<Oid> roots);
+  // Replication through src/replication's client core (replication::Fetcher): the node fetches
+  // `root` and its closure into its store unless it holds them (retrying past each deadline).
+  void need(Node& node, uint64_t repo, const Oid& root, std::vector<crypto::PublicKey> hints);
+  void run_fetcher(uint32_t i, replication::FetcherActions a);
+  bool has_closure(const Node& node, const std::vector<Oid>& roots,
+                   const std::map<Oid, GitObject>* extra = nullptr) const;
+  uint32_t peer_index(const crypto::PublicKey& pk) const;
+  void shuffle_validators(Node& node);
+  void wire_want(uint32_t i, uint32_t peer, const replication::StartAttempt& at);
+  void serve_want(uint32_t i, uint32_t from, const Msg& m);
+  bool verify_pack(Node& node, const std::vector<std::string>& tips, const Bytes& data,
+                   std::string* why);
+  static constexpr uint64_t kFetchDeadlineTicks = 30;  // per ensure (then asked again)
   void open_ledger(Node& node, bool lose_last_batch);
   // ledger::Core mode: carry out its actions; hand it what the mempool accepted.
   void run_core(uint32_t i, ledger::Actions a);
