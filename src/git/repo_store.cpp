@@ -181,12 +181,40 @@ void RepoStore::set_default_branch(std::string_view key, std::string_view branch
 }
 
 void RepoStore::repack(std::string_view key) {
+  auto lock = try_lock_maintenance(key);
+  if (!lock) throw Error(Code::kUnavailable, "maintenance is running on this repository");
   GitOptions o;
   o.cwd = path_for(key);
   o.timeout = std::chrono::hours(2);
   check(run_git({"repack", "-A", "-d", "-b", "-q", "--write-midx"}, o), "git repack");
   check(run_git({"prune", "--expire=2.weeks.ago"}, o), "git prune");
   check(run_git({"pack-refs", "--all"}, o), "git pack-refs");
+}
+
+RepoStore::MaintenanceLock::~MaintenanceLock() {
+  if (!store_) return;
+  MutexLock l(store_->mu_);
+  store_->maintaining_.erase(key_);
+}
+
+std::optional<RepoStore::MaintenanceLock> RepoStore::try_lock_maintenance(std::string_view key) {
+  MutexLock l(mu_);
+  if (!maintaining_.insert(std::string(key)).second) return std::nullopt;
+  return MaintenanceLock(this, std::string(key));
+}
+
+void RepoStore::set_change_listener(std::function<void(std::string_view key)> listener) {
+  MutexLock l(mu_);
+  change_listener_ = std::move(listener);
+}
+
+void RepoStore::notify_changed(std::string_view key) {
+  std::function<void(std::string_view)> f;
+  {
+    MutexLock l(mu_);
+    f = change_listener_;
+  }
+  if (f) f(key);
 }
 
 }  // namespace guts::git
