@@ -121,6 +121,10 @@ void add_guts_routes(Router& router, Services& svc) {
                                     {"head_time", iso8601(head.timestamp_ms)},
                                     {"validators", validators},
                                     {"mempool", svc.mempool().size()},
+                                    {"maintenance",
+                                     {{"state", ns.maintenance},
+                                      {"tasks_run", ns.maintenance_tasks},
+                                      {"failures", ns.maintenance_failures}}},
                                     {"version", "0.1.0"}}));
   });
 

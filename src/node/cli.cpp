@@ -187,6 +187,21 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   app.add_option("--max-block-txs", config.max_block_txs, "Maximum transactions per block")
       ->capture_default_str();
   app.add_option("--api-threads", config.api_threads, "HTTP I/O threads")->capture_default_str();
+  app.add_flag("--maintenance,!--no-maintenance", config.maintenance,
+               "Repository maintenance in the background (default on; docs/maintenance.md)");
+  app.add_option("--maintenance-interval-ms", config.maintenance_interval_ms,
+                 "Maintenance scan interval; a repository is repacked at most this often")
+      ->envname("GUTS_MAINTENANCE_INTERVAL_MS")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{86400000}))
+      ->capture_default_str();
+  app.add_option("--maintenance-concurrency", config.maintenance_concurrency,
+                 "Maintenance git tasks at a time")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--maintenance-prune-window-hours", config.maintenance_prune_window_hours,
+                 "Unreachable loose objects younger than this are never pruned")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24 * 365 * 10}))
+      ->capture_default_str();
 
   app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
   auto* check = app.add_subcommand(
