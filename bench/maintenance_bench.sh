@@ -10,7 +10,8 @@
 #      repository (the node's own directory);
 #   2. after maintenance: the node restarts with maintenance on and a short interval, the script
 #      waits until the repository has a multi-pack index with a bitmap and a commit-graph, then
-#      the same two clones again.
+#      the same two clones again; and a third reference: http-backend serving a copy fully
+#      repacked with a bitmap (`git repack -adb`, git's best case).
 # The http-backend runs behind lighttpd when installed, else behind Python's CGI server (one
 # fork per request, Git-Protocol passed through). Environment: PUSHES (default 1000), COMMITS
 # (5000), MB (30), RUNS (5), KEEP=1 keeps the work directory.
@@ -53,7 +54,7 @@ stop_node() {
   kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true; NODE_PID=
 }
 
-start_http_backend() {  # serves $W/node/repos at http://127.0.0.1:$HPORT/git/<id>.git
+start_http_backend() {  # serves $W/node at $HTTP_URL: <id>.git is $HTTP_URL/repos/<id>.git
   HPORT=$((20000 + RANDOM % 20000))
   if command -v lighttpd >/dev/null; then
     mkdir -p "$W/www"
@@ -66,7 +67,7 @@ server.errorlog = "$W/httpd.err"
 alias.url = ("/git/" => "$(git --exec-path)/git-http-backend/")
 \$HTTP["url"] =~ "^/git/" {
   cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$W/node/repos", "GIT_HTTP_EXPORT_ALL" => "1")
+  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$W/node", "GIT_HTTP_EXPORT_ALL" => "1")
 }
 EOF
     lighttpd -D -f "$W/lighttpd.conf" &
@@ -97,13 +98,13 @@ http.server.nobody_uid = os.getuid  # the CGI runs as this user (the repositorie
 os.chdir(sys.argv[1])
 Server(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
 EOF
-    GIT_PROJECT_ROOT="$W/node/repos" GIT_HTTP_EXPORT_ALL=1 python3 "$W/cgi_server.py" "$W/www" "$HPORT" &
+    GIT_PROJECT_ROOT="$W/node" GIT_HTTP_EXPORT_ALL=1 python3 "$W/cgi_server.py" "$W/www" "$HPORT" &
     HTTP_SERVER="Python CGI server"
     HTTP_URL="http://127.0.0.1:$HPORT/git/http-backend"
   fi
   HTTP_PID=$!
   for _ in $(seq 1 100); do
-    curl -fs "$HTTP_URL/$REPO_ID.git/info/refs?service=git-upload-pack" >/dev/null && break
+    curl -fs "$HTTP_URL/repos/$REPO_ID.git/info/refs?service=git-upload-pack" >/dev/null && break
     sleep 0.1
   done
 }
@@ -161,7 +162,7 @@ echo "before maintenance: $(pack_state)"
 start_http_backend
 echo "reference server: git http-backend behind $HTTP_SERVER"
 run_clones guts_before "http://127.0.0.1:$PORT/bench/busy.git"
-run_clones backend_before "$HTTP_URL/$REPO_ID.git"
+run_clones backend_before "$HTTP_URL/repos/$REPO_ID.git"
 
 stop_node
 start_node --maintenance --maintenance-interval-ms 1000
@@ -177,11 +178,19 @@ echo "maintenance done in about $(( $(now_ms) - t0 )) ms (includes the node's st
 grep 'maintenance: repository' "$W/node.log" | sed 's/^.*maintenance: /  /'
 echo "after maintenance: $(pack_state)"
 run_clones guts_after "http://127.0.0.1:$PORT/bench/busy.git"
-run_clones backend_after "$HTTP_URL/$REPO_ID.git"
+run_clones backend_after "$HTTP_URL/repos/$REPO_ID.git"
+# Reference: git's best case, a copy fully repacked with a bitmap (`git repack -adb`, as after
+# `git gc`), outside the node's repositories, served by the same http-backend.
+mkdir -p "$W/node/full"
+cp -a "$bare" "$W/node/full/busy.git"
+rm -f "$W/node/full/busy.git/objects/pack/multi-pack-index"*
+git -C "$W/node/full/busy.git" repack -a -d -b -q
+run_clones backend_full "$HTTP_URL/full/busy.git"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b/a}'; }
 echo "== summary (throughput ratio guts-node / http-backend, > 1: guts-node faster)"
 echo "before maintenance: guts ${MED_guts_before} ms, http-backend ${MED_backend_before} ms: $(ratio "$MED_guts_before" "$MED_backend_before")x"
 echo "after maintenance:  guts ${MED_guts_after} ms, http-backend ${MED_backend_after} ms: $(ratio "$MED_guts_after" "$MED_backend_after")x"
 echo "guts-node after vs before maintenance: $(ratio "$MED_guts_after" "$MED_guts_before")x faster"
+echo "guts-node after maintenance vs http-backend on a full repack (-adb): guts ${MED_guts_after} ms, http-backend ${MED_backend_full} ms: $(ratio "$MED_guts_after" "$MED_backend_full")x"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

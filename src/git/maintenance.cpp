@@ -267,6 +267,7 @@ void Maintenance::worker() {
     std::vector<MaintenanceCandidate> candidates;
     candidates.reserve(repos_.size());
     for (const auto& [k, c] : repos_) candidates.push_back(c);
+    load = effective_load(load, now);
     auto choice = policy_.next(candidates, load, now);
     stats_.paused = policy_.paused(load);
     if (!choice) {
@@ -355,6 +356,16 @@ void Maintenance::worker() {
   }
 }
 
+double Maintenance::effective_load(double load, Time now) {
+  if (!policy_.paused(load)) {
+    paused_since_.reset();
+    return load;
+  }
+  if (!paused_since_) paused_since_ = now;
+  // Starvation guard: a node that is never idle still gets maintained, at nice 19.
+  return now - *paused_since_ >= options_.max_pause ? 0.0 : load;
+}
+
 std::string Maintenance::run_task(const fs::path& dir, const std::vector<std::string>& args) {
   std::vector<std::string> git_args{
       "-c", "pack.threads=" + std::to_string(std::max(1, options_.pack_threads))};
@@ -399,12 +410,16 @@ std::string Maintenance::run_task(const fs::path& dir, const std::vector<std::st
       if (stopped) p.kill(SIGCONT);
       kill_at = now + std::chrono::hours(1);
     } else if (!ending && options_.load) {
-      bool busy = policy_.paused(options_.load());
+      double load = options_.load();
+      bool busy = false;
+      {
+        MutexLock l(mu_);
+        busy = policy_.paused(effective_load(load, now));
+        if (busy) stats_.paused = true;
+      }
       if (busy && !stopped) {
         p.kill(SIGSTOP);
         stopped = true;
-        MutexLock l(mu_);
-        stats_.paused = true;
       } else if (!busy && stopped) {
         p.kill(SIGCONT);
         stopped = false;

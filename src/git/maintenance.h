@@ -8,7 +8,8 @@
 //     refs of a push, merge or fetch) and a periodic scan every `interval`.
 //   * CPU share: git runs under `nice -n 19` and `ionice -c 3` (idle I/O class) when present,
 //     with pack.threads bounded; no task starts while load() >= max_load, and a running git is
-//     stopped (SIGSTOP) while the load stays that high and continued (SIGCONT) after.
+//     stopped (SIGSTOP) while the load stays that high and continued (SIGCONT) after; after
+//     max_pause of continuous load, tasks run anyway (never starved).
 //   * Exclusion: RepoStore::try_lock_maintenance per repository; stale lock files a killed git
 //     may leave (multi-pack-index.lock, commit-graph-chain.lock) are removed under that lock.
 //   * stop(): asks a running git to end (SIGTERM, then SIGKILL after a grace), joins.
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +46,9 @@ struct MaintenanceOptions {
   std::function<double()> load;
   bool low_priority = true;  // nice -n 19, ionice -c 3
   int pack_threads = 1;      // git -c pack.threads=N (delta search threads)
+  // Under load for longer than this, tasks run (and are no longer stopped) anyway: a node that
+  // is never idle still gets maintained.
+  std::chrono::milliseconds max_pause{std::chrono::hours(1)};
   // A task's running time (paused time not counted) before it is killed.
   std::chrono::milliseconds task_timeout{std::chrono::hours(2)};
   // First scan this long after start() (at most `interval`): startup belongs to recovery.
@@ -100,7 +105,8 @@ class Maintenance {
   void worker();
   // Runs `git args` in `dir` at low priority; empty string on success, else the error.
   std::string run_task(const std::filesystem::path& dir, const std::vector<std::string>& args);
-  void measure_into(const std::vector<std::string>& keys);
+  // The load the policy sees: 0 once the node has been under load for max_pause.
+  double effective_load(double load, Time now) GUTS_REQUIRES(mu_);
 
   RepoStore& store_;
   const MaintenanceOptions options_;
@@ -114,6 +120,7 @@ class Maintenance {
   std::set<std::string> dirty_ GUTS_GUARDED_BY(mu_);
   Time next_scan_ GUTS_GUARDED_BY(mu_);
   bool scanning_ GUTS_GUARDED_BY(mu_) = false;
+  std::optional<Time> paused_since_ GUTS_GUARDED_BY(mu_);
   MaintenanceStats stats_ GUTS_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
   bool started_ = false;

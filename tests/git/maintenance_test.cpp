@@ -106,7 +106,11 @@ TEST(Maintenance, RepacksPushesIntoAMidxWithBitmapAndWritesTheCommitGraph) {
   f.push(3);
   m.notify_changed("r");
   ASSERT_TRUE(wait_for(maintained));
-  EXPECT_TRUE(wait_for([&] { return m.stats().by_task.count("commit-graph") > 0; }));
+  EXPECT_TRUE(wait_for([&] {
+    auto st = m.stats();
+    return st.by_task.count("commit-graph") > 0 && st.by_task["geometric-repack"].runs >= 2 &&
+           st.running == 0;
+  }));
   m.stop();
   auto st = m.stats();
   EXPECT_GE(st.by_task["geometric-repack"].runs, 2u);
@@ -133,6 +137,17 @@ TEST(Maintenance, PausesUnderLoadAndResumes) {
   load = 0;
   ASSERT_TRUE(wait_for([&] { return Maintenance::measure(f.bare).has_bitmap; }));
   EXPECT_FALSE(m.stats().paused);
+}
+
+TEST(Maintenance, ANodeNeverIdleIsMaintainedAfterMaxPause) {
+  Fixture f(3);
+  auto o = fast_options();
+  o.load = [] { return 100.0; };
+  o.max_pause = 300ms;
+  Maintenance m(f.store, o);
+  m.start();
+  ASSERT_TRUE(wait_for([&] { return m.stats().tasks_run >= 1; }));
+  EXPECT_TRUE(Maintenance::measure(f.bare).has_bitmap);
 }
 
 TEST(Maintenance, OneJobPerRepositoryAndStaleLocksCleared) {
