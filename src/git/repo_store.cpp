@@ -209,12 +209,10 @@ void RepoStore::set_change_listener(std::function<void(std::string_view key)> li
 }
 
 void RepoStore::notify_changed(std::string_view key) {
-  std::function<void(std::string_view)> f;
-  {
-    MutexLock l(mu_);
-    f = change_listener_;
-  }
-  if (f) f(key);
+  // Called under the lock: once set_change_listener({}) returned, the old listener never runs
+  // again (its owner may go). Listeners are cheap and never call back into the store.
+  MutexLock l(mu_);
+  if (change_listener_) change_listener_(key);
 }
 
 }  // namespace guts::git

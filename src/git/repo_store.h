@@ -75,7 +75,8 @@ class RepoStore {
 
   // "Repository changed" notices (refs moved, objects arrived): the git projection calls
   // notify_changed() after moving a repository's refs; the listener (maintenance) must be cheap
-  // and must not block. Set it before blocks flow, or clear it with an empty function.
+  // and must not block or call back into the store. It runs under the store's lock: once
+  // set_change_listener({}) returned, the old listener is never called again.
   void set_change_listener(std::function<void(std::string_view key)> listener);
   void notify_changed(std::string_view key);
 
