@@ -84,7 +84,7 @@ TEST(Maintenance, ManyPushesEndRepackedWithBitmapAndCloneIdentically) {
   ASSERT_EQ(alice.api("GET", "/api/guts/status", "", &body), 200);
   auto status = nlohmann::json::parse(body);
   EXPECT_GE(status["maintenance"]["tasks_run"].get<uint64_t>(), 1u) << body;
-  EXPECT_EQ(status["maintenance"]["failures"].get<uint64_t>(), 0u) << body;
+  EXPECT_EQ(status["maintenance"]["failures"].get<uint64_t>(), 0u) << body << "\n" << node.log();
 
   // Clones afterwards: the same refs and exactly the pushed objects, byte for byte.
   auto clone = root.path() / "clone";
