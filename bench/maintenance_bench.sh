@@ -113,17 +113,27 @@ percentile() {  # p file
   sort -n "$2" | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'
 }
 
-run_clones() {  # label url
-  : >"$W/times-$1"
-  for _ in $(seq 1 "$RUNS"); do
-    rm -rf "$W/clone"
-    local s; s=$(now_ms)
-    git clone -q --bare "$2" "$W/clone"
-    echo $(( $(now_ms) - s )) >>"$W/times-$1"
+clone_ms() {  # url -> prints the clone's wall time in ms
+  rm -rf "$W/clone"
+  local s; s=$(now_ms)
+  git clone -q --bare "$1" "$W/clone"
+  echo $(( $(now_ms) - s ))
+}
+
+run_clones() {  # label url [label url ...]: RUNS rounds, the servers interleaved in each round
+  local args=("$@") i j
+  for ((j = 0; j < ${#args[@]}; j += 2)); do : >"$W/times-${args[j]}"; done
+  for i in $(seq 1 "$RUNS"); do
+    for ((j = 0; j < ${#args[@]}; j += 2)); do
+      clone_ms "${args[j+1]}" >>"$W/times-${args[j]}"
+    done
   done
-  local med; med=$(percentile 50 "$W/times-$1")
-  echo "$1: median ${med} ms over $RUNS clones [$(tr '\n' ' ' <"$W/times-$1")]"
-  eval "MED_$1=$med"
+  for ((j = 0; j < ${#args[@]}; j += 2)); do
+    local label=${args[j]} med
+    med=$(percentile 50 "$W/times-$label")
+    echo "$label: median ${med} ms over $RUNS clones [$(tr '\n' ' ' <"$W/times-$label")]"
+    eval "MED_$label=$med"
+  done
 }
 
 pack_state() {
@@ -161,8 +171,8 @@ echo "before maintenance: $(pack_state)"
 
 start_http_backend
 echo "reference server: git http-backend behind $HTTP_SERVER"
-run_clones guts_before "http://127.0.0.1:$PORT/bench/busy.git"
-run_clones backend_before "$HTTP_URL/repos/$REPO_ID.git"
+run_clones guts_before "http://127.0.0.1:$PORT/bench/busy.git" \
+  backend_before "$HTTP_URL/repos/$REPO_ID.git"
 
 stop_node
 start_node --maintenance --maintenance-interval-ms 1000
@@ -177,15 +187,15 @@ sleep 2  # let a task that started last finish (its log line follows)
 echo "maintenance done in about $(( $(now_ms) - t0 )) ms (includes the node's start):"
 grep 'maintenance: repository' "$W/node.log" | sed 's/^.*maintenance: /  /'
 echo "after maintenance: $(pack_state)"
-run_clones guts_after "http://127.0.0.1:$PORT/bench/busy.git"
-run_clones backend_after "$HTTP_URL/repos/$REPO_ID.git"
 # Reference: git's best case, a copy fully repacked with a bitmap (`git repack -adb`, as after
 # `git gc`), outside the node's repositories, served by the same http-backend.
 mkdir -p "$W/node/full"
 cp -a "$bare" "$W/node/full/busy.git"
 rm -f "$W/node/full/busy.git/objects/pack/multi-pack-index"*
 git -C "$W/node/full/busy.git" repack -a -d -b -q
-run_clones backend_full "$HTTP_URL/full/busy.git"
+run_clones guts_after "http://127.0.0.1:$PORT/bench/busy.git" \
+  backend_after "$HTTP_URL/repos/$REPO_ID.git" backend_full "$HTTP_URL/full/busy.git"
+echo "maintenance tasks during the clones: $(grep -c 'maintenance: repository' "$W/node.log") log lines in all"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b/a}'; }
 echo "== summary (throughput ratio guts-node / http-backend, > 1: guts-node faster)"
