@@ -13,8 +13,9 @@
 #      the same two clones again; and a third reference: http-backend serving a copy fully
 #      repacked with a bitmap (`git repack -adb`, git's best case).
 # The http-backend runs behind lighttpd when installed, else behind Python's CGI server (one
-# fork per request, Git-Protocol passed through). Environment: PUSHES (default 1000), COMMITS
-# (5000), MB (30), RUNS (5), KEEP=1 keeps the work directory.
+# fork per request, Git-Protocol passed through). The servers compared are interleaved round by
+# round (the machine's load drifts). Environment: PUSHES (default 1000), COMMITS (5000), MB (30),
+# RUNS (5), KEEP=1 keeps the work directory. Results: COMMITS=20000 MB=60 PUSHES=1000 RUNS=5.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: maintenance_bench.sh BUILD_DIR}" && pwd)
