@@ -120,6 +120,10 @@ void get_status(Services& svc, Request&, Responder respond) {
                                   {"head_time", iso8601(head.timestamp_ms)},
                                   {"validators", validators},
                                   {"mempool", svc.mempool().size()},
+                                  {"maintenance",
+                                   {{"state", ns.maintenance},
+                                    {"tasks_run", ns.maintenance_tasks},
+                                    {"failures", ns.maintenance_failures}}},
                                   {"version", "0.1.0"}}));
 }
 

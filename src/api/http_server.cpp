@@ -187,6 +187,7 @@ class WorkerPool {
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
+  size_t busy() const { return busy_; }
 
  private:
   void loop() {
@@ -199,10 +200,12 @@ class WorkerPool {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
+      ++busy_;
       try {
         job();
       } catch (...) {
       }
+      --busy_;
     }
   }
   std::mutex mu_;
@@ -210,6 +213,7 @@ class WorkerPool {
   std::deque<std::function<void()>> jobs_;
   std::vector<std::thread> threads_;
   bool stop_ = false;
+  std::atomic<size_t> busy_{0};
 };
 
 class Session;
@@ -884,6 +888,10 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const {
   return impl_->port;
+}
+
+size_t HttpServer::active_streams() const {
+  return impl_->core->pool.busy();
 }
 
 void HttpServer::start() {

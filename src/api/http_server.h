@@ -47,6 +47,8 @@ class HttpServer {
   void start();
   // The bound port (after start()).
   uint16_t port() const;
+  // Streaming requests (git transfers) being handled now; any thread.
+  size_t active_streams() const;
   // Graceful: stops accepting, closes idle connections, lets in-flight requests finish for up to
   // shutdown_grace, then cuts the rest and joins all threads. Idempotent.
   void stop();

@@ -33,6 +33,9 @@ class Services {
     uint64_t view = 0;               // consensus view (validators) or newest finalized view
     uint64_t peers = 0;
     uint64_t network_height = 0;  // highest finalized height this node knows of
+    // Repository maintenance (git/maintenance.h): "off", "idle", "running" or "paused".
+    std::string maintenance = "off";
+    uint64_t maintenance_tasks = 0, maintenance_failures = 0;
   };
   void set_node_status(std::function<NodeStatus()> fn) {
     node_status_ = std::move(fn);

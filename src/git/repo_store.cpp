@@ -181,12 +181,38 @@ void RepoStore::set_default_branch(std::string_view key, std::string_view branch
 }
 
 void RepoStore::repack(std::string_view key) {
+  auto lock = try_lock_maintenance(key);
+  if (!lock) throw Error(Code::kUnavailable, "maintenance is running on this repository");
   GitOptions o;
   o.cwd = path_for(key);
   o.timeout = std::chrono::hours(2);
   check(run_git({"repack", "-A", "-d", "-b", "-q", "--write-midx"}, o), "git repack");
   check(run_git({"prune", "--expire=2.weeks.ago"}, o), "git prune");
   check(run_git({"pack-refs", "--all"}, o), "git pack-refs");
+}
+
+RepoStore::MaintenanceLock::~MaintenanceLock() {
+  if (!store_) return;
+  MutexLock l(store_->mu_);
+  store_->maintaining_.erase(key_);
+}
+
+std::optional<RepoStore::MaintenanceLock> RepoStore::try_lock_maintenance(std::string_view key) {
+  MutexLock l(mu_);
+  if (!maintaining_.insert(std::string(key)).second) return std::nullopt;
+  return MaintenanceLock(this, std::string(key));
+}
+
+void RepoStore::set_change_listener(std::function<void(std::string_view key)> listener) {
+  MutexLock l(mu_);
+  change_listener_ = std::move(listener);
+}
+
+void RepoStore::notify_changed(std::string_view key) {
+  // Called under the lock: once set_change_listener({}) returned, the old listener never runs
+  // again (its owner may go). Listeners are cheap and never call back into the store.
+  MutexLock l(mu_);
+  if (change_listener_) change_listener_(key);
 }
 
 }  // namespace guts::git

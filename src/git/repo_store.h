@@ -9,11 +9,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "git/refs.h"
 
 namespace guts::git {
@@ -45,7 +48,37 @@ class RepoStore {
   void set_default_branch(std::string_view key, std::string_view branch);
   // `git repack -a -d -b` (+ bitmaps, keeps unreachable objects loose for gc's prune window),
   // then `git pack-refs --all`. For maintenance; safe during pushes (pushed packs carry .keep).
+  // Takes the maintenance lock: Error(kUnavailable) while a maintenance task runs on `key`.
   void repack(std::string_view key);
+
+  // At most one maintenance job per repository (git/maintenance.h, repack()): held while git
+  // repack, commit-graph or prune run. Pushes, fetches and clones never wait for it: git's
+  // repack and prune are safe against concurrent readers and against new packs arriving
+  // (docs/maintenance.md, "Safety").
+  class MaintenanceLock {
+   public:
+    MaintenanceLock(MaintenanceLock&& o) noexcept : store_(o.store_), key_(std::move(o.key_)) {
+      o.store_ = nullptr;
+    }
+    MaintenanceLock& operator=(MaintenanceLock&&) = delete;
+    MaintenanceLock(const MaintenanceLock&) = delete;
+    ~MaintenanceLock();
+
+   private:
+    friend class RepoStore;
+    MaintenanceLock(RepoStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+    RepoStore* store_;
+    std::string key_;
+  };
+  // nullopt while another maintenance job holds the repository.
+  std::optional<MaintenanceLock> try_lock_maintenance(std::string_view key);
+
+  // "Repository changed" notices (refs moved, objects arrived): the git projection calls
+  // notify_changed() after moving a repository's refs; the listener (maintenance) must be cheap
+  // and must not block or call back into the store. It runs under the store's lock: once
+  // set_change_listener({}) returned, the old listener is never called again.
+  void set_change_listener(std::function<void(std::string_view key)> listener);
+  void notify_changed(std::string_view key);
 
   const std::filesystem::path& repos_dir() const { return repos_; }
   const std::filesystem::path& trash_dir() const { return trash_; }
@@ -54,6 +87,9 @@ class RepoStore {
   std::filesystem::path repos_;
   std::filesystem::path trash_;
   std::chrono::seconds grace_;
+  Mutex mu_;
+  std::set<std::string> maintaining_ GUTS_GUARDED_BY(mu_);
+  std::function<void(std::string_view)> change_listener_ GUTS_GUARDED_BY(mu_);
 };
 
 }  // namespace guts::git

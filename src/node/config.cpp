@@ -98,6 +98,16 @@ const std::vector<OptionSpec>& node_options() {
       option("max-block-txs", &NodeConfig::max_block_txs, "Maximum transactions per block", 1,
              100000),
       option("api-threads", &NodeConfig::api_threads, "HTTP I/O threads", 1, 256),
+      option("maintenance", &NodeConfig::maintenance,
+             "Repository maintenance in the background (docs/maintenance.md; flag: "
+             "--no-maintenance)"),
+      option("maintenance-interval-ms", &NodeConfig::maintenance_interval_ms,
+             "Maintenance scan interval; a repository is repacked at most this often", 100,
+             86400000),
+      option("maintenance-concurrency", &NodeConfig::maintenance_concurrency,
+             "Maintenance git tasks at a time", 1, 16),
+      option("maintenance-prune-window-hours", &NodeConfig::maintenance_prune_window_hours,
+             "Unreachable loose objects younger than this are never pruned", 1, 87600),
   };
   return table;
 }

@@ -44,6 +44,11 @@ struct NodeConfig {
   std::filesystem::path port_file;  // if set, the bound API port is written here
   size_t max_block_txs = 5000;
   int api_threads = 2;
+  // Repository maintenance (git/maintenance.h, docs/maintenance.md).
+  bool maintenance = true;
+  uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
+  int maintenance_concurrency = 1;                // git tasks at a time
+  uint64_t maintenance_prune_window_hours = 336;  // unreachable loose objects kept (2 weeks)
   TestSeams seams;
 };
 

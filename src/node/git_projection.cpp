@@ -102,7 +102,10 @@ void seed_objects(const fs::path& from_repo, const fs::path& to_repo) {
   for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
     auto rel = fs::relative(it->path(), from);
     auto first = rel.begin()->string();
-    if (first.rfind("incoming-", 0) == 0 || first == "info") {
+    // The parent's multi-pack index (and its bitmap) names the parent's packs: the fork's own
+    // maintenance writes one for the fork.
+    if (first.rfind("incoming-", 0) == 0 || first == "info" ||
+        rel.filename().string().rfind("multi-pack-index", 0) == 0) {
       it.disable_recursion_pending();
       continue;
     }
@@ -234,6 +237,7 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
     }
     set_refs(dir, want, "guts: block " + std::to_string(height), last ? &last->refs : nullptr);
     drop_receive_keeps(dir);
+    store_.notify_changed(key);  // maintenance: new packs may be waiting
     synced_[repo_id] = Synced{std::move(want), repo->default_branch};
     set_replicating(repo_id, false);
   } catch (const std::exception& e) {

@@ -20,6 +20,7 @@
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
 #include "finality/relay.h"
+#include "git/maintenance.h"
 #include "git/repo_store.h"
 #include "node/git_projection.h"
 #include "node/network.h"
@@ -100,6 +101,7 @@ struct Node::Impl {
   std::unique_ptr<api::TokenStore> tokens;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
+  std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -238,6 +240,28 @@ void Node::start() {
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,
                                                     *impl_->tokens, c.public_url);
+  // Repository maintenance on its own thread(s), started once the API serves: triggered by the
+  // projection's ref moves and a periodic scan, paused while git transfers or pushes awaiting
+  // consensus pile up (docs/maintenance.md).
+  if (c.maintenance) {
+    git::MaintenanceOptions mo;
+    mo.interval = std::chrono::milliseconds(c.maintenance_interval_ms);
+    mo.concurrency = c.maintenance_concurrency;
+    mo.first_scan_delay = std::min(mo.interval, mo.first_scan_delay);
+    auto& po = mo.policy;
+    po.repack_interval = mo.interval;
+    po.repack_min_gap = std::min(po.repack_min_gap, mo.interval / 10);
+    po.commit_graph_interval = std::min(po.commit_graph_interval, mo.interval * 6);
+    po.loose_interval = mo.interval;
+    po.failure_backoff = std::min(po.failure_backoff, mo.interval);
+    po.prune_window = std::chrono::hours(c.maintenance_prune_window_hours);
+    mo.load = [impl = impl_.get()] {
+      return static_cast<double>(impl->server->active_streams() + impl->pending_pushes->size());
+    };
+    impl_->maintenance = std::make_unique<git::Maintenance>(*impl_->repos, std::move(mo));
+    impl_->repos->set_change_listener(
+        [m = impl_->maintenance.get()](std::string_view key) { m->notify_changed(key); });
+  }
   impl_->services->set_node_status([this, validator] {
     api::Services::NodeStatus st;
     st.role = validator ? "validator" : "full";
@@ -245,6 +269,12 @@ void Node::start() {
     st.view = d ? d->view() : impl_->finality->finalized_view();
     st.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
     st.network_height = impl_->finality->network_height();
+    if (auto* m = impl_->maintenance.get()) {
+      auto ms = m->stats();
+      st.maintenance = ms.running ? "running" : ms.paused ? "paused" : "idle";
+      st.maintenance_tasks = ms.tasks_run;
+      st.maintenance_failures = ms.failures;
+    }
     return st;
   });
   api::add_guts_routes(*router, *impl_->services);
@@ -268,6 +298,7 @@ void Node::start() {
         std::to_string(bound));
   spdlog::info("API listening on {}", impl_->services->public_url());
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
+  if (impl_->maintenance) impl_->maintenance->start();
 }
 
 uint16_t Node::api_port() const {
@@ -275,6 +306,9 @@ uint16_t Node::api_port() const {
 }
 
 void Node::stop() {
+  if (impl_->repos) impl_->repos->set_change_listener({});
+  // Ends a running git task; the object stays for /api/guts/status until the server is gone.
+  if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
   if (impl_->mempool) impl_->mempool->shutdown();
@@ -284,6 +318,7 @@ void Node::stop() {
   if (impl_->network) impl_->network->stop();
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
+  impl_->maintenance.reset();
   impl_->services.reset();
   impl_->consensus.reset();
   impl_->finality.reset();
