@@ -18,27 +18,12 @@
 
 #include "consensus/engine.h"
 #include "consensus/journal.h"
+#include "sim/rng.h"
 
 namespace guts::consensus::sim {
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed);
-  uint64_t next();
-  uint64_t uniform(uint64_t n);  // [0, n)
-  bool chance(double p);
-  double unit();    // [0, 1)
-  double normal();  // approximately N(0,1) (Irwin–Hall, platform independent)
-
- private:
-  uint64_t s_[4];
-};
-
-struct Link {
-  Time latency = 50;     // mean one-way delay, ms
-  Time jitter = 0;       // standard deviation, ms
-  double success = 1.0;  // delivery probability
-};
+using guts::sim::Link;
+using guts::sim::Rng;
 
 enum class Behavior {
   kHonest,
