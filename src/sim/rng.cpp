@@ -45,9 +45,4 @@ double Rng::normal() {
   return s - 6.0;
 }
 
-uint64_t sample_delay(const Link& link, Rng& rng) {
-  double d = static_cast<double>(link.latency) + static_cast<double>(link.jitter) * rng.normal();
-  return d < 1.0 ? 1 : static_cast<uint64_t>(d);
-}
-
 }  // namespace guts::sim

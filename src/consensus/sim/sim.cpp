@@ -139,16 +139,10 @@ std::vector<Time> Simulation::finality_latencies() const {
 // ---------------------------------------------------------------- trace
 
 void Simulation::mix(uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    trace_ ^= (v >> (8 * i)) & 0xff;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(v);
 }
 void Simulation::mix(ByteView b) {
-  for (uint8_t c : b) {
-    trace_ ^= c;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(b);
 }
 
 void Simulation::violation(std::string what) {
@@ -174,15 +168,7 @@ void Simulation::set_all_links(Link l) {
   }
 }
 void Simulation::partition(const std::vector<std::vector<uint32_t>>& groups) {
-  std::vector<int> group(opts_.n, -1);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    for (uint32_t i : groups[g]) group[i] = static_cast<int>(g);
-  }
-  for (uint32_t a = 0; a < opts_.n; ++a) {
-    for (uint32_t b = 0; b < opts_.n; ++b) {
-      if (a != b && (group[a] != group[b] || group[a] < 0)) remove_link(a, b);
-    }
-  }
+  for (auto [a, b] : guts::sim::cut_links(opts_.n, groups)) remove_link(a, b);
 }
 
 void Simulation::send(uint32_t from, uint32_t to, Channel ch, const Bytes& payload) {
@@ -215,17 +201,22 @@ void Simulation::push(Event e) {
 
 // ---------------------------------------------------------------- lifecycle
 
-bool Simulation::verify_cached(const crypto::PublicKey& pk, ByteView msg,
-                               const crypto::Signature& sig) {
+bool VerifyCache::operator()(const crypto::PublicKey& pk, ByteView msg,
+                             const crypto::Signature& sig) {
   crypto::Sha256 h;
   h.update(pk).update(sig).update(msg);
   Digest d = h.finish();
   std::string key(d.begin(), d.end());
-  auto it = verify_cache_.find(key);
-  if (it != verify_cache_.end()) return it->second;
+  auto it = known_.find(key);
+  if (it != known_.end()) return it->second;
   bool ok = crypto::verify_raw(pk, msg, sig);
-  verify_cache_.emplace(std::move(key), ok);
+  known_.emplace(std::move(key), ok);
   return ok;
+}
+
+bool Simulation::verify_cached(const crypto::PublicKey& pk, ByteView msg,
+                               const crypto::Signature& sig) {
+  return verify_cache_(pk, msg, sig);
 }
 
 std::unique_ptr<Engine> Simulation::make_engine(uint32_t i) {

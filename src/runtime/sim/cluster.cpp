@@ -273,16 +273,10 @@ std::string Cluster::describe_nodes() const {
 // ---------------------------------------------------------------- trace, violations
 
 void Cluster::mix(uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    trace_ ^= (v >> (8 * i)) & 0xff;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(v);
 }
 void Cluster::mix(ByteView b) {
-  for (uint8_t c : b) {
-    trace_ ^= c;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(b);
 }
 
 void Cluster::violation(const std::string& what) {
@@ -293,15 +287,7 @@ void Cluster::violation(const std::string& what) {
 
 bool Cluster::verify_cached(const crypto::PublicKey& pk, ByteView msg,
                             const crypto::Signature& sig) {
-  crypto::Sha256 h;
-  h.update(pk).update(sig).update(msg);
-  Digest d = h.finish();
-  std::string key(d.begin(), d.end());
-  auto it = verify_cache_.find(key);
-  if (it != verify_cache_.end()) return it->second;
-  bool ok = crypto::verify_raw(pk, msg, sig);
-  verify_cache_.emplace(std::move(key), ok);
-  return ok;
+  return verify_cache_(pk, msg, sig);
 }
 
 // ---------------------------------------------------------------- network
@@ -315,15 +301,7 @@ void Cluster::set_all_links(Link l) {
 }
 
 void Cluster::partition(const std::vector<std::vector<uint32_t>>& groups) {
-  std::vector<int> group(opts_.n, -1);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    for (uint32_t i : groups[g]) group[i] = static_cast<int>(g);
-  }
-  for (uint32_t a = 0; a < opts_.n; ++a) {
-    for (uint32_t b = 0; b < opts_.n; ++b) {
-      if (a != b && (group[a] != group[b] || group[a] < 0)) links_[a * opts_.n + b].reset();
-    }
-  }
+  for (auto [a, b] : guts::sim::cut_links(opts_.n, groups)) links_[a * opts_.n + b].reset();
 }
 
 void Cluster::send(uint32_t from, uint32_t to, Msg m) {

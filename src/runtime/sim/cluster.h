@@ -137,7 +137,7 @@ class Cluster {
   uint64_t max_height() const;        // of the agreed history
   size_t fetching(uint32_t i) const;  // objects the node still fetches
   uint64_t last_finalized_view(uint32_t i) const;
-  uint64_t trace_hash() const { return trace_; }
+  uint64_t trace_hash() const { return trace_.hash(); }
   const Stats& stats() const { return stats_; }
   const std::vector<std::string>& violations() const { return violations_; }
   // True when every honest node is up, at the agreed height, and fetches nothing.
@@ -229,7 +229,7 @@ class Cluster {
   Rng rng_;
   Time now_ = 0;
   uint64_t seq_ = 0;
-  uint64_t trace_ = 0xcbf29ce484222325ull;
+  guts::sim::Trace trace_;
   Stats stats_;
   double random_crash_ = 0;
   bool clients_on_ = true;
@@ -240,7 +240,7 @@ class Cluster {
   std::vector<Time> link_last_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
   std::vector<std::string> violations_;
-  std::unordered_map<std::string, bool> verify_cache_;
+  consensus::sim::VerifyCache verify_cache_;
 
   // Agreed history: the first honest commit at each height fixes it.
   struct Agreed {
