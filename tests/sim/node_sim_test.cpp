@@ -110,7 +110,7 @@ TEST(NodeSim, DatabaseInMemoryOnDiskOrReopenedGiveOneTrace) {
 // The CI campaign: a bounded number of random seeds (guts-sim --seeds N runs more), with the
 // ledger driven through ledger::Core and, for a few seeds, through the simulator's own glue.
 TEST(NodeSim, Campaign) {
-  for (uint64_t seed = 1; seed <= 6; ++seed) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
     SeedResult r = run_seed(seed);
     ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.failure << "\n  " << r.description
                       << "\n  reproduce: build/bin/guts-sim --seed " << seed << " -v";
@@ -118,7 +118,7 @@ TEST(NodeSim, Campaign) {
 }
 
 TEST(NodeSim, CampaignDirectLedger) {
-  for (uint64_t seed = 1; seed <= 3; ++seed) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
     SeedResult r = run_seed(seed, false, /*ledger_core=*/false);
     ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.failure << "\n  " << r.description
                       << "\n  reproduce: build/bin/guts-sim --seed " << seed << " --direct -v";
