@@ -1,6 +1,7 @@
 #include "storage/db.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -31,7 +32,45 @@ class Snapshot {
   const rocksdb::Snapshot* s_;
 };
 
+class MemoryFs {
+ public:
+  MemoryFs() : env(rocksdb::NewMemEnv(rocksdb::Env::Default())) {}
+  std::unique_ptr<rocksdb::Env> env;
+};
+
+std::shared_ptr<MemoryFs> make_memory_fs() {
+  return std::make_shared<MemoryFs>();
+}
+
+std::shared_ptr<MemoryFs> copy_memory_fs(const MemoryFs& from, const std::filesystem::path& dir) {
+  auto to = make_memory_fs();
+  std::vector<std::string> names;
+  auto s = from.env->GetChildren(dir.string(), &names);
+  if (!s.ok()) fail(s, "list " + dir.string());
+  s = to->env->CreateDirIfMissing(dir.string());
+  if (!s.ok()) fail(s, "create " + dir.string());
+  for (const auto& name : names) {
+    if (name == "." || name == ".." || name == "LOCK") continue;  // RocksDB makes its own
+    std::string file = (dir / name).string(), data;
+    s = rocksdb::ReadFileToString(from.env.get(), file, &data);
+    if (!s.ok()) fail(s, "read " + file);
+    s = rocksdb::WriteStringToFile(to->env.get(), data, file, /*should_sync=*/true);
+    if (!s.ok()) fail(s, "write " + file);
+  }
+  return to;
+}
+
+namespace {
+class NullLogger : public rocksdb::Logger {
+ public:
+  NullLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::FATAL_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+}  // namespace
+
 struct Db::Impl {
+  std::shared_ptr<MemoryFs> memory;  // first: outlives the database on it
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::vector<std::string> names;
@@ -89,14 +128,28 @@ Db::Db(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Db::~Db() = default;
 
 std::unique_ptr<Db> Db::open(const std::filesystem::path& path,
-                             const std::vector<std::string>& families) {
-  std::filesystem::create_directories(path);
+                             const std::vector<std::string>& families, const OpenOptions& o) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 4;
   options.max_manifest_file_size = 64 << 20;
+  if (o.memory) {
+    options.env = o.memory->env.get();
+  } else {
+    std::filesystem::create_directories(path);
+  }
+  if (o.light) {
+    options.max_background_jobs = 1;
+    options.write_buffer_size = 1 << 20;
+    options.max_file_opening_threads = 1;  // default 16: threads started per family per open
+    options.info_log = std::make_shared<NullLogger>();
+    options.stats_dump_period_sec = 0;
+    options.stats_persist_period_sec = 0;
+    options.avoid_flush_during_shutdown = true;
+    options.skip_stats_update_on_db_open = true;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options(options);
@@ -114,12 +167,11 @@ std::unique_ptr<Db> Db::open(const std::filesystem::path& path,
     auto s = rocksdb::DB::Open(options, path.string(), &raw);
     if (!s.ok()) fail(s, "open " + path.string());
     std::unique_ptr<rocksdb::DB> db(raw);
-    for (const auto& name : families) {
-      rocksdb::ColumnFamilyHandle* h = nullptr;
-      s = db->CreateColumnFamily(cf_options, name, &h);
-      if (!s.ok()) fail(s, "create column family " + name);
-      db->DestroyColumnFamilyHandle(h);
-    }
+    // One call: the families get ids 1..n in this order, and the options file is written once.
+    std::vector<rocksdb::ColumnFamilyHandle*> created;
+    s = db->CreateColumnFamilies(cf_options, families, &created);
+    for (auto* h : created) db->DestroyColumnFamilyHandle(h);
+    if (!s.ok()) fail(s, "create column families");
     db.reset();
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
@@ -127,6 +179,7 @@ std::unique_ptr<Db> Db::open(const std::filesystem::path& path,
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(options, path.string(), descs, &impl->handles, &raw);
   if (!s.ok()) fail(s, "open " + path.string());
+  impl->memory = o.memory;
   impl->db.reset(raw);
   impl->names = all;
   for (size_t i = 0; i < impl->handles.size(); ++i) {

@@ -51,12 +51,29 @@ class Iterator {
 
 class Snapshot;
 
+// A file system in memory (RocksDB's mock file system): the files of every Db opened on it live
+// as long as the last of it and them. For the simulator and tests; nothing is on disk, so a
+// "crash" is whatever the owner does to the Db (close it, or open a fresh MemoryFs).
+class MemoryFs;
+std::shared_ptr<MemoryFs> make_memory_fs();
+// A new MemoryFs holding a copy of the files in `dir` of `from` (a closed database: e.g. one
+// just created, so that each simulated node starts from it without creating it again).
+std::shared_ptr<MemoryFs> copy_memory_fs(const MemoryFs& from, const std::filesystem::path& dir);
+
+struct OpenOptions {
+  std::shared_ptr<MemoryFs> memory;  // null: the real file system
+  // Small and quiet: one background job, 1 MiB write buffers, no info log, no statistics dumps.
+  // For short-lived databases of tests and the simulator; same data, same durability.
+  bool light = false;
+};
+
 class Db {
  public:
   // Opens (creating if needed) a database with exactly these column families ("default" is
   // implicit). Throws guts::Error on failure.
   static std::unique_ptr<Db> open(const std::filesystem::path& path,
-                                  const std::vector<std::string>& families);
+                                  const std::vector<std::string>& families,
+                                  const OpenOptions& options = {});
   ~Db();
 
   Cf cf(std::string_view name) const;  // throws if unknown

@@ -5,6 +5,7 @@
 
 #include "codec/codec.h"
 #include "crypto/hash.h"
+#include "tests/support/validators.h"
 
 using namespace guts;
 using namespace guts::consensus;
@@ -13,22 +14,8 @@ namespace {
 
 constexpr std::string_view kNs = "guts/test-chain";
 
-struct Validators {
-  std::vector<crypto::SigningKey> keys;
-  std::vector<crypto::PublicKey> pks;
-  explicit Validators(int n) {
-    for (int i = 0; i < n; ++i) {
-      crypto::Seed s;
-      s.fill(static_cast<uint8_t>(i + 1));
-      keys.push_back(crypto::SigningKey::from_seed(s));
-      pks.push_back(keys.back().public_key());
-    }
-  }
-  Certificate certify(Kind kind, const Proposal& p, std::vector<uint32_t> who) const {
-    std::vector<Vote> votes;
-    for (uint32_t i : who) votes.push_back(sign_vote(keys[i], kNs, kind, i, p));
-    return assemble(kind, p, keys.size(), std::move(votes));
-  }
+struct Validators : test_support::Validators {
+  explicit Validators(uint32_t n) : test_support::Validators(n, kNs) {}
 };
 
 Proposal sample() {
@@ -46,7 +33,7 @@ Bytes body_of(const FinalityHead& h) {
 
 TEST(FinalityHead, ValidCertificateVerifiesAndRoundTrips) {
   Validators v(4);
-  auto cert = v.certify(Kind::kFinalize, sample(), {0, 2, 3});
+  auto cert = v.cert(Kind::kFinalize, sample(), {0, 2, 3});
   FinalityHead h{7, 42, sample().payload, encode_certificate(cert)};
   auto got = verify_head(body_of(h), kNs, v.pks);
   ASSERT_TRUE(got.has_value());
@@ -59,25 +46,25 @@ TEST(FinalityHead, ValidCertificateVerifiesAndRoundTrips) {
 TEST(FinalityHead, ForgedOrWeakCertificatesAreRefused) {
   Validators v(4);
   // Too few signers (q = 3 of 4).
-  auto weak = v.certify(Kind::kFinalize, sample(), {0, 1});
+  auto weak = v.cert(Kind::kFinalize, sample(), {0, 1});
   EXPECT_FALSE(
       verify_head(body_of({7, 42, sample().payload, encode_certificate(weak)}), kNs, v.pks));
   // A notarization is not a finalization.
-  auto notarized = v.certify(Kind::kNotarize, sample(), {0, 1, 2});
+  auto notarized = v.cert(Kind::kNotarize, sample(), {0, 1, 2});
   EXPECT_FALSE(
       verify_head(body_of({7, 42, sample().payload, encode_certificate(notarized)}), kNs, v.pks));
   // A flipped signature bit.
-  auto cert = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
+  auto cert = v.cert(Kind::kFinalize, sample(), {0, 1, 2});
   cert.signatures[1][5] ^= 1;
   EXPECT_FALSE(
       verify_head(body_of({7, 42, sample().payload, encode_certificate(cert)}), kNs, v.pks));
   // A block id swapped under valid signatures.
-  auto swapped = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
+  auto swapped = v.cert(Kind::kFinalize, sample(), {0, 1, 2});
   swapped.proposal.payload[0] ^= 1;
   EXPECT_FALSE(
       verify_head(body_of({7, 42, sample().payload, encode_certificate(swapped)}), kNs, v.pks));
   // Another chain's namespace.
-  auto good = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
+  auto good = v.cert(Kind::kFinalize, sample(), {0, 1, 2});
   EXPECT_FALSE(verify_head(body_of({7, 42, sample().payload, encode_certificate(good)}),
                            "guts/other-chain", v.pks));
   // Signed by keys outside the validator set.
@@ -89,7 +76,7 @@ TEST(FinalityHead, ForgedOrWeakCertificatesAreRefused) {
 
 TEST(FinalityHead, MalformedBytesThrowDecodeError) {
   Validators v(4);
-  auto cert = v.certify(Kind::kFinalize, sample(), {0, 1, 2});
+  auto cert = v.cert(Kind::kFinalize, sample(), {0, 1, 2});
   Bytes body = body_of({7, 42, sample().payload, encode_certificate(cert)});
   Bytes truncated(body.begin(), body.end() - 1);
   EXPECT_THROW(verify_head(truncated, kNs, v.pks), codec::DecodeError);

@@ -8,6 +8,7 @@
 
 #include "consensus/engine.h"
 #include "crypto/hash.h"
+#include "tests/support/validators.h"
 
 using namespace guts;
 using namespace guts::consensus;
@@ -16,33 +17,8 @@ namespace {
 
 constexpr const char* kNs = "guts/test";
 
-struct Fixture {
-  std::vector<crypto::SigningKey> keys;
-  std::vector<crypto::PublicKey> pks;
-  explicit Fixture(uint32_t n) {
-    for (uint32_t i = 0; i < n; ++i) {
-      crypto::Seed s;
-      s.fill(static_cast<uint8_t>(i + 1));
-      keys.push_back(crypto::SigningKey::from_seed(s));
-      pks.push_back(keys.back().public_key());
-    }
-  }
-  Config config(uint32_t self) const {
-    Config c(keys[self]);
-    c.ns = kNs;
-    c.participants = pks;
-    c.genesis = crypto::sha256("genesis");
-    return c;
-  }
-  Vote vote(uint32_t i, Kind k, const Proposal& p) const {
-    return sign_vote(keys[i], kNs, k, i, p);
-  }
-  Certificate cert(Kind k, const Proposal& p, std::vector<uint32_t> signers) const {
-    std::vector<Vote> vs;
-    for (uint32_t i : signers) vs.push_back(vote(i, k, p));
-    return assemble(k, p, pks.size(), vs);
-  }
-};
+// Validators with keys fixed_key(1..n), signing under kNs.
+using Fixture = test_support::Validators;
 
 Proposal prop(View v, View parent, const char* payload) {
   return Proposal{Round{0, v}, parent, crypto::sha256(payload)};

@@ -7,15 +7,14 @@
 #include <sstream>
 
 #include "crypto/hash.h"
+#include "tests/support/keys.h"
 
 using namespace guts;
 using namespace guts::consensus;
 
 namespace {
 crypto::SigningKey key_of(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 Proposal sample() {
   return Proposal{Round{0, 5}, 3, crypto::sha256("block")};

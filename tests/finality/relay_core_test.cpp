@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
+#include "tests/support/validators.h"
 
 using namespace guts;
 using namespace guts::consensus;
@@ -17,23 +18,10 @@ namespace {
 
 constexpr std::string_view kNs = "guts/test-chain";
 
-struct Validators {
-  std::vector<crypto::SigningKey> keys;
-  std::vector<crypto::PublicKey> pks;
-  explicit Validators(int n) {
-    for (int i = 0; i < n; ++i) {
-      crypto::Seed s;
-      s.fill(static_cast<uint8_t>(i + 1));
-      keys.push_back(crypto::SigningKey::from_seed(s));
-      pks.push_back(keys.back().public_key());
-    }
-  }
+struct Validators : test_support::Validators {
+  explicit Validators(uint32_t n) : test_support::Validators(n, kNs) {}
   Certificate finalize(View view, const Digest& block) const {
-    Proposal p{Round{0, view}, view - 1, block};
-    std::vector<Vote> votes;
-    for (uint32_t i = 0; i < 3; ++i)
-      votes.push_back(sign_vote(keys[i], kNs, Kind::kFinalize, i, p));
-    return assemble(Kind::kFinalize, p, keys.size(), std::move(votes));
+    return cert(Kind::kFinalize, Proposal{Round{0, view}, view - 1, block}, {0, 1, 2});
   }
   Bytes head(uint64_t height, View view, const Digest& block) const {
     return encode_head({height, view, block, encode_certificate(finalize(view, block))});
@@ -41,9 +29,7 @@ struct Validators {
 };
 
 crypto::PublicKey peer(uint8_t n) {
-  crypto::Seed s;
-  s.fill(static_cast<uint8_t>(100 + n));
-  return crypto::SigningKey::from_seed(s).public_key();
+  return test_support::fixed_key(static_cast<uint8_t>(100 + n)).public_key();
 }
 
 Digest block(int n) {

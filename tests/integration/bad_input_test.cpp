@@ -7,6 +7,7 @@
 #include "cli/http_client.h"
 #include "core/time.h"
 #include "state/tx.h"
+#include "tests/support/keys.h"
 #include "tests/support/node_harness.h"
 
 using namespace guts;
@@ -16,9 +17,7 @@ using nlohmann::json;
 namespace {
 
 crypto::SigningKey fixed_key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 struct Fixture {

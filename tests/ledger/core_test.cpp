@@ -8,14 +8,13 @@
 
 #include "codec/codec.h"
 #include "crypto/ed25519.h"
+#include "tests/support/keys.h"
 
 namespace guts::ledger {
 namespace {
 
 crypto::SigningKey key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 state::Transaction make_tx(uint64_t nonce, state::TxBody body = state::CreateRepo{"r"}) {

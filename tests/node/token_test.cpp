@@ -8,14 +8,13 @@
 #include "crypto/hash.h"
 #include "state/kv.h"
 #include "storage/db.h"
+#include "tests/support/keys.h"
 
 using namespace guts;
 
 namespace {
 crypto::SigningKey key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 }  // namespace
 

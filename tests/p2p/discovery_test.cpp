@@ -13,6 +13,7 @@
 #include "p2p/address_book.h"
 #include "p2p/discovery_core.h"
 #include "storage/db.h"
+#include "tests/support/keys.h"
 
 using namespace guts;
 using namespace guts::p2p;
@@ -22,9 +23,7 @@ namespace {
 const std::string kNet = "guts-test";
 
 crypto::SigningKey key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 gossip::NodeAnnouncement ann(const crypto::SigningKey& k, uint64_t ts,

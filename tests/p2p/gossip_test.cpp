@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "codec/codec.h"
+#include "tests/support/keys.h"
 
 using namespace guts;
 using namespace guts::p2p::gossip;
@@ -20,9 +21,7 @@ constexpr uint64_t kNow = 1'800'000'000'000;  // unix ms
 constexpr uint64_t kMinute = 60'000;
 
 crypto::SigningKey key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 GossipConfig config() {

@@ -5,6 +5,7 @@
 #include "codec/codec.h"
 #include "crypto/did.h"
 #include "p2p/frame.h"
+#include "tests/support/keys.h"
 
 using namespace guts;
 using namespace guts::p2p;
@@ -12,9 +13,7 @@ using namespace guts::p2p;
 namespace {
 
 crypto::SigningKey key_of(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 LocalIdentity ident(uint8_t b, std::string network = "guts-test") {

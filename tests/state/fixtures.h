@@ -6,13 +6,12 @@
 #include "crypto/ed25519.h"
 #include "state/chain.h"
 #include "storage/db.h"
+#include "tests/support/keys.h"
 
 namespace guts::state::testing {
 
 inline crypto::SigningKey key(uint8_t b) {
-  crypto::Seed s;
-  s.fill(b);
-  return crypto::SigningKey::from_seed(s);
+  return test_support::fixed_key(b);
 }
 
 constexpr uint64_t kT0 = 1795000000000;  // fixed "now" for deterministic tests

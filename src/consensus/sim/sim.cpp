@@ -7,56 +7,13 @@
 
 namespace guts::consensus::sim {
 
-// ---------------------------------------------------------------- Rng (xoshiro256**)
-
 namespace {
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-uint64_t rotl(uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
-
 Bytes u64_bytes(uint64_t v) {
   Bytes b(8);
   for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
   return b;
 }
 }  // namespace
-
-Rng::Rng(uint64_t seed) {
-  for (auto& s : s_) s = splitmix64(seed);
-}
-
-uint64_t Rng::next() {
-  uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-uint64_t Rng::uniform(uint64_t n) {
-  return n == 0 ? 0 : next() % n;
-}
-double Rng::unit() {
-  return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);
-}
-bool Rng::chance(double p) {
-  return p >= 1.0 ? true : p <= 0.0 ? false : unit() < p;
-}
-double Rng::normal() {
-  double s = 0;
-  for (int i = 0; i < 12; ++i) s += unit();
-  return s - 6.0;
-}
 
 const char* behavior_name(Behavior b) {
   switch (b) {
@@ -182,16 +139,10 @@ std::vector<Time> Simulation::finality_latencies() const {
 // ---------------------------------------------------------------- trace
 
 void Simulation::mix(uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    trace_ ^= (v >> (8 * i)) & 0xff;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(v);
 }
 void Simulation::mix(ByteView b) {
-  for (uint8_t c : b) {
-    trace_ ^= c;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(b);
 }
 
 void Simulation::violation(std::string what) {
@@ -217,15 +168,7 @@ void Simulation::set_all_links(Link l) {
   }
 }
 void Simulation::partition(const std::vector<std::vector<uint32_t>>& groups) {
-  std::vector<int> group(opts_.n, -1);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    for (uint32_t i : groups[g]) group[i] = static_cast<int>(g);
-  }
-  for (uint32_t a = 0; a < opts_.n; ++a) {
-    for (uint32_t b = 0; b < opts_.n; ++b) {
-      if (a != b && (group[a] != group[b] || group[a] < 0)) remove_link(a, b);
-    }
-  }
+  for (auto [a, b] : guts::sim::cut_links(opts_.n, groups)) remove_link(a, b);
 }
 
 void Simulation::send(uint32_t from, uint32_t to, Channel ch, const Bytes& payload) {
@@ -236,10 +179,8 @@ void Simulation::send(uint32_t from, uint32_t to, Channel ch, const Bytes& paylo
     ++stats_.dropped;
     return;
   }
-  double d = static_cast<double>(it->second.link.latency) +
-             static_cast<double>(it->second.link.jitter) * rng_.normal();
-  Time delay = d < 1.0 ? 1 : static_cast<Time>(d);
-  Time at = std::max(now_ + delay, it->second.last);  // in order per link
+  Time at = std::max(now_ + guts::sim::sample_delay(it->second.link, rng_),
+                     it->second.last);  // in order per link
   it->second.last = at;
   Event e;
   e.at = at;
@@ -260,17 +201,22 @@ void Simulation::push(Event e) {
 
 // ---------------------------------------------------------------- lifecycle
 
-bool Simulation::verify_cached(const crypto::PublicKey& pk, ByteView msg,
-                               const crypto::Signature& sig) {
+bool VerifyCache::operator()(const crypto::PublicKey& pk, ByteView msg,
+                             const crypto::Signature& sig) {
   crypto::Sha256 h;
   h.update(pk).update(sig).update(msg);
   Digest d = h.finish();
   std::string key(d.begin(), d.end());
-  auto it = verify_cache_.find(key);
-  if (it != verify_cache_.end()) return it->second;
+  auto it = known_.find(key);
+  if (it != known_.end()) return it->second;
   bool ok = crypto::verify_raw(pk, msg, sig);
-  verify_cache_.emplace(std::move(key), ok);
+  known_.emplace(std::move(key), ok);
   return ok;
+}
+
+bool Simulation::verify_cached(const crypto::PublicKey& pk, ByteView msg,
+                               const crypto::Signature& sig) {
+  return verify_cache_(pk, msg, sig);
 }
 
 std::unique_ptr<Engine> Simulation::make_engine(uint32_t i) {

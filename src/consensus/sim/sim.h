@@ -18,26 +18,22 @@
 
 #include "consensus/engine.h"
 #include "consensus/journal.h"
+#include "sim/network.h"
+#include "sim/trace.h"
 
 namespace guts::consensus::sim {
 
-class Rng {
+using guts::sim::Link;
+using guts::sim::Rng;
+
+// Signature checks remembered by (key, signature, message): a simulated cluster verifies each
+// vote once, not once per node.
+class VerifyCache {
  public:
-  explicit Rng(uint64_t seed);
-  uint64_t next();
-  uint64_t uniform(uint64_t n);  // [0, n)
-  bool chance(double p);
-  double unit();    // [0, 1)
-  double normal();  // approximately N(0,1) (Irwin–Hall, platform independent)
+  bool operator()(const crypto::PublicKey& pk, ByteView msg, const crypto::Signature& sig);
 
  private:
-  uint64_t s_[4];
-};
-
-struct Link {
-  Time latency = 50;     // mean one-way delay, ms
-  Time jitter = 0;       // standard deviation, ms
-  double success = 1.0;  // delivery probability
+  std::unordered_map<std::string, bool> known_;
 };
 
 enum class Behavior {
@@ -127,7 +123,7 @@ class Simulation {
   View last_finalized(uint32_t i) const;
   View min_honest_finalized() const;  // over honest nodes that are running
   View max_view() const;
-  uint64_t trace_hash() const { return trace_; }
+  uint64_t trace_hash() const { return trace_.hash(); }
   const Stats& stats() const { return stats_; }
   bool blocked_by(uint32_t blocker, uint32_t blocked) const;
   // Honest nodes that blocked `byz`.
@@ -181,7 +177,7 @@ class Simulation {
   Rng rng_;
   Time now_ = 0;
   uint64_t seq_ = 0;
-  uint64_t trace_ = 0xcbf29ce484222325ull;
+  guts::sim::Trace trace_;
   Stats stats_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
   std::vector<std::unique_ptr<Node>> nodes_;
@@ -193,7 +189,7 @@ class Simulation {
   std::map<std::pair<View, uint32_t>, Time> finalized_at_;  // (view, node) → time
   // Honest vote monitor: (signer, view, kind) → subject encoding.
   std::map<std::tuple<uint32_t, View, uint8_t>, Bytes> honest_votes_;
-  std::unordered_map<std::string, bool> verify_cache_;
+  VerifyCache verify_cache_;
 };
 
 }  // namespace guts::consensus::sim

@@ -60,6 +60,23 @@ class ChainAdapter : public ledger::ChainPort {
   state::Chain& c_;
 };
 
+// In memory, every node's database is at this path of its own MemoryFs.
+const std::filesystem::path kMemoryDbDir = "/guts-sim/db";
+
+// The files of an empty node database, created once per process: a node's disk starts as a
+// copy of them (creating the 24 column families costs more than a whole simulated seed).
+std::shared_ptr<storage::MemoryFs> blank_disk() {
+  static const std::shared_ptr<const storage::MemoryFs> empty = [] {
+    auto fs = storage::make_memory_fs();
+    storage::OpenOptions o;
+    o.memory = fs;
+    o.light = true;
+    storage::Db::open(kMemoryDbDir, state::Schema::families(), o);  // created, then closed
+    return fs;
+  }();
+  return storage::copy_memory_fs(*empty, kMemoryDbDir);
+}
+
 Bytes tx_batch(const std::vector<Bytes>& txs) {
   codec::Writer w;
   w.u8(0).varint(txs.size());
@@ -96,6 +113,12 @@ struct Cluster::Node {
   // Durable: survives crashes.
   consensus::MemoryJournalStore disk;
   std::filesystem::path db_dir;
+  std::shared_ptr<storage::MemoryFs> fs;  // the database's files (null: on disk at db_dir)
+  // In memory, the database stays open across crashes unless Options::reopen_db: every write
+  // of state::Chain is synced, so reopening would find exactly what it holds (a lost batch is
+  // modelled by rebuilding the database, see open_ledger).
+  bool keep_db_open = false;
+  std::unique_ptr<storage::Db> kept_db;
   GitStore git;
   std::map<Digest, consensus::Certificate> certs;  // finalization certificate by block id
   // Block bodies: stored before the node proposes or votes for them (a notarized block whose
@@ -151,6 +174,7 @@ struct Cluster::Node {
     ledger_blocked.clear();
     mempool.reset();
     chain.reset();
+    if (db && keep_db_open) kept_db = std::move(db);
     db.reset();
     engine.reset();
     journal.reset();
@@ -177,8 +201,10 @@ Cluster::Cluster(Options options) : opts_(std::move(options)), rng_(opts_.seed) 
                                                : std::filesystem::temp_directory_path();
   }
   root_ = base / ("guts-sim-" + std::to_string(::getpid()) + "-" + std::to_string(opts_.seed));
-  std::filesystem::remove_all(root_);
-  std::filesystem::create_directories(root_);
+  if (opts_.disk) {
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_);
+  }
 
   genesis_.chain_id = "sim";
   genesis_.genesis_time_ms = kBaseMs;
@@ -187,7 +213,13 @@ Cluster::Cluster(Options options) : opts_(std::move(options)), rng_(opts_.seed) 
     node->idx = i;
     auto b = opts_.byzantine.find(i);
     if (b != opts_.byzantine.end()) node->behavior = b->second;
-    node->db_dir = root_ / ("node" + std::to_string(i));
+    if (opts_.disk) {
+      node->db_dir = root_ / ("node" + std::to_string(i));
+    } else {
+      node->db_dir = kMemoryDbDir;
+      node->fs = blank_disk();
+      node->keep_db_open = !opts_.reopen_db;
+    }
     participants_.push_back(node->key.public_key());
     genesis_.validators.push_back({node->key.public_key(), ""});
     nodes_.push_back(std::move(node));
@@ -206,7 +238,7 @@ Cluster::Cluster(Options options) : opts_(std::move(options)), rng_(opts_.seed) 
 Cluster::~Cluster() {
   for (auto& n : nodes_) n->close();
   std::error_code ec;
-  std::filesystem::remove_all(root_, ec);
+  if (opts_.disk) std::filesystem::remove_all(root_, ec);
 }
 
 bool Cluster::up(uint32_t i) const {
@@ -259,16 +291,10 @@ std::string Cluster::describe_nodes() const {
 // ---------------------------------------------------------------- trace, violations
 
 void Cluster::mix(uint64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    trace_ ^= (v >> (8 * i)) & 0xff;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(v);
 }
 void Cluster::mix(ByteView b) {
-  for (uint8_t c : b) {
-    trace_ ^= c;
-    trace_ *= 0x100000001b3ull;
-  }
+  trace_.mix(b);
 }
 
 void Cluster::violation(const std::string& what) {
@@ -279,15 +305,7 @@ void Cluster::violation(const std::string& what) {
 
 bool Cluster::verify_cached(const crypto::PublicKey& pk, ByteView msg,
                             const crypto::Signature& sig) {
-  crypto::Sha256 h;
-  h.update(pk).update(sig).update(msg);
-  Digest d = h.finish();
-  std::string key(d.begin(), d.end());
-  auto it = verify_cache_.find(key);
-  if (it != verify_cache_.end()) return it->second;
-  bool ok = crypto::verify_raw(pk, msg, sig);
-  verify_cache_.emplace(std::move(key), ok);
-  return ok;
+  return verify_cache_(pk, msg, sig);
 }
 
 // ---------------------------------------------------------------- network
@@ -301,15 +319,7 @@ void Cluster::set_all_links(Link l) {
 }
 
 void Cluster::partition(const std::vector<std::vector<uint32_t>>& groups) {
-  std::vector<int> group(opts_.n, -1);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    for (uint32_t i : groups[g]) group[i] = static_cast<int>(g);
-  }
-  for (uint32_t a = 0; a < opts_.n; ++a) {
-    for (uint32_t b = 0; b < opts_.n; ++b) {
-      if (a != b && (group[a] != group[b] || group[a] < 0)) links_[a * opts_.n + b].reset();
-    }
-  }
+  for (auto [a, b] : guts::sim::cut_links(opts_.n, groups)) links_[a * opts_.n + b].reset();
 }
 
 void Cluster::send(uint32_t from, uint32_t to, Msg m) {
@@ -319,12 +329,10 @@ void Cluster::send(uint32_t from, uint32_t to, Msg m) {
     ++stats_.dropped;
     return;
   }
-  double d = static_cast<double>(link->latency) + static_cast<double>(link->jitter) * rng_.normal();
-  Time delay = d < 1.0 ? 1 : static_cast<Time>(d);
   Event e;
   // Consensus traffic is delivered in order per link (as by one TCP stream); everything else
   // may be reordered by the jitter.
-  e.at = now_ + delay;
+  e.at = now_ + guts::sim::sample_delay(*link, rng_);
   if (m.kind == MsgKind::kConsensus) {
     Time& last = link_last_[from * opts_.n + to];
     e.at = std::max(e.at, last);
@@ -360,7 +368,11 @@ void Cluster::start_all() {
 }
 
 void Cluster::open_ledger(Node& node, bool lose_last_batch) {
-  node.db = storage::Db::open(node.db_dir, state::Schema::families());
+  storage::OpenOptions oo;
+  oo.memory = node.fs;
+  oo.light = true;
+  node.db = node.kept_db ? std::move(node.kept_db)
+                         : storage::Db::open(node.db_dir, state::Schema::families(), oo);
   node.chain = std::make_unique<state::Chain>(*node.db, genesis_);
   if (lose_last_batch && node.chain->head().height > 0) {
     // The last commit batch never reached the disk: rebuild the database without it (what
@@ -370,8 +382,12 @@ void Cluster::open_ledger(Node& node, bool lose_last_batch) {
       keep.push_back(*node.chain->block_at(h));
     node.chain.reset();
     node.db.reset();
-    std::filesystem::remove_all(node.db_dir);
-    node.db = storage::Db::open(node.db_dir, state::Schema::families());
+    if (node.fs) {
+      oo.memory = node.fs = blank_disk();
+    } else {
+      std::filesystem::remove_all(node.db_dir);
+    }
+    node.db = storage::Db::open(node.db_dir, state::Schema::families(), oo);
     node.chain = std::make_unique<state::Chain>(*node.db, genesis_);
     for (const auto& b : keep) {
       Status st = node.chain->verify(b);

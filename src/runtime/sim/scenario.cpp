@@ -5,12 +5,15 @@
 
 namespace guts::runtime::sim {
 
-SeedResult run_seed(uint64_t seed, bool verbose, bool ledger_core) {
+SeedResult run_seed(uint64_t seed, const RunOptions& ro) {
+  const bool verbose = ro.verbose, ledger_core = ro.ledger_core;
   Rng r(seed ^ 0x243f6a8885a308d3ull);
   static const uint32_t kSizes[] = {3, 4, 4, 5};
   Options o;
   o.seed = seed;
   o.ledger_core = ledger_core;
+  o.disk = ro.disk;
+  o.reopen_db = ro.reopen_db;
   o.n = kSizes[r.uniform(4)];
   o.link.latency = 5 + r.uniform(60);
   o.link.jitter = r.uniform(o.link.latency / 2 + 1);

@@ -21,8 +21,20 @@ struct SeedResult {
   Stats stats;
 };
 
-// verbose: print the nodes' state after each scripted step (to stderr). ledger_core: drive the
-// ledger through ledger::Core (as the node does) rather than the simulator's direct glue.
-SeedResult run_seed(uint64_t seed, bool verbose = false, bool ledger_core = true);
+struct RunOptions {
+  bool verbose = false;     // print the nodes' state after each scripted step (to stderr)
+  bool ledger_core = true;  // drive the ledger through ledger::Core, as the node does; false:
+                            // the simulator's direct glue
+  bool disk = false;        // RocksDB in files under /dev/shm rather than in memory
+  bool reopen_db = false;   // in memory: close a crashed node's database, reopen it at restart
+};
+
+SeedResult run_seed(uint64_t seed, const RunOptions& options);
+inline SeedResult run_seed(uint64_t seed, bool verbose = false, bool ledger_core = true) {
+  RunOptions o;
+  o.verbose = verbose;
+  o.ledger_core = ledger_core;
+  return run_seed(seed, o);
+}
 
 }  // namespace guts::runtime::sim
