@@ -447,26 +447,42 @@ void Engine::prune() {
 
 // ---------------------------------------------------------------- resolver
 
-void Engine::request_fetch(Time now, View v, std::optional<uint32_t> preferred) {
-  if (n() == 1 || fetches_.count(v) || fetches_.size() >= kMaxFetches) return;
-  if (fetch_settled(v)) return;
+void Engine::request_fetch(Time now, View v, std::optional<uint32_t> preferred, Need need) {
+  if (n() == 1) return;
+  if (fetch_settled(v, need)) return;
+  if (auto it = fetches_.find(v); it != fetches_.end()) {
+    it->second.need = need;  // the latest purpose decides what is still missing
+    return;
+  }
+  if (fetches_.size() >= kMaxFetches) return;
   Fetch f;
   f.next = now;
   f.purpose = view_;
   f.preferred = preferred;
+  f.need = need;
   fetches_.emplace(v, f);
 }
 
-bool Engine::fetch_settled(View v) const {
+bool Engine::fetch_settled(View v, Need need) const {
   if (v <= last_finalized_) return true;
   const ViewState* s = find(v);
-  return s && (s->nullification || s->finalization || s->notarization);
+  if (!s) return false;
+  if (s->finalization) return true;
+  switch (need) {
+    case Need::kNotarization:
+      return s->notarization.has_value();
+    case Need::kNullification:
+      return s->nullification.has_value();
+    case Need::kAny:
+      break;
+  }
+  return s->nullification || s->notarization;
 }
 
 void Engine::run_fetches(Time now) {
   size_t sent = 0;
   for (auto it = fetches_.begin(); it != fetches_.end();) {
-    if (fetch_settled(it->first) || view_ > it->second.purpose) {
+    if (fetch_settled(it->first, it->second.need) || view_ > it->second.purpose) {
       it = fetches_.erase(it);
       continue;
     }
@@ -502,28 +518,34 @@ void Engine::run_fetches(Time now) {
 void Engine::handle_resolver(Time now, uint32_t from, const ResolverMessage& m) {
   using T = ResolverMessage::Type;
   if (m.type == T::kRequest) {
-    ResolverMessage r;
-    r.id = m.id;
-    const Certificate* c = nullptr;
+    // Every certificate we hold for the view, one response each: the asker may need the
+    // nullification while we also hold a notarization, or the other way round (the request
+    // does not say which).
+    std::vector<const Certificate*> certs;
     if (last_finalization_ && last_finalized_ >= m.view) {
-      c = &*last_finalization_;
+      certs.push_back(&*last_finalization_);
     } else if (const ViewState* s = find(m.view)) {
       if (s->finalization) {
-        c = &*s->finalization;
-      } else if (s->notarization && s->certified == true) {
-        c = &*s->notarization;
-      } else if (s->nullification) {
-        c = &*s->nullification;
+        certs.push_back(&*s->finalization);
+      } else {
+        if (s->notarization && s->certified == true) certs.push_back(&*s->notarization);
+        if (s->nullification) certs.push_back(&*s->nullification);
       }
     }
-    if (!c && last_finalization_) c = &*last_finalization_;  // our floor
-    if (c) {
+    if (certs.empty() && last_finalization_) certs.push_back(&*last_finalization_);  // our floor
+    if (certs.empty()) {
+      ResolverMessage r;
+      r.id = m.id;
+      r.type = T::kError;
+      out_.sends.push_back({from, Channel::kResolver, encode_resolver(r)});
+    }
+    for (const Certificate* c : certs) {
+      ResolverMessage r;
+      r.id = m.id;
       r.type = T::kResponse;
       r.certificate = encode_certificate(*c);
-    } else {
-      r.type = T::kError;
+      out_.sends.push_back({from, Channel::kResolver, encode_resolver(r)});
     }
-    out_.sends.push_back({from, Channel::kResolver, encode_resolver(r)});
   } else if (m.type == T::kResponse) {
     recv_certificate(now, from, decode_certificate(m.certificate));
   }
@@ -644,7 +666,10 @@ void Engine::advance(Time now) {
           timeout(now, cur);
           break;
         case ParentStatus::kMissing:
-          for (View m : missing) request_fetch(now, m, cur.leader);
+          for (View m : missing) {
+            request_fetch(now, m, cur.leader,
+                          m == cur.proposal->parent ? Need::kNotarization : Need::kNullification);
+          }
           break;
       }
     }

@@ -149,11 +149,16 @@ class Engine {
     std::optional<bool> certified;
   };
 
+  // Which certificate of a view a fetch waits for. A proposal that skips view u needs u's
+  // nullification and one that builds on it needs its notarization; a view can have both, and
+  // holding one must not settle a fetch for the other (whole-node simulator, seed 8419).
+  enum class Need : uint8_t { kAny, kNotarization, kNullification };
   struct Fetch {
     Time next = 0;
     uint32_t attempt = 0;
     View purpose = 0;  // abandoned once we leave this view
     std::optional<uint32_t> preferred;
+    Need need = Need::kAny;
   };
 
   enum class ParentStatus { kValid, kMissing, kInvalid };
@@ -187,8 +192,8 @@ class Engine {
   void broadcast_certificate(const Certificate& c, std::optional<uint32_t> to = std::nullopt);
   void journal(const Artifact& a);
   void finalize(Time now, const Certificate& c);
-  void request_fetch(Time now, View v, std::optional<uint32_t> preferred);
-  bool fetch_settled(View v) const;
+  void request_fetch(Time now, View v, std::optional<uint32_t> preferred, Need need = Need::kAny);
+  bool fetch_settled(View v, Need need) const;
   void run_fetches(Time now);
   void prune();
   Output finish(Time now);

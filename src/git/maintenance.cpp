@@ -161,8 +161,11 @@ Maintenance::~Maintenance() {
 void Maintenance::start() {
   GUTS_ASSERT(!started_, "Maintenance::start called twice");
   started_ = true;
+  // A node killed with SIGKILL must not leave a repack running that the restarted node's
+  // own would race: the kernel kills the child when its spawning (worker) thread dies.
+  if (in_path("setpriv")) wrapper_ = {"setpriv", "--pdeathsig", "KILL"};
   if (options_.low_priority) {
-    if (in_path("nice")) wrapper_ = {"nice", "-n", "19"};
+    if (in_path("nice")) wrapper_.insert(wrapper_.end(), {"nice", "-n", "19"});
     // -t: run anyway where the idle I/O class may not be set (some containers).
     if (in_path("ionice")) wrapper_.insert(wrapper_.end(), {"ionice", "-c", "3", "-t"});
   }

@@ -253,6 +253,45 @@ TEST(Engine, ResolverServesFinalizationThenCertifiedNotarizationThenNullificatio
   EXPECT_EQ(out.block[0], fx.pks[3]);
 }
 
+// A view can be both notarized and nullified. Holding its notarization must not stop the
+// engine fetching its nullification when a proposal skips it (and the other way round), and a
+// resolver serves every certificate it holds for the view (whole-node simulator, seed 8419).
+TEST(Engine, FetchesTheCertificateAProposalNeedsNotJustAny) {
+  Fixture fx(4);
+  Engine e(fx.config(0));
+  e.start(0);
+  Proposal p1 = prop(1, 0, "b1");
+  e.on_certificate(1, fx.pks[1], fx.cert(Kind::kNotarize, p1, {1, 2, 3}));
+  e.on_certified(2, p1.round, p1.payload, true);
+  ASSERT_EQ(e.view(), 2u);
+  ASSERT_EQ(e.leader(2), 2u);
+  // View 2's leader skips view 1: the proposal needs nullification(1), which we lack.
+  auto out = e.on_vote(3, fx.pks[2], fx.vote(2, Kind::kNotarize, prop(2, 0, "skip")));
+  EXPECT_TRUE(out.requests.empty());
+  std::vector<View> asked;
+  for (const auto& s : out.sends) {
+    if (s.channel == Channel::kResolver) asked.push_back(decode_resolver(s.payload).view);
+  }
+  ASSERT_EQ(asked, std::vector<View>{1});
+  // The nullification arrives: the proposal is verified.
+  out = e.on_certificate(4, fx.pks[3], fx.cert(Kind::kNullify, prop(1, 0, ""), {1, 2, 3}));
+  ASSERT_EQ(out.requests.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<VerifyRequest>(out.requests[0]));
+  // Asked for view 1, we now serve both of its certificates.
+  ResolverMessage m;
+  m.id = 7;
+  m.view = 1;
+  out = e.on_message(5, fx.pks[1], Channel::kResolver, encode_resolver(m));
+  std::vector<Kind> kinds;
+  for (const auto& s : out.sends) {
+    auto r = decode_resolver(s.payload);
+    ASSERT_EQ(r.type, ResolverMessage::Type::kResponse);
+    EXPECT_EQ(r.id, 7u);
+    kinds.push_back(decode_certificate(r.certificate).kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<Kind>{Kind::kNotarize, Kind::kNullify}));
+}
+
 TEST(Engine, MisbehaviourIsBlockedWithEvidence) {
   Fixture fx(4);
   Engine e(fx.config(0));

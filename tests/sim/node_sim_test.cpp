@@ -131,6 +131,18 @@ TEST(NodeSim, Campaign) {
   }
 }
 
+// Seeds the long campaign found, kept as regressions. 8419: after a cluster crash, view 9 was
+// both notarized and nullified; half the nodes held only the notarization, half only the
+// nullification, and a resolver fetch counted either as "settled", so neither half could
+// verify the other's proposals and every later view timed out.
+TEST(NodeSim, FoundSeeds) {
+  for (uint64_t seed : {8419}) {
+    SeedResult r = run_seed(seed);
+    ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.failure << "\n  " << r.description
+                      << "\n  reproduce: build/bin/guts-sim --seed " << seed << " -v";
+  }
+}
+
 TEST(NodeSim, CampaignDirectLedger) {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     SeedResult r = run_seed(seed, false, /*ledger_core=*/false);
