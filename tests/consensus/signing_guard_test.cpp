@@ -15,9 +15,7 @@ using namespace guts::consensus;
 
 namespace {
 
-constexpr const char* kNs = "guts/test";
-
-// Validators with keys fixed_key(1..n), signing under kNs.
+// Validators with keys fixed_key(1..n), signing under "guts/test".
 using Fixture = test_support::Validators;
 
 Proposal prop(View v, View parent, const char* payload) {
