@@ -2,6 +2,7 @@
 
 #include "codec/codec.h"
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace guts::replication::wire {
 
@@ -40,10 +41,7 @@ Bytes encode(const Message& m) {
           w.u8(kPackChunk).varint(v.request_id).varint(v.seq).boolean(v.last).bytes(v.data);
         } else if constexpr (std::is_same_v<T, NotFound>) {
           // Reasons are diagnostics: printable ASCII keeps them valid UTF-8 when truncated.
-          std::string reason = v.reason.substr(0, kMaxReasonBytes);
-          for (char& c : reason)
-            if (static_cast<uint8_t>(c) < 0x20 || static_cast<uint8_t>(c) > 0x7e) c = '?';
-          w.u8(kNotFound).varint(v.request_id).str(reason);
+          w.u8(kNotFound).varint(v.request_id).str(printable_excerpt(v.reason, kMaxReasonBytes));
         } else {
           if (v.repos.size() > kMaxInventoryRepos || (v.hosts_all && !v.repos.empty()))
             throw Error(Code::kInvalidArgument, "inventory: bad repository list");

@@ -13,6 +13,7 @@
 #include "core/utf8.h"
 #include "crypto/did.h"
 #include "state/executor.h"
+#include "state/rejections.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -20,24 +21,13 @@ namespace guts::state {
 
 namespace {
 
-Status invalid(std::string msg) {
-  return {Code::kInvalidArgument, std::move(msg)};
-}
-Status denied(std::string msg) {
-  return {Code::kPermissionDenied, std::move(msg)};
-}
-Status conflict(std::string msg) {
-  return {Code::kConflict, std::move(msg)};
-}
-Status taken(std::string msg) {
-  return {Code::kAlreadyExists, std::move(msg)};
-}
-Status not_mergeable(std::string msg) {
-  return {Code::kFailedPrecondition, std::move(msg)};
-}
-Status not_found(std::string msg) {
-  return {Code::kNotFound, std::move(msg)};
-}
+using reject::conflict;
+using reject::denied;
+using reject::invalid;
+using reject::not_found;
+using reject::not_mergeable;
+using reject::taken;
+
 Status field(const char* name, const std::string& why) {
   return invalid(std::string(name) + ": " + why);
 }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/did.h"
+#include "state/rejections.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -10,21 +11,11 @@ namespace guts::state {
 
 namespace {
 
-Status invalid(std::string msg) {
-  return {Code::kInvalidArgument, std::move(msg)};
-}
-Status denied(std::string msg) {
-  return {Code::kPermissionDenied, std::move(msg)};
-}
-Status conflict(std::string msg) {
-  return {Code::kConflict, std::move(msg)};
-}
-Status taken(std::string msg) {
-  return {Code::kAlreadyExists, std::move(msg)};
-}
-Status not_found(std::string msg) {
-  return {Code::kNotFound, std::move(msg)};
-}
+using reject::conflict;
+using reject::denied;
+using reject::invalid;
+using reject::not_found;
+using reject::taken;
 
 uint64_t required_scope(TxKind kind) {
   switch (kind) {

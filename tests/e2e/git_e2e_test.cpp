@@ -8,23 +8,16 @@
 #include "cli/http_client.h"
 #include "git/process.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/support/live_fsck.h"
 
 namespace guts::e2e {
 namespace {
 
 using ::testing::HasSubstr;
 
-// `git fsck --strict` of a running node's bare repository. The node's background maintenance
-// may delete a pack (geometric repack -d) while fsck runs, which fsck, unlike git's readers,
-// reports as "packfile ... index not opened"; the objects are then in the new pack, so fsck
-// is run again (a repository is repacked at most once per maintenance interval).
+// `git fsck --strict` of a running node's bare repository (tests/support/live_fsck.h).
 Cmd fsck_bare(const User& user, const std::filesystem::path& bare) {
-  Cmd r;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    r = user.git({"fsck", "--strict"}, bare);
-    if (r.ok() || r.err.find("index not opened") == std::string::npos) break;
-  }
-  return r;
+  return testing::fsck_live([&] { return user.git({"fsck", "--strict"}, bare); });
 }
 
 std::map<std::string, std::string> as_map(

@@ -31,6 +31,7 @@
 
 #include "cli/http_client.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/live_fsck.h"
 
 using namespace guts;
 using namespace guts::testing;
@@ -803,14 +804,9 @@ TEST_F(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
   EXPECT_FALSE(net.node(honest).exited()) << net.logs();
   for (auto id : ids) {
     auto bare = net.node(honest).data_dir() / "repos" / (std::to_string(id) + ".git");
-    // The node's background maintenance may delete a pack (geometric repack -d) while fsck
-    // runs, which fsck reports as "index not opened": the objects are in the new pack, run it
-    // again (a repository is repacked at most once per maintenance interval).
-    CmdResult fsck;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      fsck = alice.git({"--git-dir", bare.string(), "fsck", "--full", "--strict"});
-      if (fsck.ok() || fsck.err.find("index not opened") == std::string::npos) break;
-    }
+    auto fsck = fsck_live([&] {
+      return alice.git({"--git-dir", bare.string(), "fsck", "--full", "--strict"});
+    });
     EXPECT_TRUE(fsck.ok()) << bare << ": " << fsck.both();
   }
   phase("honest full node converged and serves identical clones");
