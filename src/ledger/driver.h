@@ -69,6 +69,8 @@ struct DriverOptions {
   // Every finalization the engine reports (consensus driver thread; must not block).
   std::function<void(const consensus::Finalized&)> on_finalized;
   AvailabilityFn availability;  // empty: no availability checks
+  // Fault evidence the engine reports (consensus driver thread; must not block for long).
+  std::function<void(const consensus::Fault&)> on_fault;
   std::chrono::milliseconds availability_timeout{3000};
   std::chrono::milliseconds reforward_after{2000};
   std::chrono::milliseconds empty_child_after{200};  // empty_child_delay_ms(leader timeout)
@@ -99,7 +101,9 @@ class Driver : public runtime::DrivenApplication {
   void verify(const consensus::Context& ctx, const Digest& payload) override;
   void certify(const consensus::Round& round, const Digest& payload) override;
   void finalized(const consensus::Finalized& f) override;
-  void fault(const consensus::Fault&) override {}
+  void fault(const consensus::Fault& f) override {
+    if (opts_.on_fault) opts_.on_fault(f);
+  }
   // runtime::DrivenApplication
   void restore(ByteView record) override;
   std::optional<bool> certify_now(const consensus::Round&, const Digest&) override { return true; }

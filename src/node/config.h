@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "crypto/ed25519.h"
 #include "finality/relay_core.h"
 #include "node/config_file.h"
 #include "replication/object_sync.h"
@@ -26,6 +27,11 @@ struct TestSeams {
   std::function<std::optional<Bytes>(const finality::HeadSend&)> rewrite_finality_heads;
   // Produces the pack this node serves to a peer instead of the honest one.
   replication::ServeOverride serve_packs;
+  // Extra consensus votes a validator broadcasts after each vote it sends (encoded votes), signed
+  // with its own key in the network's namespace: an equivocating validator.
+  std::function<std::vector<Bytes>(const crypto::SigningKey& key, std::string_view ns,
+                                   ByteView vote)>
+      extra_votes;
 };
 
 struct NodeConfig {

@@ -7,6 +7,7 @@
 
 #include "api/auth.h"
 #include "api/collab_routes.h"
+#include "api/evidence_routes.h"
 #include "api/git_routes.h"
 #include "api/http_server.h"
 #include "api/peers_routes.h"
@@ -22,6 +23,7 @@
 #include "finality/relay.h"
 #include "git/maintenance.h"
 #include "git/repo_store.h"
+#include "node/evidence.h"
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
@@ -95,6 +97,7 @@ struct Node::Impl {
   std::unique_ptr<state::Mempool> mempool;
   std::unique_ptr<Network> network;
   std::unique_ptr<ObjectSync> object_sync;  // git objects between nodes (docs/git.md)
+  std::unique_ptr<EvidenceLog> evidence;    // validators: byzantine-validator evidence
   std::unique_ptr<FinalityNet> finality_net;
   std::unique_ptr<finality::FinalityRelay> finality;
   std::unique_ptr<NodeConsensus> consensus;
@@ -198,7 +201,16 @@ void Node::start() {
   NodeConsensusOptions co;
   co.validator = validator;
   co.max_block_txs = c.max_block_txs;
+  co.extra_votes = c.seams.extra_votes;
   if (validator) {
+    std::vector<crypto::PublicKey> participants;
+    for (const auto& v : genesis.validators) participants.push_back(v.key);
+    impl_->evidence =
+        std::make_unique<EvidenceLog>(*impl_->db, impl_->chain->schema().local,
+                                      consensus_namespace(genesis), std::move(participants));
+    co.on_fault = [e = impl_->evidence.get()](const consensus::Fault& f) {
+      e->record(f, unix_millis());
+    };
     co.on_finalized = [f = impl_->finality.get()](const consensus::Finalized& x) {
       f->finalized_locally(x);
     };
@@ -288,6 +300,9 @@ void Node::start() {
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
+  api::EvidenceSource evidence;
+  if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
+  api::add_evidence_routes(*router, std::move(evidence));
   impl_->server =
       std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
   impl_->server->start();
@@ -321,6 +336,7 @@ void Node::stop() {
   impl_->maintenance.reset();
   impl_->services.reset();
   impl_->consensus.reset();
+  impl_->evidence.reset();  // after the consensus driver that reports to it
   impl_->finality.reset();
   impl_->object_sync.reset();
   impl_->network.reset();

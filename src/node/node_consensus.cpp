@@ -33,12 +33,16 @@ class LedgerNet : public ledger::Net {
 
 }  // namespace
 
+std::string consensus_namespace(const state::Genesis& genesis) {
+  return "guts/" + genesis.chain_id;
+}
+
 NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
                              const crypto::SigningKey& key, Network& network,
                              const std::filesystem::path& data_dir, NodeConsensusOptions options) {
   const auto& g = chain.genesis();
   consensus::Config cfg(key);
-  cfg.ns = "guts/" + g.chain_id;
+  cfg.ns = consensus_namespace(g);
   for (const auto& v : g.validators) cfg.participants.push_back(v.key);
   cfg.genesis = g.id();  // the parent of block 1: consensus payloads are block ids
   cfg.leader_timeout = g.leader_timeout_ms;
@@ -55,6 +59,7 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
   opts.validator = options.validator;
   opts.on_finalized = std::move(options.on_finalized);
   opts.availability = std::move(options.availability);
+  opts.on_fault = std::move(options.on_fault);
   // Objects must arrive well inside the time the other validators wait for our vote.
   opts.availability_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(500, g.leader_timeout_ms + g.certification_timeout_ms / 2));
@@ -75,6 +80,11 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
   dopts.journal_dir = data_dir / "consensus";
   dopts.channels = runtime::ChannelMap{p2p::channel::kVotes, p2p::channel::kCertificates,
                                        p2p::channel::kResolver};
+  if (options.extra_votes)
+    dopts.extra_broadcasts = [f = std::move(options.extra_votes), key, ns = dopts.engine.ns](
+                                 uint64_t ch, ByteView payload) {
+      return ch == p2p::channel::kVotes ? f(key, ns, payload) : std::vector<Bytes>{};
+    };
   driver_ =
       std::make_unique<runtime::SimplexDriver>(std::move(dopts), network.transport(), *ledger_);
   ledger_->attach(*driver_);

@@ -17,11 +17,18 @@ namespace guts::node {
 
 class Network;
 
+// The namespace consensus votes are signed in: "guts/<chain id>".
+std::string consensus_namespace(const state::Genesis& genesis);
+
 struct NodeConsensusOptions {
   bool validator = true;
   size_t max_block_txs = 5000;
   std::function<void(const consensus::Finalized&)> on_finalized;  // validators
   ledger::AvailabilityFn availability;                            // validators
+  std::function<void(const consensus::Fault&)> on_fault;          // validators (evidence)
+  // Test seam (node::TestSeams::extra_votes): extra votes broadcast after each vote.
+  std::function<std::vector<Bytes>(const crypto::SigningKey&, std::string_view ns, ByteView vote)>
+      extra_votes;
 };
 
 class NodeConsensus {

@@ -24,6 +24,7 @@ SimplexDriver::SimplexDriver(Options options, p2p::Transport& transport, DrivenA
       participants_(options.engine.participants),
       journal_dir_(std::move(options.journal_dir)),
       channels_(options.channels),
+      extra_broadcasts_(std::move(options.extra_broadcasts)),
       transport_(transport),
       app_(app),
       reserve_ahead_(std::max<View>(1, options.reserve_ahead)),
@@ -305,6 +306,10 @@ void SimplexDriver::apply(std::vector<Output>& outs) {
       } else {
         for (uint32_t i = 0; i < participants_.size(); ++i)
           if (i != self_) transport_.send(participants_[i], ch, s.payload);
+        if (extra_broadcasts_)
+          for (const auto& extra : extra_broadcasts_(ch, s.payload))
+            for (uint32_t i = 0; i < participants_.size(); ++i)
+              if (i != self_) transport_.send(participants_[i], ch, extra);
       }
     }
   }

@@ -77,6 +77,9 @@ class SimplexDriver {
     std::filesystem::path journal_dir;  // <data>/consensus
     ChannelMap channels;
     consensus::View reserve_ahead = consensus::kDefaultReserveAhead;  // views per guard fsync
+    // Test seam (byzantine test doubles only; empty in production): extra messages broadcast
+    // after each broadcast on a consensus channel (p2p channel id, the payload sent).
+    std::function<std::vector<Bytes>(uint64_t p2p_channel, ByteView payload)> extra_broadcasts;
     explicit Options(consensus::Config e) : engine(std::move(e)) {}
   };
 
@@ -151,6 +154,7 @@ class SimplexDriver {
   uint32_t self_ = 0;
   std::filesystem::path journal_dir_;
   ChannelMap channels_;
+  const std::function<std::vector<Bytes>(uint64_t, ByteView)> extra_broadcasts_;  // test seam
   p2p::Transport& transport_;
   DrivenApplication& app_;
   std::unique_ptr<consensus::FileJournalStore> store_;

@@ -194,3 +194,64 @@ TEST(Network, FullNodeCatchesUpFollowsForwardsAndResumesAfterRestart) {
   ASSERT_TRUE(net.wait_converged(net.all(), h, 60s)) << net.logs();
   for (int i : net.all()) net.node(i).stop();
 }
+
+// An equivocating validator (guts-node-byzantine, GUTS_BYZANTINE=equivocate: two notarize votes
+// per view, both validly signed) is recorded by the honest validators as verifiable evidence
+// (GET /api/guts/evidence, docs/operator/byzantine-validator.md), which survives their restart,
+// and the network keeps finalizing without it.
+TEST(Network, EquivocatingValidatorIsRecordedAsEvidence) {
+  Cluster net({.validators = 4});
+  net.node(3).program() = "guts-node-byzantine";
+  net.node(3).env() = {{"GUTS_BYZANTINE", "equivocate"}};
+  net.start_all();
+  const std::string byzantine = net.did(3);
+  auto evidence = [&](int i) {
+    cli::HttpClient c(net.node(i).url());
+    c.set_timeout(5s);
+    auto r = c.get("/api/guts/evidence");
+    if (r.status != 200) throw std::runtime_error("evidence: " + r.body);
+    return json::parse(r.body);
+  };
+  // Views with proposals make votes, so equivocations. A node that finalized a view before the
+  // equivocator's votes for it arrived drops them (old votes): keep the network busy until each
+  // honest validator has seen a conflicting pair.
+  Account a;
+  int turn = 0;
+  std::vector<json> seen(3);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto tx = make_tx(net.chain_id(), a);
+        auto r = submit_tx(net.node(turn++ % 3).url(), tx);
+        if (r.status != 200) throw std::runtime_error("submit: " + r.body);
+        bool all = true;
+        for (int i : {0, 1, 2}) {
+          seen[i] = evidence(i);
+          all = all && seen[i]["count"].get<int>() > 0;
+        }
+        return all;
+      },
+      60s))
+      << "some honest validator recorded no evidence\n"
+      << net.logs();
+  for (int i : {0, 1, 2}) {
+    const auto& rec = seen[i]["evidence"][0];
+    EXPECT_EQ(rec["kind"], "conflicting-notarize") << rec.dump();
+    EXPECT_EQ(rec["signer"], byzantine) << rec.dump();
+    EXPECT_EQ(rec["verified"], true) << rec.dump();
+    EXPECT_EQ(seen[i]["namespace"], "guts/" + net.chain_id());
+  }
+  // The network finalizes without the equivocator.
+  for (int k = 0; k < 3; ++k) {
+    auto next = make_tx(net.chain_id(), a);
+    auto s = submit_tx(net.node(k).url(), next);
+    ASSERT_EQ(s.status, 200) << s.body << net.logs();
+  }
+  const std::vector<int> honest{0, 1, 2};
+  ASSERT_TRUE(net.wait_converged(honest, net.status(0)["height"], 30s)) << net.logs();
+  // Evidence is durable: still there after a restart of the node that recorded it.
+  size_t before = evidence(1)["count"].get<size_t>();
+  net.node(1).stop();
+  net.node(1).start();
+  EXPECT_GE(evidence(1)["count"].get<size_t>(), before);
+  for (int i = 0; i < 4; ++i) net.node(i).stop();
+}
