@@ -1,5 +1,7 @@
 // guts node peers: the p2p peers of the node in effect (GET /api/guts/peers).
+// guts node evidence: byzantine-validator evidence the node recorded (GET /api/guts/evidence).
 #include <cstdio>
+#include <memory>
 
 #include "cli/commands.h"
 
@@ -56,6 +58,32 @@ void add_node_commands(CLI::App& app, ContextFn ctx) {
                  human_bytes(p["bytes_out"].get<uint64_t>());
       }
       human += "\n" + std::to_string(r["peers"].size()) + " peer(s)";
+    }
+    c.print(r, human);
+  });
+
+  auto* evidence = node->add_subcommand(
+      "evidence", "List the byzantine-validator evidence the node recorded (conflicting votes)");
+  auto limit = std::make_shared<int>(100);
+  evidence->add_option("--limit", *limit, "At most this many records, newest first")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  evidence->callback([ctx, limit] {
+    auto& c = ctx();
+    auto r = c.expect(c.client().get("/api/guts/evidence?limit=" + std::to_string(*limit)));
+    std::string human;
+    if (r["evidence"].empty()) {
+      human = "no evidence recorded on " + c.node_url();
+    } else {
+      human = pad("SEQ", 6) + pad("VIEW", 10) + pad("KIND", 22) + pad("VERIFIED", 10) + "SIGNER";
+      for (const auto& e : r["evidence"]) {
+        std::string signer = e["signer"].is_string() ? e["signer"].get<std::string>()
+                                                     : "#" + e["signer_index"].dump();
+        human += "\n" + pad(e["seq"].dump(), 6) + pad(e["view"].dump(), 10) +
+                 pad(e["kind"].get<std::string>(), 22) +
+                 pad(e["verified"].get<bool>() ? "yes" : "NO", 10) + signer;
+      }
+      human += "\n" + r["count"].dump() + " record(s); the votes are in --json output";
     }
     c.print(r, human);
   });

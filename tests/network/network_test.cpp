@@ -240,6 +240,13 @@ TEST(Network, EquivocatingValidatorIsRecordedAsEvidence) {
     EXPECT_EQ(rec["verified"], true) << rec.dump();
     EXPECT_EQ(seen[i]["namespace"], "guts/" + net.chain_id());
   }
+  // The CLI lists it.
+  auto cli = run({(bin_dir() / "guts").string(), "node", "evidence"},
+                 {{"GUTS_NODE", net.node(0).url()}, {"GUTS_HOME", (net.dir() / "cli").string()}});
+  ASSERT_TRUE(cli.ok()) << cli.both();
+  EXPECT_NE(cli.out.find(byzantine), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("conflicting-notarize"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("yes"), std::string::npos) << cli.out;
   // The network finalizes without the equivocator.
   for (int k = 0; k < 3; ++k) {
     auto next = make_tx(net.chain_id(), a);
