@@ -1,3 +1,5 @@
+#include <memory>
+
 #include "cli/commands.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -83,6 +85,34 @@ void add_auth_commands(CLI::App& app, ContextFn ctx) {
       c.submit_own(state::RevokeDelegation{*node_key}, (*l)["chain_id"].get<std::string>());
     c.forget_login();
     c.print(json{{"node", c.node_url()}, {"logged_out", true}}, "Logged out of " + c.node_url());
+  });
+
+  // Revoking a delegation through another node: the way out when the delegated node's key is
+  // compromised or its operator is gone (docs/operator/key-compromise.md). Signed by the
+  // identity key, so the node it goes through cannot forge or alter it.
+  auto* revoke = auth->add_subcommand(
+      "revoke",
+      "Revoke a node's delegation (signed by your identity key; submitted through the "
+      "node in effect, which may be another node than the revoked one)");
+  auto revoked = std::make_shared<std::string>();
+  revoke->add_option("node-did", *revoked, "The DID of the node to revoke")->required();
+  revoke->callback([ctx, revoked] {
+    auto& c = ctx();
+    auto node_key = crypto::parse_did(*revoked);
+    if (!node_key) throw Error(Code::kInvalidArgument, "'" + *revoked + "' is not a did:key DID");
+    // Only public reads and a transaction signed here: no token (it may be the revoked node's).
+    c.client().set_token("");
+    auto status = c.expect(c.client().get("/api/guts/status"));
+    auto did = crypto::did_from_key(c.identity().public_key());
+    auto ident = c.expect(c.client().get("/api/guts/identities/" + did));
+    bool delegated = false;
+    for (const auto& d : ident["delegations"])
+      if (d["node"] == *revoked) delegated = true;
+    if (!delegated) throw Error(Code::kNotFound, *revoked + " holds no delegation of " + did);
+    auto r =
+        c.submit_own(state::RevokeDelegation{*node_key}, status["chain_id"].get<std::string>());
+    c.print(json{{"revoked", *revoked}, {"did", did}, {"tx", r}},
+            "Revoked the delegation of " + *revoked + " (through " + c.node_url() + ")");
   });
 
   auto* status = auth->add_subcommand("status", "Show who you are logged in as");

@@ -91,6 +91,21 @@ TEST(Cli, IdentityLoginReposPrivacyAndLogout) {
   r = alice.guts({"repo", "show", "alice/hello"});
   EXPECT_NE(r.code, 0);
 
+  // Bob revokes the node's delegation with his identity key (`guts auth revoke`, the way out
+  // when a node's key is compromised): the node can no longer write for him.
+  r = bob.guts({"status", "--json"});
+  expect_ok(r, "bob status");
+  std::string node_did = json::parse(r.out)["node_did"];
+  expect_ok(bob.guts({"auth", "revoke", node_did}), "revoke");
+  r = bob.guts({"repo", "create", "after-revoke"});
+  EXPECT_NE(r.code, 0) << r.out;
+  r = bob.guts({"auth", "revoke", node_did});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("holds no delegation"), std::string::npos) << r.err;
+  r = bob.guts({"auth", "revoke", "did:key:nonsense"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("not a did:key"), std::string::npos) << r.err;
+
   // Logout revokes the token and the delegation: the old token no longer works.
   std::string token = alice.token();
   expect_ok(alice.guts({"auth", "logout"}), "logout");
