@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 
+#include "api/admin_routes.h"
 #include "api/auth.h"
 #include "api/collab_routes.h"
 #include "api/git_routes.h"
@@ -22,6 +24,7 @@
 #include "finality/relay.h"
 #include "git/maintenance.h"
 #include "git/repo_store.h"
+#include "node/backup.h"
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
@@ -102,6 +105,11 @@ struct Node::Impl {
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
+  // Backups (node/backup.h): one at a time, from an HTTP worker.
+  std::filesystem::path genesis_path;
+  state::Genesis genesis;
+  std::string did;
+  std::atomic<bool> backup_running{false};
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -152,6 +160,9 @@ void Node::start() {
     spdlog::warn("this node's key is a validator's, but it runs as a full node: it will not vote");
   spdlog::info("role: {}", validator ? "validator" : "full node");
 
+  impl_->genesis_path = genesis_path;
+  impl_->genesis = genesis;
+  impl_->did = crypto::did_from_key(key.public_key());
   impl_->db = storage::Db::open(c.data_dir / "db", state::Schema::families());
   impl_->chain = std::make_unique<state::Chain>(*impl_->db, genesis);
   auto head = impl_->chain->head();
@@ -288,8 +299,31 @@ void Node::start() {
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
-  impl_->server =
-      std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
+  api::AdminHooks admin;
+  admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys) {
+    if (impl->backup_running.exchange(true))
+      throw Error(Code::kConflict, "a backup is already running");
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{impl->backup_running};
+    BackupOptions bo;
+    bo.out = out;
+    bo.include_keys = include_keys;
+    BackupSource src{*impl->db,          *impl->repos,  impl->config.data_dir,
+                     impl->genesis_path, impl->genesis, impl->did};
+    try {
+      return backup_summary_json(write_backup(src, bo));
+    } catch (const std::exception& e) {
+      spdlog::error("backup to {} failed: {}", out, e.what());
+      throw;
+    }
+  };
+  api::add_admin_routes(*router, std::move(admin));
+  // The local operator's credential for the admin routes (node/backup.h), new at every start.
+  auto admin_token = create_admin_token(c.data_dir);
+  impl_->server = std::make_unique<api::HttpServer>(
+      opts, router, api::make_auth_middlewares(*impl_->services, std::move(admin_token)));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
