@@ -84,6 +84,10 @@ bool is_valid_backup_path(std::string_view path) {
 std::string encode_backup_manifest(BackupManifest m) {
   std::sort(m.files.begin(), m.files.end(),
             [](const BackupFile& a, const BackupFile& b) { return a.path < b.path; });
+  if (m.files.size() > kBackupMaxFiles)
+    throw Error(Code::kTooLarge, "a backup of " + std::to_string(m.files.size()) +
+                                     " files is over the format's bound of " +
+                                     std::to_string(kBackupMaxFiles));
   json files = json::array();
   for (size_t i = 0; i < m.files.size(); ++i) {
     const auto& f = m.files[i];
@@ -103,11 +107,16 @@ std::string encode_backup_manifest(BackupManifest m) {
             {"node", m.node},
             {"includes_keys", m.includes_keys},
             {"files", std::move(files)}};
+  std::string text;
   try {
-    return j.dump(1) + "\n";
+    text = j.dump(1) + "\n";
   } catch (const json::exception& e) {
     bad(std::string("cannot encode the manifest: ") + e.what());  // a path not in UTF-8
   }
+  if (text.size() > kBackupManifestMaxBytes)
+    throw Error(Code::kTooLarge, "the manifest would be over the format's bound of " +
+                                     std::to_string(kBackupManifestMaxBytes) + " bytes");
+  return text;
 }
 
 BackupManifest parse_backup_manifest(std::string_view text) {

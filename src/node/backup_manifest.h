@@ -24,8 +24,9 @@ namespace guts::node {
 
 inline constexpr int kBackupFormatVersion = 1;
 inline constexpr const char* kBackupManifestName = "backup.json";
-inline constexpr size_t kBackupManifestMaxBytes = 64u << 20;
-inline constexpr size_t kBackupMaxFiles = 500'000;
+// A node with many repositories has many files (about 20 per repository, ~200 bytes each here).
+inline constexpr size_t kBackupManifestMaxBytes = size_t{1} << 30;
+inline constexpr size_t kBackupMaxFiles = 4'000'000;
 inline constexpr size_t kBackupMaxPathBytes = 1024;
 inline constexpr size_t kBackupMaxComponentBytes = 255;
 
@@ -54,7 +55,8 @@ struct BackupManifest {
 bool is_valid_backup_path(std::string_view path);
 
 // JSON text of the manifest (files sorted by path first). Throws guts::Error(kInvalidArgument)
-// for a path that is not valid or a field that does not fit the format.
+// for a path that is not valid or a field that does not fit the format, and kTooLarge past the
+// bounds above (a backup the parser would refuse is never written).
 std::string encode_backup_manifest(BackupManifest manifest);
 
 // Parses and validates a manifest. Throws guts::Error(kInvalidArgument, "<problem>") for
