@@ -39,13 +39,10 @@ void backup(AdminHooks& hooks, Request& req, Responder respond) {
     respond(status_response({Code::kInvalidArgument, "out: must be an absolute path"}));
     return;
   }
-  try {
-    respond(Response::json(200, hooks.backup(out, include_keys)));
-  } catch (const Error& e) {
-    respond(status_response(e.status()));
-  } catch (const std::exception& e) {
-    respond(status_response({Code::kInternal, e.what()}));
-  }
+  hooks.backup(out, include_keys,
+               [respond = std::move(respond)](const Status& st, const std::string& summary) {
+                 respond(st.ok() ? Response::json(200, summary) : status_response(st));
+               });
 }
 
 const RouteSpec<AdminHooks> kAdminRoutes[] = {

@@ -182,10 +182,17 @@ void copy_repository(const fs::path& src, const fs::path& dst, bool& can_link) {
   });
 }
 
+void check_cancel(const std::atomic<bool>* cancel) {
+  if (cancel && cancel->load())
+    throw Error(Code::kUnavailable, "the backup was cancelled: the node is shutting down");
+}
+
 // Every regular file below `dir` (but the manifest), hashed and fsynced; directories fsynced.
-std::vector<BackupFile> list_files(const fs::path& dir, uint64_t* bytes) {
+std::vector<BackupFile> list_files(const fs::path& dir, uint64_t* bytes,
+                                   const std::atomic<bool>* cancel) {
   std::vector<BackupFile> files;
   walk(dir, {}, [&](const fs::path& rel, bool is_dir) {
+    check_cancel(cancel);
     if (is_dir) return true;
     auto name = rel.generic_string();
     if (name == kBackupManifestName) return false;
@@ -307,6 +314,7 @@ BackupSummary write_backup(const BackupSource& src, const BackupOptions& options
     // 3. The repositories, after the checkpoint: each holds at least what the refs at H need.
     bool can_link = true;
     for (const auto& key : src.repos.list()) {
+      check_cancel(options.cancel);
       auto dir = src.repos.path_for(key);
       auto deadline = std::chrono::steady_clock::now() + options.maintenance_wait;
       for (;;) {
@@ -315,6 +323,7 @@ BackupSummary write_backup(const BackupSource& src, const BackupOptions& options
           copy_repository(dir, out / "repos" / dir.filename(), can_link);
           break;
         }
+        check_cancel(options.cancel);
         if (std::chrono::steady_clock::now() > deadline)
           throw Error(Code::kUnavailable,
                       "repository " + key + ": a maintenance task did not finish in time");
@@ -323,7 +332,7 @@ BackupSummary write_backup(const BackupSource& src, const BackupOptions& options
       ++s.repositories;
     }
     // 4. The manifest, last and atomically: a backup without it is incomplete.
-    m.files = list_files(out, &s.bytes);
+    m.files = list_files(out, &s.bytes, options.cancel);
     m.created_unix_ms = static_cast<int64_t>(unix_millis());
     atomic_write_file(out / kBackupManifestName, as_bytes(encode_backup_manifest(m)), 0600);
     std::sort(m.files.begin(), m.files.end(),
@@ -501,7 +510,13 @@ std::string request_backup(const std::string& api_url, const fs::path& data_dir,
   http.set_header("X-Guts-Admin-Token", token);
   nlohmann::json body{{"out", normalized(options.out).string()},
                       {"include_keys", options.include_keys}};
-  auto r = http.post("/api/guts/admin/backup", body.dump());
+  cli::HttpResult r;
+  try {
+    r = http.post("/api/guts/admin/backup", body.dump());
+  } catch (const Error& e) {
+    throw Error(e.code(),
+                std::string(e.what()) + " (is the node running? For a stopped node use --offline)");
+  }
   if (r.status == 200) return r.body;
   std::string message = r.body;
   try {

@@ -21,6 +21,7 @@
 // corrupted or missing file fails with the file named and leaves the target untouched.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -43,6 +44,9 @@ struct BackupOptions {
   bool include_keys = false;  // copy node.key (a secret) into the backup
   // How long to wait for a maintenance task running on a repository to finish.
   std::chrono::milliseconds maintenance_wait{std::chrono::minutes(30)};
+  // Set by another thread (the node stopping): the backup ends soon with Error(kUnavailable),
+  // removing what it wrote. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct BackupSummary {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 #include "api/admin_routes.h"
 #include "api/auth.h"
@@ -105,11 +106,14 @@ struct Node::Impl {
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
-  // Backups (node/backup.h): one at a time, from an HTTP worker.
+  // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
+  // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
   state::Genesis genesis;
   std::string did;
   std::atomic<bool> backup_running{false};
+  std::atomic<bool> backup_cancel{false};
+  std::thread backup_thread;
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -300,24 +304,33 @@ void Node::start() {
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
   api::AdminHooks admin;
-  admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys) {
-    if (impl->backup_running.exchange(true))
-      throw Error(Code::kConflict, "a backup is already running");
-    struct Done {
-      std::atomic<bool>& flag;
-      ~Done() { flag = false; }
-    } done{impl->backup_running};
-    BackupOptions bo;
-    bo.out = out;
-    bo.include_keys = include_keys;
-    BackupSource src{*impl->db,          *impl->repos,  impl->config.data_dir,
-                     impl->genesis_path, impl->genesis, impl->did};
-    try {
-      return backup_summary_json(write_backup(src, bo));
-    } catch (const std::exception& e) {
-      spdlog::error("backup to {} failed: {}", out, e.what());
-      throw;
+  admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys,
+                                      api::AdminHooks::BackupDone done) {
+    if (impl->backup_running.exchange(true)) {
+      done({Code::kConflict, "a backup is already running"}, "");
+      return;
     }
+    if (impl->backup_thread.joinable()) impl->backup_thread.join();  // the last one, finished
+    impl->backup_thread = std::thread([impl, out, include_keys, done = std::move(done)] {
+      BackupOptions bo;
+      bo.out = out;
+      bo.include_keys = include_keys;
+      bo.cancel = &impl->backup_cancel;
+      BackupSource src{*impl->db,          *impl->repos,  impl->config.data_dir,
+                       impl->genesis_path, impl->genesis, impl->did};
+      Status st;
+      std::string summary;
+      try {
+        summary = backup_summary_json(write_backup(src, bo));
+      } catch (const Error& e) {
+        st = e.status();
+      } catch (const std::exception& e) {
+        st = {Code::kInternal, e.what()};
+      }
+      if (!st.ok()) spdlog::error("backup to {} failed: {}", out, st.message());
+      impl->backup_running = false;
+      done(st, summary);
+    });
   };
   api::add_admin_routes(*router, std::move(admin));
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
@@ -345,6 +358,10 @@ void Node::stop() {
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
+  // A backup in progress ends (its partial files removed) before the database and
+  // repositories it reads go away.
+  impl_->backup_cancel = true;
+  if (impl_->backup_thread.joinable()) impl_->backup_thread.join();
   if (impl_->mempool) impl_->mempool->shutdown();
   if (impl_->finality) impl_->finality->stop();
   if (impl_->git_projection) impl_->git_projection->set_object_sync(nullptr);
