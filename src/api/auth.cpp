@@ -67,7 +67,13 @@ std::optional<std::string> bearer_token(const Request& req) {
   return std::string();
 }
 
-std::vector<Middleware> make_auth_middlewares(Services& services) {
+namespace {
+bool is_loopback(std::string_view addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+}  // namespace
+
+std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token) {
   Middleware authenticate = [&services](Request& req, const Responder& respond) {
     auto token = bearer_token(req);
     if (!token) return false;  // anonymous
@@ -90,9 +96,18 @@ std::vector<Middleware> make_auth_middlewares(Services& services) {
     return false;
   };
 
-  Middleware authorize = [&services](Request& req, const Responder& respond) {
+  Middleware authorize = [&services, admin_token = std::move(admin_token)](
+                             Request& req, const Responder& respond) {
     const std::string& access = req.access;
     if (access.empty() || access == "public") return false;
+    if (access == "admin") {
+      auto given = req.headers.get("X-Guts-Admin-Token");
+      bool ok = !admin_token.empty() && given && given->size() == admin_token.size() &&
+                sodium_memcmp(given->data(), admin_token.data(), admin_token.size()) == 0 &&
+                is_loopback(req.remote_address);
+      if (!ok) respond(error_response(403, "Requires the node operator's admin token"));
+      return !ok;
+    }
     if (access == "user") {
       if (!req.principal.authenticated) {
         respond(unauthorized(req, "Requires authentication"));

@@ -5,6 +5,9 @@
 // authorize: enforces the access each route declared (Request::access):
 //   public     anyone;
 //   user       an authenticated caller (401 otherwise);
+//   admin      the node's local operator: header X-Guts-Admin-Token equal to `admin_token`
+//              (<data>/admin.token, node/backup.h), from a loopback address; 403 otherwise
+//              (and always when admin_token is empty);
 //   repo:read / repo:write / repo:admin
 //              resolves {owner}/{repo} (a ".git" suffix is ignored) and the caller's permission;
 //              a repository the caller may not read is 404, as if it did not exist — except
@@ -32,6 +35,6 @@ const RepoContext& repo_context(const Request& req);
 // The token in an Authorization header, if any.
 std::optional<std::string> bearer_token(const Request& req);
 
-std::vector<Middleware> make_auth_middlewares(Services& services);
+std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token = {});
 
 }  // namespace guts::api

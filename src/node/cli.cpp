@@ -1,7 +1,8 @@
 // guts-node's command line (node/cli.h): the Guts daemon. `guts-node` runs a node (a one-validator
 // network on first start, API on 127.0.0.1:8080, data in ./data); `guts-node check` re-executes the
 // stored chain from genesis and compares state roots; `guts-node config check` validates and prints
-// the configuration (options: node/config.h; docs/configuration.md).
+// the configuration (options: node/config.h; docs/configuration.md); `guts-node backup` and
+// `guts-node restore` write and restore backups (node/backup.h; docs/operator.md).
 #include "node/cli.h"
 
 #include <signal.h>
@@ -13,8 +14,10 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "consensus/signing_guard.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/net_addr.h"
 #include "core/status.h"
@@ -22,6 +25,7 @@
 #include "crypto/did.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
+#include "node/backup.h"
 #include "node/node.h"
 #include "node/sd_notify.h"
 #include "state/chain.h"
@@ -77,6 +81,66 @@ int check_chain(const std::filesystem::path& data_dir, std::filesystem::path gen
   auto root = state::Chain::replay(*db, genesis, scratch);
   std::filesystem::remove_all(scratch);
   std::cout << "height " << head.height << "\nstate_root " << hex_encode(root) << "\nreplay ok\n";
+  return 0;
+}
+
+struct BackupCliOptions {
+  std::filesystem::path out;
+  bool include_keys = false;
+  bool offline = false;
+  std::string api;  // the node's API URL; default: from --api-addr (or --port-file)
+};
+
+// The URL of the local node's API, from its configuration.
+std::string local_api_url(const node::NodeConfig& c) {
+  auto [host, port] = node::split_host_port(c.api_addr);
+  if (!c.port_file.empty() && std::filesystem::exists(c.port_file)) {  // the bound port
+    auto text = read_file(c.port_file, 64);
+    port = static_cast<uint16_t>(std::stoul(std::string(text.begin(), text.end())));
+  }
+  if (port == 0)
+    throw Error(Code::kInvalidArgument,
+                "the node's API port is not known (--api-addr has port 0): pass --api <url>");
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+int backup_cmd(const node::NodeConfig& c, const BackupCliOptions& o) {
+  node::BackupOptions bo;
+  bo.out = std::filesystem::absolute(o.out);
+  bo.include_keys = o.include_keys;
+  if (o.include_keys)
+    std::cerr << "guts-node: warning: the backup holds the node's private key (node.key, mode "
+                 "0600): store it as a secret\n";
+  std::string summary =
+      o.offline ? node::backup_summary_json(node::backup_offline(c.data_dir, c.genesis_file, bo))
+                : node::request_backup(o.api.empty() ? local_api_url(c) : o.api,
+                                       std::filesystem::absolute(c.data_dir), bo);
+  auto j = nlohmann::json::parse(summary);
+  std::cout << "backup " << j["dir"].get<std::string>() << "\nheight " << j["height"]
+            << "\nstate_root " << j["state_root"].get<std::string>() << "\nfiles " << j["files"]
+            << "\nbytes " << j["bytes"] << "\nrepositories " << j["repositories"] << "\n";
+  return 0;
+}
+
+int restore_cmd(const node::NodeConfig& c, const node::RestoreOptions& given, bool verify_only) {
+  if (verify_only) {
+    auto m = node::verify_backup(given.from);
+    std::cout << "backup " << given.from.string() << "\nheight " << m.height << "\nstate_root "
+              << m.state_root << "\nfiles " << m.files.size() << "\nverify ok\n";
+    return 0;
+  }
+  node::RestoreOptions o = given;
+  o.data_dir = c.data_dir;
+  auto m = node::restore_backup(o);
+  std::cout << "restored " << std::filesystem::absolute(c.data_dir).string() << "\nheight "
+            << m.height << "\nstate_root " << m.state_root << "\n";
+  if (!m.includes_keys && o.key_file.empty())
+    std::cerr << "guts-node: the backup holds no node key: put the node's node.key into the data "
+                 "directory before the first start (a node started without one makes a new "
+                 "identity)\n";
   return 0;
 }
 
@@ -237,6 +301,25 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   init->add_option(
       "--repository", ig.repositories,
       "A repository created at genesis: <username>/<name> of an --account (repeatable)");
+  BackupCliOptions bk;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Write a consistent backup of the node (running: through its API; stopped: --offline)");
+  backup->add_option("--out", bk.out, "Backup directory (must not exist, or be empty)")->required();
+  backup->add_flag("--include-keys", bk.include_keys,
+                   "Also copy node.key (a secret) into the backup");
+  backup->add_flag("--offline", bk.offline, "Back up a stopped node's data directory directly");
+  backup->add_option("--api", bk.api,
+                     "URL of the running node's API (default: from --api-addr or --port-file)");
+  node::RestoreOptions rs;
+  bool verify_only = false;
+  auto* restore = app.add_subcommand(
+      "restore", "Restore a backup into a new data directory (--data-dir: absent or empty)");
+  restore->add_option("--from", rs.from, "Backup directory")->required();
+  restore->add_option("--key", rs.key_file,
+                      "The node key to install (for a backup made without --include-keys)");
+  restore->add_flag("--verify-only", verify_only,
+                    "Check the backup's manifest and every file's checksum; write nothing");
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
   if (config_reference->parsed()) {
@@ -264,7 +347,8 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
         in.flags[o.name] = {scalar_flags[o.name]};
     }
     effective = node::resolve_config(std::move(defaults), in);
-    if (config_check->parsed() || (!check->parsed() && !init->parsed()))
+    if (config_check->parsed() ||
+        (!check->parsed() && !init->parsed() && !backup->parsed() && !restore->parsed()))
       node::validate_node_config(effective.config);
   } catch (const std::exception& e) {
     std::cerr << "guts-node: configuration: " << e.what() << "\n";
@@ -279,6 +363,8 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   try {
     if (check->parsed()) return check_chain(config.data_dir, config.genesis_file);
     if (init->parsed()) return init_genesis(ig);
+    if (backup->parsed()) return backup_cmd(config, bk);
+    if (restore->parsed()) return restore_cmd(config, rs, verify_only);
     return run_node(config);
   } catch (const std::exception& e) {
     std::cerr << "guts-node: " << e.what() << "\n";

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
+#include "api/admin_routes.h"
 #include "api/auth.h"
 #include "api/collab_routes.h"
 #include "api/evidence_routes.h"
@@ -24,6 +27,7 @@
 #include "git/maintenance.h"
 #include "git/repo_store.h"
 #include "node/evidence.h"
+#include "node/backup.h"
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
@@ -105,6 +109,14 @@ struct Node::Impl {
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
+  // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
+  // by the request that set backup_running (and by stop(), once the server has stopped).
+  std::filesystem::path genesis_path;
+  state::Genesis genesis;
+  std::string did;
+  std::atomic<bool> backup_running{false};
+  std::atomic<bool> backup_cancel{false};
+  std::thread backup_thread;
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -155,6 +167,9 @@ void Node::start() {
     spdlog::warn("this node's key is a validator's, but it runs as a full node: it will not vote");
   spdlog::info("role: {}", validator ? "validator" : "full node");
 
+  impl_->genesis_path = genesis_path;
+  impl_->genesis = genesis;
+  impl_->did = crypto::did_from_key(key.public_key());
   impl_->db = storage::Db::open(c.data_dir / "db", state::Schema::families());
   impl_->chain = std::make_unique<state::Chain>(*impl_->db, genesis);
   auto head = impl_->chain->head();
@@ -303,8 +318,40 @@ void Node::start() {
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));
-  impl_->server =
-      std::make_unique<api::HttpServer>(opts, router, api::make_auth_middlewares(*impl_->services));
+  api::AdminHooks admin;
+  admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys,
+                                      api::AdminHooks::BackupDone done) {
+    if (impl->backup_running.exchange(true)) {
+      done({Code::kConflict, "a backup is already running"}, "");
+      return;
+    }
+    if (impl->backup_thread.joinable()) impl->backup_thread.join();  // the last one, finished
+    impl->backup_thread = std::thread([impl, out, include_keys, done = std::move(done)] {
+      BackupOptions bo;
+      bo.out = out;
+      bo.include_keys = include_keys;
+      bo.cancel = &impl->backup_cancel;
+      BackupSource src{*impl->db,          *impl->repos,  impl->config.data_dir,
+                       impl->genesis_path, impl->genesis, impl->did};
+      Status st;
+      std::string summary;
+      try {
+        summary = backup_summary_json(write_backup(src, bo));
+      } catch (const Error& e) {
+        st = e.status();
+      } catch (const std::exception& e) {
+        st = {Code::kInternal, e.what()};
+      }
+      if (!st.ok()) spdlog::error("backup to {} failed: {}", out, st.message());
+      impl->backup_running = false;
+      done(st, summary);
+    });
+  };
+  api::add_admin_routes(*router, std::move(admin));
+  // The local operator's credential for the admin routes (node/backup.h), new at every start.
+  auto admin_token = create_admin_token(c.data_dir);
+  impl_->server = std::make_unique<api::HttpServer>(
+      opts, router, api::make_auth_middlewares(*impl_->services, std::move(admin_token)));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
@@ -326,6 +373,10 @@ void Node::stop() {
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
+  // A backup in progress ends (its partial files removed) before the database and
+  // repositories it reads go away.
+  impl_->backup_cancel = true;
+  if (impl_->backup_thread.joinable()) impl_->backup_thread.join();
   if (impl_->mempool) impl_->mempool->shutdown();
   if (impl_->finality) impl_->finality->stop();
   if (impl_->git_projection) impl_->git_projection->set_object_sync(nullptr);

@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "core/status.h"
@@ -255,6 +256,22 @@ void Db::scan_prefix(Cf cf, std::string_view prefix,
     auto k = it->key();
     if (k.substr(0, prefix.size()) != prefix) break;
     if (!fn(k, it->value())) break;
+  }
+}
+
+void Db::checkpoint(const std::filesystem::path& dir) const {
+  if (impl_->memory) throw Error(Code::kInternal, "checkpoint of an in-memory database");
+  if (std::filesystem::exists(dir))
+    throw Error(Code::kConflict, "checkpoint directory " + dir.string() + " already exists");
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) fail(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  s = cp->CreateCheckpoint(dir.string(), /*log_size_for_flush=*/0);
+  if (!s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    fail(s, "checkpoint to " + dir.string());
   }
 }
 

@@ -88,6 +88,13 @@ class Db {
   void scan_prefix(Cf cf, std::string_view prefix,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
+  // A consistent copy of the whole database in `dir` (which must not exist; its parent must),
+  // openable with Db::open: RocksDB's Checkpoint (memtables flushed first, SST files hard-linked
+  // when `dir` is on the same file system, else copied; MANIFEST and WAL copied). Concurrent
+  // writes are fine: the copy holds every batch written before the call and none partially.
+  // Not for a MemoryFs database. Throws guts::Error on failure (a partial `dir` is removed).
+  void checkpoint(const std::filesystem::path& dir) const;
+
   std::shared_ptr<const Snapshot> snapshot() const;
   std::optional<std::string> get(const Snapshot& snap, Cf cf, std::string_view key) const;
   std::unique_ptr<Iterator> iterate(const Snapshot& snap, Cf cf) const;
