@@ -285,7 +285,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   static net::awaitable<void> run(std::shared_ptr<Session> self) {
     try {
-      if (co_await self->handshake()) co_await self->loop();
+      // Not `if (co_await …)`: GCC 12 miscompiles a co_await in the condition (ud2).
+      bool ready = co_await self->handshake();
+      if (ready) co_await self->loop();
     } catch (...) {
     }
     try {
