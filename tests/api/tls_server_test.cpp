@@ -87,6 +87,12 @@ TEST(TlsServer, CurlTls13KeepAliveAndOlderTlsRefused) {
   EXPECT_NE(r.err.find("subject: CN=server-1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ALPN: server accepted http/1.1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Re-using existing connection"), std::string::npos) << r.err;
+  // Connection: close (HTTP/1.0): the response, then close_notify; curl does not hang.
+  auto t0 = std::chrono::steady_clock::now();
+  r = s.curl({"--http1.0", s.url("/a")});
+  ASSERT_TRUE(r.ok()) << r.both();
+  EXPECT_EQ(r.out, "A");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   // A client limited to TLS 1.2 is refused in the handshake.
   r = s.curl({"--tls-max", "1.2", s.url("/a")});
   EXPECT_FALSE(r.ok()) << r.both();
