@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +26,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -36,8 +38,10 @@
 
 #include "api/errors.h"
 #include "api/http_parse.h"
+#include "api/tls_context.h"
 #include "core/assert.h"
 #include "core/status.h"
+#include "core/thread_annotations.h"
 
 namespace guts::api {
 
@@ -46,6 +50,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+// HTTPS: TLS over the connection's tcp_stream, which keeps the timeouts and the socket.
+using tls_stream = beast::ssl_stream<beast::tcp_stream&>;
 
 namespace {
 
@@ -227,6 +233,14 @@ struct Core {
   std::atomic<bool> stopping{false};
   WorkerPool pool;
 
+  // HTTPS: the TLS context new connections use (null: plain HTTP); reload_tls() replaces it.
+  Mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls GUTS_GUARDED_BY(tls_mu);
+  std::shared_ptr<net::ssl::context> current_tls() {
+    MutexLock lk(tls_mu);
+    return tls;
+  }
+
   std::mutex mu;
   uint64_t next_session = 0;
   std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
@@ -252,6 +266,10 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);
+    if (auto ctx = core_->current_tls()) {
+      tls_ctx_ = std::move(ctx);
+      tls_.emplace(stream_, *tls_ctx_);
+    }
     std::lock_guard lk(core_->mu);
     id_ = core_->next_session++;
   }
@@ -267,7 +285,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   static net::awaitable<void> run(std::shared_ptr<Session> self) {
     try {
-      co_await self->loop();
+      // Not `if (co_await …)`: GCC 12 miscompiles a co_await in the condition (ud2).
+      bool ready = co_await self->handshake();
+      if (ready) co_await self->loop();
     } catch (...) {
     }
     try {
@@ -277,10 +297,28 @@ class Session : public std::enable_shared_from_this<Session> {
     self->stream_.close();
   }
 
+  // HTTPS: the TLS handshake, bounded by read_timeout (an idle wait: stop() closes it). False
+  // when it failed: the client spoke plain HTTP or TLS older than 1.3, or went away.
+  net::awaitable<bool> handshake() {
+    if (!tls_) co_return true;
+    idle_ = true;
+    stream_.expires_after(core_->opt.read_timeout);
+    auto [ec] = co_await tls_->async_handshake(net::ssl::stream_base::server, kAsTuple);
+    idle_ = false;
+    tls_up_ = !ec;
+    co_return !ec && !cut_;
+  }
+
   // Half-closes, then drains what the client still sends for a moment, so that a response sent
   // before the request body was read (413, an early error) is not destroyed by a TCP reset.
+  // HTTPS: close_notify first, waiting a bounded time for the client's.
   net::awaitable<void> lingering_close() {
     if (cut_ || !stream_.socket().is_open()) co_return;
+    if (tls_up_) {
+      stream_.expires_after(std::chrono::milliseconds(core_->stopping.load() ? 500 : 2000));
+      co_await tls_->async_shutdown(kAsTuple);
+      if (cut_ || !stream_.socket().is_open()) co_return;
+    }
     error_code ec;
     if (core_->stopping.load()) {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -321,6 +359,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   auto executor() { return stream_.get_executor(); }
   beast::tcp_stream& stream() { return stream_; }
+  // f(s) on the stream requests and responses go through: TLS over stream_, or stream_ itself.
+  template <class F>
+  decltype(auto) io(F&& f) {
+    return tls_ ? f(*tls_) : f(stream_);
+  }
   beast::flat_buffer& buffer() { return buffer_; }
   bool cut() const { return cut_; }
   const ServerOptions& opt() const { return core_->opt; }
@@ -344,6 +387,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<Core> core_;
   beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_ctx_;  // HTTPS: the context of this connection
+  std::optional<tls_stream> tls_;               // HTTPS: over stream_
+  bool tls_up_ = false;                         // handshake done: close_notify on close
   beast::flat_buffer buffer_;
   net::steady_timer wake_;
   std::string remote_;
@@ -584,8 +630,9 @@ class StreamExchange : public Exchange {
       std::array<net::const_buffer, 3> bufs{
           net::buffer(a.data(), a.size()), net::buffer(b.data(), b.size()),
           net::buffer(chunk_trailer ? "\r\n" : "", chunk_trailer ? 2 : 0)};
-      net::async_write(s_->stream(), bufs,
-                       [complete](error_code ec, size_t) mutable { complete(ec); });
+      s_->io([&](auto& stream) {
+        net::async_write(stream, bufs, [complete](error_code ec, size_t) mutable { complete(ec); });
+      });
     });
     if (ec) throw Error(Code::kUnavailable, "client went away: " + ec.message());
   }
@@ -604,12 +651,14 @@ class StreamExchange : public Exchange {
         auto& body = parser_->get().body();
         body.data = buf;
         body.size = n;
-        http::async_read_some(s_->stream(), s_->buffer(), *parser_,
-                              [this, n, &got, complete](error_code ec, size_t) mutable {
-                                if (ec == http::error::need_buffer) ec = {};
-                                got = n - parser_->get().body().size;
-                                complete(ec);
-                              });
+        s_->io([&](auto& stream) {
+          http::async_read_some(stream, s_->buffer(), *parser_,
+                                [this, n, &got, complete](error_code ec, size_t) mutable {
+                                  if (ec == http::error::need_buffer) ec = {};
+                                  got = n - parser_->get().body().size;
+                                  complete(ec);
+                                });
+        });
       });
       if (ec) {
         if (ec == http::error::partial_message || ec == net::error::eof) {
@@ -668,7 +717,7 @@ net::awaitable<bool> Session::write_response(Response r, bool keep_alive, bool h
   std::array<net::const_buffer, 2> bufs{
       net::buffer(text.text), net::buffer(r.body.data(), (head || !has_body) ? 0 : r.body.size())};
   stream_.expires_after(core_->opt.read_timeout);
-  auto [ec, n] = co_await net::async_write(stream_, bufs, kAsTuple);
+  auto [ec, n] = co_await io([&](auto& s) { return net::async_write(s, bufs, kAsTuple); });
   co_return !ec;
 }
 
@@ -681,7 +730,8 @@ net::awaitable<void> Session::loop() {
     hp.body_limit(boost::none);
     idle_ = buffer_.size() == 0;
     stream_.expires_after(opt.read_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, hp, kAsTuple);
+    auto [ec, n] =
+        co_await io([&](auto& s) { return http::async_read_header(s, buffer_, hp, kAsTuple); });
     idle_ = false;
     if (ec) {
       if (cut_) co_return;
@@ -751,11 +801,13 @@ net::awaitable<void> Session::loop() {
         if (expect_continue) {
           static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
           stream_.expires_after(opt.read_timeout);
-          auto [wec, wn] = co_await net::async_write(stream_, net::buffer(k100), kAsTuple);
+          auto [wec, wn] = co_await io(
+              [&](auto& s) { return net::async_write(s, net::buffer(k100), kAsTuple); });
           if (wec) co_return;
         }
         stream_.expires_after(opt.read_timeout);
-        auto [rec, rn] = co_await http::async_read(stream_, buffer_, bp, kAsTuple);
+        auto [rec, rn] =
+            co_await io([&](auto& s) { return http::async_read(s, buffer_, bp, kAsTuple); });
         if (rec) {
           if (cut_) co_return;
           if (rec == http::error::body_limit) {
@@ -859,6 +911,11 @@ net::awaitable<void> accept_loop(std::shared_ptr<Core> core) {
   }
 }
 
+// An asio context sharing the OpenSSL context of `tls`.
+std::shared_ptr<net::ssl::context> asio_context(const TlsContext& tls) {
+  return std::make_shared<net::ssl::context>(static_cast<SSL_CTX*>(tls.new_native_reference()));
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -894,12 +951,31 @@ size_t HttpServer::active_streams() const {
   return impl_->core->pool.busy();
 }
 
+bool HttpServer::tls() const {
+  return impl_->core->current_tls() != nullptr;
+}
+
+std::string HttpServer::reload_tls() {
+  Core& core = *impl_->core;
+  if (!tls()) throw Error(Code::kFailedPrecondition, "the API serves plain HTTP: no TLS to reload");
+  auto loaded = TlsContext::load({core.opt.tls_cert_file, core.opt.tls_key_file});
+  auto ctx = asio_context(*loaded);
+  MutexLock lk(core.tls_mu);
+  core.tls = std::move(ctx);
+  return loaded->summary();
+}
+
 void HttpServer::start() {
   GUTS_ASSERT(!impl_->started, "HttpServer::start called twice");
   Core& core = *impl_->core;
   error_code ec;
   auto addr = net::ip::make_address(core.opt.address, ec);
   if (ec) throw Error(Code::kInvalidArgument, "invalid listen address: " + core.opt.address);
+  if (!core.opt.tls_cert_file.empty() || !core.opt.tls_key_file.empty()) {
+    auto ctx = asio_context(*TlsContext::load({core.opt.tls_cert_file, core.opt.tls_key_file}));
+    MutexLock lk(core.tls_mu);
+    core.tls = std::move(ctx);
+  }
   tcp::endpoint ep(addr, core.opt.port);
   auto fail = [&](const char* what) {
     throw Error(Code::kUnavailable, std::string("cannot ") + what + " " + core.opt.address + ":" +

@@ -5,11 +5,16 @@
 // order -> handler. Buffered handlers run on an I/O thread and answer through the Responder from
 // any thread, at any later time; the connection waits without blocking a thread. Streaming
 // routes are handed to a pool of worker threads and talk to the client through api::Exchange.
+//
+// HTTPS: with a certificate and key file (ServerOptions::tls_cert_file, tls_key_file) the port
+// speaks TLS 1.3 only (api/tls_context.h) and everything above works the same over it;
+// reload_tls() swaps the files' new contents in for new connections (SIGHUP in guts-node).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +37,10 @@ struct ServerOptions {
   // stop(): how long in-flight requests may take to finish before connections are cut.
   std::chrono::milliseconds shutdown_grace{5000};
   std::string server_name = "guts";  // Server header
+  // HTTPS (TLS 1.3) when both are set: PEM certificate chain and private key (api/tls_context.h).
+  // The TLS handshake is bounded by read_timeout.
+  std::filesystem::path tls_cert_file;
+  std::filesystem::path tls_key_file;
 };
 
 class HttpServer {
@@ -43,8 +52,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds, listens and starts the threads. Throws guts::Error(kUnavailable) if the address cannot
-  // be bound, kInvalidArgument if it does not parse. Call once.
+  // be bound, kInvalidArgument if it does not parse or a TLS file is missing, malformed or does
+  // not match (the message names the file). Call once.
   void start();
+  // HTTPS: true when the server was started with a certificate and key.
+  bool tls() const;
+  // Reads the certificate and key files again and uses them for new connections (open ones keep
+  // theirs); returns the new certificate's summary. Throws guts::Error naming the file and the
+  // problem, and then keeps the current ones; kFailedPrecondition when not serving TLS. Any
+  // thread, after start().
+  std::string reload_tls();
   // The bound port (after start()).
   uint16_t port() const;
   // Streaming requests (git transfers) being handled now; any thread.

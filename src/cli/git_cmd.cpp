@@ -8,6 +8,7 @@
 //   git config --global credential.http://127.0.0.1:8080.helper '!guts credential'
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -94,6 +95,9 @@ void add_git_commands(CLI::App& app, ContextFn ctx) {
                                   // ours answers (and nothing stores the token elsewhere).
                                   "-c", "credential." + node + ".helper=", "-c",
                                   "credential." + node + ".helper=" + helper};
+    // A node behind a private CA (GUTS_CA_FILE, as for the CLI's own requests).
+    if (const char* ca = std::getenv("GUTS_CA_FILE"); ca && *ca)
+      args.insert(args.end(), {"-c", "http." + node + "/.sslCAInfo=" + ca});
     args.insert(args.end(), ca->git_args.begin(), ca->git_args.end());
     args.push_back(url);
     args.push_back(ca->dir.empty() ? name : ca->dir);

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -70,6 +71,7 @@ bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) con
 struct HttpClient::Impl {
   std::string base_url;
   std::string token;
+  std::string ca_file;
   std::vector<std::pair<std::string, std::string>> extra_headers;
   long timeout_ms = 30000;
   CURL* curl = nullptr;
@@ -86,6 +88,7 @@ HttpClient::HttpClient(std::string base_url) : impl_(std::make_unique<Impl>()) {
   impl_->base_url = std::move(base_url);
   impl_->curl = curl_easy_init();
   if (!impl_->curl) throw Error(Code::kInternal, "curl_easy_init failed");
+  if (const char* ca = std::getenv("GUTS_CA_FILE"); ca && *ca) impl_->ca_file = ca;
 }
 
 HttpClient::~HttpClient() = default;
@@ -94,6 +97,10 @@ HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
 void HttpClient::set_token(std::string token) {
   impl_->token = std::move(token);
+}
+
+void HttpClient::set_ca_file(std::string path) {
+  impl_->ca_file = std::move(path);
 }
 
 void HttpClient::set_timeout(std::chrono::milliseconds timeout) {
@@ -156,6 +163,7 @@ HttpResult HttpClient::request(std::string_view method, std::string_view path_an
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &result);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "guts-cli");
+    if (!impl_->ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, impl_->ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // accept what libcurl can decode
     if (method_s == "GET") {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);

@@ -1,5 +1,6 @@
 // A small blocking HTTP client for the guts CLI and tests (libcurl underneath). One client per
-// thread: it reuses one connection (keep-alive) between requests.
+// thread: it reuses one connection (keep-alive) between requests. https:// URLs are verified
+// against the system's CA certificates, or the PEM file named by GUTS_CA_FILE (a private CA).
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,9 @@ class HttpClient {
   HttpClient& operator=(HttpClient&&) noexcept;
 
   void set_token(std::string token);  // sends "Authorization: token <t>"; empty = none
+  // CA certificates (PEM) that verify an https:// node instead of the system's; the default is
+  // $GUTS_CA_FILE when set. Empty: the system's.
+  void set_ca_file(std::string path);
   void set_timeout(std::chrono::milliseconds timeout);  // whole request; 0 = none (default 30 s)
   // Extra request header sent with every request (e.g. "Accept"); replaces a previous value.
   void set_header(std::string name, std::string value);

@@ -41,6 +41,7 @@ int run_node(node::NodeConfig config) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);  // reload the TLS certificate and key (docs/operator.md)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -55,14 +56,19 @@ int run_node(node::NodeConfig config) {
   while (true) {
     if (!interval) {
       sigwait(&set, &sig);
-      break;
+    } else {
+      timespec ts{};
+      ts.tv_sec = static_cast<time_t>(interval->count() / 1000000);
+      ts.tv_nsec = static_cast<long>((interval->count() % 1000000) * 1000);
+      sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig <= 0) {
+        notify.send("WATCHDOG=1");
+        continue;
+      }
     }
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(interval->count() / 1000000);
-    ts.tv_nsec = static_cast<long>((interval->count() % 1000000) * 1000);
-    sig = sigtimedwait(&set, nullptr, &ts);
-    if (sig > 0) break;
-    notify.send("WATCHDOG=1");
+    if (sig != SIGHUP) break;
+    spdlog::info("received SIGHUP, reloading");
+    n.reload();
   }
   spdlog::info("received signal {}, shutting down", sig);
   notify.send("STOPPING=1");

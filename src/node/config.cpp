@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "api/tls_context.h"
 #include "core/status.h"
 #include "p2p/address_book.h"
 #include "replication/seed_policy.h"
@@ -74,7 +75,7 @@ const std::vector<OptionSpec>& node_options() {
           .doc_default("<data-dir>/genesis.json"),
       option("public-url", &NodeConfig::public_url,
              "URL clients use to reach this node, written into API responses")
-          .doc_default("http://<api-addr>")
+          .doc_default("http(s)://<api-addr>")
           .validate(check_url),
       option("bootstrap", &NodeConfig::bootstrap, "Bootstrap peers: did:key:…@host:port")
           .validate(check_bootstrap),
@@ -98,6 +99,11 @@ const std::vector<OptionSpec>& node_options() {
       option("max-block-txs", &NodeConfig::max_block_txs, "Maximum transactions per block", 1,
              100000),
       option("api-threads", &NodeConfig::api_threads, "HTTP I/O threads", 1, 256),
+      option("tls-cert-file", &NodeConfig::tls_cert_file,
+             "HTTPS (TLS 1.3) on the API port: PEM certificate, then its intermediates; with "
+             "tls-key-file; reread on SIGHUP (docs/operator.md)"),
+      option("tls-key-file", &NodeConfig::tls_key_file,
+             "HTTPS: the unencrypted PEM private key of tls-cert-file; reread on SIGHUP"),
       option("maintenance", &NodeConfig::maintenance,
              "Repository maintenance in the background (docs/maintenance.md; flag: "
              "--no-maintenance)"),
@@ -391,6 +397,12 @@ void validate_node_config(const NodeConfig& c) {
   if (!c.validator && c.genesis_file.empty())
     throw Error(Code::kInvalidArgument,
                 "a full node (--no-validator) needs the network's genesis: --genesis-file <file>");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    throw Error(Code::kInvalidArgument,
+                std::string("HTTPS needs both tls-cert-file and tls-key-file; only ") +
+                    (c.tls_cert_file.empty() ? "tls-key-file" : "tls-cert-file") + " is set");
+  // Reads both files (writes nothing): a bad certificate or key refuses to start.
+  if (!c.tls_cert_file.empty()) api::TlsContext::load({c.tls_cert_file, c.tls_key_file});
 }
 
 std::string render_config(const EffectiveConfig& eff) {

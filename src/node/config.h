@@ -39,7 +39,7 @@ struct NodeConfig {
   std::string p2p_addr = "127.0.0.1:9000";
   std::filesystem::path data_dir = "data";
   std::filesystem::path genesis_file;      // empty: <data>/genesis.json, created on first start
-  std::string public_url;                  // empty: http://<api-addr>
+  std::string public_url;                  // empty: http(s)://<api-addr>
   std::vector<std::string> bootstrap;      // did:key:...@host:port (used by the network layer)
   std::vector<std::string> external_addr;  // p2p host:port announced to peers (default: p2p_addr)
   bool validator = true;
@@ -50,6 +50,9 @@ struct NodeConfig {
   std::filesystem::path port_file;  // if set, the bound API port is written here
   size_t max_block_txs = 5000;
   int api_threads = 2;
+  // HTTPS on the API port (api/tls_context.h): both or neither; reloaded on SIGHUP.
+  std::filesystem::path tls_cert_file;
+  std::filesystem::path tls_key_file;
   // Repository maintenance (git/maintenance.h, docs/maintenance.md).
   bool maintenance = true;
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
@@ -131,7 +134,8 @@ std::map<std::string, std::string> option_environment();
 // unknown key of the file. Reads the file; writes nothing.
 EffectiveConfig resolve_config(NodeConfig defaults, const ConfigInputs& in);
 
-// Checks across options (a full node needs a genesis file). Throws guts::Error.
+// Checks across options (a full node needs a genesis file; the TLS certificate and key are
+// both given, readable and matching: it reads them, writes nothing). Throws guts::Error.
 void validate_node_config(const NodeConfig& config);
 
 // The effective configuration as a config file, each line commented with its source; secrets

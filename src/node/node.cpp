@@ -16,6 +16,7 @@
 #include "api/peers_routes.h"
 #include "api/routes.h"
 #include "api/services.h"
+#include "api/tls_context.h"
 #include "api/tokens.h"
 #include "consensus/signing_guard.h"
 #include "core/fs.h"
@@ -129,6 +130,18 @@ Node::~Node() {
 
 void Node::start() {
   auto& c = impl_->config;
+  // HTTPS: a missing, malformed or mismatched certificate or key refuses to start before
+  // anything is written (the message names the file).
+  const bool tls = !c.tls_cert_file.empty() || !c.tls_key_file.empty();
+  if (tls) {
+    c.tls_cert_file = std::filesystem::absolute(c.tls_cert_file);
+    c.tls_key_file = std::filesystem::absolute(c.tls_key_file);
+    auto loaded = api::TlsContext::load({c.tls_cert_file, c.tls_key_file});
+    spdlog::info("TLS certificate: {}", loaded->summary());
+    if (loaded->expired())
+      spdlog::warn("the TLS certificate in {} has expired: clients will refuse it",
+                   c.tls_cert_file.string());
+  }
   // Everything below (git subprocesses in particular) sees absolute paths.
   c.data_dir = std::filesystem::absolute(c.data_dir);
   std::filesystem::create_directories(c.data_dir);
@@ -263,6 +276,8 @@ void Node::start() {
   opts.address = host;
   opts.port = port;
   opts.threads = c.api_threads;
+  opts.tls_cert_file = c.tls_cert_file;
+  opts.tls_key_file = c.tls_key_file;
   auto router = std::make_shared<api::Router>();
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,
@@ -356,11 +371,26 @@ void Node::start() {
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
     impl_->services->set_public_url(
-        "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+        (tls ? "https://" : "http://") +
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
         std::to_string(bound));
   spdlog::info("API listening on {}", impl_->services->public_url());
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
   if (impl_->maintenance) impl_->maintenance->start();
+}
+
+bool Node::reload() {
+  if (!impl_->server || !impl_->server->tls()) {
+    spdlog::info("reload: nothing to reload (the API serves plain HTTP)");
+    return false;
+  }
+  try {
+    spdlog::info("TLS certificate reloaded: {}", impl_->server->reload_tls());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("TLS reload failed, new connections keep the current certificate: {}", e.what());
+    return false;
+  }
 }
 
 uint16_t Node::api_port() const {

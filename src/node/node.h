@@ -15,6 +15,10 @@ class Node {
   // start), starts consensus and the API. Throws guts::Error with a clear message on failure.
   void start();
   void stop();
+  // Rereads what may change while the node runs (guts-node on SIGHUP): the TLS certificate and
+  // key, for new connections. On failure logs the file and the problem and keeps the current
+  // ones. True when something was reloaded.
+  bool reload();
   uint16_t api_port() const;
 
  private:

@@ -90,7 +90,9 @@ class NodeProcess {
 
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
+  // "https" for a node with --tls-cert-file (the harness's client trusts $GUTS_CA_FILE).
+  std::string& scheme() { return scheme_; }
   const fs::path& data_dir() const { return data_dir_; }
   fs::path log_path() const { return data_dir_ / "node.log"; }
   std::string log() const;  // the node's stdout and stderr so far, over all starts
@@ -109,6 +111,7 @@ class NodeProcess {
   fs::path data_dir_;
   std::vector<std::string> extra_args_;
   std::string program_ = "guts-node";
+  std::string scheme_ = "http";
   Env env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
