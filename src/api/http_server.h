@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,19 @@
 #include "api/router.h"
 
 namespace guts::api {
+
+// One completed request, for metrics and the access log (ServerOptions::on_request_done).
+struct RequestRecord {
+  std::string method;
+  std::string route;  // the matched route's pattern; "unmatched" (404, 405)
+  std::string path;   // percent-decoded path, never the query string
+  int status = 0;     // 0: the connection broke before a status was sent
+  std::chrono::steady_clock::duration duration{};  // header read to response sent
+  uint64_t bytes_in = 0;                           // request body bytes read
+  uint64_t bytes_out = 0;                          // response body bytes sent
+  std::string request_id;
+  std::string remote_address;
+};
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -32,6 +46,9 @@ struct ServerOptions {
   // stop(): how long in-flight requests may take to finish before connections are cut.
   std::chrono::milliseconds shutdown_grace{5000};
   std::string server_name = "guts";  // Server header
+  // Called once per routed request (buffered and streaming, 404 and 405 included) after its
+  // response was written, on the I/O or worker thread that finished it. Must not block.
+  std::function<void(const RequestRecord&)> on_request_done;
 };
 
 class HttpServer {

@@ -98,6 +98,15 @@ const std::vector<OptionSpec>& node_options() {
       option("max-block-txs", &NodeConfig::max_block_txs, "Maximum transactions per block", 1,
              100000),
       option("api-threads", &NodeConfig::api_threads, "HTTP I/O threads", 1, 256),
+      option("metrics", &NodeConfig::metrics,
+             "Serve GET /metrics (Prometheus) and count requests (docs/metrics.md; flag: "
+             "--no-metrics)"),
+      option("access-log", &NodeConfig::access_log,
+             "Log one line per HTTP request at info level, never query strings or headers (flag: "
+             "--no-access-log)"),
+      option("ready-max-lag", &NodeConfig::ready_max_lag,
+             "Blocks behind the network that GET /health/ready still counts as caught up", 0,
+             1000000),
       option("maintenance", &NodeConfig::maintenance,
              "Repository maintenance in the background (docs/maintenance.md; flag: "
              "--no-maintenance)"),

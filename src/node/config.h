@@ -44,6 +44,10 @@ struct NodeConfig {
   std::filesystem::path port_file;  // if set, the bound API port is written here
   size_t max_block_txs = 5000;
   int api_threads = 2;
+  // Health and metrics (docs/metrics.md).
+  bool metrics = true;         // GET /metrics and the HTTP counters
+  bool access_log = true;      // one info line per request (health checks and scrapes: debug)
+  uint64_t ready_max_lag = 5;  // blocks behind the network still "ready"
   // Repository maintenance (git/maintenance.h, docs/maintenance.md).
   bool maintenance = true;
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
