@@ -81,7 +81,8 @@ std::string bounded_method(const std::string& m) {
   return "other";
 }
 
-// Printable ASCII only (a decoded path may hold control characters), at most 512 bytes.
+// Control characters and quotes (a decoded path may hold them) percent-encoded again; at most
+// 512 bytes.
 std::string log_safe(const std::string& s) {
   std::string out;
   out.reserve(std::min<size_t>(s.size(), 512));
@@ -91,7 +92,11 @@ std::string log_safe(const std::string& s) {
       break;
     }
     auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f || u == '"') ? '?' : c;
+    if (u < 0x20 || u == 0x7f || u == '"') {
+      out += fmt::format("%{:02X}", u);  // percent-encoded again
+    } else {
+      out += c;
+    }
   }
   return out;
 }

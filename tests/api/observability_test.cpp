@@ -149,6 +149,19 @@ TEST(Observability, AcceptRequestId) {
   EXPECT_NE(new_request_id(), new_request_id());
 }
 
+TEST(Observability, AccessLogLineEscapesControlCharacters) {
+  RequestRecord r;
+  r.method = "GET";
+  r.route = "unmatched";
+  r.path = "/a\nfake \"line\"";
+  r.status = 404;
+  r.request_id = "x";
+  auto line = access_log_line(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("\"GET /a%0Afake %22line%22\" 404 route=unmatched"), std::string::npos)
+      << line;
+}
+
 TEST(Observability, Readiness) {
   ReadinessInput in;
   in.consensus_running = true;
