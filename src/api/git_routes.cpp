@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 
 #include "api/auth.h"
@@ -89,6 +90,7 @@ class GitResponse {
   void write(std::string_view data) {
     start();
     ex_.write(data);
+    bytes_ += data.size();
   }
   git::Sink sink() {
     return [this](ByteView chunk) { write(as_text(chunk)); };
@@ -98,6 +100,7 @@ class GitResponse {
     ex_.finish();
   }
   bool started() const { return started_; }
+  uint64_t bytes() const { return bytes_; }
 
  private:
   void start() {
@@ -111,6 +114,7 @@ class GitResponse {
   Exchange& ex_;
   std::string content_type_;
   bool started_ = false;
+  uint64_t bytes_ = 0;
 };
 
 bool content_type_is(const Request& req, std::string_view want) {
@@ -182,12 +186,68 @@ std::string rejection_reason(const Status& st, bool forced) {
   return m.empty() ? std::string(code_name(st.code())) : m;
 }
 
+// guts_git_* (docs/metrics.md), looked up once.
+struct GitMetrics {
+  explicit GitMetrics(metrics::Registry& r)
+      : pushes(r.counter("guts_git_pushes_total",
+                         "git pushes with ref updates, by result (accepted: every ref moved)",
+                         {"result"})),
+        accepted(pushes.labels({"accepted"})),
+        rejected(pushes.labels({"rejected"})),
+        upload_packs(r.counter("guts_git_upload_pack_requests_total",
+                               "git-upload-pack requests (clones and fetches)")
+                         .get()),
+        advertisements(r.counter("guts_git_ref_advertisements_total",
+                                 "info/refs requests, by service", {"service"})),
+        received(r.counter("guts_git_received_bytes_total", "Pack bytes received by pushes").get()),
+        sent(r.counter("guts_git_sent_bytes_total", "Bytes sent by git-upload-pack responses")
+                 .get()),
+        push_seconds(r.histogram("guts_git_push_duration_seconds",
+                                 "git-receive-pack requests, receive to acknowledgement "
+                                 "(finalization included)",
+                                 {}, metrics::long_latency_buckets())
+                         .get()),
+        upload_seconds(r.histogram("guts_git_upload_pack_duration_seconds",
+                                   "git-upload-pack requests (clones and fetches), whole response",
+                                   {}, metrics::long_latency_buckets())
+                           .get()) {
+    advertisements.labels({"git-upload-pack"});
+    advertisements.labels({"git-receive-pack"});
+  }
+  metrics::Family<metrics::Counter>& pushes;
+  metrics::Counter& accepted;
+  metrics::Counter& rejected;
+  metrics::Counter& upload_packs;
+  metrics::Family<metrics::Counter>& advertisements;
+  metrics::Counter& received;
+  metrics::Counter& sent;
+  metrics::Histogram& push_seconds;
+  metrics::Histogram& upload_seconds;
+};
+
+// Observes the time since construction into `h` when the scope ends (also on a throw).
+class ScopeTimer {
+ public:
+  explicit ScopeTimer(metrics::Histogram& h) : h_(h), t0_(std::chrono::steady_clock::now()) {}
+  ~ScopeTimer() {
+    h_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+  }
+  ScopeTimer(const ScopeTimer&) = delete;
+  ScopeTimer& operator=(const ScopeTimer&) = delete;
+
+ private:
+  metrics::Histogram& h_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 // What the git routes work with.
 struct GitEnv {
   Services& svc;
   git::RepoStore& store;
   PendingPushes& pending;
   GitHttpOptions opts;
+  std::shared_ptr<metrics::Registry> registry;  // owns m's families
+  GitMetrics m;
 };
 
 // GET /{owner}/{repo}/info/refs
@@ -199,6 +259,7 @@ void info_refs(GitEnv& env, Request& req, Exchange& ex) {
     return plain(ex, 403, "Only the smart HTTP protocol is supported (git 1.6.6 or later)");
   if (refuse_unavailable(req, ex, opts)) return;
   auto dir = repo_dir(req, store);
+  env.m.advertisements.labels({service}).inc();
   auto proto = req.headers.get("Git-Protocol").value_or("");
   GitResponse out(ex, "application/x-" + service + "-advertisement");
   Status st;
@@ -225,9 +286,16 @@ void upload_pack(GitEnv& env, Request& req, Exchange& ex) {
     return plain(ex, 415, "Unsupported Media Type");
   if (refuse_unavailable(req, ex, opts)) return;
   auto dir = repo_dir(req, store);
+  env.m.upload_packs.inc();
+  ScopeTimer timer(env.m.upload_seconds);
   git::UploadOptions o;
   o.git_protocol = req.headers.get("Git-Protocol").value_or("");
   GitResponse out(ex, "application/x-git-upload-pack-result");
+  struct CountSent {
+    GitResponse& out;
+    metrics::Counter& sent;
+    ~CountSent() { sent.inc(out.bytes()); }
+  } count_sent{out, env.m.sent};
   Status st;
   try {
     st = git::upload_pack_rpc(dir, body_source(ex, opts.max_upload_request_bytes), out.sink(), o);
@@ -261,6 +329,7 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
   if (refuse_unavailable(req, ex, opts)) return;
   const auto& ctx = repo_context(req);
   auto dir = repo_dir(req, store);
+  ScopeTimer timer(env.m.push_seconds);
   GitResponse out(ex, "application/x-git-receive-pack-result");
   git::Source body = body_source(ex, 0);
 
@@ -273,6 +342,7 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
     // No side-band negotiated yet: an ERR packet is what git understands ("remote error: …").
     out.write(git::pkt::encode(std::string("ERR ") + e.what() + "\n"));
     out.finish();
+    env.m.rejected.inc();
     return;
   }
   if (preq.commands.empty()) {  // git's probe before a large chunked POST, or nothing to do
@@ -365,6 +435,9 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
       ctx.repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0),
       ms(std::chrono::steady_clock::now() - t1));
   const std::string unpack_error = push->unpack_error();
+  env.m.received.inc(push->pack_bytes());
+  bool accepted = std::all_of(results.begin(), results.end(), [](auto& s) { return s.ok(); });
+  (accepted ? env.m.accepted : env.m.rejected).inc();
   push.reset();  // a rejected push's quarantine goes now (unless the registry still holds it)
 
   if (report) w.data(git::report_status(unpack_error, results, false));
@@ -382,7 +455,10 @@ const RouteSpec<GitEnv> kGitRoutes[] = {
 
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,
                     PendingPushes& pending, GitHttpOptions options) {
-  add_routes(router, std::make_shared<GitEnv>(GitEnv{services, store, pending, std::move(options)}),
+  auto registry = options.metrics ? options.metrics : std::make_shared<metrics::Registry>();
+  add_routes(router,
+             std::make_shared<GitEnv>(GitEnv{services, store, pending, std::move(options), registry,
+                                             GitMetrics(*registry)}),
              "/{owner}/{repo}", kGitRoutes);
 }
 

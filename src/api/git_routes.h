@@ -25,6 +25,7 @@
 
 #include "api/router.h"
 #include "api/services.h"
+#include "core/metrics.h"
 #include "state/tx.h"
 
 namespace guts::git {
@@ -80,6 +81,8 @@ struct GitHttpOptions {
   std::function<bool(uint64_t repo_id)> hosts;
   std::function<bool(uint64_t repo_id)> replicating;
   std::chrono::seconds replicating_retry_after{5};
+  // guts_git_* counters and histograms (docs/metrics.md); null: counted in a private registry.
+  std::shared_ptr<metrics::Registry> metrics;
 };
 
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,

@@ -46,6 +46,9 @@ struct Request {
   Headers headers;
   std::string body;  // complete body (bounded by the server's limit) for buffered routes
   std::string remote_address;
+  // X-Request-Id: the client's (api/request_id.h) or one the server made; echoed in the
+  // response and written in the access log.
+  std::string request_id;
   std::map<std::string, std::string> params;  // path parameters filled by the router
   Principal principal;                        // filled by the auth middleware
   // The access the matched route requires, as declared when it was registered: "public",

@@ -38,6 +38,7 @@
 
 #include "api/errors.h"
 #include "api/http_parse.h"
+#include "api/request_id.h"
 #include "api/tls_context.h"
 #include "core/assert.h"
 #include "core/status.h"
@@ -384,6 +385,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<ResponseState> make_state(std::shared_ptr<Request> req);
   // Runs the middlewares; true if one answered (or threw, which answers 500).
   bool run_middlewares(Request& req, const Responder& responder);
+  // The routed request's response is written: ServerOptions::on_request_done.
+  void request_done(int status, uint64_t bytes_in, uint64_t bytes_out);
 
   std::shared_ptr<Core> core_;
   beast::tcp_stream stream_;
@@ -400,6 +403,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool close_after_ = false;
   bool cut_ = false;
+  RequestRecord record_;  // of the request being handled (route empty: not routed yet)
+  std::chrono::steady_clock::time_point started_at_;
 };
 
 // Shared between a Responder's copies: answers exactly once, or 500 when dropped unanswered.
@@ -433,6 +438,22 @@ std::shared_ptr<ResponseState> Session::make_state(std::shared_ptr<Request> req)
   state->seq = seq_;
   state->request = std::move(req);
   return state;
+}
+
+void Session::request_done(int status, uint64_t bytes_in, uint64_t bytes_out) {
+  if (record_.route.empty()) return;
+  record_.status = status;
+  record_.bytes_in += bytes_in;
+  record_.bytes_out += bytes_out;
+  record_.duration = std::chrono::steady_clock::now() - started_at_;
+  record_.remote_address = remote_;
+  if (core_->opt.on_request_done) {
+    try {
+      core_->opt.on_request_done(record_);
+    } catch (...) {
+    }
+  }
+  record_ = RequestRecord{};
 }
 
 bool Session::run_middlewares(Request& req, const Responder& responder) {
@@ -516,7 +537,9 @@ class StreamExchange : public Exchange {
     // Keep the connection only if the request body was fully read by now.
     bool keep = keep_alive_ && !s_->core().stopping.load() && body_consumed();
     std::optional<uint64_t> cl;
-    Head head = serialize_head(status, headers, keep, http11_, s_->opt().server_name, &cl);
+    Headers with_id = headers;
+    if (!request_id_.empty()) with_id.set("X-Request-Id", request_id_);
+    Head head = serialize_head(status, with_id, keep, http11_, s_->opt().server_name, &cl);
     no_body_ = head_ || !body_allowed(status);
     chunked_ = head.chunked && !no_body_;
     if (cl) remaining_ = *cl;
@@ -530,6 +553,7 @@ class StreamExchange : public Exchange {
     if (!started_) begin_response(200, Headers());
     GUTS_ASSERT(!finished_, "a handler wrote after finishing its response");
     if (data.empty() || no_body_) return;
+    bytes_out_ += data.size();
     if (fixed_length_) {
       if (data.size() > remaining_) {
         broken_ = true;
@@ -588,6 +612,11 @@ class StreamExchange : public Exchange {
   }
 
   bool reusable() const { return !broken_ && finished_ && keep_ && body_consumed(); }
+  // For ServerOptions::on_request_done.
+  void set_request_id(std::string id) { request_id_ = std::move(id); }
+  int status() const { return status_; }
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
 
  private:
   bool body_consumed() const { return !parser_ || parser_->is_done(); }
@@ -666,6 +695,7 @@ class StreamExchange : public Exchange {
         }
         throw Error(Code::kUnavailable, "reading request body: " + ec.message());
       }
+      bytes_in_ += got;
       if (got > 0) return got;
     }
   }
@@ -693,6 +723,8 @@ class StreamExchange : public Exchange {
   bool keep_ = false;
   int status_ = 0;
   uint64_t remaining_ = 0;
+  std::string request_id_;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -713,11 +745,13 @@ net::awaitable<bool> Session::write_response(Response r, bool keep_alive, bool h
   for (const auto& [k, v] : r.headers.items()) {
     if (!iequals(k, "Content-Length")) h.add(k, v);
   }
+  if (!record_.request_id.empty()) h.set("X-Request-Id", record_.request_id);
   Head text = serialize_head(status, h, keep_alive, true, core_->opt.server_name, &cl);
   std::array<net::const_buffer, 2> bufs{
       net::buffer(text.text), net::buffer(r.body.data(), (head || !has_body) ? 0 : r.body.size())};
   stream_.expires_after(core_->opt.read_timeout);
   auto [ec, n] = co_await io([&](auto& s) { return net::async_write(s, bufs, kAsTuple); });
+  request_done(ec ? 0 : status, 0, ec ? 0 : bufs[1].size());
   co_return !ec;
 }
 
@@ -744,6 +778,10 @@ net::awaitable<void> Session::loop() {
     }
 
     auto& msg = hp.get();
+    record_ = RequestRecord{};
+    started_at_ = std::chrono::steady_clock::now();
+    auto rid = msg["X-Request-Id"];
+    record_.request_id = request_id_for(std::string_view(rid.data(), rid.size()));
     std::string method(msg.method_string());
     std::string target(msg.target());
     bool http11 = msg.version() >= 11;
@@ -760,6 +798,9 @@ net::awaitable<void> Session::loop() {
       co_return;
     }
     RouteMatch m = core_->router->match(method, parsed->raw_path);
+    record_.method = method;
+    record_.path = parsed->path;
+    record_.route = m.found() ? m.pattern : "unmatched";
     if (m.result != RouteMatch::Result::kFound) {
       Response r = m.result == RouteMatch::Result::kNotFound
                        ? error_response(404, "Not Found")
@@ -776,6 +817,7 @@ net::awaitable<void> Session::loop() {
     req->path = std::move(parsed->path);
     req->query = std::move(parsed->query);
     req->remote_address = remote_;
+    req->request_id = record_.request_id;
     req->params = std::move(m.params);
     req->access = std::move(m.access);
     for (const auto& f : msg) {
@@ -818,6 +860,7 @@ net::awaitable<void> Session::loop() {
           co_return;
         }
         req->body = std::move(bp.get().body());
+        record_.bytes_in = req->body.size();
         has_body = false;  // consumed
       }
       ++seq_;
@@ -868,6 +911,7 @@ net::awaitable<void> Session::loop() {
     }
     auto ex = std::make_shared<StreamExchange>(shared_from_this(), std::move(hp), has_body, gzip,
                                                expect_continue, keep_alive, head, http11);
+    ex->set_request_id(record_.request_id);
     ++seq_;
     stream_done_ = false;
     bool queued = core_->pool.submit([ex, req, handler = m.streaming_handler, seq = seq_,
@@ -888,6 +932,7 @@ net::awaitable<void> Session::loop() {
       co_return;
     }
     co_await wait_wake(true);
+    if (stream_done_) request_done(ex->status(), ex->bytes_in(), ex->bytes_out());
     if (cut_ || !ex->reusable() || close_after_ || core_->stopping.load()) co_return;
   }
 }

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,19 @@
 #include "api/router.h"
 
 namespace guts::api {
+
+// One completed request, for metrics and the access log (ServerOptions::on_request_done).
+struct RequestRecord {
+  std::string method;
+  std::string route;  // the matched route's pattern; "unmatched" (404, 405)
+  std::string path;   // percent-decoded path, never the query string
+  int status = 0;     // 0: the connection broke before a status was sent
+  std::chrono::steady_clock::duration duration{};  // header read to response sent
+  uint64_t bytes_in = 0;                           // request body bytes read
+  uint64_t bytes_out = 0;                          // response body bytes sent
+  std::string request_id;
+  std::string remote_address;
+};
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -41,6 +55,9 @@ struct ServerOptions {
   // The TLS handshake is bounded by read_timeout.
   std::filesystem::path tls_cert_file;
   std::filesystem::path tls_key_file;
+  // Called once per routed request (buffered and streaming, 404 and 405 included) after its
+  // response was written, on the I/O or worker thread that finished it. Must not block.
+  std::function<void(const RequestRecord&)> on_request_done;
 };
 
 class HttpServer {

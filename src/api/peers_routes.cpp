@@ -1,4 +1,4 @@
-// /api/guts/peers and /metrics (docs/p2p.md §7).
+// /api/guts/peers (docs/p2p.md §7).
 #include "api/peers_routes.h"
 
 #include <nlohmann/json.hpp>
@@ -28,16 +28,8 @@ void list_peers(PeersSource& src, Request&, Responder respond) {
                                   .dump()));
 }
 
-// GET /metrics
-void metrics(PeersSource& src, Request&, Responder respond) {
-  auto r = Response::text(200, src.metrics_text ? src.metrics_text() : std::string());
-  r.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-  respond(std::move(r));
-}
-
 const RouteSpec<PeersSource> kPeersRoutes[] = {
     {"GET", "/api/guts/peers", "public", &list_peers},
-    {"GET", "/metrics", "public", &metrics},
 };
 
 }  // namespace

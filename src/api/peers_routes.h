@@ -1,5 +1,5 @@
-// GET /api/guts/peers (connected p2p peers) and GET /metrics (Prometheus text). The API does
-// not depend on the p2p module: the node passes functions that read its network.
+// GET /api/guts/peers (connected p2p peers). The API does not depend on the p2p module: the node
+// passes a function that reads its network. GET /metrics is in api/metrics_routes.h.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,6 @@ struct PeerRow {
 
 struct PeersSource {
   std::function<std::vector<PeerRow>()> peers;  // empty function: the node runs without p2p
-  std::function<std::string()> metrics_text;    // Prometheus text exposition; may be empty
 };
 
 void add_peers_routes(Router& router, PeersSource source);

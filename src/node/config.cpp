@@ -104,6 +104,15 @@ const std::vector<OptionSpec>& node_options() {
              "tls-key-file; reread on SIGHUP (docs/operator.md)"),
       option("tls-key-file", &NodeConfig::tls_key_file,
              "HTTPS: the unencrypted PEM private key of tls-cert-file; reread on SIGHUP"),
+      option("metrics", &NodeConfig::metrics,
+             "Serve GET /metrics (Prometheus) and count requests (docs/metrics.md; flag: "
+             "--no-metrics)"),
+      option("access-log", &NodeConfig::access_log,
+             "Log one line per HTTP request at info level, never query strings or headers (flag: "
+             "--no-access-log)"),
+      option("ready-max-lag", &NodeConfig::ready_max_lag,
+             "Blocks behind the network that GET /health/ready still counts as caught up", 0,
+             1000000),
       option("maintenance", &NodeConfig::maintenance,
              "Repository maintenance in the background (docs/maintenance.md; flag: "
              "--no-maintenance)"),

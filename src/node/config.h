@@ -53,6 +53,10 @@ struct NodeConfig {
   // HTTPS on the API port (api/tls_context.h): both or neither; reloaded on SIGHUP.
   std::filesystem::path tls_cert_file;
   std::filesystem::path tls_key_file;
+  // Health and metrics (docs/metrics.md).
+  bool metrics = true;         // GET /metrics and the HTTP counters
+  bool access_log = true;      // one info line per request (health checks and scrapes: debug)
+  uint64_t ready_max_lag = 5;  // blocks behind the network still "ready"
   // Repository maintenance (git/maintenance.h, docs/maintenance.md).
   bool maintenance = true;
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often

@@ -13,6 +13,7 @@
 #include "api/evidence_routes.h"
 #include "api/git_routes.h"
 #include "api/http_server.h"
+#include "api/metrics_routes.h"
 #include "api/peers_routes.h"
 #include "api/routes.h"
 #include "api/services.h"
@@ -32,6 +33,7 @@
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
+#include "node/node_metrics.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
 #include "state/chain.h"
@@ -75,7 +77,7 @@ class FinalityNet : public finality::Net {
   Network& network_;
 };
 
-// /api/guts/peers and /metrics read the p2p layer (none when the node runs without p2p).
+// /api/guts/peers reads the p2p layer (none when the node runs without p2p).
 api::PeersSource peers_source(p2p::Discovery* d) {
   api::PeersSource src;
   if (!d) return src;
@@ -86,7 +88,6 @@ api::PeersSource peers_source(p2p::Discovery* d) {
           {p.did, p.address, p.outbound, p.latency_ms, p.bytes_in, p.bytes_out, p.user_agent});
     return rows;
   };
-  src.metrics_text = [d] { return p2p::render_prometheus(d->metrics()); };
   return src;
 }
 
@@ -118,6 +119,7 @@ struct Node::Impl {
   std::atomic<bool> backup_running{false};
   std::atomic<bool> backup_cancel{false};
   std::thread backup_thread;
+  std::shared_ptr<metrics::Registry> metrics = std::make_shared<metrics::Registry>();
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -266,6 +268,7 @@ void Node::start() {
   });
   impl_->chain->add_commit_listener(
       [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
+  observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -278,6 +281,7 @@ void Node::start() {
   opts.threads = c.api_threads;
   opts.tls_cert_file = c.tls_cert_file;
   opts.tls_key_file = c.tls_key_file;
+  opts.on_request_done = api::request_hook(c.metrics ? impl_->metrics : nullptr, c.access_log);
   auto router = std::make_shared<api::Router>();
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,
@@ -326,6 +330,7 @@ void Node::start() {
   git_opts.replicating = [p = impl_->git_projection.get()](uint64_t id) {
     return p->replicating(id);
   };
+  git_opts.metrics = impl_->metrics;
   api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes, git_opts);
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
@@ -363,6 +368,37 @@ void Node::start() {
     });
   };
   api::add_admin_routes(*router, std::move(admin));
+  // Health and metrics (docs/metrics.md): ready = consensus running, caught up, connected.
+  const bool needs_peers = !validator || genesis.validators.size() > 1;
+  auto readiness = [this, needs_peers] {
+    api::ReadinessInput in;
+    in.height = impl_->chain->head().height;
+    in.network_height = impl_->finality->network_height();
+    in.max_lag = impl_->config.ready_max_lag;
+    in.needs_peers = needs_peers;
+    in.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
+    auto* d = impl_->consensus->driver();  // validators: the engine entered a view
+    in.consensus_running = d ? d->view() > 0 : true;
+    return in;
+  };
+  if (c.metrics) {
+    NodeMetricsSources ms;
+    ms.data_dir = c.data_dir;
+    ms.validator = validator;
+    ms.validators = genesis.validators.size();
+    ms.chain = impl_->chain.get();
+    ms.mempool = impl_->mempool.get();
+    ms.driver = impl_->consensus->driver();
+    ms.finality = impl_->finality.get();
+    ms.network = impl_->network.get();
+    ms.object_sync = impl_->object_sync.get();
+    ms.maintenance = impl_->maintenance.get();
+    ms.db = impl_->db.get();
+    ms.pending_pushes = impl_->pending_pushes.get();
+    ms.ready = [readiness] { return api::evaluate_readiness(readiness()).ready; };
+    add_node_collectors(*impl_->metrics, std::move(ms));
+  }
+  api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
   auto admin_token = create_admin_token(c.data_dir);
   impl_->server = std::make_unique<api::HttpServer>(

@@ -103,8 +103,14 @@ void ObjectSync::stop() {
 }
 
 ObjectSync::Stats ObjectSync::stats() const {
-  MutexLock l(stats_mu_);
-  return stats_;
+  Stats s;
+  {
+    MutexLock l(stats_mu_);
+    s = stats_;
+  }
+  MutexLock l(mu_);
+  s.pending_jobs = core_.jobs();
+  return s;
 }
 
 // ---- messages (I/O thread: decode and hand over, never block) ----
@@ -392,11 +398,17 @@ void ObjectSync::apply(FetcherActions a, Later& later) {
     piped = true;
   }
   for (auto& b : a.blocks) later.blocks.push_back(std::move(b));
+  uint64_t failed = 0;
   for (const auto& c : a.completes) {
     auto it = waiters_.find(c.waiter);
     GUTS_ASSERT(it != waiters_.end(), "replication: completing an unknown waiter");
     later.dones.emplace_back(std::move(it->second), c.ok);
     waiters_.erase(it);
+    failed += c.ok ? 0 : 1;
+  }
+  if (failed) {
+    MutexLock l(stats_mu_);
+    stats_.fetches_failed += failed;
   }
   if (work) work_cv_.notify_all();
   if (piped) pipe_cv_.notify_all();

@@ -173,6 +173,8 @@ class ObjectSync {
     uint64_t packs_rejected = 0;    // failed verification (peer blocked)
     uint64_t peers_blocked = 0;     // for bad packs or protocol violations
     uint64_t attempts = 0;          // Want requests sent
+    uint64_t fetches_failed = 0;    // ensure() calls answered false (objects not obtained)
+    uint64_t pending_jobs = 0;      // fetch jobs in progress now
   };
   Stats stats() const;
 

@@ -22,6 +22,12 @@ uint64_t Mempool::next_nonce(const crypto::PublicKey& author,
 }
 
 Status Mempool::submit(const Transaction& tx, OutcomeFn done) {
+  Status st = admit(tx, std::move(done));
+  (st.ok() ? admitted_ : rejected_).fetch_add(1, std::memory_order_relaxed);
+  return st;
+}
+
+Status Mempool::admit(const Transaction& tx, OutcomeFn done) {
   Digest id = tx.id();
   if (auto loc = chain_.locate(id)) {
     done(TxOutcome{id, true, Status::Ok(), loc->height});

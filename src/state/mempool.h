@@ -4,6 +4,7 @@
 // building drops it because an earlier transaction made it invalid).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -61,6 +62,13 @@ class Mempool {
   uint64_t next_nonce(const crypto::PublicKey& author, const crypto::PublicKey& signer) const;
   size_t size() const;
   bool contains(const Digest& id) const;  // pending (queued or taken)
+  // Door decisions since start (metrics): submit() calls answered Ok / with a rejection.
+  struct Stats {
+    uint64_t admitted = 0, rejected = 0;
+  };
+  Stats stats() const {
+    return {admitted_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed)};
+  }
   // Fails everything pending with kUnavailable and wakes waiters.
   void shutdown();
 
@@ -70,6 +78,7 @@ class Mempool {
     uint64_t last = 0;
     size_t count = 0;
   };
+  Status admit(const Transaction& tx, OutcomeFn done);  // submit() without the counting
   void release_locked(const Transaction& tx);
   void notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock);
 
@@ -91,6 +100,7 @@ class Mempool {
   bool recheck_deferred_ = false;
   std::map<Digest, std::vector<OutcomeFn>> waiters_;
   std::map<NonceKey, Reserved> reserved_;
+  std::atomic<uint64_t> admitted_{0}, rejected_{0};
 };
 
 }  // namespace guts::state

@@ -310,4 +310,11 @@ uint64_t read_be64(std::string_view s) {
   return v;
 }
 
+std::optional<uint64_t> Db::property(std::string_view name) const {
+  uint64_t v = 0;
+  if (!impl_->db->GetAggregatedIntProperty(rocksdb::Slice(name.data(), name.size()), &v))
+    return std::nullopt;
+  return v;
+}
+
 }  // namespace guts::storage

@@ -99,6 +99,11 @@ class Db {
   std::optional<std::string> get(const Snapshot& snap, Cf cf, std::string_view key) const;
   std::unique_ptr<Iterator> iterate(const Snapshot& snap, Cf cf) const;
 
+  // An integer RocksDB property summed over every column family (e.g.
+  // "rocksdb.estimate-live-data-size", "rocksdb.total-sst-files-size"); nullopt when RocksDB does
+  // not know it. For metrics; cheap (no I/O).
+  std::optional<uint64_t> property(std::string_view name) const;
+
   struct Impl;
 
  private:

@@ -795,7 +795,7 @@ TEST_F(Replication, ByzantinePeersAreBlockedAndNeverReachClients) {
     verify_clone(alice, alice.remote(net.node(honest).url(), repo),
                  net.dir() / "clones" / (repo + "-honest"), work);
   }
-  EXPECT_GE(metric(net.node(honest), "p2p_peers_blocked_total"), 2u);
+  EXPECT_GE(metric(net.node(honest), "guts_p2p_peers_blocked_total"), 2u);
   auto peers = peer_dids(net.node(honest));
   EXPECT_EQ(peers.count(tamperer_did), 0u) << "validator 0 still connected";
   EXPECT_EQ(peers.count(forger_did), 0u) << "the forger still connected";

@@ -19,6 +19,11 @@ CHECK is one of:
               .Values.validators); config keys and GUTS_* variables are options. helm and
               kubeconform are not packaged in Debian 12 nor npm, so this is a structural check,
               not `helm lint`.
+  monitoring  deploy/monitoring: the Grafana dashboard (JSON) and the Prometheus alert rules
+              (YAML) parse; a guts-node started here serves /health/live, /health/ready and a
+              /metrics that passes tests/node/prom_text.py (python3-prometheus-client's parser
+              when installed, plus strict format checks); every guts_* metric the dashboard's
+              PromQL and the alert rules use is in that scrape.
 
 Exit 77 when a tool the check needs is missing (ctest counts it as a failure: scripts/setup
 installs every tool).
@@ -281,13 +286,120 @@ def check_helm(src, node):
     print("helm chart: structure ok (helm lint is not available here)")
 
 
+def _get(url, timeout=5):
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+    except OSError:
+        return 0, {}, ""
+
+
+def _metric_names(expr):
+    """guts_* metric names used in a PromQL expression (histogram suffixes kept)."""
+    return set(re.findall(r"\b(guts_[a-z0-9_]+)\b", expr))
+
+
+def check_monitoring(src, node):
+    import json
+    import time
+    yaml = need_yaml()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import prom_text
+
+    mdir = os.path.join(src, "deploy/monitoring")
+    dash = json.load(open(os.path.join(mdir, "grafana-dashboard.json")))
+    used = {}  # metric -> where
+    for p in dash.get("panels", []):
+        for t in p.get("targets", []):
+            for m in _metric_names(t["expr"]):
+                used.setdefault(m, f"dashboard panel {p['title']!r}")
+    for v in dash.get("templating", {}).get("list", []):
+        for m in _metric_names(str(v.get("query", ""))):
+            used.setdefault(m, f"dashboard variable {v['name']}")
+    if len(dash.get("panels", [])) < 10:
+        fail("the dashboard has fewer than 10 panels")
+    rules = yaml.safe_load(open(os.path.join(mdir, "alerts.yml")))
+    alerts = [r for g in rules["groups"] for r in g["rules"]]
+    for r in alerts:
+        for key in ("alert", "expr"):
+            if key not in r:
+                fail(f"alerts.yml: a rule without {key}: {r}")
+        for m in _metric_names(r["expr"]):
+            used.setdefault(m, f"alert {r['alert']}")
+    wanted = {"GutsNodeDown", "GutsNodeNotReady", "GutsHeightStalled",
+              "GutsFinalizationLatencyHigh", "GutsNoPeers", "GutsDiskAlmostFull",
+              "GutsReplicationFailuresRising", "GutsMaintenanceFailures"}
+    missing = wanted - {r["alert"] for r in alerts}
+    if missing:
+        fail(f"alerts.yml lacks {sorted(missing)}")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUTS_")}
+    with tempfile.TemporaryDirectory() as d:
+        port_file = os.path.join(d, "port")
+        log = open(os.path.join(d, "node.log"), "w")
+        proc = subprocess.Popen(
+            [node, "--data-dir", os.path.join(d, "data"), "--api-addr", "127.0.0.1:0",
+             "--p2p-addr", "127.0.0.1:0", "--port-file", port_file, "--log-level", "warn"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while not (os.path.exists(port_file) and open(port_file).read().strip()):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    fail("guts-node did not start: " + open(os.path.join(d, "node.log")).read())
+                time.sleep(0.05)
+            url = "http://127.0.0.1:" + open(port_file).read().strip()
+            while _get(url + "/health/ready")[0] != 200:
+                if time.monotonic() > deadline:
+                    fail("/health/ready never answered 200: " + _get(url + "/health/ready")[2])
+                time.sleep(0.05)
+            status, _, body = _get(url + "/health/live")
+            if status != 200 or json.loads(body).get("status") != "live":
+                fail(f"/health/live: {status} {body}")
+            _get(url + "/api/guts/status")
+            _get(url + "/no/such/route")
+            status, headers, text = _get(url + "/metrics")
+            if status != 200:
+                fail(f"/metrics: {status}")
+            ctype = headers.get("Content-Type", "")
+            if not ctype.startswith("text/plain; version=0.0.4"):
+                fail(f"/metrics Content-Type {ctype!r}")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    try:
+        families, real_parser = prom_text.parse(text)
+    except ValueError as e:
+        fail(f"/metrics is not valid exposition text: {e}")
+    names = prom_text.sample_names(families)
+    for fam in families:
+        if not fam.startswith("guts_"):
+            fail(f"metric family {fam} lacks the guts_ prefix")
+    absent = sorted(f"{m} ({where})" for m, where in used.items() if m not in names)
+    if absent:
+        fail("metrics used by deploy/monitoring but absent from a live node's /metrics: " +
+             ", ".join(absent))
+    print(f"monitoring: {len(used)} metrics of the dashboard and {len(alerts)} alerts found in a "
+          f"scrape of {len(families)} families "
+          f"({'prometheus_client and strict parser' if real_parser else 'strict parser only: python3-prometheus-client is not installed'})")
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
         sys.exit(2)
     src, node, check = sys.argv[1:]
     checks = {"systemd": check_systemd, "compose": check_compose, "init": check_init,
-              "dockerfile": check_dockerfile, "helm": check_helm}
+              "dockerfile": check_dockerfile, "helm": check_helm,
+              "monitoring": check_monitoring}
     if check not in checks:
         fail(f"unknown check {check}")
     checks[check](src, node)
