@@ -5,6 +5,7 @@
 // authorize: enforces the access each route declared (Request::access):
 //   public     anyone;
 //   user       an authenticated caller (401 otherwise);
+//   operator   an authenticated caller listed in the node's `operators` option (401, else 403);
 //   repo:read / repo:write / repo:admin
 //              resolves {owner}/{repo} (a ".git" suffix is ignored) and the caller's permission;
 //              a repository the caller may not read is 404, as if it did not exist — except
