@@ -2,6 +2,7 @@
 // first. With --repo, the records of one repository (whoever may read it); without, the whole
 // log (the node's operators).
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "cli/commands.h"
