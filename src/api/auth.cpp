@@ -115,6 +115,17 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
       }
       return false;
     }
+    if (access == "operator") {
+      if (!req.principal.authenticated) {
+        respond(unauthorized(req, "Requires authentication"));
+        return true;
+      }
+      if (!services.is_operator(req.principal.did)) {
+        respond(error_response(403, "Must be an operator of this node"));
+        return true;
+      }
+      return false;
+    }
     if (access.rfind("repo:", 0) != 0) {
       respond(error_response(500, "Internal Server Error"));
       return true;

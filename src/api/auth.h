@@ -8,6 +8,7 @@
 //   admin      the node's local operator: header X-Guts-Admin-Token equal to `admin_token`
 //              (<data>/admin.token, node/backup.h), from a loopback address; 403 otherwise
 //              (and always when admin_token is empty);
+//   operator   an authenticated caller listed in the node's `operators` option (401, else 403);
 //   repo:read / repo:write / repo:admin
 //              resolves {owner}/{repo} (a ".git" suffix is ignored) and the caller's permission;
 //              a repository the caller may not read is 404, as if it did not exist — except

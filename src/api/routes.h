@@ -7,7 +7,8 @@
 
 namespace guts::api {
 
-void add_guts_routes(Router& router, Services& services);  // /api/guts/...
-void add_v3_routes(Router& router, Services& services);    // /api/v3/... (GitHub shapes)
+void add_guts_routes(Router& router, Services& services);   // /api/guts/...
+void add_v3_routes(Router& router, Services& services);     // /api/v3/... (GitHub shapes)
+void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (docs/audit.md)
 
 }  // namespace guts::api

@@ -3,9 +3,11 @@
 // the delegation the caller granted to this node (docs/architecture.md §2).
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "api/http.h"
 #include "api/tokens.h"
@@ -42,6 +44,13 @@ class Services {
   }  // before serving
   NodeStatus node_status() const { return node_status_ ? node_status_() : NodeStatus{}; }
 
+  // The node's operators (option `operators`): who may read the whole audit log (access
+  // "operator", api/auth.h). Set before serving.
+  void set_operators(std::vector<std::string> dids) { operators_ = std::move(dids); }
+  bool is_operator(const std::string& did) const {
+    return std::find(operators_.begin(), operators_.end(), did) != operators_.end();
+  }
+
   // Submits a transaction; `done` is called once: with the door's rejection at once, or with
   // the outcome when its block is applied.
   void submit(const state::Transaction& tx, state::OutcomeFn done);
@@ -55,6 +64,7 @@ class Services {
   TokenStore& tokens_;
   std::string public_url_;
   std::function<NodeStatus()> node_status_;
+  std::vector<std::string> operators_;
   std::mutex sign_mu_;  // allocates node-signed nonces one at a time
 };
 

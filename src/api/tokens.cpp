@@ -23,7 +23,9 @@ std::string TokenStore::issue(const crypto::PublicKey& owner, uint64_t now_ms, T
   codec::Writer w;
   w.fixed(owner).varint(now_ms);
   db_.put(cf_, key_for(token), to_string(w.data()), /*sync=*/true);
-  if (info) *info = TokenInfo{token_id(crypto::sha256(token)), owner, now_ms};
+  TokenInfo issued{token_id(crypto::sha256(token)), owner, now_ms};
+  if (listener_) listener_("token.create", issued);
+  if (info) *info = issued;
   return token;
 }
 
@@ -40,10 +42,12 @@ std::optional<TokenInfo> TokenStore::lookup(std::string_view token) const {
 }
 
 bool TokenStore::revoke(std::string_view token) {
-  if (!lookup(token)) return false;
+  auto info = lookup(token);
+  if (!info) return false;
   storage::Batch b;
   b.del(cf_, key_for(token));
   db_.write(b, true);
+  if (listener_) listener_("token.revoke", *info);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // replicated); stored hashed (SHA-256 of the token, which is 32 CSPRNG bytes), revocable.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,10 +25,16 @@ class TokenStore {
   std::optional<TokenInfo> lookup(std::string_view token) const;
   bool revoke(std::string_view token);
 
+  // Called after a token is issued ("token.create") or revoked ("token.revoke"): the node's
+  // audit log records it (state/audit.h). Set before serving.
+  using Listener = std::function<void(std::string_view action, const TokenInfo& info)>;
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
+
  private:
   static std::string key_for(std::string_view token);
   storage::Db& db_;
   storage::Cf cf_;
+  Listener listener_;
 };
 
 }  // namespace guts::api

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::add_issue_commands(app, ctx);
   cli::add_pr_commands(app, ctx);
   cli::add_fork_command(app, ctx);
+  cli::add_audit_command(app, ctx);
 
   try {
     app.parse(argc, argv);

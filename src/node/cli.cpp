@@ -365,7 +365,7 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
     return 0;
   }
   auto& config = effective.config;
-  init_logging(config.log_level);
+  init_logging(config.log_level, config.log_format);
   try {
     if (check->parsed()) return check_chain(config.data_dir, config.genesis_file);
     if (init->parsed()) return init_genesis(ig);

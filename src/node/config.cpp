@@ -9,6 +9,7 @@
 
 #include "api/tls_context.h"
 #include "core/status.h"
+#include "crypto/did.h"
 #include "p2p/address_book.h"
 #include "replication/seed_policy.h"
 
@@ -36,6 +37,16 @@ void check_log_level(const ConfigValue& v) {
     throw Error(Code::kInvalidArgument, "'" + v.string +
                                             "' is not a log level (trace, debug, info, warn, "
                                             "error, critical, off)");
+}
+
+void check_log_format(const ConfigValue& v) {
+  if (v.string != "text" && v.string != "json")
+    throw Error(Code::kInvalidArgument, "'" + v.string + "' is not a log format (text, json)");
+}
+
+void check_dids(const ConfigValue& v) {
+  for (const auto& s : v.strings)
+    if (!crypto::parse_did(s)) throw Error(Code::kInvalidArgument, "'" + s + "' is not a did:key");
 }
 
 void check_url(const ConfigValue& v) {
@@ -94,6 +105,13 @@ const std::vector<OptionSpec>& node_options() {
       option("log-level", &NodeConfig::log_level,
              "trace, debug, info, warn, error, critical or off")
           .validate(check_log_level),
+      option("log-format", &NodeConfig::log_format,
+             "text, or json: one JSON object per line (docs/operator.md#logs)")
+          .validate(check_log_format),
+      option("operators", &NodeConfig::operators,
+             "Identities (did:key:…) that may read this node's whole audit log "
+             "(GET /api/guts/audit; docs/audit.md)")
+          .validate(check_dids),
       option("port-file", &NodeConfig::port_file,
              "Write the bound API port to this file once listening (scripts and tests)"),
       option("max-block-txs", &NodeConfig::max_block_txs, "Maximum transactions per block", 1,

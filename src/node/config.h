@@ -47,7 +47,9 @@ struct NodeConfig {
   // "follow:<did>". Empty: all. Validators host everything.
   std::vector<std::string> seed;
   std::string log_level = "info";
-  std::filesystem::path port_file;  // if set, the bound API port is written here
+  std::string log_format = "text";     // text | json (core/log.h)
+  std::vector<std::string> operators;  // DIDs that may read the whole audit log
+  std::filesystem::path port_file;     // if set, the bound API port is written here
   size_t max_block_txs = 5000;
   int api_threads = 2;
   // HTTPS on the API port (api/tls_context.h): both or neither; reloaded on SIGHUP.

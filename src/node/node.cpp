@@ -275,6 +275,18 @@ void Node::start() {
 
   auto [host, port] = split_host_port(c.api_addr);
   impl_->tokens = std::make_unique<api::TokenStore>(*impl_->db, impl_->chain->schema().local);
+  // Tokens change node-local state without a transaction: local audit records (docs/audit.md).
+  impl_->tokens->set_listener(
+      [chain = impl_->chain.get()](std::string_view action, const api::TokenInfo& info) {
+        state::AuditRecord r;
+        r.height = chain->head().height;
+        r.time_ms = unix_millis();
+        r.kind = std::string(action);
+        r.actor = r.signer = info.owner;
+        r.outcome = "ok";
+        r.target.detail = "token " + info.id;  // the id: a prefix of the hash, never the token
+        chain->audit().record_local(std::move(r));
+      });
   api::ServerOptions opts;
   opts.address = host;
   opts.port = port;
@@ -325,6 +337,8 @@ void Node::start() {
   });
   api::add_guts_routes(*router, *impl_->services);
   api::add_v3_routes(*router, *impl_->services);
+  impl_->services->set_operators(c.operators);
+  api::add_audit_routes(*router, *impl_->services);
   api::GitHttpOptions git_opts;
   git_opts.hosts = [p = impl_->git_projection.get()](uint64_t id) { return p->hosts(id); };
   git_opts.replicating = [p = impl_->git_projection.get()](uint64_t id) {

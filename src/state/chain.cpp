@@ -49,6 +49,32 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.id = digest_of(*db_.get(schema_.meta, kHeadId));
   head_.state_root = digest_of(*db_.get(schema_.meta, kStateRoot));
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
+  backfill_audit();
+}
+
+void Chain::backfill_audit() {
+  if (db_.get(schema_.audit, AuditLog::kFromKey)) return;
+  storage::Batch b;
+  if (head_.height > 0) {
+    spdlog::info("audit log: deriving the records of {} existing blocks (once)", head_.height);
+    auto scratch = std::filesystem::temp_directory_path() /
+                   ("guts-audit-backfill-" + hex_encode(crypto::random_array<8>()));
+    try {
+      auto fresh = storage::Db::open(scratch, Schema::families(), {.light = true});
+      replay_into(db_, genesis_, *fresh);
+      Schema fs(*fresh);
+      fresh->scan_prefix(fs.audit, "", [&](std::string_view k, std::string_view v) {
+        if (k != AuditLog::kFromKey) b.put(schema_.audit, k, v);
+        return true;
+      });
+    } catch (...) {
+      std::filesystem::remove_all(scratch);
+      throw;
+    }
+    std::filesystem::remove_all(scratch);
+  }
+  b.put(schema_.audit, AuditLog::kFromKey, storage::be64(1));
+  db_.write(b, /*sync=*/true);
 }
 
 Chain::~Chain() = default;
@@ -90,6 +116,7 @@ void Chain::write_genesis() {
   b.put(schema_.meta, kHeadId, str(genesis_.id()));
   b.put(schema_.meta, kStateRoot, str(genesis_.initial_state_root()));
   b.put(schema_.meta, kHeadTime, storage::be64(genesis_.genesis_time_ms));
+  b.put(schema_.audit, AuditLog::kFromKey, storage::be64(1));  // complete from the first block
   db_.write(b, true);
 }
 
@@ -243,6 +270,10 @@ void Chain::commit(const Block& block) {
   for (size_t i = 0; i < block.txs.size(); ++i)
     batch.put(schema_.tx_index, str(block.txs[i].id()),
               tx_location_value(h.height, static_cast<uint32_t>(i)));
+  // The audit records, in the same batch: durable exactly when the block is (state/audit.h).
+  AuditLog::add_to_batch(batch, schema_.audit,
+                         block_audit_records(block, StateView(schema_, db_reader_),
+                                             StateView(schema_, *exec->overlay)));
   batch.put(schema_.meta, kHeight, storage::be64(h.height));
   batch.put(schema_.meta, kHeadId, str(id));
   batch.put(schema_.meta, kStateRoot, str(h.state_root));
@@ -288,7 +319,11 @@ Digest Chain::replay(storage::Db& source, const Genesis& genesis,
                      const std::filesystem::path& scratch_dir) {
   std::filesystem::remove_all(scratch_dir);
   auto fresh = storage::Db::open(scratch_dir, Schema::families());
-  Chain replayed(*fresh, genesis);
+  return replay_into(source, genesis, *fresh);
+}
+
+Digest Chain::replay_into(storage::Db& source, const Genesis& genesis, storage::Db& fresh) {
+  Chain replayed(fresh, genesis);
   Schema src(source);
   auto stored_genesis = source.get(src.meta, kGenesisId);
   if (!stored_genesis || digest_of(*stored_genesis) != genesis.id())
@@ -307,6 +342,18 @@ Digest Chain::replay(storage::Db& source, const Genesis& genesis,
   Digest root = replayed.head().state_root;
   if (root != digest_of(*source.get(src.meta, kStateRoot)))
     throw Error(Code::kInternal, "replayed state root differs from the recorded one");
+  // The audit log is derived from the chain: the replay's records must be the stored ones.
+  AuditLog stored(source, src.audit);
+  if (stored.complete_from() == 1) {
+    auto want = replayed.audit().chain_records();
+    auto have = stored.chain_records();
+    for (size_t i = 0; i < std::max(want.size(), have.size()); ++i) {
+      if (i < want.size() && i < have.size() && want[i] == have[i]) continue;
+      uint64_t at = i < want.size() ? want[i].height : have[i].height;
+      throw Error(Code::kInternal,
+                  "the audit log differs from the chain's at height " + std::to_string(at));
+    }
+  }
   return root;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "state/audit.h"
 #include "state/block.h"
 #include "state/executor.h"
 #include "state/genesis.h"
@@ -80,12 +81,16 @@ class Chain {
   using CommitListener = std::function<void(const Block&)>;
   void add_commit_listener(CommitListener listener);
 
+  // The audit log (state/audit.h): chain records written by commit(), local ones by callers.
+  state::AuditLog audit() const { return state::AuditLog(db_, schema_.audit); }
+
   std::optional<Block> block_at(uint64_t height) const;
   std::optional<TxLocation> locate(const Digest& tx_id) const;
 
   // Re-executes every finalized block of `source` from genesis in a fresh database at
   // `scratch_dir` (what a node that never crashed would hold), checking each block's state
-  // root; returns the final root. Throws guts::Error on any divergence.
+  // root, and the audit log's chain records when `source` holds them all; returns the final
+  // root. Throws guts::Error on any divergence.
   static Digest replay(storage::Db& source, const Genesis& genesis,
                        const std::filesystem::path& scratch_dir);
 
@@ -96,6 +101,9 @@ class Chain {
                                     Status* verify_out);
   std::shared_ptr<Executed> parent_execution(const Digest& parent, Head* parent_head) const;
   void write_genesis();
+  // A database from before the audit log: derives its records once, by replaying the chain.
+  void backfill_audit();
+  static Digest replay_into(storage::Db& source, const Genesis& genesis, storage::Db& fresh);
 
   storage::Db& db_;
   Genesis genesis_;

@@ -26,6 +26,7 @@ struct Schema {
   storage::Cf blocks, tx_index, local;
   storage::Cf collaborators, forks, issues, issue_index, comments, comment_index, labels,
       milestones, reactions, reviews, pull_heads, pull_revisions, receipts;
+  storage::Cf audit;  // the audit log (state/audit.h): derived from blocks, plus local records
 };
 
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
