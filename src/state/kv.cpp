@@ -11,7 +11,9 @@ const std::vector<std::string>& Schema::families() {
       "blocks", "tx_index", "local",
       // collaboration (appended; never reorder)
       "collaborators", "forks", "issues", "issue_index", "comments", "comment_index", "labels",
-      "milestones", "reactions", "reviews", "pull_heads", "pull_revisions", "receipts"};
+      "milestones", "reactions", "reviews", "pull_heads", "pull_revisions", "receipts",
+      // governance (appended)
+      "governance"};
   return kFamilies;
 }
 
@@ -39,7 +41,8 @@ Schema::Schema(const storage::Db& db)
       reviews(db.cf("reviews")),
       pull_heads(db.cf("pull_heads")),
       pull_revisions(db.cf("pull_revisions")),
-      receipts(db.cf("receipts")) {}
+      receipts(db.cf("receipts")),
+      governance(db.cf("governance")) {}
 
 std::optional<std::string> Overlay::get(storage::Cf cf, std::string_view key) const {
   auto it = writes_.find(Key{cf.index, std::string(key)});
