@@ -70,7 +70,7 @@ crypto::PublicKey org_key(uint64_t account_id) {
 // ---- bodies ----
 
 void encode_org_body(Writer& w, const CreateOrg& b) {
-  w.str(b.login).str(b.description);
+  w.str(b.login).str(b.name).str(b.description);
 }
 void encode_org_body(Writer& w, const UpdateOrg& b) {
   w.fixed(b.org);
@@ -123,6 +123,7 @@ template <>
 CreateOrg decode_org_body<CreateOrg>(Reader& r) {
   CreateOrg b;
   b.login = r.str(kMaxStr, "login");
+  b.name = r.str(kMaxStr, "name");
   b.description = r.str(kMaxStr, "description");
   return b;
 }

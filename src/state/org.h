@@ -50,6 +50,7 @@ crypto::PublicKey org_key(uint64_t account_id);
 // A new organization; the author becomes its first owner.
 struct CreateOrg {
   std::string login;
+  std::string name;  // display name ("" none)
   std::string description;
 };
 // Profile and default member permission (0 none, 1 read, 3 write, 5 admin). Owners only.

@@ -161,6 +161,7 @@ Status OrgApply::operator()(const CreateOrg& b) {
     return denied("the author has no registered username");
   if (auto e = username_error(b.login)) return field("login", *e);
   if (view_.account_by_username(b.login)) return taken("login: already_exists");
+  if (auto e = profile_text_error(b.name, kMaxOrgTextChars)) return field("name", *e);
   if (auto e = profile_text_error(b.description, kMaxOrgDescriptionBytes))
     return field("description", *e);
   uint64_t id = view_.next_account_id();
@@ -168,6 +169,7 @@ Status OrgApply::operator()(const CreateOrg& b) {
   org.id = id;
   org.key = org_key(id);
   org.login = b.login;
+  org.name = b.name;
   org.description = b.description;
   org.creator = author_;
   org.created_ms = org.updated_ms = now_;

@@ -2,6 +2,8 @@
 // validity rule of the organization and team transactions, each with "no partial effect".
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "codec/codec.h"
 #include "state/executor.h"
 #include "state/permission.h"
@@ -45,7 +47,7 @@ struct Env {
     ok(bob, RegisterUser{"bob"});
     ok(carol, RegisterUser{"carol"});
     ok(dave, RegisterUser{"dave"});
-    ok(alice, CreateOrg{"acme", "Acme Inc."});
+    ok(alice, CreateOrg{"acme", "", "Acme Inc."});
     org = view().org_by_login("acme")->key;
     ok(alice, SetOrgMember{org, bob.public_key(), kMemberAdd, kOrgMember});
     ok(alice, SetOrgMember{org, carol.public_key(), kMemberAdd, kOrgMember});
@@ -85,7 +87,7 @@ TEST(OrgTx, KindsAreAppendedAndRoundTrip) {
   EXPECT_EQ(static_cast<int>(kind_of(TransferRepo{})), 33);
   EXPECT_STREQ(tx_kind_name(TxKind::kSetTeamRepo), "set_team_repo");
   auto k = key(1).public_key();
-  expect_roundtrip(CreateOrg{"acme", "d"});
+  expect_roundtrip(CreateOrg{"acme", "Acme", "d"});
   expect_roundtrip(UpdateOrg{k, "Acme", std::nullopt, "a@b.c", std::nullopt, "x", 3});
   expect_roundtrip(SetOrgMember{k, k, kMemberInvite, kOrgOwner});
   expect_roundtrip(AnswerOrgInvite{k, false});
@@ -262,12 +264,13 @@ TEST(Orgs, CreateSharesTheUsernameNamespace) {
   EXPECT_EQ(m->role, kOrgOwner);
   EXPECT_EQ(m->state, kMembershipActive);
   auto before = env.snapshot();
-  EXPECT_EQ(env.as(env.bob, CreateOrg{"alice", ""}).message(), "login: already_exists");
-  EXPECT_EQ(env.as(env.bob, CreateOrg{"Acme", ""}).message(), "login: already_exists");
-  EXPECT_EQ(env.as(env.bob, CreateOrg{"-bad", ""}).code(), Code::kInvalidArgument);
-  EXPECT_EQ(env.as(env.bob, CreateOrg{"api", ""}).code(), Code::kInvalidArgument);  // reserved
-  EXPECT_EQ(env.as(env.erin, CreateOrg{"erinco", ""}).code(), Code::kPermissionDenied);
-  EXPECT_EQ(env.as(env.bob, CreateOrg{"x", std::string(2001, 'd')}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(env.as(env.bob, CreateOrg{"alice", "", ""}).message(), "login: already_exists");
+  EXPECT_EQ(env.as(env.bob, CreateOrg{"Acme", "", ""}).message(), "login: already_exists");
+  EXPECT_EQ(env.as(env.bob, CreateOrg{"-bad", "", ""}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(env.as(env.bob, CreateOrg{"api", "", ""}).code(), Code::kInvalidArgument);  // reserved
+  EXPECT_EQ(env.as(env.erin, CreateOrg{"erinco", "", ""}).code(), Code::kPermissionDenied);
+  EXPECT_EQ(env.as(env.bob, CreateOrg{"x", "", std::string(2001, 'd')}).code(),
+            Code::kInvalidArgument);
   EXPECT_EQ(env.snapshot(), before);
   // And a user cannot take an organization's name.
   EXPECT_EQ(env.as(env.erin, RegisterUser{"acme"}).code(), Code::kAlreadyExists);
@@ -470,7 +473,7 @@ TEST(Teams, NestingOneLevelSecretTeamsNotNested) {
   EXPECT_EQ(env.view().team(b)->parent_id, 0u);
   EXPECT_EQ(env.as(env.alice, UpdateTeam{99}).code(), Code::kNotFound);
   // Another org's team cannot be a parent.
-  env.ok(env.bob, CreateOrg{"other", ""});
+  env.ok(env.bob, CreateOrg{"other", "", ""});
   auto other = env.view().org_by_login("other")->key;
   env.ok(env.bob, CreateTeam{other, "x"});
   uint64_t x = env.view().team_by_slug(other, "x")->id;
@@ -538,4 +541,52 @@ TEST(OrgScopes, DelegatedNodeNeedsRepoScope) {
   EXPECT_EQ(env.ex.apply(env.state, tx).message(), "delegation does not cover create_team");
   env.ok(env.alice, GrantDelegation{node.public_key(), kScopeRepo, kT0 + 1000000});
   EXPECT_TRUE(env.ex.apply(env.state, tx).ok());
+}
+
+// Golden vectors of the governance bodies (docs/protocol.md §3): byte for byte. A change to
+// any of these encodings breaks the test and needs a new protocol version.
+TEST(OrgGolden, Bodies) {
+  auto a = key(1).public_key(), b = key(2).public_key();
+  const std::vector<std::pair<const char*, TxBody>> bodies = {
+      {"create_org", CreateOrg{"acme", "Acme", "Rockets"}},
+      {"update_org", UpdateOrg{a, std::nullopt, "d", std::nullopt, std::nullopt, std::nullopt, 3}},
+      {"set_org_member", SetOrgMember{a, b, kMemberInvite, kOrgOwner}},
+      {"answer_org_invite", AnswerOrgInvite{a, true}},
+      {"create_team", CreateTeam{a, "Core", "", kTeamClosed, 0, {b}, {7}, 3}},
+      {"update_team", UpdateTeam{5, "Ops", std::nullopt, kTeamSecret, 0}},
+      {"delete_team", DeleteTeam{5}},
+      {"set_team_member", SetTeamMember{5, b, kTeamMaintainer}},
+      {"set_team_repo", SetTeamRepo{5, 7, 4}},
+      {"create_org_repo", CreateOrgRepo{a, "app", "", true, "main"}},
+      {"transfer_repo", TransferRepo{7, a, "lib"}},
+  };
+  const std::map<std::string, std::string> expected = {
+      {"create_org", "0461636d650441636d6507526f636b657473"},
+      {"update_org",
+       "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c000101640000000103"},
+      {"set_org_member",
+       "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c8139770ea87d175f56a35466c34"
+       "c7ecccb8d8a91b4ee37a25df60f5b8fc9b3940202"},
+      {"answer_org_invite", "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c01"},
+      {"create_team",
+       "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c04436f7265000100018139770ea"
+       "87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394010703"},
+      {"update_team", "0501034f70730001020100"},
+      {"delete_team", "05"},
+      {"set_team_member", "058139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b39402"},
+      {"set_team_repo", "050704"},
+      {"create_org_repo",
+       "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c036170700001046d61696e"},
+      {"transfer_repo",
+       "078a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c01036c6962"},
+  };
+  for (const auto& [name, body] : bodies) {
+    EXPECT_STREQ(tx_kind_name(kind_of(body)), name);
+    std::string hex = hex_encode(encode_body(body));
+    auto it = expected.find(name);
+    if (it == expected.end())
+      ADD_FAILURE() << "{\"" << name << "\", \"" << hex << "\"},";
+    else
+      EXPECT_EQ(hex, it->second) << name;
+  }
 }
