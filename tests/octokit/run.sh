@@ -70,3 +70,29 @@ export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN=$(token_of alice) BOB_TOKEN=$(to
 node "$BUILD/e2e.mjs"
 # Organizations, teams, permissions and the default-branch rule (docs/governance.md).
 node "$BUILD/governance.mjs"
+
+# The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
+as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }
+expect_out() {  # expect_out <substring> <user> <args...>
+  local want=$1; shift
+  local out
+  out=$(as "$@" 2>&1) || { echo "FAIL: guts ${*:2}: $out"; exit 1; }
+  grep -qF -- "$want" <<<"$out" || { echo "FAIL: guts ${*:2}: expected '$want' in: $out"; exit 1; }
+}
+expect_out "Created organization cliorg" alice org create cliorg --name "CLI Org"
+expect_out "CLI Org" alice org show cliorg
+expect_out "bob: member, active in cliorg" alice org add-member cliorg bob
+expect_out "dave: member, pending in cliorg" alice org invite cliorg dave
+expect_out "You are now a member of cliorg" dave org accept cliorg
+expect_out "alice  (owner)" alice org members cliorg
+expect_out "cliorg" dave org list
+expect_out "Created team cliorg/ops" alice team create cliorg ops
+expect_out "bob is a maintainer of ops" alice team add-member cliorg ops bob --role maintainer
+expect_out "ops" bob team list cliorg
+expect_out "Removed bob from ops" alice team remove-member cliorg ops bob
+expect_out '"login": "cliorg"' alice org show cliorg --json
+expect_out "Removed dave from cliorg" dave org remove-member cliorg dave
+if as bob org remove-member cliorg alice >/dev/null 2>&1; then
+  echo "FAIL: a member removed the owner"; exit 1
+fi
+echo "ok: guts org / guts team"
