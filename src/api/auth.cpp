@@ -5,6 +5,7 @@
 #include "api/github.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "state/permission.h"
 
 namespace guts::api {
 
@@ -41,7 +42,60 @@ state::Permission needed_for(std::string_view access) {
   return state::Permission::kRead;
 }
 
+// org:* and team:* (see auth.h).
+bool authorize_org(Services& services, Request& req, const Responder& respond) {
+  const std::string& access = req.access;
+  auto view = services.chain().view();
+  auto org = view.org_by_login(req.param("org"));
+  if (!org) {
+    respond(error_response(404, "Not Found"));
+    return true;
+  }
+  OrgContext ctx;
+  ctx.account = *view.account(org->key);
+  ctx.org = std::move(*org);
+  std::optional<crypto::PublicKey> who;
+  if (req.principal.authenticated) who = crypto::parse_did(req.principal.did);
+  if (who) ctx.membership = view.org_membership(ctx.org.key, *who);
+  if (access.rfind("team:", 0) == 0) {
+    ctx.team = view.team_by_slug(ctx.org.key, req.param("team_slug"));
+    if (!ctx.team) {
+      respond(error_response(404, "Not Found"));
+      return true;
+    }
+  }
+  bool allowed = true;
+  std::string message;
+  if (access == "org:member") {
+    allowed = ctx.member();
+    message = "You must be a member of " + ctx.org.login + ".";
+  } else if (access == "org:admin") {
+    allowed = ctx.owner();
+    message = "Must have admin rights to Organization.";
+  } else if (access == "team:admin") {
+    auto m = who ? view.team_member(ctx.team->id, *who) : std::nullopt;
+    allowed = ctx.owner() || (ctx.member() && m && m->role == state::kTeamMaintainer);
+    message = "Must have admin rights to Team.";
+  } else if (access != "org:read" && access != "team:read") {
+    respond(error_response(500, "Internal Server Error"));
+    return true;
+  }
+  if (!allowed) {
+    if (!req.principal.authenticated)
+      respond(unauthorized(req, "Requires authentication"));
+    else
+      respond(error_response(403, message));
+    return true;
+  }
+  req.route_data = std::move(ctx);
+  return false;
+}
+
 }  // namespace
+
+const OrgContext& org_context(const Request& req) {
+  return std::any_cast<const OrgContext&>(req.route_data);
+}
 
 const RepoContext& repo_context(const Request& req) {
   return std::any_cast<const RepoContext&>(req.route_data);
@@ -126,6 +180,8 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
       }
       return false;
     }
+    if (access.rfind("org:", 0) == 0 || access.rfind("team:", 0) == 0)
+      return authorize_org(services, req, respond);
     if (access.rfind("repo:", 0) != 0) {
       respond(error_response(500, "Internal Server Error"));
       return true;
@@ -147,7 +203,7 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
     if (!owner) return hidden();
     auto repo = view.repo_by_name(owner->key, repo_name);
     if (!repo) return hidden();
-    auto have = view.permission(*repo, who);
+    auto have = state::effective_permission(view, *repo, who);
     if (have == state::Permission::kNone) return hidden();
     auto need = needed_for(access);
     // `git push` starts with the receive-pack advertisement: it needs what the push needs.

@@ -13,7 +13,14 @@
 //              resolves {owner}/{repo} (a ".git" suffix is ignored) and the caller's permission;
 //              a repository the caller may not read is 404, as if it did not exist — except
 //              for anonymous git clients, which get 401 with WWW-Authenticate: Basic so that
-//              git asks its credential helper (also without revealing existence).
+//              git asks its credential helper (also without revealing existence). The
+//              permission is state::effective_permission (state/permission.h).
+//   org:read / org:member / org:admin
+//              resolves {org} (404 when it names no organization) and the caller's membership:
+//              anyone / an active member / an active owner (401 anonymous, 403 otherwise).
+//   team:read / team:admin
+//              also resolves {team_slug} (404); team:admin needs an organization owner or a
+//              maintainer of the team.
 #pragma once
 
 #include <vector>
@@ -32,6 +39,20 @@ struct RepoContext {
   state::Permission permission = state::Permission::kNone;
 };
 const RepoContext& repo_context(const Request& req);
+
+// Attached to Request::route_data by `authorize` for org:* and team:* routes.
+struct OrgContext {
+  state::Org org;
+  state::Account account;                          // the organization's account record
+  std::optional<state::OrgMembership> membership;  // the caller's (active or pending)
+  std::optional<state::Team> team;                 // team:* routes
+  bool owner() const {
+    return membership && membership->state == state::kMembershipActive &&
+           membership->role == state::kOrgOwner;
+  }
+  bool member() const { return membership && membership->state == state::kMembershipActive; }
+};
+const OrgContext& org_context(const Request& req);
 
 // The token in an Authorization header, if any.
 std::optional<std::string> bearer_token(const Request& req);

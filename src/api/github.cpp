@@ -191,15 +191,16 @@ std::string node_id(std::string_view type, uint64_t id) {
 
 json user_json(const state::Account& a, const std::string& base) {
   const std::string api = base + "/api/v3/users/" + a.username;
+  const char* type = a.is_org ? "Organization" : "User";
   return json{{"login", a.username},
               {"id", a.id},
-              {"node_id", node_id("User", a.id)},
+              {"node_id", node_id(type, a.id)},
               {"avatar_url", ""},
               {"gravatar_id", ""},
               {"url", api},
               {"html_url", base + "/" + a.username},
               {"repos_url", api + "/repos"},
-              {"type", "User"},
+              {"type", type},
               {"site_admin", false},
               {"created_at", iso8601(a.registered_ms)},
               {"guts_did", crypto::did_from_key(a.key)}};

@@ -48,6 +48,17 @@ json body_json(const state::TxBody& body) {
             changes.push_back(
                 {{"ref", c.ref}, {"old", hex_encode(c.old_oid)}, {"new", hex_encode(c.new_oid)}});
           return {{"repo_id", b.repo_id}, {"changes", changes}, {"force", b.force}};
+        } else if constexpr (state::kIsOrgBody<T>) {
+          // Governance kinds (state/org.h): the organization, team, user and repository.
+          json j = json::object();
+          if constexpr (requires { b.login; }) j["login"] = b.login;
+          if constexpr (requires { b.org; }) j["org"] = crypto::did_from_key(b.org);
+          if constexpr (requires { b.team_id; }) j["team_id"] = b.team_id;
+          if constexpr (requires { b.user; }) j["user"] = crypto::did_from_key(b.user);
+          if constexpr (requires { b.repo_id; }) j["repo_id"] = b.repo_id;
+          if constexpr (requires { b.new_owner; })
+            j["new_owner"] = crypto::did_from_key(b.new_owner);
+          return j;
         } else {
           // Collaboration kinds (state/collab.h): their repository and item.
           json j = json::object();

@@ -10,5 +10,9 @@ namespace guts::api {
 void add_guts_routes(Router& router, Services& services);   // /api/guts/...
 void add_v3_routes(Router& router, Services& services);     // /api/v3/... (GitHub shapes)
 void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (docs/audit.md)
+// Organizations, memberships, transfers (orgs_routes.cpp) and teams (teams_routes.cpp); called
+// by add_v3_routes.
+void add_org_routes(Router& router, Services& services);
+void add_team_routes(Router& router, Services& services);
 
 }  // namespace guts::api

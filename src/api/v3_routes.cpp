@@ -178,6 +178,8 @@ const RouteSpec<Services> kV3Routes[] = {
 
 void add_v3_routes(Router& router, Services& svc) {
   add_routes(router, svc, "/api/v3", kV3Routes);
+  add_org_routes(router, svc);
+  add_team_routes(router, svc);
 }
 
 }  // namespace guts::api

@@ -23,6 +23,9 @@ void add_git_commands(CLI::App& app, ContextFn ctx);
 void add_issue_commands(CLI::App& app, ContextFn ctx);
 void add_pr_commands(CLI::App& app, ContextFn ctx);
 void add_fork_command(CLI::App& app, ContextFn ctx);
+// guts org ... (org_cmd.cpp), guts team ... (team_cmd.cpp).
+void add_org_commands(CLI::App& app, ContextFn ctx);
+void add_team_commands(CLI::App& app, ContextFn ctx);
 // guts node peers (node_cmd.cpp).
 void add_node_commands(CLI::App& app, ContextFn ctx);
 // guts audit: the node's audit log (audit_cmd.cpp).

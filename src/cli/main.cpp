@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   cli::add_pr_commands(app, ctx);
   cli::add_fork_command(app, ctx);
   cli::add_audit_command(app, ctx);
+  cli::add_org_commands(app, ctx);
+  cli::add_team_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

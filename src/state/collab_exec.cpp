@@ -232,6 +232,7 @@ Status Apply::operator()(const SetCollaborator& b) {
   if (!view_.account(b.user))
     return not_found("user: " + crypto::did_from_key(b.user) + " is not registered");
   if (b.user == repo.owner) return field("user", "is the repository's owner");
+  if (view_.org(b.user)) return field("user", "is an organization");
   auto key = StateView::collaborator_key(repo.id, b.user);
   if (b.permission == 0) {
     if (!view_.collaborator(repo.id, b.user)) return not_found("user: is not a collaborator");

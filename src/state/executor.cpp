@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/did.h"
+#include "state/permission.h"
 #include "state/rejections.h"
 #include "state/rules.h"
 #include "state/view.h"
@@ -30,6 +31,18 @@ uint64_t required_scope(TxKind kind) {
       return kScopeRepo;
     case TxKind::kMergePullRequest:
       return kScopePush;  // moves the base branch
+    case TxKind::kCreateOrg:
+    case TxKind::kUpdateOrg:
+    case TxKind::kSetOrgMember:
+    case TxKind::kAnswerOrgInvite:
+    case TxKind::kCreateTeam:
+    case TxKind::kUpdateTeam:
+    case TxKind::kDeleteTeam:
+    case TxKind::kSetTeamMember:
+    case TxKind::kSetTeamRepo:
+    case TxKind::kCreateOrgRepo:
+    case TxKind::kTransferRepo:
+      return kScopeRepo;  // administration, like collaborators
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -202,6 +215,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           state.del(s_.repo_names, StateView::repo_name_key(r->owner, r->name));
           for (const auto& [name, oid] : view.refs(r->id))
             state.del(s_.refs, StateView::ref_key(r->id, name));
+          for (uint64_t team : view.teams_of_repo(r->id)) {
+            state.del(s_.governance, StateView::team_repo_key(team, r->id));
+            state.del(s_.governance, StateView::repo_team_key(r->id, team));
+          }
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, UpdateRefs>) {
           auto r = owned_repo(b.repo_id, Permission::kWrite);
@@ -222,6 +239,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
             if (cur != c.old_oid)
               return conflict(c.ref + ": stale info (expected " + hex_oid(c.old_oid) + ", is " +
                               hex_oid(cur) + ")");
+            if (auto why = ref_change_denial(view, *r, author, view.permission(*r, author), c))
+              return invalid(*why);
             if (c.new_oid.empty())
               state.del(s_.refs, StateView::ref_key(r->id, c.ref));
             else
@@ -232,6 +251,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           state.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
           for (const auto& c : b.changes) record_pull_heads(state, repo.id, c.ref, c.new_oid);
           return Status::Ok();
+        } else if constexpr (kIsOrgBody<T>) {
+          return apply_org(state, tx);
         } else {
           return apply_collab(state, tx);
         }

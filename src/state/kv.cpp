@@ -13,7 +13,9 @@ const std::vector<std::string>& Schema::families() {
       "collaborators", "forks", "issues", "issue_index", "comments", "comment_index", "labels",
       "milestones", "reactions", "reviews", "pull_heads", "pull_revisions", "receipts",
       // the audit log (state/audit.h), appended
-      "audit"};
+      "audit",
+      // governance (appended)
+      "governance"};
   return kFamilies;
 }
 
@@ -42,7 +44,8 @@ Schema::Schema(const storage::Db& db)
       pull_heads(db.cf("pull_heads")),
       pull_revisions(db.cf("pull_revisions")),
       receipts(db.cf("receipts")),
-      audit(db.cf("audit")) {}
+      audit(db.cf("audit")),
+      governance(db.cf("governance")) {}
 
 std::optional<std::string> Overlay::get(storage::Cf cf, std::string_view key) const {
   auto it = writes_.find(Key{cf.index, std::string(key)});

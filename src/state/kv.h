@@ -27,6 +27,9 @@ struct Schema {
   storage::Cf collaborators, forks, issues, issue_index, comments, comment_index, labels,
       milestones, reactions, reviews, pull_heads, pull_revisions, receipts;
   storage::Cf audit;  // the audit log (state/audit.h): derived from blocks, plus local records
+  // Governance (state/org.h): organizations, memberships, teams, team grants (tagged keys,
+  // docs/governance.md §5).
+  storage::Cf governance;
 };
 
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;

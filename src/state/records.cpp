@@ -14,6 +14,7 @@ static std::string str_of(const Bytes& b) {
 std::string encode_account(const Account& a) {
   Writer w;
   w.varint(a.id).fixed(a.key).str(a.username).varint(a.registered_ms);
+  if (a.is_org) w.u8(1);
   return str_of(w.data());
 }
 
@@ -24,6 +25,10 @@ Account decode_account(std::string_view data) {
   a.key = r.fixed<32>();
   a.username = r.str(256);
   a.registered_ms = r.varint();
+  if (!r.done()) {
+    if (r.u8() != 1) throw codec::DecodeError("unknown account kind");
+    a.is_org = true;
+  }
   r.finish();
   return a;
 }

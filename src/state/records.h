@@ -14,6 +14,9 @@ struct Account {
   crypto::PublicKey key{};
   std::string username;
   uint64_t registered_ms = 0;
+  // An organization (state/org.h): `key` is org_key(id), which nobody can sign for. Encoded as
+  // a trailing kind byte (1) that user records do not have, so their encoding is unchanged.
+  bool is_org = false;
 };
 
 struct Delegation {

@@ -95,6 +95,28 @@ const char* tx_kind_name(TxKind kind) {
       return "create_review_comment";
     case TxKind::kDismissReview:
       return "dismiss_review";
+    case TxKind::kCreateOrg:
+      return "create_org";
+    case TxKind::kUpdateOrg:
+      return "update_org";
+    case TxKind::kSetOrgMember:
+      return "set_org_member";
+    case TxKind::kAnswerOrgInvite:
+      return "answer_org_invite";
+    case TxKind::kCreateTeam:
+      return "create_team";
+    case TxKind::kUpdateTeam:
+      return "update_team";
+    case TxKind::kDeleteTeam:
+      return "delete_team";
+    case TxKind::kSetTeamMember:
+      return "set_team_member";
+    case TxKind::kSetTeamRepo:
+      return "set_team_repo";
+    case TxKind::kCreateOrgRepo:
+      return "create_org_repo";
+    case TxKind::kTransferRepo:
+      return "transfer_repo";
   }
   return "unknown";
 }
@@ -146,6 +168,8 @@ Bytes encode_body(const TxBody& body) {
           w.varint(b.repo_id).varint(b.changes.size());
           for (const auto& c : b.changes) w.str(c.ref).bytes(c.old_oid).bytes(c.new_oid);
           w.boolean(b.force);
+        } else if constexpr (kIsOrgBody<T>) {
+          encode_org_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -255,6 +279,39 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kDismissReview:
       out = decode_collab_body<DismissReview>(r);
+      break;
+    case TxKind::kCreateOrg:
+      out = decode_org_body<CreateOrg>(r);
+      break;
+    case TxKind::kUpdateOrg:
+      out = decode_org_body<UpdateOrg>(r);
+      break;
+    case TxKind::kSetOrgMember:
+      out = decode_org_body<SetOrgMember>(r);
+      break;
+    case TxKind::kAnswerOrgInvite:
+      out = decode_org_body<AnswerOrgInvite>(r);
+      break;
+    case TxKind::kCreateTeam:
+      out = decode_org_body<CreateTeam>(r);
+      break;
+    case TxKind::kUpdateTeam:
+      out = decode_org_body<UpdateTeam>(r);
+      break;
+    case TxKind::kDeleteTeam:
+      out = decode_org_body<DeleteTeam>(r);
+      break;
+    case TxKind::kSetTeamMember:
+      out = decode_org_body<SetTeamMember>(r);
+      break;
+    case TxKind::kSetTeamRepo:
+      out = decode_org_body<SetTeamRepo>(r);
+      break;
+    case TxKind::kCreateOrgRepo:
+      out = decode_org_body<CreateOrgRepo>(r);
+      break;
+    case TxKind::kTransferRepo:
+      out = decode_org_body<TransferRepo>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

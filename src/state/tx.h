@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 #include "state/collab.h"
+#include "state/org.h"
 
 namespace guts::state {
 
@@ -51,6 +52,18 @@ enum class TxKind : uint32_t {
   kSubmitReview = 20,
   kCreateReviewComment = 21,
   kDismissReview = 22,
+  // Governance (state/org.h).
+  kCreateOrg = 23,
+  kUpdateOrg = 24,
+  kSetOrgMember = 25,
+  kAnswerOrgInvite = 26,
+  kCreateTeam = 27,
+  kUpdateTeam = 28,
+  kDeleteTeam = 29,
+  kSetTeamMember = 30,
+  kSetTeamRepo = 31,
+  kCreateOrgRepo = 32,
+  kTransferRepo = 33,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -113,7 +126,10 @@ using TxBody =
                  // collaboration, in TxKind order
                  SetCollaborator, ForkRepo, CreateIssue, EditIssue, CreateComment, EditComment,
                  DeleteComment, SetLabel, SetMilestone, SetReaction, OpenPullRequest,
-                 MergePullRequest, SubmitReview, CreateReviewComment, DismissReview>;
+                 MergePullRequest, SubmitReview, CreateReviewComment, DismissReview,
+                 // governance, in TxKind order
+                 CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
+                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

@@ -1,5 +1,6 @@
 #include "state/view.h"
 
+#include "state/permission.h"
 #include "state/rules.h"
 
 namespace guts::state {
@@ -122,15 +123,7 @@ std::vector<std::pair<std::string, Bytes>> StateView::refs(uint64_t repo_id) con
 
 Permission StateView::permission(const Repo& repo,
                                  const std::optional<crypto::PublicKey>& who) const {
-  if (who && *who == repo.owner) return Permission::kAdmin;
-  Permission base = repo.is_private ? Permission::kNone : Permission::kRead;
-  if (who) {
-    if (auto c = collaborator(repo.id, *who)) {
-      auto p = static_cast<Permission>(std::min<uint8_t>(c->permission, 5));
-      if (p > base) return p;
-    }
-  }
-  return base;
+  return effective_permission(*this, repo, who);
 }
 
 }  // namespace guts::state

@@ -8,6 +8,7 @@
 
 #include "state/collab.h"
 #include "state/kv.h"
+#include "state/org.h"
 #include "state/records.h"
 
 namespace guts::state {
@@ -37,9 +38,31 @@ class StateView {
   std::optional<Bytes> ref(uint64_t repo_id, std::string_view ref) const;
   std::vector<std::pair<std::string, Bytes>> refs(uint64_t repo_id) const;
 
-  // What `who` may do with `repo`: the owner is admin; a collaborator has the permission the
-  // owner (or an admin) gave; anyone may read a public repository.
+  // What `who` may do with `repo`: state::effective_permission (state/permission.h), the one
+  // function every check uses.
   Permission permission(const Repo& repo, const std::optional<crypto::PublicKey>& who) const;
+
+  // ---- governance (state/org.h; implemented in org_view.cpp) ----
+  std::optional<Org> org(const crypto::PublicKey& key) const;
+  std::optional<Org> org_by_login(std::string_view login) const;
+  std::optional<OrgMembership> org_membership(const crypto::PublicKey& org,
+                                              const crypto::PublicKey& user) const;
+  // Every membership of the organization (active and pending), by user key.
+  std::vector<OrgMembership> org_members(const crypto::PublicKey& org) const;
+  // Every membership (active and pending) of the user.
+  std::vector<OrgMembership> orgs_of(const crypto::PublicKey& user) const;
+  // Active owners of the organization.
+  size_t org_owner_count(const crypto::PublicKey& org) const;
+  std::optional<Team> team(uint64_t id) const;
+  std::optional<Team> team_by_slug(const crypto::PublicKey& org, std::string_view slug) const;
+  std::vector<Team> teams_of_org(const crypto::PublicKey& org) const;  // by id
+  std::vector<uint64_t> child_teams(uint64_t parent_id) const;
+  std::optional<TeamMember> team_member(uint64_t team_id, const crypto::PublicKey& user) const;
+  std::vector<TeamMember> team_members(uint64_t team_id) const;
+  std::vector<uint64_t> teams_of_user(const crypto::PublicKey& user) const;
+  std::optional<TeamRepo> team_repo(uint64_t team_id, uint64_t repo_id) const;
+  std::vector<TeamRepo> team_repos(uint64_t team_id) const;
+  std::vector<uint64_t> teams_of_repo(uint64_t repo_id) const;
 
   // ---- collaboration (state/collab.h; implemented in collab_view.cpp) ----
   std::optional<Collaborator> collaborator(uint64_t repo_id, const crypto::PublicKey& user) const;
@@ -114,6 +137,19 @@ class StateView {
   static constexpr std::string_view kNextReactionId = "next_reaction_id";
   static constexpr std::string_view kNextReviewId = "next_review_id";
   static constexpr std::string_view kNextAccountId = "next_account_id";
+  // Governance keys (one family, tagged: docs/governance.md §5).
+  static std::string org_key_of(const crypto::PublicKey& org);  // 'o' org
+  static std::string org_member_key(const crypto::PublicKey& org, const crypto::PublicKey& user);
+  static std::string user_org_key(const crypto::PublicKey& user, const crypto::PublicKey& org);
+  static std::string team_key(uint64_t id);
+  static std::string team_slug_key(const crypto::PublicKey& org, std::string_view slug);
+  static std::string org_team_key(const crypto::PublicKey& org, uint64_t id);
+  static std::string team_child_key(uint64_t parent, uint64_t child);
+  static std::string team_member_key(uint64_t team, const crypto::PublicKey& user);
+  static std::string user_team_key(const crypto::PublicKey& user, uint64_t team);
+  static std::string team_repo_key(uint64_t team, uint64_t repo);
+  static std::string repo_team_key(uint64_t repo, uint64_t team);
+  static constexpr std::string_view kNextTeamId = "next_team_id";
 
  private:
   const Schema& s_;

@@ -608,6 +608,32 @@ TEST_F(GitE2E, DefaultBranchAndPushOptions) {
   EXPECT_EQ(as_map(ls_remote(*alice_, alice_->remote("alice", "renamed")))["refs/heads/dev"], dev);
 }
 
+// The default branch can never be deleted: the state machine refuses (docs/governance.md §2) and
+// the stock client prints the reason; the repository keeps a valid HEAD.
+TEST_F(GitE2E, DefaultBranchCannotBeDeleted) {
+  create_repo(*alice_, "keep");
+  auto a = local_repo(*alice_, "a");
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "keep")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main", "main:topic"}, a).ok());
+  auto r = alice_->git({"push", "origin", ":main"}, a);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.both(), HasSubstr("! [remote rejected] main (refusing to delete the default "
+                                  "branch: refs/heads/main)"));
+  // An atomic push with a deletion of the default branch moves nothing.
+  r = alice_->git({"push", "--atomic", "origin", ":topic", ":main"}, a);
+  EXPECT_FALSE(r.ok());
+  auto refs = as_map(ls_remote(*alice_, alice_->remote("alice", "keep")));
+  EXPECT_EQ(refs.count("refs/heads/main"), 1u);
+  EXPECT_EQ(refs.count("refs/heads/topic"), 1u);
+  // Other branches can go.
+  r = alice_->git({"push", "origin", ":topic"}, a);
+  EXPECT_TRUE(r.ok()) << r.both();
+  auto c = dir("c");
+  r = alice_->git({"clone", "-q", alice_->remote("alice", "keep"), c.string()});
+  ASSERT_TRUE(r.ok()) << r.both();
+  EXPECT_EQ(trim(alice_->git({"symbolic-ref", "HEAD"}, c).out), "refs/heads/main");
+}
+
 TEST_F(GitE2E, DeletedRepositoryIsMovedToTrash) {
   uint64_t id = create_repo(*alice_, "gone");
   auto bare = bare_repo_dir(*node_, id);

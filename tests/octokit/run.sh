@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Octokit end-to-end harness (ctest: octokit_e2e). Starts a guts-node on a free port (read from
-# --port-file), signs up two users with the guts CLI, installs @octokit/rest with `npm ci` (from
+# --port-file), signs up four users with the guts CLI, installs @octokit/rest with `npm ci` (from
 # package-lock.json, into the build tree) and runs e2e.mjs against the node. Exit 77 (skipped)
 # only when node or npm is absent. Every process started here is reaped on exit.
 #
@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -60,10 +60,39 @@ token_of() {
   node -e 'const c=require(process.argv[1]); console.log(c.logins[process.argv[2]].token)' \
     "$WORK/$1/config.json" "$URL"
 }
-for user in alice bob; do
+for user in alice bob carol dave; do
   GUTS_HOME="$WORK/$user" "$BIN/guts" identity new >/dev/null
   GUTS_HOME="$WORK/$user" "$BIN/guts" --node "$URL" auth login --username "$user" >/dev/null
 done
 
-GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN=$(token_of alice) BOB_TOKEN=$(token_of bob) \
-  node "$BUILD/e2e.mjs"
+export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN=$(token_of alice) BOB_TOKEN=$(token_of bob) \
+  CAROL_TOKEN=$(token_of carol) DAVE_TOKEN=$(token_of dave)
+node "$BUILD/e2e.mjs"
+# Organizations, teams, permissions and the default-branch rule (docs/governance.md).
+node "$BUILD/governance.mjs"
+
+# The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
+as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }
+expect_out() {  # expect_out <substring> <user> <args...>
+  local want=$1; shift
+  local out
+  out=$(as "$@" 2>&1) || { echo "FAIL: guts ${*:2}: $out"; exit 1; }
+  grep -qF -- "$want" <<<"$out" || { echo "FAIL: guts ${*:2}: expected '$want' in: $out"; exit 1; }
+}
+expect_out "Created organization cliorg" alice org create cliorg --name "CLI Org"
+expect_out "CLI Org" alice org show cliorg
+expect_out "bob: member, active in cliorg" alice org add-member cliorg bob
+expect_out "dave: member, pending in cliorg" alice org invite cliorg dave
+expect_out "You are now a member of cliorg" dave org accept cliorg
+expect_out "alice  (owner)" alice org members cliorg
+expect_out "cliorg" dave org list
+expect_out "Created team cliorg/ops" alice team create cliorg ops
+expect_out "bob is a maintainer of ops" alice team add-member cliorg ops bob --role maintainer
+expect_out "ops" bob team list cliorg
+expect_out "Removed bob from ops" alice team remove-member cliorg ops bob
+expect_out '"login": "cliorg"' alice org show cliorg --json
+expect_out "Removed dave from cliorg" dave org remove-member cliorg dave
+if as bob org remove-member cliorg alice >/dev/null 2>&1; then
+  echo "FAIL: a member removed the owner"; exit 1
+fi
+echo "ok: guts org / guts team"

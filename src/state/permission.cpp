@@ -1,0 +1,56 @@
+#include "state/permission.h"
+
+#include <algorithm>
+
+namespace guts::state {
+
+Permission permission_of(uint8_t level) {
+  return static_cast<Permission>(std::min<uint8_t>(level, 5));
+}
+
+PermissionSources permission_sources(const StateView& view, const Repo& repo,
+                                     const std::optional<crypto::PublicKey>& who) {
+  PermissionSources s;
+  if (!repo.is_private) s.visibility = Permission::kRead;
+  if (who) {
+    if (*who == repo.owner) s.ownership = Permission::kAdmin;
+    if (auto c = view.collaborator(repo.id, *who)) s.collaborator = permission_of(c->permission);
+    if (auto org = view.org(repo.owner)) {
+      auto m = view.org_membership(org->key, *who);
+      if (m && m->state == kMembershipActive) {
+        if (m->role == kOrgOwner) s.ownership = Permission::kAdmin;
+        s.org_default = permission_of(org->default_permission);
+        for (uint64_t id : view.teams_of_user(*who)) {
+          auto t = view.team(id);
+          if (!t || t->org != org->key) continue;
+          Permission p = Permission::kNone;
+          if (auto g = view.team_repo(id, repo.id)) p = permission_of(g->permission);
+          if (t->parent_id)
+            if (auto g = view.team_repo(t->parent_id, repo.id))
+              p = std::max(p, permission_of(g->permission));
+          if (p == Permission::kNone) continue;
+          s.team = std::max(s.team, p);
+          s.teams.push_back(id);
+        }
+      }
+    }
+  }
+  s.effective = std::max({s.visibility, s.ownership, s.org_default, s.collaborator, s.team});
+  return s;
+}
+
+Permission effective_permission(const StateView& view, const Repo& repo,
+                                const std::optional<crypto::PublicKey>& who) {
+  return permission_sources(view, repo, who).effective;
+}
+
+std::optional<std::string> ref_change_denial(const StateView&, const Repo& repo,
+                                             const crypto::PublicKey&, Permission,
+                                             const RefChange& change) {
+  // The default branch can never be deleted: HEAD would dangle (issue 14 §3).
+  if (change.new_oid.empty() && change.ref == "refs/heads/" + repo.default_branch)
+    return "refusing to delete the default branch: " + change.ref;
+  return std::nullopt;
+}
+
+}  // namespace guts::state
