@@ -8,6 +8,7 @@
 #include "api/routes.h"
 #include "codec/codec.h"
 #include "core/time.h"
+#include "core/version.h"
 #include "crypto/did.h"
 
 namespace guts::api {
@@ -117,25 +118,37 @@ void get_status(Services& svc, Request&, Responder respond) {
     validators.push_back({{"did", crypto::did_from_key(v.key)}, {"p2p_address", v.p2p_address}});
   auto ns = svc.node_status();
   uint64_t network_height = std::max(ns.network_height, head.height);
-  respond(json_response(200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
-                                  {"role", ns.role},
-                                  {"view", ns.view},
-                                  {"peers", ns.peers},
-                                  {"network_height", network_height},
-                                  {"lag", network_height - head.height},
-                                  {"chain_id", g.chain_id},
-                                  {"genesis_id", hex_encode(g.id())},
-                                  {"height", head.height},
-                                  {"head", hex_encode(head.id)},
-                                  {"state_root", hex_encode(head.state_root)},
-                                  {"head_time", iso8601(head.timestamp_ms)},
-                                  {"validators", validators},
-                                  {"mempool", svc.mempool().size()},
-                                  {"maintenance",
-                                   {{"state", ns.maintenance},
-                                    {"tasks_run", ns.maintenance_tasks},
-                                    {"failures", ns.maintenance_failures}}},
-                                  {"version", "0.1.0"}}));
+  respond(json_response(
+      200, json{{"node_did", crypto::did_from_key(svc.node_key().public_key())},
+                {"role", ns.role},
+                {"view", ns.view},
+                {"peers", ns.peers},
+                {"network_height", network_height},
+                {"lag", network_height - head.height},
+                {"chain_id", g.chain_id},
+                {"genesis_id", hex_encode(g.id())},
+                {"height", head.height},
+                {"head", hex_encode(head.id)},
+                {"state_root", hex_encode(head.state_root)},
+                {"head_time", iso8601(head.timestamp_ms)},
+                {"validators", validators},
+                {"mempool", svc.mempool().size()},
+                {"maintenance",
+                 {{"state", ns.maintenance},
+                  {"tasks_run", ns.maintenance_tasks},
+                  {"failures", ns.maintenance_failures}}},
+                {"version", std::string(version::software())},
+                {"versions",
+                 {{"software", std::string(version::software())},
+                  {"p2p_protocol",
+                   {{"min", version::kP2pProtocolMin}, {"max", version::kP2pProtocolMax}}},
+                  {"storage", version::kStorage},
+                  {"block_format", version::kBlockFormat},
+                  {"tx_format", version::kTxFormat}}},
+                {"storage",
+                 {{"version", ns.storage_version},
+                  {"found", ns.storage_found},
+                  {"migrations", ns.storage_migrations}}}}));
 }
 
 // POST /api/guts/transactions

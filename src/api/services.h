@@ -38,6 +38,10 @@ class Services {
     // Repository maintenance (git/maintenance.h): "off", "idle", "running" or "paused".
     std::string maintenance = "off";
     uint64_t maintenance_tasks = 0, maintenance_failures = 0;
+    // The state database (state/migrations.h): its storage version now, the one this start
+    // found, and the migrations this start ran.
+    uint32_t storage_version = 0, storage_found = 0;
+    std::vector<std::string> storage_migrations;
   };
   void set_node_status(std::function<NodeStatus()> fn) {
     node_status_ = std::move(fn);

@@ -3,12 +3,15 @@
 
 #include "cli/commands.h"
 #include "core/status.h"
+#include "core/version.h"
 
 using namespace guts;
 
 int main(int argc, char** argv) {
   CLI::App app{"guts: command-line client for Guts nodes"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", version::describe("guts"),
+                       "Print the software and protocol versions and exit");
   cli::Options options;
   app.add_option("--node", options.node,
                  "Node URL (default: $GUTS_NODE, your last login, or http://127.0.0.1:8080)");

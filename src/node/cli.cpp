@@ -22,6 +22,7 @@
 #include "core/net_addr.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "core/version.h"
 #include "crypto/did.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
@@ -29,6 +30,7 @@
 #include "node/node.h"
 #include "node/sd_notify.h"
 #include "state/chain.h"
+#include "state/migrations.h"
 #include "storage/db.h"
 
 using namespace guts;
@@ -79,7 +81,7 @@ int run_node(node::NodeConfig config) {
 int check_chain(const std::filesystem::path& data_dir, std::filesystem::path genesis_file) {
   if (genesis_file.empty()) genesis_file = data_dir / "genesis.json";
   auto genesis = state::Genesis::load(genesis_file);
-  auto db = storage::Db::open(data_dir / "db", state::Schema::families());
+  auto db = state::open_state_db(data_dir / "db");  // refuses a newer storage version
   state::Chain chain(*db, genesis);
   auto head = chain.head();
   auto scratch =
@@ -273,6 +275,8 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
     }
   }
 
+  app.set_version_flag("--version", version::describe("guts-node"),
+                       "Print the software, p2p protocol, storage and format versions and exit");
   app.fallthrough();  // global options may follow the subcommand (inherited by subcommands)
   auto* check = app.add_subcommand(
       "check", "Re-execute the stored chain from genesis and verify every state root");

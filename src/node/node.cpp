@@ -38,6 +38,7 @@
 #include "replication/seed_policy.h"
 #include "state/chain.h"
 #include "state/mempool.h"
+#include "state/migrations.h"
 #include "storage/db.h"
 
 namespace guts::node {
@@ -96,6 +97,7 @@ api::PeersSource peers_source(p2p::Discovery* d) {
 struct Node::Impl {
   NodeConfig config;
   std::unique_ptr<storage::Db> db;
+  storage::OpenReport storage;  // what opening the database found and migrated
   std::unique_ptr<state::Chain> chain;
   std::unique_ptr<git::RepoStore> repos;
   std::unique_ptr<api::PendingPushes> pending_pushes;
@@ -148,6 +150,10 @@ void Node::start() {
   c.data_dir = std::filesystem::absolute(c.data_dir);
   std::filesystem::create_directories(c.data_dir);
   ::chmod(c.data_dir.c_str(), 0700);
+  // The database first: one written by a newer storage version is refused before anything in
+  // the data directory changes; an older one is migrated (state/migrations.h).
+  impl_->db = state::open_state_db(c.data_dir / "db", &impl_->storage);
+  spdlog::info("database {}: {}", (c.data_dir / "db").string(), storage::describe(impl_->storage));
   const bool new_key = !std::filesystem::exists(c.data_dir / "node.key");  // signing guard
   auto key = crypto::load_or_create_key_file(c.data_dir / "node.key");
   spdlog::info("node identity {}", crypto::did_from_key(key.public_key()));
@@ -185,7 +191,6 @@ void Node::start() {
   impl_->genesis_path = genesis_path;
   impl_->genesis = genesis;
   impl_->did = crypto::did_from_key(key.public_key());
-  impl_->db = storage::Db::open(c.data_dir / "db", state::Schema::families());
   impl_->chain = std::make_unique<state::Chain>(*impl_->db, genesis);
   auto head = impl_->chain->head();
   spdlog::info("chain '{}' at height {} (state root {})", genesis.chain_id, head.height,
@@ -327,6 +332,9 @@ void Node::start() {
     st.view = d ? d->view() : impl_->finality->finalized_view();
     st.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
     st.network_height = impl_->finality->network_height();
+    st.storage_version = impl_->storage.version;
+    st.storage_found = impl_->storage.found.version;
+    st.storage_migrations = impl_->storage.applied;
     if (auto* m = impl_->maintenance.get()) {
       auto ms = m->stats();
       st.maintenance = ms.running ? "running" : ms.paused ? "paused" : "idle";

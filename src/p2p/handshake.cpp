@@ -1,5 +1,7 @@
 #include "p2p/handshake.h"
 
+#include <algorithm>
+
 #include "codec/codec.h"
 #include "crypto/did.h"
 
@@ -11,31 +13,63 @@ Bytes identity_signed_bytes(std::string_view network, const noise::DhPublic& noi
   return w.take();
 }
 
+std::string ProtocolRange::to_string() const {
+  return std::to_string(min) + ".." + std::to_string(max);
+}
+
+std::optional<uint8_t> common_version(const ProtocolRange& a, const ProtocolRange& b) {
+  uint8_t lo = std::max(a.min, b.min), hi = std::min(a.max, b.max);
+  if (lo > hi) return std::nullopt;
+  return hi;
+}
+
+VersionMismatch::VersionMismatch(const ProtocolRange& ours, const ProtocolRange& theirs,
+                                 const std::string& peer)
+    : HandshakeError(Code::kFailedPrecondition,
+                     "incompatible p2p protocol versions: " + peer + " speaks " +
+                         theirs.to_string() + ", this node " + ours.to_string() + ": " +
+                         (theirs.max < ours.min ? "the peer runs an older guts-node; upgrade it"
+                                                : "the peer runs a newer guts-node; upgrade this "
+                                                  "node")) {}
+
 Bytes IdentityPayload::encode() const {
-  codec::Writer w(1 + 32 + 64 + 1 + network.size());
-  w.u8(kVersion).fixed(identity).fixed(signature).str(network);
+  codec::Writer w(2 + 32 + 64 + 1 + network.size());
+  // Version 1 (min 1) is the first release's format, byte for byte; later versions append
+  // their minimum.
+  w.u8(protocol.max).fixed(identity).fixed(signature).str(network);
+  if (protocol.max > kVersion) w.u8(protocol.min);
   return w.take();
 }
 
 IdentityPayload IdentityPayload::decode(ByteView data) {
+  if (data.size() > kMaxSize)
+    throw codec::DecodeError("identity payload of " + std::to_string(data.size()) + " bytes");
   codec::Reader r(data);
-  auto version = r.u8();
-  if (version != kVersion) {
-    throw codec::DecodeError("identity payload version " + std::to_string(version) +
-                             " (expected 1)");
-  }
   IdentityPayload p;
+  p.protocol.max = r.u8();
+  if (p.protocol.max == 0) throw codec::DecodeError("identity payload version 0");
   p.identity = r.fixed<32>();
   p.signature = r.fixed<64>();
   p.network = r.str(kMaxNetworkIdLen, "network id");
-  r.finish();
+  if (p.protocol.max == kVersion) {
+    p.protocol.min = kVersion;
+    r.finish();
+    return p;
+  }
+  p.protocol.min = r.u8();
+  if (p.protocol.min == 0 || p.protocol.min > p.protocol.max)
+    throw codec::DecodeError("identity payload protocol range " + p.protocol.to_string());
+  // Fields appended by versions after ours are not ours to read.
   return p;
 }
 
 IdentityPayload IdentityPayload::make(const crypto::SigningKey& key,
-                                      const noise::DhPublic& noise_static,
-                                      std::string_view network) {
+                                      const noise::DhPublic& noise_static, std::string_view network,
+                                      ProtocolRange protocol) {
+  if (protocol.min == 0 || protocol.min > protocol.max)
+    throw Error(Code::kInvalidArgument, "p2p protocol range " + protocol.to_string());
   IdentityPayload p;
+  p.protocol = protocol;
   p.identity = key.public_key();
   p.network = std::string(network);
   p.signature = key.sign(kNoiseStaticDomain, identity_signed_bytes(network, noise_static));
@@ -48,20 +82,22 @@ bool IdentityPayload::verify(const noise::DhPublic& noise_static) const {
                         signature);
 }
 
-LocalIdentity LocalIdentity::create(crypto::SigningKey key, std::string network) {
+LocalIdentity LocalIdentity::create(crypto::SigningKey key, std::string network,
+                                    ProtocolRange protocol) {
   if (network.size() > kMaxNetworkIdLen) {
     throw Error(Code::kInvalidArgument, "network id longer than 64 bytes");
   }
   auto noise_static = noise::KeyPair::generate();
-  auto payload = IdentityPayload::make(key, noise_static.public_key(), network).encode();
+  auto payload = IdentityPayload::make(key, noise_static.public_key(), network, protocol).encode();
   return LocalIdentity{std::move(key), std::move(noise_static), std::move(network),
-                       std::move(payload)};
+                       std::move(payload), protocol};
 }
 
 SessionHandshake::SessionHandshake(const LocalIdentity& local, bool initiator)
-    : key_(local.key), network_(local.network), initiator_(initiator) {
+    : key_(local.key), network_(local.network), protocol_(local.protocol), initiator_(initiator) {
   payload_ = local.payload.empty()
-                 ? IdentityPayload::make(local.key, local.noise_static.public_key(), local.network)
+                 ? IdentityPayload::make(local.key, local.noise_static.public_key(), local.network,
+                                         local.protocol)
                        .encode()
                  : local.payload;
   noise::HandshakeConfig c;
@@ -169,6 +205,16 @@ Bytes SessionHandshake::on_message(ByteView msg) {
                                                        " but the peer is " +
                                                        crypto::did_from_key(id.identity));
     }
+    // Versions after authentication: the reason names a peer that proved its identity.
+    if (auto agreed = common_version(protocol_, id.protocol)) {
+      agreed_ = *agreed;
+    } else {
+      VersionMismatch refusal(protocol_, id.protocol, crypto::did_from_key(id.identity));
+      if (!initiator_) throw refusal;
+      // The dialer answers anyway (its range in the last message) and refuses afterwards: the
+      // listener sees the same ranges and logs the same reason instead of a dropped connection.
+      refusal_ = refusal;
+    }
     if (accept_) {
       auto st = accept_(id.identity);
       if (!st.ok()) {
@@ -189,6 +235,7 @@ Bytes SessionHandshake::on_message(ByteView msg) {
 Session SessionHandshake::take_session() {
   if (!done()) throw HandshakeError(Code::kInternal, "handshake not finished");
   if (taken_) throw HandshakeError(Code::kInternal, "session already taken");
+  if (refusal_) throw *refusal_;
   taken_ = true;
   auto [c1, c2] = hs_->split();
   Session s;
@@ -196,6 +243,7 @@ Session SessionHandshake::take_session() {
   s.remote_static = *hs_->remote_static();
   s.handshake_hash = hs_->handshake_hash();
   s.initiator = initiator_;
+  s.protocol_version = agreed_;
   if (initiator_) {
     s.send = std::move(c1);
     s.recv = std::move(c2);

@@ -5,8 +5,16 @@
 //   <- e, ee, s, es              payload: IdentityPayload of the responder
 //   -> s, se                     payload: IdentityPayload of the initiator
 //
-// IdentityPayload = u8 version (1) || public key [32] || signature [64] || str network, where the
-// signature is SigningKey::sign("guts/p2p/noise-static", str(network) || noise static key [32]).
+// IdentityPayload = u8 version || public key [32] || signature [64] || str network
+//                   [|| u8 min_version || extensions, when version >= 2],
+// where the signature is SigningKey::sign("guts/p2p/noise-static", str(network) || noise static
+// key [32]). `version` is the highest p2p protocol version the sender speaks and min_version its
+// lowest (1 when absent: a version-1 payload is exactly the format of the first release, so
+// nodes that speak only version 1 still read it). A receiver ignores the bytes after min_version
+// (later versions may append fields). Two nodes connect iff their ranges overlap; the session
+// then speaks the highest common version (docs/protocol.md "Versioning"). Either side refuses a
+// peer with a disjoint range (VersionMismatch); the dialer still sends its last message first,
+// so that the listener learns the dialer's range and logs the same reason.
 // Noise proves possession of the static X25519 key; the signature proves that the Ed25519
 // identity chose that static key for this network. A peer that presents another node's did
 // without its signing key therefore fails. The dialer knows whom it dials and aborts before
@@ -26,6 +34,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
+#include "core/version.h"
 #include "crypto/ed25519.h"
 #include "p2p/noise.h"
 
@@ -39,24 +48,44 @@ inline constexpr size_t kMaxNetworkIdLen = 64;
 inline constexpr size_t kMaxHandshakeMessage = 1024;
 
 // Handshake failures. code(): kUnauthenticated (bad MAC, bad signature, wrong identity),
-// kInvalidArgument (malformed message), kPermissionDenied (refused by policy), kConflict (self).
+// kInvalidArgument (malformed message), kPermissionDenied (refused by policy), kConflict (self),
+// kFailedPrecondition (no common protocol version: VersionMismatch).
 class HandshakeError : public Error {
  public:
   HandshakeError(Code code, const std::string& what) : Error(code, "handshake: " + what) {}
 };
 
+// The protocol versions a node speaks (core/version.h).
+struct ProtocolRange {
+  uint8_t min = version::kP2pProtocolMin;
+  uint8_t max = version::kP2pProtocolMax;
+  std::string to_string() const;  // "1..2"
+};
+// The highest version in both ranges; nullopt when they do not overlap.
+std::optional<uint8_t> common_version(const ProtocolRange& a, const ProtocolRange& b);
+
+// A peer whose protocol range does not overlap ours (code kFailedPrecondition).
+class VersionMismatch : public HandshakeError {
+ public:
+  VersionMismatch(const ProtocolRange& ours, const ProtocolRange& theirs, const std::string& peer);
+};
+
 struct IdentityPayload {
-  static constexpr uint8_t kVersion = 1;
+  static constexpr uint8_t kVersion = 1;  // the first format (no min_version)
+  // Longest payload accepted: the version-1 fields, min_version and extensions.
+  static constexpr size_t kMaxSize = 512;
+  ProtocolRange protocol;
   crypto::PublicKey identity{};
   crypto::Signature signature{};
   std::string network;
 
   Bytes encode() const;
-  // Throws codec::DecodeError (wrong version, bad lengths, invalid UTF-8, trailing bytes).
+  // Throws codec::DecodeError (version 0, min_version 0 or above version, bad lengths, invalid
+  // UTF-8, trailing bytes after a version-1 payload).
   static IdentityPayload decode(ByteView data);
 
   static IdentityPayload make(const crypto::SigningKey& key, const noise::DhPublic& noise_static,
-                              std::string_view network);
+                              std::string_view network, ProtocolRange protocol = {});
   // True if the signature binds `identity` to noise_static on `network`.
   bool verify(const noise::DhPublic& noise_static) const;
 };
@@ -71,8 +100,10 @@ struct LocalIdentity {
   std::string network;
   // The encoded IdentityPayload (signed once by create(); computed per handshake when empty).
   Bytes payload;
+  ProtocolRange protocol;  // announced in the payload
 
-  static LocalIdentity create(crypto::SigningKey key, std::string network);
+  static LocalIdentity create(crypto::SigningKey key, std::string network,
+                              ProtocolRange protocol = {});
 };
 
 // The result of a completed handshake.
@@ -83,6 +114,7 @@ struct Session {
   noise::CipherState recv;
   noise::Hash handshake_hash{};
   bool initiator = false;
+  uint8_t protocol_version = 0;  // the highest version both sides speak
 };
 
 class SessionHandshake {
@@ -106,7 +138,8 @@ class SessionHandshake {
   bool done() const;
   // The remote identity, once authenticated.
   const std::optional<crypto::PublicKey>& remote() const { return remote_; }
-  // After done(): the session keys (once) and bytes received after the handshake.
+  // After done(): the session keys (once) and bytes received after the handshake. Throws the
+  // VersionMismatch of a dialer that completed the handshake only to tell the listener its range.
   Session take_session();
   Bytes take_leftover();
 
@@ -117,6 +150,9 @@ class SessionHandshake {
   crypto::SigningKey key_;
   std::string network_;
   Bytes payload_;
+  ProtocolRange protocol_;
+  uint8_t agreed_ = 0;
+  std::optional<VersionMismatch> refusal_;  // the dialer's, thrown by take_session()
   bool initiator_;
   std::optional<crypto::PublicKey> expected_;
   AcceptFn accept_;

@@ -472,6 +472,11 @@ struct Transport::Impl {
           if (n < rbuf.size()) break;
         }
       }
+    } catch (const VersionMismatch& e) {
+      // An operator mistake or an upgrade in progress: worth a warning on both sides.
+      error = e.what();
+      count("p2p_handshake_version_mismatches_total");
+      spdlog::warn("p2p: connection {} refused: {}", c->address, error);
     } catch (const HandshakeError& e) {
       error = e.what();
     } catch (const FrameError& e) {

@@ -1,6 +1,7 @@
 #include "state/block.h"
 
 #include "codec/codec.h"
+#include "core/version.h"
 #include "crypto/hash.h"
 
 namespace guts::state {
@@ -9,7 +10,7 @@ using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
 
-static constexpr uint8_t kBlockVersion = 1;
+static constexpr uint8_t kBlockVersion = version::kBlockFormat;  // core/version.h
 
 Bytes BlockHeader::encode() const {
   Writer w(200);

@@ -1,6 +1,7 @@
 #include "state/tx.h"
 
 #include "codec/codec.h"
+#include "core/version.h"
 #include "crypto/hash.h"
 
 namespace guts::state {
@@ -15,7 +16,7 @@ constexpr size_t kMaxDescription = 4096;
 constexpr size_t kMaxRefName = 1024;
 constexpr size_t kMaxOid = 32;
 constexpr size_t kMaxRefChanges = 4096;
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = version::kTxFormat;  // core/version.h
 
 void put_opt_str(Writer& w, const std::optional<std::string>& v) {
   w.boolean(v.has_value());

@@ -191,6 +191,34 @@ std::unique_ptr<Db> Db::open(const std::filesystem::path& path,
   return std::unique_ptr<Db>(new Db(std::move(impl)));
 }
 
+std::unique_ptr<Db> Db::open_read_only(const std::filesystem::path& path, const OpenOptions& o) {
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  options.max_background_jobs = 1;
+  options.max_file_opening_threads = 1;
+  options.info_log = std::make_shared<NullLogger>();  // a LOG file would be a write
+  options.stats_dump_period_sec = 0;
+  options.stats_persist_period_sec = 0;
+  if (o.memory) options.env = o.memory->env.get();
+  std::vector<std::string> existing;
+  auto s = rocksdb::DB::ListColumnFamilies(options, path.string(), &existing);
+  if (!s.ok() || existing.empty()) return nullptr;  // no database (or no manifest) there
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& name : existing) descs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(options, path.string(), descs, &impl->handles, &raw);
+  if (!s.ok()) fail(s, "open " + path.string() + " read-only");
+  impl->memory = o.memory;
+  impl->db.reset(raw);
+  impl->names = existing;
+  return std::unique_ptr<Db>(new Db(std::move(impl)));
+}
+
+const std::vector<std::string>& Db::family_names() const {
+  return impl_->names;
+}
+
 Cf Db::cf(std::string_view name) const {
   for (size_t i = 0; i < impl_->names.size(); ++i)
     if (impl_->names[i] == name) return Cf{static_cast<int>(i)};

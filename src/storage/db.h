@@ -74,9 +74,15 @@ class Db {
   static std::unique_ptr<Db> open(const std::filesystem::path& path,
                                   const std::vector<std::string>& families,
                                   const OpenOptions& options = {});
+  // Opens the existing database at `path` read-only with all of its column families, writing
+  // nothing (no info log, no recovery); nullptr when there is no database there. For checks
+  // before open(), such as the storage version (storage/migrations.h).
+  static std::unique_ptr<Db> open_read_only(const std::filesystem::path& path,
+                                            const OpenOptions& options = {});
   ~Db();
 
-  Cf cf(std::string_view name) const;  // throws if unknown
+  Cf cf(std::string_view name) const;                    // throws if unknown
+  const std::vector<std::string>& family_names() const;  // "default" included
 
   std::optional<std::string> get(Cf cf, std::string_view key) const;
   // sync=true: the write is on stable storage when this returns (WAL fsync).

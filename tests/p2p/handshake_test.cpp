@@ -106,8 +106,13 @@ TEST(IdentityPayload, RoundTripAndStrictDecoding) {
   d.network = "other";
   EXPECT_FALSE(d.verify(ns.public_key()));
 
+  EXPECT_EQ(d.protocol.min, 1);
+  EXPECT_EQ(d.protocol.max, 1);
+
   auto bad = enc;
-  bad[0] = 2;  // version
+  bad[0] = 2;  // version 2 without its min_version byte
+  EXPECT_THROW(IdentityPayload::decode(bad), codec::DecodeError);
+  bad[0] = 0;  // version 0
   EXPECT_THROW(IdentityPayload::decode(bad), codec::DecodeError);
   bad = enc;
   bad.push_back(0);  // trailing byte
@@ -359,5 +364,99 @@ TEST(SessionHandshake, MalformedInputIsRejected) {
     i.start();
     EXPECT_THROW(i.start(), HandshakeError);
     EXPECT_THROW(i.take_session(), HandshakeError);
+  }
+}
+
+// Protocol version ranges (docs/protocol.md "Versioning"): a range 1..1 is the first release's
+// payload byte for byte; a later range appends its minimum, and fields after it are ignored.
+TEST(IdentityPayload, ProtocolRangeEncoding) {
+  auto key = key_of(1);
+  auto ns = noise::KeyPair::generate();
+  auto v1 = IdentityPayload::make(key, ns.public_key(), "net", {1, 1}).encode();
+  EXPECT_EQ(v1, IdentityPayload::make(key, ns.public_key(), "net").encode());
+  EXPECT_EQ(v1[0], 1);
+  EXPECT_EQ(v1.size(), 1u + 32 + 64 + 1 + 3);
+
+  auto v3 = IdentityPayload::make(key, ns.public_key(), "net", {2, 3}).encode();
+  ASSERT_EQ(v3.size(), v1.size() + 1);
+  EXPECT_EQ(v3[0], 3);
+  EXPECT_EQ(v3.back(), 2);
+  auto d = IdentityPayload::decode(v3);
+  EXPECT_EQ(d.protocol.min, 2);
+  EXPECT_EQ(d.protocol.max, 3);
+  EXPECT_EQ(d.network, "net");
+  EXPECT_TRUE(d.verify(ns.public_key()));  // the range is outside the signed bytes
+
+  auto extended = v3;  // a later version's extra fields
+  extended.insert(extended.end(), {0xde, 0xad, 0xbe, 0xef});
+  EXPECT_EQ(IdentityPayload::decode(extended).protocol.min, 2);
+  auto bad = v3;
+  bad.back() = 0;  // min 0
+  EXPECT_THROW(IdentityPayload::decode(bad), codec::DecodeError);
+  bad.back() = 4;  // min above max
+  EXPECT_THROW(IdentityPayload::decode(bad), codec::DecodeError);
+  bad = v3;
+  bad.resize(IdentityPayload::kMaxSize + 1, 0);
+  EXPECT_THROW(IdentityPayload::decode(bad), codec::DecodeError);
+  EXPECT_THROW(IdentityPayload::make(key, ns.public_key(), "net", {3, 2}), Error);
+  EXPECT_THROW(IdentityPayload::make(key, ns.public_key(), "net", {0, 2}), Error);
+}
+
+TEST(SessionHandshake, OverlappingRangesAgreeOnTheHighestCommonVersion) {
+  struct Case {
+    ProtocolRange a, b;
+    uint8_t agreed;
+  };
+  for (auto c : {Case{{1, 1}, {1, 1}, 1}, Case{{1, 1}, {1, 2}, 1}, Case{{1, 3}, {2, 5}, 3},
+                 Case{{2, 4}, {1, 2}, 2}}) {
+    SCOPED_TRACE(c.a.to_string() + " with " + c.b.to_string());
+    auto a = LocalIdentity::create(key_of(1), "guts-test", c.a);
+    auto b = LocalIdentity::create(key_of(2), "guts-test", c.b);
+    for (bool a_dials : {true, false}) {
+      auto i = SessionHandshake::initiator(a_dials ? a : b);
+      auto r = SessionHandshake::responder(a_dials ? b : a);
+      auto done = run(i, r);
+      EXPECT_EQ(done.a.protocol_version, c.agreed);
+      EXPECT_EQ(done.b.protocol_version, c.agreed);
+    }
+  }
+}
+
+// A peer speaking only versions this node does not is refused on both sides with the same
+// reason: the dialer still sends its last message (its range), then refuses.
+TEST(SessionHandshake, DisjointRangesAreRefusedOnBothSidesWithTheReason) {
+  auto old_node = LocalIdentity::create(key_of(1), "guts-test", {1, 1});
+  auto new_node = LocalIdentity::create(key_of(2), "guts-test", {2, 3});
+  const std::string old_did = crypto::did_from_key(key_of(1).public_key());
+  const std::string new_did = crypto::did_from_key(key_of(2).public_key());
+  const std::string at_old = "incompatible p2p protocol versions: " + new_did +
+                             " speaks 2..3, this node 1..1: the peer runs a newer guts-node; "
+                             "upgrade this node";
+  const std::string at_new = "incompatible p2p protocol versions: " + old_did +
+                             " speaks 1..1, this node 2..3: the peer runs an older guts-node; "
+                             "upgrade it";
+  for (bool old_dials : {true, false}) {
+    SCOPED_TRACE(old_dials ? "the old node dials" : "the new node dials");
+    auto i = SessionHandshake::initiator(old_dials ? old_node : new_node);
+    auto r = SessionHandshake::responder(old_dials ? new_node : old_node);
+    auto m2 = r.feed(i.start());
+    auto m3 = i.feed(m2);
+    ASSERT_FALSE(m3.empty()) << "the dialer must still send its range";
+    EXPECT_TRUE(i.done());
+    try {
+      i.take_session();
+      ADD_FAILURE() << "the dialer accepted a disjoint range";
+    } catch (const VersionMismatch& e) {
+      EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+      EXPECT_EQ(std::string(e.what()), "handshake: " + (old_dials ? at_old : at_new));
+    }
+    try {
+      r.feed(m3);
+      ADD_FAILURE() << "the listener accepted a disjoint range";
+    } catch (const VersionMismatch& e) {
+      EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+      EXPECT_EQ(std::string(e.what()), "handshake: " + (old_dials ? at_new : at_old));
+    }
+    EXPECT_FALSE(r.done());
   }
 }

@@ -501,3 +501,29 @@ TEST(Transport, ConnectionCapAndSimultaneousDials) {
   a.t.dial(a.pk(), "127.0.0.1", a.t.port());
   EXPECT_FALSE(a.t.connected(a.pk()));
 }
+
+// Nodes without a common p2p protocol version (docs/protocol.md "Versioning") are refused on
+// both sides (counted, logged) and never connect; a node whose range overlaps both connects to
+// both.
+TEST(Transport, IncompatibleProtocolVersionsAreRefusedOnBothSides) {
+  auto with_range = [](uint8_t b, ProtocolRange range) {
+    crypto::Seed s;
+    s.fill(b);
+    return LocalIdentity::create(crypto::SigningKey::from_seed(s), kNet, range);
+  };
+  Node old_node(with_range(1, {1, 1})), new_node(with_range(2, {2, 3}));
+  new_node.dial(old_node);
+  ASSERT_TRUE(eventually([&] {
+    return metric(old_node.t, "p2p_handshake_version_mismatches_total") >= 1 &&
+           metric(new_node.t, "p2p_handshake_version_mismatches_total") >= 1;
+  }));
+  EXPECT_FALSE(old_node.t.connected(new_node.pk()));
+  EXPECT_FALSE(new_node.t.connected(old_node.pk()));
+
+  Node bridge(with_range(3, {1, 2}));
+  bridge.dial(old_node);
+  bridge.dial(new_node);
+  EXPECT_TRUE(eventually(
+      [&] { return bridge.t.connected(old_node.pk()) && bridge.t.connected(new_node.pk()); }));
+  EXPECT_FALSE(old_node.t.connected(new_node.pk()));
+}
