@@ -28,8 +28,8 @@
 #include "finality/relay.h"
 #include "git/maintenance.h"
 #include "git/repo_store.h"
-#include "node/evidence.h"
 #include "node/backup.h"
+#include "node/evidence.h"
 #include "node/git_projection.h"
 #include "node/network.h"
 #include "node/node_consensus.h"
@@ -415,6 +415,7 @@ void Node::start() {
     ms.network = impl_->network.get();
     ms.object_sync = impl_->object_sync.get();
     ms.maintenance = impl_->maintenance.get();
+    if (auto* e = impl_->evidence.get()) ms.evidence_records = [e] { return e->count(); };
     ms.db = impl_->db.get();
     ms.pending_pushes = impl_->pending_pushes.get();
     ms.ready = [readiness] { return api::evaluate_readiness(readiness()).ready; };

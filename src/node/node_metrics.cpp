@@ -186,6 +186,10 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
       m.counter("guts_replication_peers_blocked_total",
                 "Peers blocked for bad packs or protocol violations", to_double(st.peers_blocked));
     }
+    if (s.evidence_records)
+      m.gauge("guts_consensus_evidence_records",
+              "Byzantine-validator evidence records this validator keeps (GET /api/guts/evidence)",
+              to_double(s.evidence_records()));
     // ---- repository maintenance ----
     if (s.maintenance) {
       auto st = s.maintenance->stats();

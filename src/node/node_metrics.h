@@ -57,6 +57,8 @@ struct NodeMetricsSources {
   storage::Db* db = nullptr;
   api::PendingPushes* pending_pushes = nullptr;
   std::function<bool()> ready;  // guts_node_ready
+  // Byzantine-validator evidence records kept (node/evidence.h); empty on a full node.
+  std::function<uint64_t()> evidence_records;
 };
 
 void add_node_collectors(metrics::Registry& registry, NodeMetricsSources sources);
