@@ -5,12 +5,14 @@
 
 #include "codec/codec.h"
 #include "core/utf8.h"
+#include "state/field_codec.h"
 
 namespace guts::state {
 
 using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
+using namespace field;  // state/field_codec.h
 
 namespace {
 
@@ -23,67 +25,11 @@ std::string str_of(const Bytes& b) {
   return {b.begin(), b.end()};
 }
 
-void put_opt_str(Writer& w, const std::optional<std::string>& v) {
-  w.boolean(v.has_value());
-  if (v) w.str(*v);
-}
-std::optional<std::string> get_opt_str(Reader& r, size_t max, const char* what) {
-  if (!r.boolean()) return std::nullopt;
-  return r.str(max, what);
-}
-void put_opt_u64(Writer& w, const std::optional<uint64_t>& v) {
-  w.boolean(v.has_value());
-  if (v) w.varint(*v);
-}
-std::optional<uint64_t> get_opt_u64(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.varint();
-}
-void put_opt_u8(Writer& w, const std::optional<uint8_t>& v) {
-  w.boolean(v.has_value());
-  if (v) w.u8(*v);
-}
-std::optional<uint8_t> get_opt_u8(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.u8();
-}
-void put_opt_bool(Writer& w, const std::optional<bool>& v) {
-  w.boolean(v.has_value());
-  if (v) w.boolean(*v);
-}
-std::optional<bool> get_opt_bool(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.boolean();
-}
-void put_strs(Writer& w, const std::vector<std::string>& v) {
-  w.varint(v.size());
-  for (const auto& s : v) w.str(s);
-}
 std::vector<std::string> get_strs(Reader& r, const char* what) {
-  size_t n = r.count(kMaxList, what);
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back(r.str(kMaxStr, what));
-  return out;
-}
-void put_keys(Writer& w, const std::vector<crypto::PublicKey>& v) {
-  w.varint(v.size());
-  for (const auto& k : v) w.fixed(k);
+  return field::get_strs(r, kMaxList, kMaxStr, what);
 }
 std::vector<crypto::PublicKey> get_keys(Reader& r, const char* what) {
-  size_t n = r.count(kMaxList, what);
-  std::vector<crypto::PublicKey> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back(r.fixed<32>());
-  return out;
-}
-void put_opt_key(Writer& w, const std::optional<crypto::PublicKey>& k) {
-  w.boolean(k.has_value());
-  if (k) w.fixed(*k);
-}
-std::optional<crypto::PublicKey> get_opt_key(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.fixed<32>();
+  return field::get_keys(r, kMaxList, what);
 }
 Bytes get_oid(Reader& r, const char* what) {
   Bytes oid = r.bytes(kMaxOid, what);
@@ -91,15 +37,8 @@ Bytes get_oid(Reader& r, const char* what) {
     throw DecodeError(std::string(what) + " must be 0, 20 or 32 bytes");
   return oid;
 }
-void put_u64s(Writer& w, const std::vector<uint64_t>& v) {
-  w.varint(v.size());
-  for (auto x : v) w.varint(x);
-}
 std::vector<uint64_t> get_u64s(Reader& r, const char* what) {
-  size_t n = r.count(kMaxList, what);
-  std::vector<uint64_t> out(n);
-  for (auto& x : out) x = r.varint();
-  return out;
+  return field::get_u64s(r, kMaxList, what);
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 #include "core/utf8.h"
 #include "crypto/hash.h"
 #include "state/collab.h"
+#include "state/field_codec.h"
 
 namespace guts::state {
 
 using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
+using namespace field;  // state/field_codec.h
 
 namespace {
 
@@ -18,29 +20,8 @@ constexpr size_t kMaxStr = 4096;
 std::string str_of(const Bytes& b) {
   return {b.begin(), b.end()};
 }
-void put_opt_str(Writer& w, const std::optional<std::string>& v) {
-  w.boolean(v.has_value());
-  if (v) w.str(*v);
-}
 std::optional<std::string> get_opt_str(Reader& r, const char* what) {
-  if (!r.boolean()) return std::nullopt;
-  return r.str(kMaxStr, what);
-}
-void put_opt_u8(Writer& w, const std::optional<uint8_t>& v) {
-  w.boolean(v.has_value());
-  if (v) w.u8(*v);
-}
-std::optional<uint8_t> get_opt_u8(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.u8();
-}
-void put_opt_u64(Writer& w, const std::optional<uint64_t>& v) {
-  w.boolean(v.has_value());
-  if (v) w.varint(*v);
-}
-std::optional<uint64_t> get_opt_u64(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.varint();
+  return field::get_opt_str(r, kMaxStr, what);
 }
 
 }  // namespace

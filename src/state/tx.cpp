@@ -3,12 +3,14 @@
 #include "codec/codec.h"
 #include "core/version.h"
 #include "crypto/hash.h"
+#include "state/field_codec.h"
 
 namespace guts::state {
 
 using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
+using namespace field;  // state/field_codec.h
 
 namespace {
 constexpr size_t kMaxName = 256;
@@ -18,22 +20,6 @@ constexpr size_t kMaxOid = 32;
 constexpr size_t kMaxRefChanges = 4096;
 constexpr uint8_t kVersion = version::kTxFormat;  // core/version.h
 
-void put_opt_str(Writer& w, const std::optional<std::string>& v) {
-  w.boolean(v.has_value());
-  if (v) w.str(*v);
-}
-void put_opt_bool(Writer& w, const std::optional<bool>& v) {
-  w.boolean(v.has_value());
-  if (v) w.boolean(*v);
-}
-std::optional<std::string> get_opt_str(Reader& r, size_t max, const char* what) {
-  if (!r.boolean()) return std::nullopt;
-  return r.str(max, what);
-}
-std::optional<bool> get_opt_bool(Reader& r) {
-  if (!r.boolean()) return std::nullopt;
-  return r.boolean();
-}
 Bytes get_oid(Reader& r) {
   Bytes oid = r.bytes(kMaxOid, "object id");
   if (!oid.empty() && oid.size() != 20 && oid.size() != 32)

@@ -121,8 +121,12 @@ std::string rev_parse(const User& u, const fs::path& repo, const std::string& re
 std::vector<std::pair<std::string, std::string>> ls_remote(const User& u, const std::string& url) {
   auto r = u.git({"ls-remote", url});
   if (!r.ok()) throw std::runtime_error("git ls-remote: " + r.both());
+  return parse_ls_remote(r.out);
+}
+
+std::vector<std::pair<std::string, std::string>> parse_ls_remote(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::istringstream in(r.out);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     auto tab = line.find('\t');

@@ -65,6 +65,8 @@ std::string commit_file(const User& u, const fs::path& repo, const std::string& 
 std::string rev_parse(const User& u, const fs::path& repo, const std::string& rev);
 // `git ls-remote` as a map ref -> sha (including HEAD when present).
 std::vector<std::pair<std::string, std::string>> ls_remote(const User& u, const std::string& url);
+// (ref name, oid) pairs of `git ls-remote` output.
+std::vector<std::pair<std::string, std::string>> parse_ls_remote(const std::string& text);
 std::string bare_ref(const fs::path& bare, const std::string& ref);  // "" when absent
 fs::path bare_repo_dir(const Node& node, uint64_t repo_id);
 

@@ -73,8 +73,10 @@ TEST(BackupNetwork, RestoredValidatorAndFullNodeCatchUpWithoutDoubleSigning) {
   alice.set_node(net.node(3));
   ASSERT_TRUE(wait_until(
       [&] {
-        auto refs = ls_remote(alice, alice.remote("alice", "kept"));
-        for (const auto& [name, oid] : refs)
+        // A 503 ("still being replicated") is the node saying "not yet": keep waiting.
+        auto listed = alice.git({"ls-remote", alice.remote("alice", "kept"), "refs/heads/main"});
+        if (!listed.ok()) return false;
+        for (const auto& [name, oid] : parse_ls_remote(listed.out))
           if (name == "refs/heads/main") return oid == tip;
         return false;
       },
