@@ -31,6 +31,7 @@
 
 #include "cli/http_client.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/git_user.h"
 #include "tests/support/live_fsck.h"
 
 using namespace guts;
@@ -40,13 +41,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using Refs = std::map<std::string, std::string>;  // ref name -> oid
 using Clock = std::chrono::steady_clock;
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -70,87 +65,6 @@ std::string describe(const Refs& refs) {
   std::string s;
   for (const auto& [name, oid] : refs) s += "  " + oid + " " + name + "\n";
   return s.empty() ? "  (none)\n" : s;
-}
-
-// A person with a GUTS_HOME (identity, one login per node URL) and an isolated git environment
-// whose global configuration asks `guts credential` for every node's credentials.
-class GitUser {
- public:
-  GitUser(const fs::path& root, std::string name) : home_(root / name), name_(std::move(name)) {
-    fs::create_directories(home_);
-    auto r = guts("", {"identity", "new"});
-    if (!r.ok()) throw std::runtime_error("guts identity new: " + r.both());
-    for (const auto& kv : std::vector<std::pair<std::string, std::string>>{
-             {"credential.helper", "!'" + (bin_dir() / "guts").string() + "' credential"},
-             {"init.defaultBranch", "main"},
-             {"advice.detachedHead", "false"},
-             {"gc.auto", "0"}}) {
-      r = git({"config", "--global", kv.first, kv.second});
-      if (!r.ok()) throw std::runtime_error("git config: " + r.both());
-    }
-  }
-
-  Env env() const {
-    return {{"HOME", home_.string()},
-            {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-            {"GUTS_HOME", (home_ / "guts").string()},
-            {"GIT_CONFIG_NOSYSTEM", "1"},
-            {"GIT_TERMINAL_PROMPT", "0"},
-            {"GIT_ASKPASS", ""},
-            {"SSH_ASKPASS", ""},
-            {"GIT_AUTHOR_NAME", name_},
-            {"GIT_AUTHOR_EMAIL", name_ + "@example.com"},
-            {"GIT_COMMITTER_NAME", name_},
-            {"GIT_COMMITTER_EMAIL", name_ + "@example.com"},
-            {"GIT_PROTOCOL", ""},
-            {"LC_ALL", "C"}};
-  }
-
-  CmdResult git(const std::vector<std::string>& args, const fs::path& cwd = {},
-                std::chrono::seconds timeout = 120s, const std::string& input = "") const {
-    std::vector<std::string> argv{"git"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), cwd, input, timeout);
-  }
-
-  // The CLI against `node_url` ("" for commands that need no node).
-  CmdResult guts(const std::string& node_url, const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{(bin_dir() / "guts").string()};
-    if (!node_url.empty()) argv.insert(argv.end(), {"--node", node_url});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), {}, "", 120s);
-  }
-
-  // guts auth login: registers the name on the first node, delegates to this node, saves its
-  // token (which the credential helper hands to git for this URL).
-  void login(const std::string& node_url) const {
-    auto r = guts(node_url, {"auth", "login", "--username", name_});
-    if (!r.ok()) throw std::runtime_error("guts auth login on " + node_url + ": " + r.both());
-  }
-
-  // guts repo create; returns the repository id.
-  uint64_t create_repo(const std::string& node_url, const std::string& repo) const {
-    auto r = guts(node_url, {"repo", "create", repo, "--json"});
-    if (!r.ok()) throw std::runtime_error("guts repo create " + repo + ": " + r.both());
-    return json::parse(r.out)["id"].get<uint64_t>();
-  }
-
-  std::string remote(const std::string& node_url, const std::string& repo) const {
-    return node_url + "/" + name_ + "/" + repo + ".git";
-  }
-
-  const std::string& name() const { return name_; }
-  const fs::path& home() const { return home_; }
-
- private:
-  fs::path home_;
-  std::string name_;
-};
-
-std::string must(const CmdResult& r, const std::string& what) {
-  if (!r.ok())
-    throw std::runtime_error(what + " failed (" + std::to_string(r.code) + "): " + r.both());
-  return trim(r.out);
 }
 
 void init_repo(const GitUser& u, const fs::path& dir) {
@@ -193,28 +107,6 @@ std::vector<std::string> reachable_objects(const GitUser& u, const fs::path& dir
   while (std::getline(in, line))
     if (line.size() >= 40) ids.insert(line.substr(0, 40));
   return {ids.begin(), ids.end()};
-}
-
-// `git ls-remote` of a node's repository: every advertised ref under refs/ (no HEAD, no peeled
-// "^{}" lines). nullopt when git fails (e.g. 503 while the node still replicates the objects).
-std::optional<Refs> ls_remote(const GitUser& u, const std::string& url,
-                              std::string* error = nullptr) {
-  auto r = u.git({"ls-remote", url}, {}, 30s);
-  if (!r.ok()) {
-    if (error) *error = r.both();
-    return std::nullopt;
-  }
-  Refs refs;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    auto name = line.substr(tab + 1);
-    if (name.rfind("refs/", 0) != 0 || name.find("^{}") != std::string::npos) continue;
-    refs[name] = line.substr(0, tab);
-  }
-  return refs;
 }
 
 // Polls `git ls-remote` on every node in `which` until each advertises exactly `expected`.
