@@ -90,6 +90,12 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Adds each of `extra` that `h` does not already have (the handler's own headers win).
+void add_missing_headers(Headers& h, const Headers& extra) {
+  for (const auto& [k, v] : extra.items())
+    if (!h.get(k)) h.add(k, v);
+}
+
 bool valid_header_name(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -538,6 +544,7 @@ class StreamExchange : public Exchange {
     bool keep = keep_alive_ && !s_->core().stopping.load() && body_consumed();
     std::optional<uint64_t> cl;
     Headers with_id = headers;
+    add_missing_headers(with_id, extra_headers_);
     if (!request_id_.empty()) with_id.set("X-Request-Id", request_id_);
     Head head = serialize_head(status, with_id, keep, http11_, s_->opt().server_name, &cl);
     no_body_ = head_ || !body_allowed(status);
@@ -614,6 +621,7 @@ class StreamExchange : public Exchange {
   bool reusable() const { return !broken_ && finished_ && keep_ && body_consumed(); }
   // For ServerOptions::on_request_done.
   void set_request_id(std::string id) { request_id_ = std::move(id); }
+  void set_extra_headers(Headers h) { extra_headers_ = std::move(h); }
   int status() const { return status_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -724,6 +732,7 @@ class StreamExchange : public Exchange {
   int status_ = 0;
   uint64_t remaining_ = 0;
   std::string request_id_;
+  Headers extra_headers_;  // Request::response_headers
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
 };
 
@@ -820,6 +829,7 @@ net::awaitable<void> Session::loop() {
     req->request_id = record_.request_id;
     req->params = std::move(m.params);
     req->access = std::move(m.access);
+    req->route = m.pattern;
     for (const auto& f : msg) {
       req->headers.add(std::string(f.name_string()), std::string(f.value()));
     }
@@ -881,6 +891,7 @@ net::awaitable<void> Session::loop() {
       if (cut_ || !pending_) co_return;
       Response r = std::move(*pending_);
       pending_.reset();
+      add_missing_headers(r.headers, req->response_headers);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }
@@ -900,6 +911,7 @@ net::awaitable<void> Session::loop() {
       if (cut_ || !pending_) co_return;
       Response r = std::move(*pending_);
       pending_.reset();
+      add_missing_headers(r.headers, req->response_headers);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }
@@ -912,6 +924,7 @@ net::awaitable<void> Session::loop() {
     auto ex = std::make_shared<StreamExchange>(shared_from_this(), std::move(hp), has_body, gzip,
                                                expect_continue, keep_alive, head, http11);
     ex->set_request_id(record_.request_id);
+    ex->set_extra_headers(req->response_headers);
     ++seq_;
     stream_done_ = false;
     bool queued = core_->pool.submit([ex, req, handler = m.streaming_handler, seq = seq_,

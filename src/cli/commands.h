@@ -30,6 +30,8 @@ void add_team_commands(CLI::App& app, ContextFn ctx);
 void add_node_commands(CLI::App& app, ContextFn ctx);
 // guts audit: the node's audit log (audit_cmd.cpp).
 void add_audit_command(CLI::App& app, ContextFn ctx);
+// guts token create|list|revoke: personal access tokens (token_cmd.cpp).
+void add_token_commands(CLI::App& app, ContextFn ctx);
 // guts network new|up|down|status: local multi-node networks (network_cmd.cpp).
 void add_network_commands(CLI::App& app, ContextFn ctx);
 

@@ -131,6 +131,12 @@ const std::vector<OptionSpec>& node_options() {
       option("ready-max-lag", &NodeConfig::ready_max_lag,
              "Blocks behind the network that GET /health/ready still counts as caught up", 0,
              1000000),
+      option("rate-limit-authenticated", &NodeConfig::rate_limit_authenticated,
+             "REST requests per hour per token (/api/v3; GitHub's X-RateLimit-*; 0: unlimited; "
+             "docs/api.md#rate-limits)",
+             0, 100000000),
+      option("rate-limit-anonymous", &NodeConfig::rate_limit_anonymous,
+             "REST requests per hour per IP address without a token (0: unlimited)", 0, 100000000),
       option("maintenance", &NodeConfig::maintenance,
              "Repository maintenance in the background (docs/maintenance.md; flag: "
              "--no-maintenance)"),

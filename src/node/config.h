@@ -59,6 +59,9 @@ struct NodeConfig {
   bool metrics = true;         // GET /metrics and the HTTP counters
   bool access_log = true;      // one info line per request (health checks and scrapes: debug)
   uint64_t ready_max_lag = 5;  // blocks behind the network still "ready"
+  // REST rate limits per hour (api/rate_limit.h; 0: unlimited).
+  uint64_t rate_limit_authenticated = 5000;
+  uint64_t rate_limit_anonymous = 60;
   // Repository maintenance (git/maintenance.h, docs/maintenance.md).
   bool maintenance = true;
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often

@@ -347,6 +347,7 @@ void Node::start() {
   api::add_v3_routes(*router, *impl_->services);
   impl_->services->set_operators(c.operators);
   api::add_audit_routes(*router, *impl_->services);
+  api::add_token_routes(*router, *impl_->services);
   api::GitHttpOptions git_opts;
   git_opts.hosts = [p = impl_->git_projection.get()](uint64_t id) { return p->hosts(id); };
   git_opts.replicating = [p = impl_->git_projection.get()](uint64_t id) {
@@ -424,8 +425,15 @@ void Node::start() {
   api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
   auto admin_token = create_admin_token(c.data_dir);
-  impl_->server = std::make_unique<api::HttpServer>(
-      opts, router, api::make_auth_middlewares(*impl_->services, std::move(admin_token)));
+  api::RateLimitOptions limits;
+  limits.authenticated_per_hour = c.rate_limit_authenticated;
+  limits.anonymous_per_hour = c.rate_limit_anonymous;
+  auto limiter = std::make_shared<api::RateLimiter>(limits);
+  api::add_rate_limit_routes(*router, limiter);
+  // Authentication, then the REST budget (api/rate_limit.h), then authorization.
+  auto middlewares = api::make_auth_middlewares(*impl_->services, std::move(admin_token));
+  middlewares.insert(middlewares.begin() + 1, api::make_rate_limit_middleware(limiter));
+  impl_->server = std::make_unique<api::HttpServer>(opts, router, std::move(middlewares));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
