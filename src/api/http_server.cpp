@@ -892,6 +892,7 @@ net::awaitable<void> Session::loop() {
       Response r = std::move(*pending_);
       pending_.reset();
       add_missing_headers(r.headers, req->response_headers);
+      if (opt.finish_response) opt.finish_response(*req, r);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }
@@ -912,6 +913,7 @@ net::awaitable<void> Session::loop() {
       Response r = std::move(*pending_);
       pending_.reset();
       add_missing_headers(r.headers, req->response_headers);
+      if (opt.finish_response) opt.finish_response(*req, r);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }

@@ -58,6 +58,10 @@ struct ServerOptions {
   // Called once per routed request (buffered and streaming, 404 and 405 included) after its
   // response was written, on the I/O or worker thread that finished it. Must not block.
   std::function<void(const RequestRecord&)> on_request_done;
+  // Called on every buffered route's response (a handler's or a middleware's) before it is
+  // written, with the request: the one place for response policies such as conditional
+  // requests (api/github.h finish_rest_response). Runs on the I/O thread; must not block.
+  std::function<void(const Request&, Response&)> finish_response;
 };
 
 class HttpServer {

@@ -12,6 +12,7 @@
 #include "api/collab_routes.h"
 #include "api/evidence_routes.h"
 #include "api/git_routes.h"
+#include "api/github.h"
 #include "api/http_server.h"
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
@@ -299,6 +300,7 @@ void Node::start() {
   opts.tls_cert_file = c.tls_cert_file;
   opts.tls_key_file = c.tls_key_file;
   opts.on_request_done = api::request_hook(c.metrics ? impl_->metrics : nullptr, c.access_log);
+  opts.finish_response = &api::finish_rest_response;  // ETag + 304 on every /api/v3 GET
   auto router = std::make_shared<api::Router>();
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,

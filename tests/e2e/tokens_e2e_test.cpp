@@ -178,5 +178,37 @@ TEST_F(GitE2E, RestRateLimitsPerIpAndPerTokenWithGitNotCounted) {
   node.stop();
 }
 
+TEST_F(GitE2E, EveryRestGetAnswersWithAnETagAndHonoursIfNoneMatch) {
+  create_repo(*alice_, "cond");
+  auto work = local_repo(*alice_, "work");
+  auto r = alice_->git({"push", "-q", alice_->remote("alice", "cond"), "main"}, work);
+  ASSERT_TRUE(r.ok()) << r.both();
+  const std::string token = alice_->token();
+  for (std::string path :
+       {"/api/v3/repos/alice/cond", "/api/v3/user", "/api/v3/users/alice",
+        "/api/v3/repos/alice/cond/branches", "/api/v3/users/alice/repos", "/api/v3/user/repos",
+        "/api/v3/repos/alice/cond/commits", "/api/v3/rate_limit"}) {
+    auto first = call(*node_, token, "GET", path);
+    ASSERT_EQ(first.status, 200) << path << " " << first.body;
+    auto tag = first.header("ETag");
+    ASSERT_FALSE(tag.empty()) << path;
+    cli::HttpClient c(node_->url());
+    c.set_token(token);
+    c.set_header("If-None-Match", tag);
+    auto again = c.get(path);
+    EXPECT_EQ(again.status, 304) << path;
+    EXPECT_TRUE(again.body.empty()) << path;
+    c.set_header("If-None-Match", "\"0000\"");
+    EXPECT_EQ(c.get(path).status, 200) << path;
+  }
+  // A change makes a new tag: the old one no longer matches.
+  auto before = call(*node_, token, "GET", "/api/v3/repos/alice/cond").header("ETag");
+  ASSERT_EQ(alice_->api("PATCH", "/api/v3/repos/alice/cond", R"({"description":"changed"})"), 200);
+  cli::HttpClient c(node_->url());
+  c.set_token(token);
+  c.set_header("If-None-Match", before);
+  EXPECT_EQ(c.get("/api/v3/repos/alice/cond").status, 200);
+}
+
 }  // namespace
 }  // namespace guts::e2e
