@@ -27,6 +27,7 @@ TEST(ServerErrorMap, EveryCodeHasItsStatus) {
       {Code::kAlreadyExists, 422},
       {Code::kInternal, 500},
       {Code::kUnavailable, 503},
+      {Code::kRateLimited, 429},
   };
   for (auto [code, status] : table) {
     EXPECT_EQ(http_status(code), status) << code_name(code);
