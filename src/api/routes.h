@@ -14,5 +14,8 @@ void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (
 // by add_v3_routes.
 void add_org_routes(Router& router, Services& services);
 void add_team_routes(Router& router, Services& services);
+// Reputation and repository interaction limits (reputation_routes.cpp; docs/reputation.md);
+// called by add_v3_routes.
+void add_reputation_routes(Router& router, Services& services);
 
 }  // namespace guts::api

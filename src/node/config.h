@@ -67,7 +67,7 @@ struct NodeConfig {
   // The mempool door's rate limit for low-reputation identities (docs/reputation.md): node-local
   // policy, not consensus. min_reputation 0 turns it off.
   uint64_t door_limit_min_reputation = 10;
-  uint64_t door_limit_burst = 300;
+  uint64_t door_limit_burst = 500;
   uint64_t door_limit_per_minute = 60;
   TestSeams seams;
 };

@@ -149,7 +149,7 @@ std::string limit_key(uint64_t repo_id);
 // ---- the mempool door's rate limit (node-local policy, not consensus) ----
 struct DoorLimitOptions {
   uint64_t min_reputation = 10;  // identities below it are limited; 0: nobody
-  uint64_t burst = 300;          // bucket size (transactions)
+  uint64_t burst = 500;          // bucket size (transactions)
   uint64_t per_minute = 60;      // refill (transactions per minute); 0: limit off
   bool enabled() const { return min_reputation > 0 && per_minute > 0 && burst > 0; }
 };

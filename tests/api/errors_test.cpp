@@ -145,3 +145,15 @@ TEST(ServerBodyCheck, NameListsObjectArraysAndUnsigned) {
 
 }  // namespace
 }  // namespace guts::api
+
+namespace guts::api {
+namespace {
+// The door's rate limit (docs/reputation.md): 429 with the seconds of the message as Retry-After.
+TEST(ServerErrorMap, RateLimitedCarriesRetryAfter) {
+  Response r = status_response({Code::kRateLimited, "too many transactions: retry after 42 s"});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "42");
+  EXPECT_EQ(status_response({Code::kRateLimited, "slow down"}).headers.get("Retry-After"), "1");
+}
+}  // namespace
+}  // namespace guts::api
