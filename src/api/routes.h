@@ -19,5 +19,8 @@ void add_team_routes(Router& router, Services& services);
 void add_token_routes(Router& router, Services& services);
 // GET /api/v3/rate_limit (token_routes.cpp; api/rate_limit.h).
 void add_rate_limit_routes(Router& router, std::shared_ptr<RateLimiter> limiter);
+// Reputation and repository interaction limits (reputation_routes.cpp; docs/reputation.md);
+// called by add_v3_routes.
+void add_reputation_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -34,5 +34,7 @@ void add_audit_command(CLI::App& app, ContextFn ctx);
 void add_token_commands(CLI::App& app, ContextFn ctx);
 // guts network new|up|down|status: local multi-node networks (network_cmd.cpp).
 void add_network_commands(CLI::App& app, ContextFn ctx);
+// guts reputation show, guts repo interaction-limit (reputation_cmd.cpp; after add_repo_commands).
+void add_reputation_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

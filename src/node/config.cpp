@@ -147,6 +147,14 @@ const std::vector<OptionSpec>& node_options() {
              "Maintenance git tasks at a time", 1, 16),
       option("maintenance-prune-window-hours", &NodeConfig::maintenance_prune_window_hours,
              "Unreachable loose objects younger than this are never pruned", 1, 87600),
+      option("door-limit-min-reputation", &NodeConfig::door_limit_min_reputation,
+             "Identities whose reputation is below this get a rate limit on transactions at this "
+             "node's door (429; node-local policy; 0: off; docs/reputation.md)",
+             0, 1000000),
+      option("door-limit-burst", &NodeConfig::door_limit_burst,
+             "Door rate limit: transactions a limited identity may send at once", 1, 1000000),
+      option("door-limit-per-minute", &NodeConfig::door_limit_per_minute,
+             "Door rate limit: transactions per minute a limited identity regains", 1, 1000000),
   };
   return table;
 }

@@ -67,6 +67,11 @@ struct NodeConfig {
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
   int maintenance_concurrency = 1;                // git tasks at a time
   uint64_t maintenance_prune_window_hours = 336;  // unreachable loose objects kept (2 weeks)
+  // The mempool door's rate limit for low-reputation identities (docs/reputation.md): node-local
+  // policy, not consensus. min_reputation 0 turns it off.
+  uint64_t door_limit_min_reputation = 10;
+  uint64_t door_limit_burst = 500;
+  uint64_t door_limit_per_minute = 60;
   TestSeams seams;
 };
 

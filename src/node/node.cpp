@@ -211,6 +211,8 @@ void Node::start() {
   impl_->git_projection->reconcile_all();
   impl_->git_projection->attach();
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
+  impl_->mempool->set_door_limit(
+      {c.door_limit_min_reputation, c.door_limit_burst, c.door_limit_per_minute});
   // Every node runs Simplex (a one-validator network by default): p2p first, so consensus can
   // subscribe to its channels before the transport starts.
   NetworkOptions net(key);

@@ -5,6 +5,7 @@
 #include "crypto/did.h"
 #include "state/permission.h"
 #include "state/rejections.h"
+#include "state/reputation.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -56,6 +57,9 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateReviewComment:
     case TxKind::kDismissReview:
       return kScopeCollab;
+    // Reputation: interaction limits are administration.
+    case TxKind::kSetInteractionLimit:
+      return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -144,6 +148,7 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           state.put(s_.meta, StateView::kNextAccountId, storage::be64(id + 1));
           state.put(s_.accounts, key_of(author), encode_account({id, author, b.username, now}));
           state.put(s_.usernames, fold_case(b.username), key_of(author));
+          reputation::on_register(s_, state, author, ctx_.height, now);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, GrantDelegation>) {
           if (!crypto::is_valid_public_key(b.node))
@@ -253,6 +258,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return Status::Ok();
         } else if constexpr (kIsOrgBody<T>) {
           return apply_org(state, tx);
+        } else if constexpr (std::is_same_v<T, SetInteractionLimit>) {
+          return reputation::apply_set_interaction_limit(s_, state, tx, b, now);
         } else {
           return apply_collab(state, tx);
         }
