@@ -141,6 +141,10 @@ const std::vector<OptionSpec>& node_options() {
              "Maintenance git tasks at a time", 1, 16),
       option("maintenance-prune-window-hours", &NodeConfig::maintenance_prune_window_hours,
              "Unreachable loose objects younger than this are never pruned", 1, 87600),
+      option("webhook-allow-private", &NodeConfig::webhook_allow_private,
+             "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
+      option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
+             "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
   };
   return table;
 }

@@ -64,6 +64,9 @@ struct NodeConfig {
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
   int maintenance_concurrency = 1;                // git tasks at a time
   uint64_t maintenance_prune_window_hours = 336;  // unreachable loose objects kept (2 weeks)
+  // Webhooks (node/webhooks.h, docs/webhooks.md).
+  bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
+  uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
   TestSeams seams;
 };
 

@@ -43,6 +43,10 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateOrgRepo:
     case TxKind::kTransferRepo:
       return kScopeRepo;  // administration, like collaborators
+    case TxKind::kCreateHook:
+    case TxKind::kUpdateHook:
+    case TxKind::kDeleteHook:
+      return kScopeRepo;  // webhooks: repository/organization administration
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -253,6 +257,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return Status::Ok();
         } else if constexpr (kIsOrgBody<T>) {
           return apply_org(state, tx);
+        } else if constexpr (kIsHookBody<T>) {
+          return apply_hooks(state, tx);
         } else {
           return apply_collab(state, tx);
         }

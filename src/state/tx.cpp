@@ -104,6 +104,12 @@ const char* tx_kind_name(TxKind kind) {
       return "create_org_repo";
     case TxKind::kTransferRepo:
       return "transfer_repo";
+    case TxKind::kCreateHook:
+      return "create_hook";
+    case TxKind::kUpdateHook:
+      return "update_hook";
+    case TxKind::kDeleteHook:
+      return "delete_hook";
   }
   return "unknown";
 }
@@ -119,6 +125,9 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
+        if constexpr (std::is_same_v<T, CreateHook>) return TxKind::kCreateHook;
+        if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
+        if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -157,6 +166,8 @@ Bytes encode_body(const TxBody& body) {
           w.boolean(b.force);
         } else if constexpr (kIsOrgBody<T>) {
           encode_org_body(w, b);
+        } else if constexpr (kIsHookBody<T>) {
+          encode_hook_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -299,6 +310,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kTransferRepo:
       out = decode_org_body<TransferRepo>(r);
+      break;
+    case TxKind::kCreateHook:
+      out = decode_hook_body<CreateHook>(r);
+      break;
+    case TxKind::kUpdateHook:
+      out = decode_hook_body<UpdateHook>(r);
+      break;
+    case TxKind::kDeleteHook:
+      out = decode_hook_body<DeleteHook>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 #include "state/collab.h"
+#include "state/hooks.h"
 #include "state/org.h"
 
 namespace guts::state {
@@ -64,6 +65,10 @@ enum class TxKind : uint32_t {
   kSetTeamRepo = 31,
   kCreateOrgRepo = 32,
   kTransferRepo = 33,
+  // Webhooks (state/hooks.h).
+  kCreateHook = 43,
+  kUpdateHook = 44,
+  kDeleteHook = 45,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -129,7 +134,9 @@ using TxBody =
                  MergePullRequest, SubmitReview, CreateReviewComment, DismissReview,
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
-                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo>;
+                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
+                 // webhooks (kinds 43-45, mapped explicitly in kind_of)
+                 CreateHook, UpdateHook, DeleteHook>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
