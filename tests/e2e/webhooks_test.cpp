@@ -276,8 +276,15 @@ TEST(WebhooksNetwork, TwoNodesDeliverOneCopy) {
 
   // The same user through node 1 (its own delegation and token).
   User alice1(root.path(), "alice", net.node(1));
-  auto login = alice1.guts({"auth", "login"});
-  ASSERT_TRUE(login.ok()) << login.both();
+  // (node 1 may not have applied alice's registration yet: retry until it has).
+  testing::CmdResult login;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        login = alice1.guts({"auth", "login"});
+        return login.ok();
+      },
+      30s, 200ms))
+      << login.both();
   const std::string hook_path =
       "/api/v3/repos/alice/net/hooks/" + std::to_string(hook["id"].get<uint64_t>());
   ASSERT_TRUE(wait_until([&] { return alice1.api("GET", hook_path) == 200; }, 30s));
