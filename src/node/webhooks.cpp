@@ -467,7 +467,17 @@ void WebhookEngine::queue_blocks() {
       if (hook && hook->node == me && sources_.ping)
         ds.push_back(make(*hook, "ping", "", hook->repo_id, sources_.ping(*hook)));
     }
-    if (sources_.events) {
+    // Payloads (git walks for pushes) are built only when this node delivers some hook.
+    bool delivers_any = false;
+    kv.scan_prefix(s.hooks, "h", [&](std::string_view, std::string_view v) {
+      try {
+        auto hook = state::decode_hook(v);
+        delivers_any = hook.node == me && hook.active;
+      } catch (const std::exception&) {
+      }
+      return !delivers_any;
+    });
+    if (delivers_any && sources_.events) {
       for (const auto& ev : sources_.events(*block)) {
         auto hooks = state::hooks::of_repo(s, kv, ev.repo_id);
         if (view.org(ev.repo_owner)) {
