@@ -36,5 +36,7 @@ void add_token_commands(CLI::App& app, ContextFn ctx);
 void add_network_commands(CLI::App& app, ContextFn ctx);
 // guts reputation show, guts repo interaction-limit (reputation_cmd.cpp; after add_repo_commands).
 void add_reputation_commands(CLI::App& app, ContextFn ctx);
+// guts hook create|list|delete|deliveries|redeliver: webhooks (hook_cmd.cpp).
+void add_hook_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

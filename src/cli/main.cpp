@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cli::add_team_commands(app, ctx);
   cli::add_token_commands(app, ctx);
   cli::add_reputation_commands(app, ctx);
+  cli::add_hook_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -155,6 +155,10 @@ const std::vector<OptionSpec>& node_options() {
              "Door rate limit: transactions a limited identity may send at once", 1, 1000000),
       option("door-limit-per-minute", &NodeConfig::door_limit_per_minute,
              "Door rate limit: transactions per minute a limited identity regains", 1, 1000000),
+      option("webhook-allow-private", &NodeConfig::webhook_allow_private,
+             "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
+      option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
+             "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
   };
   return table;
 }

@@ -72,6 +72,9 @@ struct NodeConfig {
   uint64_t door_limit_min_reputation = 10;
   uint64_t door_limit_burst = 500;
   uint64_t door_limit_per_minute = 60;
+  // Webhooks (node/webhooks.h, docs/webhooks.md).
+  bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
+  uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
   TestSeams seams;
 };
 

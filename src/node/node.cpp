@@ -13,6 +13,7 @@
 #include "api/evidence_routes.h"
 #include "api/git_routes.h"
 #include "api/github.h"
+#include "api/hooks_routes.h"
 #include "api/http_server.h"
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
@@ -20,6 +21,7 @@
 #include "api/services.h"
 #include "api/tls_context.h"
 #include "api/tokens.h"
+#include "api/webhook_payloads.h"
 #include "consensus/signing_guard.h"
 #include "core/fs.h"
 #include "core/status.h"
@@ -35,6 +37,7 @@
 #include "node/network.h"
 #include "node/node_consensus.h"
 #include "node/node_metrics.h"
+#include "node/webhooks.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
 #include "state/chain.h"
@@ -114,6 +117,7 @@ struct Node::Impl {
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
+  std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
@@ -277,6 +281,28 @@ void Node::start() {
   impl_->chain->add_commit_listener(
       [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
   observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
+  // Webhooks (docs/webhooks.md): this node delivers the hooks that name it, from finalized
+  // blocks, on the engine's own thread (started with the API; the payload sources use the
+  // services created below).
+  {
+    WebhookSources ws;
+    ws.events = [impl = impl_.get()](const state::Block& b) {
+      std::vector<WebhookEvent> out;
+      for (auto& e : api::webhook_events(*impl->services, impl->repos.get(), b))
+        out.push_back({e.name, e.action, e.repo_id, e.repo_owner, std::move(e.payload)});
+      return out;
+    };
+    ws.ping = [impl = impl_.get()](const state::Hook& h) {
+      return api::ping_payload(*impl->services, h);
+    };
+    WebhookOptions wo;
+    wo.allow_private = c.webhook_allow_private;
+    wo.retry_base_ms = c.webhook_retry_base_ms;
+    impl_->webhooks = std::make_unique<WebhookEngine>(*impl_->db, *impl_->chain, key, std::move(ws),
+                                                      std::move(wo));
+    impl_->chain->add_commit_listener(
+        [wh = impl_->webhooks.get()](const state::Block&) { wh->notify(); });
+  }
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -365,6 +391,26 @@ void Node::start() {
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));
+  // Webhook routes: deliveries are this node's (docs/webhooks.md).
+  {
+    auto* wh = impl_->webhooks.get();
+    api::WebhookDeliveries wd;
+    wd.allow_private = c.webhook_allow_private;
+    wd.list = [wh](uint64_t hook, size_t limit) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& d : wh->deliveries(hook, limit))
+        arr.push_back(wh->delivery_json_of(d, false));
+      return arr;
+    };
+    wd.get = [wh](uint64_t hook, uint64_t id) -> std::optional<nlohmann::ordered_json> {
+      auto d = wh->delivery(hook, id);
+      if (!d) return std::nullopt;
+      return wh->delivery_json_of(*d, true);
+    };
+    wd.redeliver = [wh](uint64_t hook, uint64_t id) { return wh->redeliver(hook, id); };
+    wd.ping = [wh](const state::Hook& h) { return wh->ping(h); };
+    api::add_hook_routes(*router, *impl_->services, std::move(wd));
+  }
   api::AdminHooks admin;
   admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys,
                                       api::AdminHooks::BackupDone done) {
@@ -421,6 +467,9 @@ void Node::start() {
     ms.object_sync = impl_->object_sync.get();
     ms.maintenance = impl_->maintenance.get();
     if (auto* e = impl_->evidence.get()) ms.evidence_records = [e] { return e->count(); };
+    ms.webhook_deliveries = [wh = impl_->webhooks.get()] {
+      return std::pair<uint64_t, uint64_t>{wh->sent(), wh->failed()};
+    };
     ms.db = impl_->db.get();
     ms.pending_pushes = impl_->pending_pushes.get();
     ms.ready = [readiness] { return api::evaluate_readiness(readiness()).ready; };
@@ -448,6 +497,7 @@ void Node::start() {
   spdlog::info("API listening on {}", impl_->services->public_url());
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
   if (impl_->maintenance) impl_->maintenance->start();
+  impl_->webhooks->start();
 }
 
 bool Node::reload() {
@@ -474,6 +524,7 @@ void Node::stop() {
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
+  if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
   // A backup in progress ends (its partial files removed) before the database and
   // repositories it reads go away.
   impl_->backup_cancel = true;
@@ -486,6 +537,7 @@ void Node::stop() {
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
   impl_->maintenance.reset();
+  impl_->webhooks.reset();
   impl_->services.reset();
   impl_->consensus.reset();
   impl_->evidence.reset();  // after the consensus driver that reports to it

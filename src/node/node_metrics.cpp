@@ -190,6 +190,15 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
       m.gauge("guts_consensus_evidence_records",
               "Byzantine-validator evidence records this validator keeps (GET /api/guts/evidence)",
               to_double(s.evidence_records()));
+    if (s.webhook_deliveries) {
+      auto [sent, failed] = s.webhook_deliveries();
+      m.counter("guts_webhook_deliveries_sent_total",
+                "Webhook deliveries answered 2xx by their receiver (docs/webhooks.md)",
+                to_double(sent));
+      m.counter("guts_webhook_deliveries_failed_total",
+                "Webhook delivery attempts that failed (non-2xx or no response)",
+                to_double(failed));
+    }
     // ---- repository maintenance ----
     if (s.maintenance) {
       auto st = s.maintenance->stats();

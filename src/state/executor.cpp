@@ -44,6 +44,10 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateOrgRepo:
     case TxKind::kTransferRepo:
       return kScopeRepo;  // administration, like collaborators
+    case TxKind::kCreateHook:
+    case TxKind::kUpdateHook:
+    case TxKind::kDeleteHook:
+      return kScopeRepo;  // webhooks: repository/organization administration
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -260,6 +264,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_org(state, tx);
         } else if constexpr (std::is_same_v<T, SetInteractionLimit>) {
           return reputation::apply_set_interaction_limit(s_, state, tx, b, now);
+        } else if constexpr (kIsHookBody<T>) {
+          return apply_hooks(state, tx);
         } else {
           return apply_collab(state, tx);
         }

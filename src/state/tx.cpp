@@ -107,6 +107,12 @@ const char* tx_kind_name(TxKind kind) {
     // Reputation (state/reputation.h).
     case TxKind::kSetInteractionLimit:
       return "set_interaction_limit";
+    case TxKind::kCreateHook:
+      return "create_hook";
+    case TxKind::kUpdateHook:
+      return "update_hook";
+    case TxKind::kDeleteHook:
+      return "delete_hook";
   }
   return "unknown";
 }
@@ -124,6 +130,9 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
         // Reputation: kind 41, not contiguous with the variant index.
         if constexpr (std::is_same_v<T, SetInteractionLimit>) return TxKind::kSetInteractionLimit;
+        if constexpr (std::is_same_v<T, CreateHook>) return TxKind::kCreateHook;
+        if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
+        if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -164,6 +173,8 @@ Bytes encode_body(const TxBody& body) {
           encode_org_body(w, b);
         } else if constexpr (std::is_same_v<T, SetInteractionLimit>) {
           encode_reputation_body(w, b);
+        } else if constexpr (kIsHookBody<T>) {
+          encode_hook_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -310,6 +321,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
     // Reputation (state/reputation.h).
     case TxKind::kSetInteractionLimit:
       out = decode_interaction_limit_body(r);
+      break;
+    case TxKind::kCreateHook:
+      out = decode_hook_body<CreateHook>(r);
+      break;
+    case TxKind::kUpdateHook:
+      out = decode_hook_body<UpdateHook>(r);
+      break;
+    case TxKind::kDeleteHook:
+      out = decode_hook_body<DeleteHook>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 #include "state/collab.h"
+#include "state/hooks.h"
 #include "state/org.h"
 #include "state/reputation.h"
 
@@ -67,6 +68,10 @@ enum class TxKind : uint32_t {
   kTransferRepo = 33,
   // Reputation: repository interaction limits (state/reputation.h).
   kSetInteractionLimit = 41,
+  // Webhooks (state/hooks.h).
+  kCreateHook = 43,
+  kUpdateHook = 44,
+  kDeleteHook = 45,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -134,7 +139,9 @@ using TxBody =
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
                  DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
                  // reputation (kind 41)
-                 SetInteractionLimit>;
+                 SetInteractionLimit,
+                 // webhooks (kinds 43-45, mapped explicitly in kind_of)
+                 CreateHook, UpdateHook, DeleteHook>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

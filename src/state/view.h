@@ -19,6 +19,7 @@ const char* permission_name(Permission p);
 class StateView {
  public:
   StateView(const Schema& schema, const KvReader& kv) : s_(schema), kv_(kv) {}
+  const KvReader& kv() const { return kv_; }  // the reader underneath (state/hooks.h)
 
   std::optional<Account> account(const crypto::PublicKey& key) const;
   std::optional<Account> account_by_username(std::string_view username) const;
