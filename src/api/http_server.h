@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,10 @@ struct ServerOptions {
   // Called once per routed request (buffered and streaming, 404 and 405 included) after its
   // response was written, on the I/O or worker thread that finished it. Must not block.
   std::function<void(const RequestRecord&)> on_request_done;
+  // Called with every buffered error response (status >= 400: unmatched routes, middleware and
+  // buffered handler answers, the server's own) before it is written, with the request's path
+  // and Accept header; may replace it (HTML error pages for browsers, web/page.h). I/O thread.
+  std::function<void(std::string_view path, std::string_view accept, Response&)> error_page;
 };
 
 class HttpServer {
