@@ -23,7 +23,7 @@ api::Response page(WebEnv& env, int status, std::string_view title, const Html& 
   Html h;
   h.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
           .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-      .raw("<link rel=\"icon\" href=\"data:,\">")
+          .raw("<link rel=\"icon\" href=\"data:,\">")
           .raw("<title>")
       << title;
   h.raw(" · Guts</title><link rel=\"stylesheet\" href=\"") << stylesheet_path();

@@ -2,6 +2,7 @@
 //   site_pages.cpp     home, user/organization profile, network
 //   code_pages.cpp     repository home, tree, blob, raw, branches, tags
 //   history_pages.cpp  commit log, commit with its diff
+//   issue_pages.cpp    issues and pull requests (lists and conversations, read-only)
 #pragma once
 
 #include "api/http.h"
@@ -20,6 +21,11 @@ api::Response branches_page(WebEnv& env, api::Request& req);  // GET .../branche
 api::Response tags_page(WebEnv& env, api::Request& req);      // GET .../tags
 // GET .../raw/{rest...}: the file's bytes, streamed (never as text/html).
 void raw_file(WebEnv& env, api::Request& req, api::Exchange& ex);
+
+api::Response issues_page(WebEnv& env, api::Request& req);  // GET .../issues?state=&page=
+api::Response issue_page(WebEnv& env, api::Request& req);   // GET .../issues/{number}
+api::Response pulls_page(WebEnv& env, api::Request& req);   // GET .../pulls?state=&page=
+api::Response pull_page(WebEnv& env, api::Request& req);    // GET .../pull/{number}
 
 api::Response commits_page(WebEnv& env, api::Request& req);  // GET .../commits/{rest...}
 api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{sha}

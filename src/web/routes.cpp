@@ -40,6 +40,10 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"GET", "/commit/{sha}", "repo:read", nullptr, &serve<&commit_page>},
     {"GET", "/branches", "repo:read", nullptr, &serve<&branches_page>},
     {"GET", "/tags", "repo:read", nullptr, &serve<&tags_page>},
+    {"GET", "/issues", "repo:read", nullptr, &serve<&issues_page>},
+    {"GET", "/issues/{number}", "repo:read", nullptr, &serve<&issue_page>},
+    {"GET", "/pulls", "repo:read", nullptr, &serve<&pulls_page>},
+    {"GET", "/pull/{number}", "repo:read", nullptr, &serve<&pull_page>},
 };
 
 }  // namespace

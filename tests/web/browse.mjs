@@ -80,6 +80,25 @@ async function main() {
   git(dir, "remote", "add", "origin", `http://alice:${token}@${host}/alice/proj.git`);
   git(dir, "push", "-q", "origin", "main");
 
+  log("a branch with a slash, a pull request, an issue with a comment (through the REST API)");
+  git(dir, "checkout", "-q", "-b", "feature/x");
+  write(dir, "src/feature.c", "int feature(void) { return 42; }\n");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "Add feature");
+  git(dir, "push", "-q", "origin", "feature/x");
+  git(dir, "checkout", "-q", "main");
+  r = await api("POST", "/api/v3/repos/alice/proj/issues", {
+    title: "Crash on <script>alert(4)</script>",
+    body: "Steps:\n\n1. run `main`\n2. <img src=x onerror=alert(5)>\n\n- [ ] fix it",
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
+  const issueNo = r.data.number;
+  r = await api("POST", `/api/v3/repos/alice/proj/issues/${issueNo}/comments`, { body: "**Confirmed** on main." });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
+  r = await api("POST", "/api/v3/repos/alice/proj/pulls", { title: "Add the feature", head: "feature/x", base: "main", body: "Adds `feature()`." });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
+  const pullNo = r.data.number;
+
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox"],
@@ -161,6 +180,26 @@ async function main() {
     await page.locator("table.diff td.add", { hasText: "web diff" }).waitFor();
     await page.locator("table.diff td.del", { hasText: "return 0;" }).waitFor();
     assert.match(await page.locator("main").innerText(), /A body line\./);
+
+    log("issues and pull requests, read-only");
+    await page.goto(base + "/alice/proj");
+    await page.getByRole("link", { name: "Issues", exact: true }).click();
+    await page.getByRole("link", { name: "Crash on <script>alert(4)</script>" }).click();
+    await page.waitForURL(base + `/alice/proj/issues/${issueNo}`);
+    await page.locator(".comment strong", { hasText: "Confirmed" }).waitFor();
+    assert.equal(await page.locator("main .comment img").count(), 0, "raw HTML in an issue body is dropped");
+    assert.equal(await page.locator(".comment input[type=checkbox]").count(), 1);
+    await page.getByRole("link", { name: "Pull requests", exact: true }).click();
+    assert.equal(await page.locator("ul.issues li").count(), 1);
+    await page.getByRole("link", { name: "Add the feature" }).click();
+    await page.waitForURL(base + `/alice/proj/pull/${pullNo}`);
+    assert.match(await page.locator("main").innerText(), /wants to merge feature\/x into main/);
+    await page.goto(base + "/alice/proj/issues");
+    assert.equal(await page.locator("ul.issues li").count(), 1, "the issue list leaves pulls out");
+    await page.goto(base + "/alice/proj/tree/feature/x/src");
+    await page.getByRole("link", { name: "feature.c" }).click();
+    await page.waitForURL(base + "/alice/proj/blob/feature/x/src/feature.c");
+    await page.locator("td.code", { hasText: "return 42" }).waitFor();
 
     log("branches, user and network pages");
     await page.goto(base + "/alice/proj/branches");

@@ -42,6 +42,10 @@ TEST(WebRoutes, PagesMatch) {
       {"/alice/proj/commit/abc123", "/{owner}/{repo}/commit/{sha}"},
       {"/alice/proj/branches", "/{owner}/{repo}/branches"},
       {"/alice/proj/tags", "/{owner}/{repo}/tags"},
+      {"/alice/proj/issues", "/{owner}/{repo}/issues"},
+      {"/alice/proj/issues/7", "/{owner}/{repo}/issues/{number}"},
+      {"/alice/proj/pulls", "/{owner}/{repo}/pulls"},
+      {"/alice/proj/pull/8", "/{owner}/{repo}/pull/{number}"},
   };
   for (const auto& c : cases) {
     auto m = r.match("GET", c.path);
