@@ -402,6 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   net::steady_timer wake_;
   std::string remote_;
+  std::string accept_;  // the current request's Accept header (ServerOptions::error_page)
   uint64_t id_ = 0;
   uint64_t seq_ = 0;
   std::optional<Response> pending_;
@@ -746,6 +747,7 @@ bool is_parse_error(const error_code& ec) {
 }
 
 net::awaitable<bool> Session::write_response(Response r, bool keep_alive, bool head) {
+  if (r.status >= 400 && core_->opt.error_page) core_->opt.error_page(record_.path, accept_, r);
   int status = (r.status < 100 || r.status > 999) ? 500 : r.status;
   bool has_body = body_allowed(status);
   std::optional<uint64_t> cl = has_body ? std::optional<uint64_t>(r.body.size()) : std::nullopt;
@@ -788,6 +790,7 @@ net::awaitable<void> Session::loop() {
 
     auto& msg = hp.get();
     record_ = RequestRecord{};
+    accept_ = std::string(msg[http::field::accept]);
     started_at_ = std::chrono::steady_clock::now();
     auto rid = msg["X-Request-Id"];
     record_.request_id = request_id_for(std::string_view(rid.data(), rid.size()));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct ServerOptions {
   // written, with the request: the one place for response policies such as conditional
   // requests (api/github.h finish_rest_response). Runs on the I/O thread; must not block.
   std::function<void(const Request&, Response&)> finish_response;
+  // Called with every buffered error response (status >= 400: unmatched routes, middleware and
+  // buffered handler answers, the server's own) before it is written, with the request's path
+  // and Accept header; may replace it (HTML error pages for browsers, web/page.h). I/O thread.
+  std::function<void(std::string_view path, std::string_view accept, Response&)> error_page;
 };
 
 class HttpServer {

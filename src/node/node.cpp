@@ -44,6 +44,7 @@
 #include "state/mempool.h"
 #include "state/migrations.h"
 #include "storage/db.h"
+#include "web/web.h"
 
 namespace guts::node {
 
@@ -476,6 +477,11 @@ void Node::start() {
     add_node_collectors(*impl_->metrics, std::move(ms));
   }
   api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
+  // The web interface (docs/web.md): HTML pages, and HTML error pages for browsers.
+  auto web_env = web::make_web_env(*impl_->services, *impl_->repos,
+                                   peers_source(impl_->network->discovery()));
+  web::add_web_routes(*router, web_env);
+  opts.error_page = web::web_error_pages(web_env);
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
   auto admin_token = create_admin_token(c.data_dir);
   api::RateLimitOptions limits;
