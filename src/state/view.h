@@ -19,7 +19,6 @@ const char* permission_name(Permission p);
 class StateView {
  public:
   StateView(const Schema& schema, const KvReader& kv) : s_(schema), kv_(kv) {}
-  const KvReader& kv() const { return kv_; }  // the reader underneath (state/hooks.h)
 
   std::optional<Account> account(const crypto::PublicKey& key) const;
   std::optional<Account> account_by_username(std::string_view username) const;
@@ -152,7 +151,7 @@ class StateView {
   static std::string repo_team_key(uint64_t repo, uint64_t team);
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
-  // The state read (reputation.cpp reads its own keys through them).
+  // The state read (reputation.cpp and hooks.cpp read their own keys through them).
   const Schema& schema() const { return s_; }
   const KvReader& kv() const { return kv_; }
 
