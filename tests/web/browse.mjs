@@ -233,6 +233,11 @@ async function main() {
     let f = await fetch(base + "/api/v3/repos/alice/nope", { headers: { Accept: "text/html" } });
     assert.equal(f.status, 404);
     assert.match(f.headers.get("content-type"), /json/);
+    f = await fetch(base + "/nobody");
+    assert.equal(f.status, 404);
+    assert.match(f.headers.get("content-type"), /json/, "a page's own 404 is JSON for non-browsers");
+    f = await fetch(base + "/nobody", { headers: { Accept: "text/html,*/*" } });
+    assert.match(f.headers.get("content-type"), /text\/html/);
     f = await fetch(base + "/no/such/page/here");
     assert.equal(f.status, 404);
     assert.match(f.headers.get("content-type"), /json/, "non-browser clients keep JSON");
