@@ -102,6 +102,13 @@ api::Response repo_page(WebEnv& env, api::Request& req) {
   RepoView rv = open_repo(env, req);
   Html h;
   repo_header(h, rv, "code");
+  if (!rv.hosted) {
+    h.raw(
+        "<div class=\"box\"><div class=\"body\"><p class=\"note\">This node does not host "
+        "this repository's files (its seeding policy); browse or clone it on a node that "
+        "does.</p></div></div>");
+    return page(env, 200, rv.full, h);
+  }
   if (!rv.git) {
     h.raw("<div class=\"box\"><div class=\"body\"><h2>This repository is empty</h2>")
             .raw("<p>Push an existing repository:</p><pre>git remote add origin ")
