@@ -479,7 +479,7 @@ void Node::start() {
   api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
   // The web interface (docs/web.md): HTML pages, and HTML error pages for browsers.
   auto web_env = web::make_web_env(*impl_->services, *impl_->repos,
-                                   peers_source(impl_->network->discovery()));
+                                   peers_source(impl_->network->discovery()), git_opts.hosts);
   web::add_web_routes(*router, web_env);
   opts.error_page = web::web_error_pages(web_env);
   // The local operator's credential for the admin routes (node/backup.h), new at every start.

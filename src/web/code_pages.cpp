@@ -58,14 +58,13 @@ void entries_table(Html& h, const RepoView& rv, const std::string& ref,
   for (const auto& e : entries) {
     h.raw("<tr><td>");
     if (e.type == "commit") {
-      h.raw("&#x1F517; ") << e.name << Safe{" <span class=\"muted\">@ "} << e.sha.substr(0, 7);
+      h << e.name << Safe{" <span class=\"muted\">@ "} << e.sha.substr(0, 7);
       h.raw("</span>");
     } else {
       bool dir = e.type == "tree";
-      h.raw(dir ? "&#x1F4C1; " : "&#x1F4C4; ");
       h.raw("<a href=\"") << rv.base + (dir ? "/tree/" : "/blob/") + url_path(ref) + "/" +
                                  url_path(e.path);
-      h.raw("\">") << e.name << Safe{"</a>"};
+      h.raw("\">") << e.name << (dir ? "/" : "") << Safe{"</a>"};
     }
     h.raw("</td><td class=\"age\">");
     if (e.type == "blob") h << byte_size(e.size);
@@ -103,6 +102,13 @@ api::Response repo_page(WebEnv& env, api::Request& req) {
   RepoView rv = open_repo(env, req);
   Html h;
   repo_header(h, rv, "code");
+  if (!rv.hosted) {
+    h.raw(
+        "<div class=\"box\"><div class=\"body\"><p class=\"note\">This node does not host "
+        "this repository's files (its seeding policy); browse or clone it on a node that "
+        "does.</p></div></div>");
+    return page(env, 200, rv.full, h);
+  }
   if (!rv.git) {
     h.raw("<div class=\"box\"><div class=\"body\"><h2>This repository is empty</h2>")
             .raw("<p>Push an existing repository:</p><pre>git remote add origin ")

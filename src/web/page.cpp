@@ -126,13 +126,17 @@ void send(api::Exchange& ex, api::Response r) {
 
 void run_page(WebEnv& env, api::Request& req, api::Exchange& ex, PageFn fn) {
   api::Response r;
+  // Errors are HTML for browsers and the API's JSON for every other client (docs/errors.md).
+  bool html = wants_html(req.headers.get("Accept").value_or(""));
   try {
     r = fn(env, req);
   } catch (const Error& e) {
     int status = api::http_status(e.code());
-    r = error_page(env, status, status >= 500 ? std::string_view{} : std::string_view(e.what()));
+    r = html ? error_page(env, status,
+                          status >= 500 ? std::string_view{} : std::string_view(e.what()))
+             : api::status_response(e.status());
   } catch (const std::exception&) {
-    r = error_page(env, 500);
+    r = html ? error_page(env, 500) : api::error_response(500, "Internal Server Error");
   }
   send(ex, std::move(r));
 }

@@ -8,6 +8,7 @@
 // by string concatenation of user data (web/html.h escapes by construction).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ struct WebEnv {
   api::Services& svc;
   git::RepoStore& repos;
   api::PeersSource peers;  // empty function: no p2p
+  // Whether this node hosts a repository's git data (seeding policy, node/git_projection.h);
+  // empty: every repository.
+  std::function<bool(uint64_t repo_id)> hosts;
   Highlighter highlighter;
 };
 

@@ -15,7 +15,8 @@ RepoView open_repo(WebEnv& env, const api::Request& req) {
   rv.full = rv.rc->owner.username + "/" + rv.rc->repo.name;
   rv.base = "/" + url_path(rv.rc->owner.username) + "/" + url_path(rv.rc->repo.name);
   auto key = api::git_repo_key(rv.rc->repo.id);
-  if (env.repos.exists(key)) {
+  rv.hosted = !env.hosts || env.hosts(rv.rc->repo.id);
+  if (rv.hosted && env.repos.exists(key)) {
     rv.dir = env.repos.path_for(key);
     rv.git = std::make_unique<git::Browser>(rv.dir);
     if (rv.git->empty()) rv.git.reset();
@@ -24,6 +25,7 @@ RepoView open_repo(WebEnv& env, const api::Request& req) {
 }
 
 git::Browser& git_of(const RepoView& rv) {
+  if (!rv.hosted) throw Error(Code::kNotFound, "This node does not host this repository's files.");
   if (!rv.git) throw Error(Code::kNotFound, "This repository is empty.");
   return *rv.git;
 }

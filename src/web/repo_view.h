@@ -20,6 +20,7 @@ struct RepoView {
   const api::RepoContext* rc = nullptr;
   std::filesystem::path dir;
   std::unique_ptr<git::Browser> git;  // null: this node holds no git data for it (yet)
+  bool hosted = true;                 // false: this node's seeding policy leaves it out
   std::string full;                   // "owner/name"
   std::string base;                   // "/owner/name" (percent-encoded)
 };

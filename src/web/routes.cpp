@@ -49,8 +49,10 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
 }  // namespace
 
 std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
-                                     api::PeersSource peers) {
-  return std::shared_ptr<WebEnv>(new WebEnv{services, repos, std::move(peers), {}});
+                                     api::PeersSource peers,
+                                     std::function<bool(uint64_t repo_id)> hosts) {
+  return std::shared_ptr<WebEnv>(
+      new WebEnv{services, repos, std::move(peers), std::move(hosts), {}});
 }
 
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {

@@ -3,6 +3,7 @@
 // error hook, so that browsers get HTML error pages while API and git clients keep theirs.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -21,8 +22,10 @@ namespace guts::web {
 struct WebEnv;
 
 // Makes the pages' environment (services and store must outlive it).
+// `hosts` tells whether this node hosts a repository's git data (empty: all).
 std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
-                                     api::PeersSource peers);
+                                     api::PeersSource peers,
+                                     std::function<bool(uint64_t repo_id)> hosts = {});
 
 // GET /, /network, /-/static/..., /{user}, /{owner}/{repo}[/tree|blob|raw|commits|commit|
 // branches|tags...]. Call after the API and git routes (their static segments win anyway).

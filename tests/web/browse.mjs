@@ -13,6 +13,11 @@ const token = process.env.ALICE_TOKEN;
 const host = new URL(base).host;
 let step = "";
 let expect404 = false;
+// Screenshots of the main pages (for docs/web.md), in the build tree.
+const shots = process.env.SCREENSHOT_DIR;
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
 const log = (s) => {
   step = s;
   console.log(`# ${s}`);
@@ -146,9 +151,10 @@ async function main() {
     const text = await page.locator("main").innerText();
     assert.match(text, /A <b>web<\/b> test "repo"/, "the description is shown as text");
     assert.match(await page.locator(".clone input").inputValue(), new RegExp(`/alice/proj\\.git$`));
+    await shot(page, "repository");
 
     log("navigate tree -> blob; highlighting and line anchors");
-    await page.getByRole("link", { name: "src", exact: true }).click();
+    await page.getByRole("link", { name: "src/", exact: true }).click();
     await page.waitForURL(base + "/alice/proj/tree/main/src");
     await page.getByRole("link", { name: evilName }).click();
     await page.locator("table.code td.code", { hasText: "<script>alert(2)</script>" }).waitFor();
@@ -164,6 +170,7 @@ async function main() {
     const bg = await page.locator("tr#L12").evaluate((e) => getComputedStyle(e).backgroundColor);
     const other = await page.locator("tr#L11").evaluate((e) => getComputedStyle(e).backgroundColor);
     assert.notEqual(bg, other, "the targeted line is highlighted");
+    await shot(page, "blob");
 
     log("raw file: text/plain, nosniff");
     const raw = await page.request.get(base + "/alice/proj/raw/main/src/main.c");
@@ -180,6 +187,7 @@ async function main() {
     await page.locator("table.diff td.add", { hasText: "web diff" }).waitFor();
     await page.locator("table.diff td.del", { hasText: "return 0;" }).waitFor();
     assert.match(await page.locator("main").innerText(), /A body line\./);
+    await shot(page, "commit");
 
     log("issues and pull requests, read-only");
     await page.goto(base + "/alice/proj");
@@ -225,6 +233,11 @@ async function main() {
     let f = await fetch(base + "/api/v3/repos/alice/nope", { headers: { Accept: "text/html" } });
     assert.equal(f.status, 404);
     assert.match(f.headers.get("content-type"), /json/);
+    f = await fetch(base + "/nobody");
+    assert.equal(f.status, 404);
+    assert.match(f.headers.get("content-type"), /json/, "a page's own 404 is JSON for non-browsers");
+    f = await fetch(base + "/nobody", { headers: { Accept: "text/html,*/*" } });
+    assert.match(f.headers.get("content-type"), /text\/html/);
     f = await fetch(base + "/no/such/page/here");
     assert.equal(f.status, 404);
     assert.match(f.headers.get("content-type"), /json/, "non-browser clients keep JSON");

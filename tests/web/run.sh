@@ -64,5 +64,6 @@ GUTS_HOME="$WORK/alice" "$BIN/guts" --node "$URL" auth login --username alice >/
 ALICE_TOKEN=$(node -e 'const c=require(process.argv[1]); console.log(c.logins[process.argv[2]].token)' \
   "$WORK/alice/config.json" "$URL")
 
-export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN CHROMIUM
+mkdir -p "$BUILD/screenshots"
+export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN CHROMIUM SCREENSHOT_DIR="$BUILD/screenshots"
 node "$BUILD/browse.mjs"
