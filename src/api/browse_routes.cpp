@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "git/browse.h"
 #include "git/repo_store.h"
+#include "state/protection_view.h"
 
 namespace guts::api {
 
@@ -176,7 +177,8 @@ void branches(Ctx& c) {
   for (size_t i = start; i < all.size() && i < start + page.per_page; ++i)
     arr.push_back({{"name", all[i].name},
                    {"commit", {{"sha", all[i].sha}, {"url", c.api + "/commits/" + all[i].sha}}},
-                   {"protected", false}});
+                   {"protected", state::branch_is_protected(c.svc.chain().view(), c.repo.repo.id,
+                                                            all[i].name)}});
   Response r;
   add_link_header(r, c.req, c.svc.public_url(), page, all.size());
   send(c.ex, 200, arr, r.headers);
@@ -192,7 +194,8 @@ void branch(Ctx& c) {
               {"commit", commit_json(c.api, c.html, k, true)},
               {"_links",
                {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
-              {"protected", false},
+              {"protected",
+               state::branch_is_protected(c.svc.chain().view(), c.repo.repo.id, b.name)},
               {"protection_url", c.api + "/branches/" + b.name + "/protection"}});
     return;
   }

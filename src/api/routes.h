@@ -14,5 +14,7 @@ void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (
 // by add_v3_routes.
 void add_org_routes(Router& router, Services& services);
 void add_team_routes(Router& router, Services& services);
+// Branch protection and commit statuses (protection_routes.cpp); called by add_v3_routes.
+void add_protection_routes(Router& router, Services& services);
 
 }  // namespace guts::api

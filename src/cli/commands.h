@@ -32,5 +32,7 @@ void add_node_commands(CLI::App& app, ContextFn ctx);
 void add_audit_command(CLI::App& app, ContextFn ctx);
 // guts network new|up|down|status: local multi-node networks (network_cmd.cpp).
 void add_network_commands(CLI::App& app, ContextFn ctx);
+// guts branch protect|unprotect|protection show (branch_cmd.cpp).
+void add_branch_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

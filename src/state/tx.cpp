@@ -104,6 +104,12 @@ const char* tx_kind_name(TxKind kind) {
       return "create_org_repo";
     case TxKind::kTransferRepo:
       return "transfer_repo";
+    case TxKind::kSetBranchProtection:
+      return "set_branch_protection";
+    case TxKind::kDeleteBranchProtection:
+      return "delete_branch_protection";
+    case TxKind::kSetCommitStatus:
+      return "set_commit_status";
   }
   return "unknown";
 }
@@ -157,6 +163,8 @@ Bytes encode_body(const TxBody& body) {
           w.boolean(b.force);
         } else if constexpr (kIsOrgBody<T>) {
           encode_org_body(w, b);
+        } else if constexpr (kIsProtectionBody<T>) {
+          encode_protection_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -299,6 +307,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kTransferRepo:
       out = decode_org_body<TransferRepo>(r);
+      break;
+    case TxKind::kSetBranchProtection:
+      out = decode_protection_body<SetBranchProtection>(r);
+      break;
+    case TxKind::kDeleteBranchProtection:
+      out = decode_protection_body<DeleteBranchProtection>(r);
+      break;
+    case TxKind::kSetCommitStatus:
+      out = decode_protection_body<SetCommitStatus>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

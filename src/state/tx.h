@@ -17,6 +17,7 @@
 #include "crypto/ed25519.h"
 #include "state/collab.h"
 #include "state/org.h"
+#include "state/protection.h"
 
 namespace guts::state {
 
@@ -64,6 +65,10 @@ enum class TxKind : uint32_t {
   kSetTeamRepo = 31,
   kCreateOrgRepo = 32,
   kTransferRepo = 33,
+  // Branch protection and commit statuses (state/protection.h).
+  kSetBranchProtection = 34,
+  kDeleteBranchProtection = 35,
+  kSetCommitStatus = 36,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -129,7 +134,9 @@ using TxBody =
                  MergePullRequest, SubmitReview, CreateReviewComment, DismissReview,
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
-                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo>;
+                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
+                 // branch protection, in TxKind order
+                 SetBranchProtection, DeleteBranchProtection, SetCommitStatus>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
