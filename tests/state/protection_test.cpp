@@ -299,7 +299,7 @@ TEST(Protection, PushRulesWithReviews) {
   rv.require_reviews = true;
   rv.required_approving_review_count = 2;
   e2.protect(rv);
-  st = e2.push(e2.bob, "main", oid(1), oid(2));
+  auto st = e2.push(e2.bob, "main", oid(1), oid(2));
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(), "protected branch: 2 approving reviews required");
   EXPECT_TRUE(e2.push(e2.alice, "main", oid(1), oid(2)).ok());
