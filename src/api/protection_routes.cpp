@@ -16,7 +16,7 @@
 
 namespace guts::api {
 
-using Shapes;
+using collab::Shapes;
 using collab::AppliedFn;
 using collab::submit;
 
