@@ -22,5 +22,7 @@ void add_rate_limit_routes(Router& router, std::shared_ptr<RateLimiter> limiter)
 // Reputation and repository interaction limits (reputation_routes.cpp; docs/reputation.md);
 // called by add_v3_routes.
 void add_reputation_routes(Router& router, Services& services);
+// Branch protection and commit statuses (protection_routes.cpp); called by add_v3_routes.
+void add_protection_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -38,5 +38,7 @@ void add_network_commands(CLI::App& app, ContextFn ctx);
 void add_reputation_commands(CLI::App& app, ContextFn ctx);
 // guts hook create|list|delete|deliveries|redeliver: webhooks (hook_cmd.cpp).
 void add_hook_commands(CLI::App& app, ContextFn ctx);
+// guts branch protect|unprotect|protection show (branch_cmd.cpp).
+void add_branch_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

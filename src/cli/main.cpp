@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   cli::add_token_commands(app, ctx);
   cli::add_reputation_commands(app, ctx);
   cli::add_hook_commands(app, ctx);
+  cli::add_branch_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

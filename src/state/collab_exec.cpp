@@ -734,6 +734,8 @@ Status Apply::operator()(const MergePullRequest& b) {
   if (*cur != b.base_old)
     return conflict("base: Base branch was modified. Review and try the merge again.");
   if (b.merge_sha == b.base_old) return field("merge_sha", "does not change the base branch");
+  if (auto why = merge_protection_denial(view_, repo, x, author_, perm_))
+    return not_mergeable(*why);
   state_.put(s_.refs, StateView::ref_key(repo.id, ref), key_of(b.merge_sha));
   repo.pushed_ms = now_;
   state_.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));

@@ -48,6 +48,11 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kUpdateHook:
     case TxKind::kDeleteHook:
       return kScopeRepo;  // webhooks: repository/organization administration
+    case TxKind::kSetBranchProtection:
+    case TxKind::kDeleteBranchProtection:
+      return kScopeRepo;
+    case TxKind::kSetCommitStatus:
+      return kScopePush;  // CI reporting on commits
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -233,8 +238,6 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           auto r = owned_repo(b.repo_id, Permission::kWrite);
           if (!r.ok()) return r.status();
           if (b.changes.empty()) return invalid("no ref changes");
-          if (b.force && !r->allow_force_push)
-            return denied("non-fast-forward updates are not allowed on this repository");
           std::set<std::string> seen;
           for (const auto& c : b.changes) {
             if (auto e = ref_name_error(c.ref)) return invalid(c.ref + ": " + *e);
@@ -248,13 +251,17 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
             if (cur != c.old_oid)
               return conflict(c.ref + ": stale info (expected " + hex_oid(c.old_oid) + ", is " +
                               hex_oid(cur) + ")");
-            if (auto why = ref_change_denial(view, *r, author, view.permission(*r, author), c))
+            if (auto why =
+                    ref_change_denial(view, *r, author, view.permission(*r, author), c, b.force))
               return invalid(*why);
             if (c.new_oid.empty())
               state.del(s_.refs, StateView::ref_key(r->id, c.ref));
             else
               state.put(s_.refs, StateView::ref_key(r->id, c.ref), key_of(c.new_oid));
           }
+          // After the per-ref rules, so a protected branch names its own rule.
+          if (b.force && !r->allow_force_push)
+            return denied("non-fast-forward updates are not allowed on this repository");
           Repo repo = *r;
           repo.pushed_ms = now;
           state.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
@@ -266,6 +273,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return reputation::apply_set_interaction_limit(s_, state, tx, b, now);
         } else if constexpr (kIsHookBody<T>) {
           return apply_hooks(state, tx);
+        } else if constexpr (kIsProtectionBody<T>) {
+          return apply_protection(state, tx);
         } else {
           return apply_collab(state, tx);
         }

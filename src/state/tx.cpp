@@ -113,6 +113,12 @@ const char* tx_kind_name(TxKind kind) {
       return "update_hook";
     case TxKind::kDeleteHook:
       return "delete_hook";
+    case TxKind::kSetBranchProtection:
+      return "set_branch_protection";
+    case TxKind::kDeleteBranchProtection:
+      return "delete_branch_protection";
+    case TxKind::kSetCommitStatus:
+      return "set_commit_status";
   }
   return "unknown";
 }
@@ -128,7 +134,11 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
-        // Reputation: kind 41, not contiguous with the variant index.
+        // Kinds after 33 are mapped explicitly: the variant's order need not follow them.
+        if constexpr (std::is_same_v<T, SetBranchProtection>) return TxKind::kSetBranchProtection;
+        if constexpr (std::is_same_v<T, DeleteBranchProtection>)
+          return TxKind::kDeleteBranchProtection;
+        if constexpr (std::is_same_v<T, SetCommitStatus>) return TxKind::kSetCommitStatus;
         if constexpr (std::is_same_v<T, SetInteractionLimit>) return TxKind::kSetInteractionLimit;
         if constexpr (std::is_same_v<T, CreateHook>) return TxKind::kCreateHook;
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
@@ -175,6 +185,8 @@ Bytes encode_body(const TxBody& body) {
           encode_reputation_body(w, b);
         } else if constexpr (kIsHookBody<T>) {
           encode_hook_body(w, b);
+        } else if constexpr (kIsProtectionBody<T>) {
+          encode_protection_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -330,6 +342,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kDeleteHook:
       out = decode_hook_body<DeleteHook>(r);
+      break;
+    case TxKind::kSetBranchProtection:
+      out = decode_protection_body<SetBranchProtection>(r);
+      break;
+    case TxKind::kDeleteBranchProtection:
+      out = decode_protection_body<DeleteBranchProtection>(r);
+      break;
+    case TxKind::kSetCommitStatus:
+      out = decode_protection_body<SetCommitStatus>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -18,6 +18,7 @@
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/org.h"
+#include "state/protection.h"
 #include "state/reputation.h"
 
 namespace guts::state {
@@ -72,6 +73,10 @@ enum class TxKind : uint32_t {
   kCreateHook = 43,
   kUpdateHook = 44,
   kDeleteHook = 45,
+  // Branch protection and commit statuses (state/protection.h).
+  kSetBranchProtection = 34,
+  kDeleteBranchProtection = 35,
+  kSetCommitStatus = 36,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -138,7 +143,9 @@ using TxBody =
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
                  DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
-                 // reputation (kind 41)
+                 // branch protection (kinds 34-36), in TxKind order
+                 SetBranchProtection, DeleteBranchProtection, SetCommitStatus,
+                 // reputation (kind 41, mapped explicitly in kind_of)
                  SetInteractionLimit,
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook>;

@@ -151,7 +151,7 @@ class StateView {
   static std::string repo_team_key(uint64_t repo, uint64_t team);
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
-  // The state read (reputation.cpp and hooks.cpp read their own keys through them).
+  // The state read (reputation.cpp, hooks.cpp and protection.cpp read their own keys through them).
   const Schema& schema() const { return s_; }
   const KvReader& kv() const { return kv_; }
 
