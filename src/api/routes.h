@@ -14,5 +14,8 @@ void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (
 // by add_v3_routes.
 void add_org_routes(Router& router, Services& services);
 void add_team_routes(Router& router, Services& services);
+// A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
+// by add_guts_routes.
+void add_repo_seeds_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -32,5 +32,7 @@ void add_node_commands(CLI::App& app, ContextFn ctx);
 void add_audit_command(CLI::App& app, ContextFn ctx);
 // guts network new|up|down|status: local multi-node networks (network_cmd.cpp).
 void add_network_commands(CLI::App& app, ContextFn ctx);
+// guts repo seeds show|add|remove (seeds_cmd.cpp; after add_repo_commands).
+void add_seeds_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cli::add_audit_command(app, ctx);
   cli::add_org_commands(app, ctx);
   cli::add_team_commands(app, ctx);
+  cli::add_seeds_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

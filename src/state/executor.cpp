@@ -5,6 +5,7 @@
 #include "crypto/did.h"
 #include "state/permission.h"
 #include "state/rejections.h"
+#include "state/repo_seeds_state.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -43,6 +44,8 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateOrgRepo:
     case TxKind::kTransferRepo:
       return kScopeRepo;  // administration, like collaborators
+    case TxKind::kSetRepoSeeds:
+      return kScopeRepo;
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -253,6 +256,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return Status::Ok();
         } else if constexpr (kIsOrgBody<T>) {
           return apply_org(state, tx);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          return apply_set_repo_seeds(s_, state, tx, b);
         } else {
           return apply_collab(state, tx);
         }

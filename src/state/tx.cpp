@@ -104,6 +104,8 @@ const char* tx_kind_name(TxKind kind) {
       return "create_org_repo";
     case TxKind::kTransferRepo:
       return "transfer_repo";
+    case TxKind::kSetRepoSeeds:
+      return "set_repo_seeds";
   }
   return "unknown";
 }
@@ -119,6 +121,7 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
+        if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -157,6 +160,8 @@ Bytes encode_body(const TxBody& body) {
           w.boolean(b.force);
         } else if constexpr (kIsOrgBody<T>) {
           encode_org_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          encode_repo_seeds_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -299,6 +304,9 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kTransferRepo:
       out = decode_org_body<TransferRepo>(r);
+      break;
+    case TxKind::kSetRepoSeeds:
+      out = decode_repo_seeds_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

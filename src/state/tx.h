@@ -17,6 +17,7 @@
 #include "crypto/ed25519.h"
 #include "state/collab.h"
 #include "state/org.h"
+#include "state/repo_seeds.h"
 
 namespace guts::state {
 
@@ -64,6 +65,8 @@ enum class TxKind : uint32_t {
   kSetTeamRepo = 31,
   kCreateOrgRepo = 32,
   kTransferRepo = 33,
+  // Private repositories' seeds (state/repo_seeds.h).
+  kSetRepoSeeds = 42,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -129,7 +132,9 @@ using TxBody =
                  MergePullRequest, SubmitReview, CreateReviewComment, DismissReview,
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
-                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo>;
+                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
+                 // private repositories' seeds (kind 42, explicit in kind_of)
+                 SetRepoSeeds>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
