@@ -883,7 +883,8 @@ TEST_F(Replication, PrivateRepositoriesReachOnlyValidatorsAndSeeds) {
   net.start_all();
   const std::vector<int> validators{0, 1, 2, 3};
   GitUser alice(net.dir() / "users", "alice");
-  login_on(net, alice, {0, seed});
+  // A private repository answers git only with credentials: a login on every node read.
+  login_on(net, alice, {0, 1, 2, 3, seed});
   auto r = alice.guts(net.node(0).url(), {"repo", "create", "secret", "--private", "--json"});
   ASSERT_TRUE(r.ok()) << r.both();
   uint64_t secret = json::parse(r.out)["id"].get<uint64_t>();
@@ -905,7 +906,6 @@ TEST_F(Replication, PrivateRepositoriesReachOnlyValidatorsAndSeeds) {
   // Validators and the seed hold it; the seed serves it to the stock git through its own API.
   ASSERT_TRUE(wait_refs(net, alice, validators, "secret", local_refs(alice, work), 60s))
       << net.logs();
-  login_on(net, alice, {seed});
   ASSERT_TRUE(wait_refs(net, alice, {seed}, "secret", local_refs(alice, work), 60s)) << net.logs();
   verify_clone(alice, alice.remote(net.node(seed).url(), "secret"),
                net.dir() / "clones" / "secret-seed", work);
