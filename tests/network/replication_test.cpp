@@ -925,8 +925,14 @@ TEST_F(Replication, PrivateRepositoriesReachOnlyValidatorsAndSeeds) {
   // A peer that asks anyway: its own key, a complete Noise handshake with validator 1.
   auto addr = net.p2p_addr(1);
   auto colon = addr.rfind(':');
+  // Every channel a node may use (discovery and the rest): an unknown one would block the node.
+  p2p::TransportConfig tc;
+  for (uint64_t ch = 0; ch < 64; ++ch)
+    if (std::none_of(tc.channels.begin(), tc.channels.end(),
+                     [&](const p2p::ChannelConfig& c) { return c.id == ch; }))
+      tc.channels.push_back(p2p::ChannelConfig{.id = ch});
   p2p::Transport stranger(
-      p2p::LocalIdentity::create(crypto::SigningKey::generate(), net.chain_id()), {});
+      p2p::LocalIdentity::create(crypto::SigningKey::generate(), net.chain_id()), tc);
   Mutex mu;
   std::map<uint64_t, std::string> not_found;  // request id -> reason
   std::set<uint64_t> chunks;                  // request ids answered with pack data
