@@ -24,5 +24,8 @@ void add_rate_limit_routes(Router& router, std::shared_ptr<RateLimiter> limiter)
 void add_reputation_routes(Router& router, Services& services);
 // Branch protection and commit statuses (protection_routes.cpp); called by add_v3_routes.
 void add_protection_routes(Router& router, Services& services);
+// A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
+// by add_guts_routes.
+void add_repo_seeds_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -40,5 +40,7 @@ void add_reputation_commands(CLI::App& app, ContextFn ctx);
 void add_hook_commands(CLI::App& app, ContextFn ctx);
 // guts branch protect|unprotect|protection show (branch_cmd.cpp).
 void add_branch_commands(CLI::App& app, ContextFn ctx);
+// guts repo seeds show|add|remove (seeds_cmd.cpp; after add_repo_commands).
+void add_seeds_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -43,6 +43,7 @@
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "state/migrations.h"
+#include "state/repo_seeds_state.h"
 #include "storage/db.h"
 #include "web/web.h"
 
@@ -211,6 +212,7 @@ void Node::start() {
   if (validator && !c.seed.empty())
     spdlog::warn("--seed is ignored: validators host every repository");
   if (!validator) spdlog::info("seeding policy: {}", seed.describe());
+  if (!validator) seed.node = key.public_key();  // private repositories: only as their seed
   impl_->git_projection = std::make_unique<GitProjection>(*impl_->chain, *impl_->repos,
                                                           *impl_->pending_pushes, std::move(seed));
   impl_->git_projection->reconcile_all();
@@ -233,6 +235,19 @@ void Node::start() {
   // projection fetches what the state's refs need and announces what this node hosts.
   replication::ObjectSyncOptions so;
   so.serve_override = c.seams.serve_packs;
+  // Private repositories are served and named only to validators and their seeds.
+  so.may_share = [chain = impl_->chain.get(), net = impl_->network.get()](
+                     const crypto::PublicKey& peer, uint64_t repo_id) {
+    auto view = chain->view();
+    auto repo = view.repo(repo_id);
+    replication::RepoAudience a;
+    a.known = repo.has_value();
+    a.is_private = repo && repo->is_private;
+    a.peer_is_validator = net->is_validator(peer);
+    a.peer_is_seed =
+        a.is_private && !a.peer_is_validator && state::is_repo_seed(view, repo_id, peer);
+    return replication::may_share(a);
+  };
   impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos, so);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.

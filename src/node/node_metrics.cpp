@@ -183,6 +183,9 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
                 to_double(st.requests_served));
       m.counter("guts_replication_requests_refused_total", "Peer requests refused",
                 to_double(st.requests_refused));
+      m.counter("guts_replication_private_refusals_total",
+                "Requests for a private repository from a peer neither validator nor seed",
+                to_double(st.private_refusals));
       m.counter("guts_replication_peers_blocked_total",
                 "Peers blocked for bad packs or protocol violations", to_double(st.peers_blocked));
     }

@@ -5,6 +5,7 @@
 #include "crypto/did.h"
 #include "state/permission.h"
 #include "state/rejections.h"
+#include "state/repo_seeds_state.h"
 #include "state/reputation.h"
 #include "state/rules.h"
 #include "state/view.h"
@@ -53,6 +54,8 @@ uint64_t required_scope(TxKind kind) {
       return kScopeRepo;
     case TxKind::kSetCommitStatus:
       return kScopePush;  // CI reporting on commits
+    case TxKind::kSetRepoSeeds:
+      return kScopeRepo;
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -275,6 +278,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_hooks(state, tx);
         } else if constexpr (kIsProtectionBody<T>) {
           return apply_protection(state, tx);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          return apply_set_repo_seeds(s_, state, tx, b);
         } else {
           return apply_collab(state, tx);
         }

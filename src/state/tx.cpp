@@ -119,6 +119,8 @@ const char* tx_kind_name(TxKind kind) {
       return "delete_branch_protection";
     case TxKind::kSetCommitStatus:
       return "set_commit_status";
+    case TxKind::kSetRepoSeeds:
+      return "set_repo_seeds";
   }
   return "unknown";
 }
@@ -143,6 +145,7 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, CreateHook>) return TxKind::kCreateHook;
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
         if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
+        if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -187,6 +190,8 @@ Bytes encode_body(const TxBody& body) {
           encode_hook_body(w, b);
         } else if constexpr (kIsProtectionBody<T>) {
           encode_protection_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          encode_repo_seeds_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -351,6 +356,9 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetCommitStatus:
       out = decode_protection_body<SetCommitStatus>(r);
+      break;
+    case TxKind::kSetRepoSeeds:
+      out = decode_repo_seeds_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -19,6 +19,7 @@
 #include "state/hooks.h"
 #include "state/org.h"
 #include "state/protection.h"
+#include "state/repo_seeds.h"
 #include "state/reputation.h"
 
 namespace guts::state {
@@ -77,6 +78,8 @@ enum class TxKind : uint32_t {
   kSetBranchProtection = 34,
   kDeleteBranchProtection = 35,
   kSetCommitStatus = 36,
+  // Private repositories' seeds (state/repo_seeds.h).
+  kSetRepoSeeds = 42,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -148,7 +151,9 @@ using TxBody =
                  // reputation (kind 41, mapped explicitly in kind_of)
                  SetInteractionLimit,
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
-                 CreateHook, UpdateHook, DeleteHook>;
+                 CreateHook, UpdateHook, DeleteHook,
+                 // private repositories' seeds (kind 42, explicit in kind_of)
+                 SetRepoSeeds>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

@@ -19,6 +19,9 @@ const char* permission_name(Permission p);
 class StateView {
  public:
   StateView(const Schema& schema, const KvReader& kv) : s_(schema), kv_(kv) {}
+  // For readers of other features' keys (state/repo_seeds.h).
+  const Schema& schema() const { return s_; }
+  const KvReader& kv() const { return kv_; }
 
   std::optional<Account> account(const crypto::PublicKey& key) const;
   std::optional<Account> account_by_username(std::string_view username) const;

@@ -30,6 +30,10 @@
 #include <vector>
 
 #include "cli/http_client.h"
+#include "core/thread_annotations.h"
+#include "crypto/did.h"
+#include "p2p/transport.h"
+#include "replication/messages.h"
 #include "tests/support/cluster_harness.h"
 #include "tests/support/git_user.h"
 #include "tests/support/live_fsck.h"
@@ -756,4 +760,151 @@ TEST_F(Replication, WipedValidatorResyncsAndServes) {
                  net.dir() / "clones" / (repo + "-wiped"), w);
   }
   phase("validator 2 serves every repository");
+}
+
+// Private repositories (issue 14 point 6; docs/git.md "Private repositories"): their
+// objects reach the validators and the full node the repository's seeds name, never another
+// full node, and a peer that completes the Noise handshake with its own key and asks anyway
+// gets exactly the answer to an unknown repository — no objects, no names in inventories.
+// Making a public repository private stops serving it to such peers.
+TEST_F(Replication, PrivateRepositoriesReachOnlyValidatorsAndSeeds) {
+  Phases phase;
+  Cluster& net = cluster();
+  int seed = net.add_full_node();
+  int other = net.add_full_node();
+  net.start_all();
+  const std::vector<int> validators{0, 1, 2, 3};
+  GitUser alice(net.dir() / "users", "alice");
+  // A private repository answers git only with credentials: a login on every node read.
+  login_on(net, alice, {0, 1, 2, 3, seed});
+  auto r = alice.guts(net.node(0).url(), {"repo", "create", "secret", "--private", "--json"});
+  ASSERT_TRUE(r.ok()) << r.both();
+  uint64_t secret = json::parse(r.out)["id"].get<uint64_t>();
+  r = alice.guts(net.node(0).url(), {"repo", "seeds", "add", "alice/secret", net.did(seed)});
+  ASSERT_TRUE(r.ok()) << r.both() << net.logs();
+  r = alice.guts(net.node(0).url(), {"repo", "seeds", "show", "alice/secret", "--json"});
+  ASSERT_TRUE(r.ok()) << r.both();
+  EXPECT_EQ(json::parse(r.out)["seeds"], json::array({net.did(seed)}));
+  uint64_t open = alice.create_repo(net.node(0).url(), "open");
+  auto work = net.dir() / "work" / "secret";
+  make_history(alice, work, "secret", 2);
+  ASSERT_TRUE(push_all(alice, work, alice.remote(net.node(0).url(), "secret")).ok()) << net.logs();
+  auto open_work = net.dir() / "work" / "open";
+  make_history(alice, open_work, "open", 2);
+  ASSERT_TRUE(push_all(alice, open_work, alice.remote(net.node(0).url(), "open")).ok())
+      << net.logs();
+  phase("private repository with one seed, public repository, both pushed");
+
+  // Validators and the seed hold it; the seed serves it to the stock git through its own API.
+  ASSERT_TRUE(wait_refs(net, alice, validators, "secret", local_refs(alice, work), 60s))
+      << net.logs();
+  ASSERT_TRUE(wait_refs(net, alice, {seed}, "secret", local_refs(alice, work), 60s)) << net.logs();
+  verify_clone(alice, alice.remote(net.node(seed).url(), "secret"),
+               net.dir() / "clones" / "secret-seed", work);
+  // The other full node follows the chain (it has the public repository) but never the
+  // private one's objects.
+  ASSERT_TRUE(net.wait_reached({other}, net.height(0), 60s)) << net.logs();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(open) + ".git"));
+      },
+      60s))
+      << net.logs();
+  EXPECT_FALSE(
+      fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(secret) + ".git")));
+  phase("validators and the seed hold it, the other full node does not");
+
+  // A peer that asks anyway: its own key, a complete Noise handshake with validator 1.
+  auto addr = net.p2p_addr(1);
+  auto colon = addr.rfind(':');
+  // Every channel a node may use (discovery and the rest): an unknown one would block the node.
+  p2p::TransportConfig tc;
+  for (uint64_t ch = 0; ch < 64; ++ch)
+    if (std::none_of(tc.channels.begin(), tc.channels.end(),
+                     [&](const p2p::ChannelConfig& c) { return c.id == ch; }))
+      tc.channels.push_back(p2p::ChannelConfig{.id = ch});
+  p2p::Transport stranger(
+      p2p::LocalIdentity::create(crypto::SigningKey::generate(), net.chain_id()), tc);
+  Mutex mu;
+  std::map<uint64_t, std::string> not_found;  // request id -> reason
+  std::set<uint64_t> chunks;                  // request ids answered with pack data
+  std::set<uint64_t> named;                   // repositories named in inventories
+  bool hosts_all = false;
+  stranger.on_message([&](const crypto::PublicKey&, uint64_t ch, Bytes payload) {
+    if (ch != p2p::channel::kGit) return;
+    auto m = replication::wire::decode(payload);
+    MutexLock l(mu);
+    if (auto* nf = std::get_if<replication::wire::NotFound>(&m))
+      not_found[nf->request_id] = nf->reason;
+    if (auto* c = std::get_if<replication::wire::PackChunk>(&m)) chunks.insert(c->request_id);
+    if (auto* inv = std::get_if<replication::wire::Inventory>(&m)) {
+      hosts_all = hosts_all || inv->hosts_all;
+      named.insert(inv->repos.begin(), inv->repos.end());
+    }
+  });
+  stranger.start();
+  auto v1 = *crypto::parse_did(net.did(1));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        stranger.dial(v1, addr.substr(0, colon),
+                      static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+        return stranger.connected(v1);
+      },
+      30s));
+  auto ask = [&](uint64_t request, uint64_t repo, const std::string& tip) {
+    replication::wire::Want w{request, repo, {replication::wire::from_hex(tip)}, {}};
+    EXPECT_TRUE(stranger.send(v1, p2p::channel::kGit, replication::wire::encode(w)));
+  };
+  auto answered = [&](uint64_t request) {
+    return wait_until(
+        [&] {
+          MutexLock l(mu);
+          return not_found.count(request) > 0 || chunks.count(request) > 0;
+        },
+        30s);
+  };
+  auto main_of = [&](const fs::path& dir) { return local_refs(alice, dir).at("refs/heads/main"); };
+  uint64_t refusals = metric(net.node(1), "guts_replication_private_refusals_total");
+  ask(1, secret, main_of(work));
+  ask(2, 999999, main_of(work));  // a repository that does not exist
+  ASSERT_TRUE(answered(1));
+  ASSERT_TRUE(answered(2));
+  ask(3, open, main_of(open_work));
+  ASSERT_TRUE(answered(3));
+  {
+    MutexLock l(mu);
+    EXPECT_EQ(chunks.count(1), 0u) << "private objects served to a stranger";
+    EXPECT_EQ(not_found[1], not_found[2]) << "the refusal differs from an unknown repository's";
+    EXPECT_EQ(chunks.count(3), 1u) << "the public repository is served to anyone";
+    EXPECT_EQ(named.count(secret), 0u) << "an inventory named the private repository";
+  }
+  EXPECT_EQ(metric(net.node(1), "guts_replication_private_refusals_total"), refusals + 1);
+  phase("a stranger asking for the private repository gets \"not hosted\"");
+
+  // Public made private: no longer served to the stranger.
+  cli::HttpClient api(net.node(0).url());
+  {
+    std::ifstream f(alice.home() / "guts" / "config.json");
+    auto cfg = json::parse(f);
+    api.set_token(cfg["logins"][net.node(0).url()]["token"].get<std::string>());
+  }
+  auto patch = api.request("PATCH", "/api/v3/repos/alice/open", R"({"private": true})");
+  ASSERT_EQ(patch.status, 200) << patch.body;
+  ASSERT_TRUE(net.wait_reached({1}, net.height(0), 60s)) << net.logs();
+  ask(4, open, main_of(open_work));
+  ASSERT_TRUE(answered(4));
+  {
+    MutexLock l(mu);
+    EXPECT_EQ(chunks.count(4), 0u) << "a repository made private is still served to a stranger";
+    EXPECT_EQ(not_found[4], not_found[2]);
+  }
+  // The other full node drops it (not a seed), validators keep it.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return !fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(open) + ".git"));
+      },
+      60s))
+      << net.logs();
+  stranger.stop();
+  phase("public repository made private: no longer served to the stranger");
 }
