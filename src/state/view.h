@@ -20,8 +20,6 @@ class StateView {
  public:
   StateView(const Schema& schema, const KvReader& kv) : s_(schema), kv_(kv) {}
   // For readers of other features' keys (state/repo_seeds.h).
-  const Schema& schema() const { return s_; }
-  const KvReader& kv() const { return kv_; }
 
   std::optional<Account> account(const crypto::PublicKey& key) const;
   std::optional<Account> account_by_username(std::string_view username) const;
@@ -154,7 +152,8 @@ class StateView {
   static std::string repo_team_key(uint64_t repo, uint64_t team);
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
-  // The state read (reputation.cpp, hooks.cpp and protection.cpp read their own keys through them).
+  // The state read: features keep their own reads in their own files (reputation.cpp,
+  // hooks.cpp, protection.cpp, repo_seeds_exec.cpp).
   const Schema& schema() const { return s_; }
   const KvReader& kv() const { return kv_; }
 
