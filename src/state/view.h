@@ -19,7 +19,6 @@ const char* permission_name(Permission p);
 class StateView {
  public:
   StateView(const Schema& schema, const KvReader& kv) : s_(schema), kv_(kv) {}
-  // For readers of other features' keys (state/repo_seeds.h).
 
   std::optional<Account> account(const crypto::PublicKey& key) const;
   std::optional<Account> account_by_username(std::string_view username) const;
