@@ -16,8 +16,8 @@
 
 namespace guts::api {
 
-using collab::Shapes;
 using collab::AppliedFn;
+using collab::Shapes;
 using collab::submit;
 
 namespace {

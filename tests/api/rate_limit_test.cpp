@@ -22,7 +22,7 @@ TEST(RateLimiter, CountsDownThenRefusesUntilTheWindowResets) {
   auto refused = l.take("ip:1.2.3.4", 3, kT0 + 10 * 60 * 1000);
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.remaining, 0u);
-  EXPECT_EQ(refused.used, 3u);  // refused requests are not counted
+  EXPECT_EQ(refused.used, 3u);                     // refused requests are not counted
   EXPECT_EQ(refused.retry_after_s, 50 * 60u + 1);  // rounded up: 3000.001 s
   EXPECT_FALSE(l.peek("ip:1.2.3.4", 3, kT0 + 10 * 60 * 1000).allowed);
   // An hour after the first request a new window starts.
