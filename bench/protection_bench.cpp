@@ -124,3 +124,5 @@ BENCHMARK(BM_PushPermissionAndProtection)
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
+
+BENCHMARK_MAIN();
