@@ -87,7 +87,7 @@ git(dir, "commit", "-q", "-m", "more");
 const r = spawnSync("git", ["push", `http://alice:${tokens.alice}@${host}/${owner}/${repo}.git`, "main"],
   { cwd: dir, env: gitEnv, encoding: "utf8" });
 assert.notEqual(r.status, 0);
-assert.match(r.stderr, /! \[remote rejected\] main \(protected branch: 2 approving reviews required\)/);
+assert.match(r.stderr, /! \[remote rejected\] main -> main \(protected branch: 2 approving reviews required\)/);
 
 log("createCommitStatus / listCommitStatusesForRef / getCombinedStatusForRef");
 const st = await alice.rest.repos.createCommitStatus({
