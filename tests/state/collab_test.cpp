@@ -12,10 +12,6 @@ using namespace guts::state::testing;
 
 namespace {
 
-Bytes oid(uint8_t b) {
-  return Bytes(20, b);
-}
-
 struct Env {
   TempDb tmp{"collab"};
   Schema schema{*tmp.db};

@@ -19,10 +19,6 @@ namespace rep = guts::state::reputation;
 
 namespace {
 
-Bytes oid(uint8_t b) {
-  return Bytes(20, b);
-}
-
 struct Env {
   TempDb tmp{"reputation"};
   Schema schema{*tmp.db};
