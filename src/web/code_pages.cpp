@@ -1,6 +1,5 @@
 // Repository home, tree, blob, raw, branches and tags pages (reads through git::Browser).
 #include <algorithm>
-#include <chrono>
 
 #include "core/time.h"
 #include "git/process.h"
@@ -11,12 +10,6 @@
 namespace guts::web {
 
 namespace {
-
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 bool is_markdown(std::string_view name) {
   auto ends = [&](std::string_view ext) {
@@ -134,7 +127,8 @@ api::Response repo_page(WebEnv& env, api::Request& req) {
     h.raw("\"><code>") << k.sha.substr(0, 7);
     h.raw("</code></a> ") << summary_line(k.message);
     h.raw(" <span class=\"muted\">")
-        << k.author.name << " · " << age(static_cast<uint64_t>(k.author.time) * 1000, now_ms());
+        << k.author.name << " · "
+        << age(static_cast<uint64_t>(k.author.time) * 1000, unix_millis());
     h.raw("</span>");
     h.raw("</p>");
     clone_box(h, env, rv);
@@ -270,7 +264,7 @@ api::Response branches_page(WebEnv& env, api::Request& req) {
   repo_header(h, rv, "branches");
   h.raw("<div class=\"box\"><ul class=\"list\">");
   if (rv.git) {
-    uint64_t now = now_ms();
+    uint64_t now = unix_millis();
     for (const auto& b : rv.git->branches()) {
       auto k = rv.git->commit(b.sha);
       h.raw("<li><a href=\"") << rv.base + "/tree/" + url_path(b.name);

@@ -1,5 +1,4 @@
 // Commit log (paginated) and commit pages with a unified diff.
-#include <chrono>
 
 #include "core/time.h"
 #include "web/pages.h"
@@ -10,22 +9,6 @@ namespace guts::web {
 namespace {
 
 constexpr size_t kPerPage = 30;
-
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-size_t page_number(const api::Request& req) {
-  auto p = req.query_param("page").value_or("1");
-  size_t n = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9' || n > 100000) return 1;
-    n = n * 10 + static_cast<size_t>(c - '0');
-  }
-  return n == 0 ? 1 : n;
-}
 
 }  // namespace
 
@@ -70,7 +53,7 @@ api::Response commits_page(WebEnv& env, api::Request& req) {
   h.raw("<h2>Commits on <span class=\"pill\">") << ref << Safe{"</span>"};
   if (!path.empty()) h.raw(" touching <code>") << path << Safe{"</code>"};
   h.raw("</h2><div class=\"box\"><ul class=\"list commits\">");
-  uint64_t now = now_ms();
+  uint64_t now = unix_millis();
   for (const auto& k : list) {
     h.raw("<li><a href=\"") << rv.base + "/commit/" + k.sha;
     h.raw("\"><strong>") << summary_line(k.message)
@@ -108,7 +91,7 @@ api::Response commit_page(WebEnv& env, api::Request& req) {
   if (nl != std::string::npos && nl + 1 < k.message.size())
     h.raw("<pre>") << std::string_view(k.message).substr(nl + 1) << Safe{"</pre>"};
   h.raw("<p class=\"muted\">") << k.author.name << " authored "
-                               << age(static_cast<uint64_t>(k.author.time) * 1000, now_ms());
+                               << age(static_cast<uint64_t>(k.author.time) * 1000, unix_millis());
   h.raw(" · commit <code>") << k.sha << Safe{"</code>"};
   for (const auto& p : k.parents) {
     h.raw(" · parent <a href=\"") << rv.base + "/commit/" + p;

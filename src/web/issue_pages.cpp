@@ -1,9 +1,9 @@
 // Issues and pull requests, read-only: lists (state filter, pagination) and the conversation
 // pages (body and comments rendered as Markdown, labels, assignees, state; reviews on pulls).
-#include <chrono>
 #include <map>
 
 #include "core/bytes.h"
+#include "core/time.h"
 #include "crypto/did.h"
 #include "web/markdown.h"
 #include "web/pages.h"
@@ -15,25 +15,9 @@ namespace {
 
 constexpr size_t kPerPage = 25;
 
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 std::string who(const state::StateView& view, const crypto::PublicKey& key) {
   if (auto a = view.account(key); a && !a->username.empty()) return a->username;
   return crypto::did_from_key(key).substr(0, 20) + "…";
-}
-
-size_t page_number(const api::Request& req) {
-  auto p = req.query_param("page").value_or("1");
-  size_t n = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9' || n > 100000) return 1;
-    n = n * 10 + static_cast<size_t>(c - '0');
-  }
-  return n == 0 ? 1 : n;
 }
 
 // Markdown of an issue, comment or review; relative links point into the default branch.
@@ -108,7 +92,7 @@ api::Response list(WebEnv& env, api::Request& req, bool pulls) {
     h.raw(st == s ? "</strong></a>" : "</a>");
   }
   h.raw("</nav><div class=\"box\"><ul class=\"list issues\">");
-  uint64_t now = now_ms();
+  uint64_t now = unix_millis();
   size_t shown = 0;
   for (uint64_t n : numbers) {
     auto i = view.issue(repo_id, n);
@@ -138,7 +122,7 @@ api::Response list(WebEnv& env, api::Request& req, bool pulls) {
 void comment_box(Html& h, const RepoView& rv, const std::string& author, uint64_t created_ms,
                  std::string_view body, std::string_view extra = {}) {
   h.raw("<div class=\"box comment\"><div class=\"head\"><strong>") << author;
-  h.raw("</strong> <span class=\"muted\">commented ") << age(created_ms, now_ms());
+  h.raw("</strong> <span class=\"muted\">commented ") << age(created_ms, unix_millis());
   if (!extra.empty()) h << " · " << extra;
   h.raw("</span></div><div class=\"body markdown\">");
   if (body.empty())
@@ -167,7 +151,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
   state_pill(h, *i);
   if (i->draft) h.raw(" <span class=\"pill\">draft</span>");
   h.raw(" <span class=\"muted\">")
-      << who(view, i->author) << " opened this " << age(i->created_ms, now_ms());
+      << who(view, i->author) << " opened this " << age(i->created_ms, unix_millis());
   if (pull) h << " · wants to merge " << i->head_ref << " into " << i->base_ref;
   h.raw("</span>");
   labels_of(h, view, *i);

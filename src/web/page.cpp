@@ -150,4 +150,14 @@ api::Response redirect(std::string location) {
   return r;
 }
 
+size_t page_number(const api::Request& req) {
+  auto p = req.query_param("page").value_or("1");
+  size_t n = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9' || n > 100000) return 1;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  return n == 0 ? 1 : n;
+}
+
 }  // namespace guts::web

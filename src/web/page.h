@@ -79,4 +79,7 @@ void serve(WebEnv& env, api::Request& req, api::Exchange& ex) {
 // A 302/303 redirect to a local path.
 api::Response redirect(std::string location);
 
+// The ?page= of a paginated page: a positive number, 1 when absent or malformed.
+size_t page_number(const api::Request& req);
+
 }  // namespace guts::web

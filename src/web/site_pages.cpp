@@ -1,6 +1,5 @@
 // Home (repositories and recent activity from finalized blocks), user and organization
 // profiles, and the network page (the same sources as /api/guts/status and /api/guts/peers).
-#include <chrono>
 
 #include "core/time.h"
 #include "crypto/did.h"
@@ -10,12 +9,6 @@
 namespace guts::web {
 
 namespace {
-
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 std::string name_of(const state::StateView& view, const crypto::PublicKey& key) {
   if (auto a = view.account(key); a && !a->username.empty()) return a->username;
@@ -37,7 +30,7 @@ void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t
 
 api::Response home_page(WebEnv& env, api::Request& req) {
   auto view = env.svc.chain().view();
-  uint64_t now = now_ms();
+  uint64_t now = unix_millis();
   Html h;
   h.raw("<h1>Repositories</h1><div class=\"box\"><ul class=\"list repos\">");
   size_t shown = 0;
@@ -75,7 +68,7 @@ api::Response user_page(WebEnv& env, api::Request& req) {
   std::string login = req.param("user");
   auto acct = view.account_by_username(login);
   if (!acct) throw Error(Code::kNotFound, "No such user");
-  uint64_t now = now_ms();
+  uint64_t now = unix_millis();
   Html h;
   std::optional<state::Org> org;
   if (acct->is_org) org = view.org_by_login(acct->username);
@@ -133,7 +126,7 @@ api::Response network_page(WebEnv& env, api::Request&) {
   auto ns = env.svc.node_status();
   auto view = env.svc.chain().view();
   uint64_t network_height = std::max(ns.network_height, head.height);
-  uint64_t now = now_ms();
+  uint64_t now = unix_millis();
   Html h;
   h.raw("<h1>Network</h1><div class=\"box\"><div class=\"body\"><table class=\"files\">");
   auto row = [&](std::string_view k, const std::string& v) {

@@ -78,6 +78,16 @@ struct ExecEnv {
   }
 };
 
+// A transaction body encodes, decodes to the same bytes and keeps its kind.
+template <typename T>
+void expect_roundtrip(const T& body) {
+  TxBody b = body;
+  Bytes enc = encode_body(b);
+  TxBody back = decode_body(kind_of(b), enc);
+  EXPECT_EQ(encode_body(back), enc);
+  EXPECT_EQ(kind_of(back), kind_of(b));
+}
+
 inline Genesis test_genesis() {
   Genesis g;
   g.chain_id = "test-chain";

@@ -53,15 +53,6 @@ struct Env : ExecEnv {
   Digest snapshot() { return state.digest(); }
 };
 
-template <typename T>
-void expect_roundtrip(const T& body) {
-  TxBody b = body;
-  Bytes enc = encode_body(b);
-  TxBody back = decode_body(kind_of(b), enc);
-  EXPECT_EQ(encode_body(back), enc);
-  EXPECT_EQ(kind_of(back), kind_of(b));
-}
-
 }  // namespace
 
 TEST(OrgTx, KindsAreAppendedAndRoundTrip) {
