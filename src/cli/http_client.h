@@ -77,4 +77,8 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Percent-encodes everything but ASCII letters, digits and "-_.~" (a path segment or a query
+// value).
+std::string percent_encode(std::string_view s);
+
 }  // namespace guts::cli

@@ -263,19 +263,8 @@ void add_issue_commands(CLI::App& app, ContextFn ctx) {
     json labels = json::array();
     if (!lb->add.empty())
       labels = c.expect(c.client().post(path, json{{"labels", lb->add}}.dump()));
-    for (const auto& name : lb->remove) {
-      std::string enc;
-      for (unsigned char ch : name) {
-        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
-          enc.push_back(static_cast<char>(ch));
-        } else {
-          char buf[4];
-          std::snprintf(buf, sizeof buf, "%%%02X", ch);
-          enc += buf;
-        }
-      }
-      labels = c.expect(c.client().del(path + "/" + enc));
-    }
+    for (const auto& name : lb->remove)
+      labels = c.expect(c.client().del(path + "/" + percent_encode(name)));
     std::string names;
     for (const auto& l : labels)
       names += (names.empty() ? "" : ", ") + l["name"].get<std::string>();

@@ -75,6 +75,8 @@ struct NodeConfig {
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
+  // Search (search/indexer.h, docs/search.md): the node-local index at <data>/search.sqlite.
+  bool search = true;
   TestSeams seams;
 };
 

@@ -18,6 +18,7 @@
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
 #include "api/routes.h"
+#include "api/search_routes.h"
 #include "api/services.h"
 #include "api/tls_context.h"
 #include "api/tokens.h"
@@ -40,6 +41,8 @@
 #include "node/webhooks.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
+#include "search/index.h"
+#include "search/indexer.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "state/migrations.h"
@@ -120,6 +123,8 @@ struct Node::Impl {
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
   std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
+  std::unique_ptr<search::Index> search_index;    // docs/search.md
+  std::unique_ptr<search::Indexer> search_indexer;
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
@@ -319,6 +324,25 @@ void Node::start() {
     impl_->chain->add_commit_listener(
         [wh = impl_->webhooks.get()](const state::Block&) { wh->notify(); });
   }
+  // Search (docs/search.md): a node-local index of finalized state, on its own thread.
+  if (c.search) {
+    const auto file = c.data_dir / "search.sqlite";
+    try {
+      impl_->search_index = std::make_unique<search::Index>(file);
+    } catch (const std::exception& e) {
+      // Derived data: a damaged index is dropped and rebuilt from state.
+      spdlog::warn("search index {} unusable ({}): rebuilding it", file.string(), e.what());
+      for (const char* suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(file.string() + suffix);
+      impl_->search_index = std::make_unique<search::Index>(file);
+    }
+    impl_->search_indexer = std::make_unique<search::Indexer>(
+        *impl_->search_index, *impl_->chain, [repos = impl_->repos.get()](uint64_t id) {
+          return repos->path_for(api::git_repo_key(id));
+        });
+    impl_->chain->add_commit_listener(
+        [ix = impl_->search_indexer.get()](const state::Block&) { ix->notify(); });
+  }
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -457,6 +481,10 @@ void Node::start() {
     });
   };
   api::add_admin_routes(*router, std::move(admin));
+  if (impl_->search_indexer)
+    api::add_search_routes(*router,
+                           std::make_shared<api::SearchEnv>(api::SearchEnv{
+                               *impl_->services, *impl_->search_index, *impl_->search_indexer}));
   // Health and metrics (docs/metrics.md): ready = consensus running, caught up, connected.
   const bool needs_peers = !validator || genesis.validators.size() > 1;
   auto readiness = [this, needs_peers] {
@@ -495,6 +523,7 @@ void Node::start() {
   // The web interface (docs/web.md): HTML pages, and HTML error pages for browsers.
   auto web_env = web::make_web_env(*impl_->services, *impl_->repos,
                                    peers_source(impl_->network->discovery()), git_opts.hosts);
+  web::set_search_index(*web_env, impl_->search_index.get());
   web::add_web_routes(*router, web_env);
   opts.error_page = web::web_error_pages(web_env);
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
@@ -519,6 +548,7 @@ void Node::start() {
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
   if (impl_->maintenance) impl_->maintenance->start();
   impl_->webhooks->start();
+  if (impl_->search_indexer) impl_->search_indexer->start();
 }
 
 bool Node::reload() {
@@ -546,6 +576,7 @@ void Node::stop() {
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
   if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
+  if (impl_->search_indexer) impl_->search_indexer->stop();
   // A backup in progress ends (its partial files removed) before the database and
   // repositories it reads go away.
   impl_->backup_cancel = true;
@@ -559,6 +590,8 @@ void Node::stop() {
   impl_->server.reset();
   impl_->maintenance.reset();
   impl_->webhooks.reset();
+  impl_->search_indexer.reset();
+  impl_->search_index.reset();
   impl_->services.reset();
   impl_->consensus.reset();
   impl_->evidence.reset();  // after the consensus driver that reports to it

@@ -44,6 +44,11 @@ table.diff td.add{background:var(--add)}table.diff td.del{background:var(--del)}
 .markdown blockquote{margin:0;padding:0 12px;color:var(--muted);border-left:4px solid var(--border)}
 .clone input{width:100%;font-family:ui-monospace,monospace;font-size:12px;padding:4px 8px;border:1px solid var(--border);border-radius:6px}
 .pager{display:flex;gap:12px;margin:12px 0}
+header.top form.search input{padding:4px 8px;border-radius:6px;border:1px solid #57606a;background:#24292f;color:#fff}
+.search-form{display:flex;gap:8px;margin:8px 0 16px}.search-form input{flex:1;padding:6px 10px;border:1px solid var(--border);border-radius:6px}
+.tabs .count{background:var(--border);border-radius:10px;padding:0 6px;font-size:12px}
+pre.fragment{background:var(--hunk);padding:6px 8px;border-radius:6px;overflow-x:auto;font-size:12px}
+.flash.error{color:#cf222e}
 .err{text-align:center;padding:48px 0}.err .code{font-size:48px;color:var(--muted)}
 .hl.kwa,.hl.kwb{color:#cf222e}.hl.kwc{color:#0550ae}.hl.kwd{color:#8250df}.hl.str,.hl.sng{color:#0a3069}
 .hl.num{color:#0550ae}.hl.com,.hl.slc{color:#6e7781;font-style:italic}.hl.ppc{color:#953800}

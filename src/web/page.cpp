@@ -31,6 +31,8 @@ api::Response page(WebEnv& env, int status, std::string_view title, const Html& 
       << chain;
   h.raw(
       "</span><nav><a href=\"/\">Repositories</a><a href=\"/network\">Network</a></nav>"
+      "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">"
+      "<input type=\"search\" name=\"q\" placeholder=\"Search\" aria-label=\"Search\"></form>"
       "</header>\n<main>");
   h << Safe{body.str()};
   h.raw("</main>\n<footer>Height ") << head.height;

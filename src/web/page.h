@@ -24,6 +24,9 @@
 namespace guts::git {
 class RepoStore;
 }
+namespace guts::search {
+class Index;
+}
 
 namespace guts::web {
 
@@ -35,6 +38,7 @@ struct WebEnv {
   // empty: every repository.
   std::function<bool(uint64_t repo_id)> hosts;
   Highlighter highlighter;
+  search::Index* search = nullptr;  // the node's search index (docs/search.md); null: off
 };
 
 // Content-Security-Policy of every HTML page: nothing inline, scripts and styles from this

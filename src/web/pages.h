@@ -13,6 +13,7 @@ namespace guts::web {
 api::Response home_page(WebEnv& env, api::Request& req);     // GET /
 api::Response user_page(WebEnv& env, api::Request& req);     // GET /{user}
 api::Response network_page(WebEnv& env, api::Request& req);  // GET /network
+api::Response search_page(WebEnv& env, api::Request& req);   // GET /search?q=&type=&page=
 
 api::Response repo_page(WebEnv& env, api::Request& req);      // GET /{owner}/{repo}
 api::Response tree_page(WebEnv& env, api::Request& req);      // GET .../tree/{rest...}

@@ -27,6 +27,7 @@ void stylesheet_file(WebEnv&, api::Request& req, api::Responder respond) {
 const api::RouteSpec<WebEnv> kSiteRoutes[] = {
     {"GET", "/", "public", nullptr, &serve<&home_page>},
     {"GET", "/network", "public", nullptr, &serve<&network_page>},
+    {"GET", "/search", "public", nullptr, &serve<&search_page>},
     {"GET", "/-/static/{file}", "public", &stylesheet_file},
     {"GET", "/{user}", "public", nullptr, &serve<&user_page>},
 };
@@ -53,6 +54,10 @@ std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& re
                                      std::function<bool(uint64_t repo_id)> hosts) {
   return std::shared_ptr<WebEnv>(
       new WebEnv{services, repos, std::move(peers), std::move(hosts), {}});
+}
+
+void set_search_index(WebEnv& env, search::Index* index) {
+  env.search = index;
 }
 
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {

@@ -16,6 +16,9 @@
 namespace guts::git {
 class RepoStore;
 }
+namespace guts::search {
+class Index;
+}
 
 namespace guts::web {
 
@@ -27,7 +30,10 @@ std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& re
                                      api::PeersSource peers,
                                      std::function<bool(uint64_t repo_id)> hosts = {});
 
-// GET /, /network, /-/static/..., /{user}, /{owner}/{repo}[/tree|blob|raw|commits|commit|
+// The search page's index (docs/search.md); without one, /search says search is off.
+void set_search_index(WebEnv& env, search::Index* index);
+
+// GET /, /network, /search, /-/static/..., /{user}, /{owner}/{repo}[/tree|blob|raw|commits|commit|
 // branches|tags...]. Call after the API and git routes (their static segments win anyway).
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env);
 

@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -74,6 +74,8 @@ node "$BUILD/governance.mjs"
 node "$BUILD/hooks.mjs"
 # Branch protection and commit statuses (docs/governance.md "Branch protection").
 node "$BUILD/protection.mjs"
+# Search: repositories, issues and pull requests, code (docs/search.md).
+node "$BUILD/search.mjs"
 
 # The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
 as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }
@@ -100,3 +102,16 @@ if as bob org remove-member cliorg alice >/dev/null 2>&1; then
   echo "FAIL: a member removed the owner"; exit 1
 fi
 echo "ok: guts org / guts team"
+
+# guts search, on what search.mjs left (its index has caught up: search.mjs waited for it).
+expect_out "alice/searchable" bob search repos searchable
+expect_out "issue alice/searchable#1  [closed] Flux capacitor overheats" bob search issues "flux is:issue repo:alice/searchable"
+expect_out "alice/searchable: src/engine.c" bob search code quantum_flux
+expect_out "Secret flux experiment" alice search issues secret
+expect_out "0 results" bob search issues secret
+expect_out "indexed height" bob search status
+if out=$(as bob search issues 'is:sleeping' 2>&1); then
+  echo "FAIL: an invalid query was accepted: $out"; exit 1
+fi
+grep -qF "is:sleeping is not a known value" <<<"$out" || { echo "FAIL: unclear error: $out"; exit 1; }
+echo "ok: guts search"

@@ -13,6 +13,7 @@ const token = process.env.ALICE_TOKEN;
 const host = new URL(base).host;
 let step = "";
 let expect404 = false;
+let expect422 = false;  // the search step's invalid query
 // Screenshots of the main pages (for docs/web.md), in the build tree.
 const shots = process.env.SCREENSHOT_DIR;
 async function shot(page, name) {
@@ -112,7 +113,8 @@ async function main() {
   const watch = (page, name) => {
     page.on("console", (m) => {
       // The error-page step loads 404s on purpose; Chromium logs each one.
-      if (m.type() === "error" && !(expect404 && /status of 404/.test(m.text())))
+      if (m.type() === "error" && !(expect404 && /status of 404/.test(m.text())) &&
+          !(expect422 && /status of 422/.test(m.text())))
         problems.push(`${name}: console error: ${m.text()}`);
     });
     page.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
@@ -248,6 +250,30 @@ async function main() {
     assert.match(f.headers.get("content-type"), /git-upload-pack-advertisement/);
 
     expect404 = false;
+    log("search from the header: issues, code; private repositories stay hidden");
+    for (const deadline = Date.now() + 30000; ; ) {
+      const st = await (await fetch(base + "/api/guts/search")).json();
+      if (st.indexed_height >= st.height) break;
+      assert.ok(Date.now() < deadline, `search index stuck: ${JSON.stringify(st)}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await page.goto(base + "/");
+    await page.getByRole("searchbox", { name: "Search" }).fill("crash");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/search\?q=crash/);
+    await page.getByRole("link", { name: /Issues and pull requests/ }).click();
+    await page.getByRole("link", { name: "Crash on <script>alert(4)</script>" }).click();
+    await page.waitForURL(base + `/alice/proj/issues/${issueNo}`);
+    await page.goto(base + "/search?q=" + encodeURIComponent("web diff") + "&type=code");
+    await page.getByRole("link", { name: "src/main.c" }).waitFor();
+    assert.match(await page.locator("pre.fragment").first().textContent(), /web diff/);
+    await shot(page, "search");
+    await page.goto(base + "/search?q=secret&type=repositories");
+    await page.locator("li", { hasText: "Nothing found." }).waitFor();
+    expect422 = true;
+    await page.goto(base + "/search?q=" + encodeURIComponent('"unterminated'));
+    await page.locator(".flash.error", { hasText: "unterminated quote" }).waitFor();
+    expect422 = false;
     log("everything reads without JavaScript");
     const noJs = await browser.newContext({ javaScriptEnabled: false });
     const p2 = await noJs.newPage();
