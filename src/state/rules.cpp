@@ -21,9 +21,9 @@ static bool is_alnum(char c) {
 std::optional<std::string> username_error(std::string_view name) {
   // Top-level paths of the web interface and the APIs (a user named so would be shadowed).
   static constexpr std::array<std::string_view, 17> kReserved = {
-      "api",    "ws",     "login", "logout", "settings",      "new",   "explore",
-      "static", "assets", "admin", "guts",   "organizations", "users", "repos",
-      "search", "network", "notifications"};
+      "api",     "ws",     "login",  "logout",  "settings",     "new",
+      "explore", "static", "assets", "admin",   "guts",         "organizations",
+      "users",   "repos",  "search", "network", "notifications"};
   if (name.empty() || name.size() > 39) return "username must be 1 to 39 characters";
   if (name.front() == '-' || name.back() == '-')
     return "username may not begin or end with a hyphen";
