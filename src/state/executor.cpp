@@ -56,6 +56,12 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateReviewComment:
     case TxKind::kDismissReview:
       return kScopeCollab;
+    // Quorum decisions (state/proposal.h): administration.
+    case TxKind::kSetQuorumPolicy:
+    case TxKind::kCreateProposal:
+    case TxKind::kVoteProposal:
+    case TxKind::kCancelProposal:
+      return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -113,8 +119,11 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   return Status::Ok();
 }
 
-Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
+Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded) const {
   StateView view(s_, state);
+  // Quorum decisions: the one place an action a policy covers is refused (state/proposal.h).
+  if (guarded)
+    if (auto why = quorum_refusal(view, tx)) return denied(*why);
   const auto& author = tx.author;
   const uint64_t now = ctx_.timestamp_ms;
 
@@ -253,6 +262,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return Status::Ok();
         } else if constexpr (kIsOrgBody<T>) {
           return apply_org(state, tx);
+        } else if constexpr (kIsProposalBody<T>) {
+          return apply_proposal(state, tx);
         } else {
           return apply_collab(state, tx);
         }

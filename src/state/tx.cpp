@@ -104,6 +104,15 @@ const char* tx_kind_name(TxKind kind) {
       return "create_org_repo";
     case TxKind::kTransferRepo:
       return "transfer_repo";
+    // Quorum decisions (state/proposal.h).
+    case TxKind::kSetQuorumPolicy:
+      return "set_quorum_policy";
+    case TxKind::kCreateProposal:
+      return "create_proposal";
+    case TxKind::kVoteProposal:
+      return "vote_proposal";
+    case TxKind::kCancelProposal:
+      return "cancel_proposal";
   }
   return "unknown";
 }
@@ -119,10 +128,15 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
+        // Quorum decisions: kinds 37-40, not contiguous with the variant index.
+        if constexpr (std::is_same_v<T, SetQuorumPolicy>) return TxKind::kSetQuorumPolicy;
+        if constexpr (std::is_same_v<T, CreateProposal>) return TxKind::kCreateProposal;
+        if constexpr (std::is_same_v<T, VoteProposal>) return TxKind::kVoteProposal;
+        if constexpr (std::is_same_v<T, CancelProposal>) return TxKind::kCancelProposal;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
-        if constexpr (index >= first)
+        if constexpr (index >= first && !kIsProposalBody<T>)
           return static_cast<TxKind>(static_cast<uint32_t>(TxKind::kSetCollaborator) +
                                      (index - first));
       },
@@ -157,6 +171,8 @@ Bytes encode_body(const TxBody& body) {
           w.boolean(b.force);
         } else if constexpr (kIsOrgBody<T>) {
           encode_org_body(w, b);
+        } else if constexpr (kIsProposalBody<T>) {
+          encode_proposal_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -299,6 +315,19 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kTransferRepo:
       out = decode_org_body<TransferRepo>(r);
+      break;
+    // Quorum decisions (state/proposal.h).
+    case TxKind::kSetQuorumPolicy:
+      out = decode_proposal_body<SetQuorumPolicy>(r);
+      break;
+    case TxKind::kCreateProposal:
+      out = decode_proposal_body<CreateProposal>(r);
+      break;
+    case TxKind::kVoteProposal:
+      out = decode_proposal_body<VoteProposal>(r);
+      break;
+    case TxKind::kCancelProposal:
+      out = decode_proposal_body<CancelProposal>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

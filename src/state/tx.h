@@ -17,6 +17,7 @@
 #include "crypto/ed25519.h"
 #include "state/collab.h"
 #include "state/org.h"
+#include "state/proposal.h"
 
 namespace guts::state {
 
@@ -64,6 +65,11 @@ enum class TxKind : uint32_t {
   kSetTeamRepo = 31,
   kCreateOrgRepo = 32,
   kTransferRepo = 33,
+  // Quorum decisions (state/proposal.h).
+  kSetQuorumPolicy = 37,
+  kCreateProposal = 38,
+  kVoteProposal = 39,
+  kCancelProposal = 40,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -129,7 +135,9 @@ using TxBody =
                  MergePullRequest, SubmitReview, CreateReviewComment, DismissReview,
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
-                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo>;
+                 DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
+                 // quorum decisions (kinds 37-40)
+                 SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

@@ -151,6 +151,10 @@ class StateView {
   static std::string repo_team_key(uint64_t repo, uint64_t team);
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
+  // For reads kept in their feature's file (state/proposal.h).
+  const Schema& schema() const { return s_; }
+  const KvReader& kv() const { return kv_; }
+
  private:
   const Schema& s_;
   const KvReader& kv_;
