@@ -7,6 +7,8 @@
 #   bench/consensus_bench.sh [BUILD_DIR] [N] -- <guts-bench-consensus options without --node>
 #   e.g. bench/consensus_bench.sh build 4 -- --mode flood --clients 64 --txs-per-client 200
 set -euo pipefail
+# Load from a few keys: the door's rate limit for low-reputation identities is off (docs/reputation.md).
+export GUTS_DOOR_LIMIT_MIN_REPUTATION=${GUTS_DOOR_LIMIT_MIN_REPUTATION:-0}
 BUILD=${1:-build}
 N=${2:-4}
 shift $(( $# >= 2 ? 2 : $# ))

@@ -2,7 +2,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "api/github.h"
+#include "api/scopes.h"
 #include "core/time.h"
 #include "crypto/did.h"
 #include "state/permission.h"
@@ -40,6 +43,18 @@ state::Permission needed_for(std::string_view access) {
   if (access == "repo:admin") return state::Permission::kAdmin;
   if (access == "repo:write") return state::Permission::kWrite;
   return state::Permission::kRead;
+}
+
+// The token scope check (api/scopes.h): answers 403 and returns true when the caller's token
+// holds none of the scopes the request accepts. Anonymous callers have no token to check.
+bool lacks_scope(Request& req, const Responder& respond, bool repo_private = false) {
+  auto accepted = accepted_scopes({req.access, req.method, req.route, repo_private});
+  if (accepted.empty()) return false;
+  req.response_headers.set("X-Accepted-OAuth-Scopes", scope_header(accepted));
+  if (!req.principal.authenticated || holds_any(req.principal.scopes, accepted)) return false;
+  respond(error_response(403, "This token lacks the scope this request needs (one of: " +
+                                  scope_header(accepted) + ")"));
+  return true;
 }
 
 // org:* and team:* (see auth.h).
@@ -87,6 +102,7 @@ bool authorize_org(Services& services, Request& req, const Responder& respond) {
       respond(error_response(403, message));
     return true;
   }
+  if (lacks_scope(req, respond)) return true;
   req.route_data = std::move(ctx);
   return false;
 }
@@ -136,9 +152,14 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
       respond(unauthorized(req, "Bad credentials"));
       return true;
     }
+    uint64_t now = unix_millis();
+    if (info->expired(now)) {
+      respond(unauthorized(req, "Bad credentials (the token expired)"));
+      return true;
+    }
     auto view = services.chain().view();
     auto d = view.delegation(info->owner, services.node_key().public_key());
-    if (!d || d->expires_ms <= unix_millis()) {
+    if (!d || d->expires_ms <= now) {
       respond(unauthorized(
           req, "Bad credentials (the delegation to this node was revoked or has expired)"));
       return true;
@@ -146,6 +167,10 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
     req.principal.authenticated = true;
     req.principal.did = crypto::did_from_key(info->owner);
     req.principal.token_id = info->id;
+    req.principal.login_token = info->kind == TokenKind::kLogin;
+    req.principal.scopes = info->granted_scopes();
+    req.principal.repo_ids = info->repo_ids;
+    req.response_headers.set("X-OAuth-Scopes", scope_header(req.principal.scopes));
     if (auto acct = view.account(info->owner)) req.principal.username = acct->username;
     return false;
   };
@@ -162,12 +187,18 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
       if (!ok) respond(error_response(403, "Requires the node operator's admin token"));
       return !ok;
     }
-    if (access == "user") {
+    if (access == "user" || access == "user:login") {
       if (!req.principal.authenticated) {
         respond(unauthorized(req, "Requires authentication"));
         return true;
       }
-      return false;
+      if (access == "user:login" && !req.principal.login_token) {
+        respond(error_response(403,
+                               "Requires a login token (guts auth login): personal access "
+                               "tokens cannot manage tokens"));
+        return true;
+      }
+      return lacks_scope(req, respond);
     }
     if (access == "operator") {
       if (!req.principal.authenticated) {
@@ -203,7 +234,11 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
     if (!owner) return hidden();
     auto repo = view.repo_by_name(owner->key, repo_name);
     if (!repo) return hidden();
-    auto have = state::effective_permission(view, *repo, who);
+    // A token limited to some repositories reaches the others as an anonymous caller would.
+    bool outside = !req.principal.repo_ids.empty() &&
+                   std::find(req.principal.repo_ids.begin(), req.principal.repo_ids.end(),
+                             repo->id) == req.principal.repo_ids.end();
+    auto have = state::effective_permission(view, *repo, outside ? std::nullopt : who);
     if (have == state::Permission::kNone) return hidden();
     auto need = needed_for(access);
     // `git push` starts with the receive-pack advertisement: it needs what the push needs.
@@ -218,6 +253,7 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
                                         " rights to Repository."));
       return true;
     }
+    if (lacks_scope(req, respond, repo->is_private)) return true;
     req.route_data = RepoContext{*repo, *owner, have};
     return false;
   };

@@ -5,6 +5,7 @@
 // authorize: enforces the access each route declared (Request::access):
 //   public     anyone;
 //   user       an authenticated caller (401 otherwise);
+//   user:login an authenticated caller using a login token, not a personal access token (403);
 //   admin      the node's local operator: header X-Guts-Admin-Token equal to `admin_token`
 //              (<data>/admin.token, node/backup.h), from a loopback address; 403 otherwise
 //              (and always when admin_token is empty);
@@ -21,6 +22,10 @@
 //   team:read / team:admin
 //              also resolves {team_slug} (404); team:admin needs an organization owner or a
 //              maintainer of the team.
+// Then, for an authenticated caller, the token's scopes (api/scopes.h): a token holding none of
+// the scopes the request accepts is refused with 403; every authenticated response carries
+// X-OAuth-Scopes, and checked ones X-Accepted-OAuth-Scopes. A token limited to some
+// repositories (api/tokens.h) reaches the others as an anonymous caller would.
 #pragma once
 
 #include <vector>
@@ -57,6 +62,8 @@ const OrgContext& org_context(const Request& req);
 // The token in an Authorization header, if any.
 std::optional<std::string> bearer_token(const Request& req);
 
+// Returns {authenticate, authorize}, in that order: a middleware that needs the principal but
+// must run before authorization goes between them (node.cpp: the REST rate limit).
 std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token = {});
 
 }  // namespace guts::api

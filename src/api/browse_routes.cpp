@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "git/browse.h"
 #include "git/repo_store.h"
+#include "state/protection_view.h"
 
 namespace guts::api {
 
@@ -69,6 +70,18 @@ struct Ctx {
   std::string api;   // .../api/v3/repos/owner/name
   std::string html;  // .../owner/name
 };
+
+// A 200 JSON answer with an ETag, or 304 Not Modified when If-None-Match names it: the
+// streaming-route half of "conditional requests everywhere" (api/github.h finish_rest_response).
+void send_ok(Ctx& c, const json& body, Headers extra = {}) {
+  Response r{200, std::move(extra), body.dump(-1, ' ', false, json::error_handler_t::replace)};
+  r = with_etag(c.req, std::move(r));
+  r.headers.set("Content-Type", "application/json; charset=utf-8");
+  r.headers.set("Content-Length", std::to_string(r.body.size()));
+  c.ex.begin_response(r.status, r.headers);
+  if (!r.body.empty()) c.ex.write(r.body);
+  c.ex.finish();
+}
 
 std::string mode_string(uint32_t mode) {
   char buf[16];
@@ -176,10 +189,11 @@ void branches(Ctx& c) {
   for (size_t i = start; i < all.size() && i < start + page.per_page; ++i)
     arr.push_back({{"name", all[i].name},
                    {"commit", {{"sha", all[i].sha}, {"url", c.api + "/commits/" + all[i].sha}}},
-                   {"protected", false}});
+                   {"protected", state::branch_is_protected(c.svc.chain().view(), c.repo.repo.id,
+                                                            all[i].name)}});
   Response r;
   add_link_header(r, c.req, c.svc.public_url(), page, all.size());
-  send(c.ex, 200, arr, r.headers);
+  send_ok(c, arr, r.headers);
 }
 
 void branch(Ctx& c) {
@@ -187,13 +201,14 @@ void branch(Ctx& c) {
   for (const auto& b : c.git.branches()) {
     if (b.name != name) continue;
     auto k = c.git.commit(b.sha);
-    send(c.ex, 200,
-         json{{"name", b.name},
-              {"commit", commit_json(c.api, c.html, k, true)},
-              {"_links",
-               {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
-              {"protected", false},
-              {"protection_url", c.api + "/branches/" + b.name + "/protection"}});
+    send_ok(c,
+            json{{"name", b.name},
+                 {"commit", commit_json(c.api, c.html, k, true)},
+                 {"_links",
+                  {{"self", c.api + "/branches/" + b.name}, {"html", c.html + "/tree/" + b.name}}},
+                 {"protected",
+                  state::branch_is_protected(c.svc.chain().view(), c.repo.repo.id, b.name)},
+                 {"protection_url", c.api + "/branches/" + b.name + "/protection"}});
     return;
   }
   send_error(c.ex, 404, "Branch not found");
@@ -219,7 +234,7 @@ void tags(Ctx& c) {
   }
   Response r;
   add_link_header(r, c.req, c.svc.public_url(), page, all.size());
-  send(c.ex, 200, arr, r.headers);
+  send_ok(c, arr, r.headers);
 }
 
 void commits(Ctx& c) {
@@ -240,7 +255,7 @@ void commits(Ctx& c) {
   for (const auto& k : list) arr.push_back(commit_json(c.api, c.html, k, true));
   Headers h;
   link_header(h, c, page, more);
-  send(c.ex, 200, arr, h);
+  send_ok(c, arr, h);
 }
 
 void commit(Ctx& c) {
@@ -271,7 +286,7 @@ void commit(Ctx& c) {
   }
   j["stats"] = {{"total", adds + dels}, {"additions", adds}, {"deletions", dels}};
   j["files"] = files;
-  send(c.ex, 200, j);
+  send_ok(c, j);
 }
 
 void tree(Ctx& c) {
@@ -301,11 +316,10 @@ void tree(Ctx& c) {
       j["url"] = c.api + (e.type == "tree" ? "/git/trees/" : "/git/blobs/") + e.sha;
     arr.push_back(j);
   }
-  send(c.ex, 200,
-       json{{"sha", tree_sha},
-            {"url", c.api + "/git/trees/" + tree_sha},
-            {"tree", arr},
-            {"truncated", truncated}});
+  send_ok(c, json{{"sha", tree_sha},
+                  {"url", c.api + "/git/trees/" + tree_sha},
+                  {"tree", arr},
+                  {"truncated", truncated}});
 }
 
 void contents(Ctx& c) {
@@ -318,7 +332,7 @@ void contents(Ctx& c) {
     json arr = json::array();
     for (const auto& e : c.git.tree(ref, "", false))
       arr.push_back(content_json(c, e, ref, nullptr));
-    return send(c.ex, 200, arr);
+    return send_ok(c, arr);
   }
   auto e = c.git.entry(ref, path);
   if (!e) return send_error(c.ex, 404, "Not Found");
@@ -326,12 +340,12 @@ void contents(Ctx& c) {
     json arr = json::array();
     for (const auto& x : c.git.tree(ref, path, false))
       arr.push_back(content_json(c, x, ref, nullptr));
-    return send(c.ex, 200, arr);
+    return send_ok(c, arr);
   }
-  if (e->type != "blob") return send(c.ex, 200, content_json(c, *e, ref, nullptr));
+  if (e->type != "blob") return send_ok(c, content_json(c, *e, ref, nullptr));
   if (wants_raw(c.req)) return send_raw_blob(c, e->sha, e->size);
   auto blob = c.git.blob(ref, path, 1 << 20);  // GitHub: content up to 1 MB, "none" above
-  send(c.ex, 200, content_json(c, *e, ref, &blob));
+  send_ok(c, content_json(c, *e, ref, &blob));
 }
 
 void readme(Ctx& c) {
@@ -343,7 +357,7 @@ void readme(Ctx& c) {
   auto e = c.git.entry(ref, b->path);
   if (!e) return send_error(c.ex, 404, "Not Found");
   if (wants_raw(c.req)) return send_raw_blob(c, e->sha, e->size);
-  send(c.ex, 200, content_json(c, *e, ref, &*b));
+  send_ok(c, content_json(c, *e, ref, &*b));
 }
 
 void compare(Ctx& c) {
@@ -373,7 +387,7 @@ void compare(Ctx& c) {
          {"total_commits", cmp.ahead_by},
          {"commits", commits},
          {"files", files}};
-  send(c.ex, 200, j);
+  send_ok(c, j);
 }
 
 void archive(Ctx& c, const std::string& format) {

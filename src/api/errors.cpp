@@ -1,6 +1,7 @@
 #include "api/errors.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace guts::api {
@@ -30,6 +31,8 @@ int http_status(Code code) {
       return 500;
     case Code::kUnavailable:
       return 503;
+    case Code::kRateLimited:
+      return 429;
   }
   return 500;
 }
@@ -120,6 +123,21 @@ Response status_response(const Status& st, std::string_view resource, std::strin
       return error_response(status, st.message());
     case Code::kConflict:
       return error_response(status, has_field ? reason : st.message());
+    case Code::kRateLimited: {  // the message ends with "retry after N s"
+      Response r = error_response(status, st.message());
+      auto at = st.message().rfind("retry after ");
+      uint64_t secs = 1;
+      if (at != std::string::npos) {
+        secs = 0;
+        for (size_t i = at + 12;
+             i < st.message().size() && std::isdigit(static_cast<unsigned char>(st.message()[i])) &&
+             secs < 86400;
+             ++i)
+          secs = secs * 10 + static_cast<uint64_t>(st.message()[i] - '0');
+      }
+      r.headers.set("Retry-After", std::to_string(std::max<uint64_t>(secs, 1)));
+      return r;
+    }
     default:
       return error_response(status, st.message());
   }

@@ -179,6 +179,12 @@ Response with_etag(const Request& req, Response resp) {
   return resp;
 }
 
+void finish_rest_response(const Request& req, Response& resp) {
+  if (resp.status != 200 || (req.method != "GET" && req.method != "HEAD")) return;
+  if (req.path.rfind("/api/v3/", 0) != 0 || resp.headers.get("ETag")) return;
+  resp = with_etag(req, std::move(resp));
+}
+
 std::string node_id(std::string_view type, uint64_t id) {
   std::string raw = std::string(type) + ":" + std::to_string(id);
   std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),

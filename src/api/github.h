@@ -66,6 +66,9 @@ void add_link_header(Response& resp, const Request& req, const std::string& publ
 // Conditional requests: sets a strong ETag (hash of the body) on a 200 response and turns it
 // into 304 Not Modified (empty body) when the request's If-None-Match lists that tag or "*".
 Response with_etag(const Request& req, Response resp);
+// Conditional requests everywhere in /api/v3 (ServerOptions::finish_response): a 200 answer to
+// a GET or HEAD that has no ETag yet gets one, and 304 when If-None-Match names it.
+void finish_rest_response(const Request& req, Response& resp);
 
 // GitHub's opaque node ids ("<Type>:<id>", base64url).
 std::string node_id(std::string_view type, uint64_t id);

@@ -33,9 +33,12 @@ class Headers {
 // Who is calling, as established by the authentication middleware (api/auth.h).
 struct Principal {
   bool authenticated = false;
-  std::string did;       // did:key of the user
-  std::string username;  // registered username, may be empty
-  std::string token_id;  // hex id of the token used (never the token itself)
+  std::string did;                  // did:key of the user
+  std::string username;             // registered username, may be empty
+  std::string token_id;             // hex id of the token used (never the token itself)
+  bool login_token = false;         // a login token (every scope), not a personal one
+  std::vector<std::string> scopes;  // what the token grants (api/scopes.h)
+  std::vector<uint64_t> repo_ids;   // non-empty: the only repositories the token reaches
 };
 
 struct Request {
@@ -55,7 +58,11 @@ struct Request {
   // "user" (authenticated), "repo:read", "repo:write", "repo:admin". The authorization
   // middleware (one place, never per endpoint) enforces it using `params` owner/repo.
   std::string access;
+  std::string route;    // the matched route's pattern ("/api/v3/repos/{owner}/{repo}")
   std::any route_data;  // optional data attached by middleware
+  // Headers every response to this request carries (set by middleware: X-OAuth-Scopes,
+  // X-RateLimit-*); a header the handler set itself wins.
+  Headers response_headers;
 
   // Percent-decoded value of the first `name` query parameter.
   std::optional<std::string> query_param(std::string_view name) const;

@@ -90,6 +90,12 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Adds each of `extra` that `h` does not already have (the handler's own headers win).
+void add_missing_headers(Headers& h, const Headers& extra) {
+  for (const auto& [k, v] : extra.items())
+    if (!h.get(k)) h.add(k, v);
+}
+
 bool valid_header_name(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -396,6 +402,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   net::steady_timer wake_;
   std::string remote_;
+  std::string accept_;  // the current request's Accept header (ServerOptions::error_page)
   uint64_t id_ = 0;
   uint64_t seq_ = 0;
   std::optional<Response> pending_;
@@ -538,6 +545,7 @@ class StreamExchange : public Exchange {
     bool keep = keep_alive_ && !s_->core().stopping.load() && body_consumed();
     std::optional<uint64_t> cl;
     Headers with_id = headers;
+    add_missing_headers(with_id, extra_headers_);
     if (!request_id_.empty()) with_id.set("X-Request-Id", request_id_);
     Head head = serialize_head(status, with_id, keep, http11_, s_->opt().server_name, &cl);
     no_body_ = head_ || !body_allowed(status);
@@ -614,6 +622,7 @@ class StreamExchange : public Exchange {
   bool reusable() const { return !broken_ && finished_ && keep_ && body_consumed(); }
   // For ServerOptions::on_request_done.
   void set_request_id(std::string id) { request_id_ = std::move(id); }
+  void set_extra_headers(Headers h) { extra_headers_ = std::move(h); }
   int status() const { return status_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -724,6 +733,7 @@ class StreamExchange : public Exchange {
   int status_ = 0;
   uint64_t remaining_ = 0;
   std::string request_id_;
+  Headers extra_headers_;  // Request::response_headers
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
 };
 
@@ -737,6 +747,7 @@ bool is_parse_error(const error_code& ec) {
 }
 
 net::awaitable<bool> Session::write_response(Response r, bool keep_alive, bool head) {
+  if (r.status >= 400 && core_->opt.error_page) core_->opt.error_page(record_.path, accept_, r);
   int status = (r.status < 100 || r.status > 999) ? 500 : r.status;
   bool has_body = body_allowed(status);
   std::optional<uint64_t> cl = has_body ? std::optional<uint64_t>(r.body.size()) : std::nullopt;
@@ -779,6 +790,7 @@ net::awaitable<void> Session::loop() {
 
     auto& msg = hp.get();
     record_ = RequestRecord{};
+    accept_ = std::string(msg[http::field::accept]);
     started_at_ = std::chrono::steady_clock::now();
     auto rid = msg["X-Request-Id"];
     record_.request_id = request_id_for(std::string_view(rid.data(), rid.size()));
@@ -820,6 +832,7 @@ net::awaitable<void> Session::loop() {
     req->request_id = record_.request_id;
     req->params = std::move(m.params);
     req->access = std::move(m.access);
+    req->route = m.pattern;
     for (const auto& f : msg) {
       req->headers.add(std::string(f.name_string()), std::string(f.value()));
     }
@@ -881,6 +894,8 @@ net::awaitable<void> Session::loop() {
       if (cut_ || !pending_) co_return;
       Response r = std::move(*pending_);
       pending_.reset();
+      add_missing_headers(r.headers, req->response_headers);
+      if (opt.finish_response) opt.finish_response(*req, r);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }
@@ -900,6 +915,8 @@ net::awaitable<void> Session::loop() {
       if (cut_ || !pending_) co_return;
       Response r = std::move(*pending_);
       pending_.reset();
+      add_missing_headers(r.headers, req->response_headers);
+      if (opt.finish_response) opt.finish_response(*req, r);
       if (!co_await write_response(std::move(r), after(), head) || !after()) co_return;
       continue;
     }
@@ -912,6 +929,7 @@ net::awaitable<void> Session::loop() {
     auto ex = std::make_shared<StreamExchange>(shared_from_this(), std::move(hp), has_body, gzip,
                                                expect_continue, keep_alive, head, http11);
     ex->set_request_id(record_.request_id);
+    ex->set_extra_headers(req->response_headers);
     ++seq_;
     stream_done_ = false;
     bool queued = core_->pool.submit([ex, req, handler = m.streaming_handler, seq = seq_,

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http.h"
@@ -58,6 +59,14 @@ struct ServerOptions {
   // Called once per routed request (buffered and streaming, 404 and 405 included) after its
   // response was written, on the I/O or worker thread that finished it. Must not block.
   std::function<void(const RequestRecord&)> on_request_done;
+  // Called on every buffered route's response (a handler's or a middleware's) before it is
+  // written, with the request: the one place for response policies such as conditional
+  // requests (api/github.h finish_rest_response). Runs on the I/O thread; must not block.
+  std::function<void(const Request&, Response&)> finish_response;
+  // Called with every buffered error response (status >= 400: unmatched routes, middleware and
+  // buffered handler answers, the server's own) before it is written, with the request's path
+  // and Accept header; may replace it (HTML error pages for browsers, web/page.h). I/O thread.
+  std::function<void(std::string_view path, std::string_view accept, Response&)> error_page;
 };
 
 class HttpServer {

@@ -1,6 +1,7 @@
 // Route tables. Each route declares the access it needs; the auth middleware enforces it.
 #pragma once
 
+#include "api/rate_limit.h"
 #include "api/router.h"
 #include "api/services.h"
 #include "state/token_request.h"  // kTokenRequestDomain, token_request_payload
@@ -14,5 +15,17 @@ void add_audit_routes(Router& router, Services& services);  // /api/guts/audit (
 // by add_v3_routes.
 void add_org_routes(Router& router, Services& services);
 void add_team_routes(Router& router, Services& services);
+// Personal access tokens (token_routes.cpp; api/tokens.h, api/scopes.h).
+void add_token_routes(Router& router, Services& services);
+// GET /api/v3/rate_limit (token_routes.cpp; api/rate_limit.h).
+void add_rate_limit_routes(Router& router, std::shared_ptr<RateLimiter> limiter);
+// Reputation and repository interaction limits (reputation_routes.cpp; docs/reputation.md);
+// called by add_v3_routes.
+void add_reputation_routes(Router& router, Services& services);
+// Branch protection and commit statuses (protection_routes.cpp); called by add_v3_routes.
+void add_protection_routes(Router& router, Services& services);
+// A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
+// by add_guts_routes.
+void add_repo_seeds_routes(Router& router, Services& services);
 
 }  // namespace guts::api

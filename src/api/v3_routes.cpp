@@ -180,6 +180,8 @@ void add_v3_routes(Router& router, Services& svc) {
   add_routes(router, svc, "/api/v3", kV3Routes);
   add_org_routes(router, svc);
   add_team_routes(router, svc);
+  add_reputation_routes(router, svc);
+  add_protection_routes(router, svc);
 }
 
 }  // namespace guts::api

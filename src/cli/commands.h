@@ -30,7 +30,17 @@ void add_team_commands(CLI::App& app, ContextFn ctx);
 void add_node_commands(CLI::App& app, ContextFn ctx);
 // guts audit: the node's audit log (audit_cmd.cpp).
 void add_audit_command(CLI::App& app, ContextFn ctx);
+// guts token create|list|revoke: personal access tokens (token_cmd.cpp).
+void add_token_commands(CLI::App& app, ContextFn ctx);
 // guts network new|up|down|status: local multi-node networks (network_cmd.cpp).
 void add_network_commands(CLI::App& app, ContextFn ctx);
+// guts reputation show, guts repo interaction-limit (reputation_cmd.cpp; after add_repo_commands).
+void add_reputation_commands(CLI::App& app, ContextFn ctx);
+// guts hook create|list|delete|deliveries|redeliver: webhooks (hook_cmd.cpp).
+void add_hook_commands(CLI::App& app, ContextFn ctx);
+// guts branch protect|unprotect|protection show (branch_cmd.cpp).
+void add_branch_commands(CLI::App& app, ContextFn ctx);
+// guts repo seeds show|add|remove (seeds_cmd.cpp; after add_repo_commands).
+void add_seeds_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

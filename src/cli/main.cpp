@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
   cli::add_audit_command(app, ctx);
   cli::add_org_commands(app, ctx);
   cli::add_team_commands(app, ctx);
+  cli::add_token_commands(app, ctx);
+  cli::add_reputation_commands(app, ctx);
+  cli::add_hook_commands(app, ctx);
+  cli::add_branch_commands(app, ctx);
+  cli::add_seeds_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,8 @@ const char* code_name(Code code) {
       return "already exists";
     case Code::kFailedPrecondition:
       return "failed precondition";
+    case Code::kRateLimited:
+      return "rate limited";
   }
   return "unknown";
 }

@@ -23,6 +23,8 @@ enum class Code {
   kAlreadyExists,       // a name or title that must be unique is taken (422 "already_exists")
   kFailedPrecondition,  // valid, but the resource is not in a state that allows it: a pull
                         // request that cannot be merged, or is merged already (405)
+  kRateLimited,         // too many requests from one identity; the message ends with
+                        // "retry after N s" (429 with Retry-After; docs/reputation.md)
 };
 // HTTP statuses of every code: docs/errors.md; the one mapping is api::http_status (src/api).
 

@@ -131,6 +131,12 @@ const std::vector<OptionSpec>& node_options() {
       option("ready-max-lag", &NodeConfig::ready_max_lag,
              "Blocks behind the network that GET /health/ready still counts as caught up", 0,
              1000000),
+      option("rate-limit-authenticated", &NodeConfig::rate_limit_authenticated,
+             "REST requests per hour per token (/api/v3; GitHub's X-RateLimit-*; 0: unlimited; "
+             "docs/api.md#rate-limits)",
+             0, 100000000),
+      option("rate-limit-anonymous", &NodeConfig::rate_limit_anonymous,
+             "REST requests per hour per IP address without a token (0: unlimited)", 0, 100000000),
       option("maintenance", &NodeConfig::maintenance,
              "Repository maintenance in the background (docs/maintenance.md; flag: "
              "--no-maintenance)"),
@@ -141,6 +147,18 @@ const std::vector<OptionSpec>& node_options() {
              "Maintenance git tasks at a time", 1, 16),
       option("maintenance-prune-window-hours", &NodeConfig::maintenance_prune_window_hours,
              "Unreachable loose objects younger than this are never pruned", 1, 87600),
+      option("door-limit-min-reputation", &NodeConfig::door_limit_min_reputation,
+             "Identities whose reputation is below this get a rate limit on transactions at this "
+             "node's door (429; node-local policy; 0: off; docs/reputation.md)",
+             0, 1000000),
+      option("door-limit-burst", &NodeConfig::door_limit_burst,
+             "Door rate limit: transactions a limited identity may send at once", 1, 1000000),
+      option("door-limit-per-minute", &NodeConfig::door_limit_per_minute,
+             "Door rate limit: transactions per minute a limited identity regains", 1, 1000000),
+      option("webhook-allow-private", &NodeConfig::webhook_allow_private,
+             "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
+      option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
+             "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
   };
   return table;
 }

@@ -59,11 +59,22 @@ struct NodeConfig {
   bool metrics = true;         // GET /metrics and the HTTP counters
   bool access_log = true;      // one info line per request (health checks and scrapes: debug)
   uint64_t ready_max_lag = 5;  // blocks behind the network still "ready"
+  // REST rate limits per hour (api/rate_limit.h; 0: unlimited).
+  uint64_t rate_limit_authenticated = 5000;
+  uint64_t rate_limit_anonymous = 60;
   // Repository maintenance (git/maintenance.h, docs/maintenance.md).
   bool maintenance = true;
   uint64_t maintenance_interval_ms = 600000;      // periodic scan; repack at most this often
   int maintenance_concurrency = 1;                // git tasks at a time
   uint64_t maintenance_prune_window_hours = 336;  // unreachable loose objects kept (2 weeks)
+  // The mempool door's rate limit for low-reputation identities (docs/reputation.md): node-local
+  // policy, not consensus. min_reputation 0 turns it off.
+  uint64_t door_limit_min_reputation = 10;
+  uint64_t door_limit_burst = 500;
+  uint64_t door_limit_per_minute = 60;
+  // Webhooks (node/webhooks.h, docs/webhooks.md).
+  bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
+  uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
   TestSeams seams;
 };
 

@@ -12,6 +12,7 @@
 #include "git/receive.h"
 #include "git/refs.h"
 #include "replication/object_sync.h"
+#include "state/repo_seeds_state.h"
 
 namespace guts::node {
 
@@ -184,6 +185,9 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
     if (repo) {
       auto owner = view.account(repo->owner);
       host = policy_.includes(owner ? owner->username : std::string(), repo->name, repo->owner);
+      // Private repositories: only where their seeds policy names this node.
+      if (host && repo->is_private && policy_.node)
+        host = state::is_repo_seed(view, repo_id, *policy_.node);
     }
     if (!policy_.all) {
       std::lock_guard l(flags_mu_);

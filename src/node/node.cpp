@@ -12,6 +12,8 @@
 #include "api/collab_routes.h"
 #include "api/evidence_routes.h"
 #include "api/git_routes.h"
+#include "api/github.h"
+#include "api/hooks_routes.h"
 #include "api/http_server.h"
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
@@ -19,6 +21,7 @@
 #include "api/services.h"
 #include "api/tls_context.h"
 #include "api/tokens.h"
+#include "api/webhook_payloads.h"
 #include "consensus/signing_guard.h"
 #include "core/fs.h"
 #include "core/status.h"
@@ -34,12 +37,15 @@
 #include "node/network.h"
 #include "node/node_consensus.h"
 #include "node/node_metrics.h"
+#include "node/webhooks.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "state/migrations.h"
+#include "state/repo_seeds_state.h"
 #include "storage/db.h"
+#include "web/web.h"
 
 namespace guts::node {
 
@@ -113,6 +119,7 @@ struct Node::Impl {
   std::unique_ptr<api::Services> services;
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
+  std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
@@ -205,11 +212,14 @@ void Node::start() {
   if (validator && !c.seed.empty())
     spdlog::warn("--seed is ignored: validators host every repository");
   if (!validator) spdlog::info("seeding policy: {}", seed.describe());
+  if (!validator) seed.node = key.public_key();  // private repositories: only as their seed
   impl_->git_projection = std::make_unique<GitProjection>(*impl_->chain, *impl_->repos,
                                                           *impl_->pending_pushes, std::move(seed));
   impl_->git_projection->reconcile_all();
   impl_->git_projection->attach();
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
+  impl_->mempool->set_door_limit(
+      {c.door_limit_min_reputation, c.door_limit_burst, c.door_limit_per_minute});
   // Every node runs Simplex (a one-validator network by default): p2p first, so consensus can
   // subscribe to its channels before the transport starts.
   NetworkOptions net(key);
@@ -225,6 +235,19 @@ void Node::start() {
   // projection fetches what the state's refs need and announces what this node hosts.
   replication::ObjectSyncOptions so;
   so.serve_override = c.seams.serve_packs;
+  // Private repositories are served and named only to validators and their seeds.
+  so.may_share = [chain = impl_->chain.get(), net = impl_->network.get()](
+                     const crypto::PublicKey& peer, uint64_t repo_id) {
+    auto view = chain->view();
+    auto repo = view.repo(repo_id);
+    replication::RepoAudience a;
+    a.known = repo.has_value();
+    a.is_private = repo && repo->is_private;
+    a.peer_is_validator = net->is_validator(peer);
+    a.peer_is_seed =
+        a.is_private && !a.peer_is_validator && state::is_repo_seed(view, repo_id, peer);
+    return replication::may_share(a);
+  };
   impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos, so);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.
@@ -274,6 +297,28 @@ void Node::start() {
   impl_->chain->add_commit_listener(
       [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
   observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
+  // Webhooks (docs/webhooks.md): this node delivers the hooks that name it, from finalized
+  // blocks, on the engine's own thread (started with the API; the payload sources use the
+  // services created below).
+  {
+    WebhookSources ws;
+    ws.events = [impl = impl_.get()](const state::Block& b) {
+      std::vector<WebhookEvent> out;
+      for (auto& e : api::webhook_events(*impl->services, impl->repos.get(), b))
+        out.push_back({e.name, e.action, e.repo_id, e.repo_owner, std::move(e.payload)});
+      return out;
+    };
+    ws.ping = [impl = impl_.get()](const state::Hook& h) {
+      return api::ping_payload(*impl->services, h);
+    };
+    WebhookOptions wo;
+    wo.allow_private = c.webhook_allow_private;
+    wo.retry_base_ms = c.webhook_retry_base_ms;
+    impl_->webhooks = std::make_unique<WebhookEngine>(*impl_->db, *impl_->chain, key, std::move(ws),
+                                                      std::move(wo));
+    impl_->chain->add_commit_listener(
+        [wh = impl_->webhooks.get()](const state::Block&) { wh->notify(); });
+  }
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -299,6 +344,7 @@ void Node::start() {
   opts.tls_cert_file = c.tls_cert_file;
   opts.tls_key_file = c.tls_key_file;
   opts.on_request_done = api::request_hook(c.metrics ? impl_->metrics : nullptr, c.access_log);
+  opts.finish_response = &api::finish_rest_response;  // ETag + 304 on every /api/v3 GET
   auto router = std::make_shared<api::Router>();
   // The public URL is fixed before binding; with port 0 it is completed after start().
   impl_->services = std::make_unique<api::Services>(*impl_->chain, *impl_->mempool, key,
@@ -347,6 +393,7 @@ void Node::start() {
   api::add_v3_routes(*router, *impl_->services);
   impl_->services->set_operators(c.operators);
   api::add_audit_routes(*router, *impl_->services);
+  api::add_token_routes(*router, *impl_->services);
   api::GitHttpOptions git_opts;
   git_opts.hosts = [p = impl_->git_projection.get()](uint64_t id) { return p->hosts(id); };
   git_opts.replicating = [p = impl_->git_projection.get()](uint64_t id) {
@@ -360,6 +407,26 @@ void Node::start() {
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));
+  // Webhook routes: deliveries are this node's (docs/webhooks.md).
+  {
+    auto* wh = impl_->webhooks.get();
+    api::WebhookDeliveries wd;
+    wd.allow_private = c.webhook_allow_private;
+    wd.list = [wh](uint64_t hook, size_t limit) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& d : wh->deliveries(hook, limit))
+        arr.push_back(wh->delivery_json_of(d, false));
+      return arr;
+    };
+    wd.get = [wh](uint64_t hook, uint64_t id) -> std::optional<nlohmann::ordered_json> {
+      auto d = wh->delivery(hook, id);
+      if (!d) return std::nullopt;
+      return wh->delivery_json_of(*d, true);
+    };
+    wd.redeliver = [wh](uint64_t hook, uint64_t id) { return wh->redeliver(hook, id); };
+    wd.ping = [wh](const state::Hook& h) { return wh->ping(h); };
+    api::add_hook_routes(*router, *impl_->services, std::move(wd));
+  }
   api::AdminHooks admin;
   admin.backup = [impl = impl_.get()](const std::string& out, bool include_keys,
                                       api::AdminHooks::BackupDone done) {
@@ -416,16 +483,31 @@ void Node::start() {
     ms.object_sync = impl_->object_sync.get();
     ms.maintenance = impl_->maintenance.get();
     if (auto* e = impl_->evidence.get()) ms.evidence_records = [e] { return e->count(); };
+    ms.webhook_deliveries = [wh = impl_->webhooks.get()] {
+      return std::pair<uint64_t, uint64_t>{wh->sent(), wh->failed()};
+    };
     ms.db = impl_->db.get();
     ms.pending_pushes = impl_->pending_pushes.get();
     ms.ready = [readiness] { return api::evaluate_readiness(readiness()).ready; };
     add_node_collectors(*impl_->metrics, std::move(ms));
   }
   api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
+  // The web interface (docs/web.md): HTML pages, and HTML error pages for browsers.
+  auto web_env = web::make_web_env(*impl_->services, *impl_->repos,
+                                   peers_source(impl_->network->discovery()), git_opts.hosts);
+  web::add_web_routes(*router, web_env);
+  opts.error_page = web::web_error_pages(web_env);
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
   auto admin_token = create_admin_token(c.data_dir);
-  impl_->server = std::make_unique<api::HttpServer>(
-      opts, router, api::make_auth_middlewares(*impl_->services, std::move(admin_token)));
+  api::RateLimitOptions limits;
+  limits.authenticated_per_hour = c.rate_limit_authenticated;
+  limits.anonymous_per_hour = c.rate_limit_anonymous;
+  auto limiter = std::make_shared<api::RateLimiter>(limits);
+  api::add_rate_limit_routes(*router, limiter);
+  // Authentication, then the REST budget (api/rate_limit.h), then authorization.
+  auto middlewares = api::make_auth_middlewares(*impl_->services, std::move(admin_token));
+  middlewares.insert(middlewares.begin() + 1, api::make_rate_limit_middleware(limiter));
+  impl_->server = std::make_unique<api::HttpServer>(opts, router, std::move(middlewares));
   impl_->server->start();
   uint16_t bound = impl_->server->port();
   if (c.public_url.empty())
@@ -436,6 +518,7 @@ void Node::start() {
   spdlog::info("API listening on {}", impl_->services->public_url());
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
   if (impl_->maintenance) impl_->maintenance->start();
+  impl_->webhooks->start();
 }
 
 bool Node::reload() {
@@ -462,6 +545,7 @@ void Node::stop() {
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
   if (impl_->server) impl_->server->stop();
+  if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
   // A backup in progress ends (its partial files removed) before the database and
   // repositories it reads go away.
   impl_->backup_cancel = true;
@@ -474,6 +558,7 @@ void Node::stop() {
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
   impl_->maintenance.reset();
+  impl_->webhooks.reset();
   impl_->services.reset();
   impl_->consensus.reset();
   impl_->evidence.reset();  // after the consensus driver that reports to it

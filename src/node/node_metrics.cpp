@@ -183,6 +183,9 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
                 to_double(st.requests_served));
       m.counter("guts_replication_requests_refused_total", "Peer requests refused",
                 to_double(st.requests_refused));
+      m.counter("guts_replication_private_refusals_total",
+                "Requests for a private repository from a peer neither validator nor seed",
+                to_double(st.private_refusals));
       m.counter("guts_replication_peers_blocked_total",
                 "Peers blocked for bad packs or protocol violations", to_double(st.peers_blocked));
     }
@@ -190,6 +193,15 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
       m.gauge("guts_consensus_evidence_records",
               "Byzantine-validator evidence records this validator keeps (GET /api/guts/evidence)",
               to_double(s.evidence_records()));
+    if (s.webhook_deliveries) {
+      auto [sent, failed] = s.webhook_deliveries();
+      m.counter("guts_webhook_deliveries_sent_total",
+                "Webhook deliveries answered 2xx by their receiver (docs/webhooks.md)",
+                to_double(sent));
+      m.counter("guts_webhook_deliveries_failed_total",
+                "Webhook delivery attempts that failed (non-2xx or no response)",
+                to_double(failed));
+    }
     // ---- repository maintenance ----
     if (s.maintenance) {
       auto st = s.maintenance->stats();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <utility>
 
 #include "core/metrics.h"
 
@@ -59,6 +60,8 @@ struct NodeMetricsSources {
   std::function<bool()> ready;  // guts_node_ready
   // Byzantine-validator evidence records kept (node/evidence.h); empty on a full node.
   std::function<uint64_t()> evidence_records;
+  // Webhook deliveries (node/webhooks.h): attempts answered 2xx, and failed attempts.
+  std::function<std::pair<uint64_t, uint64_t>()> webhook_deliveries;
 };
 
 void add_node_collectors(metrics::Registry& registry, NodeMetricsSources sources);

@@ -164,12 +164,18 @@ void ObjectSync::on_peer(const crypto::PublicKey& peer, bool up) {
     step([&](Fetcher& f) { return f.peer(now_ms(), peer, false); });
     return;
   }
-  Bytes inv;
+  transport().send(peer, p2p::channel::kGit, inventory_message(peer));
+}
+
+Bytes ObjectSync::inventory_message(const crypto::PublicKey& peer) {
+  wire::Inventory inv;
   {
     MutexLock l(imu_);
-    inv = wire::encode(mine_);
+    inv = mine_;
   }
-  transport().send(peer, p2p::channel::kGit, inv);
+  if (!inv.hosts_all && opts_.may_share)
+    inv.repos = inventory_for(inv.repos, [&](uint64_t id) { return opts_.may_share(peer, id); });
+  return wire::encode(inv);
 }
 
 // ---- inventory ----
@@ -182,15 +188,16 @@ void ObjectSync::set_inventory(bool hosts_all, std::vector<uint64_t> repos) {
     spdlog::warn("replication: inventory of {} repositories truncated", repos.size());
     repos.resize(wire::kMaxInventoryRepos);
   }
-  Bytes msg;
   {
     MutexLock l(imu_);
     wire::Inventory inv{hosts_all, std::move(repos)};
     if (inv == mine_) return;
     mine_ = std::move(inv);
-    msg = wire::encode(mine_);
   }
-  if (!stopping_ && port_.listening()) transport().broadcast(p2p::channel::kGit, msg);
+  if (stopping_ || !port_.listening()) return;
+  // Per peer: a private repository is named only to peers that may hold it.
+  for (const auto& p : transport().peers())
+    transport().send(p.id, p2p::channel::kGit, inventory_message(p.id));
 }
 
 std::vector<crypto::PublicKey> ObjectSync::hosting_peers(uint64_t repo_id) const {
@@ -244,6 +251,15 @@ void ObjectSync::serve(const ServeTask& task) {
     ++stats_.requests_refused;
   };
   auto key = api::git_repo_key(w.repo_id);
+  if (opts_.may_share && !opts_.may_share(task.peer, w.repo_id)) {
+    // Exactly the answer to a repository we do not host: no existence leak.
+    {
+      MutexLock l(stats_mu_);
+      ++stats_.private_refusals;
+    }
+    spdlog::debug("replication: {} may not fetch private repository {}", did(task.peer), w.repo_id);
+    return refuse("repository not hosted here");
+  }
   if (!store_.exists(key)) return refuse("repository not hosted here");
   git::PackRequest req;
   for (const auto& o : w.wants) req.wants.push_back(wire::to_hex(o));

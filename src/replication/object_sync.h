@@ -96,6 +96,11 @@ struct ObjectSyncOptions {
   size_t max_buffered_bytes = 128 << 20;
   // Test seam, see ServeOverride. Empty in every production build.
   ServeOverride serve_override;
+  // Whether `peer` (its authenticated node key) may be served repository `repo_id` and see it
+  // named in our inventory (replication::may_share over the state: private repositories go to
+  // validators and their seeds only). Empty: every peer. Called from serving threads and on
+  // inventory sends; must be thread-safe and not block for long.
+  std::function<bool(const crypto::PublicKey& peer, uint64_t repo_id)> may_share;
 };
 
 // What the driver needs from the node's network (node::Network provides all of it).
@@ -172,6 +177,7 @@ class ObjectSync {
     uint64_t packs_fetched = 0;     // ingested and migrated
     uint64_t packs_rejected = 0;    // failed verification (peer blocked)
     uint64_t peers_blocked = 0;     // for bad packs or protocol violations
+    uint64_t private_refusals = 0;  // Wants for a private repository from a peer not allowed
     uint64_t attempts = 0;          // Want requests sent
     uint64_t fetches_failed = 0;    // ensure() calls answered false (objects not obtained)
     uint64_t pending_jobs = 0;      // fetch jobs in progress now
@@ -194,6 +200,8 @@ class ObjectSync {
   void on_message(const crypto::PublicKey& peer, Bytes payload);
   void on_peer(const crypto::PublicKey& peer, bool up);
   void block_peer(const crypto::PublicKey& peer, const std::string& why);
+  // Our inventory as `peer` may see it (opts_.may_share), encoded.
+  Bytes inventory_message(const crypto::PublicKey& peer);
 
   void server_loop();
   void serve(const ServeTask& task);
@@ -247,7 +255,8 @@ class ObjectSync {
   std::thread timer_;
   std::thread checker_;
 
-  // Our inventory (peers' inventories are the Fetcher's).
+  // Our inventory (peers' inventories are the Fetcher's), unfiltered: each peer is sent what it
+  // may see (inventory_message).
   mutable Mutex imu_;
   wire::Inventory mine_ GUTS_GUARDED_BY(imu_){true, {}};
 

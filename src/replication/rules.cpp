@@ -62,4 +62,9 @@ uint64_t attempt_wait_until(uint64_t last_activity, uint64_t deadline, uint64_t 
   return until;
 }
 
+bool may_share(const RepoAudience& a) {
+  if (!a.known || !a.is_private) return true;
+  return a.peer_is_validator || a.peer_is_seed;
+}
+
 }  // namespace guts::replication

@@ -6,6 +6,9 @@
 //   candidate_order  client side: whom to ask, in order: hints, validators, hosting peers.
 //   ChunkStream      client side: one Want's answer; chunk order and size bounds.
 //   attempt_wait_until  client side: when a silent candidate gives way to the next.
+//   may_share        both sides: whether a peer may be served or told about a repository
+//                    (private repositories: validators and the repository's seeds only).
+//   inventory_for    what our inventory names to one peer.
 //
 // The client's state machine built on them (coalescing, the walk over the candidates, retries,
 // deadlines) is replication::Fetcher (fetcher.h).
@@ -78,5 +81,29 @@ uint64_t first_answer_by(uint64_t sent, uint64_t deadline);
 // past the job's deadline, nor past first_answer_by while it has sent nothing.
 uint64_t attempt_wait_until(uint64_t last_activity, uint64_t deadline, uint64_t idle, bool answered,
                             uint64_t first_answer);
+
+// Private repositories (docs/git.md "Private repositories"): a repository's objects,
+// and its name in an inventory, go to a peer only when the repository is public, or the peer's
+// authenticated node key is a validator's or one of the repository's seeds. Unknown
+// repositories are "public" here: the server answers them "not hosted" anyway, and a refused
+// private repository gets exactly that answer (no existence leak).
+struct RepoAudience {
+  bool known = false;
+  bool is_private = false;
+  bool peer_is_validator = false;
+  bool peer_is_seed = false;
+};
+bool may_share(const RepoAudience& a);
+
+// Our inventory as sent to one peer: `hosted` (sorted) without the repositories `allowed`
+// refuses for it. A "hosts all" inventory names nothing and is sent unchanged.
+template <typename Allowed>
+std::vector<uint64_t> inventory_for(const std::vector<uint64_t>& hosted, Allowed&& allowed) {
+  std::vector<uint64_t> out;
+  out.reserve(hosted.size());
+  for (uint64_t id : hosted)
+    if (allowed(id)) out.push_back(id);
+  return out;
+}
 
 }  // namespace guts::replication

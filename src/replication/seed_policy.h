@@ -7,9 +7,12 @@
 //   --seed follow:<did:key:…>  every repository owned by that identity (repeatable)
 //
 // The policy is evaluated on the repository's current owner and name (a renamed repository
-// follows its new name).
+// follows its new name). Private repositories are hosted by a full node only when its key
+// (`node`, set on full nodes) is one of the repository's seeds (state/repo_seeds.h): the others
+// would be refused every request (docs/git.md "Private repositories").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +25,9 @@ struct SeedPolicy {
   bool all = true;
   std::vector<std::string> repos;   // "owner/name", as given (owner = username)
   std::vector<std::string> follow;  // did:key identifiers, as given
+  // A full node's own key: private repositories only when it is one of their seeds. Unset on
+  // validators (they hold every repository).
+  std::optional<crypto::PublicKey> node;
 
   // Whether a repository owned by `owner` (username `owner_name`) and named `name` is hosted.
   bool includes(std::string_view owner_name, std::string_view name,

@@ -14,6 +14,7 @@
 #include "crypto/did.h"
 #include "state/executor.h"
 #include "state/rejections.h"
+#include "state/reputation.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -450,6 +451,7 @@ Status Apply::operator()(const EditIssue& b) {
   x.updated_ms = now_;
   put_issue(x);
   index_state(x, old_state);
+  reputation::on_issue_state(s_, state_, x, old_state, author_);  // docs/reputation.md
   if (old_milestone != x.milestone || old_state != x.state) {
     milestone_count(repo.id, old_milestone, old_state, -1);
     milestone_count(repo.id, x.milestone, x.state, 1);
@@ -732,6 +734,8 @@ Status Apply::operator()(const MergePullRequest& b) {
   if (*cur != b.base_old)
     return conflict("base: Base branch was modified. Review and try the merge again.");
   if (b.merge_sha == b.base_old) return field("merge_sha", "does not change the base branch");
+  if (auto why = merge_protection_denial(view_, repo, x, author_, perm_))
+    return not_mergeable(*why);
   state_.put(s_.refs, StateView::ref_key(repo.id, ref), key_of(b.merge_sha));
   repo.pushed_ms = now_;
   state_.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
@@ -748,6 +752,7 @@ Status Apply::operator()(const MergePullRequest& b) {
   x.updated_ms = now_;
   put_issue(x);
   index_state(x, old_state);
+  reputation::on_merge(s_, state_, x, author_);  // docs/reputation.md
   milestone_count(repo.id, x.milestone, old_state, -1);
   milestone_count(repo.id, x.milestone, x.state, 1);
   state_.del(s_.pull_heads,
@@ -869,6 +874,11 @@ Status Apply::operator()(const DismissReview& b) {
 }  // namespace
 
 Status Executor::apply_collab(Overlay& state, const Transaction& tx) const {
+  // Repository interaction limits (state/reputation.h).
+  if (auto st =
+          reputation::check_interaction(StateView(s_, state), tx, ctx_.timestamp_ms, ctx_.height);
+      !st.ok())
+    return st;
   Apply apply(s_, state, tx, ctx_.timestamp_ms);
   Status st = std::visit(apply, tx.body);
   if (st.ok()) {

@@ -5,6 +5,8 @@
 #include "crypto/did.h"
 #include "state/permission.h"
 #include "state/rejections.h"
+#include "state/repo_seeds_state.h"
+#include "state/reputation.h"
 #include "state/rules.h"
 #include "state/view.h"
 
@@ -43,6 +45,17 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateOrgRepo:
     case TxKind::kTransferRepo:
       return kScopeRepo;  // administration, like collaborators
+    case TxKind::kCreateHook:
+    case TxKind::kUpdateHook:
+    case TxKind::kDeleteHook:
+      return kScopeRepo;  // webhooks: repository/organization administration
+    case TxKind::kSetBranchProtection:
+    case TxKind::kDeleteBranchProtection:
+      return kScopeRepo;
+    case TxKind::kSetCommitStatus:
+      return kScopePush;  // CI reporting on commits
+    case TxKind::kSetRepoSeeds:
+      return kScopeRepo;
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -56,6 +69,8 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kCreateReviewComment:
     case TxKind::kDismissReview:
       return kScopeCollab;
+    // Reputation: interaction limits are administration.
+    case TxKind::kSetInteractionLimit:
     // Quorum decisions (state/proposal.h): administration.
     case TxKind::kSetQuorumPolicy:
     case TxKind::kCreateProposal:
@@ -153,6 +168,7 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           state.put(s_.meta, StateView::kNextAccountId, storage::be64(id + 1));
           state.put(s_.accounts, key_of(author), encode_account({id, author, b.username, now}));
           state.put(s_.usernames, fold_case(b.username), key_of(author));
+          reputation::on_register(s_, state, author, ctx_.height, now);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, GrantDelegation>) {
           if (!crypto::is_valid_public_key(b.node))
@@ -233,8 +249,6 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           auto r = owned_repo(b.repo_id, Permission::kWrite);
           if (!r.ok()) return r.status();
           if (b.changes.empty()) return invalid("no ref changes");
-          if (b.force && !r->allow_force_push)
-            return denied("non-fast-forward updates are not allowed on this repository");
           std::set<std::string> seen;
           for (const auto& c : b.changes) {
             if (auto e = ref_name_error(c.ref)) return invalid(c.ref + ": " + *e);
@@ -248,13 +262,17 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
             if (cur != c.old_oid)
               return conflict(c.ref + ": stale info (expected " + hex_oid(c.old_oid) + ", is " +
                               hex_oid(cur) + ")");
-            if (auto why = ref_change_denial(view, *r, author, view.permission(*r, author), c))
+            if (auto why =
+                    ref_change_denial(view, *r, author, view.permission(*r, author), c, b.force))
               return invalid(*why);
             if (c.new_oid.empty())
               state.del(s_.refs, StateView::ref_key(r->id, c.ref));
             else
               state.put(s_.refs, StateView::ref_key(r->id, c.ref), key_of(c.new_oid));
           }
+          // After the per-ref rules, so a protected branch names its own rule.
+          if (b.force && !r->allow_force_push)
+            return denied("non-fast-forward updates are not allowed on this repository");
           Repo repo = *r;
           repo.pushed_ms = now;
           state.put(s_.repos, StateView::repo_key(repo.id), encode_repo(repo));
@@ -262,6 +280,14 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return Status::Ok();
         } else if constexpr (kIsOrgBody<T>) {
           return apply_org(state, tx);
+        } else if constexpr (std::is_same_v<T, SetInteractionLimit>) {
+          return reputation::apply_set_interaction_limit(s_, state, tx, b, now);
+        } else if constexpr (kIsHookBody<T>) {
+          return apply_hooks(state, tx);
+        } else if constexpr (kIsProtectionBody<T>) {
+          return apply_protection(state, tx);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          return apply_set_repo_seeds(s_, state, tx, b);
         } else if constexpr (kIsProposalBody<T>) {
           return apply_proposal(state, tx);
         } else {

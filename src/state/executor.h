@@ -44,6 +44,10 @@ class Executor {
   Status apply_collab(Overlay& state, const Transaction& tx) const;
   // Governance kinds (org_exec.cpp).
   Status apply_org(Overlay& state, const Transaction& tx) const;
+  // Webhook kinds (hooks_exec.cpp).
+  Status apply_hooks(Overlay& state, const Transaction& tx) const;
+  // Branch protection and commit statuses (protection_exec.cpp).
+  Status apply_protection(Overlay& state, const Transaction& tx) const;
   // Quorum decisions (proposal_exec.cpp): policies, proposals and votes; a vote reaching the
   // threshold runs the proposal's action through apply_body(..., guarded = false).
   Status apply_proposal(Overlay& state, const Transaction& tx) const;

@@ -15,7 +15,9 @@ const std::vector<std::string>& Schema::families() {
       // the audit log (state/audit.h), appended
       "audit",
       // governance (appended)
-      "governance"};
+      "governance",
+      // webhooks (state/hooks.h), appended
+      "hooks"};
   return kFamilies;
 }
 
@@ -45,7 +47,8 @@ Schema::Schema(const storage::Db& db)
       pull_revisions(db.cf("pull_revisions")),
       receipts(db.cf("receipts")),
       audit(db.cf("audit")),
-      governance(db.cf("governance")) {}
+      governance(db.cf("governance")),
+      hooks(db.cf("hooks")) {}
 
 std::optional<std::string> Overlay::get(storage::Cf cf, std::string_view key) const {
   auto it = writes_.find(Key{cf.index, std::string(key)});

@@ -30,6 +30,8 @@ struct Schema {
   // Governance (state/org.h): organizations, memberships, teams, team grants (tagged keys,
   // docs/governance.md §5).
   storage::Cf governance;
+  // Webhooks (state/hooks.h): hook records and their repository/organization indexes.
+  storage::Cf hooks;
 };
 
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;

@@ -43,6 +43,13 @@ Status Mempool::admit(const Transaction& tx, OutcomeFn done) {
     return Status::Ok();
   }
   if (pending_.size() >= max_pending_) return {Code::kUnavailable, "mempool is full; retry later"};
+  if (door_) {  // reputation's door limit (docs/reputation.md): before the validity check's cost
+    Head h = chain_.head();
+    auto score = reputation::global_score(chain_.view(), tx.author, h.timestamp_ms, h.height);
+    if (score.total < door_->options().min_reputation)
+      if (auto wait = door_->take(tx.author, clock_()))
+        return reputation::rate_limited(score, door_->options().min_reputation, *wait);
+  }
   uint64_t committed = chain_.view().nonce(tx.author, tx.signer);
   auto rit = reserved_.find({tx.author, tx.signer});
   uint64_t expected = std::max(committed, rit == reserved_.end() ? 0 : rit->second.last) + 1;
@@ -186,6 +193,14 @@ std::vector<Digest> Mempool::recheck(std::chrono::milliseconds min_age,
     dropped_ = std::move(queued);
   }
   return out;
+}
+
+void Mempool::set_door_limit(reputation::DoorLimitOptions options) {
+  std::lock_guard lock(mu_);
+  if (options.enabled())
+    door_.emplace(options);
+  else
+    door_.reset();
 }
 
 bool Mempool::contains(const Digest& id) const {

@@ -11,10 +11,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include "state/chain.h"
+#include "state/reputation.h"
 
 namespace guts::state {
 
@@ -71,6 +73,9 @@ class Mempool {
   }
   // Fails everything pending with kUnavailable and wakes waiters.
   void shutdown();
+  // The door's rate limit for identities of low reputation (node-local policy, not consensus;
+  // docs/reputation.md): a transaction over it is refused with kRateLimited. Set before use.
+  void set_door_limit(reputation::DoorLimitOptions options);
 
  private:
   using NonceKey = std::pair<crypto::PublicKey, crypto::PublicKey>;
@@ -101,6 +106,7 @@ class Mempool {
   std::map<Digest, std::vector<OutcomeFn>> waiters_;
   std::map<NonceKey, Reserved> reserved_;
   std::atomic<uint64_t> admitted_{0}, rejected_{0};
+  std::optional<reputation::DoorLimiter> door_;  // under mu_
 };
 
 }  // namespace guts::state

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "state/protection.h"
+
 namespace guts::state {
 
 Permission permission_of(uint8_t level) {
@@ -44,13 +46,13 @@ Permission effective_permission(const StateView& view, const Repo& repo,
   return permission_sources(view, repo, who).effective;
 }
 
-std::optional<std::string> ref_change_denial(const StateView&, const Repo& repo,
-                                             const crypto::PublicKey&, Permission,
-                                             const RefChange& change) {
+std::optional<std::string> ref_change_denial(const StateView& view, const Repo& repo,
+                                             const crypto::PublicKey& who, Permission level,
+                                             const RefChange& change, bool force) {
   // The default branch can never be deleted: HEAD would dangle (issue 14 §3).
   if (change.new_oid.empty() && change.ref == "refs/heads/" + repo.default_branch)
     return "refusing to delete the default branch: " + change.ref;
-  return std::nullopt;
+  return push_protection_denial(view, repo, who, level, change, force);
 }
 
 }  // namespace guts::state

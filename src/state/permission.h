@@ -11,9 +11,9 @@
 //                                         in, and of each such team's parent (a child team
 //                                         inherits its parent's grants) )
 //
-// Branch rules (state/permission.h: check_ref_change) are applied after the level: a write
-// permission lets a change through only if every rule on the ref agrees. Today the one rule is
-// that the default branch can never be deleted; branch protection plugs in there.
+// Branch rules (ref_change_denial below) are applied after the level: a write permission lets a
+// change through only if every rule on the ref agrees: the default branch can never be
+// deleted, and branch protection (state/protection.h) applies.
 #pragma once
 
 #include <optional>
@@ -50,6 +50,6 @@ Permission permission_of(uint8_t level);
 // (<reason>)`. Pure function of the state, so every validator agrees.
 std::optional<std::string> ref_change_denial(const StateView& view, const Repo& repo,
                                              const crypto::PublicKey& who, Permission level,
-                                             const RefChange& change);
+                                             const RefChange& change, bool force = false);
 
 }  // namespace guts::state

@@ -104,6 +104,23 @@ const char* tx_kind_name(TxKind kind) {
       return "create_org_repo";
     case TxKind::kTransferRepo:
       return "transfer_repo";
+    // Reputation (state/reputation.h).
+    case TxKind::kSetInteractionLimit:
+      return "set_interaction_limit";
+    case TxKind::kCreateHook:
+      return "create_hook";
+    case TxKind::kUpdateHook:
+      return "update_hook";
+    case TxKind::kDeleteHook:
+      return "delete_hook";
+    case TxKind::kSetBranchProtection:
+      return "set_branch_protection";
+    case TxKind::kDeleteBranchProtection:
+      return "delete_branch_protection";
+    case TxKind::kSetCommitStatus:
+      return "set_commit_status";
+    case TxKind::kSetRepoSeeds:
+      return "set_repo_seeds";
     // Quorum decisions (state/proposal.h).
     case TxKind::kSetQuorumPolicy:
       return "set_quorum_policy";
@@ -128,6 +145,16 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateRepo>) return TxKind::kUpdateRepo;
         if constexpr (std::is_same_v<T, DeleteRepo>) return TxKind::kDeleteRepo;
         if constexpr (std::is_same_v<T, UpdateRefs>) return TxKind::kUpdateRefs;
+        // Kinds after 33 are mapped explicitly: the variant's order need not follow them.
+        if constexpr (std::is_same_v<T, SetBranchProtection>) return TxKind::kSetBranchProtection;
+        if constexpr (std::is_same_v<T, DeleteBranchProtection>)
+          return TxKind::kDeleteBranchProtection;
+        if constexpr (std::is_same_v<T, SetCommitStatus>) return TxKind::kSetCommitStatus;
+        if constexpr (std::is_same_v<T, SetInteractionLimit>) return TxKind::kSetInteractionLimit;
+        if constexpr (std::is_same_v<T, CreateHook>) return TxKind::kCreateHook;
+        if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
+        if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
+        if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
         // Quorum decisions: kinds 37-40, not contiguous with the variant index.
         if constexpr (std::is_same_v<T, SetQuorumPolicy>) return TxKind::kSetQuorumPolicy;
         if constexpr (std::is_same_v<T, CreateProposal>) return TxKind::kCreateProposal;
@@ -136,7 +163,7 @@ TxKind kind_of(const TxBody& body) {
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
-        if constexpr (index >= first && !kIsProposalBody<T>)
+        if constexpr (index >= first)
           return static_cast<TxKind>(static_cast<uint32_t>(TxKind::kSetCollaborator) +
                                      (index - first));
       },
@@ -171,6 +198,14 @@ Bytes encode_body(const TxBody& body) {
           w.boolean(b.force);
         } else if constexpr (kIsOrgBody<T>) {
           encode_org_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetInteractionLimit>) {
+          encode_reputation_body(w, b);
+        } else if constexpr (kIsHookBody<T>) {
+          encode_hook_body(w, b);
+        } else if constexpr (kIsProtectionBody<T>) {
+          encode_protection_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
+          encode_repo_seeds_body(w, b);
         } else if constexpr (kIsProposalBody<T>) {
           encode_proposal_body(w, b);
         } else {
@@ -315,6 +350,31 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kTransferRepo:
       out = decode_org_body<TransferRepo>(r);
+      break;
+    // Reputation (state/reputation.h).
+    case TxKind::kSetInteractionLimit:
+      out = decode_interaction_limit_body(r);
+      break;
+    case TxKind::kCreateHook:
+      out = decode_hook_body<CreateHook>(r);
+      break;
+    case TxKind::kUpdateHook:
+      out = decode_hook_body<UpdateHook>(r);
+      break;
+    case TxKind::kDeleteHook:
+      out = decode_hook_body<DeleteHook>(r);
+      break;
+    case TxKind::kSetBranchProtection:
+      out = decode_protection_body<SetBranchProtection>(r);
+      break;
+    case TxKind::kDeleteBranchProtection:
+      out = decode_protection_body<DeleteBranchProtection>(r);
+      break;
+    case TxKind::kSetCommitStatus:
+      out = decode_protection_body<SetCommitStatus>(r);
+      break;
+    case TxKind::kSetRepoSeeds:
+      out = decode_repo_seeds_body(r);
       break;
     // Quorum decisions (state/proposal.h).
     case TxKind::kSetQuorumPolicy:

@@ -16,8 +16,12 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 #include "state/collab.h"
+#include "state/hooks.h"
 #include "state/org.h"
 #include "state/proposal.h"
+#include "state/protection.h"
+#include "state/repo_seeds.h"
+#include "state/reputation.h"
 
 namespace guts::state {
 
@@ -65,6 +69,18 @@ enum class TxKind : uint32_t {
   kSetTeamRepo = 31,
   kCreateOrgRepo = 32,
   kTransferRepo = 33,
+  // Reputation: repository interaction limits (state/reputation.h).
+  kSetInteractionLimit = 41,
+  // Webhooks (state/hooks.h).
+  kCreateHook = 43,
+  kUpdateHook = 44,
+  kDeleteHook = 45,
+  // Branch protection and commit statuses (state/protection.h).
+  kSetBranchProtection = 34,
+  kDeleteBranchProtection = 35,
+  kSetCommitStatus = 36,
+  // Private repositories' seeds (state/repo_seeds.h).
+  kSetRepoSeeds = 42,
   // Quorum decisions (state/proposal.h).
   kSetQuorumPolicy = 37,
   kCreateProposal = 38,
@@ -136,6 +152,14 @@ using TxBody =
                  // governance, in TxKind order
                  CreateOrg, UpdateOrg, SetOrgMember, AnswerOrgInvite, CreateTeam, UpdateTeam,
                  DeleteTeam, SetTeamMember, SetTeamRepo, CreateOrgRepo, TransferRepo,
+                 // branch protection (kinds 34-36), in TxKind order
+                 SetBranchProtection, DeleteBranchProtection, SetCommitStatus,
+                 // reputation (kind 41, mapped explicitly in kind_of)
+                 SetInteractionLimit,
+                 // webhooks (kinds 43-45, mapped explicitly in kind_of)
+                 CreateHook, UpdateHook, DeleteHook,
+                 // private repositories' seeds (kind 42, explicit in kind_of)
+                 SetRepoSeeds,
                  // quorum decisions (kinds 37-40)
                  SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal>;
 

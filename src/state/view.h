@@ -151,7 +151,8 @@ class StateView {
   static std::string repo_team_key(uint64_t repo, uint64_t team);
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
-  // For reads kept in their feature's file (state/proposal.h).
+  // The state read: features keep their own reads in their own files (reputation.cpp,
+  // hooks.cpp, protection.cpp, repo_seeds_exec.cpp, proposal_exec.cpp).
   const Schema& schema() const { return s_; }
   const KvReader& kv() const { return kv_; }
 

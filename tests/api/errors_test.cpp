@@ -27,6 +27,7 @@ TEST(ServerErrorMap, EveryCodeHasItsStatus) {
       {Code::kAlreadyExists, 422},
       {Code::kInternal, 500},
       {Code::kUnavailable, 503},
+      {Code::kRateLimited, 429},
   };
   for (auto [code, status] : table) {
     EXPECT_EQ(http_status(code), status) << code_name(code);
@@ -142,5 +143,17 @@ TEST(ServerBodyCheck, NameListsObjectArraysAndUnsigned) {
   EXPECT_TRUE(check(json{{"f", "3"}}, BodyField::kUnsigned));
 }
 
+}  // namespace
+}  // namespace guts::api
+
+namespace guts::api {
+namespace {
+// The door's rate limit (docs/reputation.md): 429 with the seconds of the message as Retry-After.
+TEST(ServerErrorMap, RateLimitedCarriesRetryAfter) {
+  Response r = status_response({Code::kRateLimited, "too many transactions: retry after 42 s"});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "42");
+  EXPECT_EQ(status_response({Code::kRateLimited, "slow down"}).headers.get("Retry-After"), "1");
+}
 }  // namespace
 }  // namespace guts::api

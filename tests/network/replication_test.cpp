@@ -30,7 +30,12 @@
 #include <vector>
 
 #include "cli/http_client.h"
+#include "core/thread_annotations.h"
+#include "crypto/did.h"
+#include "p2p/transport.h"
+#include "replication/messages.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/git_user.h"
 #include "tests/support/live_fsck.h"
 
 using namespace guts;
@@ -40,13 +45,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using Refs = std::map<std::string, std::string>;  // ref name -> oid
 using Clock = std::chrono::steady_clock;
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -70,87 +69,6 @@ std::string describe(const Refs& refs) {
   std::string s;
   for (const auto& [name, oid] : refs) s += "  " + oid + " " + name + "\n";
   return s.empty() ? "  (none)\n" : s;
-}
-
-// A person with a GUTS_HOME (identity, one login per node URL) and an isolated git environment
-// whose global configuration asks `guts credential` for every node's credentials.
-class GitUser {
- public:
-  GitUser(const fs::path& root, std::string name) : home_(root / name), name_(std::move(name)) {
-    fs::create_directories(home_);
-    auto r = guts("", {"identity", "new"});
-    if (!r.ok()) throw std::runtime_error("guts identity new: " + r.both());
-    for (const auto& kv : std::vector<std::pair<std::string, std::string>>{
-             {"credential.helper", "!'" + (bin_dir() / "guts").string() + "' credential"},
-             {"init.defaultBranch", "main"},
-             {"advice.detachedHead", "false"},
-             {"gc.auto", "0"}}) {
-      r = git({"config", "--global", kv.first, kv.second});
-      if (!r.ok()) throw std::runtime_error("git config: " + r.both());
-    }
-  }
-
-  Env env() const {
-    return {{"HOME", home_.string()},
-            {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-            {"GUTS_HOME", (home_ / "guts").string()},
-            {"GIT_CONFIG_NOSYSTEM", "1"},
-            {"GIT_TERMINAL_PROMPT", "0"},
-            {"GIT_ASKPASS", ""},
-            {"SSH_ASKPASS", ""},
-            {"GIT_AUTHOR_NAME", name_},
-            {"GIT_AUTHOR_EMAIL", name_ + "@example.com"},
-            {"GIT_COMMITTER_NAME", name_},
-            {"GIT_COMMITTER_EMAIL", name_ + "@example.com"},
-            {"GIT_PROTOCOL", ""},
-            {"LC_ALL", "C"}};
-  }
-
-  CmdResult git(const std::vector<std::string>& args, const fs::path& cwd = {},
-                std::chrono::seconds timeout = 120s, const std::string& input = "") const {
-    std::vector<std::string> argv{"git"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), cwd, input, timeout);
-  }
-
-  // The CLI against `node_url` ("" for commands that need no node).
-  CmdResult guts(const std::string& node_url, const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{(bin_dir() / "guts").string()};
-    if (!node_url.empty()) argv.insert(argv.end(), {"--node", node_url});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), {}, "", 120s);
-  }
-
-  // guts auth login: registers the name on the first node, delegates to this node, saves its
-  // token (which the credential helper hands to git for this URL).
-  void login(const std::string& node_url) const {
-    auto r = guts(node_url, {"auth", "login", "--username", name_});
-    if (!r.ok()) throw std::runtime_error("guts auth login on " + node_url + ": " + r.both());
-  }
-
-  // guts repo create; returns the repository id.
-  uint64_t create_repo(const std::string& node_url, const std::string& repo) const {
-    auto r = guts(node_url, {"repo", "create", repo, "--json"});
-    if (!r.ok()) throw std::runtime_error("guts repo create " + repo + ": " + r.both());
-    return json::parse(r.out)["id"].get<uint64_t>();
-  }
-
-  std::string remote(const std::string& node_url, const std::string& repo) const {
-    return node_url + "/" + name_ + "/" + repo + ".git";
-  }
-
-  const std::string& name() const { return name_; }
-  const fs::path& home() const { return home_; }
-
- private:
-  fs::path home_;
-  std::string name_;
-};
-
-std::string must(const CmdResult& r, const std::string& what) {
-  if (!r.ok())
-    throw std::runtime_error(what + " failed (" + std::to_string(r.code) + "): " + r.both());
-  return trim(r.out);
 }
 
 void init_repo(const GitUser& u, const fs::path& dir) {
@@ -193,28 +111,6 @@ std::vector<std::string> reachable_objects(const GitUser& u, const fs::path& dir
   while (std::getline(in, line))
     if (line.size() >= 40) ids.insert(line.substr(0, 40));
   return {ids.begin(), ids.end()};
-}
-
-// `git ls-remote` of a node's repository: every advertised ref under refs/ (no HEAD, no peeled
-// "^{}" lines). nullopt when git fails (e.g. 503 while the node still replicates the objects).
-std::optional<Refs> ls_remote(const GitUser& u, const std::string& url,
-                              std::string* error = nullptr) {
-  auto r = u.git({"ls-remote", url}, {}, 30s);
-  if (!r.ok()) {
-    if (error) *error = r.both();
-    return std::nullopt;
-  }
-  Refs refs;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    auto name = line.substr(tab + 1);
-    if (name.rfind("refs/", 0) != 0 || name.find("^{}") != std::string::npos) continue;
-    refs[name] = line.substr(0, tab);
-  }
-  return refs;
 }
 
 // Polls `git ls-remote` on every node in `which` until each advertises exactly `expected`.
@@ -864,4 +760,151 @@ TEST_F(Replication, WipedValidatorResyncsAndServes) {
                  net.dir() / "clones" / (repo + "-wiped"), w);
   }
   phase("validator 2 serves every repository");
+}
+
+// Private repositories (issue 14 point 6; docs/git.md "Private repositories"): their
+// objects reach the validators and the full node the repository's seeds name, never another
+// full node, and a peer that completes the Noise handshake with its own key and asks anyway
+// gets exactly the answer to an unknown repository — no objects, no names in inventories.
+// Making a public repository private stops serving it to such peers.
+TEST_F(Replication, PrivateRepositoriesReachOnlyValidatorsAndSeeds) {
+  Phases phase;
+  Cluster& net = cluster();
+  int seed = net.add_full_node();
+  int other = net.add_full_node();
+  net.start_all();
+  const std::vector<int> validators{0, 1, 2, 3};
+  GitUser alice(net.dir() / "users", "alice");
+  // A private repository answers git only with credentials: a login on every node read.
+  login_on(net, alice, {0, 1, 2, 3, seed});
+  auto r = alice.guts(net.node(0).url(), {"repo", "create", "secret", "--private", "--json"});
+  ASSERT_TRUE(r.ok()) << r.both();
+  uint64_t secret = json::parse(r.out)["id"].get<uint64_t>();
+  r = alice.guts(net.node(0).url(), {"repo", "seeds", "add", "alice/secret", net.did(seed)});
+  ASSERT_TRUE(r.ok()) << r.both() << net.logs();
+  r = alice.guts(net.node(0).url(), {"repo", "seeds", "show", "alice/secret", "--json"});
+  ASSERT_TRUE(r.ok()) << r.both();
+  EXPECT_EQ(json::parse(r.out)["seeds"], json::array({net.did(seed)}));
+  uint64_t open = alice.create_repo(net.node(0).url(), "open");
+  auto work = net.dir() / "work" / "secret";
+  make_history(alice, work, "secret", 2);
+  ASSERT_TRUE(push_all(alice, work, alice.remote(net.node(0).url(), "secret")).ok()) << net.logs();
+  auto open_work = net.dir() / "work" / "open";
+  make_history(alice, open_work, "open", 2);
+  ASSERT_TRUE(push_all(alice, open_work, alice.remote(net.node(0).url(), "open")).ok())
+      << net.logs();
+  phase("private repository with one seed, public repository, both pushed");
+
+  // Validators and the seed hold it; the seed serves it to the stock git through its own API.
+  ASSERT_TRUE(wait_refs(net, alice, validators, "secret", local_refs(alice, work), 60s))
+      << net.logs();
+  ASSERT_TRUE(wait_refs(net, alice, {seed}, "secret", local_refs(alice, work), 60s)) << net.logs();
+  verify_clone(alice, alice.remote(net.node(seed).url(), "secret"),
+               net.dir() / "clones" / "secret-seed", work);
+  // The other full node follows the chain (it has the public repository) but never the
+  // private one's objects.
+  ASSERT_TRUE(net.wait_reached({other}, net.height(0), 60s)) << net.logs();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(open) + ".git"));
+      },
+      60s))
+      << net.logs();
+  EXPECT_FALSE(
+      fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(secret) + ".git")));
+  phase("validators and the seed hold it, the other full node does not");
+
+  // A peer that asks anyway: its own key, a complete Noise handshake with validator 1.
+  auto addr = net.p2p_addr(1);
+  auto colon = addr.rfind(':');
+  // Every channel a node may use (discovery and the rest): an unknown one would block the node.
+  p2p::TransportConfig tc;
+  for (uint64_t ch = 0; ch < 64; ++ch)
+    if (std::none_of(tc.channels.begin(), tc.channels.end(),
+                     [&](const p2p::ChannelConfig& c) { return c.id == ch; }))
+      tc.channels.push_back(p2p::ChannelConfig{.id = ch});
+  p2p::Transport stranger(
+      p2p::LocalIdentity::create(crypto::SigningKey::generate(), net.chain_id()), tc);
+  Mutex mu;
+  std::map<uint64_t, std::string> not_found;  // request id -> reason
+  std::set<uint64_t> chunks;                  // request ids answered with pack data
+  std::set<uint64_t> named;                   // repositories named in inventories
+  bool hosts_all = false;
+  stranger.on_message([&](const crypto::PublicKey&, uint64_t ch, Bytes payload) {
+    if (ch != p2p::channel::kGit) return;
+    auto m = replication::wire::decode(payload);
+    MutexLock l(mu);
+    if (auto* nf = std::get_if<replication::wire::NotFound>(&m))
+      not_found[nf->request_id] = nf->reason;
+    if (auto* c = std::get_if<replication::wire::PackChunk>(&m)) chunks.insert(c->request_id);
+    if (auto* inv = std::get_if<replication::wire::Inventory>(&m)) {
+      hosts_all = hosts_all || inv->hosts_all;
+      named.insert(inv->repos.begin(), inv->repos.end());
+    }
+  });
+  stranger.start();
+  auto v1 = *crypto::parse_did(net.did(1));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        stranger.dial(v1, addr.substr(0, colon),
+                      static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+        return stranger.connected(v1);
+      },
+      30s));
+  auto ask = [&](uint64_t request, uint64_t repo, const std::string& tip) {
+    replication::wire::Want w{request, repo, {replication::wire::from_hex(tip)}, {}};
+    EXPECT_TRUE(stranger.send(v1, p2p::channel::kGit, replication::wire::encode(w)));
+  };
+  auto answered = [&](uint64_t request) {
+    return wait_until(
+        [&] {
+          MutexLock l(mu);
+          return not_found.count(request) > 0 || chunks.count(request) > 0;
+        },
+        30s);
+  };
+  auto main_of = [&](const fs::path& dir) { return local_refs(alice, dir).at("refs/heads/main"); };
+  uint64_t refusals = metric(net.node(1), "guts_replication_private_refusals_total");
+  ask(1, secret, main_of(work));
+  ask(2, 999999, main_of(work));  // a repository that does not exist
+  ASSERT_TRUE(answered(1));
+  ASSERT_TRUE(answered(2));
+  ask(3, open, main_of(open_work));
+  ASSERT_TRUE(answered(3));
+  {
+    MutexLock l(mu);
+    EXPECT_EQ(chunks.count(1), 0u) << "private objects served to a stranger";
+    EXPECT_EQ(not_found[1], not_found[2]) << "the refusal differs from an unknown repository's";
+    EXPECT_EQ(chunks.count(3), 1u) << "the public repository is served to anyone";
+    EXPECT_EQ(named.count(secret), 0u) << "an inventory named the private repository";
+  }
+  EXPECT_EQ(metric(net.node(1), "guts_replication_private_refusals_total"), refusals + 1);
+  phase("a stranger asking for the private repository gets \"not hosted\"");
+
+  // Public made private: no longer served to the stranger.
+  cli::HttpClient api(net.node(0).url());
+  {
+    std::ifstream f(alice.home() / "guts" / "config.json");
+    auto cfg = json::parse(f);
+    api.set_token(cfg["logins"][net.node(0).url()]["token"].get<std::string>());
+  }
+  auto patch = api.request("PATCH", "/api/v3/repos/alice/open", R"({"private": true})");
+  ASSERT_EQ(patch.status, 200) << patch.body;
+  ASSERT_TRUE(net.wait_reached({1}, net.height(0), 60s)) << net.logs();
+  ask(4, open, main_of(open_work));
+  ASSERT_TRUE(answered(4));
+  {
+    MutexLock l(mu);
+    EXPECT_EQ(chunks.count(4), 0u) << "a repository made private is still served to a stranger";
+    EXPECT_EQ(not_found[4], not_found[2]);
+  }
+  // The other full node drops it (not a seed), validators keep it.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return !fs::exists(net.node(other).data_dir() / "repos" / (std::to_string(open) + ".git"));
+      },
+      60s))
+      << net.logs();
+  stranger.stop();
+  phase("public repository made private: no longer served to the stranger");
 }

@@ -31,6 +31,7 @@
 #include "storage/db.h"
 #include "storage/migrations.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/git_user.h"
 
 using namespace guts;
 using namespace guts::testing;
@@ -39,98 +40,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using Refs = std::map<std::string, std::string>;  // ref name -> oid
 using Clock = std::chrono::steady_clock;
 
 long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-// A person with a GUTS_HOME (identity, one login per node URL) and an isolated git environment
-// whose global configuration asks `guts credential` for every node's credentials.
-class GitUser {
- public:
-  GitUser(const fs::path& root, std::string name) : home_(root / name), name_(std::move(name)) {
-    fs::create_directories(home_);
-    auto r = guts("", {"identity", "new"});
-    if (!r.ok()) throw std::runtime_error("guts identity new: " + r.both());
-    for (const auto& kv : std::vector<std::pair<std::string, std::string>>{
-             {"credential.helper", "!'" + (bin_dir() / "guts").string() + "' credential"},
-             {"init.defaultBranch", "main"},
-             {"gc.auto", "0"}}) {
-      r = git({"config", "--global", kv.first, kv.second});
-      if (!r.ok()) throw std::runtime_error("git config: " + r.both());
-    }
-  }
-
-  Env env() const {
-    return {{"HOME", home_.string()},
-            {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-            {"GUTS_HOME", (home_ / "guts").string()},
-            {"GIT_CONFIG_NOSYSTEM", "1"},
-            {"GIT_TERMINAL_PROMPT", "0"},
-            {"GIT_ASKPASS", ""},
-            {"SSH_ASKPASS", ""},
-            {"GIT_AUTHOR_NAME", name_},
-            {"GIT_AUTHOR_EMAIL", name_ + "@example.com"},
-            {"GIT_COMMITTER_NAME", name_},
-            {"GIT_COMMITTER_EMAIL", name_ + "@example.com"},
-            {"LC_ALL", "C"}};
-  }
-
-  CmdResult git(const std::vector<std::string>& args, const fs::path& cwd = {},
-                std::chrono::seconds timeout = 60s) const {
-    std::vector<std::string> argv{"git"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), cwd, "", timeout);
-  }
-
-  CmdResult guts(const std::string& node_url, const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{(bin_dir() / "guts").string()};
-    if (!node_url.empty()) argv.insert(argv.end(), {"--node", node_url});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, env(), {}, "", 60s);
-  }
-
-  // guts auth login: registers the name (first login), delegates to the node (once per node),
-  // and saves a token for this URL (a restarted node listens on a new port: log in again).
-  void login(const std::string& node_url) const {
-    auto r = guts(node_url, {"auth", "login", "--username", name_});
-    if (!r.ok()) throw std::runtime_error("guts auth login on " + node_url + ": " + r.both());
-  }
-
-  std::string remote(const std::string& node_url, const std::string& repo) const {
-    return node_url + "/" + name_ + "/" + repo + ".git";
-  }
-
- private:
-  fs::path home_;
-  std::string name_;
-};
-
-std::string must(const CmdResult& r, const std::string& what) {
-  if (!r.ok())
-    throw std::runtime_error(what + " failed (" + std::to_string(r.code) + "): " + r.both());
-  return trim(r.out);
-}
-
-// `git ls-remote` of a node's repository: branches and tags; nullopt when git fails.
-std::optional<Refs> ls_remote(const GitUser& u, const std::string& url) {
-  auto r = u.git({"ls-remote", "--heads", "--tags", url}, {}, 30s);
-  if (!r.ok()) return std::nullopt;
-  Refs refs;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto tab = line.find('\t');
-    if (tab != std::string::npos) refs[line.substr(tab + 1)] = line.substr(0, tab);
-  }
-  return refs;
 }
 
 // The titles of every issue of a repository (GET, anonymous: the repository is public).

@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -70,6 +70,10 @@ export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN=$(token_of alice) BOB_TOKEN=$(to
 node "$BUILD/e2e.mjs"
 # Organizations, teams, permissions and the default-branch rule (docs/governance.md).
 node "$BUILD/governance.mjs"
+# Webhooks (docs/webhooks.md).
+node "$BUILD/hooks.mjs"
+# Branch protection and commit statuses (docs/governance.md "Branch protection").
+node "$BUILD/protection.mjs"
 
 # The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
 as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }

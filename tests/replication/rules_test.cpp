@@ -89,3 +89,29 @@ TEST(ReplicationRules, ASilentCandidateGivesWayAtHalfTheTimeLeft) {
 
 }  // namespace
 }  // namespace guts::replication
+
+// Private repositories (issue 14 point 6): validators and the repository's seeds only.
+namespace guts::replication {
+namespace {
+
+TEST(ReplicationRules, PrivateRepositoriesGoToValidatorsAndSeedsOnly) {
+  // Public and unknown repositories: anyone (unknown ones are answered "not hosted" anyway).
+  EXPECT_TRUE(may_share({.known = false}));
+  EXPECT_TRUE(may_share({.known = true, .is_private = false}));
+  // Private: a validator, a seed; never an arbitrary peer.
+  EXPECT_TRUE(may_share({.known = true, .is_private = true, .peer_is_validator = true}));
+  EXPECT_TRUE(may_share({.known = true, .is_private = true, .peer_is_seed = true}));
+  EXPECT_FALSE(may_share({.known = true, .is_private = true}));
+}
+
+TEST(ReplicationRules, InventoryNamesOnlyWhatThePeerMayHold) {
+  std::vector<uint64_t> hosted = {1, 2, 3, 7};
+  auto to_stranger = inventory_for(hosted, [](uint64_t id) { return id != 2 && id != 7; });
+  EXPECT_EQ(to_stranger, (std::vector<uint64_t>{1, 3}));
+  auto to_seed = inventory_for(hosted, [](uint64_t) { return true; });
+  EXPECT_EQ(to_seed, hosted);
+  EXPECT_TRUE(inventory_for({}, [](uint64_t) { return true; }).empty());
+}
+
+}  // namespace
+}  // namespace guts::replication

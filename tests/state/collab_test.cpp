@@ -12,10 +12,6 @@ using namespace guts::state::testing;
 
 namespace {
 
-Bytes oid(uint8_t b) {
-  return Bytes(20, b);
-}
-
 struct Env {
   TempDb tmp{"collab"};
   Schema schema{*tmp.db};
@@ -52,15 +48,6 @@ struct Env {
     return view().last_issue_number(repo);
   }
 };
-
-template <typename T>
-void expect_roundtrip(const T& body) {
-  TxBody b = body;
-  Bytes enc = encode_body(b);
-  TxBody back = decode_body(kind_of(b), enc);
-  EXPECT_EQ(encode_body(back), enc);
-  EXPECT_EQ(kind_of(back), kind_of(b));
-}
 
 }  // namespace
 

@@ -16,33 +16,15 @@ using namespace guts::state::testing;
 
 namespace {
 
-Bytes oid(uint8_t b) {
-  return Bytes(20, b);
-}
-
 using P = Permission;
 
-struct Env {
-  TempDb tmp{"org"};
-  Schema schema{*tmp.db};
-  DbReader base{*tmp.db};
-  Overlay state{base};
-  Executor ex{schema, {"test-chain", 1, kT0}};
+struct Env : ExecEnv {
   // alice: org owner; bob, carol: members; dave: outsider; erin: unregistered.
   crypto::SigningKey alice = key(1), bob = key(2), carol = key(3), dave = key(4), erin = key(5);
   crypto::PublicKey org{};
   uint64_t repo = 0;
 
-  StateView view() { return StateView(schema, state); }
-  Status as(const crypto::SigningKey& k, TxBody body) {
-    uint64_t n = view().nonce(k.public_key(), k.public_key()) + 1;
-    return ex.apply(state, own_tx(k, n, std::move(body)));
-  }
-  void ok(const crypto::SigningKey& k, TxBody body) {
-    auto st = as(k, std::move(body));
-    ASSERT_TRUE(st.ok()) << st.message();
-  }
-  Env() {
+  Env() : ExecEnv("org") {
     ok(alice, RegisterUser{"alice"});
     ok(bob, RegisterUser{"bob"});
     ok(carol, RegisterUser{"carol"});
@@ -70,15 +52,6 @@ struct Env {
   // A digest of every write so far: equal before and after a rejected transaction.
   Digest snapshot() { return state.digest(); }
 };
-
-template <typename T>
-void expect_roundtrip(const T& body) {
-  TxBody b = body;
-  Bytes enc = encode_body(b);
-  TxBody back = decode_body(kind_of(b), enc);
-  EXPECT_EQ(encode_body(back), enc);
-  EXPECT_EQ(kind_of(back), kind_of(b));
-}
 
 }  // namespace
 

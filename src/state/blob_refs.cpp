@@ -1,0 +1,24 @@
+#include "state/blob_refs.h"
+
+#include <algorithm>
+
+namespace guts::state {
+
+std::vector<BlobRef> blob_refs(const Transaction& tx) {
+  std::vector<BlobRef> refs;
+  (void)tx;
+  // One block per feature that stores blobs (a visit over tx.body's alternatives).
+  return refs;
+}
+
+std::vector<BlobRef> blob_refs(const Block& block) {
+  std::vector<BlobRef> out;
+  for (const auto& tx : block.txs) {
+    for (auto& ref : blob_refs(tx)) {
+      if (std::find(out.begin(), out.end(), ref) == out.end()) out.push_back(ref);
+    }
+  }
+  return out;
+}
+
+}  // namespace guts::state

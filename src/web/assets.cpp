@@ -1,0 +1,77 @@
+#include "web/assets.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace guts::web {
+
+namespace {
+
+constexpr std::string_view kCss = R"css(
+:root{--fg:#1f2328;--muted:#59636e;--border:#d1d9e0;--bg:#fff;--soft:#f6f8fa;--link:#0969da;
+--add:#dafbe1;--del:#ffebe9;--hunk:#ddf4ff;--mark:#fff8c5}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.5 -apple-system,"Segoe UI","Noto Sans",Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--link);text-decoration:none}a:hover{text-decoration:underline}
+header.top{display:flex;gap:16px;align-items:center;padding:10px 24px;background:#24292f;color:#fff}
+header.top a{color:#fff;font-weight:600}header.top .node{color:#c9d1d9;font-size:12px}
+header.top nav{display:flex;gap:14px;margin-left:auto}
+main{max-width:1200px;margin:0 auto;padding:16px 24px}
+footer{max-width:1200px;margin:24px auto;padding:12px 24px;border-top:1px solid var(--border);color:var(--muted);font-size:12px}
+h1{font-size:22px;margin:8px 0 12px}h2{font-size:17px;margin:20px 0 8px}
+.muted{color:var(--muted)}.note{color:var(--muted);font-style:italic}
+.box{border:1px solid var(--border);border-radius:6px;margin:12px 0;overflow:hidden}
+.box>.head{background:var(--soft);padding:8px 12px;border-bottom:1px solid var(--border)}
+.box>.body{padding:12px 16px}
+ul.list{list-style:none;margin:0;padding:0}ul.list>li{padding:8px 12px;border-top:1px solid var(--border)}
+ul.list>li:first-child{border-top:0}
+table.files{width:100%;border-collapse:collapse}table.files td{padding:6px 12px;border-top:1px solid var(--border)}
+table.files tr:first-child td{border-top:0}table.files td.age{color:var(--muted);text-align:right;white-space:nowrap}
+.crumbs{font-size:16px;margin:8px 0}.tabs{display:flex;gap:16px;border-bottom:1px solid var(--border);margin-bottom:12px}
+.tabs a{padding:6px 2px}.tabs a.on{border-bottom:2px solid #fd8c73;font-weight:600;color:var(--fg)}
+.pill{display:inline-block;padding:0 7px;border:1px solid var(--border);border-radius:2em;font-size:12px;color:var(--muted)}
+.label{display:inline-block;padding:0 7px;border-radius:2em;font-size:12px;background:var(--soft);border:1px solid var(--border)}
+.state-open{background:#1f883d;color:#fff;border-color:#1f883d}.state-closed{background:#8250df;color:#fff;border-color:#8250df}
+code,pre,.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+pre{background:var(--soft);padding:12px;overflow:auto;border-radius:6px}
+table.code{border-collapse:collapse;width:100%}table.code td{padding:0 10px;vertical-align:top;white-space:pre}
+table.code td.ln{width:1%;min-width:50px;text-align:right;color:var(--muted);user-select:none}
+table.code td.ln a{color:var(--muted)}table.code tr:target{background:var(--mark)}
+table.code tr:target td.ln a{color:var(--fg);font-weight:600}
+table.diff td.add{background:var(--add)}table.diff td.del{background:var(--del)}table.diff td.hunk{background:var(--hunk);color:var(--muted)}
+.markdown{overflow-wrap:break-word}.markdown img{max-width:100%}
+.markdown table{border-collapse:collapse}.markdown td,.markdown th{border:1px solid var(--border);padding:4px 10px}
+.markdown blockquote{margin:0;padding:0 12px;color:var(--muted);border-left:4px solid var(--border)}
+.clone input{width:100%;font-family:ui-monospace,monospace;font-size:12px;padding:4px 8px;border:1px solid var(--border);border-radius:6px}
+.pager{display:flex;gap:12px;margin:12px 0}
+.err{text-align:center;padding:48px 0}.err .code{font-size:48px;color:var(--muted)}
+.hl.kwa,.hl.kwb{color:#cf222e}.hl.kwc{color:#0550ae}.hl.kwd{color:#8250df}.hl.str,.hl.sng{color:#0a3069}
+.hl.num{color:#0550ae}.hl.com,.hl.slc{color:#6e7781;font-style:italic}.hl.ppc{color:#953800}
+.hl.pps{color:#0a3069}.hl.esc{color:#116329}.hl.opt{color:#1f2328}.hl.ipl{color:#0550ae}
+)css";
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string_view stylesheet() {
+  return kCss;
+}
+
+const std::string& stylesheet_path() {
+  static const std::string path = [] {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(kCss)));
+    return "/-/static/guts." + std::string(buf) + ".css";
+  }();
+  return path;
+}
+
+}  // namespace guts::web

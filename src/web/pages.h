@@ -1,0 +1,40 @@
+// The page functions (registered in routes.cpp). Each file holds one group:
+//   site_pages.cpp     home, user/organization profile, network
+//   code_pages.cpp     repository home, tree, blob, raw, branches, tags
+//   history_pages.cpp  commit log, commit with its diff
+//   issue_pages.cpp    issues and pull requests (lists and conversations, read-only)
+#pragma once
+
+#include "api/http.h"
+#include "web/page.h"
+
+namespace guts::web {
+
+api::Response home_page(WebEnv& env, api::Request& req);     // GET /
+api::Response user_page(WebEnv& env, api::Request& req);     // GET /{user}
+api::Response network_page(WebEnv& env, api::Request& req);  // GET /network
+
+api::Response repo_page(WebEnv& env, api::Request& req);      // GET /{owner}/{repo}
+api::Response tree_page(WebEnv& env, api::Request& req);      // GET .../tree/{rest...}
+api::Response blob_page(WebEnv& env, api::Request& req);      // GET .../blob/{rest...}
+api::Response branches_page(WebEnv& env, api::Request& req);  // GET .../branches
+api::Response tags_page(WebEnv& env, api::Request& req);      // GET .../tags
+// GET .../raw/{rest...}: the file's bytes, streamed (never as text/html).
+void raw_file(WebEnv& env, api::Request& req, api::Exchange& ex);
+
+api::Response issues_page(WebEnv& env, api::Request& req);  // GET .../issues?state=&page=
+api::Response issue_page(WebEnv& env, api::Request& req);   // GET .../issues/{number}
+api::Response pulls_page(WebEnv& env, api::Request& req);   // GET .../pulls?state=&page=
+api::Response pull_page(WebEnv& env, api::Request& req);    // GET .../pull/{number}
+
+api::Response commits_page(WebEnv& env, api::Request& req);  // GET .../commits/{rest...}
+api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{sha}
+
+// The content type a raw file is served with: a few image types by extension (SVG included,
+// under kRawCsp), else text/plain for text and application/octet-stream for binary.
+std::string raw_content_type(std::string_view filename, bool binary);
+
+// The lines of a unified diff as table rows (add, del, hunk, context), escaped.
+void diff_rows(Html& h, std::string_view patch, size_t max_lines = 5000);
+
+}  // namespace guts::web

@@ -1,0 +1,118 @@
+#include "web/repo_view.h"
+
+#include <algorithm>
+
+#include "api/git_routes.h"
+#include "crypto/did.h"
+#include "git/repo_store.h"
+#include "state/permission.h"
+
+namespace guts::web {
+
+RepoView open_repo(WebEnv& env, const api::Request& req) {
+  RepoView rv;
+  rv.rc = &api::repo_context(req);
+  rv.full = rv.rc->owner.username + "/" + rv.rc->repo.name;
+  rv.base = "/" + url_path(rv.rc->owner.username) + "/" + url_path(rv.rc->repo.name);
+  auto key = api::git_repo_key(rv.rc->repo.id);
+  rv.hosted = !env.hosts || env.hosts(rv.rc->repo.id);
+  if (rv.hosted && env.repos.exists(key)) {
+    rv.dir = env.repos.path_for(key);
+    rv.git = std::make_unique<git::Browser>(rv.dir);
+    if (rv.git->empty()) rv.git.reset();
+  }
+  return rv;
+}
+
+git::Browser& git_of(const RepoView& rv) {
+  if (!rv.hosted) throw Error(Code::kNotFound, "This node does not host this repository's files.");
+  if (!rv.git) throw Error(Code::kNotFound, "This repository is empty.");
+  return *rv.git;
+}
+
+std::pair<std::string, std::string> split_ref(const git::Browser& git, std::string_view rest,
+                                              const std::string& default_branch) {
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty()) return {default_branch, ""};
+  std::string best;
+  auto consider = [&](const std::string& name) {
+    if (name.size() <= best.size()) return;
+    if (rest == name || (rest.size() > name.size() && rest.substr(0, name.size()) == name &&
+                         rest[name.size()] == '/'))
+      best = name;
+  };
+  for (const auto& b : git.branches()) consider(b.name);
+  for (const auto& t : git.tags()) consider(t.name);
+  if (best.empty()) {
+    size_t slash = rest.find('/');
+    best = std::string(rest.substr(0, slash));
+  }
+  std::string path = rest.size() > best.size() ? std::string(rest.substr(best.size() + 1)) : "";
+  return {best, path};
+}
+
+void repo_header(Html& h, const RepoView& rv, std::string_view tab, std::string_view ref) {
+  const auto& repo = rv.rc->repo;
+  h.raw("<h1><a href=\"/") << url_path(rv.rc->owner.username);
+  h.raw("\">") << rv.rc->owner.username;
+  h.raw("</a> / <a href=\"") << rv.base;
+  h.raw("\">") << repo.name;
+  h.raw("</a> <span class=\"pill\">") << (repo.is_private ? "Private" : "Public");
+  h.raw("</span></h1>");
+  if (!repo.description.empty()) h.raw("<p class=\"muted\">") << repo.description << Safe{"</p>"};
+  std::string r = ref.empty() ? repo.default_branch : std::string(ref);
+  struct Tab {
+    const char* id;
+    const char* label;
+    std::string href;
+  };
+  const Tab tabs[] = {{"code", "Code", rv.base},
+                      {"commits", "Commits", rv.base + "/commits/" + url_path(r)},
+                      {"branches", "Branches", rv.base + "/branches"},
+                      {"tags", "Tags", rv.base + "/tags"},
+                      {"issues", "Issues", rv.base + "/issues"},
+                      {"pulls", "Pull requests", rv.base + "/pulls"}};
+  h.raw("<nav class=\"tabs\">");
+  for (const auto& t : tabs) {
+    h.raw("<a href=\"") << t.href;
+    h.raw(tab == t.id ? "\" class=\"on\">" : "\">") << t.label;
+    h.raw("</a>");
+  }
+  h.raw("</nav>");
+}
+
+void breadcrumbs(Html& h, const RepoView& rv, std::string_view ref, std::string_view path) {
+  h.raw("<div class=\"crumbs\"><a href=\"") << rv.base + "/tree/" + url_path(ref);
+  h.raw("\">") << rv.rc->repo.name;
+  h.raw("</a>");
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view upto = path.substr(0, slash);
+    h.raw(" / ");
+    if (slash == path.size()) {
+      h.raw("<strong>") << path.substr(pos, slash - pos) << Safe{"</strong>"};
+    } else {
+      h.raw("<a href=\"") << rv.base + "/tree/" + url_path(ref) + "/" + url_path(upto);
+      h.raw("\">") << path.substr(pos, slash - pos) << Safe{"</a>"};
+    }
+    pos = slash + 1;
+  }
+  h.raw(" <span class=\"pill\">") << ref << Safe{"</span></div>"};
+}
+
+bool can_read(WebEnv& env, const api::Principal& who, const state::Repo& repo) {
+  if (!repo.is_private) return true;
+  if (!who.authenticated) return false;
+  auto key = crypto::parse_did(who.did);
+  if (!key) return false;
+  return state::effective_permission(env.svc.chain().view(), repo, key) >= state::Permission::kRead;
+}
+
+std::string summary_line(std::string_view message) {
+  size_t nl = message.find('\n');
+  return std::string(message.substr(0, nl));
+}
+
+}  // namespace guts::web

@@ -1,0 +1,68 @@
+// The web interface's route table. Pages run as streaming routes so that they execute on the
+// server's worker pool (git reads block); the stylesheet is a buffered route answered from memory.
+#include "api/router.h"
+#include "web/assets.h"
+#include "web/pages.h"
+#include "web/web.h"
+
+namespace guts::web {
+
+namespace {
+
+void stylesheet_file(WebEnv&, api::Request& req, api::Responder respond) {
+  api::Response r;
+  if (req.path != stylesheet_path()) {
+    r.status = 404;
+    r.headers.set("Content-Type", "text/plain; charset=utf-8");
+    r.body = "Not Found";
+    return respond(std::move(r));
+  }
+  r.body = std::string(stylesheet());
+  r.headers.set("Content-Type", "text/css; charset=utf-8");
+  r.headers.set("Cache-Control", "public, max-age=31536000, immutable");
+  security_headers(r.headers);
+  respond(std::move(r));
+}
+
+const api::RouteSpec<WebEnv> kSiteRoutes[] = {
+    {"GET", "/", "public", nullptr, &serve<&home_page>},
+    {"GET", "/network", "public", nullptr, &serve<&network_page>},
+    {"GET", "/-/static/{file}", "public", &stylesheet_file},
+    {"GET", "/{user}", "public", nullptr, &serve<&user_page>},
+};
+
+const api::RouteSpec<WebEnv> kRepoRoutes[] = {
+    {"GET", "", "repo:read", nullptr, &serve<&repo_page>},
+    {"GET", "/tree/{rest...}", "repo:read", nullptr, &serve<&tree_page>},
+    {"GET", "/blob/{rest...}", "repo:read", nullptr, &serve<&blob_page>},
+    {"GET", "/raw/{rest...}", "repo:read", nullptr, &raw_file},
+    {"GET", "/commits/{rest...}", "repo:read", nullptr, &serve<&commits_page>},
+    {"GET", "/commit/{sha}", "repo:read", nullptr, &serve<&commit_page>},
+    {"GET", "/branches", "repo:read", nullptr, &serve<&branches_page>},
+    {"GET", "/tags", "repo:read", nullptr, &serve<&tags_page>},
+    {"GET", "/issues", "repo:read", nullptr, &serve<&issues_page>},
+    {"GET", "/issues/{number}", "repo:read", nullptr, &serve<&issue_page>},
+    {"GET", "/pulls", "repo:read", nullptr, &serve<&pulls_page>},
+    {"GET", "/pull/{number}", "repo:read", nullptr, &serve<&pull_page>},
+};
+
+}  // namespace
+
+std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
+                                     api::PeersSource peers,
+                                     std::function<bool(uint64_t repo_id)> hosts) {
+  return std::shared_ptr<WebEnv>(
+      new WebEnv{services, repos, std::move(peers), std::move(hosts), {}});
+}
+
+void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {
+  api::add_routes(router, env, "", kSiteRoutes);
+  api::add_routes(router, env, "/{owner}/{repo}", kRepoRoutes);
+}
+
+std::function<void(std::string_view, std::string_view, api::Response&)> web_error_pages(
+    std::shared_ptr<WebEnv> env) {
+  return error_page_hook(std::move(env));
+}
+
+}  // namespace guts::web

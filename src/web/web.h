@@ -1,0 +1,38 @@
+// The web interface (docs/web.md): server-rendered HTML pages served by guts-node itself,
+// readable without JavaScript. The node registers the routes after the API's and installs the
+// error hook, so that browsers get HTML error pages while API and git clients keep theirs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "api/http.h"
+#include "api/peers_routes.h"
+#include "api/router.h"
+#include "api/services.h"
+
+namespace guts::git {
+class RepoStore;
+}
+
+namespace guts::web {
+
+struct WebEnv;
+
+// Makes the pages' environment (services and store must outlive it).
+// `hosts` tells whether this node hosts a repository's git data (empty: all).
+std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
+                                     api::PeersSource peers,
+                                     std::function<bool(uint64_t repo_id)> hosts = {});
+
+// GET /, /network, /-/static/..., /{user}, /{owner}/{repo}[/tree|blob|raw|commits|commit|
+// branches|tags...]. Call after the API and git routes (their static segments win anyway).
+void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env);
+
+// For api::ServerOptions::error_page (see web/page.h).
+std::function<void(std::string_view path, std::string_view accept, api::Response&)> web_error_pages(
+    std::shared_ptr<WebEnv> env);
+
+}  // namespace guts::web

@@ -1,0 +1,145 @@
+// Escaping and Markdown rendering (guts_web_markup): user content never becomes markup.
+#include <gtest/gtest.h>
+
+#include "web/html.h"
+#include "web/markdown.h"
+
+namespace guts::web {
+namespace {
+
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(Escape, SpecialCharacters) {
+  EXPECT_EQ(escape("<a href=\"x\" onclick='y'>&</a>"),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  EXPECT_EQ(escape("plain text"), "plain text");
+  EXPECT_EQ(escape("é ✓ 🎉"), "é ✓ 🎉");
+}
+
+TEST(Escape, InvalidUtf8AndControls) {
+  EXPECT_EQ(escape(std::string("a\xff"
+                               "b")),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(escape(std::string("\xC0\xAF")), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(escape(std::string("\xED\xA0\x80")), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(escape(std::string("x\0y\x01z\tw\n", 9)), "xyz\tw\n");
+  EXPECT_EQ(escape(std::string("\xE2\x9C")), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated
+}
+
+TEST(Html, EscapesByDefault) {
+  Html h;
+  h.raw("<p title=\"") << "\"><script>alert(1)</script>";
+  h.raw("\">") << Safe{"<b>ok</b>"} << std::string("<i>") << uint64_t{42};
+  EXPECT_EQ(h.str(),
+            "<p title=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\"><b>ok</b>&lt;i&gt;42");
+}
+
+TEST(Html, UrlEncoding) {
+  EXPECT_EQ(url_path("src/a b/\"x\".c"), "src/a%20b/%22x%22.c");
+  EXPECT_EQ(url_query("a&b=c"), "a%26b%3Dc");
+  EXPECT_EQ(url_path("javascript:alert(1)"), "javascript%3Aalert%281%29");
+}
+
+TEST(Markdown, GfmExtensions) {
+  auto out = render_markdown(
+                 "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n"
+                 "~~gone~~ https://example.com\n")
+                 .html;
+  EXPECT_TRUE(contains(out, "<h1>Title</h1>"));
+  EXPECT_TRUE(contains(out, "<table>"));
+  EXPECT_TRUE(contains(out, "<td>1</td>"));
+  EXPECT_TRUE(contains(out, "type=\"checkbox\""));
+  EXPECT_TRUE(contains(out, "checked=\"\""));
+  EXPECT_TRUE(contains(out, "<del>gone</del>"));
+  EXPECT_TRUE(contains(out, "<a href=\"https://example.com\">"));
+}
+
+TEST(Markdown, RawHtmlNeverPassesThrough) {
+  const char* inputs[] = {
+      "<script>alert(1)</script>",
+      "hello <script>alert(1)</script> world",
+      "<img src=x onerror=alert(1)>",
+      "<div onclick=\"x()\">a</div>",
+      "<iframe src=\"https://evil\"></iframe>",
+      "[x](javascript:alert(1))",
+      "[x](JAVASCRIPT:alert(1))",
+      "![y](javascript:alert(1))",
+      "[z](vbscript:msgbox)",
+      "[d](data:text/html;base64,PHNjcmlwdD4=)",
+      "<javascript:alert(1)>",
+      "```\n<script>x</script>\n```",
+      "`<script>`",
+  };
+  for (const char* in : inputs) {
+    auto out = render_markdown(in).html;
+    EXPECT_FALSE(contains(out, "<script")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "<img src=\"x\"")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "onerror=")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "<iframe")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "<div")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "href=\"javascript:")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "href=\"JAVASCRIPT:")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "src=\"javascript:")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "vbscript:msgbox\"")) << in << " -> " << out;
+    EXPECT_FALSE(contains(out, "href=\"data:")) << in << " -> " << out;
+  }
+}
+
+TEST(Markdown, RelativeLinksAreResolved) {
+  MarkdownOptions mo;
+  mo.resolve = [](std::string_view url, bool image) {
+    std::string suffix;
+    std::string path = join_repo_path("docs", url, &suffix);
+    return std::string(image ? "/o/r/raw/main/" : "/o/r/blob/main/") + path + suffix;
+  };
+  auto out = render_markdown(
+                 "[guide](guide.md#install) [up](../README.md) [root](/LICENSE) "
+                 "[abs](https://x.org/a) [anchor](#top) [proto](//cdn.example/x)\n\n"
+                 "![logo](./img/logo.png)\n",
+                 mo)
+                 .html;
+  EXPECT_TRUE(contains(out, "href=\"/o/r/blob/main/docs/guide.md#install\"")) << out;
+  EXPECT_TRUE(contains(out, "href=\"/o/r/blob/main/README.md\"")) << out;
+  EXPECT_TRUE(contains(out, "href=\"/o/r/blob/main/LICENSE\"")) << out;
+  EXPECT_TRUE(contains(out, "href=\"https://x.org/a\"")) << out;
+  EXPECT_TRUE(contains(out, "href=\"#top\"")) << out;
+  EXPECT_TRUE(contains(out, "href=\"//cdn.example/x\"")) << out;
+  EXPECT_TRUE(contains(out, "src=\"/o/r/raw/main/docs/img/logo.png\"")) << out;
+}
+
+TEST(Markdown, RelativeUrlClassification) {
+  EXPECT_TRUE(is_relative_url("a.md"));
+  EXPECT_TRUE(is_relative_url("./a"));
+  EXPECT_TRUE(is_relative_url("/root"));
+  EXPECT_TRUE(is_relative_url("dir/a:b"));
+  EXPECT_FALSE(is_relative_url("https://x"));
+  EXPECT_FALSE(is_relative_url("mailto:a@b"));
+  EXPECT_FALSE(is_relative_url("//host/x"));
+  EXPECT_FALSE(is_relative_url("#frag"));
+  EXPECT_FALSE(is_relative_url(""));
+}
+
+TEST(Markdown, JoinRepoPath) {
+  std::string s;
+  EXPECT_EQ(join_repo_path("", "a/b.md", &s), "a/b.md");
+  EXPECT_EQ(join_repo_path("docs", "../../../etc/passwd", &s), "etc/passwd");
+  EXPECT_EQ(join_repo_path("docs/x", "./y/../z.md?raw=1#h", &s), "docs/x/z.md");
+  EXPECT_EQ(s, "?raw=1#h");
+  EXPECT_EQ(join_repo_path("docs", "/top.md", &s), "top.md");
+}
+
+TEST(Markdown, BoundedInput) {
+  MarkdownOptions mo;
+  mo.max_input = 100;
+  std::string big;
+  for (int i = 0; i < 100; ++i) big += "line " + std::to_string(i) + "\n";
+  auto out = render_markdown(big, mo).html;
+  EXPECT_TRUE(contains(out, "too large to render"));
+  EXPECT_FALSE(contains(out, "line 99"));
+}
+
+}  // namespace
+}  // namespace guts::web

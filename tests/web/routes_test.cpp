@@ -1,0 +1,97 @@
+// The web routes next to the API and git routes: which handler a path reaches.
+#include <gtest/gtest.h>
+
+#include "api/router.h"
+#include "web/assets.h"
+#include "web/pages.h"
+#include "web/web.h"
+
+namespace guts::web {
+namespace {
+
+api::Router routes() {
+  api::Router r;
+  auto noop = [](api::Request&, api::Responder) {};
+  auto stream = [](api::Request&, api::Exchange&) {};
+  // The shapes of the API's and git's routes (api/git_routes.cpp, api/*_routes.cpp).
+  r.add("GET", "/api/guts/status", "public", noop);
+  r.add("GET", "/api/v3/repos/{owner}/{repo}", "repo:read", noop);
+  r.add("GET", "/metrics", "public", noop);
+  r.add_streaming("GET", "/{owner}/{repo}/info/refs", "repo:read", stream);
+  r.add_streaming("POST", "/{owner}/{repo}/git-upload-pack", "repo:read", stream);
+  r.add_streaming("POST", "/{owner}/{repo}/git-receive-pack", "repo:write", stream);
+  add_web_routes(r, nullptr);  // matching never calls a handler
+  return r;
+}
+
+TEST(WebRoutes, PagesMatch) {
+  auto r = routes();
+  struct Case {
+    const char* path;
+    const char* pattern;
+  } cases[] = {
+      {"/", "/"},
+      {"/network", "/network"},
+      {"/alice", "/{user}"},
+      {"/alice/proj", "/{owner}/{repo}"},
+      {"/alice/proj/tree/main", "/{owner}/{repo}/tree/{rest...}"},
+      {"/alice/proj/tree/feature/x/src/a.c", "/{owner}/{repo}/tree/{rest...}"},
+      {"/alice/proj/blob/main/src/a.c", "/{owner}/{repo}/blob/{rest...}"},
+      {"/alice/proj/raw/main/README.md", "/{owner}/{repo}/raw/{rest...}"},
+      {"/alice/proj/commits/main", "/{owner}/{repo}/commits/{rest...}"},
+      {"/alice/proj/commit/abc123", "/{owner}/{repo}/commit/{sha}"},
+      {"/alice/proj/branches", "/{owner}/{repo}/branches"},
+      {"/alice/proj/tags", "/{owner}/{repo}/tags"},
+      {"/alice/proj/issues", "/{owner}/{repo}/issues"},
+      {"/alice/proj/issues/7", "/{owner}/{repo}/issues/{number}"},
+      {"/alice/proj/pulls", "/{owner}/{repo}/pulls"},
+      {"/alice/proj/pull/8", "/{owner}/{repo}/pull/{number}"},
+  };
+  for (const auto& c : cases) {
+    auto m = r.match("GET", c.path);
+    ASSERT_TRUE(m.found()) << c.path;
+    EXPECT_EQ(m.pattern, c.pattern) << c.path;
+  }
+  auto m = r.match("GET", "/alice/proj/blob/main/src/a.c");
+  EXPECT_EQ(m.params["owner"], "alice");
+  EXPECT_EQ(m.params["repo"], "proj");
+  EXPECT_EQ(m.params["rest"], "main/src/a.c");
+  EXPECT_EQ(m.access, "repo:read");
+  EXPECT_EQ(r.match("GET", "/alice").access, "public");
+}
+
+TEST(WebRoutes, ApiAndGitKeepTheirRoutes) {
+  auto r = routes();
+  EXPECT_EQ(r.match("GET", "/api/guts/status").pattern, "/api/guts/status");
+  EXPECT_EQ(r.match("GET", "/metrics").pattern, "/metrics");
+  EXPECT_EQ(r.match("GET", "/api/v3/repos/a/b").pattern, "/api/v3/repos/{owner}/{repo}");
+  EXPECT_EQ(r.match("GET", "/alice/proj.git/info/refs").pattern, "/{owner}/{repo}/info/refs");
+  EXPECT_EQ(r.match("GET", "/alice/proj/info/refs").pattern, "/{owner}/{repo}/info/refs");
+  EXPECT_EQ(r.match("POST", "/alice/proj.git/git-upload-pack").pattern,
+            "/{owner}/{repo}/git-upload-pack");
+  // Still 405 for a GET of git's POST endpoints, 404 for unknown deeper paths.
+  EXPECT_EQ(r.match("GET", "/alice/proj/git-upload-pack").result,
+            api::RouteMatch::Result::kMethodNotAllowed);
+  EXPECT_FALSE(r.match("GET", "/alice/proj/nothing/here").found());
+  EXPECT_EQ(r.match("GET", stylesheet_path()).pattern, "/-/static/{file}");
+}
+
+TEST(WebRoutes, RawContentTypes) {
+  EXPECT_EQ(raw_content_type("a/logo.PNG", true), "image/png");
+  EXPECT_EQ(raw_content_type("x.svg", false), "image/svg+xml");
+  EXPECT_EQ(raw_content_type("index.html", false), "text/plain; charset=utf-8");
+  EXPECT_EQ(raw_content_type("a.out", true), "application/octet-stream");
+}
+
+TEST(WebRoutes, DiffRowsEscape) {
+  Html h;
+  diff_rows(h, "@@ -1 +1 @@\n-<script>\n+\"ok\"\n same");
+  const auto& s = h.str();
+  EXPECT_NE(s.find("class=\"hunk\""), std::string::npos);
+  EXPECT_NE(s.find("class=\"del\">-&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(s.find("class=\"add\">+&quot;ok&quot;"), std::string::npos);
+  EXPECT_EQ(s.find("<script"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace guts::web
