@@ -81,8 +81,8 @@ std::optional<uint8_t> quorum_action_of(std::string_view name) {
     if (name == a.name) return a.action;
   return std::nullopt;
 }
-bool quorum_action_reserved(uint8_t action) {
-  return action == kActMergeProtected || action == kActChangeProtection;
+bool quorum_action_reserved(uint8_t) {
+  return false;  // every action is enforceable since branch protection landed
 }
 bool quorum_action_fits(uint8_t scope_kind, uint8_t action) {
   switch (action) {
@@ -129,6 +129,10 @@ bool proposable_kind(uint32_t kind) {
     case TxKind::kDeleteRepo:
     case TxKind::kSetOrgMember:
     case TxKind::kSetQuorumPolicy:
+    case TxKind::kUpdateRefs:
+    case TxKind::kMergePullRequest:
+    case TxKind::kSetBranchProtection:
+    case TxKind::kDeleteBranchProtection:
       return true;
     default:
       return false;

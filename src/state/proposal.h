@@ -40,15 +40,14 @@ struct Repo;
 
 enum QuorumScopeKind : uint8_t { kQuorumOnRepo = 1, kQuorumOnOrg = 2 };
 
-// The actions a policy can cover. Reserved actions are accepted by nothing yet: they become
-// enforceable once branch protection lands (classify_action() is the extension point).
+// The actions a policy can cover (classify_action() maps transactions to them).
 enum QuorumAction : uint8_t {
   kActTransferRepo = 1,      // TransferRepo (repository scope)
   kActDeleteRepo = 2,        // DeleteRepo (repository scope)
   kActAddOrgOwner = 3,       // SetOrgMember add/invite with the owner role (organization scope)
   kActChangePolicy = 4,      // SetQuorumPolicy of the same scope (either scope)
-  kActMergeProtected = 5,    // reserved: merge/push to a protected branch
-  kActChangeProtection = 6,  // reserved: changing branch protection
+  kActMergeProtected = 5,    // moving a protected branch: UpdateRefs, MergePullRequest
+  kActChangeProtection = 6,  // Set/DeleteBranchProtection
 };
 inline constexpr uint8_t kMaxQuorumAction = kActChangeProtection;
 
@@ -189,6 +188,8 @@ inline constexpr std::string_view kNextProposalId = "next_proposal_id";
 std::optional<QuorumPolicy> quorum_policy(const StateView& view, const QuorumScope& scope);
 std::optional<Proposal> proposal(const StateView& view, uint64_t id);
 std::vector<ProposalVote> proposal_votes(const StateView& view, uint64_t id);
+// Every proposal, newest first.
+std::vector<Proposal> all_proposals(const StateView& view);
 // Proposals of a scope, newest first.
 std::vector<Proposal> proposals_of(const StateView& view, const QuorumScope& scope);
 // The eligible approvers of `scope` now, ascending by key (empty when the scope is gone).

@@ -14,6 +14,7 @@
 #include "crypto/did.h"
 #include "state/executor.h"
 #include "state/permission.h"
+#include "state/protection.h"
 #include "state/rejections.h"
 #include "state/view.h"
 
@@ -64,6 +65,16 @@ std::vector<ProposalVote> proposal_votes(const StateView& view, uint64_t id) {
                           out.push_back(decode_proposal_vote(v));
                           return true;
                         });
+  return out;
+}
+
+std::vector<Proposal> all_proposals(const StateView& view) {
+  std::vector<Proposal> out;
+  view.kv().scan_prefix(view.schema().governance, "Qr", [&](std::string_view, std::string_view v) {
+    out.push_back(decode_proposal(v));
+    return true;
+  });
+  std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -141,10 +152,32 @@ std::optional<CoveredAction> classify_action(const StateView& view, const Transa
           return CoveredAction{{kQuorumOnOrg, 0, b.org}, kActAddOrgOwner};
         } else if constexpr (std::is_same_v<T, SetQuorumPolicy>) {
           return CoveredAction{b.scope, kActChangePolicy};
+        } else if constexpr (std::is_same_v<T, UpdateRefs>) {
+          // Moving an existing branch a protection rule applies to (creating or deleting one is
+          // left to the rule itself).
+          repo_scope.repo_id = b.repo_id;
+          std::optional<std::vector<ProtectionRule>> rules;
+          for (const auto& c : b.changes) {
+            if (c.old_oid.empty() || c.new_oid.empty() || !c.ref.starts_with("refs/heads/"))
+              continue;
+            if (!rules) rules = protection_rules(view, b.repo_id);
+            if (applicable_rule(*rules, std::string_view(c.ref).substr(11)))
+              return CoveredAction{repo_scope, kActMergeProtected};
+          }
+          return std::nullopt;
+        } else if constexpr (std::is_same_v<T, MergePullRequest>) {
+          repo_scope.repo_id = b.repo_id;
+          auto pull = view.issue(b.repo_id, b.number);
+          if (!pull || !applicable_rule(protection_rules(view, b.repo_id), pull->base_ref))
+            return std::nullopt;
+          return CoveredAction{repo_scope, kActMergeProtected};
+        } else if constexpr (std::is_same_v<T, SetBranchProtection>) {
+          repo_scope.repo_id = b.rule.repo_id;
+          return CoveredAction{repo_scope, kActChangeProtection};
+        } else if constexpr (std::is_same_v<T, DeleteBranchProtection>) {
+          repo_scope.repo_id = b.repo_id;
+          return CoveredAction{repo_scope, kActChangeProtection};
         } else {
-          // Extension point: once branch protection lands, a merge or push to a protected
-          // branch classifies as kActMergeProtected and a protection change as
-          // kActChangeProtection (repository scope); proposable_kind() then admits their kinds.
           return std::nullopt;
         }
       },
@@ -246,6 +279,9 @@ class ProposalApply {
     return t;
   }
   void put(const Proposal& p) { state_.put(s_.governance, proposal_key(p.id), encode_proposal(p)); }
+  // Counts the votes of the identities eligible now; at k approvals runs the action (executed,
+  // or failed with the reason and no effect), when k became unreachable rejects; stores `p`.
+  void decide(Proposal& p);
 
   const Schema& s_;
   Overlay& state_;
@@ -338,6 +374,10 @@ Status ProposalApply::operator()(const CreateProposal& b) {
   put(p);
   state_.put(s_.governance, proposal_index_key(p.scope, p.id), "");
   state_.put(s_.receipts, key_of(tx_.id()), be64(p.id));
+  // The proposer's signature is the first approval (k = 1 executes at once).
+  state_.put(s_.governance, proposal_vote_key(p.id, author_),
+             encode_proposal_vote({p.id, author_, true, now_}));
+  decide(p);
   return Status::Ok();
 }
 
@@ -355,7 +395,11 @@ Status ProposalApply::operator()(const VoteProposal& b) {
                     " proposal " + std::to_string(p.id));
   state_.put(s_.governance, proposal_vote_key(p.id, author_),
              encode_proposal_vote({p.id, author_, b.approve, now_}));
-  // Count the votes of the identities eligible now.
+  decide(p);
+  return Status::Ok();
+}
+
+void ProposalApply::decide(Proposal& p) {
   auto eligible = quorum_eligible(view_, p.scope);
   std::set<crypto::PublicKey> voters(eligible.begin(), eligible.end());
   p.approvals = p.rejections = 0;
@@ -382,7 +426,6 @@ Status ProposalApply::operator()(const VoteProposal& b) {
     p.decided_ms = now_;
   }
   put(p);
-  return Status::Ok();
 }
 
 Status ProposalApply::operator()(const CancelProposal& b) {

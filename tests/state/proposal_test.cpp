@@ -1,6 +1,7 @@
 // Quorum decisions (state/proposal.h): a 2-of-3 policy on an organization's repository, the
 // guard refusing the direct action, proposals executed once at the threshold, rejection,
-// expiry, ineligible and double votes, and a failing action that leaves no partial effect.
+// expiry, ineligible and double votes, a failing action that leaves no partial effect, and
+// moves of a protected branch. The proposer's signature is the first approval.
 #include "state/proposal.h"
 
 #include <gtest/gtest.h>
@@ -99,7 +100,7 @@ TEST(Proposal, DirectActionRefusedUnderPolicy) {
 TEST(Proposal, ThresholdExecutesOnce) {
   Env e;
   uint64_t id = e.propose(e.alice, e.delete_proposal());
-  e.ok(e.alice, VoteProposal{id, true});
+  EXPECT_EQ(proposal(e.view(), id)->approvals, 1u);  // the proposer's
   EXPECT_TRUE(e.view().repo(e.repo));
   EXPECT_EQ(e.state_of(id), kProposalOpen);
   e.ok(e.bob, VoteProposal{id, true});
@@ -113,7 +114,6 @@ TEST(Proposal, IneligibleAndDoubleVotes) {
   Env e;
   uint64_t id = e.propose(e.alice, e.delete_proposal());
   EXPECT_EQ(e.as(e.dave, VoteProposal{id, true}).code(), Code::kPermissionDenied);
-  e.ok(e.alice, VoteProposal{id, true});
   EXPECT_EQ(e.as(e.alice, VoteProposal{id, true}).code(), Code::kConflict);
   e.ok(e.alice, VoteProposal{id, false});  // changeable until decided
   EXPECT_EQ(proposal(e.view(), id)->approvals, 0u);
@@ -134,7 +134,6 @@ TEST(Proposal, RejectedWhenUnreachable) {
 TEST(Proposal, ExpiresByBlockTime) {
   Env e;
   uint64_t id = e.propose(e.alice, e.delete_proposal());
-  e.ok(e.alice, VoteProposal{id, true});
   e.now += 3600000;  // a later block
   EXPECT_EQ(e.state_of(id), kProposalExpired);
   EXPECT_EQ(e.as(e.bob, VoteProposal{id, true}).code(), Code::kConflict);
@@ -152,7 +151,8 @@ TEST(Proposal, FailedActionLeavesNoPartialEffect) {
                    encode_body(TransferRepo{e.repo, e.carol.public_key(), std::nullopt})};
   uint64_t id = e.propose(e.carol, p);
   e.ok(e.alice, SetOrgMember{e.org, e.carol.public_key(), kMemberAdd, kOrgMember});
-  e.ok(e.alice, VoteProposal{id, true});
+  e.ok(e.alice, VoteProposal{id, true});  // carol's own approval no longer counts
+  EXPECT_EQ(e.state_of(id), kProposalOpen);
   e.ok(e.bob, VoteProposal{id, true});
   auto pr = *proposal(e.view(), id);
   EXPECT_EQ(pr.state, kProposalFailed);
@@ -167,7 +167,8 @@ TEST(Proposal, PolicyValidation) {
             Code::kInvalidArgument);  // k > n
   EXPECT_EQ(e.as(e.alice, SetQuorumPolicy{other, {{kActDeleteRepo, 1}}}).code(),
             Code::kInvalidArgument);  // not an org action
-  EXPECT_EQ(e.as(e.alice, SetQuorumPolicy{e.scope, {{kActMergeProtected, 1}}}).code(),
+  EXPECT_EQ(e.as(e.alice, SetQuorumPolicy{e.scope, {{kActMergeProtected, 1}, {kActDeleteRepo, 2}}})
+                .code(),
             Code::kPermissionDenied);  // a policy exists: changing it needs the quorum
   EXPECT_EQ(e.as(e.dave, SetQuorumPolicy{other, {{kActAddOrgOwner, 1}}}).code(),
             Code::kPermissionDenied);
@@ -183,9 +184,64 @@ TEST(Proposal, PolicyValidation) {
                        encode_body(SetQuorumPolicy{e.scope, {}})};
   uint64_t id = e.propose(e.bob, relax);
   e.ok(e.alice, VoteProposal{id, true});
-  e.ok(e.carol, VoteProposal{id, true});
   EXPECT_FALSE(quorum_policy(e.view(), e.scope));
+  EXPECT_EQ(e.as(e.carol, VoteProposal{id, true}).code(), Code::kConflict);
   e.ok(e.alice, DeleteRepo{e.repo});
+}
+
+TEST(Proposal, ProtectedBranchMovesNeedAProposal) {
+  Env e;
+  const std::string main = "refs/heads/main";
+  e.ok(e.alice, UpdateRefs{e.repo, {{main, {}, oid(1)}}, false});
+  ProtectionRule rule;
+  rule.repo_id = e.repo;
+  rule.pattern = "main";
+  e.ok(e.alice, SetBranchProtection{rule});
+  // Adding the merge rule is a policy change: it takes the current quorum.
+  CreateProposal add{
+      e.scope,
+      "Merges by quorum",
+      "",
+      e.now + 3600000,
+      static_cast<uint32_t>(TxKind::kSetQuorumPolicy),
+      encode_body(SetQuorumPolicy{
+          e.scope, {{kActDeleteRepo, 2}, {kActTransferRepo, 2}, {kActMergeProtected, 2}}})};
+  uint64_t id = e.propose(e.alice, add);
+  e.ok(e.carol, VoteProposal{id, true});
+  ASSERT_EQ(e.state_of(id), kProposalExecuted);
+
+  auto st = e.as(e.bob, UpdateRefs{e.repo, {{main, oid(1), oid(2)}}, false});
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("merge_protected_branch requires a proposal approved by 2 of 3"),
+            std::string::npos)
+      << st.message();
+  // Other branches, and creating one, are not covered.
+  e.ok(e.bob, UpdateRefs{e.repo, {{"refs/heads/dev", {}, oid(3)}}, false});
+  e.ok(e.bob, UpdateRefs{e.repo, {{"refs/heads/dev", oid(3), oid(4)}}, false});
+
+  CreateProposal move{e.scope,
+                      "Ship",
+                      "",
+                      e.now + 3600000,
+                      static_cast<uint32_t>(TxKind::kUpdateRefs),
+                      encode_body(UpdateRefs{e.repo, {{main, oid(1), oid(4)}}, false})};
+  uint64_t m = e.propose(e.bob, move);
+  EXPECT_EQ(*e.view().ref(e.repo, main), oid(1));
+  e.ok(e.carol, VoteProposal{m, true});
+  EXPECT_EQ(e.state_of(m), kProposalExecuted);
+  EXPECT_EQ(*e.view().ref(e.repo, main), oid(4));
+  // A stale proposal (main moved since) fails without effect.
+  move.title = "Stale";
+  move.action_body = encode_body(UpdateRefs{e.repo, {{main, oid(4), oid(3)}}, false});
+  uint64_t stale = e.propose(e.bob, move);
+  move.title = "First";
+  move.action_body = encode_body(UpdateRefs{e.repo, {{main, oid(4), oid(2)}}, false});
+  uint64_t first = e.propose(e.alice, move);
+  e.ok(e.carol, VoteProposal{first, true});
+  EXPECT_EQ(*e.view().ref(e.repo, main), oid(2));
+  e.ok(e.carol, VoteProposal{stale, true});
+  EXPECT_EQ(e.state_of(stale), kProposalFailed);
+  EXPECT_EQ(*e.view().ref(e.repo, main), oid(2));
 }
 
 }  // namespace
