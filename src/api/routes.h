@@ -27,5 +27,8 @@ void add_protection_routes(Router& router, Services& services);
 // A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
 // by add_guts_routes.
 void add_repo_seeds_routes(Router& router, Services& services);
+// Quorum policies and proposals (proposal_routes.cpp; docs/governance.md §8); called by
+// add_guts_routes.
+void add_proposal_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -44,5 +44,7 @@ void add_branch_commands(CLI::App& app, ContextFn ctx);
 void add_seeds_commands(CLI::App& app, ContextFn ctx);
 // guts search repos|issues|code|status (search_cmd.cpp).
 void add_search_commands(CLI::App& app, ContextFn ctx);
+// guts proposal list|show|create|approve|reject|cancel, guts quorum show|set (proposal_cmd.cpp).
+void add_proposal_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   cli::add_branch_commands(app, ctx);
   cli::add_seeds_commands(app, ctx);
   cli::add_search_commands(app, ctx);
+  cli::add_proposal_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -156,6 +156,12 @@ void GitProjection::on_block(const state::Block& block) {
             // fork) touches the new repository (a fork finds its objects in its parent).
             if constexpr (requires { b.repo_id; }) {
               touched.insert(b.repo_id);
+            } else if constexpr (requires { b.proposal_id; }) {
+              // A quorum vote may run a proposal's ref move (state/proposal.h).
+              if (auto p = state::proposal(view, b.proposal_id); p && p->scope.repo_id)
+                touched.insert(p->scope.repo_id);
+            } else if constexpr (requires { b.scope.repo_id; }) {
+              if (b.scope.repo_id) touched.insert(b.scope.repo_id);
             } else if constexpr (requires { std::string_view(b.name); }) {
               if (auto r = view.repo_by_name(tx.author, b.name)) touched.insert(r->id);
             }

@@ -71,6 +71,11 @@ uint64_t required_scope(TxKind kind) {
       return kScopeCollab;
     // Reputation: interaction limits are administration.
     case TxKind::kSetInteractionLimit:
+    // Quorum decisions (state/proposal.h): administration.
+    case TxKind::kSetQuorumPolicy:
+    case TxKind::kCreateProposal:
+    case TxKind::kVoteProposal:
+    case TxKind::kCancelProposal:
       return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
@@ -129,8 +134,11 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   return Status::Ok();
 }
 
-Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
+Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded) const {
   StateView view(s_, state);
+  // Quorum decisions: the one place an action a policy covers is refused (state/proposal.h).
+  if (guarded)
+    if (auto why = quorum_refusal(view, tx)) return denied(*why);
   const auto& author = tx.author;
   const uint64_t now = ctx_.timestamp_ms;
 
@@ -280,6 +288,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_protection(state, tx);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           return apply_set_repo_seeds(s_, state, tx, b);
+        } else if constexpr (kIsProposalBody<T>) {
+          return apply_proposal(state, tx);
         } else {
           return apply_collab(state, tx);
         }

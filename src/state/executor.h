@@ -37,7 +37,9 @@ class Executor {
   Status apply(Overlay& state, const Transaction& tx, const ApplyOptions& options = {}) const;
 
  private:
-  Status apply_body(Overlay& state, const Transaction& tx) const;
+  // `guarded`: refuse an action a quorum policy covers (quorum_guard); false only when a
+  // proposal approved by its quorum executes the action (proposal_exec.cpp).
+  Status apply_body(Overlay& state, const Transaction& tx, bool guarded = true) const;
   // Collaboration kinds (collab_exec.cpp).
   Status apply_collab(Overlay& state, const Transaction& tx) const;
   // Governance kinds (org_exec.cpp).
@@ -46,6 +48,9 @@ class Executor {
   Status apply_hooks(Overlay& state, const Transaction& tx) const;
   // Branch protection and commit statuses (protection_exec.cpp).
   Status apply_protection(Overlay& state, const Transaction& tx) const;
+  // Quorum decisions (proposal_exec.cpp): policies, proposals and votes; a vote reaching the
+  // threshold runs the proposal's action through apply_body(..., guarded = false).
+  Status apply_proposal(Overlay& state, const Transaction& tx) const;
   // A branch of `repo_id` moved: every open pull request with that head records a revision.
   void record_pull_heads(Overlay& state, uint64_t repo_id, std::string_view ref,
                          const Bytes& new_oid) const;

@@ -121,6 +121,15 @@ const char* tx_kind_name(TxKind kind) {
       return "set_commit_status";
     case TxKind::kSetRepoSeeds:
       return "set_repo_seeds";
+    // Quorum decisions (state/proposal.h).
+    case TxKind::kSetQuorumPolicy:
+      return "set_quorum_policy";
+    case TxKind::kCreateProposal:
+      return "create_proposal";
+    case TxKind::kVoteProposal:
+      return "vote_proposal";
+    case TxKind::kCancelProposal:
+      return "cancel_proposal";
   }
   return "unknown";
 }
@@ -146,6 +155,11 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
         if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
+        // Quorum decisions: kinds 37-40, not contiguous with the variant index.
+        if constexpr (std::is_same_v<T, SetQuorumPolicy>) return TxKind::kSetQuorumPolicy;
+        if constexpr (std::is_same_v<T, CreateProposal>) return TxKind::kCreateProposal;
+        if constexpr (std::is_same_v<T, VoteProposal>) return TxKind::kVoteProposal;
+        if constexpr (std::is_same_v<T, CancelProposal>) return TxKind::kCancelProposal;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -192,6 +206,8 @@ Bytes encode_body(const TxBody& body) {
           encode_protection_body(w, b);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           encode_repo_seeds_body(w, b);
+        } else if constexpr (kIsProposalBody<T>) {
+          encode_proposal_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -359,6 +375,19 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetRepoSeeds:
       out = decode_repo_seeds_body(r);
+      break;
+    // Quorum decisions (state/proposal.h).
+    case TxKind::kSetQuorumPolicy:
+      out = decode_proposal_body<SetQuorumPolicy>(r);
+      break;
+    case TxKind::kCreateProposal:
+      out = decode_proposal_body<CreateProposal>(r);
+      break;
+    case TxKind::kVoteProposal:
+      out = decode_proposal_body<VoteProposal>(r);
+      break;
+    case TxKind::kCancelProposal:
+      out = decode_proposal_body<CancelProposal>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -18,6 +18,7 @@
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/org.h"
+#include "state/proposal.h"
 #include "state/protection.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
@@ -80,6 +81,11 @@ enum class TxKind : uint32_t {
   kSetCommitStatus = 36,
   // Private repositories' seeds (state/repo_seeds.h).
   kSetRepoSeeds = 42,
+  // Quorum decisions (state/proposal.h).
+  kSetQuorumPolicy = 37,
+  kCreateProposal = 38,
+  kVoteProposal = 39,
+  kCancelProposal = 40,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -153,7 +159,9 @@ using TxBody =
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook,
                  // private repositories' seeds (kind 42, explicit in kind_of)
-                 SetRepoSeeds>;
+                 SetRepoSeeds,
+                 // quorum decisions (kinds 37-40)
+                 SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

@@ -152,7 +152,7 @@ class StateView {
   static constexpr std::string_view kNextTeamId = "next_team_id";
 
   // The state read: features keep their own reads in their own files (reputation.cpp,
-  // hooks.cpp, protection.cpp, repo_seeds_exec.cpp).
+  // hooks.cpp, protection.cpp, repo_seeds_exec.cpp, proposal_exec.cpp).
   const Schema& schema() const { return s_; }
   const KvReader& kv() const { return kv_; }
 
