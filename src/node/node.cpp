@@ -30,6 +30,7 @@
 #include "crypto/did.h"
 #include "crypto/keyfile.h"
 #include "finality/relay.h"
+#include "git/git_facts.h"
 #include "git/maintenance.h"
 #include "git/repo_store.h"
 #include "node/backup.h"
@@ -109,6 +110,7 @@ struct Node::Impl {
   storage::OpenReport storage;  // what opening the database found and migrated
   std::unique_ptr<state::Chain> chain;
   std::unique_ptr<git::RepoStore> repos;
+  std::unique_ptr<git::RepoGitFacts> git_facts;  // branch protection's git facts (chain checks)
   std::unique_ptr<api::PendingPushes> pending_pushes;
   std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
@@ -211,6 +213,8 @@ void Node::start() {
   // repositories with state (recovery after a crash between commit and ref move).
   impl_->repos = std::make_unique<git::RepoStore>(c.data_dir);
   impl_->pending_pushes = std::make_unique<api::PendingPushes>();
+  impl_->git_facts = std::make_unique<git::RepoGitFacts>(*impl_->repos, &api::git_repo_key);
+  impl_->chain->set_git_facts(impl_->git_facts.get());  // docs/governance.md "Git facts"
   // Validators host every repository (they vote on the objects of every push); full nodes
   // what their seeding policy says.
   SeedPolicy seed = validator ? SeedPolicy{} : parse_seed_policy(c.seed);

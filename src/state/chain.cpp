@@ -130,6 +130,7 @@ Status Chain::check(const Transaction& tx, uint64_t expected_nonce, uint64_t now
   Head h = head();
   Overlay scratch(db_reader_);
   Executor ex(schema_, {genesis_.chain_id, h.height + 1, std::max(now_ms, h.timestamp_ms)});
+  ex.set_git_facts({facts_, /*unknown_refuses=*/false});
   ApplyOptions opts;
   opts.signature_verified = signature_verified;
   opts.expected_nonce = expected_nonce;
@@ -153,7 +154,8 @@ std::shared_ptr<Chain::Executed> Chain::parent_execution(const Digest& parent,
 
 std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const BlockHeader& header,
                                                 const std::vector<PendingTx>& txs,
-                                                BuildResult* build_out, Status* verify_out) {
+                                                BuildResult* build_out, Status* verify_out,
+                                                bool consult_facts) {
   Head ph;
   auto parent_exec = parent_execution(parent, &ph);
   auto exec = std::make_shared<Executed>();
@@ -166,6 +168,7 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   exec->header.height = ph.height + 1;
 
   Executor ex(schema_, {genesis_.chain_id, exec->header.height, header.timestamp_ms});
+  if (consult_facts) ex.set_git_facts({facts_, /*unknown_refuses=*/true});
   std::vector<Transaction> included;
   included.reserve(txs.size());
   size_t bytes = 0;
@@ -217,6 +220,12 @@ Status Chain::verify(const Block& block) {
 
 Status Chain::verify(const Block& block,
                      const std::function<bool(const Digest&)>& signature_checked) {
+  return verify_block(block, signature_checked, /*consult_facts=*/true);
+}
+
+Status Chain::verify_block(const Block& block,
+                           const std::function<bool(const Digest&)>& signature_checked,
+                           bool consult_facts) {
   const auto& h = block.header;
   if (h.chain_id != genesis_.chain_id)
     return {Code::kInvalidArgument, "block is for another chain"};
@@ -237,7 +246,7 @@ Status Chain::verify(const Block& block,
   for (const auto& tx : block.txs)
     txs.push_back({tx, signature_checked && signature_checked(tx.id())});
   Status st = Status::Ok();
-  auto exec = execute(h.parent, h, txs, nullptr, &st);
+  auto exec = execute(h.parent, h, txs, nullptr, &st, consult_facts);
   if (!st.ok()) return st;
   if (exec->id != block.id()) {
     std::lock_guard lock(mu_);
@@ -258,7 +267,9 @@ void Chain::commit(const Block& block) {
     if (it != executed_.end()) exec = it->second;
   }
   if (!exec) {
-    Status st = verify(block);
+    // A finalized block: valid for 2f+1 validators that checked its git facts; applying it
+    // never depends on this node's objects.
+    Status st = verify_block(block, {}, /*consult_facts=*/false);
     if (!st.ok()) throw Error(st.code(), "cannot commit block: " + st.message());
     std::lock_guard lock(mu_);
     exec = executed_.at(id);

@@ -81,6 +81,11 @@ class Chain {
   using CommitListener = std::function<void(const Block&)>;
   void add_commit_listener(CommitListener listener);
 
+  // Git facts for branch protection (state/git_facts.h): consulted by check() (unknown passes),
+  // build() and verify() (unknown refuses), never by commit()'s own execution of a finalized
+  // block nor by replay(). Set before blocks flow; `facts` must outlive the chain's use.
+  void set_git_facts(const GitFacts* facts) { facts_ = facts; }
+
   // The audit log (state/audit.h): chain records written by commit(), local ones by callers.
   state::AuditLog audit() const { return state::AuditLog(db_, schema_.audit); }
 
@@ -98,7 +103,9 @@ class Chain {
   struct Executed;
   std::shared_ptr<Executed> execute(const Digest& parent, const BlockHeader& header,
                                     const std::vector<PendingTx>& txs, BuildResult* build_out,
-                                    Status* verify_out);
+                                    Status* verify_out, bool consult_facts = true);
+  Status verify_block(const Block& block, const std::function<bool(const Digest&)>& checked,
+                      bool consult_facts);
   std::shared_ptr<Executed> parent_execution(const Digest& parent, Head* parent_head) const;
   void write_genesis();
   // A database from before the audit log: derives its records once, by replaying the chain.
@@ -113,6 +120,7 @@ class Chain {
   Head head_;
   std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
   std::vector<CommitListener> listeners_;                 // set up before blocks flow
+  const GitFacts* facts_ = nullptr;                       // set up before blocks flow
 };
 
 }  // namespace guts::state

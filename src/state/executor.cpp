@@ -4,6 +4,7 @@
 
 #include "crypto/did.h"
 #include "state/permission.h"
+#include "state/protection.h"
 #include "state/rejections.h"
 #include "state/repo_seeds_state.h"
 #include "state/reputation.h"
@@ -129,6 +130,9 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   Overlay scratch(static_cast<const KvReader&>(state));
   Status st = apply_body(scratch, tx);
   if (!st.ok()) return st;
+  // Branch-protection rules that need git facts, against the state before `tx`.
+  if (facts_.facts)
+    if (Status fs = protection_fact_check(view, tx, facts_); !fs.ok()) return fs;
   scratch.put(s_.nonces, StateView::nonce_key(tx.author, tx.signer), storage::be64(tx.nonce));
   scratch.merge_into(state);
   return Status::Ok();

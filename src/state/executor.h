@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/status.h"
+#include "state/git_facts.h"
 #include "state/kv.h"
 #include "state/tx.h"
 
@@ -35,6 +36,9 @@ class Executor {
   // Validates `tx` against `state` and, if valid, applies it to `state`. On rejection `state`
   // is unchanged and the status says why (kInvalidArgument, kPermissionDenied, kConflict, ...).
   Status apply(Overlay& state, const Transaction& tx, const ApplyOptions& options = {}) const;
+  // Git facts for the rules that need them (state/git_facts.h): set by the Chain on the check
+  // paths (door, build, verify), never when applying a finalized block.
+  void set_git_facts(FactsUse use) { facts_ = use; }
 
  private:
   // `guarded`: refuse an action a quorum policy covers (quorum_guard); false only when a
@@ -56,6 +60,7 @@ class Executor {
                          const Bytes& new_oid) const;
   const Schema& s_;
   BlockContext ctx_;
+  FactsUse facts_;
 };
 
 }  // namespace guts::state

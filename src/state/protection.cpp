@@ -274,7 +274,8 @@ std::optional<std::string> protection_denial(const ProtectionRule& rule,
         return p + "required status check " + quoted(c) + " is not successful";
     }
     if (rule.strict && x.head_contains_base == false)
-      return p + "branch is not up to date with the base branch";
+      return p + "branch is not up to date with " +
+             (x.base_branch.empty() ? std::string("the base branch") : x.base_branch);
     return std::nullopt;
   };
   if (x.kind == ProtectionSubject::kPush) {
@@ -302,9 +303,8 @@ std::optional<std::string> protection_denial(const ProtectionRule& rule,
     if (auto why = checks()) return why;
   }
   if (rule.required_linear_history && x.linear == false)
-    return p + "linear history required (merge commits not allowed)";
-  if (rule.required_signatures && x.signed_commits == false)
-    return p + "commits must have verified signatures";
+    return p + "merge commits not allowed (linear history required)";
+  if (rule.required_signatures && x.signed_commits == false) return p + "commits must be signed";
   return std::nullopt;
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/status.h"
 #include "crypto/ed25519.h"
 
 namespace guts::codec {
@@ -39,6 +40,8 @@ class StateView;
 struct Repo;
 struct Issue;
 struct RefChange;
+struct Transaction;
+struct FactsUse;
 enum class Permission;
 
 inline constexpr size_t kMaxProtectionPattern = 255;
@@ -184,6 +187,7 @@ struct ProtectionSubject {
   std::optional<bool> head_contains_base;  // strict status checks
   std::optional<bool> linear;              // no merge commits in the new range
   std::optional<bool> signed_commits;      // every new commit signed
+  std::string base_branch;                 // merge: the pull request's base (messages)
 };
 
 // nullopt when the rule allows it; else the reason, "protected branch: ..." (what git prints
@@ -204,12 +208,28 @@ std::optional<std::string> merge_protection_denial(const StateView& view, const 
 struct ReviewTally {
   uint32_t approvals = 0;
   bool changes_requested = false;
+  std::vector<crypto::PublicKey> approvers;  // the reviewers counted in `approvals`
 };
 ReviewTally tally_reviews(const StateView& view, const Repo& repo, const Issue& pull,
                           const ProtectionRule& rule);
 // The latest state per context for `sha` (what the combined status reads).
 std::map<std::string, uint8_t> status_map(const StateView& view, uint64_t repo_id,
                                           const Bytes& sha);
+// The subjects the wrappers above evaluate (facts unknown), for callers that add git facts.
+ProtectionSubject push_subject(const StateView& view, const Repo& repo,
+                               const crypto::PublicKey& who, Permission level,
+                               const RefChange& change, bool force, const ProtectionRule& rule);
+ProtectionSubject merge_subject(const StateView& view, const Repo& repo, const Issue& pull,
+                                const crypto::PublicKey& who, Permission level,
+                                const ProtectionRule& rule);
+
+// The rules that need git facts (state/git_facts.h; protection_facts.cpp), for `tx` against the
+// state before it, after the rest of its validity passed: on a push, force detected from the
+// objects (!is_ancestor(old, new), whatever the pusher claimed; also the repository's
+// allow_force_push), linear history and signatures of the new commits; on a merge, `strict`
+// checks, linear history, signatures and code owners' approvals. Ok for other kinds. A fact
+// that is unknown refuses with kUnavailable when `use.unknown_refuses`, else passes.
+Status protection_fact_check(const StateView& before, const Transaction& tx, const FactsUse& use);
 // GitHub's combined state: failure if any failure/error, pending if any pending or none,
 // else success.
 uint8_t combined_state(const std::vector<CommitStatus>& statuses);

@@ -92,6 +92,21 @@ bool allowed_pusher(const StateView& view, const ProtectionRule& rule,
 
 }  // namespace
 
+ProtectionSubject push_subject(const StateView& view, const Repo& repo,
+                               const crypto::PublicKey& who, Permission level,
+                               const RefChange& change, bool force, const ProtectionRule& rule) {
+  ProtectionSubject x;
+  x.kind = ProtectionSubject::kPush;
+  x.admin = level >= Permission::kAdmin;
+  x.allowed_pusher = allowed_pusher(view, rule, who);
+  x.creation = change.old_oid.empty();
+  x.deletion = change.new_oid.empty();
+  x.force = force && !x.creation && !x.deletion;
+  if (rule.require_status_checks && !x.deletion)
+    x.statuses = status_map(view, repo.id, change.new_oid);
+  return x;
+}
+
 std::optional<std::string> push_protection_denial(const StateView& view, const Repo& repo,
                                                   const crypto::PublicKey& who, Permission level,
                                                   const RefChange& change, bool force) {
@@ -101,16 +116,7 @@ std::optional<std::string> push_protection_denial(const StateView& view, const R
   auto rules = protection_rules(view, repo.id);
   const ProtectionRule* rule = applicable_rule(rules, branch);
   if (!rule) return std::nullopt;
-  ProtectionSubject x;
-  x.kind = ProtectionSubject::kPush;
-  x.admin = level >= Permission::kAdmin;
-  x.allowed_pusher = allowed_pusher(view, *rule, who);
-  x.creation = change.old_oid.empty();
-  x.deletion = change.new_oid.empty();
-  x.force = force && !x.creation && !x.deletion;
-  if (rule->require_status_checks && !x.deletion)
-    x.statuses = status_map(view, repo.id, change.new_oid);
-  return protection_denial(*rule, x);
+  return protection_denial(*rule, push_subject(view, repo, who, level, change, force, *rule));
 }
 
 ReviewTally tally_reviews(const StateView& view, const Repo& repo, const Issue& pull,
@@ -134,8 +140,26 @@ ReviewTally tally_reviews(const StateView& view, const Repo& repo, const Issue& 
     if (r.state != kReviewApprove) continue;
     if (rule.dismiss_stale_reviews && r.commit_sha != pull.head_sha) continue;
     ++t.approvals;
+    t.approvers.push_back(who);
   }
   return t;
+}
+
+ProtectionSubject merge_subject(const StateView& view, const Repo& repo, const Issue& pull,
+                                const crypto::PublicKey& who, Permission level,
+                                const ProtectionRule& rule) {
+  ProtectionSubject x;
+  x.kind = ProtectionSubject::kMerge;
+  x.admin = level >= Permission::kAdmin;
+  x.allowed_pusher = allowed_pusher(view, rule, who);
+  x.base_branch = pull.base_ref;
+  if (rule.require_status_checks) x.statuses = status_map(view, repo.id, pull.head_sha);
+  if (rule.require_reviews) {
+    auto t = tally_reviews(view, repo, pull, rule);
+    x.approvals = t.approvals;
+    x.changes_requested = t.changes_requested;
+  }
+  return x;
 }
 
 std::optional<std::string> merge_protection_denial(const StateView& view, const Repo& repo,
@@ -144,17 +168,7 @@ std::optional<std::string> merge_protection_denial(const StateView& view, const 
   auto rules = protection_rules(view, repo.id);
   const ProtectionRule* rule = applicable_rule(rules, pull.base_ref);
   if (!rule) return std::nullopt;
-  ProtectionSubject x;
-  x.kind = ProtectionSubject::kMerge;
-  x.admin = level >= Permission::kAdmin;
-  x.allowed_pusher = allowed_pusher(view, *rule, who);
-  if (rule->require_status_checks) x.statuses = status_map(view, repo.id, pull.head_sha);
-  if (rule->require_reviews) {
-    auto t = tally_reviews(view, repo, pull, *rule);
-    x.approvals = t.approvals;
-    x.changes_requested = t.changes_requested;
-  }
-  return protection_denial(*rule, x);
+  return protection_denial(*rule, merge_subject(view, repo, pull, who, level, *rule));
 }
 
 namespace {

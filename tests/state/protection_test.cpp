@@ -192,10 +192,10 @@ TEST(Protection, PureEvaluation) {
   EXPECT_EQ(protection_denial(lin, l), std::nullopt);
   l.linear = false;
   EXPECT_EQ(protection_denial(lin, l),
-            "protected branch: linear history required (merge commits not allowed)");
+            "protected branch: merge commits not allowed (linear history required)");
   l.linear = true;
   l.signed_commits = false;
-  EXPECT_EQ(protection_denial(lin, l), "protected branch: commits must have verified signatures");
+  EXPECT_EQ(protection_denial(lin, l), "protected branch: commits must be signed");
 
   ProtectionRule rs;
   rs.restrict_pushes = true;
