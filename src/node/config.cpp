@@ -159,6 +159,9 @@ const std::vector<OptionSpec>& node_options() {
              "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
       option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
              "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
+      option("web-session-hours", &NodeConfig::web_session_hours,
+             "How long a browser session lasts after sign-in (docs/web.md#sign-in-and-sessions)", 1,
+             8760),
   };
   return table;
 }

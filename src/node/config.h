@@ -75,6 +75,8 @@ struct NodeConfig {
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
+  // Web sign-in (web/session.h, docs/web.md): how long a browser session lives.
+  uint64_t web_session_hours = 336;
   TestSeams seams;
 };
 
