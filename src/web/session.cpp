@@ -53,7 +53,7 @@ SessionInfo decode_session_record(std::string_view value) {
   uint8_t kind = r.u8();
   if (kind > 1) throw codec::DecodeError("unknown session kind");
   s.kind = static_cast<SessionKind>(kind);
-  s.token_hash = r.str(kMaxTokenHash, "token hash");
+  s.token_hash = to_string(r.bytes(kMaxTokenHash, "token hash"));  // raw bytes, not UTF-8
   s.agent = r.str(kMaxAgent, "agent");
   r.finish();
   return s;
@@ -135,14 +135,15 @@ bool SessionStore::revoke_id(const crypto::PublicKey& owner, std::string_view id
 
 std::optional<std::string> SessionStore::normalize_code(std::string_view code) {
   std::string out;
+  size_t letters = 0;
   for (char c : code) {
     if (c == '-' || c == ' ') continue;
     char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (kCodeAlphabet.find(u) == std::string_view::npos || out.size() >= 8) return std::nullopt;
+    if (kCodeAlphabet.find(u) == std::string_view::npos || letters == 8) return std::nullopt;
     out += u;
-    if (out.size() == 4) out += '-';
+    if (++letters == 4) out += '-';
   }
-  if (out.size() != 9) return std::nullopt;
+  if (letters != 8) return std::nullopt;
   return out;
 }
 

@@ -160,9 +160,10 @@ api::Response device_page(WebEnv& env, api::Request& req) {
   b.raw(
       "</strong></p><p class=\"muted\">This page checks for the approval every 2 seconds; the "
       "code expires in ")
-      << (d->expires_ms - now) / 60000 + 1
-      << " minutes. <a href=\"/-/signin/device\">Check now</a> · "
-         "<a href=\"/-/signin\">Cancel</a></p>";
+      << (d->expires_ms - now) / 60000 + 1;
+  b.raw(
+      " minutes. <a href=\"/-/signin/device\">Check now</a> · "
+      "<a href=\"/-/signin\">Cancel</a></p>");
   api::Response r = page(env, 200, "Sign in", b);
   // The no-JavaScript way to wait: refresh (CSP does not govern <meta http-equiv>).
   r.body.replace(r.body.find("<title>"), 0, "<meta http-equiv=\"refresh\" content=\"2\">");
@@ -205,11 +206,12 @@ api::Response sessions_page(WebEnv& env, api::Request& req) {
   std::string current = api::session_id(req.principal);
   Html b;
   b.raw("<h1>Your sessions</h1><p class=\"muted\">Browsers signed in as ")
-      << req.principal.username
-      << ". Revoking a session signs that browser out at its next request.</p>"
-         "<div class=\"box\"><table class=\"sessions\"><thead><tr><th>Session</th><th>Signed "
-         "in with</th><th>Browser</th><th>Since</th><th>Expires</th><th></th></tr></thead>"
-         "<tbody>";
+      << req.principal.username;
+  b.raw(
+      ". Revoking a session signs that browser out at its next request.</p>"
+      "<div class=\"box\"><table class=\"sessions\"><thead><tr><th>Session</th><th>Signed "
+      "in with</th><th>Browser</th><th>Since</th><th>Expires</th><th></th></tr></thead>"
+      "<tbody>");
   for (const auto& s : store(env).list(*me, now)) {
     b.raw("<tr><td><code>") << s.id << Safe{"</code>"};
     if (s.id == current) b.raw(" <span class=\"pill\">this browser</span>");
@@ -286,7 +288,12 @@ void approve_device(WebEnv& env, api::Request& req, api::Responder respond) {
 api::BrowserSessions browser_sessions(std::shared_ptr<WebEnv> env) {
   return [env](std::string_view cookie, uint64_t now) -> std::optional<api::BrowserSession> {
     if (!env->sessions) return std::nullopt;
-    auto s = env->sessions->lookup(cookie, now);
+    std::optional<SessionInfo> s;
+    try {
+      s = env->sessions->lookup(cookie, now);
+    } catch (const std::exception&) {
+      return std::nullopt;  // a damaged record authenticates nobody
+    }
     if (!s) return std::nullopt;
     api::BrowserSession b{s->owner, s->id, api::known_scopes(), {}};
     if (s->kind == SessionKind::kToken) {

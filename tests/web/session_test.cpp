@@ -68,13 +68,13 @@ TEST_F(SessionTest, OpenLookupExpire) {
 
 TEST_F(SessionTest, ListRevokeAndClose) {
   std::string a1 = store_->open(alice_, SessionKind::kDevice, {}, "one", 1, kHour);
-  std::string a2 = store_->open(alice_, SessionKind::kToken, std::string(32, 'h'), "two", 2, kHour);
+  std::string a2 = store_->open(alice_, SessionKind::kToken, std::string(32, '\xff'), "two", 2, kHour);
   std::string b1 = store_->open(bob_, SessionKind::kDevice, {}, "bob", 3, kHour);
   auto mine = store_->list(alice_, 10);
   ASSERT_EQ(mine.size(), 2u);
   EXPECT_EQ(mine[0].agent, "one");
   EXPECT_EQ(mine[1].kind, SessionKind::kToken);
-  EXPECT_EQ(mine[1].token_hash, std::string(32, 'h'));
+  EXPECT_EQ(mine[1].token_hash, std::string(32, '\xff'));
   // Bob cannot revoke Alice's session; Alice can.
   EXPECT_FALSE(store_->revoke_id(bob_, mine[0].id));
   EXPECT_TRUE(store_->revoke_id(alice_, mine[0].id));
