@@ -173,6 +173,8 @@ std::string csrf_token(std::string_view cookie_value) {
 bool is_web_path(std::string_view path) {
   if (path == "/api" || path.rfind("/api/", 0) == 0) return false;
   if (is_git_path(std::string(path))) return false;
+  // LFS (git-lfs's own authentication, never cookies), with or without the .git suffix.
+  if (path.find("/info/lfs/") != std::string_view::npos) return false;
   // Git and LFS live under /{owner}/{repo}.git/...
   for (size_t at = path.find(".git"); at != std::string_view::npos; at = path.find(".git", at + 1))
     if (at + 4 == path.size() || path[at + 4] == '/') return false;

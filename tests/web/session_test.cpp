@@ -138,6 +138,7 @@ TEST(WebSessionHelpers, CsrfCookiesAndPaths) {
   EXPECT_FALSE(api::is_web_path("/alice/proj.git/git-receive-pack"));
   EXPECT_FALSE(api::is_web_path("/alice/proj/git-receive-pack"));
   EXPECT_FALSE(api::is_web_path("/alice/proj.git/info/lfs/objects/batch"));
+  EXPECT_FALSE(api::is_web_path("/alice/proj/info/lfs/objects/batch"));
 
   api::Principal p;
   p.token_id = "web:abcd";
