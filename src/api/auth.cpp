@@ -1,10 +1,12 @@
 #include "api/auth.h"
 
 #include <sodium.h>
+#include <strings.h>
 
 #include <algorithm>
 
 #include "api/github.h"
+#include "api/http_parse.h"
 #include "api/scopes.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -137,16 +139,115 @@ std::optional<std::string> bearer_token(const Request& req) {
   return std::string();
 }
 
+std::optional<std::string> cookie(const Request& req, std::string_view name) {
+  for (const auto& [header, value] : req.headers.items()) {
+    if (header.size() != 6 || strncasecmp(header.c_str(), "cookie", 6) != 0) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      auto pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+      auto v = pair.substr(eq + 1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      return std::string(v);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string csrf_token(std::string_view cookie_value) {
+  static constexpr std::string_view kMessage = "guts/csrf";
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(cookie_value.data()),
+                              cookie_value.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(kMessage.data()),
+                                kMessage.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return hex_encode(ByteView(mac, sizeof mac));
+}
+
+bool is_web_path(std::string_view path) {
+  if (path == "/api" || path.rfind("/api/", 0) == 0) return false;
+  if (is_git_path(std::string(path))) return false;
+  // LFS (git-lfs's own authentication, never cookies), with or without the .git suffix.
+  if (path.find("/info/lfs/") != std::string_view::npos) return false;
+  // Git and LFS live under /{owner}/{repo}.git/...
+  for (size_t at = path.find(".git"); at != std::string_view::npos; at = path.find(".git", at + 1))
+    if (at + 4 == path.size() || path[at + 4] == '/') return false;
+  return true;
+}
+
+std::string session_id(const Principal& p) {
+  return p.token_id.rfind("web:", 0) == 0 ? p.token_id.substr(4) : std::string();
+}
+
 namespace {
 bool is_loopback(std::string_view addr) {
   return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
 }
 }  // namespace
 
-std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token) {
-  Middleware authenticate = [&services](Request& req, const Responder& respond) {
+namespace {
+
+bool unsafe_method(std::string_view m) {
+  return m != "GET" && m != "HEAD" && m != "OPTIONS";
+}
+
+// The CSRF rule (auth.h): true when the request may go on.
+bool csrf_ok(const Request& req) {
+  auto binding = cookie(req, kSessionCookie);
+  if (!binding || binding->empty()) binding = cookie(req, kPreSessionCookie);
+  if (!binding || binding->empty()) return false;
+  std::optional<std::string> given = req.headers.get("X-CSRF-Token");
+  auto type = req.headers.get("Content-Type").value_or("");
+  if (!given && type.rfind("application/x-www-form-urlencoded", 0) == 0)
+    given = find_query_param(req.body, "csrf");
+  std::string want = csrf_token(*binding);
+  return given && given->size() == want.size() &&
+         sodium_memcmp(given->data(), want.data(), want.size()) == 0;
+}
+
+// A session cookie on a web path: the principal of its live session, if any (a stale cookie
+// leaves the request anonymous).
+void authenticate_cookie(Services& services, const BrowserSessions& sessions, Request& req) {
+  auto c = cookie(req, kSessionCookie);
+  if (!c || c->empty()) return;
+  uint64_t now = unix_millis();
+  auto s = sessions(*c, now);
+  if (!s) return;
+  auto view = services.chain().view();
+  auto d = view.delegation(s->owner, services.node_key().public_key());
+  if (!d || d->expires_ms <= now) return;
+  req.principal.authenticated = true;
+  req.principal.did = crypto::did_from_key(s->owner);
+  req.principal.token_id = "web:" + s->id;
+  req.principal.scopes = s->scopes;
+  req.principal.repo_ids = s->repo_ids;
+  if (auto acct = view.account(s->owner)) req.principal.username = acct->username;
+}
+
+}  // namespace
+
+std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token,
+                                              BrowserSessions sessions) {
+  Middleware authenticate = [&services, sessions = std::move(sessions)](Request& req,
+                                                                        const Responder& respond) {
+    bool web = is_web_path(req.path);
+    if (web && unsafe_method(req.method) && !csrf_ok(req)) {
+      respond(error_response(403,
+                             "The form's CSRF token is missing or invalid: reload the page and "
+                             "try again"));
+      return true;
+    }
     auto token = bearer_token(req);
-    if (!token) return false;  // anonymous
+    if (!token) {
+      if (web && sessions) authenticate_cookie(services, sessions, req);
+      return false;  // anonymous, or a browser session
+    }
     auto info = services.tokens().lookup(*token);
     if (!info) {
       respond(unauthorized(req, "Bad credentials"));

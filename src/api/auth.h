@@ -26,8 +26,18 @@
 // the scopes the request accepts is refused with 403; every authenticated response carries
 // X-OAuth-Scopes, and checked ones X-Accepted-OAuth-Scopes. A token limited to some
 // repositories (api/tokens.h) reaches the others as an anonymous caller would.
+//
+// Browser sessions (docs/web.md "Sign-in and sessions"; the store is web/session.h): on web
+// paths only (not /api, not git or LFS paths under a ".git" segment) and only when the request
+// has no Authorization header, the cookie `guts_session` authenticates like a token would (the
+// session's scopes, the same delegation check). Every unsafe request (POST, PUT, PATCH, DELETE)
+// on a web path must carry the CSRF token bound to its session cookie (or, before sign-in, to
+// the `guts_pre` cookie) as the form field `csrf` or the header X-CSRF-Token: otherwise 403 and
+// the handler never runs. So a cookie never authorizes an /api/v3 write, and no cross-site form
+// can act with one.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "api/http.h"
@@ -62,8 +72,31 @@ const OrgContext& org_context(const Request& req);
 // The token in an Authorization header, if any.
 std::optional<std::string> bearer_token(const Request& req);
 
+// ---- browser sessions (see above) ----
+inline constexpr std::string_view kSessionCookie = "guts_session";
+inline constexpr std::string_view kPreSessionCookie = "guts_pre";
+// The live session a session cookie names, as the web layer resolves it (web/session.h).
+struct BrowserSession {
+  crypto::PublicKey owner{};
+  std::string id;                   // the session's public id (hex)
+  std::vector<std::string> scopes;  // what it grants (every scope for a device-code session)
+  std::vector<uint64_t> repo_ids;   // non-empty: the only repositories it reaches
+};
+using BrowserSessions =
+    std::function<std::optional<BrowserSession>(std::string_view cookie, uint64_t now_ms)>;
+// The value of cookie `name` in the request's Cookie headers.
+std::optional<std::string> cookie(const Request& req, std::string_view name);
+// The CSRF token bound to a cookie value: HMAC-SHA256 keyed by the cookie's value, hex.
+std::string csrf_token(std::string_view cookie_value);
+// True for paths where browser sessions and the CSRF rule apply (not /api, not git).
+bool is_web_path(std::string_view path);
+// The principal's session id when a browser session authenticated the request, else empty.
+std::string session_id(const Principal& p);
+
 // Returns {authenticate, authorize}, in that order: a middleware that needs the principal but
 // must run before authorization goes between them (node.cpp: the REST rate limit).
-std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token = {});
+// `sessions` resolves session cookies (empty: cookies authenticate nobody).
+std::vector<Middleware> make_auth_middlewares(Services& services, std::string admin_token = {},
+                                              BrowserSessions sessions = {});
 
 }  // namespace guts::api

@@ -93,6 +93,20 @@ std::optional<TokenInfo> TokenStore::lookup(std::string_view token) const {
   return info;
 }
 
+std::optional<TokenInfo> TokenStore::lookup_hash(std::string_view sha256) const {
+  if (sha256.size() != 32) return std::nullopt;
+  std::string key = std::string(kPrefix) + std::string(sha256);
+  auto v = db_.get(cf_, key);
+  if (!v) return std::nullopt;
+  TokenInfo info = decode_token_record(*v);
+  info.id = token_id(sha256);
+  return info;
+}
+
+std::string TokenStore::hash_of(std::string_view token) {
+  return key_for(token).substr(kPrefix.size());
+}
+
 void TokenStore::erase(const std::string& key, const TokenInfo& info) {
   storage::Batch b;
   b.del(cf_, key);

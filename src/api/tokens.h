@@ -60,6 +60,10 @@ class TokenStore {
   std::string issue_personal(const crypto::PublicKey& owner, const PersonalTokenSpec& spec,
                              uint64_t now_ms, TokenInfo* info = nullptr);
   std::optional<TokenInfo> lookup(std::string_view token) const;
+  // The same by SHA-256 of the token (32 raw bytes), for browser sessions opened with a token.
+  std::optional<TokenInfo> lookup_hash(std::string_view sha256) const;
+  // SHA-256 of a token (what lookup_hash takes).
+  static std::string hash_of(std::string_view token);
   bool revoke(std::string_view token);
   // The tokens of `owner`, oldest first (ids and metadata, never the tokens).
   std::vector<TokenInfo> list(const crypto::PublicKey& owner) const;

@@ -7,6 +7,12 @@
 
 using namespace guts;
 
+// guts auth web CODE: approve a browser sign-in (auth_web_cmd.cpp; after add_auth_commands).
+// Declared here rather than in cli/commands.h to keep this change one block.
+namespace guts::cli {
+void add_auth_web_command(CLI::App& app, ContextFn ctx);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"guts: command-line client for Guts nodes"};
   app.require_subcommand(1);
@@ -46,6 +52,7 @@ int main(int argc, char** argv) {
   cli::add_seeds_commands(app, ctx);
   cli::add_search_commands(app, ctx);
   cli::add_proposal_commands(app, ctx);
+  cli::add_auth_web_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -162,6 +162,9 @@ const std::vector<OptionSpec>& node_options() {
       option("search", &NodeConfig::search,
              "Full-text search index of repositories, issues and code (docs/search.md; flag: "
              "--no-search)"),
+      option("web-session-hours", &NodeConfig::web_session_hours,
+             "How long a browser session lasts after sign-in (docs/web.md#sign-in-and-sessions)", 1,
+             8760),
   };
   return table;
 }

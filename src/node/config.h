@@ -77,6 +77,8 @@ struct NodeConfig {
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
   // Search (search/indexer.h, docs/search.md): the node-local index at <data>/search.sqlite.
   bool search = true;
+  // Web sign-in (web/session.h, docs/web.md): how long a browser session lives.
+  uint64_t web_session_hours = 336;
   TestSeams seams;
 };
 

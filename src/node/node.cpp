@@ -525,8 +525,11 @@ void Node::start() {
   }
   api::add_metrics_routes(*router, {c.metrics ? impl_->metrics : nullptr, std::move(readiness)});
   // The web interface (docs/web.md): HTML pages, and HTML error pages for browsers.
-  auto web_env = web::make_web_env(*impl_->services, *impl_->repos,
-                                   peers_source(impl_->network->discovery()), git_opts.hosts);
+  web::WebOptions web_opts{impl_->db.get(), impl_->chain->schema().local,
+                           c.web_session_hours * 3600 * 1000, tls};
+  auto web_env =
+      web::make_web_env(*impl_->services, *impl_->repos, peers_source(impl_->network->discovery()),
+                        git_opts.hosts, web_opts);
   web::set_search_index(*web_env, impl_->search_index.get());
   web::add_web_routes(*router, web_env);
   opts.error_page = web::web_error_pages(web_env);
@@ -538,7 +541,8 @@ void Node::start() {
   auto limiter = std::make_shared<api::RateLimiter>(limits);
   api::add_rate_limit_routes(*router, limiter);
   // Authentication, then the REST budget (api/rate_limit.h), then authorization.
-  auto middlewares = api::make_auth_middlewares(*impl_->services, std::move(admin_token));
+  auto middlewares = api::make_auth_middlewares(*impl_->services, std::move(admin_token),
+                                                web::browser_sessions(web_env));
   middlewares.insert(middlewares.begin() + 1, api::make_rate_limit_middleware(limiter));
   impl_->server = std::make_unique<api::HttpServer>(opts, router, std::move(middlewares));
   impl_->server->start();

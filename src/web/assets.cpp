@@ -53,6 +53,11 @@ pre.fragment{background:var(--hunk);padding:6px 8px;border-radius:6px;overflow-x
 .hl.kwa,.hl.kwb{color:#cf222e}.hl.kwc{color:#0550ae}.hl.kwd{color:#8250df}.hl.str,.hl.sng{color:#0a3069}
 .hl.num{color:#0550ae}.hl.com,.hl.slc{color:#6e7781;font-style:italic}.hl.ppc{color:#953800}
 .hl.pps{color:#0a3069}.hl.esc{color:#116329}.hl.opt{color:#1f2328}.hl.ipl{color:#0550ae}
+form.inline{display:inline;margin:0}header.top nav form.inline button{background:none;border:0;color:#fff;font:inherit;font-weight:600;cursor:pointer;padding:0}
+button,a.button{display:inline-block;padding:4px 12px;border:1px solid var(--border);border-radius:6px;background:#f6f8fa;color:var(--fg);font:inherit;cursor:pointer}
+form.form{padding:12px 16px}form.form input[type=text],form.form textarea{width:100%;box-sizing:border-box;font:inherit;padding:6px 8px;border:1px solid var(--border);border-radius:6px}
+.signin{padding:12px 16px}.user-code{font-size:28px;letter-spacing:4px;font-family:ui-monospace,monospace}
+table.sessions{width:100%;border-collapse:collapse}table.sessions td,table.sessions th{padding:6px 10px;text-align:left;border-top:1px solid var(--border)}
 )css";
 
 uint64_t fnv1a(std::string_view s) {

@@ -1,5 +1,6 @@
-// Issues and pull requests, read-only: lists (state filter, pagination) and the conversation
-// pages (body and comments rendered as Markdown, labels, assignees, state; reviews on pulls).
+// Issues and pull requests: lists (state filter, pagination) and the conversation pages (body
+// and comments rendered as Markdown, labels, assignees, state; reviews on pulls). Signed in,
+// the pages carry the forms of issue_form_pages.cpp (comment, close/reopen, edit, new issue).
 #include <map>
 
 #include "core/bytes.h"
@@ -91,6 +92,10 @@ api::Response list(WebEnv& env, api::Request& req, bool pulls) {
     h.raw(st == s ? "\"><strong>" : "\">") << count(s[0] == 'a' ? '*' : s[0]) << " " << s;
     h.raw(st == s ? "</strong></a>" : "</a>");
   }
+  if (!pulls)
+    h.raw("<a class=\"button\" id=\"new-issue\" href=\"")
+        << rv.base + (req.principal.authenticated ? "/issues/new" : "/-/signin")
+        << Safe{"\">New issue</a>"};
   h.raw("</nav><div class=\"box\"><ul class=\"list issues\">");
   uint64_t now = unix_millis();
   size_t shown = 0;
@@ -130,6 +135,30 @@ void comment_box(Html& h, const RepoView& rv, const std::string& author, uint64_
   else
     h << body_markdown(rv, body);
   h.raw("</div></div>");
+}
+
+// Signed in: the comment form, close/reopen and edit (the transaction's rules decide who may;
+// a refusal comes back as the error page). Anonymous: a way to sign in.
+void write_forms(Html& h, const api::Request& req, const RepoView& rv, const state::Issue& i) {
+  if (!req.principal.authenticated) {
+    h.raw("<p class=\"muted\"><a href=\"/-/signin\">Sign in</a> to comment.</p>");
+    return;
+  }
+  std::string at = rv.base + "/issues/" + std::to_string(i.number);
+  h.raw("<form class=\"box form\" id=\"comment-form\" method=\"post\" action=\"")
+      << at + "/comments" << Safe{"\">"};
+  csrf_field(h, req);
+  h.raw(
+      "<p><label>Comment (Markdown)<br><textarea name=\"body\" rows=\"6\" cols=\"80\" "
+      "required></textarea></label></p><p><button type=\"submit\" id=\"submit-comment\">"
+      "Comment</button></p></form><p class=\"actions\">");
+  if (!i.merged) {
+    bool open = i.state == state::kIssueOpen;
+    post_button(h, req, at + "/state",
+                open ? (i.is_pull ? "Close pull request" : "Close issue") : "Reopen",
+                {{"state", open ? "closed" : "open"}});
+  }
+  h.raw(" <a href=\"") << at + "/edit" << Safe{"\">Edit title and description</a></p>"};
 }
 
 api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
@@ -179,6 +208,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
       h.raw("<p class=\"muted\">Merged as <code>")
           << hex_encode(i->merge_sha).substr(0, 12) << Safe{"</code></p>"};
   }
+  write_forms(h, req, rv, *i);
   return page(env, 200, i->title + " · " + rv.full, h);
 }
 

@@ -2,11 +2,36 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/auth.h"
 #include "api/errors.h"
 #include "core/time.h"
 #include "web/assets.h"
 
 namespace guts::web {
+
+namespace {
+// Where run_page puts who is signed in (the header is the page's first markup, so the first
+// occurrence is always this one, never user content).
+constexpr std::string_view kWhoSlot = "<!--who-->";
+
+// The header's account links for the request's caller.
+std::string who_nav(const api::Request& req) {
+  Html h;
+  if (!req.principal.authenticated) {
+    h.raw("<a href=\"/-/signin\">Sign in</a>");
+    return h.take();
+  }
+  std::string name = req.principal.username.empty() ? req.principal.did.substr(0, 24) + "…"
+                                                    : req.principal.username;
+  h.raw("<a class=\"me\" href=\"/") << url_path(req.principal.username);
+  h.raw("\">") << name << Safe{"</a>"};
+  if (!api::session_id(req.principal).empty()) {
+    h.raw("<a href=\"/-/sessions\">Sessions</a>");
+    post_button(h, req, "/-/signout", "Sign out");
+  }
+  return h.take();
+}
+}  // namespace
 
 void security_headers(api::Headers& h, const char* csp) {
   h.set("Content-Security-Policy", csp);
@@ -30,7 +55,8 @@ api::Response page(WebEnv& env, int status, std::string_view title, const Html& 
   h.raw("\"></head>\n<body><header class=\"top\"><a href=\"/\">Guts</a><span class=\"node\">")
       << chain;
   h.raw(
-      "</span><nav><a href=\"/\">Repositories</a><a href=\"/network\">Network</a></nav>"
+      "</span><nav><a href=\"/\">Repositories</a><a href=\"/network\">Network</a>"
+      "<!--who--></nav>"
       "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">"
       "<input type=\"search\" name=\"q\" placeholder=\"Search\" aria-label=\"Search\"></form>"
       "</header>\n<main>");
@@ -140,7 +166,34 @@ void run_page(WebEnv& env, api::Request& req, api::Exchange& ex, PageFn fn) {
   } catch (const std::exception&) {
     r = html ? error_page(env, 500) : api::error_response(500, "Internal Server Error");
   }
+  if (auto at = r.body.find(kWhoSlot); at != std::string::npos)
+    r.body.replace(at, kWhoSlot.size(), who_nav(req));
   send(ex, std::move(r));
+}
+
+api::Response see_other(std::string location) {
+  api::Response r = redirect(std::move(location));
+  r.status = 303;
+  return r;
+}
+
+std::string form_csrf(const api::Request& req) {
+  auto c = api::cookie(req, api::kSessionCookie);
+  if (!c || c->empty()) c = api::cookie(req, api::kPreSessionCookie);
+  return c && !c->empty() ? api::csrf_token(*c) : std::string();
+}
+
+void csrf_field(Html& h, const api::Request& req) {
+  h.raw("<input type=\"hidden\" name=\"csrf\" value=\"") << form_csrf(req) << Safe{"\">"};
+}
+
+void post_button(Html& h, const api::Request& req, std::string_view action, std::string_view label,
+                 std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  h.raw("<form class=\"inline\" method=\"post\" action=\"") << action << Safe{"\">"};
+  csrf_field(h, req);
+  for (const auto& [name, value] : fields)
+    h.raw("<input type=\"hidden\" name=\"") << name << Safe{"\" value=\""} << value << Safe{"\">"};
+  h.raw("<button type=\"submit\">") << label << Safe{"</button></form>"};
 }
 
 api::Response redirect(std::string location) {

@@ -20,6 +20,7 @@
 #include "api/services.h"
 #include "web/highlight.h"
 #include "web/html.h"
+#include "web/session.h"
 
 namespace guts::git {
 class RepoStore;
@@ -39,6 +40,10 @@ struct WebEnv {
   std::function<bool(uint64_t repo_id)> hosts;
   Highlighter highlighter;
   search::Index* search = nullptr;  // the node's search index (docs/search.md); null: off
+  // Browser sessions (web/session.h); null when the node gave no store (sign-in disabled).
+  std::unique_ptr<SessionStore> sessions;
+  uint64_t session_lifetime_ms = 14ull * 24 * 3600 * 1000;
+  bool secure_cookies = false;  // served over TLS: cookies carry Secure
 };
 
 // Content-Security-Policy of every HTML page: nothing inline, scripts and styles from this
@@ -80,8 +85,19 @@ void serve(WebEnv& env, api::Request& req, api::Exchange& ex) {
   run_page(env, req, ex, Fn);
 }
 
-// A 302/303 redirect to a local path.
+// A 302 redirect to a local path.
 api::Response redirect(std::string location);
+// A 303 See Other (the answer to a form POST): the browser GETs `location`.
+api::Response see_other(std::string location);
+
+// The CSRF token of the request's forms (api/auth.h): bound to the session cookie, or before
+// sign-in to the pre-session cookie; empty when the request has neither.
+std::string form_csrf(const api::Request& req);
+// <input type="hidden" name="csrf" value="..."> for a form of this request.
+void csrf_field(Html& h, const api::Request& req);
+// A button that POSTs to `action` (a local path) with the CSRF token and hidden fields.
+void post_button(Html& h, const api::Request& req, std::string_view action, std::string_view label,
+                 std::initializer_list<std::pair<std::string_view, std::string_view>> fields = {});
 
 // The ?page= of a paginated page: a positive number, 1 when absent or malformed.
 size_t page_number(const api::Request& req);

@@ -2,7 +2,9 @@
 //   site_pages.cpp     home, user/organization profile, network
 //   code_pages.cpp     repository home, tree, blob, raw, branches, tags
 //   history_pages.cpp  commit log, commit with its diff
-//   issue_pages.cpp    issues and pull requests (lists and conversations, read-only)
+//   issue_pages.cpp    issues and pull requests (lists and conversations)
+//   signin_pages.cpp   sign-in (device code, token), sessions, sign-out, device approval
+//   issue_form_pages.cpp  browser writes: new issue, comment, close/reopen, edit
 #pragma once
 
 #include "api/http.h"
@@ -27,6 +29,24 @@ api::Response issues_page(WebEnv& env, api::Request& req);  // GET .../issues?st
 api::Response issue_page(WebEnv& env, api::Request& req);   // GET .../issues/{number}
 api::Response pulls_page(WebEnv& env, api::Request& req);   // GET .../pulls?state=&page=
 api::Response pull_page(WebEnv& env, api::Request& req);    // GET .../pull/{number}
+
+// Sign-in and sessions (signin_pages.cpp). Buffered routes (void ..., Responder) are POSTs.
+api::Response signin_page(WebEnv& env, api::Request& req);  // GET /-/signin
+api::Response device_page(WebEnv& env, api::Request& req);  // GET /-/signin/device
+void start_device(WebEnv& env, api::Request& req, api::Responder respond);
+void token_signin(WebEnv& env, api::Request& req, api::Responder respond);
+void signout(WebEnv& env, api::Request& req, api::Responder respond);
+api::Response sessions_page(WebEnv& env, api::Request& req);  // GET /-/sessions
+void revoke_session(WebEnv& env, api::Request& req, api::Responder respond);
+void approve_device(WebEnv& env, api::Request& req, api::Responder respond);
+
+// Browser writes (issue_form_pages.cpp): the same transactions as REST and the CLI.
+api::Response new_issue_page(WebEnv& env, api::Request& req);   // GET .../issues/new
+api::Response edit_issue_page(WebEnv& env, api::Request& req);  // GET .../issues/{n}/edit
+void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond);  // POST .../issues
+void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond);
+void comment_form(WebEnv& env, api::Request& req, api::Responder respond);
+void state_form(WebEnv& env, api::Request& req, api::Responder respond);
 
 api::Response commits_page(WebEnv& env, api::Request& req);  // GET .../commits/{rest...}
 api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{sha}

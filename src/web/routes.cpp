@@ -30,6 +30,14 @@ const api::RouteSpec<WebEnv> kSiteRoutes[] = {
     {"GET", "/search", "public", nullptr, &serve<&search_page>},
     {"GET", "/-/static/{file}", "public", &stylesheet_file},
     {"GET", "/{user}", "public", nullptr, &serve<&user_page>},
+    {"GET", "/-/signin", "public", nullptr, &serve<&signin_page>},
+    {"POST", "/-/signin/device", "public", &start_device},
+    {"GET", "/-/signin/device", "public", nullptr, &serve<&device_page>},
+    {"POST", "/-/signin/token", "public", &token_signin},
+    {"POST", "/-/signout", "public", &signout},
+    {"GET", "/-/sessions", "user", nullptr, &serve<&sessions_page>},
+    {"POST", "/-/sessions/{id}/revoke", "user", &revoke_session},
+    {"POST", "/api/guts/web/device", "public", &approve_device},
 };
 
 const api::RouteSpec<WebEnv> kRepoRoutes[] = {
@@ -45,15 +53,26 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"GET", "/issues/{number}", "repo:read", nullptr, &serve<&issue_page>},
     {"GET", "/pulls", "repo:read", nullptr, &serve<&pulls_page>},
     {"GET", "/pull/{number}", "repo:read", nullptr, &serve<&pull_page>},
+    {"GET", "/issues/new", "repo:read", nullptr, &serve<&new_issue_page>},
+    {"POST", "/issues", "repo:read", &create_issue_form},
+    {"GET", "/issues/{number}/edit", "repo:read", nullptr, &serve<&edit_issue_page>},
+    {"POST", "/issues/{number}/edit", "repo:read", &edit_issue_form},
+    {"POST", "/issues/{number}/comments", "repo:read", &comment_form},
+    {"POST", "/issues/{number}/state", "repo:read", &state_form},
 };
 
 }  // namespace
 
 std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
                                      api::PeersSource peers,
-                                     std::function<bool(uint64_t repo_id)> hosts) {
-  return std::shared_ptr<WebEnv>(
-      new WebEnv{services, repos, std::move(peers), std::move(hosts), {}});
+                                     std::function<bool(uint64_t repo_id)> hosts,
+                                     WebOptions options) {
+  auto env = std::shared_ptr<WebEnv>(
+      new WebEnv{services, repos, std::move(peers), std::move(hosts), {}, nullptr});
+  if (options.db) env->sessions = std::make_unique<SessionStore>(*options.db, options.local);
+  env->session_lifetime_ms = options.session_lifetime_ms;
+  env->secure_cookies = options.secure_cookies;
+  return env;
 }
 
 void set_search_index(WebEnv& env, search::Index* index) {

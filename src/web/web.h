@@ -8,10 +8,12 @@
 #include <memory>
 #include <string_view>
 
+#include "api/auth.h"
 #include "api/http.h"
 #include "api/peers_routes.h"
 #include "api/router.h"
 #include "api/services.h"
+#include "storage/db.h"
 
 namespace guts::git {
 class RepoStore;
@@ -24,17 +26,32 @@ namespace guts::web {
 
 struct WebEnv;
 
+// Browser sign-in (docs/web.md "Sign-in and sessions"): where sessions are kept (the node's
+// `local` family; no db: sign-in is disabled), how long they live, and whether cookies are
+// Secure (the node serves HTTPS).
+struct WebOptions {
+  storage::Db* db = nullptr;
+  storage::Cf local{};
+  uint64_t session_lifetime_ms = 14ull * 24 * 3600 * 1000;
+  bool secure_cookies = false;
+};
+
 // Makes the pages' environment (services and store must outlive it).
 // `hosts` tells whether this node hosts a repository's git data (empty: all).
 std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& repos,
                                      api::PeersSource peers,
-                                     std::function<bool(uint64_t repo_id)> hosts = {});
+                                     std::function<bool(uint64_t repo_id)> hosts = {},
+                                     WebOptions options = {});
 
 // The search page's index (docs/search.md); without one, /search says search is off.
 void set_search_index(WebEnv& env, search::Index* index);
 
-// GET /, /network, /search, /-/static/..., /{user}, /{owner}/{repo}[/tree|blob|raw|commits|commit|
-// branches|tags...]. Call after the API and git routes (their static segments win anyway).
+// Resolves session cookies for the auth middleware (api::make_auth_middlewares).
+api::BrowserSessions browser_sessions(std::shared_ptr<WebEnv> env);
+
+// GET /, /network, /search, /-/static/..., /-/signin..., /-/sessions, /{user},
+// /{owner}/{repo}[/tree|blob|raw|commits|commit| branches|tags...]. Call after the API and git
+// routes (their static segments win anyway).
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env);
 
 // For api::ServerOptions::error_page (see web/page.h).

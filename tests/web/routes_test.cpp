@@ -76,6 +76,38 @@ TEST(WebRoutes, ApiAndGitKeepTheirRoutes) {
   EXPECT_EQ(r.match("GET", stylesheet_path()).pattern, "/-/static/{file}");
 }
 
+TEST(WebRoutes, SignInAndWrites) {
+  auto r = routes();
+  struct Case {
+    const char* method;
+    const char* path;
+    const char* pattern;
+    const char* access;
+  } cases[] = {
+      {"GET", "/-/signin", "/-/signin", "public"},
+      {"POST", "/-/signin/device", "/-/signin/device", "public"},
+      {"GET", "/-/signin/device", "/-/signin/device", "public"},
+      {"POST", "/-/signin/token", "/-/signin/token", "public"},
+      {"POST", "/-/signout", "/-/signout", "public"},
+      {"GET", "/-/sessions", "/-/sessions", "user"},
+      {"POST", "/-/sessions/ab12/revoke", "/-/sessions/{id}/revoke", "user"},
+      {"POST", "/api/guts/web/device", "/api/guts/web/device", "public"},
+      {"GET", "/alice/proj/issues/new", "/{owner}/{repo}/issues/new", "repo:read"},
+      {"POST", "/alice/proj/issues", "/{owner}/{repo}/issues", "repo:read"},
+      {"GET", "/alice/proj/issues/3/edit", "/{owner}/{repo}/issues/{number}/edit", "repo:read"},
+      {"POST", "/alice/proj/issues/3/edit", "/{owner}/{repo}/issues/{number}/edit", "repo:read"},
+      {"POST", "/alice/proj/issues/3/comments", "/{owner}/{repo}/issues/{number}/comments",
+       "repo:read"},
+      {"POST", "/alice/proj/issues/3/state", "/{owner}/{repo}/issues/{number}/state", "repo:read"},
+  };
+  for (const auto& c : cases) {
+    auto m = r.match(c.method, c.path);
+    ASSERT_TRUE(m.found()) << c.method << " " << c.path;
+    EXPECT_EQ(m.pattern, c.pattern) << c.path;
+    EXPECT_EQ(m.access, c.access) << c.path;
+  }
+}
+
 TEST(WebRoutes, RawContentTypes) {
   EXPECT_EQ(raw_content_type("a/logo.PNG", true), "image/png");
   EXPECT_EQ(raw_content_type("x.svg", false), "image/svg+xml");

@@ -2,10 +2,10 @@
 # Web interface browser test (ctest: web_browser). Starts a guts-node on a free port (read from
 # --port-file), signs up alice with the guts CLI, installs playwright-core with `npm ci` (from
 # package-lock.json, into the build tree; no browser download: Debian's chromium is used) and runs
-# browse.mjs against the node. Exit 77 (skipped) only when node/npm or chromium is absent. Every
-# process started here is reaped on exit.
+# the script (browse.mjs unless given; signin.mjs) against the node. Exit 77 (skipped) only when
+# node/npm or chromium is absent. Every process started here is reaped on exit.
 #
-# usage: run.sh <bin dir with guts-node and guts> <work dir in the build tree>
+# usage: run.sh <bin dir with guts-node and guts> <work dir in the build tree> [script.mjs]
 set -euo pipefail
 
 BIN=$(cd "$1" && pwd)
@@ -13,6 +13,7 @@ mkdir -p "$2"
 BUILD=$(cd "$2" && pwd)
 SRC=$(cd "$(dirname "$0")" && pwd)
 CHROMIUM=${GUTS_CHROMIUM:-/usr/bin/chromium}
+SCRIPT=${3:-browse.mjs}
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "SKIPPED: node/npm is not installed; the browser test needs Node.js >= 20"
@@ -23,7 +24,7 @@ if [ ! -x "$CHROMIUM" ]; then
   exit 77
 fi
 
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/browse.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/$SCRIPT" "$BUILD/"
 cd "$BUILD"
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
@@ -65,5 +66,6 @@ ALICE_TOKEN=$(node -e 'const c=require(process.argv[1]); console.log(c.logins[pr
   "$WORK/alice/config.json" "$URL")
 
 mkdir -p "$BUILD/screenshots"
-export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN CHROMIUM SCREENSHOT_DIR="$BUILD/screenshots"
-node "$BUILD/browse.mjs"
+export GUTS_URL="$URL" WORK="$WORK" ALICE_TOKEN CHROMIUM SCREENSHOT_DIR="$BUILD/screenshots" \
+  GUTS_BIN="$BIN"
+node "$BUILD/$SCRIPT"

@@ -1,0 +1,181 @@
+// Browser writes (docs/web.md "Writes from the browser"): the forms post here, and each POST
+// becomes exactly the transaction the REST API builds for the same change (api/issues_routes.cpp):
+// collab::submit → Services::submit_as, signed by this node's key on behalf of the signed-in
+// identity under the delegation it granted to this node, as for a bearer token. Success answers
+// 303 to the conversation (the transaction is applied by then); a refusal answers the API's
+// error, which the error hook turns into the HTML error page.
+//
+//   GET  .../issues/new             the new-issue form
+//   POST .../issues                 CreateIssue (title, body)
+//   GET  .../issues/{n}/edit        the edit form (title, body)
+//   POST .../issues/{n}/edit        EditIssue (title, body)
+//   POST .../issues/{n}/comments    CreateComment (body), issues and pull requests
+//   POST .../issues/{n}/state       EditIssue (state open|closed)
+#include "api/collab_common.h"
+#include "api/errors.h"
+#include "api/http_parse.h"
+#include "web/pages.h"
+#include "web/repo_view.h"
+
+namespace guts::web {
+
+namespace {
+
+constexpr size_t kMaxTitle = 256;
+constexpr size_t kMaxBody = 65536;
+
+std::optional<std::string> field(const api::Request& req, std::string_view name) {
+  auto v = api::find_query_param(req.body, name);
+  if (!v) return std::nullopt;
+  // Browsers send CR LF line ends in textareas.
+  std::string out;
+  out.reserve(v->size());
+  for (size_t i = 0; i < v->size(); ++i)
+    if (!((*v)[i] == '\r' && i + 1 < v->size() && (*v)[i + 1] == '\n')) out += (*v)[i];
+  return out;
+}
+
+std::string base_of(const api::RepoContext& ctx) {
+  return "/" + url_path(ctx.owner.username) + "/" + url_path(ctx.repo.name);
+}
+
+std::string conversation_url(const api::RepoContext& ctx, const state::Issue& i) {
+  return base_of(ctx) + (i.is_pull ? "/pull/" : "/issues/") + std::to_string(i.number);
+}
+
+// The path's issue or pull request; answers 404 (and returns nullopt) when there is none.
+std::optional<state::Issue> path_issue(WebEnv& env, api::Request& req,
+                                       const api::Responder& respond) {
+  return api::collab::path_issue(req, env.svc.chain().view(), respond);
+}
+
+// 401 for an anonymous caller, before anything is parsed.
+bool needs_sign_in(const api::Request& req, const api::Responder& respond) {
+  if (req.principal.authenticated) return false;
+  respond(api::error_response(401, "Sign in to do this"));
+  return true;
+}
+
+// Submits `body` as the caller and answers 303 to `where(outcome)` once it is applied.
+void write(WebEnv& env, api::Request& req, api::Responder respond, state::TxBody body,
+           std::string resource, std::function<std::string(const state::TxOutcome&)> where) {
+  api::collab::submit(
+      env.svc, req, std::move(respond), std::move(body), std::move(resource),
+      [where = std::move(where)](const state::TxOutcome& o) { return see_other(where(o)); });
+}
+
+void title_body_fields(Html& h, std::string_view title, std::string_view body) {
+  h.raw(
+      "<p><label>Title<br><input type=\"text\" name=\"title\" required maxlength=\"256\" "
+      "size=\"80\" value=\"")
+      << title;
+  h.raw(
+      "\"></label></p><p><label>Description (Markdown)<br><textarea name=\"body\" rows=\"10\" "
+      "cols=\"80\">")
+      << body;
+  h.raw("</textarea></label></p>");
+}
+
+}  // namespace
+
+api::Response new_issue_page(WebEnv& env, api::Request& req) {
+  RepoView rv = open_repo(env, req);
+  if (!req.principal.authenticated) return redirect("/-/signin");
+  Html h;
+  repo_header(h, rv, "issues");
+  h.raw("<h1>New issue</h1><form class=\"box form\" method=\"post\" action=\"")
+      << rv.base + "/issues" << Safe{"\">"};
+  csrf_field(h, req);
+  title_body_fields(h, "", "");
+  h.raw("<p><button type=\"submit\" id=\"submit-issue\">Open issue</button></p></form>");
+  return page(env, 200, "New issue · " + rv.full, h);
+}
+
+api::Response edit_issue_page(WebEnv& env, api::Request& req) {
+  RepoView rv = open_repo(env, req);
+  if (!req.principal.authenticated) return redirect("/-/signin");
+  auto number = api::collab::number_param(req, "number");
+  auto i = number ? env.svc.chain().view().issue(rv.rc->repo.id, *number) : std::nullopt;
+  if (!i) throw Error(Code::kNotFound, "No such issue");
+  Html h;
+  repo_header(h, rv, i->is_pull ? "pulls" : "issues");
+  h.raw("<h1>Edit #") << i->number
+                      << Safe{"</h1><form class=\"box form\" method=\"post\" action=\""}
+                      << rv.base + "/issues/" + std::to_string(i->number) + "/edit" << Safe{"\">"};
+  csrf_field(h, req);
+  title_body_fields(h, i->title, i->body);
+  h.raw("<p><button type=\"submit\" id=\"submit-edit\">Save</button></p></form>");
+  return page(env, 200, "Edit #" + std::to_string(i->number) + " · " + rv.full, h);
+}
+
+// POST .../issues
+void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  state::CreateIssue c;
+  c.repo_id = ctx.repo.id;
+  c.title = field(req, "title").value_or("");
+  c.body = field(req, "body").value_or("");
+  if (c.title.empty() || c.title.size() > kMaxTitle)
+    return respond(api::error_response(422, "A title of 1 to 256 bytes is required"));
+  if (c.body.size() > kMaxBody) return respond(api::error_response(422, "The body is too long"));
+  write(env, req, std::move(respond), c, "Issue", [&env, ctx](const state::TxOutcome& o) {
+    auto view = env.svc.chain().view();
+    auto n = view.receipt(o.id);
+    auto i = n ? view.issue(ctx.repo.id, *n) : std::nullopt;
+    return i ? conversation_url(ctx, *i) : base_of(ctx) + "/issues";
+  });
+}
+
+// POST .../issues/{number}/edit
+void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  auto i = path_issue(env, req, respond);
+  if (!i) return;
+  state::EditIssue e;
+  e.repo_id = ctx.repo.id;
+  e.number = i->number;
+  e.title = field(req, "title");
+  e.body = field(req, "body");
+  if (e.title && (e.title->empty() || e.title->size() > kMaxTitle))
+    return respond(api::error_response(422, "A title of 1 to 256 bytes is required"));
+  if (e.body && e.body->size() > kMaxBody)
+    return respond(api::error_response(422, "The body is too long"));
+  std::string to = conversation_url(ctx, *i);
+  write(env, req, std::move(respond), e, "Issue", [to](const state::TxOutcome&) { return to; });
+}
+
+// POST .../issues/{number}/comments
+void comment_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  auto i = path_issue(env, req, respond);
+  if (!i) return;
+  std::string body = field(req, "body").value_or("");
+  if (body.empty() || body.size() > kMaxBody)
+    return respond(api::error_response(422, "A comment needs a body (at most 64 KiB)"));
+  std::string to = conversation_url(ctx, *i);
+  write(env, req, std::move(respond), state::CreateComment{ctx.repo.id, i->number, body},
+        "IssueComment", [to](const state::TxOutcome&) { return to; });
+}
+
+// POST .../issues/{number}/state
+void state_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  auto i = path_issue(env, req, respond);
+  if (!i) return;
+  std::string s = field(req, "state").value_or("");
+  if (s != "open" && s != "closed")
+    return respond(api::error_response(422, "state must be open or closed"));
+  state::EditIssue e;
+  e.repo_id = ctx.repo.id;
+  e.number = i->number;
+  e.state = s == "open" ? state::kIssueOpen : state::kIssueClosed;
+  e.state_reason = s == "open" ? state::kReasonReopened : state::kReasonCompleted;
+  std::string to = conversation_url(ctx, *i);
+  write(env, req, std::move(respond), e, "Issue", [to](const state::TxOutcome&) { return to; });
+}
+
+}  // namespace guts::web
