@@ -27,5 +27,8 @@ void add_protection_routes(Router& router, Services& services);
 // A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
 // by add_guts_routes.
 void add_repo_seeds_routes(Router& router, Services& services);
+// POST /api/graphql, the GraphQL subset `gh` uses (graphql/graphql_routes.cpp, docs/api.md
+// "GraphQL"); its fields run as REST requests through this router and the auth middleware.
+void add_graphql_routes(Router& router, Services& services);
 
 }  // namespace guts::api
