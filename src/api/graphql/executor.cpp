@@ -189,7 +189,11 @@ const std::map<std::string_view, std::vector<FieldDef>> kTypes = {
     {"Bot", {{"id", "ID", ""}, GUTS_ACTOR_FIELDS}},
     {"Mannequin", {{"id", "ID", ""}, GUTS_ACTOR_FIELDS}},
     {"EnterpriseUserAccount", {{"id", "ID", ""}, GUTS_ACTOR_FIELDS, {"name", "String", ""}}},
-    {"Team", {{"id", "ID", ""}, {"name", "String", ""}, {"slug", "String", ""}}},
+    {"Team",
+     {{"id", "ID", ""},
+      {"name", "String", ""},
+      {"slug", "String", ""},
+      {"organization", "Organization", ""}}},
     {"Issue",
      {GUTS_COMMON_ISSUE_FIELDS,
       {"state", "IssueState", ""},
@@ -271,13 +275,37 @@ const std::map<std::string_view, std::vector<FieldDef>> kTypes = {
       {"message", "String", ""},
       {"url", "URI", ""},
       {"committedDate", "DateTime", ""},
-      {"authoredDate", "DateTime", ""}}},
+      {"authoredDate", "DateTime", ""},
+      {"statusCheckRollup", "StatusCheckRollup", ""}}},
+    // Commit statuses and checks: always null (the REST statuses API has them).
+    {"StatusCheckRollup",
+     {{"state", "String", ""}, {"contexts", "StatusCheckRollupContextConnection", GUTS_LIST_ARGS}}},
+    {"StatusCheckRollupContext", {}},
+    {"StatusContext",
+     {{"context", "String", ""},
+      {"state", "String", ""},
+      {"targetUrl", "URI", ""},
+      {"createdAt", "DateTime", ""}}},
+    {"CheckRun",
+     {{"name", "String", ""},
+      {"checkSuite", "CheckSuite", ""},
+      {"status", "String", ""},
+      {"conclusion", "String", ""},
+      {"startedAt", "DateTime", ""},
+      {"completedAt", "DateTime", ""},
+      {"detailsUrl", "URI", ""}}},
+    {"CheckSuite", {{"workflowRun", "WorkflowRun", ""}}},
+    {"WorkflowRun", {{"workflow", "Workflow", ""}}},
+    {"Workflow", {{"name", "String", ""}}},
     {"PullRequestCommit", {{"id", "ID", ""}, {"commit", "Commit", ""}}},
     {"Language", {{"name", "String", ""}, {"color", "String", ""}}},
     {"AutoMergeRequest", {{"mergeMethod", "PullRequestMergeMethod", ""}}},
     {"PullRequestReview",
      {{"id", "ID", ""},
       {"author", "Actor", ""},
+      {"authorAssociation", "CommentAuthorAssociation", ""},
+      {"commit", "Commit", ""},
+      {"reactionGroups", "[ReactionGroup]", ""},
       {"state", "String", ""},
       {"body", "String", ""},
       {"submittedAt", "DateTime", ""}}},
@@ -318,6 +346,7 @@ const std::vector<std::pair<std::string_view, std::string_view>> kConnections = 
     {"ProjectV2ItemConnection", "ProjectV2Item"},
     {"ProjectConnection", "Project"},
     {"ProjectV2Connection", "ProjectV2"},
+    {"StatusCheckRollupContextConnection", "StatusCheckRollupContext"},
 };
 
 // Abstract types and the concrete types that implement them.
@@ -331,6 +360,7 @@ const std::map<std::string_view, std::set<std::string_view>> kAbstract = {
     {"IssueOrPullRequest", {"Issue", "PullRequest"}},
     {"GitObject", {"Commit"}},
     {"RequestedReviewer", {"User", "Team", "Mannequin", "Bot"}},
+    {"StatusCheckRollupContext", {"StatusContext", "CheckRun"}},
 };
 
 struct Schema {
@@ -1199,7 +1229,8 @@ class Executor {
                 {"messageBody", body},
                 {"url", rest_commit.is_object() ? rest_commit.value("html_url", "") : ""},
                 {"committedDate", date.empty() ? json(nullptr) : json(date)},
-                {"authoredDate", date.empty() ? json(nullptr) : json(date)}};
+                {"authoredDate", date.empty() ? json(nullptr) : json(date)},
+                {"statusCheckRollup", nullptr}};
   }
 
   json issues_connection(const json& r, const Selection& f, bool pulls) {
@@ -1411,6 +1442,10 @@ class Executor {
                                std::to_string(rv.value("id", 0)))},
               {"author", rv["user"].is_object() ? json{{"type", "User"}, {"data", rv["user"]}}
                                                 : json(nullptr)},
+              {"authorAssociation", upper(rv.value("author_association", "NONE"))},
+              {"commit",
+               {{"type", "Commit"}, {"data", commit_json(rv.value("commit_id", ""), nullptr)}}},
+              {"reactionGroups", json::array()},
               {"state", rv.value("state", "")},
               {"body", rv.value("body", "")},
               {"submittedAt", str_or(rv, "submitted_at")}}});
