@@ -144,7 +144,18 @@ Response graphql_endpoint(GraphqlEnv& env, Request& req) {
   return json_response(200, out);
 }
 
+// GET /api/v3/: GitHub's API root (a map of URL templates). `gh auth status` reads the token's
+// scopes from this answer's X-OAuth-Scopes header (set by the auth middleware).
+void api_root(GraphqlEnv& env, Request& req, Responder respond) {
+  const std::string api = env.svc.public_url() + "/api/v3";
+  respond(json_response(200, json{{"current_user_url", api + "/user"},
+                                  {"repository_url", api + "/repos/{owner}/{repo}"},
+                                  {"user_url", api + "/users/{user}"},
+                                  {"graphql_url", env.svc.public_url() + "/api/graphql"}}));
+}
+
 const RouteSpec<GraphqlEnv> kGraphqlRoutes[] = {
+    {"GET", "/api/v3", "public", &api_root},
     {"POST", "/api/graphql", "user", nullptr, &collab::worker<GraphqlEnv, &graphql_endpoint>},
 };
 
