@@ -133,6 +133,21 @@ TEST(GhCli, RepoIssuesPullRequestsAndMergeOverTls) {
   EXPECT_FALSE(g.ok());
   EXPECT_THAT(g.out + g.err, HasSubstr("sponsorsListing"));
 
+  // A token without scopes reads public data but cannot write: the REST route's scope check.
+  auto minted = alice.guts({"token", "create", "--note", "read only"});
+  ASSERT_TRUE(minted.ok()) << minted.both();
+  auto at = minted.out.find("guts_");
+  ASSERT_NE(at, std::string::npos) << minted.out;
+  std::string weak = minted.out.substr(at, minted.out.find_first_of(" \n", at) - at);
+  for (auto& [k, v] : gh_env)
+    if (k == "GH_ENTERPRISE_TOKEN") v = weak;
+  g = gh({"issue", "list", "-R", "alice/hello"});
+  EXPECT_TRUE(g.ok()) << g.out << g.err;
+  g = gh({"issue", "create", "-R", "alice/hello", "-t", "Refused", "-b", "x"});
+  EXPECT_FALSE(g.ok());
+  EXPECT_THAT(g.out + g.err, HasSubstr("lacks the scope"));
+  EXPECT_EQ(alice.api("GET", "/api/v3/repos/alice/hello/issues/3", "", &body), 404);
+
   // The pushes still work with the helper after all this.
   r = alice.git({"-c", helper, "fetch", remote, "main"}, work);
   EXPECT_TRUE(r.ok()) << r.both();
