@@ -30,5 +30,8 @@ void add_repo_seeds_routes(Router& router, Services& services);
 // Quorum policies and proposals (proposal_routes.cpp; docs/governance.md §8); called by
 // add_guts_routes.
 void add_proposal_routes(Router& router, Services& services);
+// POST /api/graphql, the GraphQL subset `gh` uses (graphql/graphql_routes.cpp, docs/api.md
+// "GraphQL"); its fields run as REST requests through this router and the auth middleware.
+void add_graphql_routes(Router& router, Services& services);
 
 }  // namespace guts::api

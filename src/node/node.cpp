@@ -431,6 +431,7 @@ void Node::start() {
   api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes, git_opts);
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
+  api::add_graphql_routes(*router, *impl_->services);  // POST /api/graphql (gh)
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
