@@ -42,5 +42,7 @@ void add_hook_commands(CLI::App& app, ContextFn ctx);
 void add_branch_commands(CLI::App& app, ContextFn ctx);
 // guts repo seeds show|add|remove (seeds_cmd.cpp; after add_repo_commands).
 void add_seeds_commands(CLI::App& app, ContextFn ctx);
+// guts release create|list|view|download|upload|delete (release_cmd.cpp).
+void add_release_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   cli::add_hook_commands(app, ctx);
   cli::add_branch_commands(app, ctx);
   cli::add_seeds_commands(app, ctx);
+  // Releases (docs/releases.md).
+  cli::add_release_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

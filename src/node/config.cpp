@@ -159,6 +159,10 @@ const std::vector<OptionSpec>& node_options() {
              "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
       option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
              "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
+      option("release-asset-max-bytes", &NodeConfig::release_asset_max_bytes,
+             "Largest release asset an upload to this node may have (413 above; at most 2 GiB; "
+             "docs/releases.md)",
+             1, int64_t{2} << 30),
   };
   return table;
 }

@@ -75,6 +75,8 @@ struct NodeConfig {
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
+  // Releases (docs/releases.md): the largest asset an upload to this node may have.
+  uint64_t release_asset_max_bytes = uint64_t{2} << 30;
   TestSeams seams;
 };
 

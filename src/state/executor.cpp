@@ -72,6 +72,11 @@ uint64_t required_scope(TxKind kind) {
     // Reputation: interaction limits are administration.
     case TxKind::kSetInteractionLimit:
       return kScopeRepo;
+    // Releases: like a push (tags, published artifacts).
+    case TxKind::kUpsertRelease:
+    case TxKind::kDeleteRelease:
+    case TxKind::kSetReleaseAsset:
+      return kScopePush;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -280,6 +285,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_protection(state, tx);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           return apply_set_repo_seeds(s_, state, tx, b);
+        } else if constexpr (kIsReleaseBody<T>) {
+          return apply_release(s_, state, tx, now);
         } else {
           return apply_collab(state, tx);
         }

@@ -121,6 +121,13 @@ const char* tx_kind_name(TxKind kind) {
       return "set_commit_status";
     case TxKind::kSetRepoSeeds:
       return "set_repo_seeds";
+    // Releases (state/release.h).
+    case TxKind::kUpsertRelease:
+      return "upsert_release";
+    case TxKind::kDeleteRelease:
+      return "delete_release";
+    case TxKind::kSetReleaseAsset:
+      return "set_release_asset";
   }
   return "unknown";
 }
@@ -146,6 +153,10 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
         if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
+        // Releases (state/release.h).
+        if constexpr (std::is_same_v<T, UpsertRelease>) return TxKind::kUpsertRelease;
+        if constexpr (std::is_same_v<T, DeleteRelease>) return TxKind::kDeleteRelease;
+        if constexpr (std::is_same_v<T, SetReleaseAsset>) return TxKind::kSetReleaseAsset;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -192,6 +203,8 @@ Bytes encode_body(const TxBody& body) {
           encode_protection_body(w, b);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           encode_repo_seeds_body(w, b);
+        } else if constexpr (kIsReleaseBody<T>) {
+          encode_release_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -359,6 +372,16 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetRepoSeeds:
       out = decode_repo_seeds_body(r);
+      break;
+    // Releases (state/release.h).
+    case TxKind::kUpsertRelease:
+      out = decode_release_body<UpsertRelease>(r);
+      break;
+    case TxKind::kDeleteRelease:
+      out = decode_release_body<DeleteRelease>(r);
+      break;
+    case TxKind::kSetReleaseAsset:
+      out = decode_release_body<SetReleaseAsset>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -19,6 +19,7 @@
 #include "state/hooks.h"
 #include "state/org.h"
 #include "state/protection.h"
+#include "state/release.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
 
@@ -80,6 +81,10 @@ enum class TxKind : uint32_t {
   kSetCommitStatus = 36,
   // Private repositories' seeds (state/repo_seeds.h).
   kSetRepoSeeds = 42,
+  // Releases (state/release.h).
+  kUpsertRelease = 46,
+  kDeleteRelease = 47,
+  kSetReleaseAsset = 48,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -153,7 +158,9 @@ using TxBody =
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook,
                  // private repositories' seeds (kind 42, explicit in kind_of)
-                 SetRepoSeeds>;
+                 SetRepoSeeds,
+                 // releases (kinds 46-48, explicit in kind_of)
+                 UpsertRelease, DeleteRelease, SetReleaseAsset>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
