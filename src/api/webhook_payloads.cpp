@@ -7,6 +7,7 @@
 #include "api/git_routes.h"
 #include "api/github.h"
 #include "api/org_shapes.h"
+#include "api/release_routes.h"
 #include "core/assert.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -178,6 +179,38 @@ std::vector<HookEvent> webhook_events(Services& svc, git::RepoStore* repos,
               p["issue"] = shapes.issue(*issue);
             }
             out.push_back({name, action, c->repo.id, c->repo.owner, with_common(std::move(p), *c)});
+          } else if constexpr (std::is_same_v<T, state::UpsertRelease> ||
+                               std::is_same_v<T, state::DeleteRelease>) {
+            // Releases (docs/releases.md): created (a draft saved or a release made), published,
+            // edited, deleted; a deleted release is read from its last recorded state.
+            const auto& schema = svc.chain().schema();
+            uint64_t id = b.release_id;
+            std::vector<std::string> actions;
+            std::optional<state::Release> rel;
+            if constexpr (std::is_same_v<T, state::DeleteRelease>) {
+              rel = state::releases::deleted(schema, view.kv(), id);
+              actions = {"deleted"};
+            } else {
+              if (id == 0) id = view.receipt(tx.id()).value_or(0);
+              rel = state::releases::get(schema, view.kv(), id);
+              if (!rel) return;
+              if (b.release_id == 0)
+                actions = rel->draft ? std::vector<std::string>{"created"}
+                                     : std::vector<std::string>{"created", "published"};
+              else if (rel->published_ms != 0 && rel->published_ms == rel->updated_ms &&
+                       rel->published_ms != rel->created_ms)
+                actions = {"published"};
+              else
+                actions = {"edited"};
+            }
+            if (!rel) return;
+            auto c = common_of(svc, view, rel->repo_id, tx.author);
+            if (!c) return;
+            json release = release_json(svc, c->repo, c->owner, *rel,
+                                        state::releases::assets_of(schema, view.kv(), rel->id));
+            for (const auto& action : actions)
+              out.push_back({"release", action, c->repo.id, c->repo.owner,
+                             with_common(json{{"action", action}, {"release", release}}, *c)});
           }
         },
         tx.body);

@@ -46,5 +46,7 @@ void add_seeds_commands(CLI::App& app, ContextFn ctx);
 void add_search_commands(CLI::App& app, ContextFn ctx);
 // guts proposal list|show|create|approve|reject|cancel, guts quorum show|set (proposal_cmd.cpp).
 void add_proposal_commands(CLI::App& app, ContextFn ctx);
+// guts release create|list|view|download|upload|delete (release_cmd.cpp).
+void add_release_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

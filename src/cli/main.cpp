@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   cli::add_search_commands(app, ctx);
   cli::add_proposal_commands(app, ctx);
   cli::add_auth_web_command(app, ctx);
+  // Releases (docs/releases.md).
+  cli::add_release_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -165,6 +165,10 @@ const std::vector<OptionSpec>& node_options() {
       option("web-session-hours", &NodeConfig::web_session_hours,
              "How long a browser session lasts after sign-in (docs/web.md#sign-in-and-sessions)", 1,
              8760),
+      option("release-asset-max-bytes", &NodeConfig::release_asset_max_bytes,
+             "Largest release asset an upload to this node may have (413 above; at most 2 GiB; "
+             "docs/releases.md)",
+             1, int64_t{2} << 30),
   };
   return table;
 }

@@ -79,6 +79,8 @@ struct NodeConfig {
   bool search = true;
   // Web sign-in (web/session.h, docs/web.md): how long a browser session lives.
   uint64_t web_session_hours = 336;
+  // Releases (docs/releases.md): the largest asset an upload to this node may have.
+  uint64_t release_asset_max_bytes = uint64_t{2} << 30;
   TestSeams seams;
 };
 

@@ -17,6 +17,7 @@
 #include "api/http_server.h"
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
+#include "api/release_routes.h"
 #include "api/routes.h"
 #include "api/search_routes.h"
 #include "api/services.h"
@@ -48,6 +49,7 @@
 #include "state/mempool.h"
 #include "state/migrations.h"
 #include "state/repo_seeds_state.h"
+#include "storage/blob_store.h"
 #include "storage/db.h"
 #include "web/web.h"
 
@@ -111,6 +113,7 @@ struct Node::Impl {
   std::unique_ptr<state::Chain> chain;
   std::unique_ptr<git::RepoStore> repos;
   std::unique_ptr<git::RepoGitFacts> git_facts;  // branch protection's git facts (chain checks)
+  std::unique_ptr<storage::BlobStore> blobs;  // LFS objects, release assets (docs/blobs.md)
   std::unique_ptr<api::PendingPushes> pending_pushes;
   std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
@@ -212,6 +215,7 @@ void Node::start() {
   // The git projection follows every committed block; first it converges the bare
   // repositories with state (recovery after a crash between commit and ref move).
   impl_->repos = std::make_unique<git::RepoStore>(c.data_dir);
+  impl_->blobs = std::make_unique<storage::BlobStore>(std::filesystem::path(c.data_dir) / "blobs");
   impl_->pending_pushes = std::make_unique<api::PendingPushes>();
   impl_->git_facts = std::make_unique<git::RepoGitFacts>(*impl_->repos, &api::git_repo_key);
   impl_->chain->set_git_facts(impl_->git_facts.get());  // docs/governance.md "Git facts"
@@ -433,6 +437,8 @@ void Node::start() {
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_graphql_routes(*router, *impl_->services);  // POST /api/graphql (gh)
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
+  // Releases (docs/releases.md): assets in the node's BlobStore.
+  api::add_release_routes(*router, *impl_->services, *impl_->blobs, {c.release_asset_max_bytes});
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));

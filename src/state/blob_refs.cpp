@@ -8,6 +8,14 @@ std::vector<BlobRef> blob_refs(const Transaction& tx) {
   std::vector<BlobRef> refs;
   (void)tx;
   // One block per feature that stores blobs (a visit over tx.body's alternatives).
+  // Releases: an added asset's bytes (state/release.h).
+  if (const auto* a = std::get_if<SetReleaseAsset>(&tx.body); a && a->asset_id == 0 && !a->remove) {
+    BlobRef ref;
+    ref.repo_id = a->repo_id;
+    std::copy(a->sha256.begin(), a->sha256.end(), ref.sha256.begin());
+    ref.size = a->size;
+    refs.push_back(ref);
+  }
   return refs;
 }
 

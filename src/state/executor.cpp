@@ -78,6 +78,11 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kVoteProposal:
     case TxKind::kCancelProposal:
       return kScopeRepo;
+    // Releases: like a push (tags, published artifacts).
+    case TxKind::kUpsertRelease:
+    case TxKind::kDeleteRelease:
+    case TxKind::kSetReleaseAsset:
+      return kScopePush;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -294,6 +299,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_set_repo_seeds(s_, state, tx, b);
         } else if constexpr (kIsProposalBody<T>) {
           return apply_proposal(state, tx);
+        } else if constexpr (kIsReleaseBody<T>) {
+          return apply_release(s_, state, tx, now);
         } else {
           return apply_collab(state, tx);
         }

@@ -130,6 +130,13 @@ const char* tx_kind_name(TxKind kind) {
       return "vote_proposal";
     case TxKind::kCancelProposal:
       return "cancel_proposal";
+    // Releases (state/release.h).
+    case TxKind::kUpsertRelease:
+      return "upsert_release";
+    case TxKind::kDeleteRelease:
+      return "delete_release";
+    case TxKind::kSetReleaseAsset:
+      return "set_release_asset";
   }
   return "unknown";
 }
@@ -160,6 +167,10 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, CreateProposal>) return TxKind::kCreateProposal;
         if constexpr (std::is_same_v<T, VoteProposal>) return TxKind::kVoteProposal;
         if constexpr (std::is_same_v<T, CancelProposal>) return TxKind::kCancelProposal;
+        // Releases (state/release.h).
+        if constexpr (std::is_same_v<T, UpsertRelease>) return TxKind::kUpsertRelease;
+        if constexpr (std::is_same_v<T, DeleteRelease>) return TxKind::kDeleteRelease;
+        if constexpr (std::is_same_v<T, SetReleaseAsset>) return TxKind::kSetReleaseAsset;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -208,6 +219,8 @@ Bytes encode_body(const TxBody& body) {
           encode_repo_seeds_body(w, b);
         } else if constexpr (kIsProposalBody<T>) {
           encode_proposal_body(w, b);
+        } else if constexpr (kIsReleaseBody<T>) {
+          encode_release_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -388,6 +401,16 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kCancelProposal:
       out = decode_proposal_body<CancelProposal>(r);
+      break;
+    // Releases (state/release.h).
+    case TxKind::kUpsertRelease:
+      out = decode_release_body<UpsertRelease>(r);
+      break;
+    case TxKind::kDeleteRelease:
+      out = decode_release_body<DeleteRelease>(r);
+      break;
+    case TxKind::kSetReleaseAsset:
+      out = decode_release_body<SetReleaseAsset>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

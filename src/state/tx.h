@@ -20,6 +20,7 @@
 #include "state/org.h"
 #include "state/proposal.h"
 #include "state/protection.h"
+#include "state/release.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
 
@@ -86,6 +87,10 @@ enum class TxKind : uint32_t {
   kCreateProposal = 38,
   kVoteProposal = 39,
   kCancelProposal = 40,
+  // Releases (state/release.h).
+  kUpsertRelease = 46,
+  kDeleteRelease = 47,
+  kSetReleaseAsset = 48,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -161,7 +166,9 @@ using TxBody =
                  // private repositories' seeds (kind 42, explicit in kind_of)
                  SetRepoSeeds,
                  // quorum decisions (kinds 37-40)
-                 SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal>;
+                 SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal,
+                 // releases (kinds 46-48, explicit in kind_of)
+                 UpsertRelease, DeleteRelease, SetReleaseAsset>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

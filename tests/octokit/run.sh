@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN/guts-node" --api-addr 127.0.0.1:0 --p2p-addr 127.0.0.1:0 --port-file "$WORK/port" --data-dir "$WORK/node" \
-  --log-level info 2>"$WORK/node.log" &
+  --log-level info --release-asset-max-bytes 1048576 2>"$WORK/node.log" &
 NODE_PID=$!
 
 # Wait (polling, with a deadline) for the node to publish its port.
@@ -76,6 +76,8 @@ node "$BUILD/hooks.mjs"
 node "$BUILD/protection.mjs"
 # Search: repositories, issues and pull requests, code (docs/search.md).
 node "$BUILD/search.mjs"
+# Releases and assets (docs/releases.md); the node accepts assets up to 1 MiB (413 above).
+node "$BUILD/releases.mjs"
 
 # The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
 as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }
@@ -115,3 +117,25 @@ if out=$(as bob search issues 'is:sleeping' 2>&1); then
 fi
 grep -qF "is:sleeping is not a known value" <<<"$out" || { echo "FAIL: unclear error: $out"; exit 1; }
 echo "ok: guts search"
+# Releases through the guts CLI (docs/releases.md), on the repository releases.mjs left.
+head -c 200000 /dev/urandom >"$WORK/tool.bin"
+printf '## Notes\n' >"$WORK/notes.md"
+expect_out "Created release v3.0.0  Three" alice release create alice/release-app v3.0.0 \
+  --title Three --notes-file "$WORK/notes.md" "$WORK/tool.bin"
+head -c 1000 /dev/urandom >"$WORK/extra.txt"
+expect_out "Uploaded extra.txt (1000 bytes)" alice release upload alice/release-app v3.0.0 "$WORK/extra.txt"
+expect_out "v3.0.0  Three" bob release list alice/release-app
+expect_out "asset tool.bin  200000 bytes  sha256:" bob release view alice/release-app v3.0.0
+mkdir -p "$WORK/dl"
+expect_out "Downloaded" bob release download alice/release-app v3.0.0 --dir "$WORK/dl"
+cmp "$WORK/tool.bin" "$WORK/dl/tool.bin" || { echo "FAIL: downloaded tool.bin differs"; exit 1; }
+cmp "$WORK/extra.txt" "$WORK/dl/extra.txt" || { echo "FAIL: downloaded extra.txt differs"; exit 1; }
+head -c 1100000 /dev/urandom >"$WORK/big.bin"
+if as alice release upload alice/release-app v3.0.0 "$WORK/big.bin" >/dev/null 2>&1; then
+  echo "FAIL: an asset over release-asset-max-bytes was accepted"; exit 1
+fi
+if as bob release delete alice/release-app v3.0.0 >/dev/null 2>&1; then
+  echo "FAIL: a reader deleted a release"; exit 1
+fi
+expect_out "Deleted release v3.0.0" alice release delete alice/release-app v3.0.0
+echo "ok: guts release"
