@@ -72,6 +72,13 @@ uint64_t required_scope(TxKind kind) {
     // Reputation: interaction limits are administration.
     case TxKind::kSetInteractionLimit:
       return kScopeRepo;
+    // CI/CD: run requests, cancel and re-run come from a pusher's node; runner tokens are
+    // administration; runner transactions (54-58) need the runner's own key.
+    case TxKind::kRequestRuns:
+    case TxKind::kRunAction:
+      return kScopePush;
+    case TxKind::kCreateRunnerToken:
+      return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -280,6 +287,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_protection(state, tx);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           return apply_set_repo_seeds(s_, state, tx, b);
+        } else if constexpr (kIsCiBody<T>) {
+          return apply_ci(state, tx);
         } else {
           return apply_collab(state, tx);
         }

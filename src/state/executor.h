@@ -46,6 +46,8 @@ class Executor {
   Status apply_hooks(Overlay& state, const Transaction& tx) const;
   // Branch protection and commit statuses (protection_exec.cpp).
   Status apply_protection(Overlay& state, const Transaction& tx) const;
+  // CI/CD runs, jobs and runners (ci_exec.cpp).
+  Status apply_ci(Overlay& state, const Transaction& tx) const;
   // A branch of `repo_id` moved: every open pull request with that head records a revision.
   void record_pull_heads(Overlay& state, uint64_t repo_id, std::string_view ref,
                          const Bytes& new_oid) const;

@@ -15,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
+#include "state/ci.h"
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/org.h"
@@ -80,6 +81,15 @@ enum class TxKind : uint32_t {
   kSetCommitStatus = 36,
   // Private repositories' seeds (state/repo_seeds.h).
   kSetRepoSeeds = 42,
+  // CI/CD workflows, runs and runners (state/ci.h).
+  kRequestRuns = 52,
+  kCreateRunnerToken = 53,
+  kRegisterRunner = 54,
+  kClaimJob = 55,
+  kJobHeartbeat = 56,
+  kReportSteps = 57,
+  kCompleteJob = 58,
+  kRunAction = 59,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -153,7 +163,10 @@ using TxBody =
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook,
                  // private repositories' seeds (kind 42, explicit in kind_of)
-                 SetRepoSeeds>;
+                 SetRepoSeeds,
+                 // CI/CD (kinds 52-59, explicit in kind_of)
+                 RequestRuns, CreateRunnerToken, RegisterRunner, ClaimJob, JobHeartbeat,
+                 ReportSteps, CompleteJob, RunAction>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
