@@ -83,6 +83,13 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kDeleteRelease:
     case TxKind::kSetReleaseAsset:
       return kScopePush;
+    // CI/CD: run requests, cancel and re-run come from a pusher's node; runner tokens are
+    // administration; runner transactions (54-58) need the runner's own key.
+    case TxKind::kRequestRuns:
+    case TxKind::kRunAction:
+      return kScopePush;
+    case TxKind::kCreateRunnerToken:
+      return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -301,6 +308,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_proposal(state, tx);
         } else if constexpr (kIsReleaseBody<T>) {
           return apply_release(s_, state, tx, now);
+        } else if constexpr (kIsCiBody<T>) {
+          return apply_ci(state, tx);
         } else {
           return apply_collab(state, tx);
         }

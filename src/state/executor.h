@@ -55,6 +55,8 @@ class Executor {
   // Quorum decisions (proposal_exec.cpp): policies, proposals and votes; a vote reaching the
   // threshold runs the proposal's action through apply_body(..., guarded = false).
   Status apply_proposal(Overlay& state, const Transaction& tx) const;
+  // CI/CD runs, jobs and runners (ci_exec.cpp).
+  Status apply_ci(Overlay& state, const Transaction& tx) const;
   // A branch of `repo_id` moved: every open pull request with that head records a revision.
   void record_pull_heads(Overlay& state, uint64_t repo_id, std::string_view ref,
                          const Bytes& new_oid) const;

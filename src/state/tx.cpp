@@ -137,6 +137,22 @@ const char* tx_kind_name(TxKind kind) {
       return "delete_release";
     case TxKind::kSetReleaseAsset:
       return "set_release_asset";
+    case TxKind::kRequestRuns:
+      return "request_runs";
+    case TxKind::kCreateRunnerToken:
+      return "create_runner_token";
+    case TxKind::kRegisterRunner:
+      return "register_runner";
+    case TxKind::kClaimJob:
+      return "claim_job";
+    case TxKind::kJobHeartbeat:
+      return "job_heartbeat";
+    case TxKind::kReportSteps:
+      return "report_steps";
+    case TxKind::kCompleteJob:
+      return "complete_job";
+    case TxKind::kRunAction:
+      return "run_action";
   }
   return "unknown";
 }
@@ -171,6 +187,15 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpsertRelease>) return TxKind::kUpsertRelease;
         if constexpr (std::is_same_v<T, DeleteRelease>) return TxKind::kDeleteRelease;
         if constexpr (std::is_same_v<T, SetReleaseAsset>) return TxKind::kSetReleaseAsset;
+        // CI/CD (state/ci.h).
+        if constexpr (std::is_same_v<T, RequestRuns>) return TxKind::kRequestRuns;
+        if constexpr (std::is_same_v<T, CreateRunnerToken>) return TxKind::kCreateRunnerToken;
+        if constexpr (std::is_same_v<T, RegisterRunner>) return TxKind::kRegisterRunner;
+        if constexpr (std::is_same_v<T, ClaimJob>) return TxKind::kClaimJob;
+        if constexpr (std::is_same_v<T, JobHeartbeat>) return TxKind::kJobHeartbeat;
+        if constexpr (std::is_same_v<T, ReportSteps>) return TxKind::kReportSteps;
+        if constexpr (std::is_same_v<T, CompleteJob>) return TxKind::kCompleteJob;
+        if constexpr (std::is_same_v<T, RunAction>) return TxKind::kRunAction;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -221,6 +246,8 @@ Bytes encode_body(const TxBody& body) {
           encode_proposal_body(w, b);
         } else if constexpr (kIsReleaseBody<T>) {
           encode_release_body(w, b);
+        } else if constexpr (kIsCiBody<T>) {
+          encode_ci_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -411,6 +438,31 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetReleaseAsset:
       out = decode_release_body<SetReleaseAsset>(r);
+      break;
+    // CI/CD (state/ci.h).
+    case TxKind::kRequestRuns:
+      out = decode_ci_body<RequestRuns>(r);
+      break;
+    case TxKind::kCreateRunnerToken:
+      out = decode_ci_body<CreateRunnerToken>(r);
+      break;
+    case TxKind::kRegisterRunner:
+      out = decode_ci_body<RegisterRunner>(r);
+      break;
+    case TxKind::kClaimJob:
+      out = decode_ci_body<ClaimJob>(r);
+      break;
+    case TxKind::kJobHeartbeat:
+      out = decode_ci_body<JobHeartbeat>(r);
+      break;
+    case TxKind::kReportSteps:
+      out = decode_ci_body<ReportSteps>(r);
+      break;
+    case TxKind::kCompleteJob:
+      out = decode_ci_body<CompleteJob>(r);
+      break;
+    case TxKind::kRunAction:
+      out = decode_ci_body<RunAction>(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

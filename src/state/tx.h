@@ -15,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
+#include "state/ci.h"
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/org.h"
@@ -91,6 +92,15 @@ enum class TxKind : uint32_t {
   kUpsertRelease = 46,
   kDeleteRelease = 47,
   kSetReleaseAsset = 48,
+  // CI/CD workflows, runs and runners (state/ci.h).
+  kRequestRuns = 52,
+  kCreateRunnerToken = 53,
+  kRegisterRunner = 54,
+  kClaimJob = 55,
+  kJobHeartbeat = 56,
+  kReportSteps = 57,
+  kCompleteJob = 58,
+  kRunAction = 59,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -168,7 +178,10 @@ using TxBody =
                  // quorum decisions (kinds 37-40)
                  SetQuorumPolicy, CreateProposal, VoteProposal, CancelProposal,
                  // releases (kinds 46-48, explicit in kind_of)
-                 UpsertRelease, DeleteRelease, SetReleaseAsset>;
+                 UpsertRelease, DeleteRelease, SetReleaseAsset,
+                 // CI/CD (kinds 52-59, explicit in kind_of)
+                 RequestRuns, CreateRunnerToken, RegisterRunner, ClaimJob, JobHeartbeat,
+                 ReportSteps, CompleteJob, RunAction>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
