@@ -27,5 +27,8 @@ void add_protection_routes(Router& router, Services& services);
 // A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
 // by add_guts_routes.
 void add_repo_seeds_routes(Router& router, Services& services);
+// SSH public keys, /api/v3/user/keys and /users/{username}/keys (ssh_key_routes.cpp); called by
+// add_v3_routes.
+void add_ssh_key_routes(Router& router, Services& services);
 
 }  // namespace guts::api

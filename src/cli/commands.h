@@ -42,5 +42,7 @@ void add_hook_commands(CLI::App& app, ContextFn ctx);
 void add_branch_commands(CLI::App& app, ContextFn ctx);
 // guts repo seeds show|add|remove (seeds_cmd.cpp; after add_repo_commands).
 void add_seeds_commands(CLI::App& app, ContextFn ctx);
+// guts ssh-key add|list|remove: SSH public keys for git over SSH (ssh_key_cmd.cpp).
+void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   cli::add_hook_commands(app, ctx);
   cli::add_branch_commands(app, ctx);
   cli::add_seeds_commands(app, ctx);
+  cli::add_ssh_key_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

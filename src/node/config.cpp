@@ -159,6 +159,9 @@ const std::vector<OptionSpec>& node_options() {
              "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
       option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
              "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
+      option("ssh-port", &NodeConfig::ssh_port,
+             "Git over SSH on this port, on api-addr's host (0: off; docs/git.md#git-over-ssh)", 0,
+             65535),
   };
   return table;
 }

@@ -75,6 +75,8 @@ struct NodeConfig {
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
+  // Git over SSH (node/ssh_server.h): the port on api-addr's host; 0: off.
+  int ssh_port = 0;
   TestSeams seams;
 };
 

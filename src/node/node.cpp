@@ -37,6 +37,7 @@
 #include "node/network.h"
 #include "node/node_consensus.h"
 #include "node/node_metrics.h"
+#include "node/ssh_server.h"
 #include "node/webhooks.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
@@ -120,6 +121,7 @@ struct Node::Impl {
   std::unique_ptr<api::HttpServer> server;
   std::unique_ptr<git::Maintenance> maintenance;  // docs/maintenance.md
   std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
+  std::unique_ptr<SshServer> ssh;                 // git over SSH (node/ssh_server.h)
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
@@ -519,6 +521,16 @@ void Node::start() {
   if (!c.port_file.empty()) atomic_write_file(c.port_file, as_bytes(std::to_string(bound) + "\n"));
   if (impl_->maintenance) impl_->maintenance->start();
   impl_->webhooks->start();
+  // Git over SSH (docs/git.md "Git over SSH"): off unless ssh-port is set.
+  if (c.ssh_port != 0) {
+    SshServerOptions so;
+    so.host = host;
+    so.port = static_cast<uint16_t>(c.ssh_port);
+    so.host_key_file = c.data_dir / "ssh_host_ed25519_key";
+    impl_->ssh = std::make_unique<SshServer>(so, *impl_->services, *impl_->repos,
+                                             *impl_->pending_pushes, git_opts);
+    impl_->ssh->start();
+  }
 }
 
 bool Node::reload() {
@@ -544,6 +556,7 @@ void Node::stop() {
   // Ends a running git task; the object stays for /api/guts/status until the server is gone.
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
+  if (impl_->ssh) impl_->ssh->stop();  // SSH sessions end before what they use goes away
   if (impl_->server) impl_->server->stop();
   if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
   // A backup in progress ends (its partial files removed) before the database and
@@ -557,6 +570,7 @@ void Node::stop() {
   if (impl_->network) impl_->network->stop();
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
+  impl_->ssh.reset();
   impl_->maintenance.reset();
   impl_->webhooks.reset();
   impl_->services.reset();

@@ -8,6 +8,7 @@
 #include "state/repo_seeds_state.h"
 #include "state/reputation.h"
 #include "state/rules.h"
+#include "state/ssh_keys_state.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -71,6 +72,10 @@ uint64_t required_scope(TxKind kind) {
       return kScopeCollab;
     // Reputation: interaction limits are administration.
     case TxKind::kSetInteractionLimit:
+      return kScopeRepo;
+    // SSH keys: account administration, like repositories.
+    case TxKind::kAddSshKey:
+    case TxKind::kDeleteSshKey:
       return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
@@ -280,6 +285,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx) const {
           return apply_protection(state, tx);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           return apply_set_repo_seeds(s_, state, tx, b);
+        } else if constexpr (std::is_same_v<T, AddSshKey>) {
+          return apply_add_ssh_key(s_, state, tx, b, now);
+        } else if constexpr (std::is_same_v<T, DeleteSshKey>) {
+          return apply_delete_ssh_key(s_, state, tx, b);
         } else {
           return apply_collab(state, tx);
         }

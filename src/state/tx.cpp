@@ -121,6 +121,10 @@ const char* tx_kind_name(TxKind kind) {
       return "set_commit_status";
     case TxKind::kSetRepoSeeds:
       return "set_repo_seeds";
+    case TxKind::kAddSshKey:
+      return "add_ssh_key";
+    case TxKind::kDeleteSshKey:
+      return "delete_ssh_key";
   }
   return "unknown";
 }
@@ -146,6 +150,8 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
         if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
+        if constexpr (std::is_same_v<T, AddSshKey>) return TxKind::kAddSshKey;
+        if constexpr (std::is_same_v<T, DeleteSshKey>) return TxKind::kDeleteSshKey;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -192,6 +198,8 @@ Bytes encode_body(const TxBody& body) {
           encode_protection_body(w, b);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           encode_repo_seeds_body(w, b);
+        } else if constexpr (kIsSshKeyBody<T>) {
+          encode_ssh_key_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -359,6 +367,12 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetRepoSeeds:
       out = decode_repo_seeds_body(r);
+      break;
+    case TxKind::kAddSshKey:
+      out = decode_add_ssh_key_body(r);
+      break;
+    case TxKind::kDeleteSshKey:
+      out = decode_delete_ssh_key_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -21,6 +21,7 @@
 #include "state/protection.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
+#include "state/ssh_keys.h"
 
 namespace guts::state {
 
@@ -80,6 +81,9 @@ enum class TxKind : uint32_t {
   kSetCommitStatus = 36,
   // Private repositories' seeds (state/repo_seeds.h).
   kSetRepoSeeds = 42,
+  // SSH public keys (state/ssh_keys.h).
+  kAddSshKey = 60,
+  kDeleteSshKey = 61,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -153,7 +157,9 @@ using TxBody =
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook,
                  // private repositories' seeds (kind 42, explicit in kind_of)
-                 SetRepoSeeds>;
+                 SetRepoSeeds,
+                 // SSH keys (kinds 60-61, explicit in kind_of)
+                 AddSshKey, DeleteSshKey>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
