@@ -302,7 +302,8 @@ Session::~Session() {
   }
   if (io_ >= 0) ::close(io_);
   if (err_ >= 0) ::close(err_);
-  if (channel_) ssh_channel_free(channel_);
+  // The channel is freed with the session (ssh_free): libssh may already have freed it when
+  // both sides closed it.
 }
 
 int Session::on_auth_pubkey(ssh_session, const char*, ssh_key key, char state, void* ud) {
