@@ -317,49 +317,28 @@ struct PushOutcome {
   state::TxOutcome outcome;
 };
 
-// POST /{owner}/{repo}/git-receive-pack
-void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
-  Services& svc = env.svc;
-  git::RepoStore& store = env.store;
-  PendingPushes& pending = env.pending;
-  const GitHttpOptions& opts = env.opts;
-  if (!content_type_is(req, "application/x-git-receive-pack-request"))
-    return plain(ex, 415, "Unsupported Media Type");
-  // A push to refs this node cannot show yet would only fail its compare-and-swap.
-  if (refuse_unavailable(req, ex, opts)) return;
-  const auto& ctx = repo_context(req);
-  auto dir = repo_dir(req, store);
-  ScopeTimer timer(env.m.push_seconds);
-  GitResponse out(ex, "application/x-git-receive-pack-result");
-  git::Source body = body_source(ex, 0);
+}  // namespace
 
-  git::PushRequest preq;
-  std::string rest;
-  try {
-    preq = git::read_push_request(body, rest);
-  } catch (const Error& e) {
-    if (e.code() != Code::kInvalidArgument && e.code() != Code::kTooLarge) throw;
-    // No side-band negotiated yet: an ERR packet is what git understands ("remote error: …").
-    out.write(git::pkt::encode(std::string("ERR ") + e.what() + "\n"));
-    out.finish();
-    env.m.rejected.inc();
-    return;
-  }
-  if (preq.commands.empty()) {  // git's probe before a large chunked POST, or nothing to do
-    out.finish();
-    return;
-  }
+PushResult run_push(const PushCall& call, git::PushRequest preq, git::Source pack,
+                    const git::Sink& out) {
+  Services& svc = call.svc;
+  PendingPushes& pending = call.pending;
+  const GitHttpOptions& opts = call.opts;
+  const state::Repo& repo = call.repo;
+  PushResult result;
+  auto write = [&](std::string_view s) { out(as_bytes(s)); };
   const bool sideband = preq.side_band();
   const bool report = preq.report_status();
   const bool atomic = preq.atomic();
-  git::pkt::SidebandWriter w([&](std::string_view s) { out.write(s); }, sideband);
+  git::pkt::SidebandWriter w(write, sideband);
   git::ReceiveOptions ro;
   ro.max_pack_bytes = opts.max_pack_bytes;
+  ro.pack_fd = call.pack_fd;
   if (sideband && !preq.quiet()) ro.progress = [&](std::string_view m) { w.progress(m); };
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto push = std::make_shared<git::IncomingPush>(git::IncomingPush::receive(
-      dir, std::move(preq), git::source_concat(std::move(rest), body), ro));
+  auto push = std::make_shared<git::IncomingPush>(
+      git::IncomingPush::receive(call.dir, std::move(preq), std::move(pack), ro));
   const auto t1 = std::chrono::steady_clock::now();
   const auto& cmds = push->request().commands;
   const auto& checks = push->checks();
@@ -379,7 +358,7 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
       s.error = "missing necessary objects";
     else if (!k.new_is_commit)
       s.error = "branch must point at a commit";
-    else if (!k.fast_forward && !ctx.repo.allow_force_push)
+    else if (!k.fast_forward && !repo.allow_force_push)
       s.error = "non-fast-forward";
     else if (!k.fast_forward)
       force = true;
@@ -391,7 +370,7 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
       if (s.ok()) s.error = "atomic push failed";
 
   state::UpdateRefs body_tx;
-  body_tx.repo_id = ctx.repo.id;
+  body_tx.repo_id = repo.id;
   body_tx.force = force;
   for (size_t i = 0; i < cmds.size(); ++i)
     if (results[i].ok())
@@ -401,7 +380,7 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
   if (!body_tx.changes.empty()) {
     auto waiter = std::make_shared<PushOutcome>();
     auto id = pending.add(body_tx.repo_id, body_tx.changes, push);
-    svc.submit_as(req.principal, body_tx, [waiter, &pending, id](const state::TxOutcome& o) {
+    svc.submit_as(call.who, body_tx, [waiter, &pending, id](const state::TxOutcome& o) {
       pending.drop(id);  // applied: already migrated by the projection; rejected: discarded
       {
         std::lock_guard lock(waiter->mu);
@@ -432,16 +411,54 @@ void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
   spdlog::debug(
       "push to repository {}: {} command(s), {} pack bytes; receive+checks {} ms, "
       "transaction {} ms",
-      ctx.repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0),
+      repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0),
       ms(std::chrono::steady_clock::now() - t1));
   const std::string unpack_error = push->unpack_error();
-  env.m.received.inc(push->pack_bytes());
-  bool accepted = std::all_of(results.begin(), results.end(), [](auto& s) { return s.ok(); });
-  (accepted ? env.m.accepted : env.m.rejected).inc();
+  result.pack_bytes = push->pack_bytes();
+  result.accepted = std::all_of(results.begin(), results.end(), [](auto& s) { return s.ok(); });
   push.reset();  // a rejected push's quarantine goes now (unless the registry still holds it)
 
   if (report) w.data(git::report_status(unpack_error, results, false));
   w.finish();
+  return result;
+}
+
+namespace {
+
+// POST /{owner}/{repo}/git-receive-pack
+void receive_pack(GitEnv& env, Request& req, Exchange& ex) {
+  git::RepoStore& store = env.store;
+  const GitHttpOptions& opts = env.opts;
+  if (!content_type_is(req, "application/x-git-receive-pack-request"))
+    return plain(ex, 415, "Unsupported Media Type");
+  // A push to refs this node cannot show yet would only fail its compare-and-swap.
+  if (refuse_unavailable(req, ex, opts)) return;
+  const auto& ctx = repo_context(req);
+  auto dir = repo_dir(req, store);
+  ScopeTimer timer(env.m.push_seconds);
+  GitResponse out(ex, "application/x-git-receive-pack-result");
+  git::Source body = body_source(ex, 0);
+
+  git::PushRequest preq;
+  std::string rest;
+  try {
+    preq = git::read_push_request(body, rest);
+  } catch (const Error& e) {
+    if (e.code() != Code::kInvalidArgument && e.code() != Code::kTooLarge) throw;
+    // No side-band negotiated yet: an ERR packet is what git understands ("remote error: …").
+    out.write(git::pkt::encode(std::string("ERR ") + e.what() + "\n"));
+    out.finish();
+    env.m.rejected.inc();
+    return;
+  }
+  if (preq.commands.empty()) {  // git's probe before a large chunked POST, or nothing to do
+    out.finish();
+    return;
+  }
+  auto r = run_push(PushCall{env.svc, env.pending, opts, req.principal, ctx.repo, dir},
+                    std::move(preq), git::source_concat(std::move(rest), body), out.sink());
+  env.m.received.inc(r.pack_bytes);
+  (r.accepted ? env.m.accepted : env.m.rejected).inc();
   out.finish();
 }
 

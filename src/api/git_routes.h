@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,10 +27,11 @@
 #include "api/router.h"
 #include "api/services.h"
 #include "core/metrics.h"
+#include "git/process.h"
+#include "git/receive.h"
 #include "state/tx.h"
 
 namespace guts::git {
-class IncomingPush;
 class RepoStore;
 }  // namespace guts::git
 
@@ -84,6 +86,27 @@ struct GitHttpOptions {
   // guts_git_* counters and histograms (docs/metrics.md); null: counted in a private registry.
   std::shared_ptr<metrics::Registry> metrics;
 };
+
+// The write path of one push, shared by smart HTTP and SSH (node/ssh_server.h): receives the
+// pack into a quarantine (from `pack`, or straight from `pack_fd` when >= 0: a bidirectional
+// stream), checks it, submits ONE UpdateRefs transaction on `who`'s behalf, waits until its
+// outcome is final and then writes git's report (inside side-band-64k when negotiated) to
+// `out`. The caller has authorized `who` for write on `repo` and read the commands.
+struct PushCall {
+  Services& svc;
+  PendingPushes& pending;
+  const GitHttpOptions& opts;
+  const Principal& who;
+  const state::Repo& repo;
+  std::filesystem::path dir;  // the repository's bare directory
+  int pack_fd = -1;
+};
+struct PushResult {
+  bool accepted = false;  // every command succeeded
+  uint64_t pack_bytes = 0;
+};
+PushResult run_push(const PushCall& call, git::PushRequest request, git::Source pack,
+                    const git::Sink& out);
 
 void add_git_routes(Router& router, Services& services, git::RepoStore& store,
                     PendingPushes& pending, GitHttpOptions options = {});

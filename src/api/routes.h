@@ -33,5 +33,8 @@ void add_proposal_routes(Router& router, Services& services);
 // POST /api/graphql, the GraphQL subset `gh` uses (graphql/graphql_routes.cpp, docs/api.md
 // "GraphQL"); its fields run as REST requests through this router and the auth middleware.
 void add_graphql_routes(Router& router, Services& services);
+// SSH public keys, /api/v3/user/keys and /users/{username}/keys (ssh_key_routes.cpp); called by
+// add_v3_routes.
+void add_ssh_key_routes(Router& router, Services& services);
 
 }  // namespace guts::api

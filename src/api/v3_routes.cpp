@@ -182,6 +182,7 @@ void add_v3_routes(Router& router, Services& svc) {
   add_team_routes(router, svc);
   add_reputation_routes(router, svc);
   add_protection_routes(router, svc);
+  add_ssh_key_routes(router, svc);
 }
 
 }  // namespace guts::api

@@ -48,5 +48,7 @@ void add_search_commands(CLI::App& app, ContextFn ctx);
 void add_proposal_commands(CLI::App& app, ContextFn ctx);
 // guts release create|list|view|download|upload|delete (release_cmd.cpp).
 void add_release_commands(CLI::App& app, ContextFn ctx);
+// guts ssh-key add|list|remove: SSH public keys for git over SSH (ssh_key_cmd.cpp).
+void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   cli::add_auth_web_command(app, ctx);
   // Releases (docs/releases.md).
   cli::add_release_commands(app, ctx);
+  cli::add_ssh_key_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -169,6 +169,9 @@ const std::vector<OptionSpec>& node_options() {
              "Largest release asset an upload to this node may have (413 above; at most 2 GiB; "
              "docs/releases.md)",
              1, int64_t{2} << 30),
+      option("ssh-port", &NodeConfig::ssh_port,
+             "Git over SSH on this port, on api-addr's host (0: off; docs/git.md#git-over-ssh)", 0,
+             65535),
   };
   return table;
 }

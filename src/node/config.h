@@ -81,6 +81,8 @@ struct NodeConfig {
   uint64_t web_session_hours = 336;
   // Releases (docs/releases.md): the largest asset an upload to this node may have.
   uint64_t release_asset_max_bytes = uint64_t{2} << 30;
+  // Git over SSH (node/ssh_server.h): the port on api-addr's host; 0: off.
+  int ssh_port = 0;
   TestSeams seams;
 };
 

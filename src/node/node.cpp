@@ -40,6 +40,7 @@
 #include "node/network.h"
 #include "node/node_consensus.h"
 #include "node/node_metrics.h"
+#include "node/ssh_server.h"
 #include "node/webhooks.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
@@ -130,6 +131,7 @@ struct Node::Impl {
   std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
   std::unique_ptr<search::Index> search_index;    // docs/search.md
   std::unique_ptr<search::Indexer> search_indexer;
+  std::unique_ptr<SshServer> ssh;                 // git over SSH (node/ssh_server.h)
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;
@@ -564,6 +566,16 @@ void Node::start() {
   if (impl_->maintenance) impl_->maintenance->start();
   impl_->webhooks->start();
   if (impl_->search_indexer) impl_->search_indexer->start();
+  // Git over SSH (docs/git.md "Git over SSH"): off unless ssh-port is set.
+  if (c.ssh_port != 0) {
+    SshServerOptions so;
+    so.host = host;
+    so.port = static_cast<uint16_t>(c.ssh_port);
+    so.host_key_file = c.data_dir / "ssh_host_ed25519_key";
+    impl_->ssh = std::make_unique<SshServer>(so, *impl_->services, *impl_->repos,
+                                             *impl_->pending_pushes, git_opts);
+    impl_->ssh->start();
+  }
 }
 
 bool Node::reload() {
@@ -589,6 +601,7 @@ void Node::stop() {
   // Ends a running git task; the object stays for /api/guts/status until the server is gone.
   if (impl_->maintenance) impl_->maintenance->stop();
   if (impl_->pending_pushes) impl_->pending_pushes->shutdown();  // pushes stop waiting
+  if (impl_->ssh) impl_->ssh->stop();  // SSH sessions end before what they use goes away
   if (impl_->server) impl_->server->stop();
   if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
   if (impl_->search_indexer) impl_->search_indexer->stop();
@@ -603,6 +616,7 @@ void Node::stop() {
   if (impl_->network) impl_->network->stop();
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
+  impl_->ssh.reset();
   impl_->maintenance.reset();
   impl_->webhooks.reset();
   impl_->search_indexer.reset();

@@ -9,6 +9,7 @@
 #include "state/repo_seeds_state.h"
 #include "state/reputation.h"
 #include "state/rules.h"
+#include "state/ssh_keys_state.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -89,6 +90,10 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kRunAction:
       return kScopePush;
     case TxKind::kCreateRunnerToken:
+      return kScopeRepo;
+    // SSH keys: account administration, like repositories.
+    case TxKind::kAddSshKey:
+    case TxKind::kDeleteSshKey:
       return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
@@ -310,6 +315,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_release(s_, state, tx, now);
         } else if constexpr (kIsCiBody<T>) {
           return apply_ci(state, tx);
+        } else if constexpr (std::is_same_v<T, AddSshKey>) {
+          return apply_add_ssh_key(s_, state, tx, b, now);
+        } else if constexpr (std::is_same_v<T, DeleteSshKey>) {
+          return apply_delete_ssh_key(s_, state, tx, b);
         } else {
           return apply_collab(state, tx);
         }

@@ -153,6 +153,10 @@ const char* tx_kind_name(TxKind kind) {
       return "complete_job";
     case TxKind::kRunAction:
       return "run_action";
+    case TxKind::kAddSshKey:
+      return "add_ssh_key";
+    case TxKind::kDeleteSshKey:
+      return "delete_ssh_key";
   }
   return "unknown";
 }
@@ -196,6 +200,8 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, ReportSteps>) return TxKind::kReportSteps;
         if constexpr (std::is_same_v<T, CompleteJob>) return TxKind::kCompleteJob;
         if constexpr (std::is_same_v<T, RunAction>) return TxKind::kRunAction;
+        if constexpr (std::is_same_v<T, AddSshKey>) return TxKind::kAddSshKey;
+        if constexpr (std::is_same_v<T, DeleteSshKey>) return TxKind::kDeleteSshKey;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -248,6 +254,8 @@ Bytes encode_body(const TxBody& body) {
           encode_release_body(w, b);
         } else if constexpr (kIsCiBody<T>) {
           encode_ci_body(w, b);
+        } else if constexpr (kIsSshKeyBody<T>) {
+          encode_ssh_key_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -463,6 +471,12 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kRunAction:
       out = decode_ci_body<RunAction>(r);
+      break;
+    case TxKind::kAddSshKey:
+      out = decode_add_ssh_key_body(r);
+      break;
+    case TxKind::kDeleteSshKey:
+      out = decode_delete_ssh_key_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -24,6 +24,7 @@
 #include "state/release.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
+#include "state/ssh_keys.h"
 
 namespace guts::state {
 
@@ -101,6 +102,9 @@ enum class TxKind : uint32_t {
   kReportSteps = 57,
   kCompleteJob = 58,
   kRunAction = 59,
+  // SSH public keys (state/ssh_keys.h).
+  kAddSshKey = 60,
+  kDeleteSshKey = 61,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -181,7 +185,9 @@ using TxBody =
                  UpsertRelease, DeleteRelease, SetReleaseAsset,
                  // CI/CD (kinds 52-59, explicit in kind_of)
                  RequestRuns, CreateRunnerToken, RegisterRunner, ClaimJob, JobHeartbeat,
-                 ReportSteps, CompleteJob, RunAction>;
+                 ReportSteps, CompleteJob, RunAction,
+                 // SSH keys (kinds 60-61, explicit in kind_of)
+                 AddSshKey, DeleteSshKey>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
