@@ -114,7 +114,7 @@ struct Node::Impl {
   std::unique_ptr<state::Chain> chain;
   std::unique_ptr<git::RepoStore> repos;
   std::unique_ptr<git::RepoGitFacts> git_facts;  // branch protection's git facts (chain checks)
-  std::unique_ptr<storage::BlobStore> blobs;  // LFS objects, release assets (docs/blobs.md)
+  std::unique_ptr<storage::BlobStore> blobs;     // LFS objects, release assets (docs/blobs.md)
   std::unique_ptr<api::PendingPushes> pending_pushes;
   std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
@@ -131,7 +131,7 @@ struct Node::Impl {
   std::unique_ptr<WebhookEngine> webhooks;        // docs/webhooks.md
   std::unique_ptr<search::Index> search_index;    // docs/search.md
   std::unique_ptr<search::Indexer> search_indexer;
-  std::unique_ptr<SshServer> ssh;                 // git over SSH (node/ssh_server.h)
+  std::unique_ptr<SshServer> ssh;  // git over SSH (node/ssh_server.h)
   // Backups (node/backup.h): one at a time, on their own thread. backup_thread is touched only
   // by the request that set backup_running (and by stop(), once the server has stopped).
   std::filesystem::path genesis_path;

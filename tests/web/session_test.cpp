@@ -68,7 +68,8 @@ TEST_F(SessionTest, OpenLookupExpire) {
 
 TEST_F(SessionTest, ListRevokeAndClose) {
   std::string a1 = store_->open(alice_, SessionKind::kDevice, {}, "one", 1, kHour);
-  std::string a2 = store_->open(alice_, SessionKind::kToken, std::string(32, '\xff'), "two", 2, kHour);
+  std::string a2 =
+      store_->open(alice_, SessionKind::kToken, std::string(32, '\xff'), "two", 2, kHour);
   std::string b1 = store_->open(bob_, SessionKind::kDevice, {}, "bob", 3, kHour);
   auto mine = store_->list(alice_, 10);
   ASSERT_EQ(mine.size(), 2u);
