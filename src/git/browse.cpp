@@ -6,6 +6,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "git/libgit2_handle.h"
 #include "git/refs.h"
 
 namespace guts::git {
@@ -13,10 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void ensure_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
+using lg2::ensure_init;
 
 [[noreturn]] void fail(int rc, std::string_view what) {
   const git_error* e = git_error_last();
@@ -26,19 +24,8 @@ void ensure_init() {
   throw Error(Code::kInternal, msg);
 }
 
-// RAII for libgit2 handles.
 template <typename T, void (*Free)(T*)>
-struct Handle {
-  T* p = nullptr;
-  Handle() = default;
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (p) Free(p);
-  }
-  T** out() { return &p; }
-  T* get() const { return p; }
-};
+using Handle = lg2::Handle<T, Free>;
 using Object = Handle<git_object, git_object_free>;
 using CommitH = Handle<git_commit, git_commit_free>;
 using TreeH = Handle<git_tree, git_tree_free>;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 
+#include "git/libgit2_handle.h"
 #include "git/receive.h"
 #include "git/repo_store.h"
 
@@ -13,23 +14,10 @@ namespace guts::git {
 
 namespace {
 
-void ensure_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
+using lg2::ensure_init;
 
 template <typename T, void (*Free)(T*)>
-struct Handle {
-  T* p = nullptr;
-  Handle() = default;
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (p) Free(p);
-  }
-  T** out() { return &p; }
-  T* get() const { return p; }
-};
+using Handle = lg2::Handle<T, Free>;
 using RepoH = Handle<git_repository, git_repository_free>;
 using OdbH = Handle<git_odb, git_odb_free>;
 using CommitH = Handle<git_commit, git_commit_free>;
