@@ -143,6 +143,11 @@ void Indexer::catch_up() {
     uint64_t to = std::min<uint64_t>(head, from + options_.blocks_per_transaction);
     auto view = chain_.view();
     Dirty dirty;
+    // New repositories (created, forked, transferred in) have ids above every indexed one.
+    for (uint64_t id = index_.max_repo_id() + 1; id < view.next_repo_id(); ++id) {
+      dirty.repos.insert(id);
+      dirty.code.insert(id);
+    }
     for (uint64_t h = from + 1; h <= to; ++h) {
       auto block = chain_.block_at(h);
       if (block) collect(*block, view, dirty);
@@ -164,11 +169,6 @@ void Indexer::catch_up() {
 }
 
 void Indexer::collect(const state::Block& block, const state::StateView& view, Dirty& dirty) const {
-  // New repositories (created, forked, transferred in) have ids above every indexed one.
-  for (uint64_t id = index_.max_repo_id() + 1; id < view.next_repo_id(); ++id) {
-    dirty.repos.insert(id);
-    dirty.code.insert(id);
-  }
   for (const auto& tx : block.txs) {
     auto target = state::audit_target(tx, view, view);
     if (target.repo_id == 0) continue;

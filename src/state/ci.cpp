@@ -41,8 +41,7 @@ std::vector<StepResult> get_steps(Reader& r) {
   return out;
 }
 std::string finish(Writer& w) {
-  auto out = w.take();
-  return {out.begin(), out.end()};
+  return guts::to_string(w.data());
 }
 void version(Reader& r, const char* what) {
   if (r.u8() != kRecordVersion) throw DecodeError(std::string("unsupported ") + what + " version");

@@ -21,10 +21,6 @@ constexpr size_t kMaxText = kMaxBodyBytesCollab;
 constexpr size_t kMaxList = 1000;
 constexpr size_t kMaxOid = 32;
 
-std::string str_of(const Bytes& b) {
-  return {b.begin(), b.end()};
-}
-
 std::vector<std::string> get_strs(Reader& r, const char* what) {
   return field::get_strs(r, kMaxList, kMaxStr, what);
 }
@@ -373,7 +369,7 @@ std::string encode_issue(const Issue& x) {
     put_keys(w, x.requested_reviewers);
     w.varint(x.revisions);
   }
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 Issue decode_issue(std::string_view data) {
@@ -426,7 +422,7 @@ std::string encode_comment(const Comment& x) {
     w.varint(x.review_id).str(x.path).varint(x.line).u8(x.side).varint(x.start_line);
     w.bytes(x.commit_sha).varint(x.in_reply_to);
   }
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 Comment decode_comment(std::string_view data) {
@@ -456,7 +452,7 @@ Comment decode_comment(std::string_view data) {
 std::string encode_label(const Label& x) {
   Writer w;
   w.varint(x.id).varint(x.repo_id).str(x.name).str(x.color).str(x.description);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Label decode_label(std::string_view data) {
   Reader r(as_bytes(data));
@@ -475,7 +471,7 @@ std::string encode_milestone(const Milestone& x) {
   w.varint(x.id).varint(x.repo_id).varint(x.number).str(x.title).str(x.description).u8(x.state);
   w.varint(x.due_on_ms).fixed(x.creator).varint(x.created_ms).varint(x.updated_ms);
   w.varint(x.closed_ms).varint(x.open_issues).varint(x.closed_issues);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Milestone decode_milestone(std::string_view data) {
   Reader r(as_bytes(data));
@@ -501,7 +497,7 @@ std::string encode_reaction(const Reaction& x) {
   Writer w;
   w.varint(x.id).varint(x.repo_id).u8(x.target_type).varint(x.target_id).fixed(x.user);
   w.str(x.content).varint(x.created_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Reaction decode_reaction(std::string_view data) {
   Reader r(as_bytes(data));
@@ -521,7 +517,7 @@ std::string encode_review(const Review& x) {
   Writer w;
   w.varint(x.id).varint(x.repo_id).varint(x.number).fixed(x.author).u8(x.state).str(x.body);
   w.bytes(x.commit_sha).varint(x.submitted_ms).str(x.dismiss_message);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Review decode_review(std::string_view data) {
   Reader r(as_bytes(data));
@@ -542,7 +538,7 @@ Review decode_review(std::string_view data) {
 std::string encode_revision(const Revision& x) {
   Writer w;
   w.varint(x.index).bytes(x.head_sha).bytes(x.base_sha).varint(x.recorded_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Revision decode_revision(std::string_view data) {
   Reader r(as_bytes(data));
@@ -558,7 +554,7 @@ Revision decode_revision(std::string_view data) {
 std::string encode_collaborator(const Collaborator& x) {
   Writer w;
   w.fixed(x.user).u8(x.permission).varint(x.added_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Collaborator decode_collaborator(std::string_view data) {
   Reader r(as_bytes(data));
@@ -641,7 +637,7 @@ int reaction_index(std::string_view content) {
 std::string encode_reaction_counts(const ReactionCounts& c) {
   Writer w;
   for (auto n : c) w.varint(n);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 ReactionCounts decode_reaction_counts(std::string_view data) {

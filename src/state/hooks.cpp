@@ -130,8 +130,7 @@ std::string encode_hook(const Hook& h) {
   put_events(w, h.events);
   w.fixed(h.node).bytes(h.sealed_secret).fixed(h.creator);
   w.varint(h.created_ms).varint(h.updated_ms).varint(h.created_height);
-  auto out = w.take();
-  return {out.begin(), out.end()};
+  return guts::to_string(w.data());
 }
 
 Hook decode_hook(std::string_view data) {

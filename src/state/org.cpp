@@ -17,9 +17,6 @@ namespace {
 
 constexpr size_t kMaxStr = 4096;
 
-std::string str_of(const Bytes& b) {
-  return {b.begin(), b.end()};
-}
 std::optional<std::string> get_opt_str(Reader& r, const char* what) {
   return field::get_opt_str(r, kMaxStr, what);
 }
@@ -216,7 +213,7 @@ std::string encode_org(const Org& x) {
       .fixed(x.creator)
       .varint(x.created_ms)
       .varint(x.updated_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Org decode_org(std::string_view data) {
   Reader r(as_bytes(data));
@@ -240,7 +237,7 @@ Org decode_org(std::string_view data) {
 std::string encode_org_membership(const OrgMembership& x) {
   Writer w;
   w.fixed(x.org).fixed(x.user).u8(x.role).u8(x.state).fixed(x.inviter).varint(x.created_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 OrgMembership decode_org_membership(std::string_view data) {
   Reader r(as_bytes(data));
@@ -266,7 +263,7 @@ std::string encode_team(const Team& x) {
       .varint(x.parent_id)
       .varint(x.created_ms)
       .varint(x.updated_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Team decode_team(std::string_view data) {
   Reader r(as_bytes(data));
@@ -287,7 +284,7 @@ Team decode_team(std::string_view data) {
 std::string encode_team_member(const TeamMember& x) {
   Writer w;
   w.varint(x.team_id).fixed(x.user).u8(x.role).varint(x.added_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 TeamMember decode_team_member(std::string_view data) {
   Reader r(as_bytes(data));
@@ -303,7 +300,7 @@ TeamMember decode_team_member(std::string_view data) {
 std::string encode_team_repo(const TeamRepo& x) {
   Writer w;
   w.varint(x.team_id).varint(x.repo_id).u8(x.permission).varint(x.added_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 TeamRepo decode_team_repo(std::string_view data) {
   Reader r(as_bytes(data));

@@ -18,10 +18,6 @@ namespace {
 constexpr size_t kMaxActionBytes = 64 * 1024;
 constexpr size_t kMaxReason = 4096;
 
-std::string str_of(const Bytes& b) {
-  return {b.begin(), b.end()};
-}
-
 struct ActionName {
   uint8_t action;
   const char* name;
@@ -198,7 +194,7 @@ std::string encode_quorum_policy(const QuorumPolicy& x) {
   put_scope(w, x.scope);
   put_rules(w, x.rules);
   w.fixed(x.set_by).varint(x.updated_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 QuorumPolicy decode_quorum_policy(std::string_view data) {
   Reader r(as_bytes(data));
@@ -218,7 +214,7 @@ std::string encode_proposal(const Proposal& x) {
   w.fixed(x.proposer).str(x.title).str(x.description).u8(x.action).varint(x.action_kind);
   w.bytes(x.action_body).varint(x.threshold).varint(x.created_ms).varint(x.expires_ms);
   w.u8(x.state).varint(x.decided_ms).str(x.reason).varint(x.approvals).varint(x.rejections);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 Proposal decode_proposal(std::string_view data) {
   Reader r(as_bytes(data));
@@ -246,7 +242,7 @@ Proposal decode_proposal(std::string_view data) {
 std::string encode_proposal_vote(const ProposalVote& x) {
   Writer w;
   w.varint(x.proposal_id).fixed(x.voter).boolean(x.approve).varint(x.voted_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 ProposalVote decode_proposal_vote(std::string_view data) {
   Reader r(as_bytes(data));

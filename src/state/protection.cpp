@@ -179,8 +179,7 @@ std::string encode_protection_rule(const ProtectionRule& rule) {
   Writer w;
   put_rule_fields(w, rule);
   w.varint(rule.updated_ms);
-  auto b = w.take();
-  return std::string(b.begin(), b.end());
+  return guts::to_string(w.data());
 }
 
 ProtectionRule decode_protection_rule(std::string_view data) {
@@ -195,8 +194,7 @@ std::string encode_commit_status(const CommitStatus& s) {
   Writer w;
   w.varint(s.repo_id).bytes(s.sha).u8(s.state).str(s.context).str(s.description).str(s.target_url);
   w.fixed(s.creator).varint(s.created_ms).varint(s.updated_ms);
-  auto b = w.take();
-  return std::string(b.begin(), b.end());
+  return guts::to_string(w.data());
 }
 
 CommitStatus decode_commit_status(std::string_view data) {

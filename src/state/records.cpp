@@ -7,15 +7,11 @@ namespace guts::state {
 using codec::Reader;
 using codec::Writer;
 
-static std::string str_of(const Bytes& b) {
-  return {b.begin(), b.end()};
-}
-
 std::string encode_account(const Account& a) {
   Writer w;
   w.varint(a.id).fixed(a.key).str(a.username).varint(a.registered_ms);
   if (a.is_org) w.u8(1);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 Account decode_account(std::string_view data) {
@@ -36,7 +32,7 @@ Account decode_account(std::string_view data) {
 std::string encode_delegation(const Delegation& d) {
   Writer w;
   w.fixed(d.author).fixed(d.node).varint(d.scopes).varint(d.expires_ms).varint(d.granted_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 Delegation decode_delegation(std::string_view data) {
@@ -63,7 +59,7 @@ std::string encode_repo(const Repo& x) {
       .varint(x.created_ms)
       .varint(x.updated_ms)
       .varint(x.pushed_ms);
-  return str_of(w.data());
+  return guts::to_string(w.data());
 }
 
 Repo decode_repo(std::string_view data) {

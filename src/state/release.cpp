@@ -73,8 +73,7 @@ std::string encode_release(const Release& x) {
   w.str(x.tag_name).str(x.target_commitish).str(x.name).str(x.body);
   w.boolean(x.draft).boolean(x.prerelease).fixed(x.author);
   w.varint(x.created_ms).varint(x.published_ms).varint(x.updated_ms);
-  auto out = w.take();
-  return {out.begin(), out.end()};
+  return guts::to_string(w.data());
 }
 
 Release decode_release(std::string_view data) {
@@ -102,8 +101,7 @@ std::string encode_release_asset(const ReleaseAsset& a) {
   w.u8(kAssetRecordVersion).varint(a.id).varint(a.release_id).varint(a.repo_id);
   w.str(a.name).str(a.label).str(a.content_type).varint(a.size).fixed(a.sha256);
   w.fixed(a.uploader).varint(a.created_ms).varint(a.updated_ms);
-  auto out = w.take();
-  return {out.begin(), out.end()};
+  return guts::to_string(w.data());
 }
 
 ReleaseAsset decode_release_asset(std::string_view data) {

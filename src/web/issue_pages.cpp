@@ -16,11 +16,6 @@ namespace {
 
 constexpr size_t kPerPage = 25;
 
-std::string who(const state::StateView& view, const crypto::PublicKey& key) {
-  if (auto a = view.account(key); a && !a->username.empty()) return a->username;
-  return crypto::did_from_key(key).substr(0, 20) + "…";
-}
-
 // Markdown of an issue, comment or review; relative links point into the default branch.
 Safe body_markdown(const RepoView& rv, std::string_view text) {
   MarkdownOptions mo;
@@ -109,7 +104,7 @@ api::Response list(WebEnv& env, api::Request& req, bool pulls) {
     h.raw("\"><strong>") << i->title << Safe{"</strong></a>"};
     labels_of(h, view, *i);
     h.raw("<br><span class=\"muted\">#")
-        << n << " opened " << age(i->created_ms, now) << " by " << who(view, i->author);
+        << n << " opened " << age(i->created_ms, now) << " by " << display_name(view, i->author);
     if (i->comments) h << " · " << i->comments << (i->comments == 1 ? " comment" : " comments");
     h.raw("</span></li>");
   }
@@ -180,29 +175,29 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
   state_pill(h, *i);
   if (i->draft) h.raw(" <span class=\"pill\">draft</span>");
   h.raw(" <span class=\"muted\">")
-      << who(view, i->author) << " opened this " << age(i->created_ms, unix_millis());
+      << display_name(view, i->author) << " opened this " << age(i->created_ms, unix_millis());
   if (pull) h << " · wants to merge " << i->head_ref << " into " << i->base_ref;
   h.raw("</span>");
   labels_of(h, view, *i);
   if (!i->assignees.empty()) {
     h.raw(" <span class=\"muted\">· assigned to");
-    for (const auto& a : i->assignees) h << " " << who(view, a);
+    for (const auto& a : i->assignees) h << " " << display_name(view, a);
     h.raw("</span>");
   }
   if (i->milestone)
     if (auto m = view.milestone(rv.rc->repo.id, i->milestone))
       h.raw(" <span class=\"muted\">· milestone ") << m->title << Safe{"</span>"};
   h.raw("</p>");
-  comment_box(h, rv, who(view, i->author), i->created_ms, i->body);
+  comment_box(h, rv, display_name(view, i->author), i->created_ms, i->body);
   for (const auto& c : view.comments_of(rv.rc->repo.id, number, state::kIssueComment))
-    comment_box(h, rv, who(view, c.author), c.created_ms, c.body);
+    comment_box(h, rv, display_name(view, c.author), c.created_ms, c.body);
   if (pull) {
     for (const auto& r : view.reviews_of(rv.rc->repo.id, number)) {
       const char* verdict = r.state == state::kReviewApprove          ? "approved"
                             : r.state == state::kReviewRequestChanges ? "requested changes"
                             : r.state == state::kReviewDismissed      ? "review dismissed"
                                                                       : "reviewed";
-      comment_box(h, rv, who(view, r.author), r.submitted_ms, r.body, verdict);
+      comment_box(h, rv, display_name(view, r.author), r.submitted_ms, r.body, verdict);
     }
     if (i->merged)
       h.raw("<p class=\"muted\">Merged as <code>")

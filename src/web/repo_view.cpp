@@ -115,4 +115,20 @@ std::string summary_line(std::string_view message) {
   return std::string(message.substr(0, nl));
 }
 
+std::string display_name(const state::StateView& view, const crypto::PublicKey& key) {
+  if (auto a = view.account(key); a && !a->username.empty()) return a->username;
+  auto did = crypto::did_from_key(key);
+  return did.size() > 20 ? did.substr(0, 20) + "…" : did;
+}
+
+void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t now) {
+  std::string base = "/" + url_path(owner) + "/" + url_path(r.name);
+  h.raw("<li><a href=\"") << base;
+  h.raw("\"><strong>") << owner + "/" + r.name << Safe{"</strong></a>"};
+  if (r.is_private) h.raw(" <span class=\"pill\">Private</span>");
+  if (!r.description.empty()) h.raw("<br>") << r.description;
+  h.raw("<br><span class=\"muted\">Updated ")
+      << age(std::max(r.updated_ms, r.pushed_ms), now) << Safe{"</span></li>"};
+}
+
 }  // namespace guts::web

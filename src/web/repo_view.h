@@ -44,6 +44,12 @@ void breadcrumbs(Html& h, const RepoView& rv, std::string_view ref, std::string_
 // Whether `who` may see `repo` in listings.
 bool can_read(WebEnv& env, const api::Principal& who, const state::Repo& repo);
 
+// A user's or organization's login, or the start of their did:key when they have none.
+std::string display_name(const state::StateView& view, const crypto::PublicKey& key);
+
+// One repository of a list (home, profiles, search): link, private pill, description, age.
+void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t now);
+
 // First line of a commit message.
 std::string summary_line(std::string_view message);
 

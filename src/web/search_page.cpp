@@ -5,6 +5,7 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "web/pages.h"
+#include "web/repo_view.h"
 
 namespace guts::web {
 
@@ -18,11 +19,6 @@ struct Tab {
 };
 constexpr Tab kTabs[] = {
     {"repositories", "Repositories"}, {"issues", "Issues and pull requests"}, {"code", "Code"}};
-
-std::string owner_login(const state::StateView& view, const state::Repo& repo) {
-  auto a = view.account(repo.owner);
-  return a ? a->username : std::string();
-}
 
 }  // namespace
 
@@ -86,13 +82,7 @@ api::Response search_page(WebEnv& env, api::Request& req) {
       for (const auto& d : r.items) {
         auto repo = view.repo(d.id);
         if (!repo) continue;
-        std::string full = owner_login(view, *repo) + "/" + repo->name;
-        h.raw("<li><a href=\"/") << url_path(full) << Safe{"\"><strong>"} << full;
-        h.raw("</strong></a>");
-        if (repo->is_private) h.raw(" <span class=\"label\">private</span>");
-        if (!repo->description.empty()) h.raw("<br>") << repo->description;
-        h.raw("<br><span class=\"muted\">updated ")
-            << age(d.updated_ms, now) << Safe{"</span></li>"};
+        repo_item(h, *repo, display_name(view, repo->owner), now);
         ++shown;
       }
     } else if (type == "issues") {
@@ -102,7 +92,7 @@ api::Response search_page(WebEnv& env, api::Request& req) {
         auto repo = view.repo(d.repo_id);
         auto x = repo ? view.issue(d.repo_id, d.number) : std::nullopt;
         if (!x) continue;
-        std::string full = owner_login(view, *repo) + "/" + repo->name;
+        std::string full = display_name(view, repo->owner) + "/" + repo->name;
         std::string state = x->merged                       ? "merged"
                             : x->state == state::kIssueOpen ? "open"
                                                             : "closed";
@@ -120,7 +110,7 @@ api::Response search_page(WebEnv& env, api::Request& req) {
       for (const auto& hit : r.items) {
         auto repo = view.repo(hit.repo_id);
         if (!repo) continue;
-        std::string full = owner_login(view, *repo) + "/" + repo->name;
+        std::string full = display_name(view, repo->owner) + "/" + repo->name;
         h.raw("<li><a href=\"/") << url_path(full) << "/blob/" << url_path(repo->default_branch)
                                  << "/" << url_path(hit.path) << Safe{"\"><strong>"} << hit.path;
         h.raw("</strong></a> <span class=\"muted\">in ") << full << Safe{"</span>"};

@@ -8,26 +8,6 @@
 
 namespace guts::web {
 
-namespace {
-
-std::string name_of(const state::StateView& view, const crypto::PublicKey& key) {
-  if (auto a = view.account(key); a && !a->username.empty()) return a->username;
-  auto did = crypto::did_from_key(key);
-  return did.size() > 20 ? did.substr(0, 20) + "…" : did;
-}
-
-void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t now) {
-  std::string base = "/" + url_path(owner) + "/" + url_path(r.name);
-  h.raw("<li><a href=\"") << base;
-  h.raw("\"><strong>") << owner + "/" + r.name << Safe{"</strong></a>"};
-  if (r.is_private) h.raw(" <span class=\"pill\">Private</span>");
-  if (!r.description.empty()) h.raw("<br>") << r.description;
-  h.raw("<br><span class=\"muted\">Updated ")
-      << age(std::max(r.updated_ms, r.pushed_ms), now) << Safe{"</span></li>"};
-}
-
-}  // namespace
-
 api::Response home_page(WebEnv& env, api::Request& req) {
   auto view = env.svc.chain().view();
   uint64_t now = unix_millis();
@@ -38,7 +18,7 @@ api::Response home_page(WebEnv& env, api::Request& req) {
   for (uint64_t id = view.next_repo_id(); id-- > 1 && shown < kMaxRepos;) {
     auto r = view.repo(id);
     if (!r || !can_read(env, req.principal, *r)) continue;
-    repo_item(h, *r, name_of(view, r->owner), now);
+    repo_item(h, *r, display_name(view, r->owner), now);
     ++shown;
   }
   if (shown == 0) h.raw("<li class=\"muted\">No repositories yet.</li>");
@@ -51,7 +31,7 @@ api::Response home_page(WebEnv& env, api::Request& req) {
     auto block = env.svc.chain().block_at(height);
     if (!block) break;
     for (auto it = block->txs.rbegin(); it != block->txs.rend() && items < kMaxItems; ++it) {
-      h.raw("<li><strong>") << name_of(view, it->author);
+      h.raw("<li><strong>") << display_name(view, it->author);
       h.raw("</strong> ") << state::tx_kind_name(it->kind());
       h.raw(" <span class=\"muted\">· block ") << height;
       h << " · " << age(block->header.timestamp_ms, now) << Safe{"</span></li>"};
@@ -98,7 +78,7 @@ api::Response user_page(WebEnv& env, api::Request& req) {
     size_t n = 0;
     for (const auto& m : view.org_members(org->key)) {
       if (m.state != state::kMembershipActive) continue;
-      std::string who = name_of(view, m.user);
+      std::string who = display_name(view, m.user);
       h.raw("<li><a href=\"/") << url_path(who) << Safe{"\">"} << who << Safe{"</a>"};
       if (m.role == state::kOrgOwner) h.raw(" <span class=\"pill\">owner</span>");
       h.raw("</li>");
@@ -112,7 +92,7 @@ api::Response user_page(WebEnv& env, api::Request& req) {
     for (const auto& m : orgs) {
       if (m.state != state::kMembershipActive) continue;
       if (n++ == 0) h.raw("<h2>Organizations</h2><p>");
-      std::string o = name_of(view, m.org);
+      std::string o = display_name(view, m.org);
       h.raw("<a class=\"label\" href=\"/") << url_path(o) << Safe{"\">"} << o << Safe{"</a> "};
     }
     if (n) h.raw("</p>");
@@ -160,7 +140,7 @@ api::Response network_page(WebEnv& env, api::Request&) {
     h.raw("</a></td><td><code>") << hex_encode(bh.id()).substr(0, 16);
     h.raw("</code></td><td>") << bh.tx_count
                               << (bh.tx_count == 1 ? " transaction" : " transactions");
-    h.raw("</td><td>view ") << bh.view << " · proposer " << name_of(view, bh.proposer);
+    h.raw("</td><td>view ") << bh.view << " · proposer " << display_name(view, bh.proposer);
     h.raw("</td><td class=\"age\">") << age(bh.timestamp_ms, now) << Safe{"</td></tr>"};
   }
   if (head.height == 0) h.raw("<tr><td class=\"muted\">No blocks yet.</td></tr>");
