@@ -159,6 +159,12 @@ const std::vector<OptionSpec>& node_options() {
              "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
       option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,
              "First webhook retry delay; doubles per attempt, 5 attempts", 10, 3600000),
+      option("lfs-quota-bytes", &NodeConfig::lfs_quota_bytes,
+             "Git LFS storage per owner (all its repositories) this node accepts uploads up to "
+             "(413 beyond; 0: unlimited; docs/lfs.md)",
+             0, uint64_t{1} << 50),
+      option("lfs-max-object-bytes", &NodeConfig::lfs_max_object_bytes,
+             "Largest Git LFS object this node accepts", 1, uint64_t{1} << 40),
   };
   return table;
 }

@@ -75,6 +75,9 @@ struct NodeConfig {
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt
+  // Git LFS (docs/lfs.md): node-local admission policy of uploads.
+  uint64_t lfs_quota_bytes = 10ull << 30;      // per owner, 0: unlimited
+  uint64_t lfs_max_object_bytes = 5ull << 30;  // one object
   TestSeams seams;
 };
 

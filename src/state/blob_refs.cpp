@@ -6,8 +6,11 @@ namespace guts::state {
 
 std::vector<BlobRef> blob_refs(const Transaction& tx) {
   std::vector<BlobRef> refs;
-  (void)tx;
   // One block per feature that stores blobs (a visit over tx.body's alternatives).
+  // Git LFS objects (state/lfs.h): hosted by the repository's seeds.
+  if (const auto* lfs = std::get_if<LfsAddObjects>(&tx.body)) {
+    for (const auto& o : lfs->objects) refs.push_back({lfs->repo_id, o.oid, o.size});
+  }
   return refs;
 }
 

@@ -121,6 +121,13 @@ const char* tx_kind_name(TxKind kind) {
       return "set_commit_status";
     case TxKind::kSetRepoSeeds:
       return "set_repo_seeds";
+    // Git LFS (state/lfs.h).
+    case TxKind::kLfsAddObjects:
+      return "lfs_add_objects";
+    case TxKind::kLfsCreateLock:
+      return "lfs_create_lock";
+    case TxKind::kLfsDeleteLock:
+      return "lfs_delete_lock";
   }
   return "unknown";
 }
@@ -146,6 +153,9 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, UpdateHook>) return TxKind::kUpdateHook;
         if constexpr (std::is_same_v<T, DeleteHook>) return TxKind::kDeleteHook;
         if constexpr (std::is_same_v<T, SetRepoSeeds>) return TxKind::kSetRepoSeeds;
+        if constexpr (std::is_same_v<T, LfsAddObjects>) return TxKind::kLfsAddObjects;
+        if constexpr (std::is_same_v<T, LfsCreateLock>) return TxKind::kLfsCreateLock;
+        if constexpr (std::is_same_v<T, LfsDeleteLock>) return TxKind::kLfsDeleteLock;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -192,6 +202,8 @@ Bytes encode_body(const TxBody& body) {
           encode_protection_body(w, b);
         } else if constexpr (std::is_same_v<T, SetRepoSeeds>) {
           encode_repo_seeds_body(w, b);
+        } else if constexpr (kIsLfsBody<T>) {
+          encode_lfs_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -359,6 +371,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetRepoSeeds:
       out = decode_repo_seeds_body(r);
+      break;
+    case TxKind::kLfsAddObjects:
+      out = decode_lfs_add_objects(r);
+      break;
+    case TxKind::kLfsCreateLock:
+      out = decode_lfs_create_lock(r);
+      break;
+    case TxKind::kLfsDeleteLock:
+      out = decode_lfs_delete_lock(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

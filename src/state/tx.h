@@ -17,6 +17,7 @@
 #include "crypto/ed25519.h"
 #include "state/collab.h"
 #include "state/hooks.h"
+#include "state/lfs.h"
 #include "state/org.h"
 #include "state/protection.h"
 #include "state/repo_seeds.h"
@@ -80,6 +81,10 @@ enum class TxKind : uint32_t {
   kSetCommitStatus = 36,
   // Private repositories' seeds (state/repo_seeds.h).
   kSetRepoSeeds = 42,
+  // Git LFS objects and locks (state/lfs.h).
+  kLfsAddObjects = 49,
+  kLfsCreateLock = 50,
+  kLfsDeleteLock = 51,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -153,7 +158,9 @@ using TxBody =
                  // webhooks (kinds 43-45, mapped explicitly in kind_of)
                  CreateHook, UpdateHook, DeleteHook,
                  // private repositories' seeds (kind 42, explicit in kind_of)
-                 SetRepoSeeds>;
+                 SetRepoSeeds,
+                 // Git LFS (kinds 49-51, explicit in kind_of)
+                 LfsAddObjects, LfsCreateLock, LfsDeleteLock>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
