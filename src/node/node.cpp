@@ -273,7 +273,7 @@ void Node::start() {
             auto refs = state::blob_refs(b);
             std::erase_if(refs, [&](const state::BlobRef& r) { return !p->hosts(r.repo_id); });
             if (refs.empty()) return;
-            bs->ensure(std::move(refs), {b.proposer},
+            bs->ensure(std::move(refs), {b.header.proposer},
                        std::chrono::steady_clock::now() + std::chrono::minutes(10), [](bool ok) {
                          if (!ok)
                            spdlog::warn("blobs of an applied block could not be fetched yet");
