@@ -7,6 +7,7 @@
 
 #include "api/github.h"
 #include "api/http_parse.h"
+#include "api/lfs_batch.h"
 #include "api/scopes.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -20,7 +21,8 @@ bool is_git_path(const std::string& path) {
   auto ends = [&](std::string_view s) {
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
   };
-  return ends("/info/refs") || ends("/git-upload-pack") || ends("/git-receive-pack");
+  return ends("/info/refs") || ends("/git-upload-pack") || ends("/git-receive-pack") ||
+         path.find("/info/lfs/") != std::string::npos;  // git-lfs asks git's credential helper
 }
 
 Response unauthorized(const Request& req, std::string_view message) {
@@ -345,6 +347,10 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
     // `git push` starts with the receive-pack advertisement: it needs what the push needs.
     if (need < state::Permission::kWrite && req.query_param("service") == "git-receive-pack" &&
         req.path.size() > 10 && req.path.compare(req.path.size() - 10, 10, "/info/refs") == 0)
+      need = state::Permission::kWrite;
+    // A Git LFS batch asks for upload actions: it needs what the upload needs (docs/lfs.md).
+    if (need < state::Permission::kWrite && req.path.ends_with("/info/lfs/objects/batch") &&
+        lfs_batch_operation(req.body) == "upload")
       need = state::Permission::kWrite;
     if (have < need) {
       if (!req.principal.authenticated)

@@ -172,6 +172,12 @@ const std::vector<OptionSpec>& node_options() {
       option("ssh-port", &NodeConfig::ssh_port,
              "Git over SSH on this port, on api-addr's host (0: off; docs/git.md#git-over-ssh)", 0,
              65535),
+      option("lfs-quota-bytes", &NodeConfig::lfs_quota_bytes,
+             "Git LFS storage per owner (all its repositories) this node accepts uploads up to "
+             "(413 beyond; 0: unlimited; docs/lfs.md)",
+             0, uint64_t{1} << 50),
+      option("lfs-max-object-bytes", &NodeConfig::lfs_max_object_bytes,
+             "Largest Git LFS object this node accepts", 1, uint64_t{1} << 40),
   };
   return table;
 }

@@ -83,6 +83,9 @@ struct NodeConfig {
   uint64_t release_asset_max_bytes = uint64_t{2} << 30;
   // Git over SSH (node/ssh_server.h): the port on api-addr's host; 0: off.
   int ssh_port = 0;
+  // Git LFS (docs/lfs.md): node-local admission policy of uploads.
+  uint64_t lfs_quota_bytes = 10ull << 30;      // per owner, 0: unlimited
+  uint64_t lfs_max_object_bytes = 5ull << 30;  // one object
   TestSeams seams;
 };
 

@@ -28,6 +28,8 @@ std::vector<p2p::ChannelConfig> node_channels() {
   chans.push_back({p2p::channel::kTransactions, 8 << 20, 1000, 2000, false});
   // Finalization heads (a certificate and a height) announced to and asked by full nodes.
   chans.push_back({p2p::channel::kFinality, 1 << 20, 200, 400, false});
+  // Blob chunks (LFS objects, release assets; replication/blob_sync.h): ≤ 1 MiB + header.
+  chans.push_back({p2p::channel::kBlobs, (1 << 20) + 1024, 2000, 4000, false});
   return chans;
 }
 

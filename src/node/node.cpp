@@ -15,6 +15,7 @@
 #include "api/github.h"
 #include "api/hooks_routes.h"
 #include "api/http_server.h"
+#include "api/lfs_routes.h"
 #include "api/metrics_routes.h"
 #include "api/peers_routes.h"
 #include "api/release_routes.h"
@@ -42,10 +43,12 @@
 #include "node/node_metrics.h"
 #include "node/ssh_server.h"
 #include "node/webhooks.h"
+#include "replication/blob_sync.h"
 #include "replication/object_sync.h"
 #include "replication/seed_policy.h"
 #include "search/index.h"
 #include "search/indexer.h"
+#include "state/blob_refs.h"
 #include "state/chain.h"
 #include "state/mempool.h"
 #include "state/migrations.h"
@@ -119,8 +122,9 @@ struct Node::Impl {
   std::unique_ptr<GitProjection> git_projection;
   std::unique_ptr<state::Mempool> mempool;
   std::unique_ptr<Network> network;
-  std::unique_ptr<ObjectSync> object_sync;  // git objects between nodes (docs/git.md)
-  std::unique_ptr<EvidenceLog> evidence;    // validators: byzantine-validator evidence
+  std::unique_ptr<ObjectSync> object_sync;           // git objects between nodes (docs/git.md)
+  std::unique_ptr<replication::BlobSync> blob_sync;  // blobs between nodes (docs/blobs.md)
+  std::unique_ptr<EvidenceLog> evidence;             // validators: byzantine-validator evidence
   std::unique_ptr<FinalityNet> finality_net;
   std::unique_ptr<finality::FinalityRelay> finality;
   std::unique_ptr<NodeConsensus> consensus;
@@ -265,6 +269,30 @@ void Node::start() {
   };
   impl_->object_sync = std::make_unique<ObjectSync>(*impl_->network, *impl_->repos, so);
   impl_->git_projection->set_object_sync(impl_->object_sync.get());
+  // Blobs (docs/blobs.md, docs/lfs.md): <data>/blobs, replicated over p2p channel 8 like git
+  // objects: validators fetch a block's blobs before voting (co.availability below), full nodes
+  // those of the repositories they host once a block is applied.
+  {
+    replication::BlobSyncOptions bo;
+    bo.may_share = so.may_share;
+    bo.hosting = [s = impl_->object_sync.get()](uint64_t repo) { return s->hosting_peers(repo); };
+    bo.max_blob_bytes = c.lfs_max_object_bytes;
+    impl_->blob_sync =
+        std::make_unique<replication::BlobSync>(*impl_->network, *impl_->blobs, std::move(bo));
+    if (!validator) {
+      impl_->chain->add_commit_listener(
+          [bs = impl_->blob_sync.get(), p = impl_->git_projection.get()](const state::Block& b) {
+            auto refs = state::blob_refs(b);
+            std::erase_if(refs, [&](const state::BlobRef& r) { return !p->hosts(r.repo_id); });
+            if (refs.empty()) return;
+            bs->ensure(std::move(refs), {b.header.proposer},
+                       std::chrono::steady_clock::now() + std::chrono::minutes(10), [](bool ok) {
+                         if (!ok)
+                           spdlog::warn("blobs of an applied block could not be fetched yet");
+                       });
+          });
+    }
+  }
   // Finality heads: validators announce them, full nodes verify them and apply what they prove.
   impl_->finality_net = std::make_unique<FinalityNet>(*impl_->network);
   finality::RelayOptions fo;
@@ -289,11 +317,19 @@ void Node::start() {
     };
     // Data availability: a validator votes for a block with ref updates only once it holds
     // their objects (docs/network.md §4).
-    co.availability = [s = impl_->object_sync.get()](const state::Block& b,
-                                                     std::vector<crypto::PublicKey> hints,
-                                                     std::chrono::steady_clock::time_point deadline,
-                                                     std::function<void(bool)> done) {
-      s->ensure_block(b, std::move(hints), deadline, std::move(done));
+    co.availability = [s = impl_->object_sync.get(), bs = impl_->blob_sync.get()](
+                          const state::Block& b, std::vector<crypto::PublicKey> hints,
+                          std::chrono::steady_clock::time_point deadline,
+                          std::function<void(bool)> done) {
+      // Git objects and blobs (state::blob_refs) are fetched at once; done when both are here.
+      auto left = std::make_shared<std::atomic<int>>(2);
+      auto ok = std::make_shared<std::atomic<bool>>(true);
+      auto part = [left, ok, done](bool r) {
+        if (!r) *ok = false;
+        if (--*left == 0) done(ok->load());
+      };
+      bs->ensure_block(b, hints, deadline, part);
+      s->ensure_block(b, std::move(hints), deadline, part);
     };
   }
   impl_->consensus = std::make_unique<NodeConsensus>(*impl_->chain, *impl_->mempool, key,
@@ -436,6 +472,8 @@ void Node::start() {
   git_opts.metrics = impl_->metrics;
   api::add_git_routes(*router, *impl_->services, *impl_->repos, *impl_->pending_pushes, git_opts);
   api::add_browse_routes(*router, *impl_->services, *impl_->repos);
+  api::add_lfs_routes(*router, *impl_->services, *impl_->blobs,
+                      {c.lfs_quota_bytes, c.lfs_max_object_bytes, git_opts.hosts});
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_graphql_routes(*router, *impl_->services);  // POST /api/graphql (gh)
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
@@ -613,6 +651,7 @@ void Node::stop() {
   if (impl_->finality) impl_->finality->stop();
   if (impl_->git_projection) impl_->git_projection->set_object_sync(nullptr);
   if (impl_->object_sync) impl_->object_sync->stop();  // before the network it sends through
+  if (impl_->blob_sync) impl_->blob_sync->stop();
   if (impl_->network) impl_->network->stop();
   if (impl_->consensus) impl_->consensus->stop();
   impl_->server.reset();
@@ -626,6 +665,7 @@ void Node::stop() {
   impl_->evidence.reset();  // after the consensus driver that reports to it
   impl_->finality.reset();
   impl_->object_sync.reset();
+  impl_->blob_sync.reset();
   impl_->network.reset();
   impl_->mempool.reset();
   impl_->tokens.reset();
@@ -635,6 +675,7 @@ void Node::stop() {
   impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
   impl_->chain.reset();
   impl_->repos.reset();
+  impl_->blobs.reset();
   impl_->db.reset();
 }
 

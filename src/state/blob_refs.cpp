@@ -6,7 +6,6 @@ namespace guts::state {
 
 std::vector<BlobRef> blob_refs(const Transaction& tx) {
   std::vector<BlobRef> refs;
-  (void)tx;
   // One block per feature that stores blobs (a visit over tx.body's alternatives).
   // Releases: an added asset's bytes (state/release.h).
   if (const auto* a = std::get_if<SetReleaseAsset>(&tx.body); a && a->asset_id == 0 && !a->remove) {
@@ -15,6 +14,10 @@ std::vector<BlobRef> blob_refs(const Transaction& tx) {
     std::copy(a->sha256.begin(), a->sha256.end(), ref.sha256.begin());
     ref.size = a->size;
     refs.push_back(ref);
+  }
+  // Git LFS objects (state/lfs.h): hosted by the repository's seeds.
+  if (const auto* lfs = std::get_if<LfsAddObjects>(&tx.body)) {
+    for (const auto& o : lfs->objects) refs.push_back({lfs->repo_id, o.oid, o.size});
   }
   return refs;
 }

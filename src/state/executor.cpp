@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/did.h"
+#include "state/lfs_state.h"
 #include "state/permission.h"
 #include "state/protection.h"
 #include "state/rejections.h"
@@ -58,6 +59,10 @@ uint64_t required_scope(TxKind kind) {
       return kScopePush;  // CI reporting on commits
     case TxKind::kSetRepoSeeds:
       return kScopeRepo;
+    case TxKind::kLfsAddObjects:
+    case TxKind::kLfsCreateLock:
+    case TxKind::kLfsDeleteLock:
+      return kScopePush;  // Git LFS: part of pushing
     case TxKind::kCreateIssue:
     case TxKind::kEditIssue:
     case TxKind::kCreateComment:
@@ -319,6 +324,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_add_ssh_key(s_, state, tx, b, now);
         } else if constexpr (std::is_same_v<T, DeleteSshKey>) {
           return apply_delete_ssh_key(s_, state, tx, b);
+        } else if constexpr (kIsLfsBody<T>) {
+          return apply_lfs(s_, state, tx, now);
         } else {
           return apply_collab(state, tx);
         }

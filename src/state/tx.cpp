@@ -157,6 +157,13 @@ const char* tx_kind_name(TxKind kind) {
       return "add_ssh_key";
     case TxKind::kDeleteSshKey:
       return "delete_ssh_key";
+    // Git LFS (state/lfs.h).
+    case TxKind::kLfsAddObjects:
+      return "lfs_add_objects";
+    case TxKind::kLfsCreateLock:
+      return "lfs_create_lock";
+    case TxKind::kLfsDeleteLock:
+      return "lfs_delete_lock";
   }
   return "unknown";
 }
@@ -202,6 +209,9 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, RunAction>) return TxKind::kRunAction;
         if constexpr (std::is_same_v<T, AddSshKey>) return TxKind::kAddSshKey;
         if constexpr (std::is_same_v<T, DeleteSshKey>) return TxKind::kDeleteSshKey;
+        if constexpr (std::is_same_v<T, LfsAddObjects>) return TxKind::kLfsAddObjects;
+        if constexpr (std::is_same_v<T, LfsCreateLock>) return TxKind::kLfsCreateLock;
+        if constexpr (std::is_same_v<T, LfsDeleteLock>) return TxKind::kLfsDeleteLock;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -256,6 +266,8 @@ Bytes encode_body(const TxBody& body) {
           encode_ci_body(w, b);
         } else if constexpr (kIsSshKeyBody<T>) {
           encode_ssh_key_body(w, b);
+        } else if constexpr (kIsLfsBody<T>) {
+          encode_lfs_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -477,6 +489,15 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kDeleteSshKey:
       out = decode_delete_ssh_key_body(r);
+      break;
+    case TxKind::kLfsAddObjects:
+      out = decode_lfs_add_objects(r);
+      break;
+    case TxKind::kLfsCreateLock:
+      out = decode_lfs_create_lock(r);
+      break;
+    case TxKind::kLfsDeleteLock:
+      out = decode_lfs_delete_lock(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

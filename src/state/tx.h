@@ -18,6 +18,7 @@
 #include "state/ci.h"
 #include "state/collab.h"
 #include "state/hooks.h"
+#include "state/lfs.h"
 #include "state/org.h"
 #include "state/proposal.h"
 #include "state/protection.h"
@@ -105,6 +106,10 @@ enum class TxKind : uint32_t {
   // SSH public keys (state/ssh_keys.h).
   kAddSshKey = 60,
   kDeleteSshKey = 61,
+  // Git LFS objects and locks (state/lfs.h).
+  kLfsAddObjects = 49,
+  kLfsCreateLock = 50,
+  kLfsDeleteLock = 51,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -187,7 +192,9 @@ using TxBody =
                  RequestRuns, CreateRunnerToken, RegisterRunner, ClaimJob, JobHeartbeat,
                  ReportSteps, CompleteJob, RunAction,
                  // SSH keys (kinds 60-61, explicit in kind_of)
-                 AddSshKey, DeleteSshKey>;
+                 AddSshKey, DeleteSshKey,
+                 // Git LFS (kinds 49-51, explicit in kind_of)
+                 LfsAddObjects, LfsCreateLock, LfsDeleteLock>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
