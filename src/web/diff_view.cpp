@@ -85,7 +85,9 @@ void unified(Html& h, const DiffView& v, const git::FileDiff& f, size_t index,
 }
 
 void split(Html& h, const DiffView& v, const git::FileDiff& f, size_t index, const ParsedPatch& p) {
-  h.raw("<table class=\"code diff split\">");
+  h.raw(
+      "<table class=\"code diff split\"><colgroup><col class=\"ln-col\"><col class=\"code-col\">"
+      "<col class=\"ln-col\"><col class=\"code-col\"></colgroup>");
   for (const SplitRow& r : split_rows(p.lines)) {
     if (r.left && r.left == r.right &&
         (r.left->kind == DiffLine::kHunk || r.left->kind == DiffLine::kNote)) {
