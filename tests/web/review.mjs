@@ -64,7 +64,7 @@ async function until(what, fn, ms = 20000) {
   }
 }
 
-const hostileName = '<script>alert(1)</script>".txt';
+const hostileName = '<script>alert(1)<b>"><img src=x onerror=alert(6)>.txt';
 
 async function main() {
   log("bob signs up with the CLI; alice creates alice/rev, makes bob a writer, protects main");
