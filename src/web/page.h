@@ -32,7 +32,8 @@ class Index;
 }
 namespace guts::api {
 class PullGit;
-}
+class Router;
+}  // namespace guts::api
 
 namespace guts::web {
 
@@ -54,6 +55,9 @@ struct WebEnv {
   std::shared_ptr<api::PullGit> pulls;
   // Pending review comments (web/pending_review.h); null without a store.
   std::unique_ptr<PendingReviews> pending;
+  // The router the web routes were added to (the API page lists its routes); set by
+  // add_web_routes.
+  const api::Router* router = nullptr;
   // The thread of the blocking browser writes (merge, review). Last: destroyed first.
   std::unique_ptr<Jobs> jobs;
 };

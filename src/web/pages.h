@@ -7,7 +7,10 @@
 //   issue_form_pages.cpp  browser writes: new issue, comment, close/reopen, edit
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "api/http.h"
+#include "api/router.h"
 #include "state/collab.h"
 #include "web/page.h"
 
@@ -77,5 +80,12 @@ api::Response compare_page(WebEnv& env, api::Request& req);
 void raw_diff(WebEnv& env, api::Request& req, api::Exchange& ex);
 // GET .../blame/{ref}/{path} (blame_page.cpp).
 api::Response blame_page(WebEnv& env, api::Request& req);
+
+// The API description (api_page.cpp): GET /api/openapi.json and the page GET /api.
+void openapi_file(WebEnv& env, api::Request& req, api::Responder respond);
+api::Response api_page(WebEnv& env, api::Request& req);
+// The OpenAPI 3 document of the /api/v3 and /api/guts routes among `routes`.
+nlohmann::json openapi_document(const std::vector<api::Router::RouteInfo>& routes,
+                                std::string_view server_url);
 
 }  // namespace guts::web

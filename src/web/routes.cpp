@@ -39,6 +39,8 @@ const api::RouteSpec<WebEnv> kSiteRoutes[] = {
     {"GET", "/-/sessions", "user", nullptr, &serve<&sessions_page>},
     {"POST", "/-/sessions/{id}/revoke", "user", &revoke_session},
     {"POST", "/api/guts/web/device", "public", &approve_device},
+    {"GET", "/api/openapi.json", "public", &openapi_file},
+    {"GET", "/api", "public", nullptr, &serve<&api_page>},
 };
 
 const api::RouteSpec<WebEnv> kRepoRoutes[] = {
@@ -97,6 +99,7 @@ void set_search_index(WebEnv& env, search::Index* index) {
 }
 
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {
+  if (env) env->router = &router;
   api::add_routes(router, env, "", kSiteRoutes);
   api::add_routes(router, env, "/{owner}/{repo}", kRepoRoutes);
 }

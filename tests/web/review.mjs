@@ -258,6 +258,21 @@ async function main() {
     await alice.waitForURL(new RegExp(`/rawdiff/${second}/${mergeSha}$`));
     assert.match(await alice.locator("body").innerText(), /\+int five;/);
 
+    log("the OpenAPI document and the API page");
+    const oa = await fetch(base + "/api/openapi.json");
+    assert.equal(oa.status, 200);
+    assert.match(oa.headers.get("content-type"), /application\/json/);
+    const doc = await oa.json();
+    assert.equal(doc.openapi, "3.0.3");
+    const merge = doc.paths["/api/v3/repos/{owner}/{repo}/pulls/{number}/merge"];
+    assert.equal(merge.put["x-guts-access"], "repo:write");
+    assert.ok(doc.paths["/api/guts/status"].get, "the /api/guts routes too");
+    assert.ok(Object.keys(doc.paths).length > 100, "every API route");
+    await alice.goto(base + "/api");
+    await alice.locator("#openapi-link").waitFor();
+    await alice.locator("#tag-pulls code", { hasText: "/api/v3/repos/{owner}/{repo}/pulls/{number}/merge" }).first().waitFor();
+    await shot(alice, "api");
+
     assert.deepEqual(problems, [], "no console errors, no dialogs");
     console.log("review: ok");
   } finally {

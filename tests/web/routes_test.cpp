@@ -144,6 +144,33 @@ TEST(WebRoutes, DiffViewEscapes) {
   }
 }
 
+TEST(WebRoutes, OpenApiFromTheRouteTable) {
+  auto r = routes();
+  auto noop = [](api::Request&, api::Responder) {};
+  r.add("PUT", "/api/v3/repos/{owner}/{repo}/pulls/{number}/merge", "repo:write", noop);
+  r.add("GET", "/api/v3/repos/{owner}/{repo}/git/ref/{ref...}", "repo:read", noop);
+  auto doc = openapi_document(r.routes(), "http://node:8080");
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  EXPECT_EQ(doc["servers"][0]["url"], "http://node:8080");
+  const auto& paths = doc["paths"];
+  // Only /api/v3 and /api/guts: no web pages, git or metrics.
+  for (const auto& [path, ops] : paths.items())
+    EXPECT_TRUE(path.rfind("/api/v3", 0) == 0 || path.rfind("/api/guts", 0) == 0) << path;
+  ASSERT_TRUE(paths.contains("/api/guts/status"));
+  EXPECT_EQ(paths["/api/guts/status"]["get"]["x-guts-access"], "public");
+  EXPECT_EQ(paths["/api/guts/status"]["get"]["security"][0].size(), 0u);
+  const auto& merge = paths["/api/v3/repos/{owner}/{repo}/pulls/{number}/merge"]["put"];
+  EXPECT_EQ(merge["x-guts-access"], "repo:write");
+  EXPECT_EQ(merge["tags"][0], "pulls");
+  EXPECT_EQ(merge["parameters"].size(), 3u);
+  EXPECT_EQ(merge["parameters"][2]["name"], "number");
+  EXPECT_TRUE(merge["security"][0].contains("token"));
+  // A catch-all parameter is a plain path parameter.
+  ASSERT_TRUE(paths.contains("/api/v3/repos/{owner}/{repo}/git/ref/{ref}"));
+  EXPECT_EQ(paths["/api/v3/repos/{owner}/{repo}/git/ref/{ref}"]["get"]["parameters"][2]["name"],
+            "ref");
+}
+
 TEST(WebRoutes, DiffViewTruncatesWithRawLink) {
   git::FileDiff f;
   f.filename = "big.txt";
