@@ -63,7 +63,7 @@ table.split col.ln-col{width:56px}table.split td.ln{width:auto;min-width:0;paddi
 .thread .review-comment{border:1px solid var(--border);border-radius:6px;background:#fff;margin:4px 0}.thread .review-comment .head{padding:4px 8px}
 .thread .review-comment .body{padding:4px 8px}.diff-toggle strong{text-decoration:underline}
 .merge-box ul.checks li.ok::before{content:"✓ ";color:#1f883d}.merge-box ul.checks li.blocked::before{content:"✗ ";color:#cf222e}
-table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
+table.api code{overflow-wrap:anywhere}table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
 )css";
 
 uint64_t fnv1a(std::string_view s) {
