@@ -145,7 +145,8 @@ TEST(Markdown, BoundedInput) {
 // ---- diff layout (web/diff_layout.h) ----
 
 TEST(DiffLayout, LineNumbersFromHunkHeaders) {
-  auto p = parse_patch("@@ -10,3 +20,4 @@ fn\n ctx\n-old\n+new1\n+new2\n tail\n\\ No newline at end of file\n");
+  auto p = parse_patch(
+      "@@ -10,3 +20,4 @@ fn\n ctx\n-old\n+new1\n+new2\n tail\n\\ No newline at end of file\n");
   ASSERT_EQ(p.lines.size(), 7u);
   EXPECT_EQ(p.lines[0].kind, DiffLine::kHunk);
   EXPECT_EQ(p.lines[1].kind, DiffLine::kContext);
