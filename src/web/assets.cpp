@@ -58,6 +58,12 @@ button,a.button{display:inline-block;padding:4px 12px;border:1px solid var(--bor
 form.form{padding:12px 16px}form.form input[type=text],form.form textarea{width:100%;box-sizing:border-box;font:inherit;padding:6px 8px;border:1px solid var(--border);border-radius:6px}
 .signin{padding:12px 16px}.user-code{font-size:28px;letter-spacing:4px;font-family:ui-monospace,monospace}
 table.sessions{width:100%;border-collapse:collapse}table.sessions td,table.sessions th{padding:6px 10px;text-align:left;border-top:1px solid var(--border)}
+table.split{table-layout:fixed}table.split td.code{white-space:pre-wrap;overflow-wrap:anywhere}table.split col.code-col{width:calc(50% - 56px)}
+table.split col.ln-col{width:56px}table.split td.ln{width:auto;min-width:0;padding:0 6px}table.diff td.empty{background:var(--soft)}table.diff tr.inline td{white-space:normal;padding:6px 10px;background:var(--soft)}
+.thread .review-comment{border:1px solid var(--border);border-radius:6px;background:#fff;margin:4px 0}.thread .review-comment .head{padding:4px 8px}
+.thread .review-comment .body{padding:4px 8px}.diff-toggle strong{text-decoration:underline}
+.merge-box ul.checks li.ok::before{content:"✓ ";color:#1f883d}.merge-box ul.checks li.blocked::before{content:"✗ ";color:#cf222e}
+table.api code{overflow-wrap:anywhere}table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
 )css";
 
 uint64_t fnv1a(std::string_view s) {

@@ -20,6 +20,8 @@
 #include "api/services.h"
 #include "web/highlight.h"
 #include "web/html.h"
+#include "web/jobs.h"
+#include "web/pending_review.h"
 #include "web/session.h"
 
 namespace guts::git {
@@ -28,6 +30,10 @@ class RepoStore;
 namespace guts::search {
 class Index;
 }
+namespace guts::api {
+class PullGit;
+class Router;
+}  // namespace guts::api
 
 namespace guts::web {
 
@@ -44,6 +50,16 @@ struct WebEnv {
   std::unique_ptr<SessionStore> sessions;
   uint64_t session_lifetime_ms = 14ull * 24 * 3600 * 1000;
   bool secure_cookies = false;  // served over TLS: cookies carry Secure
+  // Pull request git work (api/collab_git.h: mergeability, comparisons, merges), the same code
+  // the REST routes use.
+  std::shared_ptr<api::PullGit> pulls;
+  // Pending review comments (web/pending_review.h); null without a store.
+  std::unique_ptr<PendingReviews> pending;
+  // The router the web routes were added to (the API page lists its routes); set by
+  // add_web_routes.
+  const api::Router* router = nullptr;
+  // The thread of the blocking browser writes (merge, review). Last: destroyed first.
+  std::unique_ptr<Jobs> jobs;
 };
 
 // Content-Security-Policy of every HTML page: nothing inline, scripts and styles from this
