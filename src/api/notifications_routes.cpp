@@ -14,8 +14,6 @@ namespace guts::api {
 
 namespace {
 
-
-
 struct NotifEnv {
   Services& svc;
   Notifications& inbox;
@@ -36,10 +34,23 @@ std::optional<uint64_t> thread_param(const Request& req) {
   return v;
 }
 
-// An ISO 8601 time query parameter or body field; 0 when absent, nullopt when invalid.
+// An ISO 8601 time ("2026-12-04T21:15:00Z"; fractional seconds, as JavaScript's toISOString()
+// writes them, are dropped).
+std::optional<uint64_t> parse_time(std::string s) {
+  if (s.size() > 64) return std::nullopt;
+  if (auto dot = s.find('.'); dot != std::string::npos && dot > 10) {
+    size_t end = dot + 1;
+    while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+    if (end - dot > 10) return std::nullopt;
+    s.erase(dot, end - dot);
+  }
+  return parse_iso8601(s);
+}
+
+// A time query parameter; 0 when absent, nullopt when invalid.
 std::optional<uint64_t> time_of(const std::optional<std::string>& s) {
   if (!s || s->empty()) return uint64_t{0};
-  return parse_iso8601(*s);
+  return parse_time(*s);
 }
 
 bool flag(const Request& req, std::string_view name) {
@@ -91,7 +102,7 @@ void mark_all(NotifEnv& env, Request& req, Responder respond, std::optional<uint
                           {{"last_read_at", BodyField::kString}, {"read", BodyField::kBoolean}});
     if (!body) return;
     if (body->contains("last_read_at") && (*body)["last_read_at"].is_string()) {
-      auto t = parse_iso8601((*body)["last_read_at"].get<std::string>());
+      auto t = parse_time((*body)["last_read_at"].get<std::string>());
       if (!t)
         return respond(validation_failed("Notification", "last_read_at", "invalid",
                                          "must be an ISO 8601 time"));
