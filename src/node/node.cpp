@@ -695,7 +695,7 @@ void Node::stop() {
   // (no block commits any more, so its commit listener is idle).
   impl_->git_projection.reset();
   impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
-  impl_->notifications.reset();  // its commit listener is idle too; it reads the chain
+  impl_->notifications.reset();   // its commit listener is idle too; it reads the chain
   impl_->live.reset();
   impl_->chain.reset();
   impl_->repos.reset();
