@@ -170,6 +170,9 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
     return redirect(rv.base + (i->is_pull ? "/pull/" : "/issues/") + std::to_string(number));
   Html h;
   repo_header(h, rv, pull ? "pulls" : "issues");
+  // Live updates (docs/web.md): the conversation is refreshed when an event concerns it.
+  h.raw("<div id=\"conversation\" data-live=\"issue\" data-repo=\"") << rv.full;
+  h.raw("\" data-number=\"") << number << Safe{"\">"};
   h.raw("<h1 class=\"issue-title\">") << i->title << Safe{" <span class=\"muted\">#"} << number;
   h.raw("</span></h1><p>");
   state_pill(h, *i);
@@ -208,6 +211,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
           << hex_encode(i->merge_sha).substr(0, 12) << Safe{"</code></p>"};
     pull_merge_box(env, req, h, rv.base, *i);
   }
+  h.raw("</div>");
   write_forms(h, req, rv, *i);
   return page(env, 200, i->title + " · " + rv.full, h);
 }

@@ -35,6 +35,10 @@ class PullGit;
 class Router;
 }  // namespace guts::api
 
+namespace guts::api {
+class Notifications;
+}
+
 namespace guts::web {
 
 struct WebEnv {
@@ -60,12 +64,16 @@ struct WebEnv {
   const api::Router* router = nullptr;
   // The thread of the blocking browser writes (merge, review). Last: destroyed first.
   std::unique_ptr<Jobs> jobs;
+  // The node's notification inbox (api/notifications.h); null: no inbox (header count hidden).
+  api::Notifications* notifications = nullptr;
 };
 
 // Content-Security-Policy of every HTML page: nothing inline, scripts and styles from this
-// origin only, images also over https (README badges), no framing, forms post here only.
+// origin only, images also over https (README badges), no framing, forms post here only;
+// fetch and WebSocket to this origin only (live updates).
 inline constexpr const char* kPageCsp =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // Raw user content: never scripted, even when a browser renders it (SVG).
 inline constexpr const char* kRawCsp = "default-src 'none'; style-src 'unsafe-inline'; sandbox";

@@ -12,6 +12,13 @@ namespace {
 
 void stylesheet_file(WebEnv&, api::Request& req, api::Responder respond) {
   api::Response r;
+  if (req.path == live_script_path()) {
+    r.body = std::string(live_script());
+    r.headers.set("Content-Type", "text/javascript; charset=utf-8");
+    r.headers.set("Cache-Control", "public, max-age=31536000, immutable");
+    security_headers(r.headers);
+    return respond(std::move(r));
+  }
   if (req.path != stylesheet_path()) {
     r.status = 404;
     r.headers.set("Content-Type", "text/plain; charset=utf-8");
@@ -98,8 +105,11 @@ void set_search_index(WebEnv& env, search::Index* index) {
   env.search = index;
 }
 
+void add_notification_pages(api::Router& router, std::shared_ptr<WebEnv> env);  // inbox
+
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {
   if (env) env->router = &router;
+  add_notification_pages(router, env);
   api::add_routes(router, env, "", kSiteRoutes);
   api::add_routes(router, env, "/{owner}/{repo}", kRepoRoutes);
 }
