@@ -50,5 +50,7 @@ void add_proposal_commands(CLI::App& app, ContextFn ctx);
 void add_release_commands(CLI::App& app, ContextFn ctx);
 // guts ssh-key add|list|remove: SSH public keys for git over SSH (ssh_key_cmd.cpp).
 void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
+// guts secret set|list|delete: Actions secrets sealed to the runners (secret_cmd.cpp).
+void add_secret_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

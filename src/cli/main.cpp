@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   // Releases (docs/releases.md).
   cli::add_release_commands(app, ctx);
   cli::add_ssh_key_commands(app, ctx);
+  cli::add_secret_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
