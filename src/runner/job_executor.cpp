@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <thread>
 
 #include "ci/expressions.h"
@@ -62,8 +63,8 @@ std::string tail_of(const std::string& log, size_t max) {
 
 // A plain command (git) outside the sandbox, its output into the log.
 bool run_plain(const std::vector<std::string>& argv, LogStreamer& log, const Limits& limits) {
-  auto r =
-      run_process(argv, limits, std::chrono::minutes(10), [&](std::string_view l) { log.line(l); });
+  auto r = run_process(argv, nullptr, limits, std::chrono::minutes(10),
+                       [&](std::string_view l) { log.line(l); });
   if (!r.error.empty()) log.line("##[error]" + r.error);
   return r.exit_code == 0;
 }
@@ -202,13 +203,13 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
     sb.workspace = ws.string();
     sb.hide = std::filesystem::absolute(o.dir).string();
     sb.network = spec.value("network", false);
-    sb.env = base_env;
+    auto env = base_env;
     bool ok = cond.ok();
     if (!ok) log.line("##[error]if: " + cond.status().message());
     for (const auto& [k, v] : string_map(step["env"])) {
       std::string value;
       if (interpolate(v, &value))
-        sb.env[k] = value;
+        env[k] = value;
       else
         ok = false;
     }
@@ -219,9 +220,23 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
       log.line("##[error]working-directory is outside the workspace");
       ok = false;
     }
-    if (ok && !interpolate(run, &sb.script)) {
+    std::string script;
+    if (ok && !interpolate(run, &script)) {
       log.line("##[error]the step's run text does not evaluate");
       ok = false;
+    }
+    // The script goes to a file of the runner (mode 0600), bound read-only into the sandbox.
+    const auto step_dir = std::filesystem::absolute(o.dir / "steps" / std::to_string(job_id));
+    std::filesystem::create_directories(step_dir);
+    sb.script_dir = step_dir.string();
+    if (ok) {
+      auto path = step_dir / "step.sh";
+      std::ofstream f(path, std::ios::binary | std::ios::trunc);
+      f << script << "\n";
+      f.close();
+      std::filesystem::permissions(
+          path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+      ok = static_cast<bool>(f);
     }
     StepOutcome out;
     if (ok) {
@@ -231,7 +246,7 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
       auto timeout =
           step_limit.count() > 0 ? std::min<std::chrono::milliseconds>(step_limit, left) : left;
       std::string tail;
-      out = run_process(bwrap_argv(sb), o.limits, timeout, [&](std::string_view l) {
+      out = run_process(bwrap_argv(sb), &env, o.limits, timeout, [&](std::string_view l) {
         log.line(l);
         tail.append(masker.mask(l)).push_back('\n');
         if (tail.size() > 2048) tail.erase(0, tail.size() - 2048);
@@ -259,13 +274,13 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
   log.line("Job completed: " + conclusion);
   log.flush();
   std::filesystem::remove_all(ws, ec);
+  std::filesystem::remove_all(o.dir / "steps" / std::to_string(job_id), ec);
 
   auto c = state::conclusion_of(conclusion).value_or(state::kConclusionFailure);
-  auto st = node.submit(state::CompleteJob{job_id, c, {}});
+  auto st = node.submit(state::CompleteJob{job_id, c, results});  // skipped steps too
   if (!st.ok())
     throw Error(st.code(),
                 "job " + std::to_string(job_id) + ": completion refused: " + st.message());
-  (void)results;
   // The whole log into the node's BlobStore, checked against ours, then named in state (68).
   auto stored = node.signed_request("POST", base + "/logs/store", "", "application/json");
   if (stored.status == 200) {

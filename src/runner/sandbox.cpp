@@ -19,10 +19,10 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
   if (!s.hide.empty()) a.insert(a.end(), {"--tmpfs", s.hide});
   a.insert(a.end(), {"--bind", s.workspace, s.workspace, "--unshare-all"});
   if (s.network) a.push_back("--share-net");
-  a.insert(a.end(), {"--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"});
-  for (const auto& [k, v] : s.env) a.insert(a.end(), {"--setenv", k, v});
+  a.insert(a.end(), {"--die-with-parent", "--new-session", "--cap-drop", "ALL"});
+  a.insert(a.end(), {"--ro-bind", s.script_dir, kStepDir});
   a.insert(a.end(), {"--chdir", s.workdir.empty() ? s.workspace : s.workdir, "bash", "--noprofile",
-                     "--norc", "-eo", "pipefail", "-c", s.script});
+                     "--norc", "-eo", "pipefail", std::string(kStepDir) + "/step.sh"});
   return a;
 }
 
@@ -36,7 +36,8 @@ void set_limit(int resource, uint64_t value) {
 
 }  // namespace
 
-StepOutcome run_process(const std::vector<std::string>& argv, const Limits& limits,
+StepOutcome run_process(const std::vector<std::string>& argv,
+                        const std::map<std::string, std::string>* env, const Limits& limits,
                         std::chrono::milliseconds timeout,
                         const std::function<void(std::string_view)>& on_line) {
   StepOutcome out;
@@ -44,6 +45,13 @@ StepOutcome run_process(const std::vector<std::string>& argv, const Limits& limi
   if (pipe2(fds, O_CLOEXEC) != 0) {
     out.error = std::string("pipe: ") + std::strerror(errno);
     return out;
+  }
+  std::vector<std::string> env_strings;
+  std::vector<char*> cenv;
+  if (env) {
+    for (const auto& [k, v] : *env) env_strings.push_back(k + "=" + v);
+    for (auto& e : env_strings) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
   }
   std::vector<char*> cargv;
   for (const auto& s : argv) cargv.push_back(const_cast<char*>(s.c_str()));
@@ -68,6 +76,7 @@ StepOutcome run_process(const std::vector<std::string>& argv, const Limits& limi
     set_limit(RLIMIT_AS, limits.address_space);
     set_limit(RLIMIT_NOFILE, limits.open_files);
     set_limit(RLIMIT_CORE, 0);
+    if (env) environ = cenv.data();  // exactly the step's environment (bwrap passes it on)
     execvp(cargv[0], cargv.data());
     const char msg[] = "guts-runner: cannot start the sandbox (is bubblewrap installed?)\n";
     (void)!write(2, msg, sizeof msg - 1);

@@ -23,18 +23,22 @@ struct Limits {
   uint64_t open_files = 4096;           // RLIMIT_NOFILE
 };
 
+inline constexpr const char* kStepDir = "/tmp/.guts-step";
+
 struct SandboxSpec {
   std::string bwrap = "bwrap";
   std::string workspace;  // absolute; bound read-write at the same path
   std::string hide;       // absolute; replaced by an empty tmpfs (the runner's dir)
   std::string workdir;    // absolute, inside the workspace
   bool network = false;   // --share-net
-  std::map<std::string, std::string> env;  // the step's whole environment (--clearenv first)
-  std::string script;                      // bash source
+  // The directory (host path, outside the hidden one) holding the step's script `step.sh`;
+  // bound read-only at kStepDir. Neither the script nor the environment (run_process's `env`)
+  // is on a command line, where `ps` would show secrets.
+  std::string script_dir;
 };
 
 // The argv of one step (pure; unit-tested): bwrap options, then
-// bash --noprofile --norc -eo pipefail -c <script>.
+// bash --noprofile --norc -eo pipefail <kStepDir>/step.sh.
 std::vector<std::string> bwrap_argv(const SandboxSpec& spec);
 
 struct StepOutcome {
@@ -43,10 +47,12 @@ struct StepOutcome {
   std::string error;       // could not start
 };
 
-// Runs argv in a new session (its own process group) with `limits` applied in the child,
+// Runs argv in a new session (its own process group) with `limits` applied in the child and
+// exactly the environment `env` (null: this process's),
 // calling on_line for each line of combined stdout/stderr (without the newline; a line longer
 // than 64 KiB is cut), until it exits or `timeout` passes (then SIGKILL to the group).
-StepOutcome run_process(const std::vector<std::string>& argv, const Limits& limits,
+StepOutcome run_process(const std::vector<std::string>& argv,
+                        const std::map<std::string, std::string>* env, const Limits& limits,
                         std::chrono::milliseconds timeout,
                         const std::function<void(std::string_view)>& on_line);
 

@@ -22,8 +22,7 @@ TEST(Sandbox, ArgvIsolatesEverythingButTheWorkspace) {
   s.workspace = "/r/work/7";
   s.hide = "/r";
   s.workdir = "/r/work/7/sub";
-  s.env = {{"A", "1"}};
-  s.script = "make test";
+  s.script_dir = "/r2/steps/7";
   auto a = bwrap_argv(s);
   ASSERT_GE(a.size(), 10u);
   EXPECT_EQ(a[0], "bwrap");
@@ -35,13 +34,16 @@ TEST(Sandbox, ArgvIsolatesEverythingButTheWorkspace) {
   EXPECT_LT(hide, bind);
   EXPECT_EQ(a[bind + 1], "/r/work/7");
   EXPECT_EQ(a[bind + 2], "/r/work/7");
-  for (const char* opt : {"--unshare-all", "--die-with-parent", "--new-session", "--clearenv"})
+  for (const char* opt : {"--unshare-all", "--die-with-parent", "--new-session"})
     EXPECT_LT(index_of(a, opt), a.size()) << opt;
   EXPECT_EQ(index_of(a, "--share-net"), a.size());  // no network by default
   EXPECT_EQ(a[index_of(a, "--chdir") + 1], "/r/work/7/sub");
-  EXPECT_EQ(a[index_of(a, "--setenv") + 1], "A");
-  EXPECT_EQ(a.back(), "make test");
-  EXPECT_EQ(a[a.size() - 2], "-c");
+  // Neither environment nor script on the command line: the script is a file bound read-only.
+  EXPECT_EQ(index_of(a, "--setenv"), a.size());
+  EXPECT_EQ(a[index_of(a, "/r2/steps/7") - 1], "--ro-bind");
+  EXPECT_EQ(a[index_of(a, "/r2/steps/7") + 1], kStepDir);
+  EXPECT_EQ(a.back(), std::string(kStepDir) + "/step.sh");
+  EXPECT_EQ(a[a.size() - 2], "pipefail");
   s.network = true;
   EXPECT_LT(index_of(bwrap_argv(s), "--share-net"), bwrap_argv(s).size());
 }
@@ -80,8 +82,9 @@ TEST(Config, SplitLabels) {
 
 TEST(RunProcess, CollectsLinesAndExitCode) {
   std::vector<std::string> lines;
+  std::map<std::string, std::string> env{{"PATH", "/usr/bin:/bin"}, {"WORD", "three"}};
   auto r =
-      run_process({"sh", "-c", "echo one; echo two >&2; printf three; exit 3"}, Limits{},
+      run_process({"sh", "-c", "echo one; echo two >&2; printf $WORD; exit 3"}, &env, Limits{},
                   std::chrono::seconds(30), [&](std::string_view l) { lines.emplace_back(l); });
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_FALSE(r.timed_out);
@@ -91,7 +94,7 @@ TEST(RunProcess, CollectsLinesAndExitCode) {
 TEST(RunProcess, TimeoutKillsTheWholeProcessGroup) {
   auto t0 = std::chrono::steady_clock::now();
   // A background child keeps the pipe open: only killing the group ends it.
-  auto r = run_process({"sh", "-c", "sleep 60 & sleep 60"}, Limits{},
+  auto r = run_process({"sh", "-c", "sleep 60 & sleep 60"}, nullptr, Limits{},
                        std::chrono::milliseconds(300), [](std::string_view) {});
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, -1);
@@ -105,7 +108,7 @@ TEST(RunProcess, FileSizeLimitApplies) {
                         "head -c 100000 /dev/zero > /dev/null; "
                         "head -c 100000 /dev/zero > \"${TMPDIR:-/tmp}/guts-fsize-$$\"; "
                         "s=$?; rm -f \"${TMPDIR:-/tmp}/guts-fsize-$$\"; exit $s"},
-                       l, std::chrono::seconds(30), [](std::string_view) {});
+                       nullptr, l, std::chrono::seconds(30), [](std::string_view) {});
   EXPECT_NE(r.exit_code, 0);  // SIGXFSZ / EFBIG past 4 KiB
 }
 
