@@ -319,11 +319,13 @@ jobs:
       wait_until([&] { return job_log("alice/slow", 1).find("started") != std::string::npos; },
                  std::chrono::seconds(120), std::chrono::milliseconds(100)))
       << runner.log();
+  // The step's processes: their environment names the job's workspace (the script itself is a
+  // file, not on a command line).
+  const std::string workspace = "GITHUB_WORKSPACE=" + (runner_dir / "work").string();
   auto sandboxed = [&] {
-    for (const auto& e : fs::directory_iterator("/proc")) {
-      auto cmd = read_file(e.path() / "cmdline");
-      if (cmd.find(marker) != std::string::npos && cmd.find("bash") != std::string::npos)
-        return true;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      if (read_file(e.path() / "environ").find(workspace) != std::string::npos) return true;
     }
     return false;
   };
