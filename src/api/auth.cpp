@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "crypto/did.h"
 #include "state/permission.h"
+#include "state/token_request.h"
 
 namespace guts::api {
 
@@ -111,7 +112,63 @@ bool authorize_org(Services& services, Request& req, const Responder& respond) {
   return false;
 }
 
+// runner and runner:job (see auth.h).
+bool authorize_runner(Services& services, Request& req, const Responder& respond) {
+  auto refuse = [&](std::string why) {
+    respond(error_response(401, "Runner authentication failed: " + why));
+    return true;
+  };
+  auto h = req.headers.get("X-Guts-Runner");
+  if (!h) return refuse("the X-Guts-Runner header is missing");
+  std::string v(*h);
+  auto sp1 = v.find(' '), sp2 = sp1 == std::string::npos ? sp1 : v.find(' ', sp1 + 1);
+  if (sp2 == std::string::npos) return refuse("X-Guts-Runner: <did> <timestamp_ms> <signature>");
+  auto key = crypto::parse_did(v.substr(0, sp1));
+  auto ts_text = v.substr(sp1 + 1, sp2 - sp1 - 1);
+  auto sig = hex_decode_fixed<64>(v.substr(sp2 + 1));
+  if (!key || !sig || ts_text.empty() || ts_text.size() > 19 ||
+      ts_text.find_first_not_of("0123456789") != std::string::npos)
+    return refuse("malformed X-Guts-Runner header");
+  uint64_t ts = std::stoull(ts_text), now = unix_millis();
+  if (ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000)
+    return refuse("the request's timestamp is outside the allowed window");
+  auto payload =
+      runner_request_payload(services.chain().genesis().chain_id, services.node_key().public_key(),
+                             *key, ts, req.method, req.path);
+  if (!crypto::verify(*key, kRunnerRequestDomain, payload, *sig))
+    return refuse("the signature does not verify");
+  RunnerContext ctx{*key, std::nullopt};
+  if (req.access == "runner:job") {
+    auto id_text = req.param("job");
+    if (id_text.empty() || id_text.size() > 19 ||
+        id_text.find_first_not_of("0123456789") != std::string::npos) {
+      respond(error_response(404, "Not Found"));
+      return true;
+    }
+    auto view = services.chain().view();
+    auto job = state::runs::job(view.schema(), view.kv(), std::stoull(id_text));
+    if (!job) {
+      respond(error_response(404, "Not Found"));
+      return true;
+    }
+    if (job->status == state::kRunQueued || job->runner != *key) {
+      respond(error_response(403, "This runner does not hold job " + id_text));
+      return true;
+    }
+    ctx.job = std::move(*job);
+  } else if (req.access != "runner") {
+    respond(error_response(500, "Internal Server Error"));
+    return true;
+  }
+  req.route_data = std::move(ctx);
+  return false;
+}
+
 }  // namespace
+
+const RunnerContext& runner_context(const Request& req) {
+  return std::any_cast<const RunnerContext&>(req.route_data);
+}
 
 const OrgContext& org_context(const Request& req) {
   return std::any_cast<const OrgContext&>(req.route_data);
@@ -316,6 +373,8 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
     }
     if (access.rfind("org:", 0) == 0 || access.rfind("team:", 0) == 0)
       return authorize_org(services, req, respond);
+    if (access == "runner" || access == "runner:job")
+      return authorize_runner(services, req, respond);
     if (access.rfind("repo:", 0) != 0) {
       respond(error_response(500, "Internal Server Error"));
       return true;

@@ -19,6 +19,13 @@
 //   org:read / org:member / org:admin
 //              resolves {org} (404 when it names no organization) and the caller's membership:
 //              anyone / an active member / an active owner (401 anonymous, 403 otherwise).
+//   runner / runner:job
+//              a CI runner (docs/ci.md "Runner authentication"): the header
+//              X-Guts-Runner: <did> <timestamp_ms> <signature hex>, an Ed25519 signature by the
+//              runner's key (domain kRunnerRequestDomain) over runner_request_payload (chain,
+//              this node, the key, the time within ±5 min, method and path). runner: any such
+//              key; runner:job also resolves {job} and needs the key to hold it (or to have
+//              held it to its conclusion). 401 otherwise. RunnerContext in route_data.
 //   team:read / team:admin
 //              also resolves {team_slug} (404); team:admin needs an organization owner or a
 //              maintainer of the team.
@@ -42,7 +49,9 @@
 
 #include "api/http.h"
 #include "api/services.h"
+#include "state/ci.h"
 #include "state/records.h"
+#include "state/token_request.h"  // runner_request_payload
 #include "state/view.h"
 
 namespace guts::api {
@@ -68,6 +77,13 @@ struct OrgContext {
   bool member() const { return membership && membership->state == state::kMembershipActive; }
 };
 const OrgContext& org_context(const Request& req);
+
+// Attached to Request::route_data by `authorize` for runner and runner:job routes.
+struct RunnerContext {
+  crypto::PublicKey key{};
+  std::optional<state::Job> job;  // runner:job
+};
+const RunnerContext& runner_context(const Request& req);
 
 // The token in an Authorization header, if any.
 std::optional<std::string> bearer_token(const Request& req);

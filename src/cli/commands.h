@@ -52,5 +52,7 @@ void add_release_commands(CLI::App& app, ContextFn ctx);
 void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
 // guts notifications [list|read], guts watch OWNER/REPO (notifications_cmd.cpp).
 void add_notifications_commands(CLI::App& app, ContextFn ctx);
+// guts secret set|list|delete: Actions secrets sealed to the runners (secret_cmd.cpp).
+void add_secret_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

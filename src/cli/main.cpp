@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   cli::add_ssh_key_commands(app, ctx);
   // Notifications and watching (docs/web.md "Notifications").
   cli::add_notifications_commands(app, ctx);
+  cli::add_secret_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

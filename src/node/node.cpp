@@ -22,6 +22,7 @@
 #include "api/peers_routes.h"
 #include "api/release_routes.h"
 #include "api/routes.h"
+#include "api/runner_routes.h"
 #include "api/search_routes.h"
 #include "api/services.h"
 #include "api/tls_context.h"
@@ -500,6 +501,9 @@ void Node::start() {
   api::add_notifications_routes(*router, *impl_->services, *impl_->notifications);
   // Releases (docs/releases.md): assets in the node's BlobStore.
   api::add_release_routes(*router, *impl_->services, *impl_->blobs, {c.release_asset_max_bytes});
+  // CI runners: jobs, logs (<data>/ci-logs, then blobs), secrets (docs/ci.md).
+  api::add_runner_routes(*router, *impl_->services, *impl_->blobs,
+                         std::filesystem::path(c.data_dir) / "ci-logs");
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));

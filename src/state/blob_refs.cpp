@@ -19,6 +19,9 @@ std::vector<BlobRef> blob_refs(const Transaction& tx) {
   if (const auto* lfs = std::get_if<LfsAddObjects>(&tx.body)) {
     for (const auto& o : lfs->objects) refs.push_back({lfs->repo_id, o.oid, o.size});
   }
+  // CI runners (state/ci_runner.h): a job's full log, hosted by the repository's seeds.
+  if (const auto* log = std::get_if<SetJobLog>(&tx.body))
+    refs.push_back({log->repo_id, log->sha256, log->size});
   return refs;
 }
 

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/did.h"
+#include "state/ci_runner_state.h"
 #include "state/lfs_state.h"
 #include "state/permission.h"
 #include "state/protection.h"
@@ -95,6 +96,10 @@ uint64_t required_scope(TxKind kind) {
     case TxKind::kRunAction:
       return kScopePush;
     case TxKind::kCreateRunnerToken:
+      return kScopeRepo;
+    // CI runners: secrets are administration (a job's log: the runner's own key).
+    case TxKind::kSetActionsSecret:
+    case TxKind::kDeleteActionsSecret:
       return kScopeRepo;
     // SSH keys: account administration, like repositories.
     case TxKind::kAddSshKey:
@@ -326,6 +331,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_delete_ssh_key(s_, state, tx, b);
         } else if constexpr (kIsLfsBody<T>) {
           return apply_lfs(s_, state, tx, now);
+        } else if constexpr (kIsCiRunnerBody<T>) {
+          return apply_ci_runner(s_, state, tx, now);
         } else {
           return apply_collab(state, tx);
         }

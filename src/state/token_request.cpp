@@ -11,4 +11,12 @@ Bytes token_request_payload(std::string_view chain_id, const crypto::PublicKey& 
   return w.take();
 }
 
+Bytes runner_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
+                             const crypto::PublicKey& runner, uint64_t timestamp_ms,
+                             std::string_view method, std::string_view path) {
+  codec::Writer w;
+  w.str(chain_id).fixed(node).fixed(runner).varint(timestamp_ms).str(method).str(path);
+  return w.take();
+}
+
 }  // namespace guts::api

@@ -17,4 +17,11 @@ inline constexpr std::string_view kTokenRequestDomain = "guts/token-request";
 Bytes token_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
                             const crypto::PublicKey& user, uint64_t timestamp_ms);
 
+// CI runners sign each request instead of holding a token (header X-Guts-Runner, api/auth.h):
+// the token request's payload, then the method and path (without query).
+inline constexpr std::string_view kRunnerRequestDomain = "guts/runner-request";
+Bytes runner_request_payload(std::string_view chain_id, const crypto::PublicKey& node,
+                             const crypto::PublicKey& runner, uint64_t timestamp_ms,
+                             std::string_view method, std::string_view path);
+
 }  // namespace guts::api

@@ -164,6 +164,13 @@ const char* tx_kind_name(TxKind kind) {
       return "lfs_create_lock";
     case TxKind::kLfsDeleteLock:
       return "lfs_delete_lock";
+    // CI runners (state/ci_runner.h).
+    case TxKind::kSetJobLog:
+      return "set_job_log";
+    case TxKind::kSetActionsSecret:
+      return "set_actions_secret";
+    case TxKind::kDeleteActionsSecret:
+      return "delete_actions_secret";
   }
   return "unknown";
 }
@@ -212,6 +219,10 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, LfsAddObjects>) return TxKind::kLfsAddObjects;
         if constexpr (std::is_same_v<T, LfsCreateLock>) return TxKind::kLfsCreateLock;
         if constexpr (std::is_same_v<T, LfsDeleteLock>) return TxKind::kLfsDeleteLock;
+        // CI runners (state/ci_runner.h).
+        if constexpr (std::is_same_v<T, SetJobLog>) return TxKind::kSetJobLog;
+        if constexpr (std::is_same_v<T, SetActionsSecret>) return TxKind::kSetActionsSecret;
+        if constexpr (std::is_same_v<T, DeleteActionsSecret>) return TxKind::kDeleteActionsSecret;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -268,6 +279,8 @@ Bytes encode_body(const TxBody& body) {
           encode_ssh_key_body(w, b);
         } else if constexpr (kIsLfsBody<T>) {
           encode_lfs_body(w, b);
+        } else if constexpr (kIsCiRunnerBody<T>) {
+          encode_ci_runner_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -498,6 +511,16 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kLfsDeleteLock:
       out = decode_lfs_delete_lock(r);
+      break;
+    // CI runners (state/ci_runner.h).
+    case TxKind::kSetJobLog:
+      out = decode_set_job_log(r);
+      break;
+    case TxKind::kSetActionsSecret:
+      out = decode_set_actions_secret(r);
+      break;
+    case TxKind::kDeleteActionsSecret:
+      out = decode_delete_actions_secret(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 #include "state/ci.h"
+#include "state/ci_runner.h"
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/lfs.h"
@@ -110,6 +111,10 @@ enum class TxKind : uint32_t {
   kLfsAddObjects = 49,
   kLfsCreateLock = 50,
   kLfsDeleteLock = 51,
+  // CI runners: stored job logs, Actions secrets (state/ci_runner.h).
+  kSetJobLog = 68,
+  kSetActionsSecret = 69,
+  kDeleteActionsSecret = 70,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -194,7 +199,9 @@ using TxBody =
                  // SSH keys (kinds 60-61, explicit in kind_of)
                  AddSshKey, DeleteSshKey,
                  // Git LFS (kinds 49-51, explicit in kind_of)
-                 LfsAddObjects, LfsCreateLock, LfsDeleteLock>;
+                 LfsAddObjects, LfsCreateLock, LfsDeleteLock,
+                 // CI runners: logs and secrets (kinds 68-70, explicit in kind_of)
+                 SetJobLog, SetActionsSecret, DeleteActionsSecret>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

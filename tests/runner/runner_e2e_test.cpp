@@ -1,0 +1,344 @@
+// guts-runner end to end (docs/ci.md "Runners"): workflows pushed with the stock git to a real
+// guts-node run on a real guts-runner in the bubblewrap sandbox; statuses through REST; a
+// failing step, a write outside the workspace, a network connection and a look into the
+// runner's directory all fail; matrix and `needs` ordering; a secret masked in the stored log;
+// a runner killed with SIGKILL mid-job leaves no sandbox process and no conclusion (the
+// takeover after the heartbeat deadline is tested on the state: ci_state_test).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "cli/http_client.h"
+#include "core/time.h"
+#include "crypto/did.h"
+#include "crypto/keyfile.h"
+#include "state/tx.h"
+#include "tests/e2e/e2e_fixture.h"
+
+namespace guts::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+// guts-runner run as a child in its own process group; output to <dir>/runner.log.
+class RunnerProcess {
+ public:
+  RunnerProcess(fs::path dir) : dir_(std::move(dir)) {}
+  ~RunnerProcess() { stop(); }
+  void start() {
+    auto bin = (bin_dir() / "guts-runner").string();
+    auto log = (dir_.parent_path() / (dir_.filename().string() + ".log")).string();
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(bin.c_str(), bin.c_str(), "run", "--dir", dir_.c_str(), "--poll-ms", "100",
+            "--heartbeat-seconds", "5", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  void kill9() {
+    if (pid_ <= 0) return;
+    ::kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    bool gone = wait_until([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; },
+                           std::chrono::seconds(60));
+    if (!gone) kill9();
+    pid_ = -1;
+  }
+  std::string log() const {
+    return read_file(dir_.parent_path() / (dir_.filename().string() + ".log"));
+  }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
+
+class RunnerE2E : public GitE2E {
+ protected:
+  // A registration token (kind 53) signed by alice's own key; returns its seed (hex).
+  std::string registration_token(uint64_t repo_id) {
+    auto alice_key = crypto::load_key_file(alice_->home() / "guts" / "identity.key");
+    cli::HttpClient c(node_->url());
+    auto status = json::parse(c.get("/api/guts/status").body);
+    auto did = crypto::did_from_key(alice_key.public_key());
+    auto id = json::parse(c.get("/api/guts/identities/" + did).body);
+    auto token = crypto::SigningKey::generate();
+    state::Transaction tx;
+    tx.chain_id = status["chain_id"].get<std::string>();
+    tx.author = tx.signer = alice_key.public_key();
+    tx.nonce = id["next_nonce"].get<uint64_t>();
+    tx.timestamp_ms = unix_millis();
+    tx.body = state::CreateRunnerToken{repo_id, token.public_key(), unix_millis() + 3600 * 1000};
+    tx.sign(alice_key);
+    auto r = c.post("/api/guts/transactions", json{{"tx", hex_encode(tx.encode())}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return hex_encode(token.seed());
+  }
+
+  fs::path register_runner(const std::string& repo, uint64_t repo_id, const std::string& name) {
+    auto d = dir(name);
+    auto r = run({(bin_dir() / "guts-runner").string(), "register", "--node", node_->url(),
+                  "--repo", repo, "--token", registration_token(repo_id), "--name", name,
+                  "--labels", "guts,linux", "--dir", d.string()});
+    EXPECT_TRUE(r.ok()) << r.both();
+    struct stat st {};
+    EXPECT_EQ(::stat((d / "identity.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    return d;
+  }
+
+  json combined_status(const std::string& repo, const std::string& sha) {
+    std::string out;
+    alice_->api("GET", "/api/v3/repos/" + repo + "/commits/" + sha + "/status", "", &out);
+    return json::parse(out, nullptr, false);
+  }
+
+  // Waits until `contexts` statuses exist and none is pending; returns context -> state.
+  std::map<std::string, std::string> wait_statuses(const std::string& repo, const std::string& sha,
+                                                   size_t contexts) {
+    std::map<std::string, std::string> states;
+    wait_until(
+        [&] {
+          states.clear();
+          auto j = combined_status(repo, sha);
+          if (!j.is_object() || !j.contains("statuses")) return false;
+          for (const auto& s : j["statuses"])
+            states[s["context"].get<std::string>()] = s["state"].get<std::string>();
+          if (states.size() < contexts) return false;
+          for (const auto& [c, st] : states)
+            if (st == "pending") return false;
+          return true;
+        },
+        std::chrono::seconds(180), std::chrono::milliseconds(200));
+    return states;
+  }
+
+  std::string job_log(const std::string& repo, uint64_t id, bool follow = false) {
+    std::string out;
+    int st = alice_->api("GET",
+                         "/api/v3/repos/" + repo + "/actions/jobs/" + std::to_string(id) + "/logs" +
+                             (follow ? "?follow=1" : ""),
+                         "", &out);
+    return st == 200 ? out : "";
+  }
+};
+
+// The first and last timestamps of a log ("2026-...Z " prefixes sort as text).
+std::pair<std::string, std::string> time_span(const std::string& log) {
+  std::string first, last;
+  size_t start = 0;
+  while (start < log.size()) {
+    auto nl = log.find('\n', start);
+    if (nl == std::string::npos) nl = log.size();
+    auto sp = log.find(' ', start);
+    if (sp != std::string::npos && sp < nl) {
+      auto ts = log.substr(start, sp - start);
+      if (first.empty()) first = ts;
+      last = ts;
+    }
+    start = nl + 1;
+  }
+  return {first, last};
+}
+
+TEST_F(RunnerE2E, PushedWorkflowsRunSandboxedGreenAndRedWithMaskedSecrets) {
+  uint64_t repo_id = create_repo(*alice_, "app");
+  auto runner_dir = register_runner("alice/app", repo_id, "runner1");
+  auto secret = alice_->guts({"secret", "set", "alice/app", "TOKEN", "--body", "s3cr3t-v4lue"});
+  ASSERT_TRUE(secret.ok()) << secret.both();
+  auto listed = alice_->guts({"secret", "list", "alice/app"});
+  EXPECT_THAT(listed.out, HasSubstr("TOKEN"));
+  EXPECT_THAT(listed.out, Not(HasSubstr("s3cr3t")));
+
+  // A listener the sandboxed job must not reach.
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+
+  RunnerProcess runner(runner_dir);
+  runner.start();
+
+  auto a = local_repo(*alice_, "a");
+  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
+on: push
+jobs:
+  build:
+    runs-on: guts
+    strategy:
+      matrix:
+        n: [1, 2]
+    steps:
+      - name: compile
+        run: echo "build ${{ matrix.n }} at $GITHUB_SHA" && test -f README.md
+  test:
+    needs: build
+    runs-on: [guts, linux]
+    env:
+      TOKEN: ${{ secrets.TOKEN }}
+    steps:
+      - name: secret
+        run: echo "token is $TOKEN"
+      - name: workspace
+        working-directory: sub
+        run: echo written > out.txt && cat out.txt && echo "home $HOME"
+)");
+  write_file(a / "sub/.keep", "");
+  write_file(a / ".guts/workflows/bad.yml", R"(name: Bad
+on:
+  push:
+    branches: [main]
+jobs:
+  fail:
+    runs-on: guts
+    steps:
+      - run: echo before && exit 3
+      - run: echo never
+  write:
+    runs-on: guts
+    steps:
+      - run: echo x > /usr/guts-escape-test
+  net:
+    runs-on: guts
+    steps:
+      - run: exec 3<>/dev/tcp/127.0.0.1/)" + port +
+                                                R"(
+  peek:
+    runs-on: guts
+    steps:
+      - run: cat )" + (runner_dir / "identity.key").string() +
+                                                R"(
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "workflows"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "app")}, a).ok());
+  auto pushed = alice_->git({"push", "-q", "origin", "main"}, a);
+  ASSERT_TRUE(pushed.ok()) << pushed.both();
+  const uint64_t pushed_ms = unix_millis();
+
+  auto states = wait_statuses("alice/app", sha, 7);
+  EXPECT_EQ(states["CI / build (1)"], "success") << runner.log();
+  EXPECT_EQ(states["CI / build (2)"], "success");
+  EXPECT_EQ(states["CI / test"], "success");
+  EXPECT_EQ(states["Bad / fail"], "failure");
+  EXPECT_EQ(states["Bad / write"], "failure");
+  EXPECT_EQ(states["Bad / net"], "failure");
+  EXPECT_EQ(states["Bad / peek"], "failure");
+  EXPECT_EQ(combined_status("alice/app", sha)["state"], "failure");
+
+  // The logs: found by content among the run's jobs.
+  std::map<std::string, std::string> logs;
+  for (uint64_t id = 1; id <= 7; ++id) {
+    auto text = job_log("alice/app", id);
+    for (const char* marker : {"build 1 at", "build 2 at", "token is", "before", "guts-escape",
+                               "/dev/tcp", "identity.key"})
+      if (text.find(marker) != std::string::npos && !logs.count(marker)) logs[marker] = text;
+  }
+  ASSERT_EQ(logs.size(), 7u) << runner.log();
+  // Figure (docs/ci.md): from the end of `git push` to the first job's first log line.
+  std::string first;
+  for (const auto& [m, text] : logs) {
+    auto f = time_span(text).first;
+    if (first.empty() || f < first) first = f;
+  }
+  if (first.size() == 24) {  // 2026-01-02T03:04:05.678Z
+    if (auto t = parse_iso8601(first.substr(0, 19) + "Z")) {
+      int64_t start = static_cast<int64_t>(*t) + std::stoi(first.substr(20, 3));
+      std::cout << "push to first job start: " << start - static_cast<int64_t>(pushed_ms)
+                << " ms\n";
+    }
+  }
+  EXPECT_THAT(logs["token is"], HasSubstr("token is ***"));
+  EXPECT_THAT(logs["token is"], Not(HasSubstr("s3cr3t")));
+  EXPECT_THAT(logs["token is"], HasSubstr("written"));
+  EXPECT_THAT(logs["token is"], HasSubstr("home /tmp/home"));
+  EXPECT_THAT(logs["build 1 at"], HasSubstr("build 1 at " + sha));
+  EXPECT_THAT(logs["before"], HasSubstr("exit code 3"));
+  EXPECT_THAT(logs["before"], Not(HasSubstr("Z never\n")));
+  EXPECT_THAT(logs["guts-escape"], HasSubstr("Read-only file system"));
+  EXPECT_FALSE(fs::exists("/usr/guts-escape-test"));
+  EXPECT_THAT(logs["identity.key"], HasSubstr("No such file"));
+  // needs: the test job started after both build jobs ended.
+  auto test_span = time_span(logs["token is"]);
+  EXPECT_GE(test_span.first, time_span(logs["build 1 at"]).second);
+  EXPECT_GE(test_span.first, time_span(logs["build 2 at"]).second);
+  // Nobody connected to the listener.
+  EXPECT_LT(accept(lfd, nullptr, nullptr), 0);
+  close(lfd);
+  // follow=1 on a completed job answers the whole log and ends.
+  EXPECT_THAT(job_log("alice/app", 1, true), HasSubstr("Job completed"));
+  runner.stop();
+}
+
+TEST_F(RunnerE2E, RunnerKilledMidJobLeavesNoSandboxAndNoConclusion) {
+  uint64_t repo_id = create_repo(*alice_, "slow");
+  auto runner_dir = register_runner("alice/slow", repo_id, "runner2");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+  auto a = local_repo(*alice_, "s");
+  const std::string marker = "guts-kill-marker-" + std::to_string(getpid());
+  write_file(a / ".guts/workflows/slow.yml", R"(on: push
+jobs:
+  slow:
+    runs-on: guts
+    steps:
+      - run: echo started; sleep 300 # )" + marker +
+                                                 R"(
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "slow"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "slow")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  // The step runs: its first line reached the node.
+  ASSERT_TRUE(
+      wait_until([&] { return job_log("alice/slow", 1).find("started") != std::string::npos; },
+                 std::chrono::seconds(120), std::chrono::milliseconds(100)))
+      << runner.log();
+  // The step's processes: their environment names the job's workspace (the script itself is a
+  // file, not on a command line).
+  const std::string workspace = "GITHUB_WORKSPACE=" + (runner_dir / "work").string();
+  auto sandboxed = [&] {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      if (read_file(e.path() / "environ").find(workspace) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(sandboxed());
+  runner.kill9();
+  // The sandbox dies with its parent (bwrap --die-with-parent).
+  EXPECT_TRUE(wait_until([&] { return !sandboxed(); }, std::chrono::seconds(30)));
+  // No conclusion: the job stays in progress until its heartbeat is stale; the next claim then
+  // takes it over and only that runner's result counts (CiState.StaleHeartbeatRequeuesByBlockTime).
+  auto j = combined_status("alice/slow", sha);
+  ASSERT_EQ(j["statuses"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["statuses"][0]["state"], "pending");
+}
+
+}  // namespace
+}  // namespace guts::e2e
