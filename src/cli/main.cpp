@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   // Releases (docs/releases.md).
   cli::add_release_commands(app, ctx);
   cli::add_ssh_key_commands(app, ctx);
+  cli::add_trust_commands(app, ctx);  // verified clones (docs/verify.md)
 
   try {
     app.parse(argc, argv);
