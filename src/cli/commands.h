@@ -50,8 +50,5 @@ void add_proposal_commands(CLI::App& app, ContextFn ctx);
 void add_release_commands(CLI::App& app, ContextFn ctx);
 // guts ssh-key add|list|remove: SSH public keys for git over SSH (ssh_key_cmd.cpp).
 void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
-// guts verify, guts network trust|nodes: verified clones (verify_cmd.cpp; docs/verify.md;
-// after add_network_commands).
-void add_trust_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/trust_cmd.h"
 #include "core/status.h"
 #include "core/version.h"
 

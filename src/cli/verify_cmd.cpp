@@ -9,8 +9,8 @@
 //       differs; exit 1 when anything does.
 #include <iostream>
 
-#include "cli/commands.h"
 #include "cli/trust.h"
+#include "cli/trust_cmd.h"
 #include "core/status.h"
 #include "git/process.h"
 #include "state/genesis.h"
