@@ -46,9 +46,18 @@ void log(const std::string& msg) {
   std::cerr << "guts: " << msg << "\n";
 }
 
-git::GitResult git_in(const fs::path& git_dir, std::vector<std::string> args) {
-  args.insert(args.begin(), "--git-dir=" + git_dir.string());
-  return git::run_git(args);
+// git in the repository being fetched into, with the user's own environment and configuration
+// (credential helpers, proxies): not run_git, which isolates git from the user's config.
+git::GitResult git_in(const fs::path& git_dir, const std::vector<std::string>& args) {
+  git::ProcessOptions o;
+  o.argv = {"git", "--git-dir=" + git_dir.string()};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.timeout = std::chrono::minutes(30);
+  o.capture_stdin = false;
+  auto p = git::Process::spawn(o);
+  git::GitResult r;
+  r.exit = p.pump({}, git::sink_to(r.out), git::sink_to(r.err));
+  return r;
 }
 
 void drop_namespace(const fs::path& git_dir) {

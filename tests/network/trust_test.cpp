@@ -125,6 +125,7 @@ TEST(Trust, ProofsAgreeAcrossNodesAndGitCloneGutsRejectsByzantineNodes) {
   auto r =
       run({"git", "clone", "guts://alice/one", clone.string()}, with_path(alice), {}, "", 180s);
   ASSERT_TRUE(r.ok()) << r.out << r.err << net.logs();
+  std::cerr << "[trust] git clone guts://alice/one:\n" << r.err;  // why each node was rejected
   for (const auto& n : {down, forged.url(), stale.url(), badpack.url()})
     EXPECT_NE(r.err.find("rejected " + n), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("via " + honest), std::string::npos) << r.err;
