@@ -51,8 +51,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             status, rheaders, body = e.code, e.headers.items(), e.read()
         if MODE == "forged" and path.startswith("/api/guts/proofs/") and status == 200:
             body = forge_state(body)
-        if MODE == "badpack" and path.endswith("/git-upload-pack") and status == 200:
-            body = body[: len(body) // 2]
+        if MODE == "badpack" and path.endswith("/git-upload-pack") and b"PACK" in body:
+            # Only the response carrying the pack (protocol v2 lists refs over the same URL).
+            at = body.index(b"PACK")
+            body = body[: at + (len(body) - at) // 2]
         self.send_response(status)
         for k, v in rheaders:
             if k.lower() not in ("content-length", "transfer-encoding", "connection"):
