@@ -392,10 +392,13 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
         respond(error_response(404, "Not Found"));
       return true;
     };
+    // "repo:proof" (api/proof_routes.cpp): as repo:read, but an unknown repository passes, so
+    // that its absence can be proven.
+    bool absent_ok = access == "repo:proof";
     auto owner = view.account_by_username(owner_name);
-    if (!owner) return hidden();
+    if (!owner) return absent_ok ? false : hidden();
     auto repo = view.repo_by_name(owner->key, repo_name);
-    if (!repo) return hidden();
+    if (!repo) return absent_ok ? false : hidden();
     // A token limited to some repositories reaches the others as an anonymous caller would.
     bool outside = !req.principal.repo_ids.empty() &&
                    std::find(req.principal.repo_ids.begin(), req.principal.repo_ids.end(),

@@ -315,6 +315,7 @@ void add_guts_routes(Router& router, Services& svc) {
   add_routes(router, svc, "/api/guts", kGutsRoutes);
   add_repo_seeds_routes(router, svc);
   add_proposal_routes(router, svc);
+  add_proof_routes(router, svc);
 }
 
 }  // namespace guts::api

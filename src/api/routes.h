@@ -36,5 +36,8 @@ void add_graphql_routes(Router& router, Services& services);
 // SSH public keys, /api/v3/user/keys and /users/{username}/keys (ssh_key_routes.cpp); called by
 // add_v3_routes.
 void add_ssh_key_routes(Router& router, Services& services);
+// Proofs of repositories' refs, /api/guts/proofs/repos/{o}/{r} (proof_routes.cpp;
+// docs/verify.md); called by add_guts_routes.
+void add_proof_routes(Router& router, Services& services);
 
 }  // namespace guts::api

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/trust_cmd.h"
 #include "core/status.h"
 #include "core/version.h"
 
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   // Notifications and watching (docs/web.md "Notifications").
   cli::add_notifications_commands(app, ctx);
   cli::add_secret_commands(app, ctx);
+  cli::add_trust_commands(app, ctx);  // verified clones (docs/verify.md)
 
   try {
     app.parse(argc, argv);

@@ -84,6 +84,11 @@ void FinalityRelay::applied(const state::Block& block) {
   run(std::move(a));
 }
 
+std::optional<FinalityHead> FinalityRelay::best() const {
+  MutexLock lock(mu_);
+  return core_.best();
+}
+
 uint64_t FinalityRelay::network_height() const {
   MutexLock lock(mu_);
   return core_.network_height();

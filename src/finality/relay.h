@@ -57,6 +57,8 @@ class FinalityRelay {
 
   uint64_t network_height() const;
   consensus::View finalized_view() const;
+  // The newest head (validators: the last announced; full nodes: the last verified).
+  std::optional<FinalityHead> best() const;
 
  private:
   void run(Actions a);

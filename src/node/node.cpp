@@ -56,6 +56,7 @@
 #include "state/mempool.h"
 #include "state/migrations.h"
 #include "state/repo_seeds_state.h"
+#include "state/smt.h"
 #include "storage/blob_store.h"
 #include "storage/db.h"
 #include "web/web.h"
@@ -350,8 +351,13 @@ void Node::start() {
   impl_->network->on_peer([f = impl_->finality.get()](const crypto::PublicKey& peer, bool up) {
     f->on_peer(peer, up);
   });
-  impl_->chain->add_commit_listener(
-      [f = impl_->finality.get()](const state::Block& b) { f->applied(b); });
+  impl_->chain->add_commit_listener([f = impl_->finality.get(), c = impl_->chain.get(),
+                                     db = impl_->db.get()](const state::Block& b) {
+    f->applied(b);
+    // Proofs (state/smt.h, docs/verify.md): the certificate of every block it finalizes.
+    if (auto h = f->best(); h && h->block == b.id())
+      state::store_finality_certificate(*db, c->schema(), b.header.height, h->certificate);
+  });
   observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
   // Webhooks (docs/webhooks.md): this node delivers the hooks that name it, from finalized
   // blocks, on the engine's own thread (started with the API; the payload sources use the

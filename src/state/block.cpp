@@ -10,11 +10,11 @@ using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
 
-static constexpr uint8_t kBlockVersion = version::kBlockFormat;  // core/version.h
+static_assert(kHeaderV2 == version::kBlockFormat);  // core/version.h: the newest header
 
 Bytes BlockHeader::encode() const {
   Writer w(200);
-  w.u8(kBlockVersion)
+  w.u8(version)
       .str(chain_id)
       .varint(height)
       .fixed(parent)
@@ -33,7 +33,9 @@ Digest BlockHeader::id() const {
 
 static BlockHeader read_header(Reader& r) {
   BlockHeader h;
-  if (r.u8() != kBlockVersion) throw DecodeError("unsupported block version");
+  h.version = r.u8();
+  if (h.version != kHeaderV1 && h.version != kHeaderV2)
+    throw DecodeError("unsupported block version");
   h.chain_id = r.str(kMaxChainIdBytes, "chain id");
   h.height = r.varint();
   h.parent = r.fixed<32>();
@@ -103,6 +105,12 @@ Digest tx_root_of(const std::vector<Transaction>& txs) {
 Digest next_state_root(const Digest& previous, uint64_t height, const Digest& writes_digest) {
   Writer w;
   w.str("guts/state-root").fixed(previous).varint(height).fixed(writes_digest);
+  return crypto::sha256(w.data());
+}
+
+Digest authenticated_state_root(const Digest& history, const Digest& repos_root) {
+  Writer w;
+  w.str("guts/state-root/2").fixed(history).fixed(repos_root);
   return crypto::sha256(w.data());
 }
 

@@ -1,7 +1,7 @@
 // Blocks: an ordered batch of transactions and a header that commits to them and to the
 // state after applying them (docs/protocol.md §4).
 //
-// Header encoding: version u8 | chain_id str | height varint | parent 32 | view varint |
+// Header encoding: version u8 (1 or 2) | chain_id str | height varint | parent 32 | view varint |
 //   timestamp_ms varint | proposer pk32 | tx_root 32 | state_root 32 | tx_count varint
 // Block encoding: header | tx_count × bytes(transaction)
 // Block id = SHA-256(header encoding). tx_root = Merkle root (RFC 6962 hashing: leaves
@@ -16,8 +16,16 @@ namespace guts::state {
 
 inline constexpr size_t kMaxBlockTxs = 20000;
 inline constexpr size_t kMaxBlockBytes = 16 << 20;
+// Header versions (docs/protocol.md §4.3, §5): the encoding is the same; a version-2 header's
+// state_root also commits to the authenticated repository tree (state/smt.h):
+//   state_root = SHA-256(str("guts/state-root/2") ‖ history ‖ repos_root)
+// where history is next_state_root() below. Honest proposers build version 2; a version-1
+// block is accepted only on a version-1 parent (chains from before the tree replay as they were).
+inline constexpr uint8_t kHeaderV1 = 1;
+inline constexpr uint8_t kHeaderV2 = 2;
 
 struct BlockHeader {
+  uint8_t version = kHeaderV1;  // kHeaderV1 or kHeaderV2
   std::string chain_id;
   uint64_t height = 0;
   Digest parent{};
@@ -50,5 +58,7 @@ Digest tx_root_of(const std::vector<Transaction>& txs);
 // digest of the block's sorted state writes). It commits to the whole history of state
 // changes, so two nodes that applied anything differently disagree from that block on.
 Digest next_state_root(const Digest& previous, uint64_t height, const Digest& writes_digest);
+// A version-2 header's state root: the history root above and the repository tree's root.
+Digest authenticated_state_root(const Digest& history, const Digest& repos_root);
 
 }  // namespace guts::state

@@ -4,6 +4,7 @@
 
 #include "codec/codec.h"
 #include "crypto/hash.h"
+#include "state/smt.h"
 
 namespace guts::state {
 
@@ -32,9 +33,22 @@ std::string tx_location_value(uint64_t height, uint32_t index) {
 struct Chain::Executed {
   std::shared_ptr<Executed> parent;  // keeps the base overlay alive
   std::unique_ptr<Overlay> overlay;
+  std::unique_ptr<SmtDbReader> smt_base;  // the committed tree, when the parent is the head
+  std::unique_ptr<SmtOverlay> smt;        // the repository tree after this block (state/smt.h)
+  Digest history{};                       // next_state_root() of this block
+  Digest repos_root{};
   BlockHeader header;
   Digest id{};
 };
+
+namespace {
+// meta "smt/r/" ‖ height → history[32] ‖ repos_root[32] ‖ header version u8 (state/smt.h).
+std::string roots_value(const Digest& history, const Digest& repos_root, uint8_t version) {
+  std::string v = str(history) + str(repos_root);
+  v.push_back(char(version));
+  return v;
+}
+}  // namespace
 
 Chain::Chain(storage::Db& db, Genesis genesis)
     : db_(db), genesis_(std::move(genesis)), schema_(db), db_reader_(db) {
@@ -50,6 +64,35 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.state_root = digest_of(*db_.get(schema_.meta, kStateRoot));
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
   backfill_audit();
+  build_tree();
+}
+
+// The repository tree is derived from the state: a new database, or one from before the tree,
+// builds it once at its head (idempotent: a crash before the batch leaves nothing).
+void Chain::build_tree() {
+  if (db_.get(schema_.meta, kSmtFromKey)) return;
+  if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
+  SmtDbReader empty(db_, schema_.meta, head_.height);
+  SmtOverlay tree(empty);
+  smt_build_all(tree, schema_, db_reader_);
+  uint8_t version = kHeaderV1;
+  if (head_.height > 0) version = block_at(head_.height)->header.version;
+  storage::Batch b;
+  tree.write_to(b, schema_.meta, head_.height);
+  b.put(schema_.meta, smt_roots_key(head_.height),
+        roots_value(head_.state_root, smt_root(tree), version));
+  b.put(schema_.meta, kSmtFromKey, storage::be64(head_.height));
+  db_.write(b, /*sync=*/true);
+}
+
+uint8_t Chain::header_version_at(const Digest& block, uint64_t height) const {
+  {
+    std::lock_guard lock(mu_);
+    auto it = executed_.find(block);
+    if (it != executed_.end()) return it->second->header.version;
+  }
+  auto v = db_.get(schema_.meta, smt_roots_key(height));
+  return v && v->size() == 65 ? uint8_t((*v)[64]) : kHeaderV1;
 }
 
 void Chain::backfill_audit() {
@@ -191,8 +234,19 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   }
   exec->header.tx_count = included.size();
   exec->header.tx_root = tx_root_of(included);
-  exec->header.state_root =
-      next_state_root(ph.state_root, exec->header.height, exec->overlay->digest());
+  // The repository tree after the block (state/smt.h), layered like the state overlays.
+  const SmtReader* tree_base = parent_exec ? parent_exec->smt.get() : nullptr;
+  if (!tree_base) {
+    exec->smt_base = std::make_unique<SmtDbReader>(db_, schema_.meta, ph.height);
+    tree_base = exec->smt_base.get();
+  }
+  exec->smt = std::make_unique<SmtOverlay>(*tree_base);
+  smt_apply_block(*exec->smt, schema_, base, *exec->overlay);
+  exec->repos_root = smt_root(*exec->smt);
+  exec->history = next_state_root(ph.state_root, exec->header.height, exec->overlay->digest());
+  exec->header.state_root = exec->header.version == kHeaderV2
+                                ? authenticated_state_root(exec->history, exec->repos_root)
+                                : exec->history;
   exec->id = exec->header.id();
   if (build_out) build_out->block = Block{exec->header, std::move(included)};
   std::lock_guard lock(mu_);
@@ -205,6 +259,7 @@ BuildResult Chain::build(const Digest& parent, std::vector<PendingTx> txs, uint6
   Head ph;
   parent_execution(parent, &ph);
   BlockHeader h;
+  h.version = kHeaderV2;  // honest proposers always commit to the repository tree
   h.chain_id = genesis_.chain_id;
   h.view = view;
   h.timestamp_ms = std::max(timestamp_ms, ph.timestamp_ms);
@@ -241,6 +296,8 @@ Status Chain::verify_block(const Block& block,
     return {Code::kInvalidArgument, "block height does not follow its parent"};
   if (h.timestamp_ms < ph.timestamp_ms)
     return {Code::kInvalidArgument, "block timestamp goes backwards"};
+  if (h.version == kHeaderV1 && header_version_at(h.parent, ph.height) == kHeaderV2)
+    return {Code::kInvalidArgument, "a version-1 block cannot follow a version-2 block"};
   std::vector<PendingTx> txs;
   txs.reserve(block.txs.size());
   for (const auto& tx : block.txs)
@@ -289,6 +346,10 @@ void Chain::commit(const Block& block) {
   batch.put(schema_.meta, kHeadId, str(id));
   batch.put(schema_.meta, kStateRoot, str(h.state_root));
   batch.put(schema_.meta, kHeadTime, storage::be64(h.timestamp_ms));
+  // The repository tree's nodes at this height, in the same batch (kill -9 safe).
+  exec->smt->write_to(batch, schema_.meta, h.height);
+  batch.put(schema_.meta, smt_roots_key(h.height),
+            roots_value(exec->history, exec->repos_root, h.version));
   db_.write(batch, /*sync=*/true);
 
   {

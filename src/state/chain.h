@@ -51,6 +51,8 @@ class Chain {
 
   const Genesis& genesis() const { return genesis_; }
   const Schema& schema() const { return schema_; }
+  // The database, for reads outside the typed views (proofs: state/smt.h).
+  const storage::Db& db() const { return db_; }
   Head head() const;
   // Reads of the finalized state. Safe from any thread.
   StateView view() const { return StateView(schema_, db_reader_); }
@@ -108,6 +110,10 @@ class Chain {
                       bool consult_facts);
   std::shared_ptr<Executed> parent_execution(const Digest& parent, Head* parent_head) const;
   void write_genesis();
+  // The repository tree (state/smt.h): built once from the state when the database has none.
+  void build_tree();
+  // The header version of `block` at `height` (an execution, or a committed block).
+  uint8_t header_version_at(const Digest& block, uint64_t height) const;
   // A database from before the audit log: derives its records once, by replaying the chain.
   void backfill_audit();
   static Digest replay_into(storage::Db& source, const Genesis& genesis, storage::Db& fresh);

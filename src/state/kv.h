@@ -79,6 +79,10 @@ class Overlay : public KvReader {
   // SHA-256 over the sorted writes: (cf, key, present, value) for each.
   Digest digest() const;
   size_t size() const { return writes_.size(); }
+  // Every (column family index, key) written, in order (the repository tree, state/smt.h).
+  void for_each_written(const std::function<void(int cf, std::string_view key)>& fn) const {
+    for (const auto& [k, v] : writes_) fn(k.first, k.second);
+  }
 
  private:
   using Key = std::pair<int, std::string>;

@@ -1,0 +1,128 @@
+// The authenticated repository tree (docs/protocol.md §4.4): a sparse Merkle tree over 256-bit
+// keys whose root a version-2 block header commits to through its state root (state/block.h).
+// One leaf per repository: key = repo_tree_key(owner login, name), value = repo_state_hash(...)
+// over the repository's id, owner, visibility, default branch and sorted ref set.
+//
+// Hashing (SHA-256): an empty subtree is 32 zero bytes; a subtree holding exactly one leaf
+// hashes to leaf(k, v) = H(0x00 ‖ k ‖ v) wherever it sits; any other subtree is
+// H(0x01 ‖ left ‖ right). A key's path is its bits, most significant first. So a proof is the
+// sibling hashes from the root down to where the key's path reaches an empty subtree or a
+// single leaf: about log2(n) hashes for n repositories.
+//
+// Storage (family `meta`, node-local derived data, not in the state writes digest): versioned
+// nodes, so that a proof can be served at any height since the tree was built:
+//   "smt/n/" ‖ u16be depth ‖ path[32] (bits ≥ depth zero) ‖ u64be height  → node at that height
+//        node = "" (removed) | 0x01 ‖ hash[32] (inner) | 0x02 ‖ key[32] ‖ value[32] (leaf)
+//   "smt/r/" ‖ u64be height → history[32] ‖ repos_root[32]  (the two halves of the state root)
+//   "smt/from"              → u64be: the first height with nodes (the tree was built there)
+// A node is read at height h as the newest record at or below h (seek_for_prev). Nothing is
+// ever deleted (no pruning yet: a node costs ~80 bytes per changed level per block).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "state/kv.h"
+#include "state/records.h"
+#include "state/smt_proof.h"
+
+namespace guts::state {
+
+// Reads the tree's nodes at one version.
+class SmtReader {
+ public:
+  virtual ~SmtReader() = default;
+  virtual std::optional<SmtNode> get(uint16_t depth, const Digest& path) const = 0;
+};
+
+// The committed tree in the database, at `height`.
+class SmtDbReader : public SmtReader {
+ public:
+  SmtDbReader(const storage::Db& db, storage::Cf cf, uint64_t height)
+      : db_(db), cf_(cf), height_(height) {}
+  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
+
+ private:
+  const storage::Db& db_;
+  storage::Cf cf_;
+  uint64_t height_;
+};
+
+// Pending changes on top of a reader (one block's execution, or a rebuild).
+class SmtOverlay : public SmtReader {
+ public:
+  explicit SmtOverlay(const SmtReader& base) : base_(base) {}
+  SmtOverlay(const SmtOverlay&) = delete;
+  SmtOverlay& operator=(const SmtOverlay&) = delete;
+  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
+  void put(uint16_t depth, const Digest& path, std::optional<SmtNode> node);
+  // Sets (value present) or removes the leaf of `key`; keeps every inner hash up to date.
+  void set(const Digest& key, const std::optional<Digest>& value);
+  // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
+  void add_preimage(const Digest& value, Bytes encoding) {
+    preimages_[value] = std::move(encoding);
+  }
+  // Writes the changed nodes as records at `height`, and the new preimages.
+  void write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const;
+  size_t size() const { return writes_.size(); }
+
+ private:
+  void insert(uint16_t depth, const SmtNode& leaf);
+  void put_pair(uint16_t depth, const SmtNode& a, const SmtNode& b);
+  void remove(uint16_t depth, const Digest& key);
+  void rehash(uint16_t depth, const Digest& key);
+  const SmtReader& base_;
+  std::map<std::pair<uint16_t, Digest>, std::optional<SmtNode>> writes_;
+  std::map<Digest, Bytes> preimages_;
+};
+
+Digest smt_root(const SmtReader& tree);
+
+SmtProof smt_prove(const SmtReader& tree, const Digest& key);
+
+class StateView;
+// The repository's leaf state from a state view (nullopt: no such repository).
+std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
+
+// Applies to `tree` the changes of one block: `before` is the state before it, `after` after
+// it, `written` the (cf, key) pairs it wrote. Deterministic: a function of the two states.
+void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& before,
+                     const Overlay& after);
+// Builds the whole tree from a state (a new database, or one from before the tree).
+void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state);
+
+// A repository's proof at a committed height, read from the database (the node's side of
+// GET /api/guts/proofs/repos/{owner}/{repo}). nullopt when the tree holds nothing at `height`
+// (before it was built there, or above the head).
+struct RepoProofAt {
+  uint64_t height = 0;
+  uint8_t version = 0;  // the block header's version at that height
+  Digest history{};
+  Digest repos_root{};
+  Digest key{};
+  SmtProof proof;
+  std::optional<Bytes> state;  // the repository state encoding when the repository exists
+};
+std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
+                                         uint64_t height, std::string_view owner_login,
+                                         std::string_view name);
+
+// Finalization certificates kept for proofs (family `local`, node-local): the certificate of
+// the block at `height`, stored by the node when that block is applied and this node holds
+// the certificate that finalizes it ("trust/cert/" ‖ u64be height → encoded certificate).
+void store_finality_certificate(storage::Db& db, const Schema& schema, uint64_t height,
+                                ByteView certificate);
+// The certificate at `height`, or the newest one when `height` is nullopt.
+std::optional<std::pair<uint64_t, Bytes>> finality_certificate(const storage::Db& db,
+                                                               const Schema& schema,
+                                                               std::optional<uint64_t> height);
+
+// Keys in `meta`.
+std::string smt_roots_key(uint64_t height);
+std::string smt_preimage_key(const Digest& value);
+inline constexpr std::string_view kSmtFromKey = "smt/from";
+
+}  // namespace guts::state

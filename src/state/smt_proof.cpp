@@ -1,0 +1,165 @@
+#include "state/smt_proof.h"
+
+#include "codec/codec.h"
+#include "core/status.h"
+#include "crypto/hash.h"
+
+namespace guts::state {
+
+namespace {
+
+constexpr uint16_t kMaxDepth = kSmtMaxDepth;
+
+Digest hash_of(const std::optional<SmtNode>& n) {
+  return n ? n->digest() : Digest{};
+}
+
+// ASCII lower case: state::fold_case (state/rules.h), which the wire library cannot link.
+std::string fold(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+  return out;
+}
+
+}  // namespace
+
+bool smt_bit(const Digest& k, uint16_t i) {
+  return (k[i / 8] >> (7 - i % 8)) & 1;
+}
+
+Digest smt_mask(const Digest& k, uint16_t depth) {
+  Digest out{};
+  for (uint16_t i = 0; i < depth / 8; ++i) out[i] = k[i];
+  if (depth % 8 && depth / 8 < 32) out[depth / 8] = k[depth / 8] & uint8_t(0xff << (8 - depth % 8));
+  return out;
+}
+
+Digest smt_leaf_hash(const Digest& key, const Digest& value) {
+  crypto::Sha256 h;
+  uint8_t tag = 0;
+  h.update(ByteView(&tag, 1)).update(key).update(value);
+  return h.finish();
+}
+
+Digest smt_inner_hash(const Digest& left, const Digest& right) {
+  crypto::Sha256 h;
+  uint8_t tag = 1;
+  h.update(ByteView(&tag, 1)).update(left).update(right);
+  return h.finish();
+}
+
+Digest SmtNode::digest() const {
+  return leaf ? smt_leaf_hash(key, value) : hash;
+}
+
+Bytes SmtProof::encode() const {
+  codec::Writer w(64 + siblings.size() * 32);
+  w.varint(depth);
+  Bytes bitmap((depth + 7) / 8, 0);
+  for (uint16_t i = 0; i < depth; ++i)
+    if (siblings[i] != Digest{}) bitmap[i / 8] |= uint8_t(0x80 >> (i % 8));
+  w.fixed(bitmap);
+  for (uint16_t i = 0; i < depth; ++i)
+    if (siblings[i] != Digest{}) w.fixed(siblings[i]);
+  w.u8(terminal ? 1 : 0);
+  if (terminal) w.fixed(terminal->key).fixed(terminal->value);
+  return w.take();
+}
+
+SmtProof decode_smt_proof(ByteView data) {
+  codec::Reader r(data);
+  SmtProof p;
+  p.depth = uint16_t(r.varint_max(kMaxDepth, "proof depth"));
+  ByteView bitmap = r.fixed((p.depth + 7) / 8);
+  for (uint16_t i = 0; i < p.depth; ++i) {
+    bool present = (bitmap[i / 8] >> (7 - i % 8)) & 1;
+    Digest d{};
+    if (present) {
+      d = r.fixed<32>();
+      if (d == Digest{}) throw codec::DecodeError("proof sibling is zero but marked present");
+    }
+    p.siblings.push_back(d);
+  }
+  if (p.depth % 8 && (bitmap[p.depth / 8] & uint8_t(0xff >> (p.depth % 8))))
+    throw codec::DecodeError("proof bitmap has padding bits set");
+  uint8_t t = r.u8();
+  if (t > 1) throw codec::DecodeError("unknown proof terminal");
+  if (t == 1) {
+    SmtNode n;
+    n.leaf = true;
+    n.key = r.fixed<32>();
+    n.value = r.fixed<32>();
+    p.terminal = n;
+  }
+  r.finish();
+  return p;
+}
+
+SmtClaim smt_evaluate(const SmtProof& proof, const Digest& key) {
+  if (proof.depth > kMaxDepth || proof.siblings.size() != proof.depth)
+    throw Error(Code::kInvalidArgument, "proof: sibling count does not match its depth");
+  SmtClaim c;
+  if (proof.terminal) {
+    if (!proof.terminal->leaf) throw Error(Code::kInvalidArgument, "proof: terminal not a leaf");
+    if (smt_mask(proof.terminal->key, proof.depth) != smt_mask(key, proof.depth))
+      throw Error(Code::kInvalidArgument, "proof: the leaf is not on the key's path");
+    if (proof.terminal->key == key) c.value = proof.terminal->value;
+  }
+  Digest h = hash_of(proof.terminal);
+  for (uint16_t i = proof.depth; i-- > 0;) {
+    h = smt_bit(key, i) ? smt_inner_hash(proof.siblings[i], h)
+                        : smt_inner_hash(h, proof.siblings[i]);
+  }
+  c.root = h;
+  return c;
+}
+
+Digest repo_tree_key(std::string_view owner_login, std::string_view name) {
+  codec::Writer w;
+  w.str("guts/repo-key").str(fold(owner_login) + "/" + fold(name));
+  return crypto::sha256(w.data());
+}
+
+Bytes encode_repo_state(const RepoState& r) {
+  codec::Writer w(256 + r.refs.size() * 64);
+  w.str("guts/repo-state")
+      .varint(r.id)
+      .fixed(r.owner)
+      .str(r.owner_login)
+      .str(r.name)
+      .boolean(r.is_private)
+      .str(r.default_branch)
+      .varint(r.refs.size());
+  for (const auto& [name, target] : r.refs) w.str(name).bytes(target);
+  return w.take();
+}
+
+RepoState decode_repo_state(ByteView data) {
+  codec::Reader r(data);
+  if (r.str(64, "tag") != "guts/repo-state") throw codec::DecodeError("not a repository state");
+  RepoState s;
+  s.id = r.varint();
+  s.owner = r.fixed<32>();
+  s.owner_login = r.str(4096, "owner login");
+  s.name = r.str(4096, "repository name");
+  s.is_private = r.boolean();
+  s.default_branch = r.str(4096, "default branch");
+  size_t n = r.count(kMaxRepoStateRefs, "refs");
+  s.refs.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = r.str(4096, "ref name");
+    Bytes target = r.bytes(32, "ref target");
+    if (!s.refs.empty() && !(s.refs.back().first < name))
+      throw codec::DecodeError("refs are not strictly increasing");
+    s.refs.emplace_back(std::move(name), std::move(target));
+  }
+  r.finish();
+  return s;
+}
+
+Digest repo_state_hash(const RepoState& r) {
+  return crypto::sha256(encode_repo_state(r));
+}
+
+}  // namespace guts::state

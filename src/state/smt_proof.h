@@ -1,0 +1,81 @@
+// The authenticated repository tree's wire side (docs/protocol.md §4.4): node hashing, proofs
+// and their evaluation, repository keys and state encodings. Codec and crypto only (no
+// RocksDB): the verifier (verify/verify.h) and the CLI use it; state/smt.h keeps the tree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "crypto/ed25519.h"
+
+namespace guts::state {
+
+using Digest = std::array<uint8_t, 32>;
+
+// Keys are 256 bits; a leaf may sit at depth 256 at most.
+inline constexpr uint16_t kSmtMaxDepth = 256;
+bool smt_bit(const Digest& k, uint16_t i);         // bit i, most significant first
+Digest smt_mask(const Digest& k, uint16_t depth);  // bits at index >= depth cleared
+
+struct SmtNode {
+  bool leaf = false;
+  Digest hash{};   // inner: its hash
+  Digest key{};    // leaf
+  Digest value{};  // leaf
+  Digest digest() const;
+  bool operator==(const SmtNode&) const = default;
+};
+
+Digest smt_leaf_hash(const Digest& key, const Digest& value);
+Digest smt_inner_hash(const Digest& left, const Digest& right);
+
+// A proof for one key: the non-empty siblings from the root down, and what the key's path ends
+// on (nothing, or a leaf — the key's own for inclusion, another for absence).
+struct SmtProof {
+  uint16_t depth = 0;            // number of levels walked
+  std::vector<Digest> siblings;  // siblings[i]: the sibling at depth i+1 (zero when empty)
+  std::optional<SmtNode> terminal;
+  Bytes encode() const;
+};
+// Wire: varint depth (≤ 256) ‖ bitmap ceil(depth/8) bytes (bit i, MSB first: sibling i is not
+// empty) ‖ the non-empty siblings fixed[32] ‖ u8 terminal (0 none, 1 leaf) ‖ key[32] ‖ value[32]
+// if leaf. Throws codec::DecodeError.
+SmtProof decode_smt_proof(ByteView data);
+
+// The root a proof implies for `key`, and what it says about the key: the leaf value when
+// present, nullopt when absent. Throws guts::Error(kInvalidArgument) when the proof is not a
+// proof for `key` (a leaf off the key's path, too deep).
+struct SmtClaim {
+  Digest root{};
+  std::optional<Digest> value;
+};
+SmtClaim smt_evaluate(const SmtProof& proof, const Digest& key);
+
+// ---- repositories as leaves ----
+
+// key = SHA-256(str("guts/repo-key") ‖ str(fold_case(owner) "/" fold_case(name))).
+Digest repo_tree_key(std::string_view owner_login, std::string_view name);
+
+struct RepoState {
+  uint64_t id = 0;
+  crypto::PublicKey owner{};
+  std::string owner_login;
+  std::string name;
+  bool is_private = false;
+  std::string default_branch;
+  std::vector<std::pair<std::string, Bytes>> refs;  // sorted by name (bytes)
+};
+// encoding = str("guts/repo-state") ‖ varint id ‖ owner[32] ‖ str(owner login) ‖ str(name) ‖
+//   bool private ‖ str(default branch) ‖ varint n ‖ n × (str(ref) ‖ bytes(target)),
+// refs strictly increasing by name; the leaf value is SHA-256(encoding).
+Bytes encode_repo_state(const RepoState& r);
+// Bounded (≤ kMaxRepoStateRefs refs, names ≤ 4 KiB, targets ≤ 32 bytes); throws
+// codec::DecodeError, also when refs are not strictly increasing.
+inline constexpr size_t kMaxRepoStateRefs = 1 << 20;
+RepoState decode_repo_state(ByteView data);
+Digest repo_state_hash(const RepoState& r);
+
+}  // namespace guts::state

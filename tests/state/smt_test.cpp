@@ -1,0 +1,333 @@
+// The authenticated repository tree (state/smt.h): operations against a recomputed root,
+// proofs of inclusion and absence, versioned storage, the chain's header-version-2 roots and
+// the golden vectors of docs/protocol.md §4.4.
+#include "state/smt.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "codec/codec.h"
+#include "crypto/hash.h"
+#include "tests/state/fixtures.h"
+
+using namespace guts;
+using namespace guts::state;
+using namespace guts::state::testing;
+
+namespace {
+
+// An empty tree in memory.
+struct EmptyTree : SmtReader {
+  std::optional<SmtNode> get(uint16_t, const Digest&) const override { return std::nullopt; }
+};
+
+bool bit_of(const Digest& k, int i) {
+  return (k[i / 8] >> (7 - i % 8)) & 1;
+}
+
+// The reference definition: the hash of the subtree at `depth` holding `leaves`.
+Digest reference_root(const std::vector<std::pair<Digest, Digest>>& leaves, int depth = 0) {
+  if (leaves.empty()) return Digest{};
+  if (leaves.size() == 1) return smt_leaf_hash(leaves[0].first, leaves[0].second);
+  std::vector<std::pair<Digest, Digest>> l, r;
+  for (const auto& kv : leaves) (bit_of(kv.first, depth) ? r : l).push_back(kv);
+  return smt_inner_hash(reference_root(l, depth + 1), reference_root(r, depth + 1));
+}
+
+Digest reference_root(const std::map<Digest, Digest>& m) {
+  return reference_root(std::vector<std::pair<Digest, Digest>>(m.begin(), m.end()));
+}
+
+Digest d(uint8_t b) {
+  Digest x{};
+  x.fill(b);
+  return x;
+}
+
+}  // namespace
+
+TEST(Smt, EmptyInsertUpdateDelete) {
+  EmptyTree empty;
+  SmtOverlay t(empty);
+  EXPECT_EQ(smt_root(t), Digest{});
+  t.set(d(0x11), d(1));
+  EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x11), d(1)));
+  t.set(d(0x11), d(2));  // update
+  EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x11), d(2)));
+  t.set(d(0x12), d(3));  // shares the first 6 bits with 0x11…
+  std::map<Digest, Digest> m{{d(0x11), d(2)}, {d(0x12), d(3)}};
+  EXPECT_EQ(smt_root(t), reference_root(m));
+  t.set(d(0x11), std::nullopt);  // delete: the other leaf moves back up to the root
+  EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x12), d(3)));
+  EXPECT_TRUE(t.get(0, Digest{})->leaf);
+  t.set(d(0x99), std::nullopt);  // deleting what is absent changes nothing
+  EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x12), d(3)));
+  t.set(d(0x12), std::nullopt);
+  EXPECT_EQ(smt_root(t), Digest{});
+}
+
+TEST(Smt, RandomOperationsMatchTheReferenceAndProve) {
+  std::mt19937_64 rng(18);
+  EmptyTree empty;
+  SmtOverlay t(empty);
+  std::map<Digest, Digest> m;
+  std::vector<Digest> keys;
+  for (int i = 0; i < 300; ++i) keys.push_back(crypto::sha256(std::to_string(i)));
+  // Also keys with long shared prefixes.
+  for (int i = 0; i < 8; ++i) {
+    Digest k = keys[0];
+    k[31] ^= uint8_t(1 << i);
+    keys.push_back(k);
+  }
+  for (int step = 0; step < 3000; ++step) {
+    const Digest& k = keys[rng() % keys.size()];
+    if (rng() % 3 == 0) {
+      t.set(k, std::nullopt);
+      m.erase(k);
+    } else {
+      Digest v = crypto::sha256(std::to_string(rng()));
+      t.set(k, v);
+      m[k] = v;
+    }
+    if (step % 100 == 0) {
+      ASSERT_EQ(smt_root(t), reference_root(m)) << "step " << step;
+    }
+  }
+  Digest root = smt_root(t);
+  ASSERT_EQ(root, reference_root(m));
+  size_t max_depth = 0;
+  for (const auto& k : keys) {
+    auto proof = decode_smt_proof(smt_prove(t, k).encode());  // through the wire form
+    auto claim = smt_evaluate(proof, k);
+    EXPECT_EQ(claim.root, root);
+    auto it = m.find(k);
+    if (it == m.end()) {
+      EXPECT_FALSE(claim.value);
+    } else {
+      EXPECT_EQ(claim.value, it->second);
+    }
+    max_depth = std::max<size_t>(max_depth, proof.depth);
+  }
+  EXPECT_GE(max_depth, 250u);  // the near-identical keys
+  // Order independence: the same set built in another order has the same root.
+  SmtOverlay fresh(empty);
+  for (auto it = m.rbegin(); it != m.rend(); ++it) fresh.set(it->first, it->second);
+  EXPECT_EQ(smt_root(fresh), root);
+}
+
+TEST(Smt, ForgedProofsAreRejected) {
+  EmptyTree empty;
+  SmtOverlay t(empty);
+  for (int i = 0; i < 50; ++i) t.set(crypto::sha256(std::to_string(i)), d(uint8_t(i)));
+  Digest root = smt_root(t);
+  Digest k = crypto::sha256("7");
+  auto p = smt_prove(t, k);
+  // Another value for the key: another root.
+  auto forged = p;
+  forged.terminal->value = d(0xee);
+  EXPECT_NE(smt_evaluate(forged, k).root, root);
+  // Claiming absence by dropping the leaf: another root.
+  forged = p;
+  forged.terminal.reset();
+  EXPECT_NE(smt_evaluate(forged, k).root, root);
+  // A leaf off the key's path.
+  auto other = smt_prove(t, crypto::sha256("8"));
+  EXPECT_THROW(smt_evaluate(other, k), Error);
+  // Malformed encodings.
+  Bytes enc = p.encode();
+  enc.push_back(0);
+  EXPECT_THROW(decode_smt_proof(enc), codec::DecodeError);
+  EXPECT_THROW(decode_smt_proof(Bytes{0x82, 0x02}), codec::DecodeError);  // depth 258
+  Bytes zero_sibling{0x01, 0x80};
+  zero_sibling.insert(zero_sibling.end(), 32, 0);
+  zero_sibling.push_back(0);
+  EXPECT_THROW(decode_smt_proof(zero_sibling), codec::DecodeError);
+}
+
+TEST(Smt, VersionedStorage) {
+  TempDb tmp("smt-versions");
+  Schema s(*tmp.db);
+  std::vector<Digest> roots;
+  std::map<Digest, Digest> m;
+  for (uint64_t h = 1; h <= 5; ++h) {
+    SmtDbReader base(*tmp.db, s.meta, h - 1);
+    SmtOverlay t(base);
+    for (int i = 0; i < 10; ++i) {
+      Digest k = crypto::sha256(std::to_string(i * 7 % (int(h) * 3 + 1)));
+      Digest v = crypto::sha256(std::to_string(h * 100 + i));
+      t.set(k, v);
+      m[k] = v;
+    }
+    if (h == 4) {  // a deletion
+      t.set(m.begin()->first, std::nullopt);
+      m.erase(m.begin());
+    }
+    roots.push_back(smt_root(t));
+    EXPECT_EQ(roots.back(), reference_root(m));
+    storage::Batch b;
+    t.write_to(b, s.meta, h);
+    tmp.db->write(b, false);
+  }
+  for (uint64_t h = 1; h <= 5; ++h)
+    EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, h)), roots[h - 1]) << h;
+  EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, 0)), Digest{});
+}
+
+TEST(Smt, RepoStateEncoding) {
+  RepoState r;
+  r.id = 1;
+  r.owner = key(1).public_key();
+  r.owner_login = "alice";
+  r.name = "hello";
+  r.default_branch = "main";
+  r.refs = {{"refs/heads/main", Bytes(20, 0x11)}, {"refs/tags/v1", Bytes(20, 0x22)}};
+  auto enc = encode_repo_state(r);
+  auto back = decode_repo_state(enc);
+  EXPECT_EQ(back.refs, r.refs);
+  EXPECT_EQ(back.owner_login, "alice");
+  std::swap(r.refs[0], r.refs[1]);  // not increasing
+  EXPECT_THROW(decode_repo_state(encode_repo_state(r)), codec::DecodeError);
+  EXPECT_EQ(repo_tree_key("Alice", "Hello"), repo_tree_key("alice", "hello"));
+}
+
+// docs/protocol.md §4.4: the vectors, byte for byte.
+TEST(Smt, GoldenVectors) {
+  EXPECT_EQ(hex_encode(repo_tree_key("alice", "hello")),
+            "759786856d47d50bc321d98d7562dca8b6b0f87d116b1d2ada787e3b4cc23299");
+  RepoState r;
+  r.id = 1;
+  r.owner = key(1).public_key();  // seed 0x01×32: "alice" of §3
+  r.owner_login = "alice";
+  r.name = "hello";
+  r.default_branch = "main";
+  r.refs = {{"refs/heads/main", Bytes(20, 0x11)}};
+  EXPECT_EQ(hex_encode(encode_repo_state(r)),
+            "0f677574732f7265706f2d7374617465018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf374"
+            "8801b40f6f5c05616c6963650568656c6c6f00046d61696e010f726566732f68656164732f6d61696e1411"
+            "11111111111111111111111111111111111111");
+  EXPECT_EQ(hex_encode(repo_state_hash(r)),
+            "de8ce01dadacdf535b9dc2513cc0b033bd2cb46b9b3b85d9b71dd636a40bef97");
+  EmptyTree empty;
+  SmtOverlay t(empty);
+  t.set(repo_tree_key("alice", "hello"), repo_state_hash(r));
+  t.set(repo_tree_key("alice", "world"), crypto::sha256("world"));
+  t.set(repo_tree_key("bob", "hello"), crypto::sha256("bob"));
+  EXPECT_EQ(hex_encode(smt_root(t)),
+            "ed1253ec4b001a94d35c98c4561f8ebee6bf9d34f2a8e838486afaab582d6cb3");
+  EXPECT_EQ(
+      hex_encode(smt_prove(t, repo_tree_key("alice", "hello")).encode()),
+      "02c0f499452d57c685f16aec837f429c7772ae6a36e5a55ddf947a3758ab5485367ee861ce9b04aa479a5f0132ce"
+      "d49e138b93c366e2e9a018a03aff95c149756a1a01759786856d47d50bc321d98d7562dca8b6b0f87d116b1d2ada"
+      "787e3b4cc23299de8ce01dadacdf535b9dc2513cc0b033bd2cb46b9b3b85d9b71dd636a40bef97");
+  EXPECT_EQ(hex_encode(smt_prove(t, repo_tree_key("carol", "x")).encode()),
+            "0180a404930a25077eded1c753b25466b9973ed3ce5b2cb1c404b1bce66d51c65c7401ad15457d078731fe"
+            "866cb022591d3b6fa2581ef3d7a75ee0b933e56c3b2333b881b637d8fcd2c6da6359e6963113a1170de795"
+            "e4b725b84d1e0b4cfd9ec58ce9");
+  EXPECT_EQ(hex_encode(authenticated_state_root(d(0xaa), smt_root(t))),
+            "c6fb2eaec0e93b2045e4a3771ed9237d2cc811f8916040361e2adb7e378e0ce8");
+}
+
+TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
+  TempDb tmp("smt-chain");
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  auto alice = key(1);
+  Digest root3;
+  {
+    Chain chain(*tmp.db, genesis);
+    auto b1 = chain.build(chain.head().id,
+                          {{own_tx(alice, 1, RegisterUser{"alice"}), false},
+                           {own_tx(alice, 2, CreateRepo{"r", "", false, "main"}), false}},
+                          1, kT0, proposer);
+    EXPECT_EQ(b1.block.header.version, kHeaderV2);
+    chain.commit(b1.block);
+    auto b2 = chain.build(
+        chain.head().id,
+        {{own_tx(alice, 3, UpdateRefs{1, {{"refs/heads/main", {}, Bytes(20, 1)}}}), false}}, 2,
+        kT0 + 10, proposer);
+    chain.commit(b2.block);
+    // Rename: the old key disappears, the new one holds the refs.
+    UpdateRepo ur;
+    ur.repo_id = 1;
+    ur.name = "renamed";
+    auto b3 = chain.build(chain.head().id, {{own_tx(alice, 4, ur), false}}, 3, kT0 + 20, proposer);
+    chain.commit(b3.block);
+    root3 = chain.head().state_root;
+
+    for (uint64_t h = 1; h <= 3; ++h) {
+      auto header = chain.block_at(h)->header;
+      auto p = prove_repo_at(*tmp.db, chain.schema(), h, "ALICE", h < 3 ? "r" : "renamed");
+      ASSERT_TRUE(p) << h;
+      EXPECT_EQ(authenticated_state_root(p->history, p->repos_root), header.state_root);
+      auto claim = smt_evaluate(p->proof, p->key);
+      EXPECT_EQ(claim.root, p->repos_root);
+      ASSERT_TRUE(p->state);
+      EXPECT_EQ(claim.value, crypto::sha256(*p->state));
+      auto st = decode_repo_state(*p->state);
+      EXPECT_EQ(st.refs.size(), h == 1 ? 0u : 1u);
+    }
+    auto gone = prove_repo_at(*tmp.db, chain.schema(), 3, "alice", "r");
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(gone->state);
+    EXPECT_FALSE(smt_evaluate(gone->proof, gone->key).value);
+    EXPECT_EQ(smt_evaluate(gone->proof, gone->key).root, gone->repos_root);
+    EXPECT_FALSE(prove_repo_at(*tmp.db, chain.schema(), 4, "alice", "r"));  // above the head
+  }
+  // Replay from genesis (another node's view) gives the same roots, and so does a node whose
+  // database predates the tree (rebuilt at open from the state: the same function of it).
+  auto scratch = tmp.dir.string() + "-replay";
+  EXPECT_EQ(Chain::replay(*tmp.db, genesis, scratch), root3);
+  std::filesystem::remove_all(scratch);
+  {
+    Schema s(*tmp.db);
+    Digest before = smt_root(SmtDbReader(*tmp.db, s.meta, 3));
+    std::vector<std::string> keys;
+    tmp.db->scan_prefix(s.meta, "smt/", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    });
+    storage::Batch b;
+    for (const auto& k : keys) b.del(s.meta, k);
+    tmp.db->write(b, true);
+    Chain reopened(*tmp.db, genesis);
+    EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, 3)), before);
+    EXPECT_FALSE(prove_repo_at(*tmp.db, s, 2, "alice", "r"));  // before the rebuild
+    EXPECT_TRUE(prove_repo_at(*tmp.db, s, 3, "alice", "renamed")->state);
+  }
+}
+
+TEST(Smt, Version1BlocksReplayButCannotFollowVersion2) {
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  // Another node builds the block as version 2; its recorded history root is what the
+  // version-1 header (a chain from before the tree) carries as its state root.
+  TempDb other("smt-v1-other");
+  Chain c2(*other.db, genesis);
+  auto b =
+      c2.build(c2.head().id, {{own_tx(key(1), 1, RegisterUser{"alice"}), false}}, 1, kT0, proposer);
+  c2.commit(b.block);
+  auto p = prove_repo_at(*other.db, c2.schema(), 1, "alice", "r");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->version, kHeaderV2);
+  Block v1 = b.block;
+  v1.header.version = kHeaderV1;
+  v1.header.state_root = p->history;
+
+  TempDb tmp("smt-v1");
+  Chain chain(*tmp.db, genesis);
+  ASSERT_TRUE(chain.verify(v1).ok()) << chain.verify(v1).message();
+  chain.commit(v1);
+  EXPECT_EQ(prove_repo_at(*tmp.db, chain.schema(), 1, "alice", "r")->version, kHeaderV1);
+  // Version 2 may follow version 1; version 1 may not follow version 2.
+  auto b2 = chain.build(chain.head().id, {{own_tx(key(1), 2, RegisterUser{"x"}), false}}, 2,
+                        kT0 + 1, proposer);
+  EXPECT_EQ(b2.block.header.version, kHeaderV2);
+  chain.commit(b2.block);
+  auto b3 = chain.build(chain.head().id, {}, 3, kT0 + 2, proposer);
+  Block bad = b3.block;
+  bad.header.version = kHeaderV1;
+  EXPECT_FALSE(chain.verify(bad).ok());
+  EXPECT_TRUE(chain.verify(b3.block).ok());
+}
