@@ -164,6 +164,9 @@ const char* tx_kind_name(TxKind kind) {
       return "lfs_create_lock";
     case TxKind::kLfsDeleteLock:
       return "lfs_delete_lock";
+    // CI runner trust policy (state/runner_policy.h).
+    case TxKind::kSetRunnerPolicy:
+      return "set_runner_policy";
   }
   return "unknown";
 }
@@ -212,6 +215,7 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, LfsAddObjects>) return TxKind::kLfsAddObjects;
         if constexpr (std::is_same_v<T, LfsCreateLock>) return TxKind::kLfsCreateLock;
         if constexpr (std::is_same_v<T, LfsDeleteLock>) return TxKind::kLfsDeleteLock;
+        if constexpr (std::is_same_v<T, SetRunnerPolicy>) return TxKind::kSetRunnerPolicy;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -268,6 +272,8 @@ Bytes encode_body(const TxBody& body) {
           encode_ssh_key_body(w, b);
         } else if constexpr (kIsLfsBody<T>) {
           encode_lfs_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetRunnerPolicy>) {
+          encode_runner_policy_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -498,6 +504,9 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kLfsDeleteLock:
       out = decode_lfs_delete_lock(r);
+      break;
+    case TxKind::kSetRunnerPolicy:
+      out = decode_runner_policy_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

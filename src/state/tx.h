@@ -25,6 +25,7 @@
 #include "state/release.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
+#include "state/runner_policy.h"
 #include "state/ssh_keys.h"
 
 namespace guts::state {
@@ -110,6 +111,8 @@ enum class TxKind : uint32_t {
   kLfsAddObjects = 49,
   kLfsCreateLock = 50,
   kLfsDeleteLock = 51,
+  // CI runner trust policy (state/runner_policy.h).
+  kSetRunnerPolicy = 64,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -194,7 +197,9 @@ using TxBody =
                  // SSH keys (kinds 60-61, explicit in kind_of)
                  AddSshKey, DeleteSshKey,
                  // Git LFS (kinds 49-51, explicit in kind_of)
-                 LfsAddObjects, LfsCreateLock, LfsDeleteLock>;
+                 LfsAddObjects, LfsCreateLock, LfsDeleteLock,
+                 // CI runner trust policy (kind 64, explicit in kind_of)
+                 SetRunnerPolicy>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);
