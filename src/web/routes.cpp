@@ -1,6 +1,7 @@
 // The web interface's route table. Pages run as streaming routes so that they execute on the
 // server's worker pool (git reads block); the stylesheet is a buffered route answered from memory.
 #include "api/router.h"
+#include "web/actions_pages.h"
 #include "web/assets.h"
 #include "web/pages.h"
 #include "web/web.h"
@@ -59,6 +60,11 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"POST", "/issues/{number}/edit", "repo:read", &edit_issue_form},
     {"POST", "/issues/{number}/comments", "repo:read", &comment_form},
     {"POST", "/issues/{number}/state", "repo:read", &state_form},
+    // CI/CD: the Actions tab (actions_pages.cpp).
+    {"GET", "/actions", "repo:read", nullptr, &serve<&actions_page>},
+    {"GET", "/actions/runs/{id}", "repo:read", nullptr, &serve<&run_page>},
+    {"POST", "/actions/runs/{id}/cancel", "repo:read", &cancel_run_form},
+    {"POST", "/actions/runs/{id}/rerun", "repo:read", &rerun_run_form},
 };
 
 }  // namespace
