@@ -26,6 +26,16 @@ void add_issues_routes(Router& router, Services& services);
 void add_pulls_routes(Router& router, Services& services, std::shared_ptr<PullGit> git);
 void add_collab_routes(Router& router, Services& services, std::shared_ptr<PullGit> git);
 
+// POST /pulls, PUT /pulls/{n}/merge and POST /pulls/{n}/reviews as functions, for the web's
+// forms (one code path for the rules): `req` carries the JSON body, the path's {number} and the
+// repository context; blocking (worker threads).
+namespace collab {
+struct CollabEnv;
+}
+Response pulls_create(collab::CollabEnv& env, Request& req);
+Response pulls_merge(collab::CollabEnv& env, Request& req);
+Response pulls_submit_review(collab::CollabEnv& env, Request& req);
+
 // All of the above (what guts-node registers).
 void add_collaboration_routes(Router& router, Services& services, git::RepoStore& store);
 

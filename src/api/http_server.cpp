@@ -27,6 +27,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -49,6 +50,7 @@ namespace guts::api {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 // HTTPS: TLS over the connection's tcp_stream, which keeps the timeouts and the socket.
@@ -363,6 +365,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
     wake_.cancel();
   }
+  // WebSocket: the channel has something to send (WsWaker::wake, posted to the strand).
+  void ws_wake() {
+    ws_wake_pending_ = true;
+    wake_.cancel();
+  }
 
   auto executor() { return stream_.get_executor(); }
   beast::tcp_stream& stream() { return stream_; }
@@ -389,6 +396,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
   std::shared_ptr<ResponseState> make_state(std::shared_ptr<Request> req);
+  // WebSocket: the handshake on `next` (TLS or the plain stream), then the channel's messages
+  // until either side closes.
+  template <class S>
+  net::awaitable<void> run_websocket(S& next, const http::request<http::empty_body>& msg,
+                                     std::shared_ptr<WsChannel> channel);
   // Runs the middlewares; true if one answered (or threw, which answers 500).
   bool run_middlewares(Request& req, const Responder& responder);
   // The routed request's response is written: ServerOptions::on_request_done.
@@ -410,7 +422,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;
   bool close_after_ = false;
   bool cut_ = false;
-  RequestRecord record_;  // of the request being handled (route empty: not routed yet)
+  bool ws_wake_pending_ = false;  // WebSocket: WsWaker::wake was called since the last pull
+  bool ws_reader_done_ = false;   // WebSocket: the client's side is closed
+  RequestRecord record_;          // of the request being handled (route empty: not routed yet)
   std::chrono::steady_clock::time_point started_at_;
 };
 
@@ -746,6 +760,104 @@ bool is_parse_error(const error_code& ec) {
          ec != http::error::need_more && ec != http::error::need_buffer;
 }
 
+// ---------------------------------------------------------------------------------------------
+// WebSocket connections (ServerOptions::websocket).
+
+class SessionWaker : public WsWaker {
+ public:
+  SessionWaker(std::weak_ptr<Session> s, net::any_io_executor ex)
+      : s_(std::move(s)), ex_(std::move(ex)) {}
+  void wake() override {
+    net::post(ex_, [w = s_] {
+      if (auto s = w.lock()) s->ws_wake();
+    });
+  }
+
+ private:
+  std::weak_ptr<Session> s_;
+  net::any_io_executor ex_;
+};
+
+constexpr size_t kMaxWsMessage = 4096;
+
+template <class S>
+net::awaitable<void> Session::run_websocket(S& next, const http::request<http::empty_body>& msg,
+                                            std::shared_ptr<WsChannel> channel) {
+  auto ws = std::make_shared<websocket::stream<S&>>(next);
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = core_->opt.read_timeout;
+  t.idle_timeout = std::chrono::seconds(60);  // pings at half: a dead peer goes in a minute
+  t.keep_alive_pings = true;
+  ws->set_option(t);
+  ws->set_option(websocket::stream_base::decorator(
+      [name = core_->opt.server_name, rid = record_.request_id](websocket::response_type& r) {
+        r.set(http::field::server, name);
+        if (!rid.empty()) r.set("X-Request-Id", rid);
+      }));
+  ws->read_message_max(kMaxWsMessage);
+  stream_.expires_never();  // the websocket stream keeps its own timeouts
+  idle_ = true;             // stop() closes it at once
+  auto [ec] = co_await ws->async_accept(msg, kAsTuple);
+  if (ec) co_return;
+  request_done(101, 0, 0);
+  channel->start(std::make_shared<SessionWaker>(weak_from_this(), executor()));
+  ws_reader_done_ = false;
+  // The reader: client messages and control frames, until the connection closes.
+  net::co_spawn(
+      executor(),
+      [self = shared_from_this(), ws, channel]() -> net::awaitable<void> {
+        beast::flat_buffer buf;
+        for (;;) {
+          auto [rec, n] = co_await ws->async_read(buf, kAsTuple);
+          if (rec) break;
+          if (ws->got_text())
+            channel->on_message(
+                std::string_view(static_cast<const char*>(buf.data().data()), buf.size()));
+          buf.consume(buf.size());
+        }
+        self->ws_reader_done_ = true;
+        self->wake_.cancel();
+      },
+      net::detached);
+  // The writer: what the channel has, whenever it is woken.
+  ws->text(true);
+  for (;;) {
+    if (cut_ || ws_reader_done_ || core_->stopping.load()) break;
+    ws_wake_pending_ = false;
+    WsChannel::Pull p = channel->pull();
+    bool broken = false;
+    for (const auto& m : p.messages) {
+      auto [wec, wn] = co_await ws->async_write(net::buffer(m), kAsTuple);
+      if (wec) {
+        broken = true;
+        break;
+      }
+    }
+    if (broken) break;
+    if (!p.close_reason.empty()) {
+      std::string reason = p.close_reason.substr(0, 120);
+      co_await ws->async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                               kAsTuple);
+      break;
+    }
+    if (p.messages.empty() && !ws_wake_pending_ && !ws_reader_done_ && !cut_) {
+      wake_.expires_at(net::steady_timer::time_point::max());
+      co_await wake_.async_wait(kAsTuple);
+    }
+  }
+  if (core_->stopping.load() && !cut_ && !ws_reader_done_)
+    co_await ws->async_close(websocket::close_reason(websocket::close_code::going_away), kAsTuple);
+  // Wait for the reader (it holds the stream): closing the socket ends its read.
+  error_code ignored;
+  stream_.socket().close(ignored);
+  while (!ws_reader_done_) {
+    wake_.expires_at(net::steady_timer::time_point::max());
+    co_await wake_.async_wait(kAsTuple);
+  }
+  cut_ = true;  // nothing more on this connection
+  channel->closed();
+}
+
 net::awaitable<bool> Session::write_response(Response r, bool keep_alive, bool head) {
   if (r.status >= 400 && core_->opt.error_page) core_->opt.error_page(record_.path, accept_, r);
   int status = (r.status < 100 || r.status > 999) ? 500 : r.status;
@@ -843,6 +955,53 @@ net::awaitable<void> Session::loop() {
         co_return;
       }
       expect_continue = has_body;
+    }
+
+    if (!m.streaming() && opt.websocket && req->method == "GET" && websocket::is_upgrade(msg)) {
+      // WebSocket: the middlewares decide who calls, then the hook accepts or refuses.
+      ++seq_;
+      pending_.reset();
+      bool answered = false;
+      {
+        auto state = make_state(req);
+        Responder responder = [state](Response r) { state->deliver(std::move(r)); };
+        answered = run_middlewares(*req, responder);
+        if (!answered) {
+          std::optional<WsResult> res;
+          try {
+            res = opt.websocket(*req);
+          } catch (...) {
+            res = WsResult(response_for_exception(std::current_exception()));
+          }
+          if (!res) {
+            try {
+              (*m.handler)(*req, responder);
+            } catch (...) {
+              responder(response_for_exception(std::current_exception()));
+            }
+            answered = true;
+          } else if (auto* r = std::get_if<Response>(&*res)) {
+            responder(std::move(*r));
+            answered = true;
+          } else {
+            state->done = true;
+            auto channel = std::get<std::shared_ptr<WsChannel>>(std::move(*res));
+            if (tls_)
+              co_await run_websocket(*tls_, msg, channel);
+            else
+              co_await run_websocket(stream_, msg, channel);
+            co_return;
+          }
+        }
+      }
+      co_await wait_wake(false);
+      if (cut_ || !pending_) co_return;
+      Response r = std::move(*pending_);
+      pending_.reset();
+      add_missing_headers(r.headers, req->response_headers);
+      if (opt.finish_response) opt.finish_response(*req, r);
+      if (!co_await write_response(std::move(r), false, head)) co_return;
+      co_return;
     }
 
     if (!m.streaming()) {

@@ -17,8 +17,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "api/http.h"
@@ -38,6 +40,36 @@ struct RequestRecord {
   std::string request_id;
   std::string remote_address;
 };
+
+// WebSocket (RFC 6455) connections, for server-pushed streams (docs/events.md). The server does
+// the handshake and the framing; a WsChannel decides what to send. All calls on one connection
+// come from its I/O strand, one at a time, except WsWaker::wake (any thread).
+class WsWaker {
+ public:
+  virtual ~WsWaker() = default;
+  // There is something to pull: the server calls WsChannel::pull soon. Any thread; never blocks.
+  virtual void wake() = 0;
+};
+class WsChannel {
+ public:
+  virtual ~WsChannel() = default;
+  // After the handshake: `waker` lives as long as the connection.
+  virtual void start(std::shared_ptr<WsWaker> waker) = 0;
+  struct Pull {
+    std::vector<std::string> messages;  // text frames to send now, in order
+    std::string close_reason;           // non-empty: send these, then close with this reason
+  };
+  virtual Pull pull() = 0;
+  // A text message from the client (at most 4 KiB; larger ones close the connection).
+  virtual void on_message(std::string_view) {}
+  // The connection is gone (either side closed it, or the server stops).
+  virtual void closed() = 0;
+};
+// Decides a WebSocket upgrade request of a routed GET (after the middlewares passed it, so
+// Request::principal is set): a channel to accept it, or a response to refuse it. nullopt: not
+// a WebSocket route (the route's own handler answers).
+using WsResult = std::variant<Response, std::shared_ptr<WsChannel>>;
+using WebSocketHook = std::function<std::optional<WsResult>(Request&)>;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -67,6 +99,8 @@ struct ServerOptions {
   // buffered handler answers, the server's own) before it is written, with the request's path
   // and Accept header; may replace it (HTML error pages for browsers, web/page.h). I/O thread.
   std::function<void(std::string_view path, std::string_view accept, Response&)> error_page;
+  // WebSocket upgrades (GET with `Upgrade: websocket` on a buffered route); unset: none.
+  WebSocketHook websocket;
 };
 
 class HttpServer {

@@ -685,6 +685,17 @@ const RouteSpec<CollabEnv> kPullRoutes[] = {
 
 }  // namespace
 
+// The browser's forms run these same handlers (web/pull_pages.cpp; collab_routes.h).
+Response pulls_create(CollabEnv& env, Request& req) {
+  return create_pull(env, req);
+}
+Response pulls_merge(CollabEnv& env, Request& req) {
+  return merge_pull(env, req);
+}
+Response pulls_submit_review(CollabEnv& env, Request& req) {
+  return create_review(env, req);
+}
+
 void add_pulls_routes(Router& router, Services& svc, std::shared_ptr<PullGit> pg) {
   add_routes(router, std::make_shared<CollabEnv>(CollabEnv{svc, std::move(pg)}), kRepo,
              kPullRoutes);

@@ -145,6 +145,14 @@ size_t Router::size() const {
   return routes_.size();
 }
 
+std::vector<Router::RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_)
+    out.push_back({r->method, r->pattern, r->access, static_cast<bool>(r->streaming)});
+  return out;
+}
+
 void Router::add(std::string method, std::string pattern, std::string access, Handler handler) {
   if (!handler) throw Error(Code::kInvalidArgument, "route " + pattern + ": empty handler");
   auto r = std::make_unique<Route>();

@@ -78,6 +78,13 @@ class Router {
 
   size_t size() const;
 
+  // What is registered, in registration order (the OpenAPI document, web/api_page.cpp).
+  struct RouteInfo {
+    std::string method, pattern, access;
+    bool streaming = false;
+  };
+  std::vector<RouteInfo> routes() const;
+
  private:
   struct Route;
   void add_route(std::unique_ptr<Route> route);

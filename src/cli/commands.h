@@ -50,6 +50,8 @@ void add_proposal_commands(CLI::App& app, ContextFn ctx);
 void add_release_commands(CLI::App& app, ContextFn ctx);
 // guts ssh-key add|list|remove: SSH public keys for git over SSH (ssh_key_cmd.cpp).
 void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
+// guts notifications [list|read], guts watch OWNER/REPO (notifications_cmd.cpp).
+void add_notifications_commands(CLI::App& app, ContextFn ctx);
 // guts run list|show|cancel|rerun, guts workflow list|run, guts runner token|list,
 // guts runner-policy show|set: CI/CD (actions_cmd.cpp).
 void add_actions_commands(CLI::App& app, ContextFn ctx);

@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   // Releases (docs/releases.md).
   cli::add_release_commands(app, ctx);
   cli::add_ssh_key_commands(app, ctx);
+  // Notifications and watching (docs/web.md "Notifications").
+  cli::add_notifications_commands(app, ctx);
   // CI/CD (docs/ci.md).
   cli::add_actions_commands(app, ctx);
 

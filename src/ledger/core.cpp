@@ -7,6 +7,7 @@
 
 #include "codec/codec.h"
 #include "crypto/did.h"
+#include "state/blob_refs.h"
 
 namespace guts::ledger {
 
@@ -39,10 +40,11 @@ constexpr uint64_t kPrefetchDeadlineMs = 10000;
 constexpr size_t kMaxCommitBacklog = 2;  // finalized blocks waiting to be applied
 constexpr uint64_t kPollMs = 20;         // retry tick while anything is pending
 
-// Transactions whose refs point at git objects that must travel with them (data availability).
+// Transactions whose refs point at git objects, or that name blobs (LFS objects, release
+// assets: state::blob_refs), which must travel with them (data availability).
 bool needs_objects(const state::Transaction& tx) {
   return std::holds_alternative<state::UpdateRefs>(tx.body) ||
-         std::holds_alternative<state::MergePullRequest>(tx.body);
+         std::holds_alternative<state::MergePullRequest>(tx.body) || !state::blob_refs(tx).empty();
 }
 
 Bytes record_of(const state::Block& b) {
@@ -502,6 +504,35 @@ void Core::drive_verifies(Now now, Actions& out) {
     bool ok = h.parent == ctx.parent_payload && h.view == ctx.round.view &&
               h.proposer == validators.at(ctx.leader) &&
               h.timestamp_ms <= now.unix_ms + kMaxFutureMs;
+    if (ok && options_.availability) {
+      // Data availability first: vote only once the git objects and blobs the block refers to
+      // are here, and execute only then — the validity rules that read git facts (force push,
+      // linear history, code owners; state/git_facts.h) must see the pushed objects, or a slow
+      // link would make this validator refuse a valid block. Asked once per block; the answer
+      // comes back as availability().
+      auto a = available_.find(it->digest);
+      if (a == available_.end()) {
+        available_.emplace(it->digest, Availability{});
+        out.availability.push_back(
+            AvailabilityRequest{it->digest, bit->second.block, availability_hints(b, h.proposer),
+                                now.steady_ms + options_.availability_timeout_ms});
+        ++it;
+        continue;
+      }
+      if (!a->second.done) {
+        ++it;
+        continue;
+      }
+      if (!a->second.ok) {
+        // Not voting lets the view time out; a verdict of "invalid" would accuse the leader of
+        // what may be our own slow link.
+        spdlog::warn("ledger: not voting for block {} (view {}): its git objects did not arrive",
+                     h.height, h.view);
+        available_.erase(a);
+        it = verifies_.erase(it);
+        continue;
+      }
+    }
     if (ok && !executed_.count(it->digest)) {
       switch (ensure_executed(h.parent)) {
         case Ready::kWaiting:
@@ -528,33 +559,7 @@ void Core::drive_verifies(Now now, Actions& out) {
       spdlog::warn("ledger: block {} does not match its proposal (view {})", hex_encode(it->digest),
                    ctx.round.view);
     }
-    if (ok && options_.availability) {
-      // Data availability: vote only once the git objects the block's ref updates point at
-      // are here. Asked once per block; the answer comes back as availability().
-      auto a = available_.find(it->digest);
-      if (a == available_.end()) {
-        available_.emplace(it->digest, Availability{});
-        out.availability.push_back(
-            AvailabilityRequest{it->digest, bit->second.block, availability_hints(b, h.proposer),
-                                now.steady_ms + options_.availability_timeout_ms});
-        ++it;
-        continue;
-      }
-      if (!a->second.done) {
-        ++it;
-        continue;
-      }
-      bool have = a->second.ok;
-      available_.erase(a);
-      if (!have) {
-        // Not voting lets the view time out; a verdict of "invalid" would accuse the leader of
-        // what may be our own slow link.
-        spdlog::warn("ledger: not voting for block {} (view {}): its git objects did not arrive",
-                     h.height, h.view);
-        it = verifies_.erase(it);
-        continue;
-      }
-    }
+    available_.erase(it->digest);
     out.verified.push_back(Verified{ctx.round, it->digest, ok, ok ? record_of(b) : Bytes{}});
     it = verifies_.erase(it);
   }

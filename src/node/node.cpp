@@ -11,6 +11,7 @@
 #include "api/admin_routes.h"
 #include "api/auth.h"
 #include "api/collab_routes.h"
+#include "api/events_routes.h"
 #include "api/evidence_routes.h"
 #include "api/git_routes.h"
 #include "api/github.h"
@@ -18,6 +19,7 @@
 #include "api/http_server.h"
 #include "api/lfs_routes.h"
 #include "api/metrics_routes.h"
+#include "api/notifications_routes.h"
 #include "api/peers_routes.h"
 #include "api/release_routes.h"
 #include "api/routes.h"
@@ -146,6 +148,8 @@ struct Node::Impl {
   std::atomic<bool> backup_cancel{false};
   std::thread backup_thread;
   std::shared_ptr<metrics::Registry> metrics = std::make_shared<metrics::Registry>();
+  std::shared_ptr<api::LiveHub> live;                 // live events (docs/events.md)
+  std::unique_ptr<api::Notifications> notifications;  // node-local inbox (docs/web.md)
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -390,6 +394,20 @@ void Node::start() {
     impl_->chain->add_commit_listener(
         [ix = impl_->search_indexer.get()](const state::Block&) { ix->notify(); });
   }
+  // Notifications (docs/web.md): the node-local inbox follows the finalized blocks (before the
+  // live events, so that a page refreshed on a block event shows the new count).
+  impl_->notifications =
+      std::make_unique<api::Notifications>(*impl_->db, impl_->chain->schema().local, *impl_->chain);
+  impl_->notifications->catch_up();
+  impl_->chain->add_commit_listener(
+      [n = impl_->notifications.get()](const state::Block& b) { n->on_block(b); });
+  // Live events (docs/events.md): derived from each finalized block, fanned out to WebSockets.
+  impl_->live = std::make_shared<api::LiveHub>(api::stored_block_events(*impl_->chain),
+                                               impl_->chain->head().height);
+  impl_->chain->add_commit_listener(
+      [hub = impl_->live, ch = impl_->chain.get()](const state::Block& b) {
+        hub->publish(b.header.height, api::live_events(b, ch->view()));
+      });
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -478,6 +496,9 @@ void Node::start() {
   api::add_collaboration_routes(*router, *impl_->services, *impl_->repos);
   api::add_graphql_routes(*router, *impl_->services);  // POST /api/graphql (gh)
   api::add_peers_routes(*router, peers_source(impl_->network->discovery()));
+  api::add_events_routes(*router, *impl_->services, impl_->live);
+  opts.websocket = api::events_websocket(*impl_->services, impl_->live);
+  api::add_notifications_routes(*router, *impl_->services, *impl_->notifications);
   // Releases (docs/releases.md): assets in the node's BlobStore.
   api::add_release_routes(*router, *impl_->services, *impl_->blobs, {c.release_asset_max_bytes});
   api::EvidenceSource evidence;
@@ -581,6 +602,7 @@ void Node::start() {
       web::make_web_env(*impl_->services, *impl_->repos, peers_source(impl_->network->discovery()),
                         git_opts.hosts, web_opts);
   web::set_search_index(*web_env, impl_->search_index.get());
+  web::set_notifications(*web_env, impl_->notifications.get());
   web::add_web_routes(*router, web_env);
   opts.error_page = web::web_error_pages(web_env);
   // The local operator's credential for the admin routes (node/backup.h), new at every start.
@@ -676,6 +698,8 @@ void Node::stop() {
   // (no block commits any more, so its commit listener is idle).
   impl_->git_projection.reset();
   impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
+  impl_->notifications.reset();   // its commit listener is idle too; it reads the chain
+  impl_->live.reset();
   impl_->chain.reset();
   impl_->repos.reset();
   impl_->blobs.reset();

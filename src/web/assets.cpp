@@ -50,6 +50,8 @@ header.top form.search input{padding:4px 8px;border-radius:6px;border:1px solid 
 .tabs .count{background:var(--border);border-radius:10px;padding:0 6px;font-size:12px}
 pre.fragment{background:var(--hunk);padding:6px 8px;border-radius:6px;overflow-x:auto;font-size:12px}
 .flash.error{color:#cf222e}
+header.top .count{background:#57606a;border-radius:10px;padding:0 6px;font-size:12px}
+ul.notifications li.unread{font-weight:600}ul.notifications form.inline{float:right}
 .err{text-align:center;padding:48px 0}.err .code{font-size:48px;color:var(--muted)}
 .hl.kwa,.hl.kwb{color:#cf222e}.hl.kwc{color:#0550ae}.hl.kwd{color:#8250df}.hl.str,.hl.sng{color:#0a3069}
 .hl.num{color:#0550ae}.hl.com,.hl.slc{color:#6e7781;font-style:italic}.hl.ppc{color:#953800}
@@ -59,7 +61,90 @@ button,a.button{display:inline-block;padding:4px 12px;border:1px solid var(--bor
 form.form{padding:12px 16px}form.form input[type=text],form.form textarea{width:100%;box-sizing:border-box;font:inherit;padding:6px 8px;border:1px solid var(--border);border-radius:6px}
 .signin{padding:12px 16px}.user-code{font-size:28px;letter-spacing:4px;font-family:ui-monospace,monospace}
 table.sessions{width:100%;border-collapse:collapse}table.sessions td,table.sessions th{padding:6px 10px;text-align:left;border-top:1px solid var(--border)}
+table.split{table-layout:fixed}table.split td.code{white-space:pre-wrap;overflow-wrap:anywhere}table.split col.code-col{width:calc(50% - 56px)}
+table.split col.ln-col{width:56px}table.split td.ln{width:auto;min-width:0;padding:0 6px}table.diff td.empty{background:var(--soft)}table.diff tr.inline td{white-space:normal;padding:6px 10px;background:var(--soft)}
+.thread .review-comment{border:1px solid var(--border);border-radius:6px;background:#fff;margin:4px 0}.thread .review-comment .head{padding:4px 8px}
+.thread .review-comment .body{padding:4px 8px}.diff-toggle strong{text-decoration:underline}
+.merge-box ul.checks li.ok::before{content:"✓ ";color:#1f883d}.merge-box ul.checks li.blocked::before{content:"✗ ";color:#cf222e}
+table.api code{overflow-wrap:anywhere}table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
 )css";
+
+// Live updates (docs/web.md "Live updates"): pages mark regions with data-live; this script
+// follows /-/events over a WebSocket and, when an event concerns a region, fetches the page
+// again and swaps that region in. Pages work the same without it.
+constexpr std::string_view kLiveJs = R"js((function () {
+  "use strict";
+  var body = document.body;
+  if (!body || !window.WebSocket || !window.fetch || !window.DOMParser) return;
+  var since = body.getAttribute("data-height");
+  var tries = 0, timer = null, pending = {};
+  function regions() { return Array.prototype.slice.call(document.querySelectorAll("[data-live]")); }
+  if (regions().length === 0 && !document.getElementById("notif-count")) return;
+  function concerns(el, ev) {
+    var kind = el.getAttribute("data-live");
+    if (kind === "blocks") return ev.type === "block";
+    if (kind === "issue")
+      return ev.repo === el.getAttribute("data-repo") && !!ev.issue &&
+             String(ev.issue.number) === el.getAttribute("data-number");
+    if (kind === "notifications") return ev.type === "block";
+    return false;
+  }
+  function refresh() {
+    timer = null;
+    var ids = Object.keys(pending);
+    pending = {};
+    fetch(location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) {
+        if (text === null) return;
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        ids.forEach(function (id) {
+          var now = document.getElementById(id), next = doc.getElementById(id);
+          if (now && next) now.replaceWith(document.importNode(next, true));
+        });
+        ["live-height", "notif-count"].forEach(function (id) {
+          var now = document.getElementById(id), next = doc.getElementById(id);
+          if (now && next) now.replaceWith(document.importNode(next, true));
+        });
+        body.setAttribute("data-live-refreshed", String(Date.now()));
+      })
+      .catch(function () {});
+  }
+  function schedule(id) {
+    pending[id] = true;
+    if (!timer) timer = setTimeout(refresh, 50);
+  }
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/-/events";
+    if (since) url += "?since=" + encodeURIComponent(since);
+    var ws = new WebSocket(url);
+    ws.onopen = function () { tries = 0; body.setAttribute("data-live-state", "open"); };
+    ws.onmessage = function (m) {
+      var ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      if (ev.type === "hello") { since = String(ev.height); return; }
+      if (ev.type === "reset") {
+        since = String(ev.height);
+        regions().forEach(function (el) { if (el.id) schedule(el.id); });
+        return;
+      }
+      if (ev.type === "block") {
+        since = String(ev.height);
+        var h = document.getElementById("live-height");
+        if (h) h.textContent = String(ev.height);
+      }
+      regions().forEach(function (el) { if (el.id && concerns(el, ev)) schedule(el.id); });
+      if (ev.type === "block" && document.getElementById("notif-count")) schedule("notif-count");
+    };
+    ws.onclose = function () {
+      body.setAttribute("data-live-state", "closed");
+      tries = Math.min(tries + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, tries - 1));
+    };
+  }
+  connect();
+})();
+)js";
 
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
@@ -81,6 +166,19 @@ const std::string& stylesheet_path() {
     char buf[24];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(kCss)));
     return "/-/static/guts." + std::string(buf) + ".css";
+  }();
+  return path;
+}
+
+std::string_view live_script() {
+  return kLiveJs;
+}
+
+const std::string& live_script_path() {
+  static const std::string path = [] {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(kLiveJs)));
+    return "/-/static/live." + std::string(buf) + ".js";
   }();
   return path;
 }

@@ -11,4 +11,9 @@ namespace guts::web {
 std::string_view stylesheet();
 const std::string& stylesheet_path();  // "/-/static/guts.<16 hex>.css"
 
+// The live-update script (docs/web.md "Live updates"): follows /-/events and refreshes the
+// regions of a page marked data-live. Same caching scheme as the stylesheet.
+std::string_view live_script();
+const std::string& live_script_path();  // "/-/static/live.<16 hex>.js"
+
 }  // namespace guts::web

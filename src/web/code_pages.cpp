@@ -180,6 +180,9 @@ api::Response blob_page(WebEnv& env, api::Request& req) {
   h.raw(" · <a href=\"") << raw_url << Safe{"\">Raw</a>"};
   h.raw(" · <a href=\"") << rv.base + "/commits/" + url_path(ref) + "/" + url_path(path);
   h.raw("\">History</a>");
+  if (!b.binary)
+    h.raw(" · <a id=\"blame-link\" href=\"")
+        << rv.base + "/blame/" + url_path(ref) + "/" + url_path(path) << Safe{"\">Blame</a>"};
   bool markdown = is_markdown(path) && !b.binary && !b.truncated;
   if (markdown) {
     h.raw(" · <a href=\"?plain=") << (plain ? "0" : "1");

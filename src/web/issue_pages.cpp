@@ -170,6 +170,9 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
     return redirect(rv.base + (i->is_pull ? "/pull/" : "/issues/") + std::to_string(number));
   Html h;
   repo_header(h, rv, pull ? "pulls" : "issues");
+  // Live updates (docs/web.md): the conversation is refreshed when an event concerns it.
+  h.raw("<div id=\"conversation\" data-live=\"issue\" data-repo=\"") << rv.full;
+  h.raw("\" data-number=\"") << number << Safe{"\">"};
   h.raw("<h1 class=\"issue-title\">") << i->title << Safe{" <span class=\"muted\">#"} << number;
   h.raw("</span></h1><p>");
   state_pill(h, *i);
@@ -188,6 +191,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
     if (auto m = view.milestone(rv.rc->repo.id, i->milestone))
       h.raw(" <span class=\"muted\">· milestone ") << m->title << Safe{"</span>"};
   h.raw("</p>");
+  if (pull) pull_tabs(h, rv.base, number, "conversation");
   comment_box(h, rv, display_name(view, i->author), i->created_ms, i->body);
   for (const auto& c : view.comments_of(rv.rc->repo.id, number, state::kIssueComment))
     comment_box(h, rv, display_name(view, c.author), c.created_ms, c.body);
@@ -199,10 +203,15 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
                                                                       : "reviewed";
       comment_box(h, rv, display_name(view, r.author), r.submitted_ms, r.body, verdict);
     }
+    for (const auto& c : view.comments_of(rv.rc->repo.id, number, state::kReviewCommentKind))
+      comment_box(h, rv, display_name(view, c.author), c.created_ms, c.body,
+                  "on " + c.path + " line " + std::to_string(c.line));
     if (i->merged)
-      h.raw("<p class=\"muted\">Merged as <code>")
+      h.raw("<p class=\"muted\" id=\"merged-as\">Merged as <code>")
           << hex_encode(i->merge_sha).substr(0, 12) << Safe{"</code></p>"};
+    pull_merge_box(env, req, h, rv.base, *i);
   }
+  h.raw("</div>");
   write_forms(h, req, rv, *i);
   return page(env, 200, i->title + " · " + rv.full, h);
 }

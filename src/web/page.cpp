@@ -4,7 +4,9 @@
 
 #include "api/auth.h"
 #include "api/errors.h"
+#include "api/notifications.h"
 #include "core/time.h"
+#include "crypto/did.h"
 #include "web/assets.h"
 
 namespace guts::web {
@@ -14,8 +16,8 @@ namespace {
 // occurrence is always this one, never user content).
 constexpr std::string_view kWhoSlot = "<!--who-->";
 
-// The header's account links for the request's caller.
-std::string who_nav(const api::Request& req) {
+// The header's account links for the request's caller, with the unread notification count.
+std::string who_nav(WebEnv& env, const api::Request& req) {
   Html h;
   if (!req.principal.authenticated) {
     h.raw("<a href=\"/-/signin\">Sign in</a>");
@@ -25,6 +27,13 @@ std::string who_nav(const api::Request& req) {
                                                     : req.principal.username;
   h.raw("<a class=\"me\" href=\"/") << url_path(req.principal.username);
   h.raw("\">") << name << Safe{"</a>"};
+  if (env.notifications)
+    if (auto me = crypto::parse_did(req.principal.did)) {
+      h.raw(
+          "<a href=\"/notifications\" id=\"notif-link\">Notifications <span id=\"notif-count\" "
+          "class=\"count\">")
+          << static_cast<uint64_t>(env.notifications->unread_count(*me)) << Safe{"</span></a>"};
+    }
   if (!api::session_id(req.principal).empty()) {
     h.raw("<a href=\"/-/sessions\">Sessions</a>");
     post_button(h, req, "/-/signout", "Sign out");
@@ -52,8 +61,9 @@ api::Response page(WebEnv& env, int status, std::string_view title, const Html& 
           .raw("<title>")
       << title;
   h.raw(" · Guts</title><link rel=\"stylesheet\" href=\"") << stylesheet_path();
-  h.raw("\"></head>\n<body><header class=\"top\"><a href=\"/\">Guts</a><span class=\"node\">")
-      << chain;
+  h.raw("\"><script src=\"") << live_script_path();
+  h.raw("\" defer></script></head>\n<body data-height=\"") << head.height;
+  h.raw("\"><header class=\"top\"><a href=\"/\">Guts</a><span class=\"node\">") << chain;
   h.raw(
       "</span><nav><a href=\"/\">Repositories</a><a href=\"/network\">Network</a>"
       "<!--who--></nav>"
@@ -61,7 +71,7 @@ api::Response page(WebEnv& env, int status, std::string_view title, const Html& 
       "<input type=\"search\" name=\"q\" placeholder=\"Search\" aria-label=\"Search\"></form>"
       "</header>\n<main>");
   h << Safe{body.str()};
-  h.raw("</main>\n<footer>Height ") << head.height;
+  h.raw("</main>\n<footer>Height <span id=\"live-height\">") << head.height << Safe{"</span>"};
   if (network_height > head.height) h.raw(" of ") << network_height;
   h.raw(" · ") << ns.role;
   h.raw(
@@ -167,7 +177,7 @@ void run_page(WebEnv& env, api::Request& req, api::Exchange& ex, PageFn fn) {
     r = html ? error_page(env, 500) : api::error_response(500, "Internal Server Error");
   }
   if (auto at = r.body.find(kWhoSlot); at != std::string::npos)
-    r.body.replace(at, kWhoSlot.size(), who_nav(req));
+    r.body.replace(at, kWhoSlot.size(), who_nav(env, req));
   send(ex, std::move(r));
 }
 

@@ -20,6 +20,8 @@
 #include "api/services.h"
 #include "web/highlight.h"
 #include "web/html.h"
+#include "web/jobs.h"
+#include "web/pending_review.h"
 #include "web/session.h"
 
 namespace guts::git {
@@ -27,6 +29,14 @@ class RepoStore;
 }
 namespace guts::search {
 class Index;
+}
+namespace guts::api {
+class PullGit;
+class Router;
+}  // namespace guts::api
+
+namespace guts::api {
+class Notifications;
 }
 
 namespace guts::web {
@@ -44,12 +54,26 @@ struct WebEnv {
   std::unique_ptr<SessionStore> sessions;
   uint64_t session_lifetime_ms = 14ull * 24 * 3600 * 1000;
   bool secure_cookies = false;  // served over TLS: cookies carry Secure
+  // Pull request git work (api/collab_git.h: mergeability, comparisons, merges), the same code
+  // the REST routes use.
+  std::shared_ptr<api::PullGit> pulls;
+  // Pending review comments (web/pending_review.h); null without a store.
+  std::unique_ptr<PendingReviews> pending;
+  // The router the web routes were added to (the API page lists its routes); set by
+  // add_web_routes.
+  const api::Router* router = nullptr;
+  // The thread of the blocking browser writes (merge, review). Last: destroyed first.
+  std::unique_ptr<Jobs> jobs;
+  // The node's notification inbox (api/notifications.h); null: no inbox (header count hidden).
+  api::Notifications* notifications = nullptr;
 };
 
 // Content-Security-Policy of every HTML page: nothing inline, scripts and styles from this
-// origin only, images also over https (README badges), no framing, forms post here only.
+// origin only, images also over https (README badges), no framing, forms post here only;
+// fetch and WebSocket to this origin only (live updates).
 inline constexpr const char* kPageCsp =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 // Raw user content: never scripted, even when a browser renders it (SVG).
 inline constexpr const char* kRawCsp = "default-src 'none'; style-src 'unsafe-inline'; sandbox";

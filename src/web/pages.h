@@ -7,7 +7,11 @@
 //   issue_form_pages.cpp  browser writes: new issue, comment, close/reopen, edit
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "api/http.h"
+#include "api/router.h"
+#include "state/collab.h"
 #include "web/page.h"
 
 namespace guts::web {
@@ -55,7 +59,33 @@ api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{
 // under kRawCsp), else text/plain for text and application/octet-stream for binary.
 std::string raw_content_type(std::string_view filename, bool binary);
 
-// The lines of a unified diff as table rows (add, del, hunk, context), escaped.
-void diff_rows(Html& h, std::string_view patch, size_t max_lines = 5000);
+// Pull requests beyond the conversation (pull_pages.cpp): the commits and files tabs, inline
+// review comments (pending until the review is submitted), the review and the merge (the same
+// code as POST /pulls/{n}/reviews and PUT /pulls/{n}/merge), a new pull request from compare.
+api::Response pull_commits_page(WebEnv& env, api::Request& req);  // GET .../pull/{n}/commits
+api::Response pull_files_page(WebEnv& env, api::Request& req);    // GET .../pull/{n}/files
+void pending_comment_form(WebEnv& env, api::Request& req, api::Responder respond);
+void review_form(WebEnv& env, api::Request& req, api::Responder respond);
+void merge_form(WebEnv& env, api::Request& req, api::Responder respond);
+void create_pull_form(WebEnv& env, api::Request& req, api::Responder respond);  // POST .../pulls
+// The conversation tab's pull request parts: tabs, mergeability and the merge box, the review
+// threads (issue_pages.cpp calls these).
+void pull_tabs(Html& h, const std::string& base, uint64_t number, std::string_view tab);
+void pull_merge_box(WebEnv& env, const api::Request& req, Html& h, const std::string& base,
+                    const state::Issue& pull);
+
+// GET .../compare/{base}...{head} (history_pages.cpp): commits and the diff.
+api::Response compare_page(WebEnv& env, api::Request& req);
+// GET .../rawdiff/{base}/{head}: `git diff` of merge-base(base, head) → head as text/plain.
+void raw_diff(WebEnv& env, api::Request& req, api::Exchange& ex);
+// GET .../blame/{ref}/{path} (blame_page.cpp).
+api::Response blame_page(WebEnv& env, api::Request& req);
+
+// The API description (api_page.cpp): GET /api/openapi.json and the page GET /api.
+void openapi_file(WebEnv& env, api::Request& req, api::Responder respond);
+api::Response api_page(WebEnv& env, api::Request& req);
+// The OpenAPI 3 document of the /api/v3 and /api/guts routes among `routes`.
+nlohmann::json openapi_document(const std::vector<api::Router::RouteInfo>& routes,
+                                std::string_view server_url);
 
 }  // namespace guts::web

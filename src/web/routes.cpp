@@ -1,5 +1,6 @@
 // The web interface's route table. Pages run as streaming routes so that they execute on the
 // server's worker pool (git reads block); the stylesheet is a buffered route answered from memory.
+#include "api/collab_git.h"
 #include "api/router.h"
 #include "web/actions_pages.h"
 #include "web/assets.h"
@@ -12,6 +13,13 @@ namespace {
 
 void stylesheet_file(WebEnv&, api::Request& req, api::Responder respond) {
   api::Response r;
+  if (req.path == live_script_path()) {
+    r.body = std::string(live_script());
+    r.headers.set("Content-Type", "text/javascript; charset=utf-8");
+    r.headers.set("Cache-Control", "public, max-age=31536000, immutable");
+    security_headers(r.headers);
+    return respond(std::move(r));
+  }
   if (req.path != stylesheet_path()) {
     r.status = 404;
     r.headers.set("Content-Type", "text/plain; charset=utf-8");
@@ -39,6 +47,8 @@ const api::RouteSpec<WebEnv> kSiteRoutes[] = {
     {"GET", "/-/sessions", "user", nullptr, &serve<&sessions_page>},
     {"POST", "/-/sessions/{id}/revoke", "user", &revoke_session},
     {"POST", "/api/guts/web/device", "public", &approve_device},
+    {"GET", "/api/openapi.json", "public", &openapi_file},
+    {"GET", "/api", "public", nullptr, &serve<&api_page>},
 };
 
 const api::RouteSpec<WebEnv> kRepoRoutes[] = {
@@ -60,6 +70,17 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"POST", "/issues/{number}/edit", "repo:read", &edit_issue_form},
     {"POST", "/issues/{number}/comments", "repo:read", &comment_form},
     {"POST", "/issues/{number}/state", "repo:read", &state_form},
+    // Review, merge, compare, blame (pull_pages.cpp, history_pages.cpp, blame_page.cpp).
+    {"GET", "/pull/{number}/commits", "repo:read", nullptr, &serve<&pull_commits_page>},
+    {"GET", "/pull/{number}/files", "repo:read", nullptr, &serve<&pull_files_page>},
+    {"POST", "/pull/{number}/pending", "repo:read", &pending_comment_form},
+    {"POST", "/pull/{number}/review", "repo:read", &review_form},
+    {"POST", "/pull/{number}/merge", "repo:write", &merge_form},
+    {"GET", "/compare", "repo:read", nullptr, &serve<&compare_page>},
+    {"GET", "/compare/{rest...}", "repo:read", nullptr, &serve<&compare_page>},
+    {"POST", "/pulls", "repo:read", &create_pull_form},
+    {"GET", "/rawdiff/{base}/{head}", "repo:read", nullptr, &raw_diff},
+    {"GET", "/blame/{rest...}", "repo:read", nullptr, &serve<&blame_page>},
     // CI/CD: the Actions tab (actions_pages.cpp).
     {"GET", "/actions", "repo:read", nullptr, &serve<&actions_page>},
     {"GET", "/actions/runs/{id}", "repo:read", nullptr, &serve<&run_page>},
@@ -75,7 +96,12 @@ std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& re
                                      WebOptions options) {
   auto env = std::shared_ptr<WebEnv>(
       new WebEnv{services, repos, std::move(peers), std::move(hosts), {}, nullptr});
-  if (options.db) env->sessions = std::make_unique<SessionStore>(*options.db, options.local);
+  if (options.db) {
+    env->sessions = std::make_unique<SessionStore>(*options.db, options.local);
+    env->pending = std::make_unique<PendingReviews>(*options.db, options.local);
+  }
+  env->pulls = std::make_shared<api::PullGit>(repos);
+  env->jobs = std::make_unique<Jobs>();
   env->session_lifetime_ms = options.session_lifetime_ms;
   env->secure_cookies = options.secure_cookies;
   return env;
@@ -85,7 +111,11 @@ void set_search_index(WebEnv& env, search::Index* index) {
   env.search = index;
 }
 
+void add_notification_pages(api::Router& router, std::shared_ptr<WebEnv> env);  // inbox
+
 void add_web_routes(api::Router& router, std::shared_ptr<WebEnv> env) {
+  if (env) env->router = &router;
+  add_notification_pages(router, env);
   api::add_routes(router, env, "", kSiteRoutes);
   api::add_routes(router, env, "/{owner}/{repo}", kRepoRoutes);
 }

@@ -108,6 +108,8 @@ api::Response network_page(WebEnv& env, api::Request&) {
   uint64_t network_height = std::max(ns.network_height, head.height);
   uint64_t now = unix_millis();
   Html h;
+  // Live updates (docs/web.md): refreshed with each finalized block.
+  h.raw("<div id=\"network\" data-live=\"blocks\">");
   h.raw("<h1>Network</h1><div class=\"box\"><div class=\"body\"><table class=\"files\">");
   auto row = [&](std::string_view k, const std::string& v) {
     h.raw("<tr><td>") << k << Safe{"</td><td><code>"} << v << Safe{"</code></td></tr>"};
@@ -157,7 +159,7 @@ api::Response network_page(WebEnv& env, api::Request&) {
     }
   }
   if (n == 0) h.raw("<li class=\"muted\">No connected peers.</li>");
-  h.raw("</ul></div>");
+  h.raw("</ul></div></div>");
   return page(env, 200, "Network", h);
 }
 

@@ -21,6 +21,9 @@ class RepoStore;
 namespace guts::search {
 class Index;
 }
+namespace guts::api {
+class Notifications;
+}
 
 namespace guts::web {
 
@@ -45,6 +48,9 @@ std::shared_ptr<WebEnv> make_web_env(api::Services& services, git::RepoStore& re
 
 // The search page's index (docs/search.md); without one, /search says search is off.
 void set_search_index(WebEnv& env, search::Index* index);
+
+// The notification inbox (api/notifications.h): the header's unread count and /notifications.
+void set_notifications(WebEnv& env, api::Notifications* notifications);
 
 // Resolves session cookies for the auth middleware (api::make_auth_middlewares).
 api::BrowserSessions browser_sessions(std::shared_ptr<WebEnv> env);

@@ -3,7 +3,7 @@
 // and from node 1, which fetched the object over p2p before voting for the block that recorded
 // it (replication/blob_sync.h); `git lfs lock`/`locks`/`unlock`; a malformed batch request
 // answers 400/422 and changes nothing; an upload whose bytes do not match its oid is refused and
-// leaves nothing behind.
+// leaves nothing behind. A release asset uploaded to node 0 is downloaded from node 1.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -103,6 +103,26 @@ TEST(LfsE2e, PushCloneFromBothNodesLocksAndBadInput) {
   EXPECT_EQ(read_file(clone1 / "big.bin"), big);
   auto blob1 = net.node(1).data_dir() / "blobs" / sha256_hex(big).substr(0, 2) / sha256_hex(big);
   EXPECT_TRUE(fs::exists(blob1));
+
+  // A release asset uploaded to node 0 is replicated like an LFS object (state::blob_refs names
+  // it): node 1 serves the same bytes (docs/releases.md, docs/blobs.md).
+  const std::string asset = random_bytes(300000, 23);
+  write_file(root.path() / "tool.bin", asset);
+  g = alice.guts({"release", "create", "alice/media", "v1.0.0", "--title", "One",
+                  (root.path() / "tool.bin").string()});
+  ASSERT_TRUE(g.ok()) << g.both();
+  auto dl = root.path() / "dl1";
+  fs::create_directories(dl);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        g = alice1.guts({"release", "download", "alice/media", "v1.0.0", "--dir", dl.string()});
+        return g.ok();
+      },
+      60s, 300ms))
+      << g.both() << net.logs();
+  EXPECT_EQ(read_file(dl / "tool.bin"), asset);
+  EXPECT_TRUE(fs::exists(net.node(1).data_dir() / "blobs" / sha256_hex(asset).substr(0, 2) /
+                         sha256_hex(asset)));
 
   // Locks: lock, list, another user's view, unlock.
   g = alice.git({"lfs", "lock", "big.bin"}, work);

@@ -1,6 +1,7 @@
 // Escaping and Markdown rendering (guts_web_markup): user content never becomes markup.
 #include <gtest/gtest.h>
 
+#include "web/diff_layout.h"
 #include "web/html.h"
 #include "web/markdown.h"
 
@@ -139,6 +140,87 @@ TEST(Markdown, BoundedInput) {
   auto out = render_markdown(big, mo).html;
   EXPECT_TRUE(contains(out, "too large to render"));
   EXPECT_FALSE(contains(out, "line 99"));
+}
+
+// ---- diff layout (web/diff_layout.h) ----
+
+TEST(DiffLayout, LineNumbersFromHunkHeaders) {
+  auto p = parse_patch(
+      "@@ -10,3 +20,4 @@ fn\n ctx\n-old\n+new1\n+new2\n tail\n\\ No newline at end of file\n");
+  ASSERT_EQ(p.lines.size(), 7u);
+  EXPECT_EQ(p.lines[0].kind, DiffLine::kHunk);
+  EXPECT_EQ(p.lines[1].kind, DiffLine::kContext);
+  EXPECT_EQ(p.lines[1].old_no, 10u);
+  EXPECT_EQ(p.lines[1].new_no, 20u);
+  EXPECT_EQ(p.lines[1].text, "ctx");
+  EXPECT_EQ(p.lines[2].kind, DiffLine::kDel);
+  EXPECT_EQ(p.lines[2].old_no, 11u);
+  EXPECT_EQ(p.lines[2].new_no, 0u);
+  EXPECT_EQ(p.lines[3].kind, DiffLine::kAdd);
+  EXPECT_EQ(p.lines[3].new_no, 21u);
+  EXPECT_EQ(p.lines[4].new_no, 22u);
+  EXPECT_EQ(p.lines[5].old_no, 12u);
+  EXPECT_EQ(p.lines[5].new_no, 23u);
+  EXPECT_EQ(p.lines[6].kind, DiffLine::kNote);
+  EXPECT_FALSE(p.truncated);
+}
+
+TEST(DiffLayout, SecondHunkRestartsNumbersAndJunkBeforeIsIgnored) {
+  auto p = parse_patch("diff --git a b\n@@ -1 +1 @@\n-a\n+b\n@@ -50,2 +60,2 @@\n x\n");
+  ASSERT_EQ(p.lines.size(), 5u);
+  EXPECT_EQ(p.lines[4].old_no, 50u);
+  EXPECT_EQ(p.lines[4].new_no, 60u);
+}
+
+TEST(DiffLayout, Truncates) {
+  std::string patch = "@@ -1,100 +1,100 @@\n";
+  for (int i = 0; i < 100; ++i) patch += " line\n";
+  auto p = parse_patch(patch, 10);
+  EXPECT_EQ(p.lines.size(), 10u);
+  EXPECT_TRUE(p.truncated);
+}
+
+TEST(DiffLayout, SplitPairsRemovedWithAddedInOrder) {
+  auto p = parse_patch("@@ -1,5 +1,4 @@\n a\n-b\n-c\n-d\n+B\n+C\n e\n+f\n-g\n");
+  auto rows = split_rows(p.lines);
+  // hunk, a, (b,B), (c,C), (d,-), e, (-,f), (g,-)
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[0].left, rows[0].right);
+  EXPECT_EQ(rows[0].left->kind, DiffLine::kHunk);
+  EXPECT_EQ(rows[1].left, rows[1].right);
+  EXPECT_EQ(rows[1].left->text, "a");
+  EXPECT_EQ(rows[2].left->text, "b");
+  EXPECT_EQ(rows[2].right->text, "B");
+  EXPECT_EQ(rows[3].left->text, "c");
+  EXPECT_EQ(rows[3].right->text, "C");
+  EXPECT_EQ(rows[4].left->text, "d");
+  EXPECT_EQ(rows[4].right, nullptr);
+  EXPECT_EQ(rows[5].left->text, "e");
+  EXPECT_EQ(rows[6].left, nullptr);
+  EXPECT_EQ(rows[6].right->text, "f");
+  // An addition followed by a removal is not paired backwards.
+  EXPECT_EQ(rows[7].left->text, "g");
+  EXPECT_EQ(rows[7].right, nullptr);
+}
+
+TEST(DiffLayout, SplitMoreAddsThanDels) {
+  auto p = parse_patch("@@ -1 +1,3 @@\n-x\n+1\n+2\n+3\n");
+  auto rows = split_rows(p.lines);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].left->old_no, 1u);
+  EXPECT_EQ(rows[1].right->new_no, 1u);
+  EXPECT_EQ(rows[2].left, nullptr);
+  EXPECT_EQ(rows[3].right->new_no, 3u);
+}
+
+TEST(DiffLayout, HostileBytesAreJustText) {
+  std::string patch = "@@ -1 +1 @@\n-<script>\n+\"\xff\xfe\"\r\n";
+  auto p = parse_patch(patch);
+  ASSERT_EQ(p.lines.size(), 3u);
+  EXPECT_EQ(p.lines[1].text, "<script>");
+  EXPECT_EQ(p.lines[2].text, "\"\xff\xfe\"");  // CR of CRLF dropped
+  EXPECT_TRUE(parse_patch("").lines.empty());
+  EXPECT_TRUE(parse_patch("@@").lines.size() == 1);
 }
 
 }  // namespace

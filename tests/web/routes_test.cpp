@@ -3,6 +3,7 @@
 
 #include "api/router.h"
 #include "web/assets.h"
+#include "web/diff_view.h"
 #include "web/pages.h"
 #include "web/web.h"
 
@@ -115,14 +116,74 @@ TEST(WebRoutes, RawContentTypes) {
   EXPECT_EQ(raw_content_type("a.out", true), "application/octet-stream");
 }
 
-TEST(WebRoutes, DiffRowsEscape) {
+TEST(WebRoutes, DiffViewEscapes) {
+  git::FileDiff f;
+  f.filename = "<script>alert(1)</script>\"x\xff.txt";
+  f.status = "modified";
+  f.patch = "@@ -1 +1 @@\n-<script>\n+\"ok\"\n same";
+  git::FileDiff bin;
+  bin.filename = "logo.png";
+  bin.status = "added";
+  bin.binary = true;
+  for (DiffMode mode : {DiffMode::kUnified, DiffMode::kSplit}) {
+    Html h;
+    DiffView v;
+    v.mode = mode;
+    v.here = "/o/r/commit/abc";
+    v.file_href = "/o/r/blob/abc/";
+    v.line_links = true;
+    render_diff(h, {f, bin}, v);
+    const auto& s = h.str();
+    EXPECT_NE(s.find("class=\"code hunk\""), std::string::npos);
+    EXPECT_NE(s.find("&lt;script&gt;"), std::string::npos);
+    EXPECT_NE(s.find("&quot;ok&quot;"), std::string::npos);
+    EXPECT_NE(s.find("\xEF\xBF\xBD"), std::string::npos);  // invalid UTF-8 replaced
+    EXPECT_NE(s.find("Binary file not shown"), std::string::npos);
+    EXPECT_EQ(s.find("<script"), std::string::npos);
+    EXPECT_EQ(s.find("\"x"), std::string::npos);
+  }
+}
+
+TEST(WebRoutes, OpenApiFromTheRouteTable) {
+  auto r = routes();
+  auto noop = [](api::Request&, api::Responder) {};
+  r.add("PUT", "/api/v3/repos/{owner}/{repo}/pulls/{number}/merge", "repo:write", noop);
+  r.add("GET", "/api/v3/repos/{owner}/{repo}/git/ref/{ref...}", "repo:read", noop);
+  auto doc = openapi_document(r.routes(), "http://node:8080");
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  EXPECT_EQ(doc["servers"][0]["url"], "http://node:8080");
+  const auto& paths = doc["paths"];
+  // Only /api/v3 and /api/guts: no web pages, git or metrics.
+  for (const auto& [path, ops] : paths.items())
+    EXPECT_TRUE(path.rfind("/api/v3", 0) == 0 || path.rfind("/api/guts", 0) == 0) << path;
+  ASSERT_TRUE(paths.contains("/api/guts/status"));
+  EXPECT_EQ(paths["/api/guts/status"]["get"]["x-guts-access"], "public");
+  EXPECT_EQ(paths["/api/guts/status"]["get"]["security"][0].size(), 0u);
+  const auto& merge = paths["/api/v3/repos/{owner}/{repo}/pulls/{number}/merge"]["put"];
+  EXPECT_EQ(merge["x-guts-access"], "repo:write");
+  EXPECT_EQ(merge["tags"][0], "pulls");
+  EXPECT_EQ(merge["parameters"].size(), 3u);
+  EXPECT_EQ(merge["parameters"][2]["name"], "number");
+  EXPECT_TRUE(merge["security"][0].contains("token"));
+  // A catch-all parameter is a plain path parameter.
+  ASSERT_TRUE(paths.contains("/api/v3/repos/{owner}/{repo}/git/ref/{ref}"));
+  EXPECT_EQ(paths["/api/v3/repos/{owner}/{repo}/git/ref/{ref}"]["get"]["parameters"][2]["name"],
+            "ref");
+}
+
+TEST(WebRoutes, DiffViewTruncatesWithRawLink) {
+  git::FileDiff f;
+  f.filename = "big.txt";
+  f.status = "modified";
+  f.patch = "@@ -1,50 +1,50 @@\n";
+  for (int i = 0; i < 50; ++i) f.patch += " x\n";
   Html h;
-  diff_rows(h, "@@ -1 +1 @@\n-<script>\n+\"ok\"\n same");
-  const auto& s = h.str();
-  EXPECT_NE(s.find("class=\"hunk\""), std::string::npos);
-  EXPECT_NE(s.find("class=\"del\">-&lt;script&gt;"), std::string::npos);
-  EXPECT_NE(s.find("class=\"add\">+&quot;ok&quot;"), std::string::npos);
-  EXPECT_EQ(s.find("<script"), std::string::npos);
+  DiffView v;
+  v.max_lines_per_file = 10;
+  v.raw_diff = "/o/r/rawdiff/a/b";
+  render_diff(h, {f}, v);
+  EXPECT_NE(h.str().find("Diff truncated."), std::string::npos);
+  EXPECT_NE(h.str().find("href=\"/o/r/rawdiff/a/b\""), std::string::npos);
 }
 
 }  // namespace
