@@ -54,5 +54,8 @@ void add_ssh_key_commands(CLI::App& app, ContextFn ctx);
 void add_notifications_commands(CLI::App& app, ContextFn ctx);
 // guts secret set|list|delete: Actions secrets sealed to the runners (secret_cmd.cpp).
 void add_secret_commands(CLI::App& app, ContextFn ctx);
+// guts run list|show|cancel|rerun, guts workflow list|run, guts runner token|list,
+// guts runner-policy show|set: CI/CD (actions_cmd.cpp).
+void add_actions_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   cli::add_notifications_commands(app, ctx);
   cli::add_secret_commands(app, ctx);
   cli::add_trust_commands(app, ctx);  // verified clones (docs/verify.md)
+  // CI/CD (docs/ci.md).
+  cli::add_actions_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "api/actions_routes.h"
 #include "api/admin_routes.h"
 #include "api/auth.h"
 #include "api/collab_routes.h"
@@ -567,6 +568,8 @@ void Node::start() {
     api::add_search_routes(*router,
                            std::make_shared<api::SearchEnv>(api::SearchEnv{
                                *impl_->services, *impl_->search_index, *impl_->search_indexer}));
+  // CI/CD in GitHub Actions' REST shapes, check runs, runner policy (docs/ci.md "REST").
+  api::add_actions_routes(*router, *impl_->services, *impl_->repos);
   // Health and metrics (docs/metrics.md): ready = consensus running, caught up, connected.
   const bool needs_peers = !validator || genesis.validators.size() > 1;
   auto readiness = [this, needs_peers] {

@@ -11,6 +11,7 @@
 #include "state/repo_seeds_state.h"
 #include "state/reputation.h"
 #include "state/rules.h"
+#include "state/runner_policy_state.h"
 #include "state/ssh_keys_state.h"
 #include "state/view.h"
 
@@ -104,6 +105,9 @@ uint64_t required_scope(TxKind kind) {
     // SSH keys: account administration, like repositories.
     case TxKind::kAddSshKey:
     case TxKind::kDeleteSshKey:
+      return kScopeRepo;
+    // CI runner trust policy: repository administration.
+    case TxKind::kSetRunnerPolicy:
       return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
@@ -333,6 +337,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_lfs(s_, state, tx, now);
         } else if constexpr (kIsCiRunnerBody<T>) {
           return apply_ci_runner(s_, state, tx, now);
+        } else if constexpr (std::is_same_v<T, SetRunnerPolicy>) {
+          return apply_set_runner_policy(s_, state, tx, b, now);
         } else {
           return apply_collab(state, tx);
         }

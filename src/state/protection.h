@@ -212,7 +212,9 @@ struct ReviewTally {
 };
 ReviewTally tally_reviews(const StateView& view, const Repo& repo, const Issue& pull,
                           const ProtectionRule& rule);
-// The latest state per context for `sha` (what the combined status reads).
+// The latest state per context for `sha` (what the combined status reads), as required checks
+// see it: a success written by a runner the repository does not trust (state/runner_policy.h)
+// counts as pending.
 std::map<std::string, uint8_t> status_map(const StateView& view, uint64_t repo_id,
                                           const Bytes& sha);
 // The subjects the wrappers above evaluate (facts unknown), for callers that add git facts.

@@ -13,6 +13,7 @@
 #include "state/protection_view.h"
 #include "state/rejections.h"
 #include "state/rules.h"
+#include "state/runner_policy.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -69,7 +70,11 @@ bool branch_is_protected(const StateView& view, uint64_t repo_id, std::string_vi
 std::map<std::string, uint8_t> status_map(const StateView& view, uint64_t repo_id,
                                           const Bytes& sha) {
   std::map<std::string, uint8_t> out;
-  for (auto& s : commit_statuses(view, repo_id, sha)) out[s.context] = s.state;
+  // A runner's status counts only when the repository trusts the runner (runner_policy.h); an
+  // untrusted runner's success is seen as pending.
+  for (auto& s : commit_statuses(view, repo_id, sha))
+    out[s.context] =
+        s.state == kStatusSuccess && !status_trusted(view, s) ? uint8_t{kStatusPending} : s.state;
   return out;
 }
 

@@ -171,6 +171,9 @@ const char* tx_kind_name(TxKind kind) {
       return "set_actions_secret";
     case TxKind::kDeleteActionsSecret:
       return "delete_actions_secret";
+    // CI runner trust policy (state/runner_policy.h).
+    case TxKind::kSetRunnerPolicy:
+      return "set_runner_policy";
   }
   return "unknown";
 }
@@ -223,6 +226,7 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, SetJobLog>) return TxKind::kSetJobLog;
         if constexpr (std::is_same_v<T, SetActionsSecret>) return TxKind::kSetActionsSecret;
         if constexpr (std::is_same_v<T, DeleteActionsSecret>) return TxKind::kDeleteActionsSecret;
+        if constexpr (std::is_same_v<T, SetRunnerPolicy>) return TxKind::kSetRunnerPolicy;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -281,6 +285,8 @@ Bytes encode_body(const TxBody& body) {
           encode_lfs_body(w, b);
         } else if constexpr (kIsCiRunnerBody<T>) {
           encode_ci_runner_body(w, b);
+        } else if constexpr (std::is_same_v<T, SetRunnerPolicy>) {
+          encode_runner_policy_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -521,6 +527,9 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kDeleteActionsSecret:
       out = decode_delete_actions_secret(r);
+      break;
+    case TxKind::kSetRunnerPolicy:
+      out = decode_runner_policy_body(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

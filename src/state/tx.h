@@ -26,6 +26,7 @@
 #include "state/release.h"
 #include "state/repo_seeds.h"
 #include "state/reputation.h"
+#include "state/runner_policy.h"
 #include "state/ssh_keys.h"
 
 namespace guts::state {
@@ -115,6 +116,8 @@ enum class TxKind : uint32_t {
   kSetJobLog = 68,
   kSetActionsSecret = 69,
   kDeleteActionsSecret = 70,
+  // CI runner trust policy (state/runner_policy.h).
+  kSetRunnerPolicy = 64,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -201,7 +204,9 @@ using TxBody =
                  // Git LFS (kinds 49-51, explicit in kind_of)
                  LfsAddObjects, LfsCreateLock, LfsDeleteLock,
                  // CI runners: logs and secrets (kinds 68-70, explicit in kind_of)
-                 SetJobLog, SetActionsSecret, DeleteActionsSecret>;
+                 SetJobLog, SetActionsSecret, DeleteActionsSecret,
+                 // CI runner trust policy (kind 64, explicit in kind_of)
+                 SetRunnerPolicy>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

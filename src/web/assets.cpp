@@ -32,6 +32,7 @@ table.files tr:first-child td{border-top:0}table.files td.age{color:var(--muted)
 .pill{display:inline-block;padding:0 7px;border:1px solid var(--border);border-radius:2em;font-size:12px;color:var(--muted)}
 .label{display:inline-block;padding:0 7px;border-radius:2em;font-size:12px;background:var(--soft);border:1px solid var(--border)}
 .state-open{background:#1f883d;color:#fff;border-color:#1f883d}.state-closed{background:#8250df;color:#fff;border-color:#8250df}
+.run-ok{background:#1f883d;color:#fff;border-color:#1f883d}.run-bad{background:#cf222e;color:#fff;border-color:#cf222e}.run-wait{background:#bf8700;color:#fff;border-color:#bf8700}pre.log{margin:4px 0 0;max-height:20em}
 code,pre,.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{background:var(--soft);padding:12px;overflow:auto;border-radius:6px}
 table.code{border-collapse:collapse;width:100%}table.code td{padding:0 10px;vertical-align:top;white-space:pre}

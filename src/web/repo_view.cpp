@@ -71,7 +71,8 @@ void repo_header(Html& h, const RepoView& rv, std::string_view tab, std::string_
                       {"branches", "Branches", rv.base + "/branches"},
                       {"tags", "Tags", rv.base + "/tags"},
                       {"issues", "Issues", rv.base + "/issues"},
-                      {"pulls", "Pull requests", rv.base + "/pulls"}};
+                      {"pulls", "Pull requests", rv.base + "/pulls"},
+                      {"actions", "Actions", rv.base + "/actions"}};
   h.raw("<nav class=\"tabs\">");
   for (const auto& t : tabs) {
     h.raw("<a href=\"") << t.href;

@@ -36,7 +36,7 @@ std::pair<std::string, std::string> split_ref(const git::Browser& git, std::stri
                                               const std::string& default_branch);
 
 // Title (owner / name, visibility), description and the tabs; `tab` is "code", "commits",
-// "branches", "tags", "issues" or "pulls".
+// "branches", "tags", "issues", "pulls" or "actions".
 void repo_header(Html& h, const RepoView& rv, std::string_view tab, std::string_view ref = {});
 // owner/name / dir / file links for `path` at `ref`.
 void breadcrumbs(Html& h, const RepoView& rv, std::string_view ref, std::string_view path);

@@ -2,6 +2,7 @@
 // server's worker pool (git reads block); the stylesheet is a buffered route answered from memory.
 #include "api/collab_git.h"
 #include "api/router.h"
+#include "web/actions_pages.h"
 #include "web/assets.h"
 #include "web/pages.h"
 #include "web/web.h"
@@ -80,6 +81,11 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"POST", "/pulls", "repo:read", &create_pull_form},
     {"GET", "/rawdiff/{base}/{head}", "repo:read", nullptr, &raw_diff},
     {"GET", "/blame/{rest...}", "repo:read", nullptr, &serve<&blame_page>},
+    // CI/CD: the Actions tab (actions_pages.cpp).
+    {"GET", "/actions", "repo:read", nullptr, &serve<&actions_page>},
+    {"GET", "/actions/runs/{id}", "repo:read", nullptr, &serve<&run_page>},
+    {"POST", "/actions/runs/{id}/cancel", "repo:read", &cancel_run_form},
+    {"POST", "/actions/runs/{id}/rerun", "repo:read", &rerun_run_form},
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -142,3 +142,30 @@ if as bob release delete alice/release-app v3.0.0 >/dev/null 2>&1; then
 fi
 expect_out "Deleted release v3.0.0" alice release delete alice/release-app v3.0.0
 echo "ok: guts release"
+
+# CI/CD (docs/ci.md "REST", "CLI"): Octokit's actions.* and checks.*, then the guts CLI on the
+# repository actions.mjs left (alice/ci-app: run 1 completed, cancelled after a re-run).
+BIN="$BIN" node "$BUILD/actions.mjs"
+expect_out "CI  .guts/workflows/ci.yml  active" alice workflow list alice/ci-app
+expect_out "cancelled  CI  workflow_dispatch  main" alice run list alice/ci-app --event workflow_dispatch
+RUN_ID=$(as alice run list alice/ci-app --event workflow_dispatch --json | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).workflow_runs[0].id))')
+expect_out "attempt 2" bob run show alice/ci-app "$RUN_ID"
+expect_out "job " bob run show alice/ci-app "$RUN_ID"
+expect_out "Re-running run #$RUN_ID" alice run rerun alice/ci-app "$RUN_ID"
+expect_out "Cancelled run #$RUN_ID" alice run cancel alice/ci-app "$RUN_ID"
+if as bob run rerun alice/ci-app "$RUN_ID" >/dev/null 2>&1; then
+  echo "FAIL: a reader re-ran a run"; exit 1
+fi
+expect_out "box-1  offline" alice runner list alice/ci-app
+expect_out "expires " alice runner token alice/ci-app
+expect_out "Trusted runners:" alice runner-policy show alice/ci-app
+expect_out "any runner registered" alice runner-policy set alice/ci-app
+expect_out "box-1" alice runner-policy set alice/ci-app box-1
+git -C "$WORK/ci-app" checkout -q -b feature
+git -C "$WORK/ci-app" -c user.name=t -c user.email=t@e commit -q --allow-empty -m feature
+git -C "$WORK/ci-app" -c user.name=t -c user.email=t@e push -q \
+  "http://alice:$ALICE_TOKEN@${URL#http://}/alice/ci-app.git" feature
+expect_out "Requested a run of ci.yml at feature" alice workflow run alice/ci-app ci.yml --ref feature -f level=2
+expect_out "queued  CI  workflow_dispatch  feature" bob run list alice/ci-app --branch feature
+echo "ok: guts run / workflow / runner / runner-policy"

@@ -1,0 +1,67 @@
+// Kind 64 set_runner_policy: application, and the trust rule required status checks apply to
+// runners' statuses (state/runner_policy.h).
+#include <algorithm>
+
+#include "crypto/did.h"
+#include "state/ci.h"
+#include "state/permission.h"
+#include "state/protection.h"
+#include "state/rejections.h"
+#include "state/runner_policy_state.h"
+#include "state/tx.h"
+#include "state/view.h"
+#include "storage/db.h"
+
+namespace guts::state {
+
+std::string runner_policy_key(uint64_t repo_id) {
+  return "WP" + storage::be64(repo_id);
+}
+
+std::optional<RunnerPolicy> runner_policy(const StateView& view, uint64_t repo_id) {
+  auto v = view.kv().get(view.schema().governance, runner_policy_key(repo_id));
+  if (!v) return std::nullopt;
+  return decode_runner_policy(*v);
+}
+
+bool status_trusted(const StateView& view, const CommitStatus& status) {
+  auto runner = runs::runner(view.schema(), view.kv(), status.repo_id, status.creator);
+  if (!runner) return true;  // not a runner's status: a writer's (kind 36), counted as before
+  auto policy = runner_policy(view, status.repo_id);
+  if (policy && !policy->trusted_runners.empty()) {
+    const auto& keys = policy->trusted_runners;
+    return std::find(keys.begin(), keys.end(), status.creator) != keys.end();
+  }
+  auto repo = view.repo(status.repo_id);
+  return repo && effective_permission(view, *repo, runner->token_creator) >= Permission::kAdmin;
+}
+
+Status apply_set_runner_policy(const Schema& s, Overlay& state, const Transaction& tx,
+                               const SetRunnerPolicy& b, uint64_t now) {
+  StateView view(s, state);
+  auto repo = view.repo(b.repo_id);
+  auto have = repo ? effective_permission(view, *repo, tx.author) : Permission::kNone;
+  if (!repo || have == Permission::kNone)
+    return reject::not_found("repository " + std::to_string(b.repo_id) + " does not exist");
+  if (have < Permission::kAdmin) return reject::denied("Must have admin rights to Repository.");
+  if (b.trusted_runners.size() > kMaxTrustedRunners)
+    return reject::invalid("trusted_runners: at most " + std::to_string(kMaxTrustedRunners));
+  for (size_t i = 0; i < b.trusted_runners.size(); ++i) {
+    if (!crypto::is_valid_public_key(b.trusted_runners[i]))
+      return reject::invalid("trusted_runners: " + crypto::did_from_key(b.trusted_runners[i]) +
+                             " is not a valid key");
+    for (size_t j = 0; j < i; ++j)
+      if (b.trusted_runners[j] == b.trusted_runners[i])
+        return reject::invalid("trusted_runners: " + crypto::did_from_key(b.trusted_runners[i]) +
+                               " is listed twice");
+  }
+  RunnerPolicy p;
+  p.repo_id = b.repo_id;
+  p.trusted_runners = b.trusted_runners;
+  p.updated_by = tx.author;
+  p.updated_ms = now;
+  state.put(s.governance, runner_policy_key(b.repo_id), encode_runner_policy(p));
+  return Status::Ok();
+}
+
+}  // namespace guts::state
