@@ -21,7 +21,6 @@ const host = url.replace(/^http:\/\//, "");
 const tokens = { alice: process.env.ALICE_TOKEN, bob: process.env.BOB_TOKEN };
 const alice = new Octokit({ baseUrl, auth: tokens.alice });
 const bob = new Octokit({ baseUrl, auth: tokens.bob });
-const anon = new Octokit({ baseUrl });
 const log = (s) => console.log(`# ${s}`);
 const gitEnv = {
   ...process.env,
@@ -139,12 +138,14 @@ assert.equal((await alice.rest.actions.listWorkflowRunsForRepo({ owner, repo, br
 assert.equal((await alice.rest.actions.listWorkflowRunsForRepo({ owner, repo, status: "completed", event: "workflow_dispatch" })).data.total_count, 0);
 assert.equal((await alice.rest.actions.listWorkflowRunsForRepo({ owner, repo, head_sha: sha, event: "workflow_dispatch" })).data.total_count, 1);
 assert.equal((await alice.rest.actions.listWorkflowRuns({ owner, repo, workflow_id: "ci.yml", event: "workflow_dispatch" })).data.total_count, 1);
-const got = await anon.rest.actions.getWorkflowRun({ owner, repo, run_id: run.id });
+const got = await alice.rest.actions.getWorkflowRun({ owner, repo, run_id: run.id });
 assert.equal(got.data.id, run.id);
 // Conditional requests: the ETag answers 304 while nothing changed.
 const etag = got.headers.etag;
 assert.ok(etag, "an ETag on GET");
-const again = await fetch(`${baseUrl}/repos/${owner}/${repo}/actions/runs/${run.id}`, { headers: { "If-None-Match": etag } });
+const again = await fetch(`${baseUrl}/repos/${owner}/${repo}/actions/runs/${run.id}`, {
+  headers: { "If-None-Match": etag, Authorization: `token ${tokens.alice}` },
+});
 assert.equal(again.status, 304);
 const jobs = await alice.rest.actions.listJobsForWorkflowRun({ owner, repo, run_id: run.id });
 assert.equal(jobs.data.total_count, 1);
