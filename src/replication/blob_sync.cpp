@@ -141,7 +141,7 @@ void BlobSync::server_loop() {
     ServeTask t;
     {
       MutexLock l(smu_);
-      l.wait(scv_, [&] { return stopping_ || !squeue_.empty(); });
+      while (!stopping_ && squeue_.empty()) l.wait(scv_);
       if (stopping_) return;
       t = std::move(squeue_.front());
       squeue_.pop_front();
@@ -219,7 +219,7 @@ void BlobSync::client_loop() {
     Job job;
     {
       MutexLock l(mu_);
-      l.wait(cv_, [&] { return stopping_ || !jobs_.empty(); });
+      while (!stopping_ && jobs_.empty()) l.wait(cv_);
       if (stopping_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
