@@ -24,23 +24,8 @@ namespace {
 constexpr size_t kMaxTitle = 256;
 constexpr size_t kMaxBody = 65536;
 
-std::optional<std::string> field(const api::Request& req, std::string_view name) {
-  auto v = api::find_query_param(req.body, name);
-  if (!v) return std::nullopt;
-  // Browsers send CR LF line ends in textareas.
-  std::string out;
-  out.reserve(v->size());
-  for (size_t i = 0; i < v->size(); ++i)
-    if (!((*v)[i] == '\r' && i + 1 < v->size() && (*v)[i + 1] == '\n')) out += (*v)[i];
-  return out;
-}
-
-std::string base_of(const api::RepoContext& ctx) {
-  return "/" + url_path(ctx.owner.username) + "/" + url_path(ctx.repo.name);
-}
-
 std::string conversation_url(const api::RepoContext& ctx, const state::Issue& i) {
-  return base_of(ctx) + (i.is_pull ? "/pull/" : "/issues/") + std::to_string(i.number);
+  return repo_base_url(ctx) + (i.is_pull ? "/pull/" : "/issues/") + std::to_string(i.number);
 }
 
 // The path's issue or pull request; answers 404 (and returns nullopt) when there is none.
@@ -114,8 +99,8 @@ void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond) {
   const auto& ctx = api::repo_context(req);
   state::CreateIssue c;
   c.repo_id = ctx.repo.id;
-  c.title = field(req, "title").value_or("");
-  c.body = field(req, "body").value_or("");
+  c.title = form_field(req, "title").value_or("");
+  c.body = form_field(req, "body").value_or("");
   if (c.title.empty() || c.title.size() > kMaxTitle)
     return respond(api::error_response(422, "A title of 1 to 256 bytes is required"));
   if (c.body.size() > kMaxBody) return respond(api::error_response(422, "The body is too long"));
@@ -123,7 +108,7 @@ void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond) {
     auto view = env.svc.chain().view();
     auto n = view.receipt(o.id);
     auto i = n ? view.issue(ctx.repo.id, *n) : std::nullopt;
-    return i ? conversation_url(ctx, *i) : base_of(ctx) + "/issues";
+    return i ? conversation_url(ctx, *i) : repo_base_url(ctx) + "/issues";
   });
 }
 
@@ -136,8 +121,8 @@ void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond) {
   state::EditIssue e;
   e.repo_id = ctx.repo.id;
   e.number = i->number;
-  e.title = field(req, "title");
-  e.body = field(req, "body");
+  e.title = form_field(req, "title");
+  e.body = form_field(req, "body");
   if (e.title && (e.title->empty() || e.title->size() > kMaxTitle))
     return respond(api::error_response(422, "A title of 1 to 256 bytes is required"));
   if (e.body && e.body->size() > kMaxBody)
@@ -152,7 +137,7 @@ void comment_form(WebEnv& env, api::Request& req, api::Responder respond) {
   const auto& ctx = api::repo_context(req);
   auto i = path_issue(env, req, respond);
   if (!i) return;
-  std::string body = field(req, "body").value_or("");
+  std::string body = form_field(req, "body").value_or("");
   if (body.empty() || body.size() > kMaxBody)
     return respond(api::error_response(422, "A comment needs a body (at most 64 KiB)"));
   std::string to = conversation_url(ctx, *i);
@@ -166,7 +151,7 @@ void state_form(WebEnv& env, api::Request& req, api::Responder respond) {
   const auto& ctx = api::repo_context(req);
   auto i = path_issue(env, req, respond);
   if (!i) return;
-  std::string s = field(req, "state").value_or("");
+  std::string s = form_field(req, "state").value_or("");
   if (s != "open" && s != "closed")
     return respond(api::error_response(422, "state must be open or closed"));
   state::EditIssue e;

@@ -39,20 +39,6 @@ namespace {
 constexpr size_t kMaxBody = 65536;
 constexpr size_t kMaxPath = 4096;
 
-std::optional<std::string> field(const api::Request& req, std::string_view name) {
-  auto v = api::find_query_param(req.body, name);
-  if (!v) return std::nullopt;
-  std::string out;
-  out.reserve(v->size());
-  for (size_t i = 0; i < v->size(); ++i)
-    if (!((*v)[i] == '\r' && i + 1 < v->size() && (*v)[i + 1] == '\n')) out += (*v)[i];
-  return out;
-}
-
-std::string base_of(const api::RepoContext& ctx) {
-  return "/" + url_path(ctx.owner.username) + "/" + url_path(ctx.repo.name);
-}
-
 struct PullOf {
   RepoView rv;
   state::Issue x;
@@ -367,11 +353,11 @@ void pending_comment_form(WebEnv& env, api::Request& req, api::Responder respond
   auto x = api::collab::path_pull(req, env.svc.chain().view());
   if (!x) return respond(api::error_response(404, "Not Found"));
   PendingComment c;
-  c.path = field(req, "path").value_or("");
-  c.body = field(req, "body").value_or("");
-  std::string side = field(req, "side").value_or("R");
+  c.path = form_field(req, "path").value_or("");
+  c.body = form_field(req, "body").value_or("");
+  std::string side = form_field(req, "side").value_or("R");
   c.side = side == "L" ? state::kSideLeft : state::kSideRight;
-  for (char ch : field(req, "line").value_or(""))
+  for (char ch : form_field(req, "line").value_or(""))
     if (ch >= '0' && ch <= '9' && c.line < (1ull << 40)) c.line = c.line * 10 + (ch - '0');
   if (c.path.empty() || c.path.size() > kMaxPath || c.line == 0)
     return respond(api::error_response(422, "A path and a line are required"));
@@ -379,8 +365,8 @@ void pending_comment_form(WebEnv& env, api::Request& req, api::Responder respond
     return respond(api::error_response(422, "A comment needs a body (at most 64 KiB)"));
   if (!env.pending->add(req.principal.did, ctx.repo.id, x->number, c))
     return respond(api::error_response(422, "Too many pending comments: submit your review"));
-  std::string mode = field(req, "diff").value_or("") == "split" ? "split" : "unified";
-  respond(see_other(pull_url(base_of(ctx), x->number) + "/files?diff=" + mode));
+  std::string mode = form_field(req, "diff").value_or("") == "split" ? "split" : "unified";
+  respond(see_other(pull_url(repo_base_url(ctx), x->number) + "/files?diff=" + mode));
 }
 
 // POST .../pull/{number}/review
@@ -389,11 +375,11 @@ void review_form(WebEnv& env, api::Request& req, api::Responder respond) {
   const auto& ctx = api::repo_context(req);
   auto x = api::collab::path_pull(req, env.svc.chain().view());
   if (!x) return respond(api::error_response(404, "Not Found"));
-  std::string event = field(req, "event").value_or("COMMENT");
-  std::string body = field(req, "body").value_or("");
+  std::string event = form_field(req, "event").value_or("COMMENT");
+  std::string body = form_field(req, "body").value_or("");
   if (body.size() > kMaxBody) return respond(api::error_response(422, "The body is too long"));
   nlohmann::json j{{"event", event}, {"body", body}};
-  if (auto commit = field(req, "commit"); commit && !commit->empty()) j["commit_id"] = *commit;
+  if (auto commit = form_field(req, "commit"); commit && !commit->empty()) j["commit_id"] = *commit;
   std::string did = req.principal.did;
   uint64_t repo_id = ctx.repo.id, number = x->number;
   if (env.pending) {
@@ -405,7 +391,7 @@ void review_form(WebEnv& env, api::Request& req, api::Responder respond) {
                           {"body", c.body}});
     if (!comments.empty()) j["comments"] = std::move(comments);
   }
-  std::string to = pull_url(base_of(ctx), number);
+  std::string to = pull_url(repo_base_url(ctx), number);
   run_rest(
       env, req, std::move(respond), std::move(j), &api::pulls_submit_review,
       [&env, did, repo_id, number, to](const api::Response& r) -> std::optional<api::Response> {
@@ -421,13 +407,13 @@ void merge_form(WebEnv& env, api::Request& req, api::Responder respond) {
   const auto& ctx = api::repo_context(req);
   auto x = api::collab::path_pull(req, env.svc.chain().view());
   if (!x) return respond(api::error_response(404, "Not Found"));
-  nlohmann::json j{{"merge_method", field(req, "merge_method").value_or("merge")}};
-  if (auto sha = field(req, "sha"); sha && !sha->empty()) j["sha"] = *sha;
-  if (auto t = field(req, "commit_title"); t && !t->empty()) {
+  nlohmann::json j{{"merge_method", form_field(req, "merge_method").value_or("merge")}};
+  if (auto sha = form_field(req, "sha"); sha && !sha->empty()) j["sha"] = *sha;
+  if (auto t = form_field(req, "commit_title"); t && !t->empty()) {
     if (t->size() > 256) return respond(api::error_response(422, "The title is too long"));
     j["commit_title"] = *t;
   }
-  std::string to = pull_url(base_of(ctx), x->number);
+  std::string to = pull_url(repo_base_url(ctx), x->number);
   run_rest(env, req, std::move(respond), std::move(j), &api::pulls_merge,
            [to](const api::Response& r) -> std::optional<api::Response> {
              if (r.status != 200) return std::nullopt;
@@ -439,16 +425,16 @@ void merge_form(WebEnv& env, api::Request& req, api::Responder respond) {
 void create_pull_form(WebEnv& env, api::Request& req, api::Responder respond) {
   if (needs_sign_in(req, respond)) return;
   const auto& ctx = api::repo_context(req);
-  std::string title = field(req, "title").value_or("");
-  std::string body = field(req, "body").value_or("");
+  std::string title = form_field(req, "title").value_or("");
+  std::string body = form_field(req, "body").value_or("");
   if (title.empty() || title.size() > 256)
     return respond(api::error_response(422, "A title of 1 to 256 bytes is required"));
   if (body.size() > kMaxBody) return respond(api::error_response(422, "The body is too long"));
   nlohmann::json j{{"title", title},
                    {"body", body},
-                   {"base", field(req, "base").value_or("")},
-                   {"head", field(req, "head").value_or("")}};
-  std::string base = base_of(ctx);
+                   {"base", form_field(req, "base").value_or("")},
+                   {"head", form_field(req, "head").value_or("")}};
+  std::string base = repo_base_url(ctx);
   run_rest(env, req, std::move(respond), std::move(j), &api::pulls_create,
            [base](const api::Response& r) -> std::optional<api::Response> {
              if (r.status != 201) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/git_routes.h"
+#include "api/http_parse.h"
 #include "crypto/did.h"
 #include "git/repo_store.h"
 #include "state/permission.h"
@@ -13,7 +14,7 @@ RepoView open_repo(WebEnv& env, const api::Request& req) {
   RepoView rv;
   rv.rc = &api::repo_context(req);
   rv.full = rv.rc->owner.username + "/" + rv.rc->repo.name;
-  rv.base = "/" + url_path(rv.rc->owner.username) + "/" + url_path(rv.rc->repo.name);
+  rv.base = repo_base_url(*rv.rc);
   auto key = api::git_repo_key(rv.rc->repo.id);
   rv.hosted = !env.hosts || env.hosts(rv.rc->repo.id);
   if (rv.hosted && env.repos.exists(key)) {
@@ -130,6 +131,20 @@ void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t
   if (!r.description.empty()) h.raw("<br>") << r.description;
   h.raw("<br><span class=\"muted\">Updated ")
       << age(std::max(r.updated_ms, r.pushed_ms), now) << Safe{"</span></li>"};
+}
+
+std::optional<std::string> form_field(const api::Request& req, std::string_view name) {
+  auto v = api::find_query_param(req.body, name);
+  if (!v) return std::nullopt;
+  std::string out;
+  out.reserve(v->size());
+  for (size_t i = 0; i < v->size(); ++i)
+    if (!((*v)[i] == '\r' && i + 1 < v->size() && (*v)[i + 1] == '\n')) out += (*v)[i];
+  return out;
+}
+
+std::string repo_base_url(const api::RepoContext& ctx) {
+  return "/" + url_path(ctx.owner.username) + "/" + url_path(ctx.repo.name);
 }
 
 }  // namespace guts::web

@@ -53,4 +53,11 @@ void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t
 // First line of a commit message.
 std::string summary_line(std::string_view message);
 
+// A field of a posted form (application/x-www-form-urlencoded body), with the CR LF line ends
+// browsers send in textareas turned into LF; nullopt when absent.
+std::optional<std::string> form_field(const api::Request& req, std::string_view name);
+
+// "/{owner}/{repo}" of the repository a request resolved to, URL-encoded.
+std::string repo_base_url(const api::RepoContext& ctx);
+
 }  // namespace guts::web
