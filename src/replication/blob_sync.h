@@ -78,22 +78,10 @@ class BlobSync {
 
   // Subscribes to p2p::channel::kBlobs and to peer events: construct before the network starts.
   BlobSync(Port port, storage::BlobStore& store, BlobSyncOptions options = {});
-  template <typename Net>
-  requires requires(Net& n) {
-    n.transport();
-    n.validator_keys();
-  }
+  // Over node::Network (port_of); `network` must outlive this object.
+  template <PortNetwork Net>
   BlobSync(Net& network, storage::BlobStore& store, BlobSyncOptions options = {})
-      : BlobSync(
-            Port{&network.transport(),
-                 [&network](uint64_t ch, Port::Handler h) { network.subscribe(ch, std::move(h)); },
-                 [&network](Port::PeerHandler h) { network.on_peer(std::move(h)); },
-                 [&network] { return network.listening(); },
-                 [&network] {
-                   return std::vector<crypto::PublicKey>(network.validator_keys().begin(),
-                                                         network.validator_keys().end());
-                 }},
-            store, std::move(options)) {}
+      : BlobSync(port_of(network), store, std::move(options)) {}
   ~BlobSync();
   BlobSync(const BlobSync&) = delete;
   BlobSync& operator=(const BlobSync&) = delete;

@@ -114,6 +114,26 @@ struct Port {
   std::function<std::vector<crypto::PublicKey>()> validator_keys;
 };
 
+// node::Network, or anything with subscribe, on_peer, transport, listening, validator_keys.
+template <typename Net>
+concept PortNetwork = requires(Net& n) {
+  n.transport();
+  n.validator_keys();
+};
+
+// Adapts such a network to a Port; `network` must outlive every user of the Port.
+template <PortNetwork Net>
+Port port_of(Net& network) {
+  return Port{&network.transport(),
+              [&network](uint64_t ch, Port::Handler h) { network.subscribe(ch, std::move(h)); },
+              [&network](Port::PeerHandler h) { network.on_peer(std::move(h)); },
+              [&network] { return network.listening(); },
+              [&network] {
+                return std::vector<crypto::PublicKey>(network.validator_keys().begin(),
+                                                      network.validator_keys().end());
+              }};
+}
+
 class ObjectSync {
  public:
   using Done = std::function<void(bool ok)>;
@@ -122,24 +142,10 @@ class ObjectSync {
   // Subscribes to p2p::channel::kGit and to peer events of `network`: construct before
   // network.start(). Starts its threads.
   ObjectSync(Port port, git::RepoStore& store, ObjectSyncOptions options = {});
-  // Adapts node::Network (anything with subscribe, on_peer, transport, listening,
-  // validator_keys); `network` must outlive this object.
-  template <typename Net>
-  requires requires(Net& n) {
-    n.transport();
-    n.validator_keys();
-  }
+  // Over node::Network (port_of); `network` must outlive this object.
+  template <PortNetwork Net>
   ObjectSync(Net& network, git::RepoStore& store, ObjectSyncOptions options = {})
-      : ObjectSync(
-            Port{&network.transport(),
-                 [&network](uint64_t ch, Port::Handler h) { network.subscribe(ch, std::move(h)); },
-                 [&network](Port::PeerHandler h) { network.on_peer(std::move(h)); },
-                 [&network] { return network.listening(); },
-                 [&network] {
-                   return std::vector<crypto::PublicKey>(network.validator_keys().begin(),
-                                                         network.validator_keys().end());
-                 }},
-            store, std::move(options)) {}
+      : ObjectSync(port_of(network), store, std::move(options)) {}
   ~ObjectSync();
   ObjectSync(const ObjectSync&) = delete;
   ObjectSync& operator=(const ObjectSync&) = delete;
