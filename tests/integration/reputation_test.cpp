@@ -24,7 +24,8 @@ cli::HttpClient client_of(const NodeProcess& node, const CliUser& u) {
 }  // namespace
 
 TEST(ReputationNode, DoorLimitAndInteractionLimit) {
-  auto dir = unique_temp_dir("reputation");
+  TempDir tmp("reputation");  // removed when the test ends
+  const auto& dir = tmp.path();
   // Every identity starts at reputation 0 (< 10): 6 transactions at once, then one a minute.
   NodeProcess node(dir / "node", {"--door-limit-burst", "6", "--door-limit-per-minute", "1"});
   node.start();

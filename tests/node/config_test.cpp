@@ -31,11 +31,23 @@ std::string parse_error(const std::string& text) {
   return error_of([&] { parse_config_text(text, "node.toml"); });
 }
 
+// One directory per test process, removed when the process exits.
+const std::filesystem::path& temp_dir() {
+  struct Dir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("guts-config-test-" + std::to_string(getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
+}
+
 std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("guts-config-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  auto p = dir / name;
+  auto p = temp_dir() / name;
   std::ofstream(p, std::ios::binary) << text;
   return p;
 }
