@@ -720,6 +720,20 @@ uint64_t runner_id(const crypto::PublicKey& key) {
   return id53("runner/" + guts::to_string(ByteView(key.data(), key.size())));
 }
 
+json workflow_run_json(Services& svc, const state::Repo& repo, const state::Account& owner,
+                       const state::Run& run) {
+  RepoContext rc{repo, owner, state::Permission::kNone};
+  Ctx c(svc, rc);
+  return c.run(run);
+}
+
+json run_workflow_json(Services& svc, const state::Repo& repo, const state::Account& owner,
+                       const state::Run& run) {
+  RepoContext rc{repo, owner, state::Permission::kNone};
+  Ctx c(svc, rc);
+  return workflow_json(c, WorkflowFile{run.workflow_path, run.workflow_name, run.error.empty()});
+}
+
 void add_actions_routes(Router& router, Services& services, git::RepoStore& store) {
   auto env = std::make_shared<ActionsEnv>(ActionsEnv{services, store});
   add_routes(router, env, "/api/v3/repos/{owner}/{repo}", kActionsRoutes);

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/router.h"
 #include "api/services.h"
+#include "state/ci.h"
 
 namespace guts::git {
 class RepoStore;
@@ -25,5 +27,12 @@ void add_actions_routes(Router& router, Services& services, git::RepoStore& stor
 // repository, a runner's key.
 uint64_t workflow_id(uint64_t repo_id, std::string_view path);
 uint64_t runner_id(const crypto::PublicKey& key);
+
+// GitHub's workflow run object of `run`, and the workflow object of its file (as recorded in
+// the run), outside a request: the workflow_run webhook (api/webhook_payloads.cpp).
+nlohmann::ordered_json workflow_run_json(Services& svc, const state::Repo& repo,
+                                         const state::Account& owner, const state::Run& run);
+nlohmann::ordered_json run_workflow_json(Services& svc, const state::Repo& repo,
+                                         const state::Account& owner, const state::Run& run);
 
 }  // namespace guts::api

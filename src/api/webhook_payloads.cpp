@@ -3,6 +3,9 @@
 
 #include <sodium.h>
 
+#include <set>
+
+#include "api/actions_routes.h"
 #include "api/collab_common.h"
 #include "api/git_routes.h"
 #include "api/github.h"
@@ -110,17 +113,89 @@ HookEvent push_event(Services& svc, git::RepoStore* repos, const Common& c,
   return {"push", "", c.repo.id, c.repo.owner, with_common(std::move(p), c)};
 }
 
+// workflow_run (docs/webhooks.md): "requested" when a run is created or re-run, "in_progress"
+// when the first job of an attempt is claimed, "completed" when the run completes (its last job
+// completes, it is cancelled, or its workflow did not parse). The run is read from the current
+// state, like every payload here; `emitted` keeps one event per run and action per block.
+void workflow_run_events(Services& svc, const state::StateView& view, const state::Block& block,
+                         const state::Transaction& tx,
+                         std::set<std::pair<uint64_t, std::string>>& emitted,
+                         std::vector<HookEvent>& out) {
+  const auto& schema = svc.chain().schema();
+  const uint64_t now = block.header.timestamp_ms;
+  uint64_t run_id = 0;
+  std::vector<std::string> actions;
+  std::optional<state::Job> job;
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, state::RequestRuns>) {
+          run_id = view.receipt(tx.id()).value_or(0);
+          actions = {"requested", "completed"};  // completed: only if it failed to parse
+        } else if constexpr (std::is_same_v<T, state::RunAction>) {
+          run_id = b.run_id;
+          actions = {b.action == state::kRunRerun ? "requested" : "completed"};
+        } else if constexpr (std::is_same_v<T, state::ClaimJob> ||
+                             std::is_same_v<T, state::CompleteJob>) {
+          job = state::runs::job(schema, view.kv(), b.job_id);
+          if (job) run_id = job->run_id;
+          actions = {std::is_same_v<T, state::ClaimJob> ? "in_progress" : "completed"};
+        }
+      },
+      tx.body);
+  if (run_id == 0) return;
+  auto run = state::runs::run(schema, view.kv(), run_id);
+  if (!run) return;
+  for (const auto& action : actions) {
+    if (action == "completed" && run->status != state::kRunCompleted) continue;
+    if (action == "completed" && std::holds_alternative<state::RequestRuns>(tx.body)) {
+      // Completed at creation: it did not parse, or no job's `if` held (no job ever ran).
+      bool ran = run->attempt != 1;
+      for (uint64_t id : run->jobs)
+        if (auto j = state::runs::job(schema, view.kv(), id); j && j->started_ms != 0) ran = true;
+      if (ran) continue;
+    }
+    if (action == "completed" && std::holds_alternative<state::CompleteJob>(tx.body) &&
+        run->updated_ms != now)
+      continue;  // completed later, by another transaction
+    if (action == "in_progress") {
+      // The first claim of this attempt: the job was claimed once, in this block, and no job
+      // of the run started before it.
+      if (!job || job->claims != 1 || job->started_ms != now) continue;
+      bool first = true;
+      for (uint64_t id : run->jobs) {
+        auto other = id == job->id ? std::nullopt : state::runs::job(schema, view.kv(), id);
+        if (other && other->started_ms != 0 && other->started_ms < now) first = false;
+      }
+      if (!first) continue;
+    }
+    if (!emitted.insert({run_id, action}).second) continue;
+    auto c = common_of(svc, view, run->repo_id, run->actor);  // GitHub: the run's actor
+    if (!c) return;
+    json p{{"action", action},
+           {"workflow_run", workflow_run_json(svc, c->repo, c->owner, *run)},
+           {"workflow", run_workflow_json(svc, c->repo, c->owner, *run)}};
+    out.push_back(
+        {"workflow_run", action, c->repo.id, c->repo.owner, with_common(std::move(p), *c)});
+  }
+}
+
 }  // namespace
 
 std::vector<HookEvent> webhook_events(Services& svc, git::RepoStore* repos,
                                       const state::Block& block) {
   std::vector<HookEvent> out;
   auto view = svc.chain().view();
+  std::set<std::pair<uint64_t, std::string>> emitted_runs;
   for (const auto& tx : block.txs) {
     std::visit(
         [&](const auto& b) {
           using T = std::decay_t<decltype(b)>;
-          if constexpr (std::is_same_v<T, state::UpdateRefs>) {
+          if constexpr (std::is_same_v<T, state::RequestRuns> ||
+                        std::is_same_v<T, state::RunAction> || std::is_same_v<T, state::ClaimJob> ||
+                        std::is_same_v<T, state::CompleteJob>) {
+            workflow_run_events(svc, view, block, tx, emitted_runs, out);
+          } else if constexpr (std::is_same_v<T, state::UpdateRefs>) {
             auto c = common_of(svc, view, b.repo_id, tx.author);
             if (!c) return;
             for (const auto& ch : b.changes) out.push_back(push_event(svc, repos, *c, ch, b.force));

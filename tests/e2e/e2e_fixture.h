@@ -16,11 +16,13 @@ class GitE2E : public ::testing::Test {
   void SetUp() override {
     root_ =
         std::make_unique<TempDir>(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    node_ = std::make_unique<Node>(root_->path() / "node");
+    node_ = std::make_unique<Node>(root_->path() / "node", node_args());
     node_->start();
     alice_ = std::make_unique<User>(root_->path(), "alice", *node_);
     alice_->sign_up();
   }
+  // Extra guts-node options of a fixture.
+  virtual std::vector<std::string> node_args() const { return {}; }
   void TearDown() override {
     if (HasFailure() && node_) std::cerr << "---- node log ----\n" << node_->log() << "\n";
     if (node_) node_->stop();

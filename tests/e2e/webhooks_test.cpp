@@ -2,16 +2,9 @@
 // verifies X-Hub-Signature-256 and records every delivery; pushes with the stock git, issues,
 // a receiver failure retried with backoff, redelivery, and a two-validator network that sends
 // exactly one copy of each event.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <fstream>
-
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/webhook_receiver.h"
 #include "tests/support/cluster_harness.h"
-
-extern char** environ;
 
 namespace guts::e2e {
 namespace {
@@ -21,63 +14,10 @@ using namespace std::chrono_literals;
 
 constexpr const char* kSecret = "It's a Secret to Everybody";
 
-// The receiver script as a child process; SIGTERM and reaped by the destructor.
-class Receiver {
+// The receiver (tests/e2e/webhook_receiver.h) with the hooks' secret.
+class Receiver : public WebhookReceiver {
  public:
-  explicit Receiver(const fs::path& dir) : dir_(dir) {
-    fs::create_directories(dir_);
-    std::vector<std::string> argv{
-        "python3",     GUTS_WEBHOOK_RECEIVER,    "--secret", kSecret,
-        "--port-file", (dir_ / "port").string(), "--log",    (dir_ / "log.jsonl").string()};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, args.data(), environ) != 0)
-      throw std::runtime_error("cannot start python3");
-    if (!wait_until([&] { return !read_file(dir_ / "port").empty(); }, 20s))
-      throw std::runtime_error("the webhook receiver did not start");
-    port_ = std::stoi(read_file(dir_ / "port"));
-  }
-  ~Receiver() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st = 0;
-      if (!wait_until([&] { return ::waitpid(pid_, &st, WNOHANG) == pid_; }, 10s)) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &st, 0);
-      }
-    }
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  void fail_next(int n) { std::ofstream(dir_ / "fail_next") << n; }
-  std::vector<json> records() const {
-    std::vector<json> out;
-    std::ifstream in(dir_ / "log.jsonl");
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) out.push_back(json::parse(line, nullptr, false));
-    return out;
-  }
-  std::vector<json> of(const std::string& event) const {
-    std::vector<json> out;
-    for (auto& r : records())
-      if (r["event"] == event) out.push_back(r);
-    return out;
-  }
-  // Waits until `n` requests of `event` were answered 200.
-  bool wait_ok(const std::string& event, size_t n, std::chrono::milliseconds d = 60s) const {
-    return wait_until(
-        [&] {
-          size_t ok = 0;
-          for (auto& r : of(event)) ok += r["status"] == 200;
-          return ok >= n;
-        },
-        d, 50ms);
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  explicit Receiver(const fs::path& dir) : WebhookReceiver(dir, kSecret) {}
 };
 
 json api_json(const User& u, const std::string& method, const std::string& path,
