@@ -51,6 +51,13 @@ void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond); 
 void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond);
 void comment_form(WebEnv& env, api::Request& req, api::Responder respond);
 void state_form(WebEnv& env, api::Request& req, api::Responder respond);
+void reaction_form(WebEnv& env, api::Request& req, api::Responder respond);  // toggle
+
+// Watching (notification_pages.cpp): the Watch box of the repository page (watchers on this
+// node, the caller's state and the three choices) and its form, POST .../subscription.
+void watch_box(WebEnv& env, const api::Request& req, Html& h, const std::string& base,
+               uint64_t repo_id);
+void watch_form(WebEnv& env, api::Request& req, api::Responder respond);
 
 api::Response commits_page(WebEnv& env, api::Request& req);  // GET .../commits/{rest...}
 api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{sha}
