@@ -94,5 +94,8 @@ api::Response api_page(WebEnv& env, api::Request& req);
 // The OpenAPI 3 document of the /api/v3 and /api/guts routes among `routes`.
 nlohmann::json openapi_document(const std::vector<api::Router::RouteInfo>& routes,
                                 std::string_view server_url);
+// Adds components.schemas (GitHub's main objects, the Error of docs/errors.md) and the request
+// and success response schemas of the main /api/v3 operations present in `doc`.
+void add_openapi_schemas(nlohmann::json& doc);
 
 }  // namespace guts::web
