@@ -98,7 +98,8 @@ IssueQuery parse_issue_query(std::string_view s) {
     size_t before = i;
     Term t = read_term(s, i);
     if (i == before) ++i;  // never stuck
-    ++terms;
+    // The state does not count: a formatted query (its state first) parses back whole.
+    if (t.key != "is" && t.key != "state") ++terms;
     // Values that would not survive quoting (a '"' or nothing) are dropped.
     if (t.value.empty() || t.value.find('"') != std::string::npos) continue;
     const std::string& v = t.value;
@@ -126,7 +127,9 @@ IssueQuery parse_issue_query(std::string_view s) {
     } else if (t.key.empty()) {
       q.words.push_back(v);
     } else {
-      q.words.push_back(t.key + ":" + v);
+      std::string word = t.key + ":" + v;  // an unknown qualifier: a word, bounded like one
+      if (word.size() > kMaxValue) word.resize(kMaxValue);
+      q.words.push_back(std::move(word));
     }
   }
   return q;

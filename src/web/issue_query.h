@@ -27,14 +27,14 @@ struct IssueQuery {
   bool filtered() const;
 };
 
-// Bounds: the first kMaxQueryBytes bytes and kMaxQueryTerms terms are read, the rest ignored;
-// each value is cut at 256 bytes.
+// Bounds: the first kMaxQueryBytes bytes and kMaxQueryTerms terms (is: and state: not counted)
+// are read, the rest ignored; each value is cut at 256 bytes.
 inline constexpr size_t kMaxQueryBytes = 1024;
 inline constexpr size_t kMaxQueryTerms = 24;
 
 IssueQuery parse_issue_query(std::string_view q);
 // The canonical text of a query (state first, then the qualifiers, then the words), such that
-// parse_issue_query(format_issue_query(x)) == x for a parsed x.
+// parse_issue_query(format_issue_query(x)) == x for a parsed x whose text fits kMaxQueryBytes.
 std::string format_issue_query(const IssueQuery& q);
 // ASCII case-insensitive equality and substring search (labels, logins, titles).
 bool iequals(std::string_view a, std::string_view b);

@@ -270,3 +270,32 @@ TEST(IssueQuery, DefaultsAndBounds) {
 
 }  // namespace
 }  // namespace guts::web
+
+namespace guts::web {
+namespace {
+
+// Found by fuzz/issue_query_fuzz.cpp: 24 words and no state; the formatted text adds is:open.
+TEST(IssueQuery, StateDoesNotCountAgainstTheTermBound) {
+  std::string s;
+  for (int i = 0; i < 30; ++i) s += ": ";
+  auto q = parse_issue_query(s);
+  EXPECT_EQ(q.words.size(), kMaxQueryTerms);
+  EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
+}
+
+}  // namespace
+}  // namespace guts::web
+
+namespace guts::web {
+namespace {
+
+// Found by the fuzzer: an unknown qualifier with a long value is one word of at most 256 bytes.
+TEST(IssueQuery, LongUnknownQualifierIsABoundedWord) {
+  auto q = parse_issue_query(std::string(70, 'k') + ":" + std::string(300, 'v'));
+  ASSERT_EQ(q.words.size(), 1u);
+  EXPECT_EQ(q.words[0].size(), 256u);
+  EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
+}
+
+}  // namespace
+}  // namespace guts::web
