@@ -477,4 +477,31 @@ void Notifications::delete_repo_subscription(const crypto::PublicKey& user, uint
   db_.write(b, false);
 }
 
+size_t Notifications::watcher_count(uint64_t repo_id) const {
+  size_t n = 0;
+  db_.scan_prefix(cf_, std::string(kRepoWatchers) + be64(repo_id),
+                  [&](std::string_view, std::string_view) {
+                    ++n;
+                    return true;
+                  });
+  return n;
+}
+
+std::vector<crypto::PublicKey> Notifications::watchers(uint64_t repo_id, size_t offset,
+                                                       size_t limit) const {
+  std::vector<crypto::PublicKey> out;
+  const std::string prefix = std::string(kRepoWatchers) + be64(repo_id);
+  db_.scan_prefix(cf_, prefix, [&](std::string_view k, std::string_view) {
+    if (out.size() >= limit) return false;
+    if (offset > 0) {
+      --offset;
+      return true;
+    }
+    std::string_view key = k.substr(prefix.size());
+    if (key.size() == crypto::PublicKey{}.size()) out.push_back(key_of(key));
+    return true;
+  });
+  return out;
+}
+
 }  // namespace guts::api

@@ -100,6 +100,10 @@ class Notifications {
   void set_repo_subscription(const crypto::PublicKey& user, uint64_t repo_id, bool subscribed,
                              bool ignored, uint64_t now_ms);
   void delete_repo_subscription(const crypto::PublicKey& user, uint64_t repo_id);
+  // A repository's watchers on this node (state watching): how many (the Watch button), and a
+  // page of them in key order (GET /repos/{o}/{r}/subscribers).
+  size_t watcher_count(uint64_t repo_id) const;
+  std::vector<crypto::PublicKey> watchers(uint64_t repo_id, size_t offset, size_t limit) const;
 
   uint64_t processed() const;
 

@@ -228,6 +228,17 @@ void delete_repo_subscription(NotifEnv& env, Request& req, Responder respond) {
   respond(json_response(204, nullptr));
 }
 
+// GET /repos/{o}/{r}/subscribers: the repository's watchers on this node (GitHub's
+// activity.listWatchersForRepo), paged.
+void list_watchers(NotifEnv& env, Request& req, Responder respond) {
+  const auto& rc = repo_context(req);
+  auto view = env.svc.chain().view();
+  json arr = json::array();
+  for (const auto& k : env.inbox.watchers(rc.repo.id, 0, 10000))
+    if (auto a = view.account(k)) arr.push_back(user_json(*a, base(env.svc)));
+  respond(collab::page_response(req, env.svc, arr));
+}
+
 const RouteSpec<NotifEnv> kNotificationRoutes[] = {
     {"GET", "/notifications", "user", &list_notifications},
     {"PUT", "/notifications", "user", &mark_all_read},
@@ -246,6 +257,7 @@ const RouteSpec<NotifEnv> kRepoNotificationRoutes[] = {
     {"PUT", "/subscription", "repo:read", &put_repo_subscription},
     {"DELETE", "/subscription", "repo:read", &delete_repo_subscription},
     {"PUT", "/notifications", "repo:read", &mark_repo_read},
+    {"GET", "/subscribers", "repo:read", &list_watchers},
 };
 
 }  // namespace

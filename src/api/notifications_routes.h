@@ -5,6 +5,7 @@
 //   GET|PUT|DELETE /notifications/threads/{thread_id}/subscription
 //   GET|PUT|DELETE /repos/{owner}/{repo}/subscription   (watching)
 //   PUT  /repos/{owner}/{repo}/notifications (mark a repository's notifications read)
+//   GET  /repos/{owner}/{repo}/subscribers   (watchers on this node)
 #pragma once
 
 #include <nlohmann/json.hpp>

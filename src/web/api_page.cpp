@@ -98,23 +98,25 @@ nlohmann::json openapi_document(const std::vector<api::Router::RouteInfo>& route
   }
   json tag_list = json::array();
   for (const auto& [name, n] : tags) tag_list.push_back({{"name", name}});
-  return {{"openapi", "3.0.3"},
-          {"info",
-           {{"title", "Guts API"},
-            {"version", std::string(version::software())},
-            {"description",
-             "GitHub's REST API v3 (/api/v3) and Guts' own (/api/guts), generated from the "
-             "node's route tables. x-guts-access is what a route requires: public, user, "
-             "repo:read, repo:write, repo:admin."}}},
-          {"servers", json::array({{{"url", std::string(server_url)}}})},
-          {"components",
-           {{"securitySchemes",
-             {{"token",
-               {{"type", "http"},
-                {"scheme", "bearer"},
-                {"description", "A token: `Authorization: token <t>` or `Bearer <t>`"}}}}}}},
-          {"tags", std::move(tag_list)},
-          {"paths", std::move(paths)}};
+  json doc = {{"openapi", "3.0.3"},
+              {"info",
+               {{"title", "Guts API"},
+                {"version", std::string(version::software())},
+                {"description",
+                 "GitHub's REST API v3 (/api/v3) and Guts' own (/api/guts), generated from the "
+                 "node's route tables. x-guts-access is what a route requires: public, user, "
+                 "repo:read, repo:write, repo:admin."}}},
+              {"servers", json::array({{{"url", std::string(server_url)}}})},
+              {"components",
+               {{"securitySchemes",
+                 {{"token",
+                   {{"type", "http"},
+                    {"scheme", "bearer"},
+                    {"description", "A token: `Authorization: token <t>` or `Bearer <t>`"}}}}}}},
+              {"tags", std::move(tag_list)},
+              {"paths", std::move(paths)}};
+  add_openapi_schemas(doc);  // openapi_schemas.cpp
+  return doc;
 }
 
 namespace {

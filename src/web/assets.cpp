@@ -66,6 +66,10 @@ table.split col.ln-col{width:56px}table.split td.ln{width:auto;min-width:0;paddi
 .thread .review-comment{border:1px solid var(--border);border-radius:6px;background:#fff;margin:4px 0}.thread .review-comment .head{padding:4px 8px}
 .thread .review-comment .body{padding:4px 8px}.diff-toggle strong{text-decoration:underline}
 .merge-box ul.checks li.ok::before{content:"✓ ";color:#1f883d}.merge-box ul.checks li.blocked::before{content:"✗ ";color:#cf222e}
+.reactions{padding:4px 16px 8px;display:flex;flex-wrap:wrap;gap:4px;align-items:center}.reactions .reaction{border-radius:12px;padding:0 8px;font-size:13px}
+.reactions button.mine{background:#ddf4ff;border-color:#54aeff}details.react{display:inline-block}details.react summary{cursor:pointer;color:var(--muted);font-size:13px;list-style:none;padding:0 6px}
+.watch{display:flex;gap:8px;align-items:center;margin:0 0 12px}form.filter{display:flex;gap:8px;margin:8px 0}form.filter input{flex:1;padding:4px 8px;border:1px solid var(--border);border-radius:6px}
+a.person{color:inherit}
 table.api code{overflow-wrap:anywhere}table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
 )css";
 
@@ -110,6 +114,18 @@ constexpr std::string_view kLiveJs = R"js((function () {
       })
       .catch(function () {});
   }
+  // The header's unread count: one small JSON request per block, not the whole page.
+  function count() {
+    fetch("/notifications/count", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        var el = document.getElementById("notif-count");
+        if (!j || !el || typeof j.unread !== "number") return;
+        el.textContent = String(j.unread);
+        body.setAttribute("data-count-refreshed", String(Date.now()));
+      })
+      .catch(function () {});
+  }
   function schedule(id) {
     pending[id] = true;
     if (!timer) timer = setTimeout(refresh, 50);
@@ -134,7 +150,7 @@ constexpr std::string_view kLiveJs = R"js((function () {
         if (h) h.textContent = String(ev.height);
       }
       regions().forEach(function (el) { if (el.id && concerns(el, ev)) schedule(el.id); });
-      if (ev.type === "block" && document.getElementById("notif-count")) schedule("notif-count");
+      if (ev.type === "block" && document.getElementById("notif-count")) count();
     };
     ws.onclose = function () {
       body.setAttribute("data-live-state", "closed");

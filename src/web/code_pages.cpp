@@ -95,6 +95,7 @@ api::Response repo_page(WebEnv& env, api::Request& req) {
   RepoView rv = open_repo(env, req);
   Html h;
   repo_header(h, rv, "code");
+  watch_box(env, req, h, rv.base, rv.rc->repo.id);
   if (!rv.hosted) {
     h.raw(
         "<div class=\"box\"><div class=\"body\"><p class=\"note\">This node does not host "

@@ -11,9 +11,11 @@
 //   POST .../issues/{n}/edit        EditIssue (title, body)
 //   POST .../issues/{n}/comments    CreateComment (body), issues and pull requests
 //   POST .../issues/{n}/state       EditIssue (state open|closed)
+//   POST .../issues/{n}/reactions   SetReaction (content; comment: a comment id), a toggle
 #include "api/collab_common.h"
 #include "api/errors.h"
 #include "api/http_parse.h"
+#include "crypto/did.h"
 #include "web/pages.h"
 #include "web/repo_view.h"
 
@@ -161,6 +163,46 @@ void state_form(WebEnv& env, api::Request& req, api::Responder respond) {
   e.state_reason = s == "open" ? state::kReasonReopened : state::kReasonCompleted;
   std::string to = conversation_url(ctx, *i);
   write(env, req, std::move(respond), e, "Issue", [to](const state::TxOutcome&) { return to; });
+}
+
+// POST .../issues/{number}/reactions: toggles the caller's reaction `content` on the issue or,
+// with `comment`, on one of its comments (issue or review comment): the SetReaction transaction
+// of POST .../reactions when the caller has none, of DELETE .../reactions/{id} when they have.
+void reaction_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  auto i = path_issue(env, req, respond);
+  if (!i) return;
+  std::string content = form_field(req, "content").value_or("");
+  if (!state::is_valid_reaction(content))
+    return respond(api::error_response(422,
+                                       "content must be one of +1, -1, laugh, confused, "
+                                       "heart, hooray, rocket, eyes"));
+  auto view = env.svc.chain().view();
+  uint8_t type = state::kReactIssue;
+  uint64_t target = i->number;
+  std::string to = conversation_url(ctx, *i);
+  if (auto c = form_field(req, "comment")) {
+    uint64_t id = 0;
+    for (char ch : *c) {
+      if (ch < '0' || ch > '9' || id > (1ull << 50))
+        return respond(api::error_response(404, "Not Found"));
+      id = id * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    auto cm = view.comment(id);
+    if (!cm || cm->repo_id != ctx.repo.id || cm->number != i->number)
+      return respond(api::error_response(404, "Not Found"));
+    type = state::kReactComment;
+    target = id;
+    to += "#comment-" + std::to_string(id);
+  }
+  auto me = crypto::parse_did(req.principal.did);
+  bool had = false;
+  if (me)
+    for (const auto& r : view.reactions(ctx.repo.id, type, target))
+      had |= r.user == *me && r.content == content;
+  write(env, req, std::move(respond), state::SetReaction{ctx.repo.id, type, target, content, had},
+        "Reaction", [to](const state::TxOutcome&) { return to; });
 }
 
 }  // namespace guts::web

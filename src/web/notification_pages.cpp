@@ -5,11 +5,16 @@
 //   GET  /notifications                 the inbox
 //   POST /notifications/read            mark all read
 //   POST /notifications/{id}/read       mark one thread read
+//   GET  /notifications/count           {"unread": N}: the header's count, fetched by the
+//                                       live-update script on each block (not the whole page)
+//   POST /{owner}/{repo}/subscription   the Watch button: state=watching|ignoring|none
+#include "api/auth.h"
 #include "api/errors.h"
 #include "api/notifications.h"
 #include "core/time.h"
 #include "crypto/did.h"
 #include "web/pages.h"
+#include "web/repo_view.h"
 #include "web/web.h"
 
 namespace guts::web {
@@ -90,13 +95,74 @@ void mark_one_form(WebEnv& env, api::Request& req, api::Responder respond) {
   respond(see_other("/notifications"));
 }
 
+// GET /notifications/count: the caller's unread count, JSON, never cached. Anonymous: 401.
+void count_endpoint(WebEnv& env, api::Request& req, api::Responder respond) {
+  auto who = me(req);
+  if (!who) return respond(api::error_response(401, "Requires authentication"));
+  api::Response r;
+  r.headers.set("Content-Type", "application/json; charset=utf-8");
+  r.headers.set("Cache-Control", "no-store");
+  security_headers(r.headers);
+  size_t n = env.notifications ? env.notifications->unread_count(*who) : 0;
+  r.body = "{\"unread\":" + std::to_string(n) + "}";
+  respond(std::move(r));
+}
+
 const api::RouteSpec<WebEnv> kNotificationPages[] = {
     {"GET", "/notifications", "public", nullptr, &serve<&inbox_page>},
+    {"GET", "/notifications/count", "public", &count_endpoint},
     {"POST", "/notifications/read", "public", &mark_all_form},
     {"POST", "/notifications/{id}/read", "public", &mark_one_form},
 };
 
 }  // namespace
+
+void watch_box(WebEnv& env, const api::Request& req, Html& h, const std::string& base,
+               uint64_t repo_id) {
+  if (!env.notifications) return;
+  uint64_t count = env.notifications->watcher_count(repo_id);
+  auto who = me(req);
+  std::string state = "none";
+  if (who)
+    if (auto s = env.notifications->repo_subscription(*who, repo_id))
+      state = s->ignored ? "ignoring" : s->subscribed ? "watching" : "none";
+  h.raw("<div class=\"watch\" id=\"watch\" data-state=\"") << state;
+  h.raw("\"><span class=\"pill\">") << (state == "watching"   ? "Watching"
+                                        : state == "ignoring" ? "Ignoring"
+                                                              : "Not watching");
+  h.raw("</span> <span class=\"muted\"><span id=\"watch-count\">") << count;
+  h.raw(count == 1 ? "</span> watcher</span> " : "</span> watchers</span> ");
+  if (!who) {
+    h.raw("<a href=\"/-/signin\">Sign in to watch</a></div>");
+    return;
+  }
+  const std::string action = base + "/subscription";
+  if (state != "watching") post_button(h, req, action, "Watch", {{"state", "watching"}});
+  if (state != "none")
+    post_button(h, req, action, state == "watching" ? "Unwatch" : "Stop ignoring",
+                {{"state", "none"}});
+  if (state != "ignoring") post_button(h, req, action, "Ignore", {{"state", "ignoring"}});
+  h.raw("</div>");
+}
+
+// POST /{owner}/{repo}/subscription: the same node-local setting as PUT|DELETE
+// /repos/{o}/{r}/subscription (api/notifications_routes.cpp); 303 back to the repository.
+void watch_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  auto who = me(req);
+  if (!who) return respond(api::error_response(401, "Sign in to do this"));
+  if (!env.notifications) return respond(api::error_response(404, "Notifications are off"));
+  const auto& ctx = api::repo_context(req);
+  std::string state = form_field(req, "state").value_or("");
+  if (state == "watching")
+    env.notifications->set_repo_subscription(*who, ctx.repo.id, true, false, unix_millis());
+  else if (state == "ignoring")
+    env.notifications->set_repo_subscription(*who, ctx.repo.id, false, true, unix_millis());
+  else if (state == "none")
+    env.notifications->delete_repo_subscription(*who, ctx.repo.id);
+  else
+    return respond(api::error_response(422, "state must be watching, ignoring or none"));
+  respond(see_other(repo_base_url(ctx)));
+}
 
 void set_notifications(WebEnv& env, api::Notifications* notifications) {
   env.notifications = notifications;

@@ -51,6 +51,13 @@ void create_issue_form(WebEnv& env, api::Request& req, api::Responder respond); 
 void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond);
 void comment_form(WebEnv& env, api::Request& req, api::Responder respond);
 void state_form(WebEnv& env, api::Request& req, api::Responder respond);
+void reaction_form(WebEnv& env, api::Request& req, api::Responder respond);  // toggle
+
+// Watching (notification_pages.cpp): the Watch box of the repository page (watchers on this
+// node, the caller's state and the three choices) and its form, POST .../subscription.
+void watch_box(WebEnv& env, const api::Request& req, Html& h, const std::string& base,
+               uint64_t repo_id);
+void watch_form(WebEnv& env, api::Request& req, api::Responder respond);
 
 api::Response commits_page(WebEnv& env, api::Request& req);  // GET .../commits/{rest...}
 api::Response commit_page(WebEnv& env, api::Request& req);   // GET .../commit/{sha}
@@ -87,5 +94,8 @@ api::Response api_page(WebEnv& env, api::Request& req);
 // The OpenAPI 3 document of the /api/v3 and /api/guts routes among `routes`.
 nlohmann::json openapi_document(const std::vector<api::Router::RouteInfo>& routes,
                                 std::string_view server_url);
+// Adds components.schemas (GitHub's main objects, the Error of docs/errors.md) and the request
+// and success response schemas of the main /api/v3 operations present in `doc`.
+void add_openapi_schemas(nlohmann::json& doc);
 
 }  // namespace guts::web

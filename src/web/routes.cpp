@@ -86,6 +86,9 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"GET", "/actions/runs/{id}", "repo:read", nullptr, &serve<&run_page>},
     {"POST", "/actions/runs/{id}/cancel", "repo:read", &cancel_run_form},
     {"POST", "/actions/runs/{id}/rerun", "repo:read", &rerun_run_form},
+    // Reactions (issue_form_pages.cpp) and the Watch button (notification_pages.cpp).
+    {"POST", "/issues/{number}/reactions", "repo:read", &reaction_form},
+    {"POST", "/subscription", "repo:read", &watch_form},
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$SRC/watchers.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -81,6 +81,8 @@ node "$BUILD/releases.mjs"
 # SSH public keys (docs/git.md "Git over SSH").
 node "$BUILD/keys.mjs"
 node "$BUILD/notifications.mjs"
+# Watchers of a repository (docs/web.md "Watching a repository").
+node "$BUILD/watchers.mjs"
 
 # The same through the guts CLI (guts org / guts team), on the organization governance.mjs left.
 as() { local u=$1; shift; GUTS_HOME="$WORK/$u" "$BIN/guts" --node "$URL" "$@"; }

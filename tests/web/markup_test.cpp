@@ -3,6 +3,7 @@
 
 #include "web/diff_layout.h"
 #include "web/html.h"
+#include "web/issue_query.h"
 #include "web/markdown.h"
 
 namespace guts::web {
@@ -221,6 +222,79 @@ TEST(DiffLayout, HostileBytesAreJustText) {
   EXPECT_EQ(p.lines[2].text, "\"\xff\xfe\"");  // CR of CRLF dropped
   EXPECT_TRUE(parse_patch("").lines.empty());
   EXPECT_TRUE(parse_patch("@@").lines.size() == 1);
+}
+
+}  // namespace
+}  // namespace guts::web
+
+// The issue list filter (web/issue_query.h).
+namespace guts::web {
+namespace {
+
+TEST(IssueQuery, Qualifiers) {
+  auto q = parse_issue_query(
+      "is:closed label:bug label:\"help wanted\" author:alice assignee:bob milestone:\"v 1\" "
+      "crash \"two words\" sort:created no:milestone");
+  EXPECT_EQ(q.state, "closed");
+  EXPECT_EQ(q.labels, (std::vector<std::string>{"bug", "help wanted"}));
+  EXPECT_EQ(q.author, "alice");
+  EXPECT_EQ(q.assignee, "bob");
+  EXPECT_EQ(q.milestone, "v 1");
+  EXPECT_TRUE(q.no_milestone);
+  EXPECT_FALSE(q.no_label);
+  EXPECT_EQ(q.words, (std::vector<std::string>{"crash", "two words", "sort:created"}));
+  EXPECT_TRUE(q.filtered());
+  EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
+  EXPECT_EQ(format_issue_query(q),
+            "is:closed label:bug label:\"help wanted\" author:alice assignee:bob milestone:\"v 1\" "
+            "no:milestone crash \"two words\" \"sort:created\"");
+}
+
+TEST(IssueQuery, DefaultsAndBounds) {
+  auto q = parse_issue_query("");
+  EXPECT_EQ(q.state, "open");
+  EXPECT_FALSE(q.filtered());
+  EXPECT_FALSE(parse_issue_query("is:pr is:issue IS:ALL").filtered());
+  EXPECT_EQ(parse_issue_query("is:pr is:issue IS:ALL").state, "all");
+  EXPECT_EQ(parse_issue_query("label:Bug label:bug").labels.size(), 1u);
+  EXPECT_TRUE(parse_issue_query("label:\"\" author:").labels.empty());
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "w" + std::to_string(i) + " ";
+  EXPECT_EQ(parse_issue_query(many).words.size(), kMaxQueryTerms);
+  auto odd = parse_issue_query("label:\"<script>\" \"unterminated");
+  EXPECT_EQ(odd.labels, (std::vector<std::string>{"<script>"}));
+  EXPECT_EQ(odd.words, (std::vector<std::string>{"unterminated"}));
+  EXPECT_TRUE(icontains("Crash on START", "on st"));
+  EXPECT_FALSE(icontains("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace guts::web
+
+namespace guts::web {
+namespace {
+
+// Found by fuzz/issue_query_fuzz.cpp: 24 words and no state; the formatted text adds is:open.
+TEST(IssueQuery, StateDoesNotCountAgainstTheTermBound) {
+  std::string s;
+  for (int i = 0; i < 30; ++i) s += ": ";
+  auto q = parse_issue_query(s);
+  EXPECT_EQ(q.words.size(), kMaxQueryTerms);
+  EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
+}
+
+}  // namespace
+}  // namespace guts::web
+
+namespace guts::web {
+namespace {
+
+// Found by the fuzzer: an unknown qualifier with a long value is one word of at most 256 bytes.
+TEST(IssueQuery, LongUnknownQualifierIsABoundedWord) {
+  auto q = parse_issue_query(std::string(70, 'k') + ":" + std::string(300, 'v'));
+  ASSERT_EQ(q.words.size(), 1u);
+  EXPECT_EQ(q.words[0].size(), 256u);
+  EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
 }
 
 }  // namespace

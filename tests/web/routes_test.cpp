@@ -1,6 +1,8 @@
 // The web routes next to the API and git routes: which handler a path reaches.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "api/router.h"
 #include "web/assets.h"
 #include "web/diff_view.h"
@@ -169,6 +171,31 @@ TEST(WebRoutes, OpenApiFromTheRouteTable) {
   ASSERT_TRUE(paths.contains("/api/v3/repos/{owner}/{repo}/git/ref/{ref}"));
   EXPECT_EQ(paths["/api/v3/repos/{owner}/{repo}/git/ref/{ref}"]["get"]["parameters"][2]["name"],
             "ref");
+  // Schemas: the merge's request and response, errors everywhere, every $ref resolvable.
+  EXPECT_EQ(merge["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/MergeRequest");
+  EXPECT_EQ(merge["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/MergeResult");
+  EXPECT_EQ(paths["/api/guts/status"]["get"]["responses"]["default"]["content"]["application/json"]
+                 ["schema"]["$ref"],
+            "#/components/schemas/Error");
+  const auto& schemas = doc["components"]["schemas"];
+  EXPECT_EQ(schemas["MergeRequest"]["properties"]["merge_method"]["enum"].size(), 3u);
+  EXPECT_EQ(schemas["Issue"]["properties"]["state"]["enum"][1], "closed");
+  EXPECT_TRUE(schemas["Issue"]["properties"]["milestone"]["allOf"].is_array());
+  std::function<void(const nlohmann::json&)> check = [&](const nlohmann::json& j) {
+    if (j.is_object()) {
+      if (auto it = j.find("$ref"); it != j.end()) {
+        std::string name =
+            it->get<std::string>().substr(std::string("#/components/schemas/").size());
+        EXPECT_TRUE(schemas.contains(name)) << name;
+      }
+      for (const auto& [k, v] : j.items()) check(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) check(v);
+    }
+  };
+  check(doc);
 }
 
 TEST(WebRoutes, DiffViewTruncatesWithRawLink) {
