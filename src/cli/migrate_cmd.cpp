@@ -2,11 +2,11 @@
 // GitHub-REST-shaped API, its labels, milestones, issues, pull requests (with review comments),
 // comments and releases (with assets), keeping issue and pull request numbers (docs/migrate.md).
 //
-// Resumable and idempotent: a state file (default <home>/migrate/<host>_<owner>_<repo>.json)
-// records the next number to copy; every migrated item and comment starts with an origin line
-// naming its source URL, so a re-run recognizes what the target already holds (also an item whose
-// creation was interrupted before the state file was written) and completes it instead of
-// duplicating it.
+// Resumable and idempotent: a state file (default
+// <home>/migrate/HOST_OWNER_REPO-to-OWNER_NAME.json) records the next number to copy; every
+// migrated item and comment starts with an origin line naming its source URL, so a re-run
+// recognizes what the target already holds (also an item whose creation was interrupted before the
+// state file was written) and completes it instead of duplicating it.
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -423,12 +423,16 @@ class Migration {
     std::map<uint64_t, json> items;  // number -> issue or pull request (GitHub's issue shape)
     std::set<uint64_t> pulls;
     for (auto& i : api_->list(sp("/issues?state=all&sort=created&direction=asc"))) {
-      if (i.contains("pull_request")) pulls.insert(num(i, "number"));
-      items[num(i, "number")] = std::move(i);
+      const uint64_t n = num(i, "number");
+      if (n == 0) throw Error(Code::kInvalidArgument, "the source listed an issue without number");
+      if (i.contains("pull_request")) pulls.insert(n);
+      items[n] = std::move(i);
     }
     for (auto& p : api_->list(sp("/pulls?state=all&sort=created&direction=asc"))) {
-      pulls.insert(num(p, "number"));
-      if (!items.count(num(p, "number"))) items[num(p, "number")] = std::move(p);
+      const uint64_t n = num(p, "number");
+      if (n == 0) continue;
+      pulls.insert(n);
+      if (!items.count(n)) items[n] = std::move(p);
     }
     uint64_t last = items.empty() ? 0 : items.rbegin()->first;
     for (uint64_t n = state_["next_number"].get<uint64_t>(); n <= last; ++n) {
@@ -698,7 +702,7 @@ void add_migrate_command(CLI::App& app, ContextFn ctx) {
   m->add_option("--api", a->api,
                 "The source's REST API base (default: found from HOST; docs/migrate.md)");
   m->add_option("--state", a->state,
-                "Progress file (default: <home>/migrate/HOST_OWNER_REPO.json)");
+                "Progress file (default: <home>/migrate/HOST_OWNER_REPO-to-OWNER_NAME.json)");
   m->callback([ctx, a] {
     auto& c = ctx();
     auto src = parse_from(a->from);
@@ -719,7 +723,7 @@ void add_migrate_command(CLI::App& app, ContextFn ctx) {
       throw Error(Code::kInvalidArgument, "--to: expected OWNER/NAME, got '" + to + "'");
     fs::path state = a->state;
     if (state.empty()) {
-      std::string key = src.host + "_" + src.owner + "_" + src.repo;
+      std::string key = src.host + "_" + src.owner + "_" + src.repo + "-to-" + to;
       for (auto& ch : key)
         if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') ch = '_';
       state = c.options().home / "migrate" / (key + ".json");

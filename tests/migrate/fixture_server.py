@@ -8,8 +8,8 @@ Serves, on 127.0.0.1 (port written to --port-file):
   * /octo/hello.git/...: a bare repository over git's dumb HTTP protocol (static files);
   * /storage/...: release asset bytes (the API answers asset downloads with a 302 here, as
     GitHub redirects to its object storage).
---fail-once PATH: the first request for PATH gets its connection closed with no answer (a source
-that stops mid-way); later requests are served.
+--fail PATH --fail-while FILE: while FILE exists, requests for PATH get their connection closed
+with no answer (a source that stops mid-way).
 """
 import argparse
 import json
@@ -43,11 +43,11 @@ def main():
     ap.add_argument("--git-dir", required=True, help="bare repository served as octo/hello.git")
     ap.add_argument("--vars", required=True, help="JSON object of {{NAME}} values")
     ap.add_argument("--port-file", required=True)
-    ap.add_argument("--fail-once", default="")
+    ap.add_argument("--fail", default="")
+    ap.add_argument("--fail-while", default="")
     args = ap.parse_args()
     with open(args.vars) as f:
         values = json.load(f)
-    failed = set()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -68,8 +68,7 @@ def main():
         def do_GET(self):
             url = urlsplit(self.path)
             path = url.path
-            if path == args.fail_once and path not in failed:
-                failed.add(path)
+            if path == args.fail and os.path.exists(args.fail_while):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return

@@ -48,7 +48,8 @@ wait_port() {  # wait_port <name> <port file>
 start_node() {  # start_node <name> [api port]
   rm -f "$WORK/$1.port"
   "$BIN/guts-node" --api-addr "127.0.0.1:${2:-0}" --p2p-addr 127.0.0.1:0 --port-file "$WORK/$1.port" \
-    --data-dir "$WORK/$1" --log-level info --release-asset-max-bytes 1048576 2>>"$WORK/$1.log" &
+    --data-dir "$WORK/$1" --log-level info --release-asset-max-bytes 1048576 --rate-limit-anonymous 100000 \
+    2>>"$WORK/$1.log" &
   PID[$1]=$!
   wait_port "$1" "$WORK/$1.port"
 }
@@ -174,9 +175,10 @@ rev = lambda r: subprocess.check_output(["git", "-C", sys.argv[1] + "/hello", "r
 print(json.dumps({"MAIN_SHA": rev("main"), "FEATURE_SHA": rev("feature"), "PR4_SHA": rev("main"),
                   "ROOT_SHA": rev("main~1")}))
 PY
+touch "$WORK/fail"  # until removed, the source drops the connection reading #5's comments
 python3 "$SRC/fixture_server.py" --fixtures "$SRC/fixtures" --git-dir "$WORK/hello.git" \
   --vars "$WORK/vars.json" --port-file "$WORK/fixture.port" \
-  --fail-once /api/v3/repos/octo/hello/issues/5/comments 2>>"$WORK/fixture.log" &
+  --fail /api/v3/repos/octo/hello/issues/5/comments --fail-while "$WORK/fail" 2>>"$WORK/fixture.log" &
 PID[fixture]=$!
 wait_port fixture "$WORK/fixture.port"
 F="http://127.0.0.1:$(cat "$WORK/fixture.port")"
@@ -190,12 +192,13 @@ grep -q "run the same command again" "$WORK/fx1.out" || fail "no advice: $(cat "
   fail "#4 was not copied before the failure"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$B/api/v3/repos/carol/hello/issues/5")" = 404 ] ||
   fail "#5 is half-imported"
+rm "$WORK/fail"  # the source answers again
 as carol "$B" migrate --from "$F/octo/hello" >"$WORK/fx2.out" 2>&1 ||
   fail "resume: $(cat "$WORK/fx2.out")"
 python3 "$SRC/compare.py" "$F/api/v3" octo/hello "$B/api/v3" carol/hello
 refs "$F/octo/hello.git" >/dev/null
 [ "$(git ls-remote "$B/carol/hello.git" refs/heads/main | cut -f1)" = \
   "$(git -C "$WORK/hello" rev-parse main)" ] || fail "main differs"
-grep -q '"monalisa": "127.0.0.1:' "$WORK/home/carol/migrate/"*octo_hello.json ||
+grep -q '"monalisa": "127.0.0.1:' "$WORK/home/carol/migrate/"*octo_hello-to-carol_hello.json ||
   fail "authors are not recorded as placeholder identities"
 echo "ok: GitHub fixture, resumed after the source stopped mid-way"
