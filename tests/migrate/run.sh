@@ -199,6 +199,19 @@ python3 "$SRC/compare.py" "$F/api/v3" octo/hello "$B/api/v3" carol/hello
 refs "$F/octo/hello.git" >/dev/null
 [ "$(git ls-remote "$B/carol/hello.git" refs/heads/main | cut -f1)" = \
   "$(git -C "$WORK/hello" rev-parse main)" ] || fail "main differs"
+# An open pull request keeps its branch; a merged one whose branch is gone gets migrated/pr-N/*
+# branches at the source's commits and says it was merged.
+python3 - "$B/api/v3/repos/carol/hello" <<'PY' || fail "pull request mapping"
+import json, sys, urllib.request
+get = lambda p: json.load(urllib.request.urlopen(sys.argv[1] + p))
+p2, p4 = get("/pulls/2"), get("/pulls/4")
+assert p2["head"]["ref"] == "feature" and p2["base"]["ref"] == "main", p2["head"]
+assert p4["head"]["ref"] == "migrated/pr-4/head" and p4["base"]["ref"] == "migrated/pr-4/base"
+assert p4["state"] == "closed", p4["state"]
+first = p4["body"].split("\n")[0]
+assert " · merged on 2021-03-08T09:00:00Z" in first and "by @hubot (127.0.0.1:" in first, first
+print("origin line:", first)
+PY
 grep -q '"monalisa": "127.0.0.1:' "$WORK/home/carol/migrate/"*octo_hello-to-carol_hello.json ||
   fail "authors are not recorded as placeholder identities"
 echo "ok: GitHub fixture, resumed after the source stopped mid-way"
