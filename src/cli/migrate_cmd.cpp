@@ -25,6 +25,10 @@ namespace fs = std::filesystem;
 
 constexpr const char* kOriginPrefix = "> Migrated from ";
 constexpr size_t kMaxPages = 10000;  // 1,000,000 items of 100 per page: a bound, not a goal
+// Bounds on what the (untrusted) source may send: one JSON response, one release asset (held in
+// memory between download and upload).
+constexpr size_t kMaxJsonBytes = size_t{64} << 20;
+constexpr size_t kMaxAssetBytes = size_t{1} << 30;
 
 struct SourceUrl {
   std::string origin;  // scheme://host[:port]
@@ -91,8 +95,12 @@ uint64_t num(const json& j, const char* key) {
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
 }
 
+// The author's login: "user" (issues, pull requests, comments) or "author" (releases); GitHub
+// shows a deleted account as "ghost".
 std::string login_of(const json& j) {
-  return j.is_object() && j.contains("user") ? str(j["user"], "login", "ghost") : "ghost";
+  for (const char* k : {"user", "author"})
+    if (j.is_object() && j.contains(k) && j[k].is_object()) return str(j[k], "login", "ghost");
+  return "ghost";
 }
 
 // The source URL an origin line names, or "".
@@ -110,6 +118,7 @@ class SourceApi {
   SourceApi(std::string base, std::string token) : base_(std::move(base)), client_(base_) {
     client_.set_timeout(std::chrono::seconds(60));
     client_.set_header("Accept", "application/vnd.github+json");
+    client_.set_max_response_bytes(kMaxJsonBytes);
     if (!token.empty()) client_.set_token(std::move(token));
   }
   const std::string& base() const { return base_; }
@@ -120,6 +129,7 @@ class SourceApi {
     try {
       r = client_.get(path);
     } catch (const Error& e) {
+      if (e.code() == Code::kTooLarge) throw;
       throw stopped(path, e.what());
     }
     if (r.status == 404) return nullptr;
@@ -151,14 +161,20 @@ class SourceApi {
     HttpResult r;
     try {
       client_.set_header("Accept", "application/octet-stream");
+      client_.set_max_response_bytes(kMaxAssetBytes);
+      client_.set_timeout(std::chrono::milliseconds(0));
       r = client_.get(path);
       client_.set_header("Accept", "application/vnd.github+json");
+      client_.set_max_response_bytes(kMaxJsonBytes);
+      client_.set_timeout(std::chrono::seconds(60));
       if (r.status == 301 || r.status == 302 || r.status == 307) {
         HttpClient other(r.header("location"));
         other.set_timeout(std::chrono::milliseconds(0));
+        other.set_max_response_bytes(kMaxAssetBytes);
         r = other.get("");
       }
     } catch (const Error& e) {
+      if (e.code() == Code::kTooLarge) throw;
       throw stopped(path, e.what());
     }
     if (r.status != 200) throw stopped(path, "HTTP " + std::to_string(r.status));

@@ -211,6 +211,8 @@ assert p4["state"] == "closed", p4["state"]
 first = p4["body"].split("\n")[0]
 assert " · merged on 2021-03-08T09:00:00Z" in first and "by @hubot (127.0.0.1:" in first, first
 print("origin line:", first)
+rel = get("/releases/tags/v1.0")
+assert rel["body"].startswith("> Migrated from ") and " · published by @monalisa (" in rel["body"], rel["body"]
 PY
 grep -q '"monalisa": "127.0.0.1:' "$WORK/home/carol/migrate/"*octo_hello-to-carol_hello.json ||
   fail "authors are not recorded as placeholder identities"
