@@ -34,8 +34,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+struct BodySink {
+  HttpResult* result;
+  size_t max;  // 0: no bound
+  bool over = false;
+};
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<HttpResult*>(user)->body.append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->max != 0 && sink->result->body.size() + size * n > sink->max) {
+    sink->over = true;
+    return 0;  // libcurl aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  sink->result->body.append(data, size * n);
   return size * n;
 }
 
@@ -74,6 +85,7 @@ struct HttpClient::Impl {
   std::string ca_file;
   std::vector<std::pair<std::string, std::string>> extra_headers;
   long timeout_ms = 30000;
+  size_t max_response = 0;
   CURL* curl = nullptr;
   long new_connections = 0;
 
@@ -101,6 +113,10 @@ void HttpClient::set_token(std::string token) {
 
 void HttpClient::set_ca_file(std::string path) {
   impl_->ca_file = std::move(path);
+}
+
+void HttpClient::set_max_response_bytes(size_t max) {
+  impl_->max_response = max;
 }
 
 void HttpClient::set_timeout(std::chrono::milliseconds timeout) {
@@ -131,6 +147,7 @@ HttpResult HttpClient::request(std::string_view method, std::string_view path_an
   // Resetting options keeps the connection cache, so keep-alive survives.
   curl_easy_reset(c);
   HttpResult result;
+  BodySink sink{&result, impl_->max_response};
   std::string url = impl_->base_url;
   if (!path_and_query.empty() && path_and_query.front() != '/') url.push_back('/');
   url.append(path_and_query);
@@ -159,7 +176,7 @@ HttpResult HttpClient::request(std::string_view method, std::string_view path_an
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      impl_->timeout_ms > 0 ? std::min(impl_->timeout_ms, 10000L) : 10000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &result);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &result);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "guts-cli");
@@ -186,6 +203,9 @@ HttpResult HttpClient::request(std::string_view method, std::string_view path_an
   long connects = 0;
   curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
   impl_->new_connections = connects;
+  if (sink.over)
+    throw Error(Code::kTooLarge, "the response from " + impl_->base_url + " exceeds " +
+                                     std::to_string(impl_->max_response) + " bytes");
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     throw Error(Code::kUnavailable, "cannot reach node at " + impl_->base_url + ": " + why);

@@ -43,6 +43,9 @@ class HttpClient {
   void set_timeout(std::chrono::milliseconds timeout);  // whole request; 0 = none (default 30 s)
   // Extra request header sent with every request (e.g. "Accept"); replaces a previous value.
   void set_header(std::string name, std::string value);
+  // Largest response body accepted (0: no bound, the default); a larger one fails the request
+  // with Error(kTooLarge). For untrusted servers (guts migrate's source).
+  void set_max_response_bytes(size_t max);
   const std::string& base_url() const;
 
   // Throws guts::Error(kUnavailable, "cannot reach node at <url>: <curl error>") when the

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   cli::add_trust_commands(app, ctx);  // verified clones (docs/verify.md)
   // CI/CD (docs/ci.md).
   cli::add_actions_commands(app, ctx);
+  cli::add_migrate_command(app, ctx);  // docs/migrate.md
 
   try {
     app.parse(argc, argv);

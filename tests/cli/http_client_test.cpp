@@ -110,5 +110,20 @@ TEST_F(HttpClientTest, ConnectionFailureAndTimeout) {
   EXPECT_EQ(slow.get("/whoami").status, 200);
 }
 
+// set_max_response_bytes (guts migrate's untrusted sources): a larger body fails the request.
+TEST_F(HttpClientTest, MaxResponseBytes) {
+  HttpClient c(url_);
+  c.set_max_response_bytes(1 << 20);
+  EXPECT_EQ(c.post("/echo", "small").status, 200);
+  try {
+    c.post("/echo", std::string(3 << 20, 'z'));
+    FAIL() << "expected kTooLarge";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kTooLarge) << e.what();
+  }
+  c.set_max_response_bytes(0);
+  EXPECT_EQ(c.post("/echo", std::string(3 << 20, 'z')).status, 200);
+}
+
 }  // namespace
 }  // namespace guts::cli
