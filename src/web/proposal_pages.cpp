@@ -265,13 +265,13 @@ api::Response proposal_page(WebEnv& env, api::Request& req) {
   }
   h.raw("</ul>");
   if (st == "open" && me && state::quorum_is_eligible(view, p->scope, *me)) {
-    h.raw("<p id=\"proposal-vote\">");
+    h.raw("<div id=\"proposal-vote\">");
     if (mine) h << "You " << (*mine ? "approved" : "rejected") << " this proposal. ";
     if (mine != std::optional<bool>(true))
       post_button(h, req, proposal_url(p->id) + "/approve", "Approve");
     if (mine != std::optional<bool>(false))
       post_button(h, req, proposal_url(p->id) + "/reject", "Reject");
-    h.raw("</p>");
+    h.raw("</div>");
   } else if (st == "open" && !req.principal.authenticated) {
     h.raw("<p class=\"muted\"><a href=\"/-/signin\">Sign in</a> to vote if you are one of the ")
         << state::quorum_approvers_noun(p->scope) << Safe{".</p>"};
