@@ -22,6 +22,7 @@
 #include "api/collab_common.h"
 #include "api/errors.h"
 #include "api/github.h"
+#include "api/proposal_shapes.h"
 #include "api/routes.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -126,6 +127,8 @@ json action_json(const state::StateView& view, const state::Proposal& p) {
   return j;
 }
 
+}  // namespace
+
 json proposal_json(Services& svc, const state::StateView& view, const state::Proposal& p) {
   const uint64_t now = now_ms(svc);
   json votes = json::array();
@@ -151,6 +154,28 @@ json proposal_json(Services& svc, const state::StateView& view, const state::Pro
           {"decided_at", p.decided_ms ? json(iso8601(p.decided_ms)) : json(nullptr)},
           {"reason", p.reason.empty() ? json(nullptr) : json(p.reason)}};
 }
+
+std::optional<state::Proposal> open_merge_proposal(Services& svc, const state::StateView& view,
+                                                   const state::MergePullRequest& merge) {
+  const uint64_t now = now_ms(svc);
+  for (const auto& p : state::proposals_of(view, {state::kQuorumOnRepo, merge.repo_id, {}})) {
+    if (p.action_kind != static_cast<uint32_t>(state::TxKind::kMergePullRequest) ||
+        state::proposal_state_at(p, now) != state::kProposalOpen)
+      continue;
+    try {
+      auto body = state::decode_body(state::TxKind::kMergePullRequest, p.action_body);
+      const auto& m = std::get<state::MergePullRequest>(body);
+      if (m.number == merge.number && m.head_sha == merge.head_sha &&
+          m.base_old == merge.base_old && m.method == merge.method)
+        return p;
+    } catch (const std::exception&) {
+      // Accepted bodies decode; nothing to match otherwise.
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 json policy_json(const state::StateView& view, const state::QuorumScope& scope) {
   auto policy = state::quorum_policy(view, scope);

@@ -6,8 +6,10 @@
 #include "api/collab_common.h"
 #include "api/collab_routes.h"
 #include "api/http_parse.h"
+#include "api/proposal_shapes.h"
 #include "api/shapes.h"
 #include "core/time.h"
+#include "state/proposal.h"
 #include "state/rules.h"
 
 namespace guts::api {
@@ -27,6 +29,94 @@ Bytes oid_bytes(const std::string& hex) {
 
 std::string hex_or_empty(const Bytes& b) {
   return b.empty() ? std::string() : hex_encode(b);
+}
+
+// A merge a quorum policy covers (docs/governance.md "Merging a pull request by quorum") is
+// answered 202 with the proposal that will run it: {merged: false, message, proposal}, and a
+// Location header naming the proposal.
+constexpr uint64_t kMergeProposalLifetimeMs = 7ull * 24 * 60 * 60 * 1000;
+
+Response merge_answer(Services& svc, uint64_t id, const std::string& why) {
+  auto view = svc.chain().view();
+  auto p = state::proposal(view, id);
+  if (!p) return error_response(404, "Not Found");
+  if (p->state == state::kProposalExecuted) {
+    auto body = state::decode_body(state::TxKind::kMergePullRequest, p->action_body);
+    const auto& m = std::get<state::MergePullRequest>(body);
+    return json_response(200, json{{"sha", hex_encode(m.merge_sha)},
+                                   {"merged", true},
+                                   {"message", "Pull Request successfully merged"},
+                                   {"proposal", proposal_json(svc, view, *p)}});
+  }
+  if (p->state == state::kProposalFailed)
+    return status_response(
+        {Code::kFailedPrecondition, "Pull Request is not mergeable: " + p->reason});
+  json pj = proposal_json(svc, view, *p);
+  std::string url = pj["url"].get<std::string>();
+  Response r =
+      json_response(202, json{{"merged", false},
+                              {"message", why + ": proposal " + std::to_string(p->id) + " has " +
+                                              std::to_string(p->approvals) + " of " +
+                                              std::to_string(p->threshold) + " approvals"},
+                              {"proposal", std::move(pj)}});
+  r.headers.set("Location", url);
+  return r;
+}
+
+// Whether a quorum policy covers the merge `want` by the caller: nullopt when not; else the
+// refusal the state machine would give (the reason), and the answer when an open proposal runs
+// exactly this merge already (the caller's approval is added to it).
+struct QuorumMerge {
+  std::string why;
+  std::optional<Response> answer;
+};
+std::optional<QuorumMerge> quorum_merge(Services& svc, const Request& req,
+                                        const state::MergePullRequest& want) {
+  auto me = caller(req);
+  if (!me) return std::nullopt;
+  auto view = svc.chain().view();
+  state::Transaction probe;
+  probe.author = probe.signer = *me;
+  probe.body = want;
+  auto why = state::quorum_refusal(view, probe);
+  if (!why) return std::nullopt;
+  QuorumMerge q{*why, std::nullopt};
+  if (auto open = open_merge_proposal(svc, view, want)) {
+    auto mine = view.kv().get(view.schema().governance, state::proposal_vote_key(open->id, *me));
+    if (!mine || !state::decode_proposal_vote(*mine).approve) {
+      auto out = submit_wait(svc, req.principal, state::VoteProposal{open->id, true});
+      if (!out.applied) {
+        q.answer = status_response(out.status, "PullRequest");
+        return q;
+      }
+    }
+    q.answer = merge_answer(svc, open->id, *why);
+  }
+  return q;
+}
+
+// Creates the proposal that runs `want` (its merge commit written) and answers with it.
+Response propose_merge(Services& svc, const Request& req, const state::Issue& x,
+                       const state::MergePullRequest& want, const std::string& why) {
+  state::CreateProposal c;
+  c.scope = {state::kQuorumOnRepo, want.repo_id, {}};
+  c.title = "Merge pull request #" + std::to_string(x.number) + ": " + x.title;
+  if (c.title.size() > state::kMaxProposalTitle) {
+    size_t n = state::kMaxProposalTitle;
+    while (n > 0 && (static_cast<unsigned char>(c.title[n]) & 0xC0) == 0x80) --n;  // UTF-8
+    c.title.resize(n);
+  }
+  c.expires_ms = unix_millis() + kMergeProposalLifetimeMs;
+  c.action_kind = static_cast<uint32_t>(state::TxKind::kMergePullRequest);
+  c.action_body = state::encode_body(state::TxBody(want));
+  auto out = submit_wait(svc, req.principal, std::move(c));
+  if (!out.applied) {
+    if (out.status.code() == Code::kFailedPrecondition) return status_response(kNotMergeable);
+    return status_response(out.status, "PullRequest");
+  }
+  auto id = svc.chain().view().receipt(out.id);
+  if (!id) return error_response(404, "Not Found");
+  return merge_answer(svc, *id, why);
 }
 
 // Git-derived fields; failures (objects missing, ...) leave them unknown.
@@ -308,6 +398,11 @@ Response merge_pull(CollabEnv& env, Request& req) {
   if (!base_oid) return status_response(kNotMergeable);
   const std::string base = hex_encode(*base_oid);
   pg.ensure_commit(x->repo_id, x->head_repo_id, head);
+  // Under a quorum policy: approve the open proposal of this very merge, if there is one.
+  auto quorum = quorum_merge(
+      svc, req,
+      state::MergePullRequest{ctx.repo.id, x->number, method, x->head_sha, *base_oid, {}});
+  if (quorum && quorum->answer) return std::move(*quorum->answer);
 
   Shapes sh(svc, ctx.repo, ctx.owner);
   auto me = caller(req);
@@ -346,9 +441,10 @@ Response merge_pull(CollabEnv& env, Request& req) {
   if (made.kind == MergeOutcome::kConflict) return status_response(kNotMergeable);
   if (made.kind == MergeOutcome::kNotRebaseable)
     return status_response({Code::kFailedPrecondition, made.message});
-  auto out = submit_wait(svc, req.principal,
-                         state::MergePullRequest{ctx.repo.id, x->number, method, x->head_sha,
-                                                 *base_oid, oid_bytes(made.sha)});
+  state::MergePullRequest merge{ctx.repo.id, x->number, method,
+                                x->head_sha, *base_oid, oid_bytes(made.sha)};
+  if (quorum) return propose_merge(svc, req, *x, merge, quorum->why);
+  auto out = submit_wait(svc, req.principal, merge);
   if (!out.applied) {
     if (out.status.code() == Code::kFailedPrecondition) return status_response(kNotMergeable);
     return status_response(out.status, "PullRequest");

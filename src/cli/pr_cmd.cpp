@@ -219,7 +219,22 @@ void add_pr_commands(CLI::App& app, ContextFn ctx) {
     if (!ma->subject.empty()) req["commit_title"] = ma->subject;
     if (!ma->body.empty()) req["commit_message"] = ma->body;
     if (!ma->match_head.empty()) req["sha"] = ma->match_head;
-    auto res = c.expect(c.client().put(path + "/merge", req.dump()));
+    auto res = c.expect(c.client().put(path + "/merge", req.dump()), {200, 202});
+    if (!res.value("merged", false) && res.contains("proposal")) {
+      // A quorum policy covers this merge: the node created (or approved) the proposal that
+      // will run it once enough maintainers approve (docs/governance.md).
+      const auto& p = res["proposal"];
+      const std::string id = std::to_string(p["id"].get<uint64_t>());
+      c.print(res, "Pull request #" + std::to_string(ma->number) +
+                       " is not merged yet: merging needs a quorum.\n" +
+                       res["message"].get<std::string>() + "\nProposal " + id + " (" +
+                       std::to_string(p["approvals"].get<uint64_t>()) + " of " +
+                       std::to_string(p["threshold"].get<uint64_t>()) + " approvals, expires " +
+                       p["expires_at"].get<std::string>() +
+                       "): other maintainers run `guts proposal approve " + id +
+                       "` or `guts pr merge " + std::to_string(ma->number) + "`");
+      return;
+    }
     std::string human = "Merged pull request #" + std::to_string(ma->number) + " (" +
                         req["merge_method"].get<std::string>() + ") → " +
                         res["sha"].get<std::string>();

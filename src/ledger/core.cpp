@@ -8,6 +8,7 @@
 #include "codec/codec.h"
 #include "crypto/did.h"
 #include "state/blob_refs.h"
+#include "state/proposal_objects.h"
 
 namespace guts::ledger {
 
@@ -44,7 +45,10 @@ constexpr uint64_t kPollMs = 20;         // retry tick while anything is pending
 // assets: state::blob_refs), which must travel with them (data availability).
 bool needs_objects(const state::Transaction& tx) {
   return std::holds_alternative<state::UpdateRefs>(tx.body) ||
-         std::holds_alternative<state::MergePullRequest>(tx.body) || !state::blob_refs(tx).empty();
+         std::holds_alternative<state::MergePullRequest>(tx.body) ||
+         !state::blob_refs(tx).empty() ||
+         (std::holds_alternative<state::CreateProposal>(tx.body) &&
+          !state::proposal_object_tips(std::get<state::CreateProposal>(tx.body)).empty());
 }
 
 Bytes record_of(const state::Block& b) {

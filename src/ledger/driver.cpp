@@ -47,6 +47,7 @@ class Driver::ChainAdapter : public ChainPort {
                            uint64_t unix_ms, const crypto::PublicKey& proposer) override {
     auto t0 = Clock::now();
     auto built = d_.chain_.build(parent, std::move(txs), view, unix_ms, proposer);
+    if (d_.opts_.forge_block) d_.opts_.forge_block(built.block);
     spdlog::debug("ledger: built block {} in {:.1f} ms", built.block.header.height,
                   std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     return built;

@@ -74,6 +74,9 @@ struct DriverOptions {
   std::chrono::milliseconds availability_timeout{3000};
   std::chrono::milliseconds reforward_after{2000};
   std::chrono::milliseconds empty_child_after{200};  // empty_child_delay_ms(leader timeout)
+  // Test seam (node::TestSeams::forge_block): rewrites each block built here before it is
+  // proposed. Empty in every production node.
+  std::function<void(state::Block&)> forge_block;
 };
 
 class Driver : public runtime::DrivenApplication {

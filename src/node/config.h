@@ -17,6 +17,10 @@
 #include "node/config_file.h"
 #include "replication/object_sync.h"
 
+namespace guts::state {
+struct Block;
+}
+
 namespace guts::node {
 
 // Test seams: behaviour a test double injects (tests/support/byzantine_*.h, used by the
@@ -32,6 +36,9 @@ struct TestSeams {
   std::function<std::vector<Bytes>(const crypto::SigningKey& key, std::string_view ns,
                                    ByteView vote)>
       extra_votes;
+  // Rewrites each block this validator builds before it proposes it (a byzantine proposer
+  // slipping in a transaction honest validators refuse: tests/network/governance_test.cpp).
+  std::function<void(state::Block&)> forge_block;
 };
 
 struct NodeConfig {

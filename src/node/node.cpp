@@ -310,6 +310,7 @@ void Node::start() {
   co.validator = validator;
   co.max_block_txs = c.max_block_txs;
   co.extra_votes = c.seams.extra_votes;
+  co.forge_block = c.seams.forge_block;
   if (validator) {
     std::vector<crypto::PublicKey> participants;
     for (const auto& v : genesis.validators) participants.push_back(v.key);

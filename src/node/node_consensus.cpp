@@ -60,6 +60,7 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
   opts.on_finalized = std::move(options.on_finalized);
   opts.availability = std::move(options.availability);
   opts.on_fault = std::move(options.on_fault);
+  opts.forge_block = std::move(options.forge_block);
   // Objects must arrive well inside the time the other validators wait for our vote.
   opts.availability_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(500, g.leader_timeout_ms + g.certification_timeout_ms / 2));

@@ -29,6 +29,7 @@ struct NodeConsensusOptions {
   // Test seam (node::TestSeams::extra_votes): extra votes broadcast after each vote.
   std::function<std::vector<Bytes>(const crypto::SigningKey&, std::string_view ns, ByteView vote)>
       extra_votes;
+  std::function<void(state::Block&)> forge_block;  // test seam (node::TestSeams::forge_block)
 };
 
 class NodeConsensus {

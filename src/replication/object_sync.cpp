@@ -16,6 +16,7 @@
 #include "git/repo_store.h"
 #include "p2p/transport.h"
 #include "replication/rules.h"
+#include "state/proposal_objects.h"
 
 namespace guts::replication {
 
@@ -306,6 +307,9 @@ std::map<uint64_t, std::vector<std::string>> ObjectSync::objects_needed(const st
         if (c.new_oid.size() == 20) need[u->repo_id].insert(hex_encode(c.new_oid));
     } else if (const auto* m = std::get_if<state::MergePullRequest>(&tx.body)) {
       if (m->merge_sha.size() == 20) need[m->repo_id].insert(hex_encode(m->merge_sha));
+    } else if (const auto* p = std::get_if<state::CreateProposal>(&tx.body)) {
+      for (const auto& [repo, oid] : state::proposal_object_tips(*p))  // a proposed merge
+        if (oid.size() == 20) need[repo].insert(hex_encode(oid));
     }
   }
   std::map<uint64_t, std::vector<std::string>> out;

@@ -5,6 +5,7 @@
 
 #include "codec/codec.h"
 #include "state/field_codec.h"
+#include "state/proposal_objects.h"
 #include "state/tx.h"
 
 namespace guts::state {
@@ -117,6 +118,22 @@ std::optional<uint64_t> QuorumPolicy::threshold(uint8_t action) const {
 uint8_t proposal_state_at(const Proposal& p, uint64_t now_ms) {
   if (p.state == kProposalOpen && now_ms >= p.expires_ms) return kProposalExpired;
   return p.state;
+}
+
+std::vector<std::pair<uint64_t, Bytes>> proposal_object_tips(const CreateProposal& b) {
+  std::vector<std::pair<uint64_t, Bytes>> out;
+  try {
+    auto body = decode_body(static_cast<TxKind>(b.action_kind), b.action_body);
+    if (const auto* u = std::get_if<UpdateRefs>(&body)) {
+      for (const auto& c : u->changes)
+        if (!c.new_oid.empty()) out.emplace_back(u->repo_id, c.new_oid);
+    } else if (const auto* m = std::get_if<MergePullRequest>(&body)) {
+      if (!m->merge_sha.empty()) out.emplace_back(m->repo_id, m->merge_sha);
+    }
+  } catch (const DecodeError&) {
+    out.clear();
+  }
+  return out;
 }
 
 bool proposable_kind(uint32_t kind) {

@@ -416,6 +416,9 @@ void merge_form(WebEnv& env, api::Request& req, api::Responder respond) {
   std::string to = pull_url(repo_base_url(ctx), x->number);
   run_rest(env, req, std::move(respond), std::move(j), &api::pulls_merge,
            [to](const api::Response& r) -> std::optional<api::Response> {
+             if (r.status == 202)  // a quorum decides: the proposal the merge created or approved
+               if (auto j = nlohmann::json::parse(r.body, nullptr, false); j.contains("proposal"))
+                 return see_other("/-/proposals/" + std::to_string(j["proposal"].value("id", 0)));
              if (r.status != 200) return std::nullopt;
              return see_other(to);
            });

@@ -73,7 +73,8 @@ void repo_header(Html& h, const RepoView& rv, std::string_view tab, std::string_
                       {"tags", "Tags", rv.base + "/tags"},
                       {"issues", "Issues", rv.base + "/issues"},
                       {"pulls", "Pull requests", rv.base + "/pulls"},
-                      {"actions", "Actions", rv.base + "/actions"}};
+                      {"actions", "Actions", rv.base + "/actions"},
+                      {"proposals", "Proposals", rv.base + "/proposals"}};
   h.raw("<nav class=\"tabs\">");
   for (const auto& t : tabs) {
     h.raw("<a href=\"") << t.href;

@@ -5,6 +5,7 @@
 #include "web/actions_pages.h"
 #include "web/assets.h"
 #include "web/pages.h"
+#include "web/proposal_pages.h"
 #include "web/web.h"
 
 namespace guts::web {
@@ -49,6 +50,11 @@ const api::RouteSpec<WebEnv> kSiteRoutes[] = {
     {"POST", "/api/guts/web/device", "public", &approve_device},
     {"GET", "/api/openapi.json", "public", &openapi_file},
     {"GET", "/api", "public", nullptr, &serve<&api_page>},
+    // Quorum proposals (proposal_pages.cpp).
+    {"GET", "/-/proposals", "public", nullptr, &serve<&proposals_page>},
+    {"GET", "/-/proposals/{id}", "public", nullptr, &serve<&proposal_page>},
+    {"POST", "/-/proposals/{id}/approve", "user", &approve_proposal_form},
+    {"POST", "/-/proposals/{id}/reject", "user", &reject_proposal_form},
 };
 
 const api::RouteSpec<WebEnv> kRepoRoutes[] = {
@@ -89,6 +95,8 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     // Reactions (issue_form_pages.cpp) and the Watch button (notification_pages.cpp).
     {"POST", "/issues/{number}/reactions", "repo:read", &reaction_form},
     {"POST", "/subscription", "repo:read", &watch_form},
+    // Quorum proposals of the repository (proposal_pages.cpp).
+    {"GET", "/proposals", "repo:read", nullptr, &serve<&repo_proposals_page>},
 };
 
 }  // namespace

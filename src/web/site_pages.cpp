@@ -85,7 +85,8 @@ api::Response user_page(WebEnv& env, api::Request& req) {
       ++n;
     }
     if (n == 0) h.raw("<li class=\"muted\">No members.</li>");
-    h.raw("</ul></div>");
+    h.raw("</ul></div><p><a id=\"org-proposals\" href=\"/-/proposals?org=")
+        << url_query(org->login) << Safe{"\">Proposals</a></p>"};
   } else {
     auto orgs = view.orgs_of(acct->key);
     size_t n = 0;

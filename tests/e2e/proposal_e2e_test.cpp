@@ -73,13 +73,20 @@ TEST_F(GitE2E, QuorumProposalMovesProtectedBranch) {
   EXPECT_THAT(r.both(), HasSubstr("! [remote rejected] main -> main (merge_protected_branch "
                                   "requires a proposal approved by 2 of 3 maintainers"));
   EXPECT_EQ(remote_main(*alice_, url), base);
-  // So is the REST merge of a pull request into main.
+  // A pull request into main.
   ASSERT_EQ(alice_->api("POST", "/api/v3/repos/alice/q/pulls",
                         R"({"title":"Feature","head":"topic","base":"main"})", &out),
             201)
       << out;
-  EXPECT_EQ(alice_->api("PUT", "/api/v3/repos/alice/q/pulls/1/merge", "{}", &out), 403) << out;
+  // The REST merge of a pull request into main becomes a proposal (202, alice's approval);
+  // she withdraws it here (merging by quorum: tests/octokit/quorum_merge.mjs).
+  EXPECT_EQ(alice_->api("PUT", "/api/v3/repos/alice/q/pulls/1/merge", "{}", &out), 202) << out;
   EXPECT_THAT(out, HasSubstr("requires a proposal"));
+  const std::string merge_id =
+      std::to_string(json::parse(out)["proposal"]["id"].get<uint64_t>());
+  ASSERT_EQ(alice_->api("POST", "/api/guts/proposals/" + merge_id + "/cancel", "{}", &out), 200)
+      << out;
+  EXPECT_EQ(remote_main(*alice_, url), base);
 
   // Alice proposes (her signature is the first approval), dave may not vote, bob's approval
   // executes the move.

@@ -171,3 +171,7 @@ git -C "$WORK/ci-app" -c user.name=t -c user.email=t@e push -q \
 expect_out "Requested a run of ci.yml at feature" alice workflow run alice/ci-app ci.yml --ref feature -f level=2
 expect_out "queued  CI  workflow_dispatch  feature" bob run list alice/ci-app --branch feature
 echo "ok: guts run / workflow / runner / runner-policy"
+
+# Merging a pull request by quorum: 202 with the proposal, approvals merge (docs/governance.md).
+cp "$SRC/quorum_merge.mjs" "$BUILD/"
+BIN="$BIN" node "$BUILD/quorum_merge.mjs"

@@ -8,6 +8,7 @@
 
 #include "codec/codec.h"
 #include "state/executor.h"
+#include "state/proposal_objects.h"
 #include "state/view.h"
 #include "tests/state/fixtures.h"
 
@@ -83,6 +84,27 @@ TEST(Proposal, BodiesRoundTrip) {
   nested.action_kind = static_cast<uint32_t>(TxKind::kVoteProposal);
   nested.action_body = encode_body(VoteProposal{1, true});
   EXPECT_THROW(decode_body(TxKind::kCreateProposal, encode_body(nested)), codec::DecodeError);
+}
+
+// The git objects a proposal's action points at travel with its block (data availability).
+TEST(Proposal, ObjectTipsOfTheAction) {
+  Env e;
+  using Tips = std::vector<std::pair<uint64_t, Bytes>>;
+  CreateProposal merge = e.delete_proposal();
+  merge.action_kind = static_cast<uint32_t>(TxKind::kMergePullRequest);
+  merge.action_body =
+      encode_body(MergePullRequest{e.repo, 1, kMergeSquash, oid(2), oid(1), oid(3)});
+  EXPECT_EQ(proposal_object_tips(merge), (Tips{{e.repo, oid(3)}}));
+  CreateProposal move = e.delete_proposal();
+  move.action_kind = static_cast<uint32_t>(TxKind::kUpdateRefs);
+  move.action_body = encode_body(UpdateRefs{
+      e.repo, {{"refs/heads/main", oid(1), oid(4)}, {"refs/heads/old", oid(1), {}}}, false});
+  EXPECT_EQ(proposal_object_tips(move), (Tips{{e.repo, oid(4)}}));
+  EXPECT_TRUE(proposal_object_tips(e.delete_proposal()).empty());
+  CreateProposal garbage = e.delete_proposal();
+  garbage.action_kind = static_cast<uint32_t>(TxKind::kMergePullRequest);
+  garbage.action_body = Bytes{1, 2, 3};
+  EXPECT_TRUE(proposal_object_tips(garbage).empty());
 }
 
 TEST(Proposal, DirectActionRefusedUnderPolicy) {
