@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$SRC/artifacts.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -169,3 +169,5 @@ git -C "$WORK/ci-app" -c user.name=t -c user.email=t@e push -q \
 expect_out "Requested a run of ci.yml at feature" alice workflow run alice/ci-app ci.yml --ref feature -f level=2
 expect_out "queued  CI  workflow_dispatch  feature" bob run list alice/ci-app --branch feature
 echo "ok: guts run / workflow / runner / runner-policy"
+# CI/CD artifacts and dispatch inputs (docs/ci.md "Artifacts"): Octokit's actions.*Artifact*.
+BIN="$BIN" node "$BUILD/artifacts.mjs"
