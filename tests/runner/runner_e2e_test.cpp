@@ -513,5 +513,66 @@ jobs:
   EXPECT_EQ(c.get(refs).status, 401);  // the job's runner, but the job is completed
 }
 
+// A runner killed (SIGKILL) mid-job: once its last heartbeat is older than the state's deadline
+// (kJobHeartbeatDeadlineMs, 2 minutes of block time) another runner's claim takes the job over
+// and completes it; the job has exactly one conclusion, the second runner's. Slow by design
+// (the deadline is a consensus constant, not shortened for tests).
+TEST_F(RunnerE2E, JobOfAKilledRunnerIsTakenOverAndCompletedByAnother) {
+  uint64_t repo_id = create_repo(*alice_, "takeover");
+  auto dir_a = register_runner("alice/takeover", repo_id, "runner-a");
+  auto dir_b = register_runner("alice/takeover", repo_id, "runner-b");
+  RunnerProcess a_runner(dir_a);
+  a_runner.start();
+  auto a = local_repo(*alice_, "takeover");
+  write_file(a / ".guts/workflows/t.yml", R"(name: T
+on: push
+jobs:
+  work:
+    runs-on: guts
+    steps:
+      - run: echo "started on $HOSTNAME"; sleep 15; echo finished
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "t"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(
+      alice_->git({"remote", "add", "origin", alice_->remote("alice", "takeover")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string out;
+  uint64_t job = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (alice_->api("GET", "/api/v3/repos/alice/takeover/actions/runs?per_page=1", "", &out) !=
+            200)
+          return false;
+        auto runs = json::parse(out, nullptr, false);
+        if (!runs.is_object() || runs["workflow_runs"].empty()) return false;
+        alice_->api("GET",
+                    "/api/v3/repos/alice/takeover/actions/runs/" +
+                        std::to_string(runs["workflow_runs"][0]["id"].get<uint64_t>()) + "/jobs",
+                    "", &out);
+        auto jobs = json::parse(out, nullptr, false);
+        if (!jobs.is_object() || jobs["jobs"].empty()) return false;
+        job = jobs["jobs"][0]["id"].get<uint64_t>();
+        return job_log("alice/takeover", job).find("started") != std::string::npos;
+      },
+      std::chrono::seconds(120), std::chrono::milliseconds(100)))
+      << a_runner.log();
+  a_runner.kill9();
+  RunnerProcess b_runner(dir_b);
+  b_runner.start();
+  // The deadline passes (block time), runner-b claims and completes: one conclusion, its own.
+  auto states = wait_statuses("alice/takeover", sha, 1);
+  EXPECT_EQ(states["T / work"], "success") << b_runner.log();
+  ASSERT_EQ(alice_->api("GET", "/api/v3/repos/alice/takeover/actions/jobs/" + std::to_string(job),
+                        "", &out),
+            200);
+  auto j = json::parse(out);
+  EXPECT_EQ(j["conclusion"], "success");
+  EXPECT_EQ(j["runner_name"], "runner-b") << out;
+  EXPECT_THAT(job_log("alice/takeover", job), HasSubstr("finished"));
+  b_runner.stop();
+}
+
 }  // namespace
 }  // namespace guts::e2e
