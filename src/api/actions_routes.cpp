@@ -51,6 +51,13 @@ json time_or_null(uint64_t ms) {
   return ms ? json(iso8601(ms)) : json(nullptr);
 }
 
+// workflow_dispatch inputs (Guts: GitHub shows them only in the webhook's payload).
+json inputs_json(const state::Run& r) {
+  json o = json::object();
+  for (const auto& [k, v] : r.inputs) o[k] = v;
+  return o;
+}
+
 json conclusion_json(uint8_t c) {
   const char* n = state::conclusion_name(c);
   return *n ? json(n) : json(nullptr);
@@ -134,11 +141,13 @@ struct Ctx {
             {"check_suite_url", api + "/check-suites/" + std::to_string(r.id)},
             {"cancel_url", run_url + "/cancel"},
             {"rerun_url", run_url + "/rerun"},
+            {"artifacts_url", run_url + "/artifacts"},
             {"workflow_url", api + "/actions/workflows/" + std::to_string(wid)},
             {"head_commit", {{"id", sha}, {"tree_id", nullptr}}},
             {"repository", shapes.repo(r.repo_id)},
             {"head_repository", shapes.repo(r.repo_id)},
-            {"error", r.error.empty() ? json(nullptr) : json(r.error)}};
+            {"error", r.error.empty() ? json(nullptr) : json(r.error)},
+            {"inputs", inputs_json(r)}};
   }
 
   // The steps of a job: the reported ones, and the workflow's others as queued (or, for a
@@ -518,11 +527,26 @@ Response dispatch(ActionsEnv& env, Request& req) {
   Response error;
   auto body = collab::read_body(req, &error, "Workflow", {{"ref", BodyField::kString, true}});
   if (!body) return error;
+  std::map<std::string, std::string> inputs;  // sorted by name, as state wants them
   if (body->contains("inputs") && !(*body)["inputs"].is_null()) {
     const auto& in = (*body)["inputs"];
-    if (!in.is_object() || in.size() > 25)
+    if (!in.is_object() || in.size() > state::kMaxDispatchInputs)
       return validation_failed("Workflow", "inputs", "invalid",
                                "inputs must be an object of at most 25 values");
+    for (auto it = in.begin(); it != in.end(); ++it) {
+      const auto& v = it.value();
+      std::string text = v.is_string()    ? v.get<std::string>()
+                         : v.is_boolean() ? std::string(v.get<bool>() ? "true" : "false")
+                         : v.is_number()  ? v.dump()
+                                          : std::string();
+      if (!(v.is_string() || v.is_boolean() || v.is_number()) || it.key().empty() ||
+          it.key().size() > state::kMaxDispatchInputName ||
+          text.size() > state::kMaxDispatchInputValue)
+        return validation_failed("Workflow", "inputs", "invalid",
+                                 "inputs: names of 1-100 bytes, string, boolean or number "
+                                 "values of at most 4 KiB");
+      inputs[it.key()] = std::move(text);
+    }
   }
   const auto& rc = repo_context(req);
   std::string ref = *string_field(*body, "ref"), full;
@@ -545,6 +569,7 @@ Response dispatch(ActionsEnv& env, Request& req) {
   rr.event = state::kEventDispatch;
   rr.ref = full;
   rr.sha = *sha;
+  rr.inputs.assign(inputs.begin(), inputs.end());
   auto outcome = collab::submit_wait(env.svc, req.principal, std::move(rr));
   if (!outcome.applied) return status_response(outcome.status, "Workflow");
   return Response::json(204, "");

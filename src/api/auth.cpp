@@ -164,6 +164,43 @@ bool authorize_runner(Services& services, Request& req, const Responder& respond
   return false;
 }
 
+// A runner's checkout of the repository of a job it holds (docs/ci.md "Private
+// repositories"): header `X-Guts-Runner-Job: <did> <job> <timestamp_ms> <signature hex>`, the
+// runner's signature (kRunnerRequestDomain) over runner_request_payload(..., "GIT",
+// "/jobs/<job>"), within ±5 minutes; read access to that job's repository while the job is in
+// progress and held by that runner. Git read paths only (never receive-pack).
+bool runner_job_reads(Services& services, const Request& req, uint64_t repo_id) {
+  auto h = req.headers.get("X-Guts-Runner-Job");
+  if (!h || !is_git_path(req.path) || req.path.ends_with("/git-receive-pack") ||
+      req.query_param("service") == "git-receive-pack" ||
+      req.path.find("/info/lfs/") != std::string::npos)
+    return false;
+  std::string v(*h);
+  std::vector<std::string> parts;
+  for (size_t start = 0; parts.size() < 5;) {
+    auto sp = v.find(' ', start);
+    parts.push_back(v.substr(start, sp == std::string::npos ? std::string::npos : sp - start));
+    if (sp == std::string::npos) break;
+    start = sp + 1;
+  }
+  auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() <= 19 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (parts.size() != 4 || !digits(parts[1]) || !digits(parts[2])) return false;
+  auto key = crypto::parse_did(parts[0]);
+  auto sig = hex_decode_fixed<64>(parts[3]);
+  uint64_t ts = std::stoull(parts[2]), now = unix_millis();
+  if (!key || !sig || ts + 5 * 60 * 1000 < now || ts > now + 5 * 60 * 1000) return false;
+  auto payload =
+      runner_request_payload(services.chain().genesis().chain_id, services.node_key().public_key(),
+                             *key, ts, "GIT", "/jobs/" + parts[1]);
+  if (!crypto::verify(*key, kRunnerRequestDomain, payload, *sig)) return false;
+  auto view = services.chain().view();
+  auto job = state::runs::job(view.schema(), view.kv(), std::stoull(parts[1]));
+  return job && job->repo_id == repo_id && job->status == state::kRunInProgress &&
+         job->runner == *key;
+}
+
 }  // namespace
 
 const RunnerContext& runner_context(const Request& req) {
@@ -404,6 +441,9 @@ std::vector<Middleware> make_auth_middlewares(Services& services, std::string ad
                    std::find(req.principal.repo_ids.begin(), req.principal.repo_ids.end(),
                              repo->id) == req.principal.repo_ids.end();
     auto have = state::effective_permission(view, *repo, outside ? std::nullopt : who);
+    // A runner's checkout of a private repository (runner_job_reads above).
+    if (have == state::Permission::kNone && runner_job_reads(services, req, repo->id))
+      have = state::Permission::kRead;
     if (have == state::Permission::kNone) return hidden();
     auto need = needed_for(access);
     // `git push` starts with the receive-pack advertisement: it needs what the push needs.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/artifact_routes.h"
 #include "api/auth.h"
 #include "api/collab_common.h"
 #include "api/errors.h"
@@ -143,6 +144,8 @@ void job_spec(RunnerEnv& env, Request& req, Responder respond) {
     for (const auto& need : job.needs)
       if (other.key == need && other.status == state::kRunCompleted)
         needs[need] = state::conclusion_name(other.conclusion);
+  json inputs = json::object();  // workflow_dispatch inputs: inputs.* and github.event.inputs.*
+  for (const auto& [k, v] : run->inputs) inputs[k] = v;
   json j{{"id", job.id},
          {"run_id", run->id},
          {"repo_id", run->repo_id},
@@ -170,6 +173,7 @@ void job_spec(RunnerEnv& env, Request& req, Responder respond) {
                           {"run_id", std::to_string(run->id)},
                           {"run_attempt", std::to_string(run->attempt)}}},
          {"needs", needs},
+         {"inputs", inputs},
          {"max_log_bytes", state::kMaxJobLogBytes}};
   respond(json_response(200, j));
 }
@@ -380,6 +384,7 @@ void add_runner_routes(Router& router, Services& services, storage::BlobStore& b
   add_routes(router, env, "/api/guts/runners", kRunnerRoutes);
   add_routes(router, env, "/api/v3/repos/{owner}/{repo}", kRepoRoutes);
   add_routes(router, env, "/api/guts/repos/{owner}/{repo}", kGutsRepoRoutes);
+  add_artifact_routes(router, services, blobs);  // api/artifact_routes.h
 }
 
 }  // namespace guts::api

@@ -273,6 +273,10 @@ class Parser {
         return look(ctx_->needs_result, props[0]);
       return Value::null();
     }
+    // github.event.inputs.<name>: the workflow_dispatch inputs, as on GitHub.
+    if (c == "github" && props.size() == 3 && lower(props[0]) == "event" &&
+        lower(props[1]) == "inputs")
+      return look(ctx_->inputs, props[2]);
     if (props.size() != 1) return Value::null();
     if (c == "github") return look(ctx_->github, props[0]);
     if (c == "env") return look(ctx_->env, props[0]);

@@ -1,7 +1,11 @@
 // guts run list|show|cancel|rerun, guts workflow list|run, guts runner token|list,
-// guts runner-policy show|set (docs/ci.md "CLI"): the routes of api/actions_routes.cpp.
+// guts runner-policy show|set, guts run download (docs/ci.md "CLI"): the routes of
+// api/actions_routes.cpp and api/artifact_routes.cpp.
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 
+#include "ci/zip.h"
 #include "cli/commands.h"
 #include "core/status.h"
 
@@ -50,7 +54,7 @@ std::string run_line(const json& r) {
 
 void add_actions_commands(CLI::App& app, ContextFn ctx) {
   struct Args {
-    std::string repo, branch, event, status, ref, file;
+    std::string repo, branch, event, status, ref, file, name, dir = ".";
     uint64_t id = 0;
     std::vector<std::string> fields, trusted;
   };
@@ -113,6 +117,54 @@ void add_actions_commands(CLI::App& app, ContextFn ctx) {
               std::string(cancel ? "Cancelled" : "Re-running") + " run #" + std::to_string(a->id));
     });
   }
+
+  auto* dl = run->add_subcommand(
+      "download", "Download a run's artifacts, each unpacked into DIR/<artifact name>/");
+  dl->add_option("repo", a->repo, "OWNER/REPO")->required();
+  dl->add_option("id", a->id, "Run id")->required();
+  dl->add_option("-n,--name", a->name, "Only the artifact of this name");
+  dl->add_option("-D,--dir", a->dir, "Where to unpack (default: the current directory)");
+  dl->callback([ctx, a] {
+    auto& c = ctx();
+    auto list = c.expect(c.client().get(actions_path(a->repo) + "/runs/" + std::to_string(a->id) +
+                                        "/artifacts?per_page=100"));
+    json done = json::array();
+    std::string human;
+    for (const auto& art : list["artifacts"]) {
+      std::string name = str(art, "name");
+      if (!a->name.empty() && name != a->name) continue;
+      auto r = c.client().get(actions_path(a->repo) + "/artifacts/" +
+                              std::to_string(art["id"].get<uint64_t>()) + "/zip");
+      if (r.status != 200) c.expect(r);  // the API's error
+      auto entries = ci::read_zip(r.body);
+      if (!entries.ok())
+        throw Error(Code::kInvalidArgument, "artifact " + name + ": " + entries.status().message());
+      // The name is the server's: check it before making it a directory.
+      if (!ci::safe_zip_name(name) || name.find('/') != std::string::npos)
+        throw Error(Code::kInvalidArgument, "artifact name '" + name + "' is not a safe path");
+      auto root = std::filesystem::path(a->dir) / name;
+      for (const auto& e : entries.value()) {
+        auto path = root / e.name;  // safe_zip_name: relative, no "..": stays under root
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream f(path, std::ios::binary | std::ios::trunc);
+        f.write(e.data.data(), static_cast<std::streamsize>(e.data.size()));
+        if (!f) throw Error(Code::kInternal, "cannot write " + path.string());
+        f.close();
+        std::filesystem::permissions(path, static_cast<std::filesystem::perms>(e.mode & 0755));
+      }
+      done.push_back(json{{"name", name},
+                          {"path", root.string()},
+                          {"files", entries.value().size()},
+                          {"size_in_bytes", art.value("size_in_bytes", 0)}});
+      human += "Downloaded " + name + " (" + std::to_string(entries.value().size()) +
+               " files) into " + root.string() + "\n";
+    }
+    if (done.empty())
+      throw Error(Code::kNotFound, a->name.empty()
+                                       ? "run #" + std::to_string(a->id) + " has no artifacts"
+                                       : "no artifact named " + a->name);
+    c.print(json{{"artifacts", done}}, human.substr(0, human.size() - 1));
+  });
 
   // ---- guts workflow ----
   auto* wf = app.add_subcommand("workflow", "Workflow files (.guts/workflows) of a repository");

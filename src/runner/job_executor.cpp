@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <fstream>
 #include <thread>
@@ -10,7 +12,9 @@
 #include "ci/expressions.h"
 #include "core/time.h"
 #include "crypto/hash.h"
+#include "runner/artifacts.h"
 #include "runner/log_streamer.h"
+#include "state/artifact.h"
 #include "state/ci.h"
 #include "state/ci_runner.h"
 
@@ -61,12 +65,74 @@ std::string tail_of(const std::string& log, size_t max) {
   return log.size() <= max ? log : log.substr(log.size() - max);
 }
 
-// A plain command (git) outside the sandbox, its output into the log.
-bool run_plain(const std::vector<std::string>& argv, LogStreamer& log, const Limits& limits) {
-  auto r = run_process(argv, nullptr, limits, std::chrono::minutes(10),
+// A plain command (git) outside the sandbox, its output into the log; `env`: this process's
+// environment plus these.
+bool run_plain(const std::vector<std::string>& argv, LogStreamer& log, const Limits& limits,
+               const std::map<std::string, std::string>& extra_env = {}) {
+  std::map<std::string, std::string> env;
+  if (!extra_env.empty()) {
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view kv(*e);
+      auto eq = kv.find('=');
+      if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = kv.substr(eq + 1);
+    }
+    for (const auto& [k, v] : extra_env) env[k] = v;
+  }
+  auto r = run_process(argv, extra_env.empty() ? nullptr : &env, limits, std::chrono::minutes(10),
                        [&](std::string_view l) { log.line(l); });
   if (!r.error.empty()) log.line("##[error]" + r.error);
   return r.exit_code == 0;
+}
+
+// Packs, uploads and records (kind 71) what the steps put in the outbox, logging each.
+void upload_artifacts(NodeClient& node, LogStreamer& log, uint64_t repo_id, uint64_t job_id,
+                      const std::filesystem::path& outbox) {
+  auto packed = pack_artifacts(outbox);
+  if (packed.empty()) return;
+  log.line("##[group]Upload artifacts");
+  for (const auto& a : packed) {
+    if (!a.error.empty()) {
+      log.line("##[error]artifact " + a.name + ": " + a.error);
+      continue;
+    }
+    std::string q;
+    for (unsigned char c : a.name) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        q.push_back(static_cast<char>(c));
+      } else {
+        static const char* hex = "0123456789ABCDEF";
+        q += {'%', hex[c >> 4], hex[c & 15]};
+      }
+    }
+    cli::HttpResult r;
+    try {
+      r = node.signed_request(
+          "POST", "/api/guts/runners/jobs/" + std::to_string(job_id) + "/artifacts?name=" + q,
+          a.zip, "application/zip");
+    } catch (const std::exception& e) {
+      log.line("##[error]artifact " + a.name + ": upload failed: " + e.what());
+      continue;
+    }
+    auto mine = crypto::sha256(as_bytes(a.zip));
+    std::optional<std::array<uint8_t, 32>> theirs;
+    auto answer = json::parse(r.body, nullptr, false);
+    if (r.status == 200 && answer.is_object())
+      theirs = hex_decode_fixed<32>(answer.value("sha256", ""));
+    if (!theirs || *theirs != mine) {
+      log.line("##[error]artifact " + a.name + ": upload failed: HTTP " + std::to_string(r.status) +
+               " " + r.body.substr(0, 200));
+      continue;
+    }
+    state::CreateArtifact b{repo_id, job_id, a.name, mine, a.zip.size(), a.retention_days};
+    auto st = node.submit(b);
+    if (!st.ok()) {
+      log.line("##[error]artifact " + a.name + ": refused: " + st.message());
+      continue;
+    }
+    log.line("Artifact " + a.name + " uploaded: " + std::to_string(a.zip.size()) +
+             " bytes, sha256:" + hex_encode(mine));
+  }
+  log.line("##[endgroup]");
 }
 
 }  // namespace
@@ -134,9 +200,18 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
   // Checkout with the stock git, outside the sandbox.
   const std::string sha = spec.at("sha").get<std::string>();
   log.line("##[group]Checkout " + spec.at("repository").get<std::string>() + " at " + sha);
+  // The fetch carries a job-scoped read credential (a private repository's clone needs it),
+  // through git's environment config: not on a command line. Masked like a secret.
+  const std::string credential = node.job_git_header(job_id);
+  masker.add(credential);
+  const std::map<std::string, std::string> git_env{
+      {"GIT_CONFIG_COUNT", "1"},
+      {"GIT_CONFIG_KEY_0", "http.extraHeader"},
+      {"GIT_CONFIG_VALUE_0", "X-Guts-Runner-Job: " + credential},
+      {"GIT_TERMINAL_PROMPT", "0"}};
   bool checked_out = run_plain({o.git, "clone", "--quiet", "--no-checkout",
                                 spec.at("clone_url").get<std::string>(), ws.string()},
-                               log, o.limits) &&
+                               log, o.limits, git_env) &&
                      run_plain({o.git, "-C", ws.string(), "-c", "advice.detachedHead=false",
                                 "checkout", "--quiet", "--detach", sha},
                                log, o.limits);
@@ -155,7 +230,8 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
   };
   // Environment: workflow env, then job env (each may use expressions).
   std::map<std::string, std::string> base_env{
-      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"PATH",
+       std::string(kStepDir) + "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
       {"HOME", "/tmp/home"},
       {"LANG", "C.UTF-8"},
       {"CI", "true"},
@@ -175,6 +251,23 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
       ctx.env[k] = base_env[k];
     }
   }
+
+  ctx.inputs = string_map(spec["inputs"]);
+  // The step directory (script, guts-artifact) and the artifact outbox, outside the sandbox.
+  const auto step_dir = std::filesystem::absolute(o.dir / "steps" / std::to_string(job_id));
+  const auto outbox = std::filesystem::absolute(o.dir / "artifacts" / std::to_string(job_id));
+  std::filesystem::remove_all(outbox, ec);
+  std::filesystem::create_directories(step_dir / "bin");
+  std::filesystem::create_directories(outbox);
+  {
+    std::ofstream tool(step_dir / "bin" / "guts-artifact", std::ios::binary | std::ios::trunc);
+    tool << artifact_tool_script();
+  }
+  std::filesystem::permissions(
+      step_dir / "bin" / "guts-artifact",
+      std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+          std::filesystem::perms::others_exec);
 
   std::vector<state::StepResult> results;
   std::string job_status = checked_out ? "success" : "failure";
@@ -226,9 +319,8 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
       ok = false;
     }
     // The script goes to a file of the runner (mode 0600), bound read-only into the sandbox.
-    const auto step_dir = std::filesystem::absolute(o.dir / "steps" / std::to_string(job_id));
-    std::filesystem::create_directories(step_dir);
     sb.script_dir = step_dir.string();
+    sb.outbox = outbox.string();
     if (ok) {
       auto path = step_dir / "step.sh";
       std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -271,10 +363,12 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
     if (!st.ok()) spdlog::warn("job {}: step report refused: {}", job_id, st.message());
   }
   std::string conclusion = timed_out ? "timed_out" : job_status;
+  upload_artifacts(node, log, spec.value("repo_id", 0ull), job_id, outbox);
   log.line("Job completed: " + conclusion);
   log.flush();
   std::filesystem::remove_all(ws, ec);
-  std::filesystem::remove_all(o.dir / "steps" / std::to_string(job_id), ec);
+  std::filesystem::remove_all(step_dir, ec);
+  std::filesystem::remove_all(outbox, ec);
 
   auto c = state::conclusion_of(conclusion).value_or(state::kConclusionFailure);
   auto st = node.submit(state::CompleteJob{job_id, c, results});  // skipped steps too

@@ -67,6 +67,15 @@ cli::HttpResult NodeClient::signed_request(std::string_view method, std::string_
   return r;
 }
 
+std::string NodeClient::job_git_header(uint64_t job) const {
+  uint64_t ts = unix_millis();
+  const std::string path = "/jobs/" + std::to_string(job);
+  auto payload = api::runner_request_payload(chain_id_, node_, key_.public_key(), ts, "GIT", path);
+  auto sig = key_.sign(api::kRunnerRequestDomain, payload);
+  return crypto::did_from_key(key_.public_key()) + " " + std::to_string(job) + " " +
+         std::to_string(ts) + " " + hex_encode(sig);
+}
+
 cli::HttpResult NodeClient::plain(std::string_view method, std::string_view path) {
   std::lock_guard lock(http_mu_);
   return http_.request(method, path);

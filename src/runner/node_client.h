@@ -26,6 +26,9 @@ class NodeClient {
   cli::HttpResult signed_request(std::string_view method, std::string_view path,
                                  std::string_view body = {},
                                  std::string_view content_type = "application/json");
+  // The value of the X-Guts-Runner-Job header that lets `git` fetch the repository of job
+  // `job` while this runner holds it (docs/ci.md "Private repositories").
+  std::string job_git_header(uint64_t job) const;
   // An unsigned request (public reads).
   cli::HttpResult plain(std::string_view method, std::string_view path);
   // Signs `body` as the runner (author and signer) and waits for its outcome.

@@ -21,6 +21,7 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
   if (s.network) a.push_back("--share-net");
   a.insert(a.end(), {"--die-with-parent", "--new-session", "--cap-drop", "ALL"});
   a.insert(a.end(), {"--ro-bind", s.script_dir, kStepDir});
+  if (!s.outbox.empty()) a.insert(a.end(), {"--bind", s.outbox, kArtifactDir});
   a.insert(a.end(), {"--chdir", s.workdir.empty() ? s.workspace : s.workdir, "bash", "--noprofile",
                      "--norc", "-eo", "pipefail", std::string(kStepDir) + "/step.sh"});
   return a;

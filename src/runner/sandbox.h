@@ -24,6 +24,9 @@ struct Limits {
 };
 
 inline constexpr const char* kStepDir = "/tmp/.guts-step";
+// Where `guts-artifact upload` puts files (docs/ci.md "Artifacts"): the job's outbox, bound
+// read-write; the runner packs and uploads what is there after the steps.
+inline constexpr const char* kArtifactDir = "/tmp/.guts-artifacts";
 
 struct SandboxSpec {
   std::string bwrap = "bwrap";
@@ -35,6 +38,9 @@ struct SandboxSpec {
   // bound read-only at kStepDir. Neither the script nor the environment (run_process's `env`)
   // is on a command line, where `ps` would show secrets.
   std::string script_dir;
+  // The job's artifact outbox (host path, outside the hidden one), bound at kArtifactDir;
+  // empty: none.
+  std::string outbox;
 };
 
 // The argv of one step (pure; unit-tested): bwrap options, then

@@ -22,6 +22,9 @@ std::vector<BlobRef> blob_refs(const Transaction& tx) {
   // CI runners (state/ci_runner.h): a job's full log, hosted by the repository's seeds.
   if (const auto* log = std::get_if<SetJobLog>(&tx.body))
     refs.push_back({log->repo_id, log->sha256, log->size});
+  // CI/CD artifacts (state/artifact.h): the artifact's zip, hosted by the repository's seeds.
+  if (const auto* a = std::get_if<CreateArtifact>(&tx.body))
+    refs.push_back({a->repo_id, a->sha256, a->size});
   return refs;
 }
 

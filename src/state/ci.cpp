@@ -40,6 +40,25 @@ std::vector<StepResult> get_steps(Reader& r) {
   }
   return out;
 }
+// Trailing optional list of (name, value): absent when empty (earlier encodings unchanged);
+// when present it has 1..kMaxDispatchInputs entries.
+void put_inputs(Writer& w, const std::vector<std::pair<std::string, std::string>>& in) {
+  if (in.empty()) return;
+  w.varint(in.size());
+  for (const auto& [k, v] : in) w.str(k).str(v);
+}
+std::vector<std::pair<std::string, std::string>> get_inputs(Reader& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r.done()) return out;
+  size_t n = r.count(kMaxDispatchInputs, "inputs");
+  if (n == 0) throw DecodeError("inputs: an empty list is encoded as absent");
+  for (size_t i = 0; i < n; ++i) {
+    auto k = r.str(kMaxDispatchInputName, "input name");
+    auto v = r.str(kMaxDispatchInputValue, "input value");
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  return out;
+}
 std::string finish(Writer& w) {
   return guts::to_string(w.data());
 }
@@ -103,6 +122,7 @@ std::optional<uint8_t> run_event_of(std::string_view name) {
 void encode_ci_body(Writer& w, const RequestRuns& b) {
   w.varint(b.repo_id).str(b.workflow_path).str(b.content).u8(b.event).str(b.ref).bytes(b.sha);
   w.varint(b.pull_number);
+  put_inputs(w, b.inputs);
 }
 void encode_ci_body(Writer& w, const CreateRunnerToken& b) {
   w.varint(b.repo_id).fixed(b.token_key).varint(b.expires_ms);
@@ -139,6 +159,7 @@ RequestRuns decode_ci_body<RequestRuns>(Reader& r) {
   b.ref = r.str(kMaxRef, "ref");
   b.sha = r.bytes(32, "sha");
   b.pull_number = r.varint();
+  b.inputs = get_inputs(r);
   return b;
 }
 template <>
@@ -203,6 +224,7 @@ std::string encode_run(const Run& x) {
   w.u8(x.status).u8(x.conclusion).varint(x.attempt).str(x.error);
   put_u64s(w, x.jobs);
   w.varint(x.created_ms).varint(x.updated_ms).varint(x.height);
+  put_inputs(w, x.inputs);
   return finish(w);
 }
 
@@ -228,6 +250,7 @@ Run decode_run(std::string_view data) {
   x.created_ms = r.varint();
   x.updated_ms = r.varint();
   x.height = r.varint();
+  x.inputs = get_inputs(r);
   r.finish();
   return x;
 }

@@ -52,6 +52,9 @@ inline constexpr size_t kMaxStepLogTail = 8 * 1024;
 inline constexpr size_t kMaxStepResults = 100;
 inline constexpr size_t kMaxRunnerLabels = 16;
 inline constexpr size_t kMaxRunError = 2048;
+inline constexpr size_t kMaxDispatchInputs = 25;  // GitHub's limit
+inline constexpr size_t kMaxDispatchInputName = 100;
+inline constexpr size_t kMaxDispatchInputValue = 4096;
 inline constexpr std::string_view kRunnerTokenDomain = "guts/ci-runner-registration";
 
 // Numeric values are part of the encodings.
@@ -94,6 +97,10 @@ struct RequestRuns {
   std::string ref;  // push/dispatch: the ref; pull_request: the base branch ref
   Bytes sha;
   uint64_t pull_number = 0;
+  // workflow_dispatch inputs (≤ kMaxDispatchInputs, sorted by name, unique): `inputs.<name>`
+  // and `github.event.inputs.<name>`. Encoded after pull_number only when non-empty, so
+  // earlier transactions keep their bytes.
+  std::vector<std::pair<std::string, std::string>> inputs;
 };
 // Admin permission. The token is an Ed25519 key pair the node made; the seed is the secret the
 // admin hands to the runner, the public key is stored.
@@ -172,6 +179,7 @@ struct Run {
   std::string error;  // the parse error ("file:line:col: message") of a failed run
   std::vector<uint64_t> jobs;
   uint64_t created_ms = 0, updated_ms = 0, height = 0;
+  std::vector<std::pair<std::string, std::string>> inputs;  // workflow_dispatch inputs
   bool operator==(const Run&) const = default;
 };
 

@@ -247,6 +247,7 @@ void settle(RunWork& w) {
                  {"event_name", run_event_name(w.run.event)},
                  {"run_id", std::to_string(w.run.id)},
                  {"run_attempt", std::to_string(w.run.attempt)}};
+  for (const auto& [k, v] : w.run.inputs) base.inputs[k] = v;
   bool progress = true;
   while (progress) {
     progress = false;
@@ -389,6 +390,14 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
           } else if (b.pull_number == 0) {
             return field("pull_number", "a pull_request run names its pull request");
           }
+          if (!b.inputs.empty() && b.event != kEventDispatch)
+            return field("inputs", "only a workflow_dispatch run has inputs");
+          if (b.inputs.size() > kMaxDispatchInputs) return field("inputs", "at most 25");
+          for (size_t i = 0; i < b.inputs.size(); ++i) {
+            if (b.inputs[i].first.empty()) return field("inputs", "a name is empty");
+            if (i > 0 && !(b.inputs[i - 1].first < b.inputs[i].first))
+              return field("inputs", "names are sorted and unique");
+          }
           auto dedupe = runs::dedupe_key(repo.id, b.sha, b.event, b.workflow_path);
           if (state.get(s_.governance, dedupe))
             return taken("a run of " + b.workflow_path + " for this commit and event exists");
@@ -405,6 +414,7 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
           run.pull_number = b.pull_number;
           run.actor = author;
           run.content = b.content;
+          run.inputs = b.inputs;
           run.created_ms = run.updated_ms = now;
           run.height = ctx_.height;
 

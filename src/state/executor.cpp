@@ -3,6 +3,7 @@
 #include <set>
 
 #include "crypto/did.h"
+#include "state/artifact_state.h"
 #include "state/ci_runner_state.h"
 #include "state/lfs_state.h"
 #include "state/permission.h"
@@ -109,6 +110,9 @@ uint64_t required_scope(TxKind kind) {
     // CI runner trust policy: repository administration.
     case TxKind::kSetRunnerPolicy:
       return kScopeRepo;
+    // CI/CD artifacts: deleting one is like cancelling a run (creating: the runner's own key).
+    case TxKind::kDeleteArtifact:
+      return kScopePush;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -339,6 +343,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_ci_runner(s_, state, tx, now);
         } else if constexpr (std::is_same_v<T, SetRunnerPolicy>) {
           return apply_set_runner_policy(s_, state, tx, b, now);
+        } else if constexpr (kIsArtifactBody<T>) {
+          return apply_artifact(s_, state, tx, now);
         } else {
           return apply_collab(state, tx);
         }

@@ -174,6 +174,11 @@ const char* tx_kind_name(TxKind kind) {
     // CI runner trust policy (state/runner_policy.h).
     case TxKind::kSetRunnerPolicy:
       return "set_runner_policy";
+    // CI/CD artifacts (state/artifact.h).
+    case TxKind::kCreateArtifact:
+      return "create_artifact";
+    case TxKind::kDeleteArtifact:
+      return "delete_artifact";
   }
   return "unknown";
 }
@@ -227,6 +232,9 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, SetActionsSecret>) return TxKind::kSetActionsSecret;
         if constexpr (std::is_same_v<T, DeleteActionsSecret>) return TxKind::kDeleteActionsSecret;
         if constexpr (std::is_same_v<T, SetRunnerPolicy>) return TxKind::kSetRunnerPolicy;
+        // CI/CD artifacts (state/artifact.h).
+        if constexpr (std::is_same_v<T, CreateArtifact>) return TxKind::kCreateArtifact;
+        if constexpr (std::is_same_v<T, DeleteArtifact>) return TxKind::kDeleteArtifact;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -287,6 +295,8 @@ Bytes encode_body(const TxBody& body) {
           encode_ci_runner_body(w, b);
         } else if constexpr (std::is_same_v<T, SetRunnerPolicy>) {
           encode_runner_policy_body(w, b);
+        } else if constexpr (kIsArtifactBody<T>) {
+          encode_artifact_body(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -530,6 +540,13 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kSetRunnerPolicy:
       out = decode_runner_policy_body(r);
+      break;
+    // CI/CD artifacts (state/artifact.h).
+    case TxKind::kCreateArtifact:
+      out = decode_create_artifact(r);
+      break;
+    case TxKind::kDeleteArtifact:
+      out = decode_delete_artifact(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -15,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
+#include "state/artifact.h"
 #include "state/ci.h"
 #include "state/ci_runner.h"
 #include "state/collab.h"
@@ -118,6 +119,9 @@ enum class TxKind : uint32_t {
   kDeleteActionsSecret = 70,
   // CI runner trust policy (state/runner_policy.h).
   kSetRunnerPolicy = 64,
+  // CI/CD artifacts (state/artifact.h).
+  kCreateArtifact = 71,
+  kDeleteArtifact = 72,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -206,7 +210,9 @@ using TxBody =
                  // CI runners: logs and secrets (kinds 68-70, explicit in kind_of)
                  SetJobLog, SetActionsSecret, DeleteActionsSecret,
                  // CI runner trust policy (kind 64, explicit in kind_of)
-                 SetRunnerPolicy>;
+                 SetRunnerPolicy,
+                 // CI/CD artifacts (kinds 71-72, explicit in kind_of)
+                 CreateArtifact, DeleteArtifact>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

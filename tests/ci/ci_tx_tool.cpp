@@ -6,6 +6,8 @@
 //   ci_tx_tool register <chain> <nonce> <seed-hex> <repo-id> <token-seed-hex> <name> <labels,>
 //   ci_tx_tool claim <chain> <nonce> <seed-hex> <job-id>
 //   ci_tx_tool complete <chain> <nonce> <seed-hex> <job-id> <conclusion> [step-name]
+//   ci_tx_tool artifact <chain> <nonce> <seed-hex> <repo-id> <job-id> <name> <sha256-hex> <size>
+//   ci_tx_tool runner-header <node-did> <chain> <seed-hex> <method> <path>   (X-Guts-Runner)
 #include <iostream>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "core/bytes.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "state/token_request.h"
 #include "state/tx.h"
 
 using namespace guts;
@@ -49,6 +52,16 @@ int main(int argc, char** argv) {
       std::cout << crypto::did_from_key(key_of(a[1]).public_key()) << "\n";
       return 0;
     }
+    if (a.size() == 6 && a[0] == "runner-header") {
+      auto node = crypto::parse_did(a[1]);
+      if (!node) throw std::runtime_error("not a did:key: " + a[1]);
+      auto k = key_of(a[3]);
+      uint64_t ts = unix_millis();
+      auto payload = api::runner_request_payload(a[2], *node, k.public_key(), ts, a[4], a[5]);
+      std::cout << crypto::did_from_key(k.public_key()) << " " << ts << " "
+                << hex_encode(k.sign(api::kRunnerRequestDomain, payload)) << "\n";
+      return 0;
+    }
     if (a.size() < 5) throw std::runtime_error("usage: see the top of ci_tx_tool.cpp");
     const std::string& chain = a[1];
     uint64_t nonce = std::stoull(a[2]);
@@ -80,6 +93,16 @@ int main(int argc, char** argv) {
       uint64_t now = unix_millis();
       if (a.size() == 7)
         c.steps = {{1, a[6], state::kRunCompleted, *conclusion, now - 1000, now, "done\n"}};
+      std::cout << signed_tx(chain, nonce, k, c) << "\n";
+    } else if (a[0] == "artifact" && a.size() == 9) {
+      state::CreateArtifact c;
+      c.repo_id = std::stoull(a[4]);
+      c.job_id = std::stoull(a[5]);
+      c.name = a[6];
+      auto sha = hex_decode_fixed<32>(a[7]);
+      if (!sha) throw std::runtime_error("a sha256 is 64 hex digits");
+      c.sha256 = *sha;
+      c.size = std::stoull(a[8]);
       std::cout << signed_tx(chain, nonce, k, c) << "\n";
     } else {
       throw std::runtime_error("usage: see the top of ci_tx_tool.cpp");

@@ -18,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 mkdir -p "$BUILD"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$SRC/watchers.mjs" "$BUILD/"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/e2e.mjs" "$SRC/governance.mjs" "$SRC/hooks.mjs" "$SRC/protection.mjs" "$SRC/search.mjs" "$SRC/releases.mjs" "$SRC/keys.mjs" "$SRC/notifications.mjs" "$SRC/actions.mjs" "$SRC/watchers.mjs" "$SRC/artifacts.mjs" "$BUILD/"
 cd "$BUILD"
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.guts-lock 2>/dev/null; then
@@ -175,3 +175,5 @@ echo "ok: guts run / workflow / runner / runner-policy"
 # Merging a pull request by quorum: 202 with the proposal, approvals merge (docs/governance.md).
 cp "$SRC/quorum_merge.mjs" "$BUILD/"
 BIN="$BIN" node "$BUILD/quorum_merge.mjs"
+# CI/CD artifacts and dispatch inputs (docs/ci.md "Artifacts"): Octokit's actions.*Artifact*.
+BIN="$BIN" node "$BUILD/artifacts.mjs"

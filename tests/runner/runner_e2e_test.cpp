@@ -15,10 +15,13 @@
 
 #include <fstream>
 
+#include "ci/zip.h"
 #include "cli/http_client.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "crypto/hash.h"
 #include "crypto/keyfile.h"
+#include "state/token_request.h"
 #include "state/tx.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/webhook_receiver.h"
@@ -378,6 +381,135 @@ jobs:
     needs: one
     steps:
       - run: exit 1
+// Artifacts (docs/ci.md "Artifacts") and dispatch inputs: a step writes files and uploads them
+// with `guts-artifact` inside the sandbox; the artifact is listed in GitHub's shape, its zip
+// downloads through REST (its digest is the zip's SHA-256) and `guts run download` unpacks the
+// same bytes; `guts workflow run -f` carries an input into `${{ inputs.* }}` and
+// `github.event.inputs.*`; DELETE removes an artifact.
+TEST_F(RunnerE2E, ArtifactsUploadedInTheSandboxDownloadWithCliAndRest) {
+  uint64_t repo_id = create_repo(*alice_, "art");
+  auto runner_dir = register_runner("alice/art", repo_id, "runner3");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+  auto a = local_repo(*alice_, "art");
+  write_file(a / ".guts/workflows/art.yml", R"(name: Art
+on: [push, workflow_dispatch]
+jobs:
+  build:
+    runs-on: guts
+    steps:
+      - run: |
+          mkdir -p dist/sub
+          printf 'hello %s/%s\n' "${{ inputs.who }}" "${{ github.event.inputs.who }}" > dist/a.txt
+          seq 1 2000 > dist/sub/b.txt
+          chmod +x dist/sub/b.txt
+      - run: guts-artifact upload --retention-days 5 dist-${{ github.event_name }} dist
+      - run: guts-artifact upload bad ../outside || echo refused-as-expected
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "artifacts"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "art")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  auto states = wait_statuses("alice/art", sha, 1);
+  EXPECT_EQ(states["Art / build"], "success") << runner.log();
+
+  auto dispatched = alice_->guts({"workflow", "run", "alice/art", "art.yml", "-f", "who=world"});
+  ASSERT_TRUE(dispatched.ok()) << dispatched.both();
+  const std::string actions = "/api/v3/repos/alice/art/actions";
+  json run;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string out;
+        alice_->api("GET", actions + "/runs?event=workflow_dispatch", "", &out);
+        auto j = json::parse(out, nullptr, false);
+        if (!j.is_object() || j["workflow_runs"].empty()) return false;
+        run = j["workflow_runs"][0];
+        return run["status"] == "completed";
+      },
+      std::chrono::seconds(180), std::chrono::milliseconds(200)))
+      << runner.log();
+  EXPECT_EQ(run["conclusion"], "success") << runner.log();
+  EXPECT_EQ(run["inputs"]["who"], "world");
+  const std::string run_id = std::to_string(run["id"].get<uint64_t>());
+
+  // Listings: both runs' artifacts; the dispatch run's one, in GitHub's shape.
+  std::string out;
+  ASSERT_EQ(alice_->api("GET", actions + "/artifacts", "", &out), 200);
+  auto all = json::parse(out);
+  EXPECT_EQ(all["total_count"], 2) << out;
+  ASSERT_EQ(alice_->api("GET", actions + "/runs/" + run_id + "/artifacts", "", &out), 200);
+  auto listed = json::parse(out);
+  ASSERT_EQ(listed["total_count"], 1) << out;
+  auto art = listed["artifacts"][0];
+  EXPECT_EQ(art["name"], "dist-workflow_dispatch");
+  EXPECT_EQ(art["expired"], false);
+  EXPECT_EQ(art["workflow_run"]["head_sha"], sha);
+  auto created = parse_iso8601(art["created_at"].get<std::string>());
+  auto expires = parse_iso8601(art["expires_at"].get<std::string>());
+  ASSERT_TRUE(created && expires);
+  EXPECT_NEAR(static_cast<double>(*expires - *created), 5 * 86400.0 * 1000, 2000.0);
+
+  // The zip through REST: its digest, its entries.
+  cli::HttpClient c(node_->url());
+  c.set_token(alice_->token());
+  auto zip = c.get(actions + "/artifacts/" + std::to_string(art["id"].get<uint64_t>()) + "/zip");
+  ASSERT_EQ(zip.status, 200) << zip.body;
+  EXPECT_EQ(zip.header("content-type"), "application/zip");
+  EXPECT_EQ(art["size_in_bytes"], zip.body.size());
+  EXPECT_EQ(art["digest"], "sha256:" + hex_encode(crypto::sha256(zip.body)));
+  auto entries = ci::read_zip(zip.body);
+  ASSERT_TRUE(entries.ok()) << entries.status().message();
+  std::map<std::string, std::string> files;
+  for (const auto& e : entries.value()) files[e.name] = e.data;
+  std::string seq;
+  for (int i = 1; i <= 2000; ++i) seq += std::to_string(i) + "\n";
+  EXPECT_EQ(files.size(), 2u);
+  EXPECT_EQ(files["dist/a.txt"], "hello world/world\n");
+  EXPECT_EQ(files["dist/sub/b.txt"], seq);
+
+  // The CLI unpacks the same bytes.
+  auto into = dir("download");
+  auto dl = alice_->guts({"run", "download", "alice/art", run_id, "-D", into.string()});
+  ASSERT_TRUE(dl.ok()) << dl.both();
+  EXPECT_EQ(read_file(into / "dist-workflow_dispatch/dist/a.txt"), files["dist/a.txt"]);
+  EXPECT_EQ(read_file(into / "dist-workflow_dispatch/dist/sub/b.txt"), seq);
+  struct stat st {};
+  ASSERT_EQ(::stat((into / "dist-workflow_dispatch/dist/sub/b.txt").c_str(), &st), 0);
+  EXPECT_NE(st.st_mode & 0100, 0u);  // executable bit kept
+  EXPECT_FALSE(fs::exists(into / "bad"));
+  // The push run's artifact: the input is empty there.
+  auto dl2 =
+      alice_->guts({"run", "download", "alice/art", "1", "-D", into.string(), "-n", "dist-push"});
+  ASSERT_TRUE(dl2.ok()) << dl2.both();
+  EXPECT_EQ(read_file(into / "dist-push/dist/a.txt"), "hello /\n");
+
+  // DELETE (write permission): gone from listings and downloads.
+  const std::string one = actions + "/artifacts/" + std::to_string(art["id"].get<uint64_t>());
+  EXPECT_EQ(alice_->api("DELETE", one), 204);
+  EXPECT_EQ(alice_->api("GET", one), 404);
+  ASSERT_EQ(alice_->api("GET", actions + "/artifacts", "", &out), 200);
+  EXPECT_EQ(json::parse(out)["total_count"], 1) << out;
+  runner.stop();
+}
+
+// Private repositories (docs/ci.md "Private repositories"): the runner's checkout carries a
+// job-scoped credential (X-Guts-Runner-Job) that the auth middleware accepts only from the
+// runner holding an in-progress job of that repository; an anonymous fetch, another key, and
+// the same runner once the job completed are refused.
+TEST_F(RunnerE2E, PrivateRepositoryChecksOutWithAJobScopedCredential) {
+  uint64_t repo_id = create_repo(*alice_, "hidden", true);
+  auto runner_dir = register_runner("alice/hidden", repo_id, "runner4");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+  auto a = local_repo(*alice_, "hidden");
+  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
+on: push
+jobs:
+  build:
+    runs-on: guts
+    steps:
+      - run: test -f README.md && test -f .guts/workflows/ci.yml && echo checked-out
 )");
   ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
   ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
@@ -422,6 +554,102 @@ jobs:
   EXPECT_EQ(actions_of(), (std::vector<std::string>{"requested", "in_progress", "completed",
                                                     "requested", "in_progress", "completed"}));
   EXPECT_EQ(receiver.of("workflow_run").back()["payload"]["workflow_run"]["run_attempt"], 2);
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hidden")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  auto states = wait_statuses("alice/hidden", sha, 1);
+  EXPECT_EQ(states["CI / build"], "success") << runner.log();
+  runner.stop();
+
+  std::string out;
+  ASSERT_EQ(alice_->api("GET", "/api/v3/repos/alice/hidden/actions/runs?per_page=1", "", &out),
+            200);
+  uint64_t run_id = json::parse(out)["workflow_runs"][0]["id"].get<uint64_t>();
+  ASSERT_EQ(
+      alice_->api("GET",
+                  "/api/v3/repos/alice/hidden/actions/runs/" + std::to_string(run_id) + "/jobs", "",
+                  &out),
+      200);
+  uint64_t job = json::parse(out)["jobs"][0]["id"].get<uint64_t>();
+  // The credential, as the runner makes it, for a given key.
+  cli::HttpClient c(node_->url());
+  auto status = json::parse(c.get("/api/guts/status").body);
+  auto node_key = crypto::parse_did(status["node_did"].get<std::string>());
+  ASSERT_TRUE(node_key);
+  auto header = [&](const crypto::SigningKey& k) {
+    uint64_t ts = unix_millis();
+    auto payload =
+        api::runner_request_payload(status["chain_id"].get<std::string>(), *node_key,
+                                    k.public_key(), ts, "GIT", "/jobs/" + std::to_string(job));
+    return crypto::did_from_key(k.public_key()) + " " + std::to_string(job) + " " +
+           std::to_string(ts) + " " + hex_encode(k.sign(api::kRunnerRequestDomain, payload));
+  };
+  const std::string refs = "/alice/hidden.git/info/refs?service=git-upload-pack";
+  EXPECT_EQ(c.get(refs).status, 401);  // anonymous
+  c.set_header("X-Guts-Runner-Job", header(crypto::SigningKey::generate()));
+  EXPECT_EQ(c.get(refs).status, 401);  // not the job's runner
+  c.set_header("X-Guts-Runner-Job", header(crypto::load_key_file(runner_dir / "identity.key")));
+  EXPECT_EQ(c.get(refs).status, 401);  // the job's runner, but the job is completed
+}
+
+// A runner killed (SIGKILL) mid-job: once its last heartbeat is older than the state's deadline
+// (kJobHeartbeatDeadlineMs, 2 minutes of block time) another runner's claim takes the job over
+// and completes it; the job has exactly one conclusion, the second runner's. Slow by design
+// (the deadline is a consensus constant, not shortened for tests).
+TEST_F(RunnerE2E, JobOfAKilledRunnerIsTakenOverAndCompletedByAnother) {
+  uint64_t repo_id = create_repo(*alice_, "takeover");
+  auto dir_a = register_runner("alice/takeover", repo_id, "runner-a");
+  auto dir_b = register_runner("alice/takeover", repo_id, "runner-b");
+  RunnerProcess a_runner(dir_a);
+  a_runner.start();
+  auto a = local_repo(*alice_, "takeover");
+  write_file(a / ".guts/workflows/t.yml", R"(name: T
+on: push
+jobs:
+  work:
+    runs-on: guts
+    steps:
+      - run: echo "started on $HOSTNAME"; sleep 15; echo finished
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "t"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(
+      alice_->git({"remote", "add", "origin", alice_->remote("alice", "takeover")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string out;
+  uint64_t job = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (alice_->api("GET", "/api/v3/repos/alice/takeover/actions/runs?per_page=1", "", &out) !=
+            200)
+          return false;
+        auto runs = json::parse(out, nullptr, false);
+        if (!runs.is_object() || runs["workflow_runs"].empty()) return false;
+        alice_->api("GET",
+                    "/api/v3/repos/alice/takeover/actions/runs/" +
+                        std::to_string(runs["workflow_runs"][0]["id"].get<uint64_t>()) + "/jobs",
+                    "", &out);
+        auto jobs = json::parse(out, nullptr, false);
+        if (!jobs.is_object() || jobs["jobs"].empty()) return false;
+        job = jobs["jobs"][0]["id"].get<uint64_t>();
+        return job_log("alice/takeover", job).find("started") != std::string::npos;
+      },
+      std::chrono::seconds(120), std::chrono::milliseconds(100)))
+      << a_runner.log();
+  a_runner.kill9();
+  RunnerProcess b_runner(dir_b);
+  b_runner.start();
+  // The deadline passes (block time), runner-b claims and completes: one conclusion, its own.
+  auto states = wait_statuses("alice/takeover", sha, 1);
+  EXPECT_EQ(states["T / work"], "success") << b_runner.log();
+  ASSERT_EQ(alice_->api("GET", "/api/v3/repos/alice/takeover/actions/jobs/" + std::to_string(job),
+                        "", &out),
+            200);
+  auto j = json::parse(out);
+  EXPECT_EQ(j["conclusion"], "success");
+  EXPECT_EQ(j["runner_name"], "runner-b") << out;
+  EXPECT_THAT(job_log("alice/takeover", job), HasSubstr("finished"));
+  b_runner.stop();
 }
 
 }  // namespace
