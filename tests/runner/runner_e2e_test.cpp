@@ -344,43 +344,6 @@ jobs:
   EXPECT_EQ(j["statuses"][0]["state"], "pending");
 }
 
-// workflow_run webhooks (docs/webhooks.md): a run on a real runner reaches a real receiver as
-// requested, in_progress and completed, each signed, with GitHub's workflow_run and workflow
-// objects; a re-run through REST delivers the three again.
-class RunnerWebhookE2E : public RunnerE2E {
- protected:
-  std::vector<std::string> node_args() const override {
-    return {"--webhook-allow-private", "--webhook-retry-base-ms", "200"};
-  }
-};
-
-TEST_F(RunnerWebhookE2E, WorkflowRunEventsRequestedInProgressCompleted) {
-  uint64_t repo_id = create_repo(*alice_, "hooked");
-  WebhookReceiver receiver(root_->path() / "receiver", "wr-secret");
-  json hook = {
-      {"name", "web"},
-      {"active", true},
-      {"events", {"workflow_run"}},
-      {"config", {{"url", receiver.url()}, {"content_type", "json"}, {"secret", "wr-secret"}}}};
-  std::string out;
-  ASSERT_EQ(alice_->api("POST", "/api/v3/repos/alice/hooked/hooks", hook.dump(), &out), 201) << out;
-  auto runner_dir = register_runner("alice/hooked", repo_id, "runner-wr");
-  RunnerProcess runner(runner_dir);
-  runner.start();
-
-  auto a = local_repo(*alice_, "wr");
-  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
-on: push
-jobs:
-  one:
-    runs-on: guts
-    steps:
-      - run: echo one
-  two:
-    runs-on: guts
-    needs: one
-    steps:
-      - run: exit 1
 // Artifacts (docs/ci.md "Artifacts") and dispatch inputs: a step writes files and uploads them
 // with `guts-artifact` inside the sandbox; the artifact is listed in GitHub's shape, its zip
 // downloads through REST (its digest is the zip's SHA-256) and `guts run download` unpacks the
@@ -514,46 +477,6 @@ jobs:
   ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
   ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
   std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hooked")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
-
-  auto actions_of = [&] {
-    std::vector<std::string> v;
-    for (const auto& r : receiver.of("workflow_run"))
-      v.push_back(r["payload"]["action"].get<std::string>());
-    return v;
-  };
-  ASSERT_TRUE(receiver.wait_ok("workflow_run", 3, std::chrono::seconds(180))) << runner.log();
-  EXPECT_EQ(actions_of(), (std::vector<std::string>{"requested", "in_progress", "completed"}));
-  auto events = receiver.of("workflow_run");
-  uint64_t run_id = 0;
-  for (const auto& r : events) {
-    EXPECT_TRUE(r["signature_ok"].get<bool>());
-    const auto& p = r["payload"];
-    EXPECT_EQ(p["workflow_run"]["head_sha"], sha);
-    EXPECT_EQ(p["workflow_run"]["name"], "CI");
-    EXPECT_EQ(p["workflow_run"]["event"], "push");
-    EXPECT_EQ(p["workflow"]["path"], ".guts/workflows/ci.yml");
-    EXPECT_EQ(p["repository"]["full_name"], "alice/hooked");
-    EXPECT_TRUE(p["sender"].is_object());
-    if (run_id == 0) run_id = p["workflow_run"]["id"].get<uint64_t>();
-    EXPECT_EQ(p["workflow_run"]["id"].get<uint64_t>(), run_id);
-  }
-  const auto& done = events.back()["payload"]["workflow_run"];
-  EXPECT_EQ(done["status"], "completed");
-  EXPECT_EQ(done["conclusion"], "failure");
-
-  // A re-run: the three again, for the second attempt.
-  ASSERT_EQ(
-      alice_->api("POST",
-                  "/api/v3/repos/alice/hooked/actions/runs/" + std::to_string(run_id) + "/rerun",
-                  "", &out),
-      201)
-      << out;
-  ASSERT_TRUE(receiver.wait_ok("workflow_run", 6, std::chrono::seconds(180))) << runner.log();
-  EXPECT_EQ(actions_of(), (std::vector<std::string>{"requested", "in_progress", "completed",
-                                                    "requested", "in_progress", "completed"}));
-  EXPECT_EQ(receiver.of("workflow_run").back()["payload"]["workflow_run"]["run_attempt"], 2);
   ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hidden")}, a).ok());
   ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
   auto states = wait_statuses("alice/hidden", sha, 1);
@@ -650,6 +573,89 @@ jobs:
   EXPECT_EQ(j["runner_name"], "runner-b") << out;
   EXPECT_THAT(job_log("alice/takeover", job), HasSubstr("finished"));
   b_runner.stop();
+}
+
+// workflow_run webhooks (docs/webhooks.md): a run on a real runner reaches a real receiver as
+// requested, in_progress and completed, each signed, with GitHub's workflow_run and workflow
+// objects; a re-run through REST delivers the three again.
+class RunnerWebhookE2E : public RunnerE2E {
+ protected:
+  std::vector<std::string> node_args() const override {
+    return {"--webhook-allow-private", "--webhook-retry-base-ms", "200"};
+  }
+};
+
+TEST_F(RunnerWebhookE2E, WorkflowRunEventsRequestedInProgressCompleted) {
+  uint64_t repo_id = create_repo(*alice_, "hooked");
+  WebhookReceiver receiver(root_->path() / "receiver", "wr-secret");
+  json hook = {
+      {"name", "web"},
+      {"active", true},
+      {"events", {"workflow_run"}},
+      {"config", {{"url", receiver.url()}, {"content_type", "json"}, {"secret", "wr-secret"}}}};
+  std::string out;
+  ASSERT_EQ(alice_->api("POST", "/api/v3/repos/alice/hooked/hooks", hook.dump(), &out), 201) << out;
+  auto runner_dir = register_runner("alice/hooked", repo_id, "runner-wr");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+
+  auto a = local_repo(*alice_, "wr");
+  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
+on: push
+jobs:
+  one:
+    runs-on: guts
+    steps:
+      - run: echo one
+  two:
+    runs-on: guts
+    needs: one
+    steps:
+      - run: exit 1
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
+  std::string sha = rev_parse(*alice_, a, "HEAD");
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hooked")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+
+  auto actions_of = [&] {
+    std::vector<std::string> v;
+    for (const auto& r : receiver.of("workflow_run"))
+      v.push_back(r["payload"]["action"].get<std::string>());
+    return v;
+  };
+  ASSERT_TRUE(receiver.wait_ok("workflow_run", 3, std::chrono::seconds(180))) << runner.log();
+  EXPECT_EQ(actions_of(), (std::vector<std::string>{"requested", "in_progress", "completed"}));
+  auto events = receiver.of("workflow_run");
+  uint64_t run_id = 0;
+  for (const auto& r : events) {
+    EXPECT_TRUE(r["signature_ok"].get<bool>());
+    const auto& p = r["payload"];
+    EXPECT_EQ(p["workflow_run"]["head_sha"], sha);
+    EXPECT_EQ(p["workflow_run"]["name"], "CI");
+    EXPECT_EQ(p["workflow_run"]["event"], "push");
+    EXPECT_EQ(p["workflow"]["path"], ".guts/workflows/ci.yml");
+    EXPECT_EQ(p["repository"]["full_name"], "alice/hooked");
+    EXPECT_TRUE(p["sender"].is_object());
+    if (run_id == 0) run_id = p["workflow_run"]["id"].get<uint64_t>();
+    EXPECT_EQ(p["workflow_run"]["id"].get<uint64_t>(), run_id);
+  }
+  const auto& done = events.back()["payload"]["workflow_run"];
+  EXPECT_EQ(done["status"], "completed");
+  EXPECT_EQ(done["conclusion"], "failure");
+
+  // A re-run: the three again, for the second attempt.
+  ASSERT_EQ(
+      alice_->api("POST",
+                  "/api/v3/repos/alice/hooked/actions/runs/" + std::to_string(run_id) + "/rerun",
+                  "", &out),
+      201)
+      << out;
+  ASSERT_TRUE(receiver.wait_ok("workflow_run", 6, std::chrono::seconds(180))) << runner.log();
+  EXPECT_EQ(actions_of(), (std::vector<std::string>{"requested", "in_progress", "completed",
+                                                    "requested", "in_progress", "completed"}));
+  EXPECT_EQ(receiver.of("workflow_run").back()["payload"]["workflow_run"]["run_attempt"], 2);
 }
 
 }  // namespace
