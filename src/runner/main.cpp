@@ -29,8 +29,9 @@ void on_signal(int) {
   g_stop = true;
 }
 
-int do_register(const std::string& node_url, const std::string& repo, const std::string& token,
-                const std::string& name, const std::string& labels, const std::string& dir) {
+int do_register(const std::string& node_url, const std::string& repo, uint64_t repo_id,
+                const std::string& token, const std::string& name, const std::string& labels,
+                const std::string& dir) {
   std::filesystem::create_directories(dir);
   ::chmod(dir.c_str(), 0700);
   auto kp = runner::key_path(dir);
@@ -41,14 +42,20 @@ int do_register(const std::string& node_url, const std::string& repo, const std:
   auto token_key = crypto::SigningKey::from_seed(*seed);
   runner::NodeClient node(node_url, key);
   node.connect();
-  auto r = node.plain("GET", "/api/v3/repos/" + repo);
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (r.status != 200 || !j.is_object() || !j.contains("id"))
-    throw Error(Code::kNotFound, "repository " + repo + ": HTTP " + std::to_string(r.status));
+  if (repo_id == 0) {
+    // A public repository's id is looked up anonymously; a private one is invisible to the
+    // runner until it is registered, so its admin gives the id (--repo-id).
+    auto r = node.plain("GET", "/api/v3/repos/" + repo);
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object() || !j.contains("id"))
+      throw Error(Code::kNotFound, "repository " + repo + ": HTTP " + std::to_string(r.status) +
+                                       " (a private repository needs --repo-id)");
+    repo_id = j["id"].get<uint64_t>();
+  }
   runner::RunnerConfig c;
   c.node = node_url;
   c.repo = repo;
-  c.repo_id = j["id"].get<uint64_t>();
+  c.repo_id = repo_id;
   c.name = name;
   c.labels = runner::split_labels(labels);
   c.did = crypto::did_from_key(key.public_key());
@@ -123,6 +130,9 @@ int main(int argc, char** argv) {
   auto* reg = app.add_subcommand("register", "Register this runner with a repository");
   reg->add_option("--node", node, "Node URL")->required();
   reg->add_option("--repo", repo, "owner/name")->required();
+  uint64_t repo_id = 0;
+  reg->add_option("--repo-id", repo_id,
+                  "The repository's id (required for a private repository; GET /repos/{o}/{r})");
   reg->add_option("--token", token, "Registration token (from the repository's admin)")->required();
   reg->add_option("--name", name, "Runner name")->required();
   reg->add_option("--labels", labels, "Comma-separated labels (default: guts)");
@@ -141,7 +151,7 @@ int main(int argc, char** argv) {
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);
   try {
-    if (*reg) return do_register(node, repo, token, name, labels, dir);
+    if (*reg) return do_register(node, repo, repo_id, token, name, labels, dir);
     return do_run(dir, poll_ms, heartbeat, once, bwrap);
   } catch (const std::exception& e) {
     std::cerr << "guts-runner: " << e.what() << "\n";

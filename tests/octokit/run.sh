@@ -43,8 +43,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Anonymous reads of all the scripts together exceed the default per-IP limit (rate limits
+# are tested in tests/e2e/tokens_e2e_test.cpp).
 "$BIN/guts-node" --api-addr 127.0.0.1:0 --p2p-addr 127.0.0.1:0 --port-file "$WORK/port" --data-dir "$WORK/node" \
-  --log-level info --release-asset-max-bytes 1048576 2>"$WORK/node.log" &
+  --log-level info --release-asset-max-bytes 1048576 --rate-limit-anonymous 100000 \
+  2>"$WORK/node.log" &
 NODE_PID=$!
 
 # Wait (polling, with a deadline) for the node to publish its port.

@@ -99,9 +99,10 @@ class RunnerE2E : public GitE2E {
 
   fs::path register_runner(const std::string& repo, uint64_t repo_id, const std::string& name) {
     auto d = dir(name);
-    auto r = run({(bin_dir() / "guts-runner").string(), "register", "--node", node_->url(),
-                  "--repo", repo, "--token", registration_token(repo_id), "--name", name,
-                  "--labels", "guts,linux", "--dir", d.string()});
+    auto r =
+        run({(bin_dir() / "guts-runner").string(), "register", "--node", node_->url(), "--repo",
+             repo, "--repo-id", std::to_string(repo_id), "--token", registration_token(repo_id),
+             "--name", name, "--labels", "guts,linux", "--dir", d.string()});
     EXPECT_TRUE(r.ok()) << r.both();
     struct stat st {};
     EXPECT_EQ(::stat((d / "identity.key").c_str(), &st), 0);
