@@ -82,8 +82,7 @@ TEST_F(GitE2E, QuorumProposalMovesProtectedBranch) {
   // she withdraws it here (merging by quorum: tests/octokit/quorum_merge.mjs).
   EXPECT_EQ(alice_->api("PUT", "/api/v3/repos/alice/q/pulls/1/merge", "{}", &out), 202) << out;
   EXPECT_THAT(out, HasSubstr("requires a proposal"));
-  const std::string merge_id =
-      std::to_string(json::parse(out)["proposal"]["id"].get<uint64_t>());
+  const std::string merge_id = std::to_string(json::parse(out)["proposal"]["id"].get<uint64_t>());
   ASSERT_EQ(alice_->api("POST", "/api/guts/proposals/" + merge_id + "/cancel", "{}", &out), 200)
       << out;
   EXPECT_EQ(remote_main(*alice_, url), base);
