@@ -8,6 +8,7 @@
 #include "core/time.h"
 #include "core/utf8.h"
 #include "crypto/did.h"
+#include "state/placeholder_state.h"
 
 namespace guts::api::collab {
 
@@ -82,6 +83,11 @@ std::optional<state::Account> Shapes::account(const crypto::PublicKey& key) {
   auto a = view_.account(key);
   accounts_[key] = a;
   return a;
+}
+
+json Shapes::author(const crypto::PublicKey& key, std::string_view body) {
+  auto claimed = state::claimed_author(view_, repo_.id, key, body);
+  return user(claimed ? *claimed : key);
 }
 
 json Shapes::user(const crypto::PublicKey& key) {
@@ -247,7 +253,7 @@ json Shapes::issue(const state::Issue& x) {
          {"node_id", node_id(x.is_pull ? "PullRequest" : "Issue", x.id)},
          {"number", x.number},
          {"title", x.title},
-         {"user", user(x.author)},
+         {"user", author(x.author, x.body)},
          {"labels", labels_of(x)},
          {"state", x.state == state::kIssueOpen ? "open" : "closed"},
          {"locked", x.locked},
@@ -284,7 +290,7 @@ json Shapes::comment(const state::Comment& c) {
               {"issue_url", urls_.api + "/issues/" + std::to_string(c.number)},
               {"id", c.id},
               {"node_id", node_id("IssueComment", c.id)},
-              {"user", user(c.author)},
+              {"user", author(c.author, c.body)},
               {"created_at", iso8601(c.created_ms)},
               {"updated_at", iso8601(c.updated_ms)},
               {"author_association", association(c.author)},
@@ -305,7 +311,7 @@ json Shapes::review_comment(const state::Comment& c) {
          {"original_position", nullptr},
          {"commit_id", hex_or_empty(c.commit_sha)},
          {"original_commit_id", hex_or_empty(c.commit_sha)},
-         {"user", user(c.author)},
+         {"user", author(c.author, c.body)},
          {"body", c.body},
          {"created_at", iso8601(c.created_ms)},
          {"updated_at", iso8601(c.updated_ms)},

@@ -36,6 +36,9 @@ class Shapes {
 
   json user(const crypto::PublicKey& key);
   json user_or_null(const std::optional<crypto::PublicKey>& key);
+  // The `user` of an item `key` wrote: the claimant of a confirmed placeholder when `body` is a
+  // migrated item's (state::claimed_author; docs/migrate.md), else user(key).
+  json author(const crypto::PublicKey& key, std::string_view body);
   std::optional<state::Account> account(const crypto::PublicKey& key);
   std::string association(const crypto::PublicKey& key);
   json repo(uint64_t repo_id);  // repo_json of any repository (null if gone)

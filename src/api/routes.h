@@ -27,6 +27,9 @@ void add_protection_routes(Router& router, Services& services);
 // A private repository's seeds, /api/guts/repos/{o}/{r}/seeds (repo_seeds_routes.cpp); called
 // by add_guts_routes.
 void add_repo_seeds_routes(Router& router, Services& services);
+// Placeholder identities of migrated items and their claims, /api/guts/placeholders and
+// /api/guts/repos/{o}/{r}/placeholders (placeholder_routes.cpp); called by add_guts_routes.
+void add_placeholder_routes(Router& router, Services& services);
 // Quorum policies and proposals (proposal_routes.cpp; docs/governance.md §8); called by
 // add_guts_routes.
 void add_proposal_routes(Router& router, Services& services);

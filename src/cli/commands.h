@@ -59,5 +59,7 @@ void add_secret_commands(CLI::App& app, ContextFn ctx);
 void add_actions_commands(CLI::App& app, ContextFn ctx);
 // guts migrate --from URL: repositories, issues, pull requests... (migrate_cmd.cpp).
 void add_migrate_command(CLI::App& app, ContextFn ctx);
+// guts placeholder show|claim|withdraw|list|confirm|unconfirm (placeholder_cmd.cpp).
+void add_placeholder_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

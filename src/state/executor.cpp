@@ -7,6 +7,7 @@
 #include "state/ci_runner_state.h"
 #include "state/lfs_state.h"
 #include "state/permission.h"
+#include "state/placeholder_state.h"
 #include "state/protection.h"
 #include "state/rejections.h"
 #include "state/repo_seeds_state.h"
@@ -113,6 +114,10 @@ uint64_t required_scope(TxKind kind) {
     // CI/CD artifacts: deleting one is like cancelling a run (creating: the runner's own key).
     case TxKind::kDeleteArtifact:
       return kScopePush;
+    // Placeholder claims and their confirmation: account and repository administration.
+    case TxKind::kClaimPlaceholder:
+    case TxKind::kConfirmPlaceholder:
+      return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
   }
@@ -345,6 +350,10 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_set_runner_policy(s_, state, tx, b, now);
         } else if constexpr (kIsArtifactBody<T>) {
           return apply_artifact(s_, state, tx, now);
+        } else if constexpr (std::is_same_v<T, ClaimPlaceholder>) {
+          return apply_claim_placeholder(s_, state, tx, b, now);
+        } else if constexpr (std::is_same_v<T, ConfirmPlaceholder>) {
+          return apply_confirm_placeholder(s_, state, tx, b, now);
         } else {
           return apply_collab(state, tx);
         }

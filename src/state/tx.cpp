@@ -179,6 +179,11 @@ const char* tx_kind_name(TxKind kind) {
       return "create_artifact";
     case TxKind::kDeleteArtifact:
       return "delete_artifact";
+    // Placeholder identities (state/placeholder.h).
+    case TxKind::kClaimPlaceholder:
+      return "claim_placeholder";
+    case TxKind::kConfirmPlaceholder:
+      return "confirm_placeholder";
   }
   return "unknown";
 }
@@ -235,6 +240,9 @@ TxKind kind_of(const TxBody& body) {
         // CI/CD artifacts (state/artifact.h).
         if constexpr (std::is_same_v<T, CreateArtifact>) return TxKind::kCreateArtifact;
         if constexpr (std::is_same_v<T, DeleteArtifact>) return TxKind::kDeleteArtifact;
+        // Placeholder identities (state/placeholder.h).
+        if constexpr (std::is_same_v<T, ClaimPlaceholder>) return TxKind::kClaimPlaceholder;
+        if constexpr (std::is_same_v<T, ConfirmPlaceholder>) return TxKind::kConfirmPlaceholder;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -297,6 +305,10 @@ Bytes encode_body(const TxBody& body) {
           encode_runner_policy_body(w, b);
         } else if constexpr (kIsArtifactBody<T>) {
           encode_artifact_body(w, b);
+        } else if constexpr (std::is_same_v<T, ClaimPlaceholder>) {
+          encode_claim_placeholder(w, b);
+        } else if constexpr (std::is_same_v<T, ConfirmPlaceholder>) {
+          encode_confirm_placeholder(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -547,6 +559,13 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kDeleteArtifact:
       out = decode_delete_artifact(r);
+      break;
+    // Placeholder identities (state/placeholder.h).
+    case TxKind::kClaimPlaceholder:
+      out = decode_claim_placeholder(r);
+      break;
+    case TxKind::kConfirmPlaceholder:
+      out = decode_confirm_placeholder(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

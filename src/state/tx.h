@@ -22,6 +22,7 @@
 #include "state/hooks.h"
 #include "state/lfs.h"
 #include "state/org.h"
+#include "state/placeholder.h"
 #include "state/proposal.h"
 #include "state/protection.h"
 #include "state/release.h"
@@ -122,6 +123,9 @@ enum class TxKind : uint32_t {
   // CI/CD artifacts (state/artifact.h).
   kCreateArtifact = 71,
   kDeleteArtifact = 72,
+  // Placeholder identities of migrated items (state/placeholder.h).
+  kClaimPlaceholder = 65,
+  kConfirmPlaceholder = 66,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -212,7 +216,9 @@ using TxBody =
                  // CI runner trust policy (kind 64, explicit in kind_of)
                  SetRunnerPolicy,
                  // CI/CD artifacts (kinds 71-72, explicit in kind_of)
-                 CreateArtifact, DeleteArtifact>;
+                 CreateArtifact, DeleteArtifact,
+                 // placeholder claims (kinds 65-66, explicit in kind_of)
+                 ClaimPlaceholder, ConfirmPlaceholder>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

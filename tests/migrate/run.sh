@@ -138,6 +138,50 @@ as carol "$B" migrate --from "$A/alice/proj" >"$WORK/migrate2.out" 2>&1 ||
 python3 "$SRC/compare.py" "$A/api/v3" alice/proj "$B/api/v3" carol/proj
 echo "ok: migrated from a guts-node, idempotent"
 
+# ---- placeholders: bob of the source claims his items on the target (docs/migrate.md) ----
+HOSTA=${A#http://}
+as dave "$B" identity new >/dev/null
+as dave "$B" auth login --username dave >/dev/null
+as erin "$B" identity new >/dev/null
+as erin "$B" auth login --username erin >/dev/null
+CAROL=$(token_of carol "$B")
+ERIN=$(token_of erin "$B")
+TR="$B/api/v3/repos/carol/proj"
+first_user() {  # first_user <url> -> login of the first comment's user
+  curl -sSf "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["user"]["login"])'
+}
+[ "$(first_user "$TR/issues/1/comments")" = carol ] || fail "a migrated comment is carol's before any claim"
+as dave "$B" placeholder claim "$HOSTA/bob" --proof "https://gist.example.org/bob/1" >/dev/null ||
+  fail "claim"
+as dave "$B" placeholder show "$HOSTA/bob" | grep -q "claimed by dave" || fail "claim not shown"
+[ "$(first_user "$TR/issues/1/comments")" = carol ] || fail "a claim alone must not re-attribute"
+# Only an admin confirms; erin (a writer) cannot.
+api "$CAROL" PUT "$TR/collaborators/erin" '{"permission":"push"}' >/dev/null
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: token $ERIN" \
+  -H 'Content-Type: application/json' --data '{"claimant":"dave"}' \
+  "$B/api/guts/repos/carol/proj/placeholders/$HOSTA/bob")
+[ "$code" = 403 ] || fail "a writer confirmed a placeholder ($code)"
+as carol "$B" placeholder confirm carol/proj "$HOSTA/bob" --claimant dave >/dev/null ||
+  fail "confirm"
+as carol "$B" placeholder list carol/proj | grep -q "bob -> dave" || fail "confirmation not listed"
+[ "$(first_user "$TR/issues/1/comments")" = dave ] || fail "bob's comment is not shown as dave's"
+curl -sSf "$TR/pulls/2/comments" | python3 -c '
+import json, sys
+users = {c["body"].split("\n")[-1]: c["user"]["login"] for c in json.load(sys.stdin)}
+assert users.get("Why stdio?") == "dave" and users.get("For puts.") == "carol", users' ||
+  fail "review comments: bob's is dave's, alice's stays carol's"
+# A writer who types bob's origin line into a comment does not become dave.
+FORGED="> Migrated from $A/alice/proj/issues/1 · comment by @bob ($HOSTA) on 2026-01-01T00:00:00Z"
+api "$ERIN" POST "$TR/issues/1/comments" "$(python3 -c 'import json,sys; print(json.dumps({"body": sys.argv[1]}))' "$FORGED")" >/dev/null
+curl -sSf "$TR/issues/1/comments" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[-1]
+assert c["user"]["login"] == "erin", c["user"]' || fail "a forged origin line borrowed a claimed identity"
+# Withdrawn: shown as the migrator again.
+as dave "$B" placeholder withdraw "$HOSTA/bob" >/dev/null || fail "withdraw"
+[ "$(first_user "$TR/issues/1/comments")" = carol ] || fail "a withdrawn claim still re-attributes"
+echo "ok: placeholder claimed, confirmed by the admin, shown, withdrawn"
+
 # ---- 2. the source is down ----
 APORT=$(cat "$WORK/a.port")
 stop a
