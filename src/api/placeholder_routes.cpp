@@ -50,9 +50,8 @@ json claims_json(const Services& svc, const state::StateView& view, const std::s
               {"claims", std::move(claims)}};
 }
 
-json confirmation_json(const Services& svc, const state::StateView& view,
-                       const std::string& host, const std::string& login,
-                       const state::PlaceholderConfirmation& c) {
+json confirmation_json(const Services& svc, const state::StateView& view, const std::string& host,
+                       const std::string& login, const state::PlaceholderConfirmation& c) {
   return json{{"placeholder", state::placeholder_name(host, login)},
               {"host", host},
               {"login", login},
@@ -118,9 +117,9 @@ void list_confirmations(Services& svc, Request& req, Responder respond) {
 
 // PUT /api/guts/repos/{owner}/{repo}/placeholders/{host}/{login} {"claimant", "migrator"?}
 void confirm_placeholder(Services& svc, Request& req, Responder respond) {
-  auto body = read_body(req, respond, "PlaceholderConfirmation",
-                        {{"claimant", BodyField::kString, true},
-                         {"migrator", BodyField::kString, false}});
+  auto body =
+      read_body(req, respond, "PlaceholderConfirmation",
+                {{"claimant", BodyField::kString, true}, {"migrator", BodyField::kString, false}});
   if (!body) return;
   auto view = svc.chain().view();
   auto claimant = user_key(view, (*body)["claimant"].get<std::string>());
@@ -133,8 +132,12 @@ void confirm_placeholder(Services& svc, Request& req, Responder respond) {
   if (!migrator)
     return respond(validation_failed("PlaceholderConfirmation", "migrator", "invalid",
                                      "migrator: no such user"));
-  state::ConfirmPlaceholder tx{repo_context(req).repo.id, std::string(req.param("host")),
-                               std::string(req.param("login")), *claimant, *migrator, true};
+  state::ConfirmPlaceholder tx{repo_context(req).repo.id,
+                               std::string(req.param("host")),
+                               std::string(req.param("login")),
+                               *claimant,
+                               *migrator,
+                               true};
   submit(svc, req, std::move(respond), tx, "PlaceholderConfirmation",
          [&svc, tx](const state::TxOutcome&) {
            auto v = svc.chain().view();
@@ -146,8 +149,12 @@ void confirm_placeholder(Services& svc, Request& req, Responder respond) {
 
 // DELETE /api/guts/repos/{owner}/{repo}/placeholders/{host}/{login}
 void remove_confirmation(Services& svc, Request& req, Responder respond) {
-  state::ConfirmPlaceholder tx{repo_context(req).repo.id, std::string(req.param("host")),
-                               std::string(req.param("login")), {}, {}, false};
+  state::ConfirmPlaceholder tx{repo_context(req).repo.id,
+                               std::string(req.param("host")),
+                               std::string(req.param("login")),
+                               {},
+                               {},
+                               false};
   submit(svc, req, std::move(respond), tx, "PlaceholderConfirmation", collab::no_content);
 }
 

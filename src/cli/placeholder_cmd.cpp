@@ -17,8 +17,8 @@ struct Placeholder {
 Placeholder parse_placeholder(const std::string& s) {
   auto slash = s.rfind('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == s.size())
-    throw Error(Code::kInvalidArgument, "expected HOST/LOGIN (e.g. github.com/monalisa), got '" +
-                                            s + "'");
+    throw Error(Code::kInvalidArgument,
+                "expected HOST/LOGIN (e.g. github.com/monalisa), got '" + s + "'");
   return {s.substr(0, slash), s.substr(slash + 1)};
 }
 
@@ -64,8 +64,9 @@ void add_placeholder_commands(CLI::App& app, ContextFn ctx) {
   auto* claim = p->add_subcommand(
       "claim", "Claim HOST/LOGIN as yours, with a URL on that forge that shows it");
   claim->add_option("placeholder", a->name, "HOST/LOGIN")->required();
-  claim->add_option("--proof", a->proof,
-                    "A page only LOGIN can write that names your did:key (gist, profile)")
+  claim
+      ->add_option("--proof", a->proof,
+                   "A page only LOGIN can write that names your did:key (gist, profile)")
       ->required();
   claim->callback([ctx, a] {
     auto& c = ctx();
@@ -98,8 +99,7 @@ void add_placeholder_commands(CLI::App& app, ContextFn ctx) {
       "confirm", "As an admin of OWNER/REPO: show its items by HOST/LOGIN as the claimant's");
   confirm->add_option("repo", a->repo, "OWNER/REPO")->required();
   confirm->add_option("placeholder", a->name, "HOST/LOGIN")->required();
-  confirm->add_option("--claimant", a->claimant, "The claiming user (name or did:key)")
-      ->required();
+  confirm->add_option("--claimant", a->claimant, "The claiming user (name or did:key)")->required();
   confirm->add_option("--migrator", a->migrator,
                       "Who ran the migration (name or did:key; default: you)");
   confirm->callback([ctx, a] {
@@ -118,9 +118,9 @@ void add_placeholder_commands(CLI::App& app, ContextFn ctx) {
   unconfirm->callback([ctx, a] {
     auto& c = ctx();
     auto ph = parse_placeholder(a->name);
-    c.expect(c.client().del("/api/guts/repos/" + a->repo + "/placeholders/" + ph.host + "/" +
-                            ph.login),
-             {204});
+    c.expect(
+        c.client().del("/api/guts/repos/" + a->repo + "/placeholders/" + ph.host + "/" + ph.login),
+        {204});
     c.print(json{{"unconfirmed", a->name}}, "removed the confirmation of " + a->name);
   });
 }

@@ -40,6 +40,12 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+bool is_printable_ascii(std::string_view text) {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
+  return true;
+}
+
 std::string printable_excerpt(std::string_view text, size_t max) {
   std::string shown(text.substr(0, max));
   for (auto& c : shown) {

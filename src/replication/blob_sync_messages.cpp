@@ -55,9 +55,8 @@ Message decode(ByteView data) {
       BlobMissing v;
       v.request_id = r.varint();
       v.reason = r.str(kMaxReasonBytes, "reason");
-      for (char ch : v.reason)
-        if (static_cast<uint8_t>(ch) < 0x20 || static_cast<uint8_t>(ch) > 0x7e)
-          throw codec::DecodeError("blob missing: reason must be printable ASCII");
+      if (!is_printable_ascii(v.reason))
+        throw codec::DecodeError("blob missing: reason must be printable ASCII");
       out = std::move(v);
       break;
     }

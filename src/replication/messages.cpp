@@ -84,9 +84,8 @@ Message decode(ByteView data) {
       v.request_id = r.varint();
       v.reason = r.str(kMaxReasonBytes, "reason");
       // What encode() writes: printable ASCII only (one encoding per message).
-      for (char ch : v.reason)
-        if (static_cast<uint8_t>(ch) < 0x20 || static_cast<uint8_t>(ch) > 0x7e)
-          throw codec::DecodeError("not found: reason must be printable ASCII");
+      if (!is_printable_ascii(v.reason))
+        throw codec::DecodeError("not found: reason must be printable ASCII");
       out = std::move(v);
       break;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "state/protection.h"
+#include "state/rejections.h"
 
 namespace guts::state {
 
@@ -44,6 +45,15 @@ PermissionSources permission_sources(const StateView& view, const Repo& repo,
 Permission effective_permission(const StateView& view, const Repo& repo,
                                 const std::optional<crypto::PublicKey>& who) {
   return permission_sources(view, repo, who).effective;
+}
+
+Status require_repo_admin(const StateView& view, uint64_t repo_id, const crypto::PublicKey& who) {
+  auto repo = view.repo(repo_id);
+  auto have = repo ? effective_permission(view, *repo, who) : Permission::kNone;
+  if (have == Permission::kNone)
+    return reject::not_found("repository " + std::to_string(repo_id) + " does not exist");
+  if (have < Permission::kAdmin) return reject::denied("Must have admin rights to Repository.");
+  return Status::Ok();
 }
 
 std::optional<std::string> ref_change_denial(const StateView& view, const Repo& repo,

@@ -42,6 +42,11 @@ PermissionSources permission_sources(const StateView& view, const Repo& repo,
 Permission effective_permission(const StateView& view, const Repo& repo,
                                 const std::optional<crypto::PublicKey>& who);
 
+// The rule every repository-administration transaction starts with: Ok when `who` has at least
+// admin permission on repository `repo_id`; otherwise kNotFound when the repository does not
+// exist or `who` cannot see it (no existence leak), else kPermissionDenied with GitHub's message.
+Status require_repo_admin(const StateView& view, uint64_t repo_id, const crypto::PublicKey& who);
+
 // A permission level 0..5 of the encodings, clamped.
 Permission permission_of(uint8_t level);
 

@@ -23,16 +23,15 @@ std::vector<std::pair<crypto::PublicKey, PlaceholderClaim>> placeholder_claims(
     const StateView& view, std::string_view host, std::string_view login) {
   std::vector<std::pair<crypto::PublicKey, PlaceholderClaim>> out;
   auto prefix = placeholder_claim_prefix(host, login);
-  view.kv().scan_prefix(view.schema().governance, prefix,
-                        [&](std::string_view key, std::string_view value) {
-                          if (key.size() == prefix.size() + 32) {
-                            crypto::PublicKey k{};
-                            std::copy(key.begin() + static_cast<ptrdiff_t>(prefix.size()),
-                                      key.end(), k.begin());
-                            out.emplace_back(k, decode_placeholder_claim(value));
-                          }
-                          return true;
-                        });
+  view.kv().scan_prefix(
+      view.schema().governance, prefix, [&](std::string_view key, std::string_view value) {
+        if (key.size() == prefix.size() + 32) {
+          crypto::PublicKey k{};
+          std::copy(key.begin() + static_cast<ptrdiff_t>(prefix.size()), key.end(), k.begin());
+          out.emplace_back(k, decode_placeholder_claim(value));
+        }
+        return true;
+      });
   return out;
 }
 
@@ -65,8 +64,8 @@ std::optional<PlaceholderConfirmation> placeholder_confirmation(const StateView&
                                                                 uint64_t repo_id,
                                                                 std::string_view host,
                                                                 std::string_view login) {
-  auto v = view.kv().get(view.schema().governance,
-                         placeholder_confirmation_key(repo_id, host, login));
+  auto v =
+      view.kv().get(view.schema().governance, placeholder_confirmation_key(repo_id, host, login));
   if (!v) return std::nullopt;
   return decode_placeholder_confirmation(*v);
 }
@@ -106,11 +105,7 @@ Status apply_claim_placeholder(const Schema& s, Overlay& state, const Transactio
 Status apply_confirm_placeholder(const Schema& s, Overlay& state, const Transaction& tx,
                                  const ConfirmPlaceholder& b, uint64_t now_ms) {
   StateView view(s, state);
-  auto repo = view.repo(b.repo_id);
-  auto have = repo ? effective_permission(view, *repo, tx.author) : Permission::kNone;
-  if (!repo || have == Permission::kNone)
-    return reject::not_found("repository " + std::to_string(b.repo_id) + " does not exist");
-  if (have < Permission::kAdmin) return reject::denied("Must have admin rights to Repository.");
+  if (auto st = require_repo_admin(view, b.repo_id, tx.author); !st.ok()) return st;
   if (auto e = name_error(b.host, b.login)) return reject::invalid(*e);
   const auto name = placeholder_name(b.host, b.login);
   const auto key = placeholder_confirmation_key(b.repo_id, b.host, b.login);

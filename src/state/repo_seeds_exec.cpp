@@ -31,11 +31,7 @@ bool is_repo_seed(const StateView& view, uint64_t repo_id, const crypto::PublicK
 Status apply_set_repo_seeds(const Schema& s, Overlay& state, const Transaction& tx,
                             const SetRepoSeeds& b) {
   StateView view(s, state);
-  auto repo = view.repo(b.repo_id);
-  auto have = repo ? effective_permission(view, *repo, tx.author) : Permission::kNone;
-  if (!repo || have == Permission::kNone)
-    return reject::not_found("repository " + std::to_string(b.repo_id) + " does not exist");
-  if (have < Permission::kAdmin) return reject::denied("Must have admin rights to Repository.");
+  if (auto st = require_repo_admin(view, b.repo_id, tx.author); !st.ok()) return st;
   if (b.seeds.size() > kMaxRepoSeeds)
     return reject::invalid("seeds: at most " + std::to_string(kMaxRepoSeeds) + " nodes");
   for (size_t i = 0; i < b.seeds.size(); ++i) {

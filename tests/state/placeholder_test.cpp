@@ -49,8 +49,8 @@ TEST(Placeholder, KindsSixtyFiveAndSixtySixRoundTrip) {
   EXPECT_EQ(c2.proof_url, c.proof_url);
   EXPECT_FALSE(c2.withdraw);
 
-  ConfirmPlaceholder k{9, "ghe.example.org:8443", "mona", key(7).public_key(),
-                       key(8).public_key(), true};
+  ConfirmPlaceholder k{
+      9, "ghe.example.org:8443", "mona", key(7).public_key(), key(8).public_key(), true};
   EXPECT_EQ(static_cast<int>(kind_of(k)), 66);
   EXPECT_STREQ(tx_kind_name(TxKind::kConfirmPlaceholder), "confirm_placeholder");
   Bytes enc = encode_body(k);
@@ -139,9 +139,9 @@ TEST(Placeholder, RulesRejectWithoutEffect) {
             Code::kInvalidArgument);
   EXPECT_EQ(e.as(e.mallory, ClaimPlaceholder{"github.com", "monalisa", "ftp://x", false}).code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(e.as(e.mallory, ClaimPlaceholder{"github.com", "monalisa", "https://a b", false})
-                .code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(
+      e.as(e.mallory, ClaimPlaceholder{"github.com", "monalisa", "https://a b", false}).code(),
+      Code::kInvalidArgument);
   EXPECT_EQ(e.as(e.bob, ClaimPlaceholder{"github.com", "monalisa", kProof, false}).code(),
             Code::kAlreadyExists);
   EXPECT_EQ(e.as(e.mallory, ClaimPlaceholder{"github.com", "monalisa", "", true}).code(),
@@ -158,9 +158,9 @@ TEST(Placeholder, RulesRejectWithoutEffect) {
   auto gone = e.confirm(bob);
   gone.repo_id += 100;
   EXPECT_EQ(e.as(e.alice, gone).code(), Code::kNotFound);
-  EXPECT_EQ(e.as(e.alice, ConfirmPlaceholder{e.repo, "github.com", "monalisa", {}, {}, false})
-                .code(),
-            Code::kNotFound);
+  EXPECT_EQ(
+      e.as(e.alice, ConfirmPlaceholder{e.repo, "github.com", "monalisa", {}, {}, false}).code(),
+      Code::kNotFound);
   EXPECT_EQ(e.state.digest(), before);
   // Two people may claim the same placeholder; the admin picks whom to confirm.
   e.ok(e.mallory, ClaimPlaceholder{"github.com", "monalisa", "https://evil.example/x", false});
