@@ -15,8 +15,12 @@
 //   push      `git push --porcelain` to the first node that answers; a Guts node answers a push
 //             only once its ref update is final, so "ok" means final.
 // A rejected node leaves no ref behind; the objects it sent stay unreferenced until gc.
+// Rollback: the highest finalized height verified for OWNER/REPO is kept in this repository's
+// git config (`guts.OWNER/REPO.verifiedheight`); a node whose proof is older is rejected like
+// a lying one (a stale or rolled-back node cannot make a clone go back in time).
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -69,6 +73,29 @@ void drop_namespace(const fs::path& git_dir) {
   git::run_git(args, {}, in);
 }
 
+// The git config key that remembers the newest height verified for `r` in this repository.
+std::string height_key(const cli::RemoteRepo& r) {
+  return "guts." + r.owner + "/" + r.name + ".verifiedheight";
+}
+
+uint64_t verified_height(const fs::path& git_dir, const cli::RemoteRepo& r) {
+  auto got = git_in(git_dir, {"config", "--get", height_key(r)});
+  if (!got.ok()) return 0;  // never verified here
+  uint64_t h = 0;
+  for (char c : got.out) {
+    if (c == '\n') break;
+    if (c < '0' || c > '9' || h > (UINT64_MAX - 9) / 10) return 0;  // not ours: ignore it
+    h = h * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return h;
+}
+
+void remember_height(const fs::path& git_dir, const cli::RemoteRepo& r, uint64_t height) {
+  if (height <= verified_height(git_dir, r)) return;
+  auto set = git_in(git_dir, {"config", height_key(r), std::to_string(height)});
+  if (!set.ok()) log("could not record the verified height: " + set.err);
+}
+
 struct Fetched {
   std::string node;
   verify::VerifiedRepo repo;
@@ -76,8 +103,13 @@ struct Fetched {
 
 // Tries one node; throws guts::Error saying why it was rejected.
 Fetched try_node(const std::string& node, const verify::TrustAnchor& anchor,
-                 const cli::RemoteRepo& r, const fs::path& git_dir) {
+                 const cli::RemoteRepo& r, const fs::path& git_dir, uint64_t min_height) {
   auto got = cli::fetch_verified(node, anchor, r.owner, r.name);
+  if (got.height < min_height)
+    throw Error(Code::kFailedPrecondition,
+                node + " answered finalized height " + std::to_string(got.height) +
+                    ", older than height " + std::to_string(min_height) +
+                    " already verified for this repository (a stale or rolled-back node)");
   if (!got.repo)
     throw Error(Code::kNotFound, r.owner + "/" + r.name + " does not exist at finalized height " +
                                      std::to_string(got.height));
@@ -149,9 +181,10 @@ int main(int argc, char** argv) {
           continue;
         }
         auto anchor = cli::load_trust_anchor(home);
+        const uint64_t min_height = verified_height(git_dir, *remote);
         for (const auto& n : nodes) {
           try {
-            done = try_node(n, anchor, *remote, git_dir);
+            done = try_node(n, anchor, *remote, git_dir, min_height);
             break;
           } catch (const Error& e) {
             log("rejected " + n + ": " + e.status().message());
@@ -162,6 +195,7 @@ int main(int argc, char** argv) {
           throw Error(Code::kUnavailable,
                       "no node served a verifiable " + remote->owner + "/" + remote->name);
         drop_namespace(git_dir);
+        remember_height(git_dir, *remote, done->repo.height);
         log("verified " + remote->owner + "/" + remote->name + " at finalized height " +
             std::to_string(done->repo.height) + " via " + done->node);
         const auto& st = *done->repo.repo;

@@ -6,6 +6,7 @@ its first line of stdout.
   forged   the proof's repository state says refs/heads/main is elsewhere (a forged ref)
   stale    git smart HTTP is served from another repository (OWNER/REPO-stale: older refs)
   badpack  the upload-pack response is cut in half (a pack missing objects)
+  rollback=H  proofs are answered at height H (valid, finalized, but old: a rolled-back node)
 """
 import http.server
 import socketserver
@@ -39,6 +40,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if MODE == "stale" and ".git/" in path:
             repo_end = path.index(".git/")
             path = path[:repo_end] + "-stale" + path[repo_end:]
+        if MODE.startswith("rollback=") and path.startswith("/api/guts/proofs/"):
+            path = path.split("?")[0] + "?height=" + MODE.split("=", 1)[1]
         length = int(self.headers.get("Content-Length", "0") or 0)
         data = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items()

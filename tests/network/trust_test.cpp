@@ -163,4 +163,23 @@ TEST(Trust, ProofsAgreeAcrossNodesAndGitCloneGutsRejectsByzantineNodes) {
     if (!found) std::this_thread::sleep_for(100ms);  // polling a condition, with a deadline
   }
   EXPECT_TRUE(found) << "the pushed commit never appeared in a verified proof";
+
+  // 5. Rollback: the clone remembers the newest height it verified (a fetch through the honest
+  //    node after the push: newer than h); a node that answers an older proof — valid and
+  //    finalized, at h — is rejected, and the fetch goes on through an honest node.
+  auto fenv = with_path(alice);
+  fenv.emplace_back("GUTS_NODES", honest);
+  r = run({"git", "fetch", "origin"}, fenv, clone, "", 120s);
+  ASSERT_TRUE(r.ok()) << r.out << r.err;
+  auto remembered = must(alice.git({"config", "--get", "guts.alice/one.verifiedheight"}, clone),
+                         "the clone records the verified height");
+  ASSERT_GT(std::stoull(remembered), h);
+  ByzantineProxy rollback("rollback=" + std::to_string(h), honest);
+  fenv.back() = {"GUTS_NODES", rollback.url() + "," + honest};
+  r = run({"git", "fetch", "origin"}, fenv, clone, "", 120s);
+  ASSERT_TRUE(r.ok()) << r.out << r.err;
+  EXPECT_NE(r.err.find("rejected " + rollback.url()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("older than height"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("via " + honest), std::string::npos) << r.err;
+  EXPECT_EQ(must(alice.git({"rev-parse", "origin/main"}, clone), "rev-parse"), pushed);
 }
