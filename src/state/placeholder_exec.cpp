@@ -49,7 +49,7 @@ std::vector<NamedConfirmation> placeholder_confirmations(const StateView& view, 
   view.kv().scan_prefix(
       view.schema().governance, prefix, [&](std::string_view key, std::string_view value) {
         std::string_view rest = key.substr(prefix.size());
-        if (rest.empty() || rest.size() != 1 + static_cast<uint8_t>(rest[0])) return true;
+        if (rest.empty() || rest.size() != size_t{1} + static_cast<uint8_t>(rest[0])) return true;
         std::string_view name = rest.substr(1);
         auto slash = name.find('/');
         if (slash == std::string_view::npos) return true;
