@@ -212,6 +212,22 @@ class Builder {
               {"state", state::review_state_name(b.event)},
               {"comments", b.comments.size()}});
   }
+  void body(const state::Transaction& tx, const state::SetReaction& b) {
+    uint64_t number = b.target_id;
+    std::optional<uint64_t> comment_id;
+    if (b.target_type == state::kReactComment) {
+      auto c = view_.comment(b.target_id);
+      if (!c) return;
+      number = c->number;
+      comment_id = c->id;
+    }
+    auto r = repo(b.repo_id);
+    auto i = r ? issue(b.repo_id, number) : std::nullopt;
+    if (!i) return;
+    json fields{{"issue", i->second}, {"content", b.content}};
+    if (comment_id) fields["comment_id"] = *comment_id;
+    add_repo(*r, tx, b.remove ? "reaction.deleted" : "reaction.created", std::move(fields));
+  }
   void body(const state::Transaction& tx, const state::CreateReviewComment& b) {
     comment_event(tx, b.repo_id, b.number, "review_comment.created", std::nullopt);
   }

@@ -212,6 +212,11 @@ async function main() {
     assert.deepEqual(await mineOf("bob", `${R}/issues/comments/${commentId}/reactions`), ["rocket"]);
     await shot(b, "reactions");
 
+    log("the anonymous reader's page, open all along, shows bob's reactions without a reload");
+    await p.locator(`${issueBar} span.reaction[data-content="heart"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
+    await p.locator(`${cBar} span.reaction[data-content="rocket"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
+    assert.match(await anonPlus.textContent(), /1/);
+
     log("a reaction POST without the CSRF token is refused and changes nothing");
     const bad = await b.request.post(base + `/alice/forge/issues/${n1}/reactions`, {
       form: { content: "eyes" },
