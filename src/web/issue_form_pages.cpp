@@ -12,9 +12,14 @@
 //   POST .../issues/{n}/comments    CreateComment (body), issues and pull requests
 //   POST .../issues/{n}/state       EditIssue (state open|closed)
 //   POST .../issues/{n}/reactions   SetReaction (content; comment: a comment id), a toggle
+//   POST .../issues/{n}/meta        EditIssue (labels: label-<id> checkboxes; assignees and, for
+//                                   pull requests, reviewers: user names; milestone: a number)
+#include <algorithm>
+
 #include "api/collab_common.h"
 #include "api/errors.h"
 #include "api/http_parse.h"
+#include "core/utf8.h"
 #include "crypto/did.h"
 #include "web/pages.h"
 #include "web/repo_view.h"
@@ -203,6 +208,110 @@ void reaction_form(WebEnv& env, api::Request& req, api::Responder respond) {
       had |= r.user == *me && r.content == content;
   write(env, req, std::move(respond), state::SetReaction{ctx.repo.id, type, target, content, had},
         "Reaction", [to](const state::TxOutcome&) { return to; });
+}
+
+namespace {
+
+// User names separated by spaces or commas, as keys; nullopt (and a 422 answered) for a name
+// that is no user.
+std::optional<std::vector<crypto::PublicKey>> users_field(const state::StateView& view,
+                                                          const std::string& text, const char* what,
+                                                          const api::Responder& respond) {
+  std::vector<crypto::PublicKey> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find_first_of(" ,\t\n", at);
+    if (end == std::string::npos) end = text.size();
+    std::string name = text.substr(at, end - at);
+    at = end + 1;
+    if (name.empty()) continue;
+    if (name.front() == '@') name.erase(0, 1);
+    auto a = name.empty() || name.size() > 64 ? std::nullopt : view.account_by_username(name);
+    if (!a) {
+      respond(api::error_response(
+          422, std::string(what) + ": no user named '" + printable_excerpt(name, 64) + "'"));
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), a->key) == out.end()) out.push_back(a->key);
+    if (out.size() > 10) {
+      respond(api::error_response(422, std::string(what) + ": at most 10"));
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+template <class T>
+bool same_set(std::vector<T> a, std::vector<T> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+}  // namespace
+
+// POST .../issues/{number}/meta: labels, assignees, milestone and requested reviewers in one
+// EditIssue (only the parts that changed; nothing changed: no transaction). Permission (triage)
+// is the state machine's, as for PATCH .../issues/{n} and the reviewer requests.
+void meta_form(WebEnv& env, api::Request& req, api::Responder respond) {
+  if (needs_sign_in(req, respond)) return;
+  const auto& ctx = api::repo_context(req);
+  auto i = path_issue(env, req, respond);
+  if (!i) return;
+  auto view = env.svc.chain().view();
+  state::EditIssue e;
+  e.repo_id = ctx.repo.id;
+  e.number = i->number;
+  bool changed = false;
+  if (form_field(req, "labels")) {
+    std::vector<std::string> names;
+    std::vector<uint64_t> ids;
+    for (const auto& l : view.labels(ctx.repo.id))
+      if (form_field(req, "label-" + std::to_string(l.id))) {
+        names.push_back(l.name);
+        ids.push_back(l.id);
+      }
+    if (!same_set(ids, i->labels)) {
+      e.labels = std::move(names);
+      changed = true;
+    }
+  }
+  if (auto text = form_field(req, "assignees")) {
+    auto keys = users_field(view, *text, "assignees", respond);
+    if (!keys) return;
+    if (!same_set(*keys, i->assignees)) {
+      e.assignees = std::move(*keys);
+      changed = true;
+    }
+  }
+  if (auto text = form_field(req, "reviewers"); text && i->is_pull) {
+    auto keys = users_field(view, *text, "reviewers", respond);
+    if (!keys) return;
+    for (const auto& k : *keys)
+      if (std::find(i->requested_reviewers.begin(), i->requested_reviewers.end(), k) ==
+          i->requested_reviewers.end())
+        e.reviewers_add.push_back(k);
+    for (const auto& k : i->requested_reviewers)
+      if (std::find(keys->begin(), keys->end(), k) == keys->end()) e.reviewers_remove.push_back(k);
+    changed |= !e.reviewers_add.empty() || !e.reviewers_remove.empty();
+  }
+  if (auto m = form_field(req, "milestone")) {
+    uint64_t number = 0;
+    for (char ch : *m) {
+      if (ch < '0' || ch > '9' || number > (1ull << 50))
+        return respond(api::error_response(422, "milestone: not a number"));
+      number = number * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (number != 0 && !view.milestone(ctx.repo.id, number))
+      return respond(api::error_response(422, "milestone: no such milestone"));
+    if (number != i->milestone) {
+      e.milestone = number;
+      changed = true;
+    }
+  }
+  std::string to = conversation_url(ctx, *i);
+  if (!changed) return respond(see_other(to));
+  write(env, req, std::move(respond), e, "Issue", [to](const state::TxOutcome&) { return to; });
 }
 
 }  // namespace guts::web

@@ -340,7 +340,56 @@ void comment_box(Html& h, const RepoView& rv, const std::string& author, uint64_
 
 // Signed in: the comment form, close/reopen and edit (the transaction's rules decide who may;
 // a refusal comes back as the error page). Anonymous: a way to sign in.
-void write_forms(Html& h, const api::Request& req, const RepoView& rv, const state::Issue& i) {
+// Logins of `keys`, space-separated (the value of the assignee and reviewer fields).
+std::string logins_of(const state::StateView& view, const std::vector<crypto::PublicKey>& keys) {
+  std::string out;
+  for (const auto& k : keys)
+    if (auto a = view.account(k)) out += (out.empty() ? "" : " ") + a->username;
+  return out;
+}
+
+// Labels, assignees, milestone and (pull requests) requested reviewers: one form, folded in a
+// <details> (no script); POST .../issues/{n}/meta (issue_form_pages.cpp) makes the EditIssue.
+void meta_form(Html& h, const api::Request& req, const RepoView& rv, const state::StateView& view,
+               const state::Issue& i) {
+  const uint64_t repo = rv.rc->repo.id;
+  h.raw("<details class=\"box form\" id=\"meta\"><summary>Labels, assignees, milestone");
+  if (i.is_pull) h.raw(", reviewers");
+  h.raw("</summary><form method=\"post\" action=\"")
+      << rv.base + "/issues/" + std::to_string(i.number) + "/meta" << Safe{"\">"};
+  csrf_field(h, req);
+  h.raw("<fieldset><legend>Labels</legend><input type=\"hidden\" name=\"labels\" value=\"1\">");
+  auto labels = view.labels(repo);
+  if (labels.empty()) h.raw("<span class=\"muted\">This repository has no labels.</span>");
+  for (const auto& l : labels) {
+    bool on = std::find(i.labels.begin(), i.labels.end(), l.id) != i.labels.end();
+    h.raw("<label class=\"label-choice\"><input type=\"checkbox\" name=\"label-")
+        << l.id << Safe{"\" value=\"1\""} << Safe{on ? " checked" : ""} << Safe{"> "} << l.name
+        << Safe{"</label> "};
+  }
+  h.raw(
+      "</fieldset><p><label>Assignees (user names, separated by spaces)<br>"
+      "<input type=\"text\" name=\"assignees\" size=\"60\" value=\"")
+      << logins_of(view, i.assignees) << Safe{"\"></label></p>"};
+  if (i.is_pull)
+    h.raw(
+        "<p><label>Reviewers requested (user names)<br>"
+        "<input type=\"text\" name=\"reviewers\" size=\"60\" value=\"")
+        << logins_of(view, i.requested_reviewers) << Safe{"\"></label></p>"};
+  h.raw("<p><label>Milestone <select name=\"milestone\"><option value=\"0\">none</option>");
+  for (const auto& m : view.milestones(repo)) {
+    if (m.state != state::kIssueOpen && m.number != i.milestone) continue;
+    h.raw("<option value=\"") << m.number << Safe{"\""}
+                              << Safe{m.number == i.milestone ? " selected" : ""} << Safe{">"}
+                              << m.title << Safe{"</option>"};
+  }
+  h.raw(
+      "</select></label></p><p><button type=\"submit\" id=\"save-meta\">Save</button></p>"
+      "</form></details>");
+}
+
+void write_forms(Html& h, const api::Request& req, const RepoView& rv, const state::StateView& view,
+                 const state::Issue& i) {
   if (!req.principal.authenticated) {
     h.raw("<p class=\"muted\"><a href=\"/-/signin\">Sign in</a> to comment.</p>");
     return;
@@ -360,6 +409,7 @@ void write_forms(Html& h, const api::Request& req, const RepoView& rv, const sta
                 {{"state", open ? "closed" : "open"}});
   }
   h.raw(" <a href=\"") << at + "/edit" << Safe{"\">Edit title and description</a></p>"};
+  meta_form(h, req, rv, view, i);
 }
 
 api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
@@ -432,7 +482,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
     pull_merge_box(env, req, h, rv.base, *i);
   }
   h.raw("</div>");
-  write_forms(h, req, rv, *i);
+  write_forms(h, req, rv, view, *i);
   return page(env, 200, i->title + " · " + rv.full, h);
 }
 

@@ -52,6 +52,8 @@ void edit_issue_form(WebEnv& env, api::Request& req, api::Responder respond);
 void comment_form(WebEnv& env, api::Request& req, api::Responder respond);
 void state_form(WebEnv& env, api::Request& req, api::Responder respond);
 void reaction_form(WebEnv& env, api::Request& req, api::Responder respond);  // toggle
+// Labels, assignees, milestone, requested reviewers (one EditIssue).
+void meta_form(WebEnv& env, api::Request& req, api::Responder respond);
 
 // Watching (notification_pages.cpp): the Watch box of the repository page (watchers on this
 // node, the caller's state and the three choices) and its form, POST .../subscription.

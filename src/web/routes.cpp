@@ -94,6 +94,7 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     {"POST", "/actions/runs/{id}/rerun", "repo:read", &rerun_run_form},
     // Reactions (issue_form_pages.cpp) and the Watch button (notification_pages.cpp).
     {"POST", "/issues/{number}/reactions", "repo:read", &reaction_form},
+    {"POST", "/issues/{number}/meta", "repo:read", &meta_form},
     {"POST", "/subscription", "repo:read", &watch_form},
     // Quorum proposals of the repository (proposal_pages.cpp).
     {"GET", "/proposals", "repo:read", nullptr, &serve<&repo_proposals_page>},

@@ -170,6 +170,12 @@ async function main() {
     const anonPlus = p.locator('.reactions[data-target="issue"] span.reaction[data-content="+1"]');
     assert.match(await anonPlus.textContent(), /1/);
     assert.equal(await p.locator(".reactions form").count(), 0, "no forms for anonymous readers");
+    log("a second anonymous reader, with JavaScript, keeps the issue open (live updates)");
+    const lctx = await browser.newContext();
+    const live = await lctx.newPage();
+    watch(live, "anon-live");
+    await live.goto(base + `/alice/forge/issues/${n1}`);
+    await live.locator("body[data-live-state=open]").waitFor();
 
     const bctx = await browser.newContext();
     const b = await bctx.newPage();
@@ -212,10 +218,48 @@ async function main() {
     assert.deepEqual(await mineOf("bob", `${R}/issues/comments/${commentId}/reactions`), ["rocket"]);
     await shot(b, "reactions");
 
-    log("the anonymous reader's page, open all along, shows bob's reactions without a reload");
-    await p.locator(`${issueBar} span.reaction[data-content="heart"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
-    await p.locator(`${cBar} span.reaction[data-content="rocket"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
-    assert.match(await anonPlus.textContent(), /1/);
+    log("the live reader's page, open all along, shows bob's reactions without a reload");
+    await live.locator(`${issueBar} span.reaction[data-content="heart"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
+    await live.locator(`${cBar} span.reaction[data-content="rocket"]`, { hasText: "1" }).waitFor({ timeout: 15000 });
+    assert.match(await live.locator(`${issueBar} span.reaction[data-content="+1"]`).textContent(), /1/);
+
+    log("bob (write) sets labels, assignees and the milestone with the issue page's form");
+    await b.goto(base + `/alice/forge/issues/${n1}`);
+    await b.click("#meta summary");
+    const labelBox = (name) => b.locator("#meta label.label-choice", { hasText: name }).locator("input");
+    assert.equal(await labelBox("bug").isChecked(), true);
+    await labelBox("bug").uncheck();
+    await labelBox("help wanted").check();
+    await b.fill("#meta input[name=assignees]", "alice bob");
+    await b.selectOption("#meta select[name=milestone]", "0");
+    await b.click("#save-meta");
+    await b.waitForURL(base + `/alice/forge/issues/${n1}`);
+    r = await api("alice", "GET", `${R}/issues/${n1}`);
+    assert.deepEqual(r.data.labels.map((l) => l.name), ["help wanted"]);
+    assert.deepEqual(r.data.assignees.map((u) => u.login).sort(), ["alice", "bob"]);
+    assert.equal(r.data.milestone, null);
+    log("the live reader sees the new label without a reload");
+    await live.locator("#conversation a.label", { hasText: "help wanted" }).waitFor({ timeout: 15000 });
+    log("an unknown assignee is refused with a clear error and changes nothing");
+    await b.click("#meta summary");
+    await b.fill("#meta input[name=assignees]", "nobody-here");
+    await b.click("#save-meta");
+    assert.match(await b.textContent("body"), /no user named 'nobody-here'/);
+    r = await api("alice", "GET", `${R}/issues/${n1}`);
+    assert.deepEqual(r.data.assignees.map((u) => u.login).sort(), ["alice", "bob"]);
+    log("restore: bug label and the milestone back (the filters above depend on them)");
+    await b.goto(base + `/alice/forge/issues/${n1}`);
+    await b.click("#meta summary");
+    await labelBox("help wanted").uncheck();
+    await labelBox("bug").check();
+    await b.fill("#meta input[name=assignees]", "bob");
+    await b.selectOption("#meta select[name=milestone]", { label: "v1" });
+    await b.click("#save-meta");
+    await b.waitForURL(base + `/alice/forge/issues/${n1}`);
+    r = await api("alice", "GET", `${R}/issues/${n1}`);
+    assert.deepEqual(r.data.labels.map((l) => l.name), ["bug"]);
+    assert.equal(r.data.milestone.title, "v1");
+    await lctx.close();
 
     log("a reaction POST without the CSRF token is refused and changes nothing");
     const bad = await b.request.post(base + `/alice/forge/issues/${n1}/reactions`, {
