@@ -14,6 +14,7 @@
 #include "api/collab_common.h"
 #include "api/errors.h"
 #include "api/github.h"
+#include "api/job_log_live.h"
 #include "ci/workflow.h"
 #include "core/time.h"
 #include "crypto/did.h"
@@ -34,6 +35,7 @@ struct RunnerEnv {
   storage::BlobStore& blobs;
   std::filesystem::path log_dir;
   std::mutex append_mu;  // one append at a time (each is one write of whole lines)
+  std::shared_ptr<JobLogFeed> feed = std::make_shared<JobLogFeed>();  // live followers
 };
 
 std::string base64(ByteView b) {
@@ -201,6 +203,7 @@ void append_log(RunnerEnv& env, Request& req, Responder respond) {
   }
   ::close(fd);
   if (off != req.body.size()) return respond(error_response(500, "cannot write the job's log"));
+  env.feed->appended(job.id);  // live followers (api/job_log_live.h)
   respond(json_response(200, json{{"size", size_of(path)}}));
 }
 
@@ -296,6 +299,72 @@ void job_logs(RunnerEnv& env, Request& req, Exchange& ex) {
   ex.finish();
 }
 
+// Where a follower reads job `id`'s log on this node, and the job's state (api/job_log_live.h).
+// `keep` holds the environment for sources that outlive a request (WebSocket channels).
+JobLogSource log_source(RunnerEnv* env, uint64_t id, std::shared_ptr<RunnerEnv> keep = nullptr) {
+  JobLogSource src;
+  src.read = [env, keep, id](uint64_t offset, size_t max) -> std::optional<std::string> {
+    auto path = log_path(*env, id);
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      in.seekg(static_cast<std::streamoff>(offset));
+      std::string out(max, '\0');
+      in.read(out.data(), static_cast<std::streamsize>(max));
+      out.resize(static_cast<size_t>(in.gcount()));
+      return out;
+    }
+    auto stored = state::job_log(env->svc.chain().view(), id);
+    if (!stored || !env->blobs.contains(stored->sha256)) return std::nullopt;
+    if (offset >= stored->size) return std::string();
+    auto b =
+        env->blobs.read_range(stored->sha256, offset,
+                              static_cast<size_t>(std::min<uint64_t>(max, stored->size - offset)));
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  };
+  src.state = [env, keep, id]() {
+    JobLogSource::State st;
+    auto view = env->svc.chain().view();
+    auto j = state::runs::job(view.schema(), view.kv(), id);
+    if (!j) return st;
+    st.exists = true;
+    st.status = state::run_status_name(j->status);
+    st.conclusion = state::conclusion_name(j->conclusion);
+    // Complete once the lines are all here: the local file is final when the job is (appends
+    // are refused after completion), a stored log is whole, a job never claimed has none; a
+    // node that holds neither waits for the stored log (a minute at most, for a runner that
+    // died between its conclusion and storing the log).
+    auto stored = state::job_log(view, id);
+    bool have_log = std::filesystem::exists(log_path(*env, id)) ||
+                    (stored && env->blobs.contains(stored->sha256));
+    st.completed = j->status == state::kRunCompleted &&
+                   (have_log || j->claims == 0 || unix_millis() > j->completed_ms + 60'000);
+    return st;
+  };
+  return src;
+}
+
+// Parses ?line=N (the last line the client has; default 0).
+std::optional<uint64_t> after_line(const Request& req) {
+  auto v = req.query_param("line").value_or("0");
+  if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoull(std::string(v));
+}
+
+// GET /repos/{o}/{r}/actions/jobs/{id}/logs/live without the upgrade: one page of lines.
+void job_log_live_page(RunnerEnv& env, Request& req, Responder respond) {
+  auto job = path_job(env.svc, req);
+  auto after = after_line(req);
+  if (!job) return respond(error_response(404, "Not Found"));
+  if (!after) return respond(error_response(422, "line: a line number"));
+  Response r;
+  r.status = 200;
+  r.headers.set("Content-Type", "application/json; charset=utf-8");
+  r.headers.set("Cache-Control", "no-cache");
+  r.body = job_log_page(log_source(&env, job->id), *after, 1000);
+  respond(std::move(r));
+}
+
 // GET /repos/{o}/{r}/actions/secrets
 void list_secrets(RunnerEnv& env, Request& req, Responder respond) {
   auto view = env.svc.chain().view();
@@ -367,6 +436,7 @@ const RouteSpec<RunnerEnv> kRunnerRoutes[] = {
 
 const RouteSpec<RunnerEnv> kRepoRoutes[] = {
     {"GET", "/actions/jobs/{id}/logs", "repo:read", nullptr, &job_logs},
+    {"GET", "/actions/jobs/{id}/logs/live", "repo:read", &job_log_live_page},
     {"GET", "/actions/secrets", "repo:admin", &list_secrets},
     {"PUT", "/actions/secrets/{name}", "repo:admin", &put_secret},
     {"DELETE", "/actions/secrets/{name}", "repo:admin", &delete_secret},
@@ -378,13 +448,28 @@ const RouteSpec<RunnerEnv> kGutsRepoRoutes[] = {
 
 }  // namespace
 
-void add_runner_routes(Router& router, Services& services, storage::BlobStore& blobs,
-                       std::filesystem::path log_dir) {
+RunnerRoutes add_runner_routes(Router& router, Services& services, storage::BlobStore& blobs,
+                               std::filesystem::path log_dir) {
   auto env = std::make_shared<RunnerEnv>(services, blobs, std::move(log_dir));
   add_routes(router, env, "/api/guts/runners", kRunnerRoutes);
   add_routes(router, env, "/api/v3/repos/{owner}/{repo}", kRepoRoutes);
   add_routes(router, env, "/api/guts/repos/{owner}/{repo}", kGutsRepoRoutes);
   add_artifact_routes(router, services, blobs);  // api/artifact_routes.h
+  RunnerRoutes out;
+  out.on_block = [feed = env->feed] { feed->on_block(); };
+  // WebSocket upgrades of GET .../actions/jobs/{id}/logs/live: the middlewares authorized the
+  // route (repo:read) and resolved the repository before this runs.
+  out.log_websocket = [env](Request& req) -> std::optional<WsResult> {
+    if (!req.path.ends_with("/logs/live") || !req.path.starts_with("/api/v3/repos/"))
+      return std::nullopt;
+    auto job = path_job(env->svc, req);
+    if (!job) return WsResult(error_response(404, "Not Found"));
+    auto after = after_line(req);
+    if (!after) return WsResult(error_response(422, "line: a line number"));
+    return WsResult(
+        job_log_channel(env->feed, job->id, log_source(env.get(), job->id, env), *after));
+  };
+  return out;
 }
 
 }  // namespace guts::api

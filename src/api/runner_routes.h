@@ -9,6 +9,8 @@
 //   GET  /api/guts/repos/{o}/{r}/runners            repo:admin  registered runners (dids)
 //   GET  /api/v3/repos/{o}/{r}/actions/jobs/{id}/logs      repo:read  the log (text);
 //        ?follow=1 streams (chunked) until the job completes
+//   GET  /api/v3/repos/{o}/{r}/actions/jobs/{id}/logs/live repo:read  WebSocket: numbered lines
+//        live, resumable (?line=N); without the upgrade a JSON page (api/job_log_live.h)
 //   GET  /api/v3/repos/{o}/{r}/actions/secrets             repo:admin names and dates
 //   PUT  /api/v3/repos/{o}/{r}/actions/secrets/{name}      repo:admin {"sealed":[{runner,value}]}
 //   DELETE /api/v3/repos/{o}/{r}/actions/secrets/{name}    repo:admin
@@ -20,13 +22,18 @@
 
 #include <filesystem>
 
+#include "api/http_server.h"
 #include "api/router.h"
 #include "api/services.h"
 #include "storage/blob_store.h"
 
 namespace guts::api {
 
-void add_runner_routes(Router& router, Services& services, storage::BlobStore& blobs,
-                       std::filesystem::path log_dir);
+struct RunnerRoutes {
+  WebSocketHook log_websocket;     // the live job log's upgrades (chain it into the server's)
+  std::function<void()> on_block;  // call for every committed block (completions)
+};
+RunnerRoutes add_runner_routes(Router& router, Services& services, storage::BlobStore& blobs,
+                               std::filesystem::path log_dir);
 
 }  // namespace guts::api

@@ -510,8 +510,17 @@ void Node::start() {
   // Releases (docs/releases.md): assets in the node's BlobStore.
   api::add_release_routes(*router, *impl_->services, *impl_->blobs, {c.release_asset_max_bytes});
   // CI runners: jobs, logs (<data>/ci-logs, then blobs), secrets (docs/ci.md).
-  api::add_runner_routes(*router, *impl_->services, *impl_->blobs,
-                         std::filesystem::path(c.data_dir) / "ci-logs");
+  auto runner_routes = api::add_runner_routes(*router, *impl_->services, *impl_->blobs,
+                                              std::filesystem::path(c.data_dir) / "ci-logs");
+  impl_->chain->add_commit_listener(
+      [on_block = runner_routes.on_block](const state::Block&) { on_block(); });
+  // One WebSocket hook for the server: live events, then live job logs.
+  opts.websocket = [events = std::move(opts.websocket),
+                    logs = std::move(runner_routes.log_websocket)](
+                       api::Request& req) -> std::optional<api::WsResult> {
+    if (auto r = events(req)) return r;
+    return logs(req);
+  };
   api::EvidenceSource evidence;
   if (auto* e = impl_->evidence.get()) evidence = [e](size_t limit) { return e->to_json(limit); };
   api::add_evidence_routes(*router, std::move(evidence));

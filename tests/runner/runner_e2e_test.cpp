@@ -299,6 +299,112 @@ jobs:
   runner.stop();
 }
 
+// A job's log over the WebSocket (api/job_log_live.h): numbered lines arrive while the job
+// runs (the first seconds before its end), grouped by step, then an end message with the
+// conclusion; a client resuming after line N gets the rest and nothing twice; the polling page
+// agrees; an unknown job is 404.
+TEST_F(RunnerE2E, LiveLogStreamsOverWebSocketAndResumes) {
+  uint64_t repo_id = create_repo(*alice_, "live");
+  auto runner_dir = register_runner("alice/live", repo_id, "runner-live");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+  auto a = local_repo(*alice_, "live");
+  write_file(a / ".guts/workflows/live.yml", R"(name: Live
+on: push
+jobs:
+  tick:
+    runs-on: guts
+    steps:
+      - name: Tick
+        run: for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 1; done
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "live"}, a).ok());
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "live")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+
+  const std::string actions = "/api/v3/repos/alice/live/actions";
+  uint64_t job_id = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string out;
+        alice_->api("GET", actions + "/runs", "", &out);
+        auto j = json::parse(out, nullptr, false);
+        if (!j.is_object() || j["workflow_runs"].empty()) return false;
+        auto run = std::to_string(j["workflow_runs"][0]["id"].get<uint64_t>());
+        alice_->api("GET", actions + "/runs/" + run + "/jobs", "", &out);
+        auto jobs = json::parse(out, nullptr, false);
+        if (!jobs.is_object() || jobs["jobs"].empty()) return false;
+        job_id = jobs["jobs"][0]["id"].get<uint64_t>();
+        return jobs["jobs"][0]["status"] != "completed";
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(50)))
+      << runner.log();
+  const std::string live = actions + "/jobs/" + std::to_string(job_id) + "/logs/live";
+  const std::string ws = "ws://" + node_->url().substr(std::string("http://").size()) + live;
+
+  struct Message {
+    long ms = 0;
+    json j;
+  };
+  auto tail = [&](const std::string& url) {
+    auto p = git::Process::spawn(
+        {.argv = {"python3", GUTS_WS_TAIL, url, "180"}, .capture_stdin = false});
+    std::vector<Message> got;
+    while (auto line = p.read_stdout_line()) {
+      auto tab = line->find('\t');
+      if (tab == std::string::npos) continue;
+      got.push_back({std::stol(line->substr(0, tab)), json::parse(line->substr(tab + 1))});
+    }
+    std::string err;
+    auto status = p.pump({}, {}, git::sink_to(err));
+    EXPECT_TRUE(status.success()) << err;
+    return got;
+  };
+
+  auto got = tail(ws);
+  ASSERT_GE(got.size(), 8u) << runner.log();
+  const auto& end = got.back().j;
+  EXPECT_EQ(end["type"], "end");
+  EXPECT_EQ(end["conclusion"], "success");
+  long first_tick = -1, last_tick = -1;
+  std::string tick_group;
+  for (size_t i = 0; i + 1 < got.size(); ++i) {
+    const auto& m = got[i].j;
+    ASSERT_EQ(m["type"], "line");
+    EXPECT_EQ(m["line"].get<uint64_t>(), i + 1) << "numbered from 1, no gap, no repeat";
+    const auto text = m["text"].get<std::string>();
+    if (text == "tick 1") {
+      first_tick = got[i].ms;
+      tick_group = m["group"].get<std::string>();
+      EXPECT_FALSE(m["time"].get<std::string>().empty());
+    }
+    if (text == "tick 6") last_tick = got[i].ms;
+  }
+  EXPECT_EQ(end["lines"].get<uint64_t>(), got.size() - 1);
+  ASSERT_GE(first_tick, 0) << "no 'tick 1' line";
+  ASSERT_GE(last_tick, 0) << "no 'tick 6' line";
+  EXPECT_NE(tick_group.find("Tick"), std::string::npos) << "the step's group: " << tick_group;
+  // Live, not a dump at the end: the first tick arrived seconds before the last one.
+  EXPECT_GE(last_tick - first_tick, 3000) << first_tick << " " << last_tick;
+
+  // Resume after line 3: lines 4.. and the end, nothing twice.
+  auto rest = tail(ws + "?line=3");
+  ASSERT_EQ(rest.size(), got.size() - 3);
+  EXPECT_EQ(rest.front().j["line"], 4);
+  EXPECT_EQ(rest.back().j["type"], "end");
+
+  // The polling page without the upgrade.
+  std::string out;
+  ASSERT_EQ(alice_->api("GET", live + "?line=2", "", &out), 200);
+  auto page = json::parse(out);
+  EXPECT_EQ(page["complete"], true);
+  EXPECT_EQ(page["lines"].size(), got.size() - 3);
+  EXPECT_EQ(page["lines"][0]["line"], 3);
+  EXPECT_EQ(alice_->api("GET", actions + "/jobs/999999/logs/live", "", &out), 404);
+  EXPECT_EQ(alice_->api("GET", live + "?line=x", "", &out), 422);
+}
+
 TEST_F(RunnerE2E, RunnerKilledMidJobLeavesNoSandboxAndNoConclusion) {
   uint64_t repo_id = create_repo(*alice_, "slow");
   auto runner_dir = register_runner("alice/slow", repo_id, "runner2");
