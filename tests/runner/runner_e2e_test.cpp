@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iostream>
 
 #include "ci/zip.h"
 #include "cli/http_client.h"
@@ -344,7 +346,7 @@ jobs:
   const std::string ws = "ws://" + node_->url().substr(std::string("http://").size()) + live;
 
   struct Message {
-    long ms = 0;
+    int64_t ms = 0;  // arrival, wall clock (ms since the epoch)
     json j;
   };
   auto tail = [&](const std::string& url) {
@@ -354,7 +356,7 @@ jobs:
     while (auto line = p.read_stdout_line()) {
       auto tab = line->find('\t');
       if (tab == std::string::npos) continue;
-      got.push_back({std::stol(line->substr(0, tab)), json::parse(line->substr(tab + 1))});
+      got.push_back({std::stoll(line->substr(0, tab)), json::parse(line->substr(tab + 1))});
     }
     std::string err;
     auto status = p.pump({}, {}, git::sink_to(err));
@@ -367,7 +369,8 @@ jobs:
   const auto& end = got.back().j;
   EXPECT_EQ(end["type"], "end");
   EXPECT_EQ(end["conclusion"], "success");
-  long first_tick = -1, last_tick = -1;
+  int64_t first_tick = -1, last_tick = -1;
+  std::vector<double> latency;  // the line's runner timestamp -> its arrival here (same clock)
   std::string tick_group;
   for (size_t i = 0; i + 1 < got.size(); ++i) {
     const auto& m = got[i].j;
@@ -380,6 +383,20 @@ jobs:
       EXPECT_FALSE(m["time"].get<std::string>().empty());
     }
     if (text == "tick 6") last_tick = got[i].ms;
+    const auto t = m["time"].get<std::string>();
+    if (text.starts_with("tick ") && t.size() > 20 && t[19] == '.') {
+      auto whole = parse_iso8601(t.substr(0, 19) + "Z");
+      if (whole)
+        latency.push_back(static_cast<double>(got[i].ms) - static_cast<double>(*whole) -
+                          std::stod("0" + t.substr(19, t.size() - 20)) * 1000);
+    }
+  }
+  // A figure (docs/ci.md "Figures"), printed, not asserted: from the step's write (the
+  // runner's timestamp) to this WebSocket client.
+  if (!latency.empty()) {
+    std::sort(latency.begin(), latency.end());
+    std::cerr << "[live-log] write -> WebSocket client: median " << latency[latency.size() / 2]
+              << " ms, max " << latency.back() << " ms over " << latency.size() << " lines\n";
   }
   EXPECT_EQ(end["lines"].get<uint64_t>(), got.size() - 1);
   ASSERT_GE(first_tick, 0) << "no 'tick 1' line";

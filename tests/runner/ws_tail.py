@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A minimal WebSocket client for tests (RFC 6455, standard library only): connects to a ws://
-URL, prints every text message on its own line (flushed at once, with the time it arrived in
-ms since the connection opened, tab-separated), and exits 0 when the server closes the
+URL, prints every text message on its own line (flushed at once, after the wall-clock time it
+arrived in ms since the Unix epoch and a tab), and exits 0 when the server closes the
 connection, 1 on error or after TIMEOUT seconds (default 120).
 
 usage: ws_tail.py ws://HOST:PORT/PATH?QUERY [TIMEOUT]
@@ -36,7 +36,6 @@ def main() -> int:
     if b" 101 " not in status:
         print(head.decode(errors="replace"), file=sys.stderr)
         return 1
-    opened = time.monotonic()
 
     def need(n: int) -> bytes:
         nonlocal buf
@@ -64,7 +63,7 @@ def main() -> int:
             if opcode in (1, 0):
                 message += payload
                 if b0 & 0x80:
-                    ms = int((time.monotonic() - opened) * 1000)
+                    ms = int(time.time() * 1000)
                     print(f"{ms}\t{message.decode()}", flush=True)
                     message = b""
             # ping/pong: the server does not require answers within a test's time
