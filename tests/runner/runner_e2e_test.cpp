@@ -23,6 +23,7 @@
 #include "crypto/did.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
+#include "git/process.h"
 #include "state/token_request.h"
 #include "state/tx.h"
 #include "tests/e2e/e2e_fixture.h"
@@ -350,7 +351,7 @@ jobs:
     json j;
   };
   auto tail = [&](const std::string& url) {
-    auto p = git::Process::spawn(
+    auto p = guts::git::Process::spawn(
         {.argv = {"python3", GUTS_WS_TAIL, url, "180"}, .capture_stdin = false});
     std::vector<Message> got;
     while (auto line = p.read_stdout_line()) {
@@ -359,7 +360,7 @@ jobs:
       got.push_back({std::stoll(line->substr(0, tab)), json::parse(line->substr(tab + 1))});
     }
     std::string err;
-    auto status = p.pump({}, {}, git::sink_to(err));
+    auto status = p.pump({}, {}, guts::git::sink_to(err));
     EXPECT_TRUE(status.success()) << err;
     return got;
   };
