@@ -37,9 +37,11 @@ class JobLogChannel : public WsChannel {
       : feed_(std::move(feed)), job_(job), source_(std::move(source)), after_(after_line) {}
 
   void start(std::shared_ptr<WsWaker> waker) override {
-    waker_ = waker;
-    feed_->follow(job_, waker);
-    waker->wake();
+    // The channel keeps the waker (the server hands it over); the feed only refers to it, so a
+    // closed connection drops out of the feed by itself.
+    waker_ = std::move(waker);
+    feed_->follow(job_, waker_);
+    waker_->wake();
   }
 
   Pull pull() override {
@@ -58,7 +60,7 @@ class JobLogChannel : public WsChannel {
       for (auto& l : lines_.feed(*bytes))
         if (l.number > after_) out.messages.push_back(dump(line_json(l)));
       if (bytes->size() == kReadChunk) {  // more to read: come back at once
-        if (auto w = waker_.lock()) w->wake();
+        if (waker_) waker_->wake();
         return out;
       }
     }
@@ -73,14 +75,17 @@ class JobLogChannel : public WsChannel {
     return out;
   }
 
-  void closed() override { ended_ = true; }
+  void closed() override {
+    ended_ = true;
+    waker_.reset();
+  }
 
  private:
   std::shared_ptr<JobLogFeed> feed_;
   const uint64_t job_;
   JobLogSource source_;
   const uint64_t after_;
-  std::weak_ptr<WsWaker> waker_;
+  std::shared_ptr<WsWaker> waker_;
   uint64_t offset_ = 0;
   LogLines lines_;
   bool ended_ = false;

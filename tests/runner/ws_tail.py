@@ -60,13 +60,17 @@ def main() -> int:
             payload = need(length)  # server frames are not masked
             if opcode == 8:  # close
                 return 0
+            if opcode == 9:  # ping: answer with a (masked, as from a client) pong
+                mask = os.urandom(4)
+                body = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+                sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + body)
+                continue
             if opcode in (1, 0):
                 message += payload
                 if b0 & 0x80:
                     ms = int(time.time() * 1000)
                     print(f"{ms}\t{message.decode()}", flush=True)
                     message = b""
-            # ping/pong: the server does not require answers within a test's time
     except (EOFError, socket.timeout, OSError) as e:
         print(f"connection ended: {e!r}", file=sys.stderr)
         return 1
