@@ -199,7 +199,10 @@ def main():
             os.symlink(CGIT, os.path.join(root, "cgi-bin", "cgit.cgi"))
             cport = free_port()
             server = (
-                "import http.server,sys\n"
+                "import http.server,os,sys\n"
+                # Run as root, the CGI handler switches the child to `nobody`, which cannot read
+                # the private work directory (cgit then prints nothing): keep our own user.
+                "http.server.nobody_uid=lambda: os.getuid()\n"
                 "class H(http.server.CGIHTTPRequestHandler):\n"
                 "  def parse_request(self):\n"
                 "    ok=super().parse_request()\n"
@@ -211,6 +214,8 @@ def main():
                                           env=dict(env, CGIT_CONFIG=os.path.join(work, "cgitrc")),
                                           stderr=subprocess.DEVNULL))
             wait_for(lambda: fetch(cport, "/cgit/bench/")[0] == 200, "cgit")
+            if fetch(cport, "/cgit/bench/")[3] < 1000:
+                sys.exit("cgit answered an empty page: see its configuration above")
         else:
             print(f"# {CGIT} not found (apt-get install cgit): guts figures only", file=sys.stderr)
 
