@@ -123,7 +123,10 @@ Response status_response(const Status& st, std::string_view resource, std::strin
       return error_response(status, st.message());
     case Code::kConflict:
       return error_response(status, has_field ? reason : st.message());
-    case Code::kRateLimited: {  // the message ends with "retry after N s"
+    // Back-pressure (the door's rate limit, a full mempool, a node not ready): the message may
+    // end with "retry after N s"; otherwise a second.
+    case Code::kRateLimited:
+    case Code::kUnavailable: {
       Response r = error_response(status, st.message());
       auto at = st.message().rfind("retry after ");
       uint64_t secs = 1;

@@ -42,7 +42,8 @@ Status Mempool::admit(const Transaction& tx, OutcomeFn done) {
     waiters_[id].push_back(std::move(done));
     return Status::Ok();
   }
-  if (pending_.size() >= max_pending_) return {Code::kUnavailable, "mempool is full; retry later"};
+  if (pending_.size() >= max_pending_)
+    return {Code::kUnavailable, "mempool is full; retry after 1 s"};
   if (door_) {  // reputation's door limit (docs/reputation.md): before the validity check's cost
     Head h = chain_.head();
     auto score = reputation::global_score(chain_.view(), tx.author, h.timestamp_ms, h.height);

@@ -153,6 +153,13 @@ TEST(ServerErrorMap, RateLimitedCarriesRetryAfter) {
   Response r = status_response({Code::kRateLimited, "too many transactions: retry after 42 s"});
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "42");
+  // Back-pressure: a full mempool (503) says when to come back; without a number, a second.
+  r = status_response({Code::kUnavailable, "mempool is full; retry after 1 s"});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "1");
+  r = status_response({Code::kUnavailable, "the node is catching up"});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "1");
   EXPECT_EQ(status_response({Code::kRateLimited, "slow down"}).headers.get("Retry-After"), "1");
 }
 }  // namespace
