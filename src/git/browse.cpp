@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 
+#include "core/thread_annotations.h"
 #include "git/libgit2_handle.h"
 #include "git/process.h"
 #include "git/refs.h"
@@ -124,6 +128,40 @@ TreeEntry make_entry(git_repository* repo, const git_tree_entry* e, const std::s
   return t;
 }
 
+// Pages of `git rev-list` answers, by repository, start commit, path, skip and limit. A commit's
+// history never changes, so a page is listed by git once and then served from here (the log
+// page at 16 concurrent readers: one git process per new page, not per view). Bounded; the
+// oldest entries go first.
+class RevListCache {
+ public:
+  using Ids = std::shared_ptr<const std::vector<std::string>>;
+  Ids get(const std::string& key) {
+    MutexLock lock(mu_);
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second;
+  }
+  void put(const std::string& key, Ids ids) {
+    MutexLock lock(mu_);
+    if (!map_.emplace(key, std::move(ids)).second) return;
+    order_.push_back(key);
+    while (order_.size() > kEntries) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  static constexpr size_t kEntries = 4096;  // ~30 ids each: about 5 MB at most
+  Mutex mu_;
+  std::map<std::string, Ids> map_ GUTS_GUARDED_BY(mu_);
+  std::deque<std::string> order_ GUTS_GUARDED_BY(mu_);
+};
+
+RevListCache& rev_list_cache() {
+  static RevListCache cache;
+  return cache;
+}
+
 }  // namespace
 
 Browser::Browser(const fs::path& repo_dir) : dir_(repo_dir) {
@@ -238,30 +276,45 @@ std::vector<Commit> Browser::commits(const CommitQuery& q) const {
   // the cost follows the page, not the history; libgit2's topological sort reads the whole
   // history before the first commit (466 ms for a page of 20,000 commits; docs/benchmarks.md).
   // The start is an object id (no ref name reaches git) and the path is a literal pathspec.
-  std::vector<std::string> args{"--git-dir=" + dir_.string(),
-                                "--literal-pathspecs",
-                                "rev-list",
-                                "--topo-order",
-                                "--skip=" + std::to_string(q.skip),
-                                "--max-count=" + std::to_string(q.limit),
-                                oid_str(git_commit_id(start.get()))};
+  const std::string start_id = oid_str(git_commit_id(start.get()));
   std::string path = normalize_path(q.path);
-  if (!path.empty()) {
-    args.push_back("--");
-    args.push_back(path);
+  std::string key = dir_.string();
+  for (const auto& part : {start_id, path, std::to_string(q.skip), std::to_string(q.limit)}) {
+    key.push_back('\0');
+    key += part;
   }
-  GitOptions opts;
-  opts.timeout = std::chrono::minutes(1);
-  opts.max_output = (q.limit + 1) * (GIT_OID_HEXSZ + 1);
-  auto listed = run_git(args, opts);
-  if (!listed.ok()) fail(-1, "git rev-list: " + listed.err);
+  auto ids = rev_list_cache().get(key);
+  if (!ids) {
+    std::vector<std::string> args{"--git-dir=" + dir_.string(),
+                                  "--literal-pathspecs",
+                                  "rev-list",
+                                  "--topo-order",
+                                  "--skip=" + std::to_string(q.skip),
+                                  "--max-count=" + std::to_string(q.limit),
+                                  start_id};
+    if (!path.empty()) {
+      args.push_back("--");
+      args.push_back(path);
+    }
+    GitOptions opts;
+    opts.timeout = std::chrono::minutes(1);
+    opts.max_output = (q.limit + 1) * (GIT_OID_HEXSZ + 1);
+    auto listed = run_git(args, opts);
+    if (!listed.ok()) fail(-1, "git rev-list: " + listed.err);
+    auto found = std::make_shared<std::vector<std::string>>();
+    size_t at = 0;
+    while (at < listed.out.size() && found->size() < q.limit) {
+      size_t eol = listed.out.find('\n', at);
+      if (eol == std::string::npos) eol = listed.out.size();
+      found->push_back(listed.out.substr(at, eol - at));
+      at = eol + 1;
+    }
+    ids = found;
+    rev_list_cache().put(key, ids);
+  }
   std::vector<Commit> out;
-  size_t at = 0;
-  while (at < listed.out.size() && out.size() < q.limit) {
-    size_t eol = listed.out.find('\n', at);
-    if (eol == std::string::npos) eol = listed.out.size();
-    std::string hex = listed.out.substr(at, eol - at);
-    at = eol + 1;
+  out.reserve(ids->size());
+  for (const auto& hex : *ids) {
     git_oid oid;
     CommitH c;
     if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) < 0 ||

@@ -36,11 +36,10 @@ std::string syntax_for(std::string_view filename) {
   return "";
 }
 
-std::optional<std::vector<std::string>> Highlighter::lines(const std::string& blob_sha,
-                                                           std::string_view filename,
-                                                           std::string_view content) {
+Highlighter::Lines Highlighter::lines(const std::string& blob_sha, std::string_view filename,
+                                      std::string_view content) {
   std::string syntax = syntax_for(filename);
-  if (syntax.empty() || content.size() > opt_.max_bytes) return std::nullopt;
+  if (syntax.empty() || content.size() > opt_.max_bytes) return nullptr;
   std::string key = blob_sha + ":" + syntax;
   {
     guts::MutexLock lock(mu_);
@@ -56,16 +55,16 @@ std::optional<std::vector<std::string>> Highlighter::lines(const std::string& bl
     auto st = p.pump(git::source_from(ByteView(reinterpret_cast<const uint8_t*>(content.data()),
                                                content.size())),
                      git::sink_to(out), {});
-    if (!st.success()) return std::nullopt;
+    if (!st.success()) return nullptr;
   } catch (const std::exception&) {
-    return std::nullopt;  // no program, or it failed: plain text
+    return nullptr;  // no program, or it failed: plain text
   }
-  std::vector<std::string> result;
+  auto result = std::make_shared<std::vector<std::string>>();
   size_t pos = 0;
   while (pos < out.size()) {
     size_t nl = out.find('\n', pos);
     if (nl == std::string::npos) nl = out.size();
-    result.emplace_back(out.substr(pos, nl - pos));
+    result->emplace_back(out.substr(pos, nl - pos));
     pos = nl + 1;
   }
   guts::MutexLock lock(mu_);

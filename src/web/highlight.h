@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,15 +31,15 @@ class Highlighter {
   Highlighter() : Highlighter(Options{}) {}
   explicit Highlighter(Options options) : opt_(std::move(options)) {}
 
-  // Highlighted lines of `content` (a blob, id `blob_sha`), or nullopt. Thread-safe.
-  std::optional<std::vector<std::string>> lines(const std::string& blob_sha,
-                                                std::string_view filename,
-                                                std::string_view content);
+  // Highlighted lines of `content` (a blob, id `blob_sha`), or null. Thread-safe. Shared, not
+  // copied: a page of 5,000 lines would otherwise copy them at every view.
+  using Lines = std::shared_ptr<const std::vector<std::string>>;
+  Lines lines(const std::string& blob_sha, std::string_view filename, std::string_view content);
 
  private:
   Options opt_;
   guts::Mutex mu_;
-  std::map<std::string, std::vector<std::string>> cache_ GUTS_GUARDED_BY(mu_);
+  std::map<std::string, Lines> cache_ GUTS_GUARDED_BY(mu_);
 };
 
 }  // namespace guts::web
