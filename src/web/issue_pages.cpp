@@ -435,7 +435,7 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
   if (i->draft) h.raw(" <span class=\"pill\">draft</span>");
   const std::string list = rv.base + (pull ? "/pulls" : "/issues");
   h.raw(" <span class=\"muted\">");
-  person_link(h, view, i->author, list);
+  person_link(h, view, shown_author(view, rv.rc->repo.id, i->author, i->body), list);
   h << " opened this " << age(i->created_ms, unix_millis());
   if (pull) h << " · wants to merge " << i->head_ref << " into " << i->base_ref;
   h.raw("</span>");
@@ -461,10 +461,12 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
   auto reactions_of = [&](uint64_t comment) {
     return [&, comment](Html& out) { reactions_bar(out, req, rv, view, number, comment); };
   };
-  comment_box(h, rv, display_name(view, i->author), i->created_ms, i->body, {}, reactions_of(0));
+  const uint64_t repo_id = rv.rc->repo.id;
+  comment_box(h, rv, display_name(view, shown_author(view, repo_id, i->author, i->body)),
+              i->created_ms, i->body, {}, reactions_of(0));
   for (const auto& c : view.comments_of(rv.rc->repo.id, number, state::kIssueComment))
-    comment_box(h, rv, display_name(view, c.author), c.created_ms, c.body, {}, reactions_of(c.id),
-                c.id);
+    comment_box(h, rv, display_name(view, shown_author(view, repo_id, c.author, c.body)),
+                c.created_ms, c.body, {}, reactions_of(c.id), c.id);
   if (pull) {
     for (const auto& r : view.reviews_of(rv.rc->repo.id, number)) {
       const char* verdict = r.state == state::kReviewApprove          ? "approved"
@@ -474,8 +476,9 @@ api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
       comment_box(h, rv, display_name(view, r.author), r.submitted_ms, r.body, verdict);
     }
     for (const auto& c : view.comments_of(rv.rc->repo.id, number, state::kReviewCommentKind))
-      comment_box(h, rv, display_name(view, c.author), c.created_ms, c.body,
-                  "on " + c.path + " line " + std::to_string(c.line), reactions_of(c.id), c.id);
+      comment_box(h, rv, display_name(view, shown_author(view, repo_id, c.author, c.body)),
+                  c.created_ms, c.body, "on " + c.path + " line " + std::to_string(c.line),
+                  reactions_of(c.id), c.id);
     if (i->merged)
       h.raw("<p class=\"muted\" id=\"merged-as\">Merged as <code>")
           << hex_encode(i->merge_sha).substr(0, 12) << Safe{"</code></p>"};

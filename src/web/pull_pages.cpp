@@ -325,7 +325,9 @@ api::Response pull_files_page(WebEnv& env, api::Request& req) {
     out.raw("<div class=\"thread\">");
     if (it != threads.at.end())
       for (const auto& c : it->second)
-        comment_markup(out, p.rv, display_name(view, c.author), c.created_ms, c.body, false);
+        comment_markup(out, p.rv,
+                       display_name(view, shown_author(view, p.rv.rc->repo.id, c.author, c.body)),
+                       c.created_ms, c.body, false);
     if (pt != threads.pending.end())
       for (const auto& c : pt->second) comment_markup(out, p.rv, me, 0, c.body, true);
     if (form) comment_line_form(out, req, p, v.mode, f.filename, side, line);

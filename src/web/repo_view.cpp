@@ -7,6 +7,7 @@
 #include "crypto/did.h"
 #include "git/repo_store.h"
 #include "state/permission.h"
+#include "state/placeholder_state.h"
 
 namespace guts::web {
 
@@ -122,6 +123,11 @@ std::string display_name(const state::StateView& view, const crypto::PublicKey& 
   if (auto a = view.account(key); a && !a->username.empty()) return a->username;
   auto did = crypto::did_from_key(key);
   return did.size() > 20 ? did.substr(0, 20) + "…" : did;
+}
+
+crypto::PublicKey shown_author(const state::StateView& view, uint64_t repo_id,
+                               const crypto::PublicKey& author, std::string_view body) {
+  return state::claimed_author(view, repo_id, author, body).value_or(author);
 }
 
 void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t now) {

@@ -46,6 +46,10 @@ bool can_read(WebEnv& env, const api::Principal& who, const state::Repo& repo);
 
 // A user's or organization's login, or the start of their did:key when they have none.
 std::string display_name(const state::StateView& view, const crypto::PublicKey& key);
+// Who an issue, pull request or comment of `repo_id` is shown as: the claimant of a confirmed
+// placeholder for a migrated item (state::claimed_author; docs/migrate.md), else `author`.
+crypto::PublicKey shown_author(const state::StateView& view, uint64_t repo_id,
+                               const crypto::PublicKey& author, std::string_view body);
 
 // One repository of a list (home, profiles, search): link, private pill, description, age.
 void repo_item(Html& h, const state::Repo& r, const std::string& owner, uint64_t now);

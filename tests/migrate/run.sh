@@ -165,6 +165,9 @@ as carol "$B" placeholder confirm carol/proj "$HOSTA/bob" --claimant dave >/dev/
   fail "confirm"
 as carol "$B" placeholder list carol/proj | grep -q "bob -> dave" || fail "confirmation not listed"
 [ "$(first_user "$TR/issues/1/comments")" = dave ] || fail "bob's comment is not shown as dave's"
+# The web page too (HTML): bob's comment under dave's name.
+curl -sSf -H 'Accept: text/html' "$B/carol/proj/issues/1" | grep -q '>dave<' ||
+  fail "the issue page does not show dave"
 curl -sSf "$TR/pulls/2/comments" | python3 -c '
 import json, sys
 users = {c["body"].split("\n")[-1]: c["user"]["login"] for c in json.load(sys.stdin)}
@@ -180,6 +183,8 @@ assert c["user"]["login"] == "erin", c["user"]' || fail "a forged origin line bo
 # Withdrawn: shown as the migrator again.
 as dave "$B" placeholder withdraw "$HOSTA/bob" >/dev/null || fail "withdraw"
 [ "$(first_user "$TR/issues/1/comments")" = carol ] || fail "a withdrawn claim still re-attributes"
+curl -sSf -H 'Accept: text/html' "$B/carol/proj/issues/1" | grep -q '>dave<' &&
+  fail "the issue page still shows dave after the withdrawal"
 echo "ok: placeholder claimed, confirmed by the admin, shown, withdrawn"
 
 # ---- 2. the source is down ----
