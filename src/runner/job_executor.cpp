@@ -7,6 +7,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "ci/expressions.h"
@@ -338,11 +339,26 @@ std::string run_job(NodeClient& node, const ExecutorOptions& o, uint64_t job_id)
       auto timeout =
           step_limit.count() > 0 ? std::min<std::chrono::milliseconds>(step_limit, left) : left;
       std::string tail;
-      out = run_process(bwrap_argv(sb), &env, o.limits, timeout, [&](std::string_view l) {
-        log.line(l);
-        tail.append(masker.mask(l)).push_back('\n');
-        if (tail.size() > 2048) tail.erase(0, tail.size() - 2048);
-      });
+      std::optional<StepCgroup> group;
+      if (o.cgroups && o.cgroups->kind() != Cgroups::Kind::kNone) {
+        std::string why;
+        group = o.cgroups->create("guts-runner-" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(job_id) + "-" + std::to_string(res.number),
+                                  o.cgroup_limits, &why);
+        if (!group) log.line("##[warning]no cgroup for this step (" + why + "): setrlimit only");
+      }
+      out = run_process(
+          bwrap_argv(sb), &env, o.limits, timeout,
+          [&](std::string_view l) {
+            log.line(l);
+            tail.append(masker.mask(l)).push_back('\n');
+            if (tail.size() > 2048) tail.erase(0, tail.size() - 2048);
+          },
+          group ? group->join_fds() : std::vector<int>{});
+      if (group && group->oom_killed())
+        log.line("##[error]the step ran out of memory (" +
+                 std::to_string(o.cgroup_limits.memory_bytes >> 20) +
+                 " MiB for all its processes): the kernel killed it");
       res.log_tail = tail_of(tail, 1024);
       if (!out.error.empty()) log.line("##[error]" + out.error);
       if (out.timed_out)

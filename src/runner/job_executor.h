@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "runner/cgroup.h"
 #include "runner/node_client.h"
 #include "runner/sandbox.h"
 
@@ -20,6 +21,9 @@ struct ExecutorOptions {
   std::string bwrap = "bwrap";
   std::string git = "git";
   Limits limits;
+  // Step cgroups (null or kNone: setrlimit only) and their limits (runner/cgroup.h).
+  const Cgroups* cgroups = nullptr;
+  CgroupLimits cgroup_limits;
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(30)};
 };
 

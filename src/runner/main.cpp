@@ -73,8 +73,14 @@ int do_register(const std::string& node_url, const std::string& repo, uint64_t r
   return 0;
 }
 
+struct StepLimits {
+  std::string cgroup_root = "/sys/fs/cgroup";
+  uint64_t memory_mib = 4096;
+  uint64_t pids = 4096;
+};
+
 int do_run(const std::string& dir, int poll_ms, int heartbeat_seconds, bool once,
-           const std::string& bwrap) {
+           const std::string& bwrap, const StepLimits& limits) {
   auto c = runner::load_config(dir);
   auto key = crypto::load_key_file(runner::key_path(dir));
   runner::NodeClient node(c.node, key);
@@ -91,6 +97,17 @@ int do_run(const std::string& dir, int poll_ms, int heartbeat_seconds, bool once
   o.dir = dir;
   o.bwrap = bwrap;
   o.heartbeat_interval = std::chrono::seconds(heartbeat_seconds);
+  // Step cgroups where the host delegates them (runner/cgroup.h); said once either way.
+  std::string why;
+  auto cgroups = runner::Cgroups::detect(limits.cgroup_root, &why);
+  o.cgroups = &cgroups;
+  o.cgroup_limits.memory_bytes = limits.memory_mib << 20;
+  o.cgroup_limits.pids = limits.pids;
+  if (cgroups.kind() != runner::Cgroups::Kind::kNone)
+    spdlog::info("steps run in {} groups: memory {} MiB, {} processes", cgroups.kind_name(),
+                 limits.memory_mib, limits.pids);
+  else
+    spdlog::warn("steps are limited by setrlimit only: {}", why);
   spdlog::info("guts-runner {} ({}) polling {}", c.name, c.did, c.node);
   while (!g_stop) {
     bool ran = false;
@@ -146,13 +163,22 @@ int main(int argc, char** argv) {
   run->add_option("--heartbeat-seconds", heartbeat, "Heartbeat interval (default 30)");
   run->add_flag("--once", once, "Exit after one job");
   run->add_option("--bwrap", bwrap, "The bubblewrap binary (default: bwrap)");
+  StepLimits step_limits;
+  run->add_option("--cgroup-root", step_limits.cgroup_root,
+                  "Where the cgroup hierarchies are mounted (default: /sys/fs/cgroup)");
+  run->add_option("--memory-limit-mib", step_limits.memory_mib,
+                  "A step's memory, all its processes together, where cgroups allow (default 4096)")
+      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 30));
+  run->add_option("--pids-limit", step_limits.pids,
+                  "A step's processes, where cgroups allow (default 4096)")
+      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 22));
   CLI11_PARSE(app, argc, argv);
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);
   try {
     if (*reg) return do_register(node, repo, repo_id, token, name, labels, dir);
-    return do_run(dir, poll_ms, heartbeat, once, bwrap);
+    return do_run(dir, poll_ms, heartbeat, once, bwrap, step_limits);
   } catch (const std::exception& e) {
     std::cerr << "guts-runner: " << e.what() << "\n";
     return 1;

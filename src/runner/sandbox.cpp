@@ -40,7 +40,8 @@ void set_limit(int resource, uint64_t value) {
 StepOutcome run_process(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>* env, const Limits& limits,
                         std::chrono::milliseconds timeout,
-                        const std::function<void(std::string_view)>& on_line) {
+                        const std::function<void(std::string_view)>& on_line,
+                        const std::vector<int>& join_fds) {
   StepOutcome out;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -67,6 +68,23 @@ StepOutcome run_process(const std::vector<std::string>& argv,
   if (pid == 0) {
     // Child: its own session and process group, output to the pipe, limits, then exec.
     setsid();
+    if (!join_fds.empty()) {
+      // Join the step's cgroups (runner/cgroup.h) first: everything started later is inside.
+      // The pid as decimal, without allocating (async-signal-safe after fork).
+      char digits[24];
+      size_t n = sizeof digits;
+      for (auto v = static_cast<unsigned long>(getpid()); n > 0;) {
+        digits[--n] = static_cast<char>('0' + v % 10);
+        v /= 10;
+        if (v == 0) break;
+      }
+      for (int fd : join_fds)
+        if (write(fd, digits + n, sizeof digits - n) < 0) {
+          const char msg[] = "guts-runner: cannot join the step's cgroup\n";
+          (void)!write(fds[1], msg, sizeof msg - 1);
+          _exit(126);
+        }
+    }
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     int devnull = open("/dev/null", O_RDONLY);

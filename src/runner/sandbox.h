@@ -57,9 +57,11 @@ struct StepOutcome {
 // exactly the environment `env` (null: this process's),
 // calling on_line for each line of combined stdout/stderr (without the newline; a line longer
 // than 64 KiB is cut), until it exits or `timeout` passes (then SIGKILL to the group).
+// `join_fds`: cgroup.procs files (runner/cgroup.h) the child writes its pid to before exec.
 StepOutcome run_process(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>* env, const Limits& limits,
                         std::chrono::milliseconds timeout,
-                        const std::function<void(std::string_view)>& on_line);
+                        const std::function<void(std::string_view)>& on_line,
+                        const std::vector<int>& join_fds = {});
 
 }  // namespace guts::runner

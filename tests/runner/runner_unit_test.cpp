@@ -1,10 +1,16 @@
 // guts-runner's pure parts: the bubblewrap argv, secret masking, the log bound, labels, and
 // process timeouts that kill the whole process group.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 
+#include "runner/cgroup.h"
 #include "runner/config.h"
 #include "runner/log_streamer.h"
 #include "runner/sandbox.h"
@@ -110,6 +116,102 @@ TEST(RunProcess, FileSizeLimitApplies) {
                         "s=$?; rm -f \"${TMPDIR:-/tmp}/guts-fsize-$$\"; exit $s"},
                        nullptr, l, std::chrono::seconds(30), [](std::string_view) {});
   EXPECT_NE(r.exit_code, 0);  // SIGXFSZ / EFBIG past 4 KiB
+}
+
+// Step cgroups (runner/cgroup.h): detection and the files written, on fake hierarchies.
+class CgroupTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/guts-cgroup-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  void put(const std::string& rel, const std::string& text) {
+    auto p = std::filesystem::path(root_) / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+  }
+  std::string get(const std::string& rel) {
+    std::ifstream in(std::filesystem::path(root_) / rel);
+    std::string s;
+    std::getline(in, s);
+    return s;
+  }
+  std::string root_;
+};
+
+TEST_F(CgroupTree, V2EnablesControllersAndWritesLimits) {
+  put("cgroup.controllers", "cpuset cpu io memory pids\n");
+  put("cgroup.subtree_control", "");
+  std::string why;
+  auto c = Cgroups::detect(root_, &why);
+  ASSERT_EQ(c.kind(), Cgroups::Kind::kV2) << why;
+  EXPECT_EQ(get("cgroup.subtree_control"), "+memory +pids");
+  {
+    auto g = c.create("step-1", {64ull << 20, 100}, &why);
+    ASSERT_TRUE(g) << why;
+    EXPECT_EQ(get("step-1/memory.max"), std::to_string(64ull << 20));
+    EXPECT_EQ(get("step-1/pids.max"), "100");
+    EXPECT_EQ(g->join_fds().size(), 1u);
+    EXPECT_FALSE(g->oom_killed());
+    put("step-1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+    EXPECT_TRUE(g->oom_killed());
+  }
+}
+
+TEST_F(CgroupTree, V2OnAHybridHostUnderUnified) {
+  put("unified/cgroup.controllers", "memory pids\n");
+  put("unified/cgroup.subtree_control", "memory pids\n");
+  std::string why;
+  EXPECT_EQ(Cgroups::detect(root_, &why).kind(), Cgroups::Kind::kV2) << why;
+}
+
+TEST_F(CgroupTree, V1MemoryAndPidsHierarchies) {
+  put("memory/memory.limit_in_bytes", "9223372036854771712\n");
+  put("pids/pids.max", "max\n");
+  std::string why;
+  auto c = Cgroups::detect(root_, &why);
+  ASSERT_EQ(c.kind(), Cgroups::Kind::kV1) << why;
+  auto g = c.create("step-2", {32ull << 20, 64}, &why);
+  ASSERT_TRUE(g) << why;
+  EXPECT_EQ(get("memory/step-2/memory.limit_in_bytes"), std::to_string(32ull << 20));
+  EXPECT_EQ(get("pids/step-2/pids.max"), "64");
+  EXPECT_EQ(g->join_fds().size(), 2u);
+  put("memory/step-2/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  EXPECT_TRUE(g->oom_killed());
+}
+
+TEST_F(CgroupTree, NothingUsableSaysWhy) {
+  put("cgroup.controllers", "cpu io\n");  // v2 without memory and pids
+  std::string why;
+  EXPECT_EQ(Cgroups::detect(root_, &why).kind(), Cgroups::Kind::kNone);
+  EXPECT_NE(why.find("memory and pids"), std::string::npos) << why;
+}
+
+// On this host's real hierarchies: with cgroups, a step that allocates past its memory limit is
+// killed by the kernel and the runner can tell; without, detection says why (and steps keep
+// their rlimits, tested above).
+TEST(CgroupHost, MemoryLimitKillsTheStepWhereAvailable) {
+  std::string why;
+  auto c = Cgroups::detect("/sys/fs/cgroup", &why);
+  if (c.kind() == Cgroups::Kind::kNone) {
+    EXPECT_FALSE(why.empty());
+    std::cerr << "[cgroup] not available here: " << why << "\n";
+    return;
+  }
+  auto g = c.create("guts-runner-test-" + std::to_string(::getpid()), {32ull << 20, 64}, &why);
+  ASSERT_TRUE(g) << why;
+  Limits limits;
+  std::vector<std::string> lines;
+  auto r = run_process(
+      {"bash", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived ${#x}"}, nullptr,
+      limits, std::chrono::seconds(60), [&](std::string_view l) { lines.emplace_back(l); },
+      g->join_fds());
+  EXPECT_NE(r.exit_code, 0);
+  for (const auto& l : lines) EXPECT_EQ(l.find("survived"), std::string::npos) << l;
+  EXPECT_TRUE(g->oom_killed()) << c.kind_name();
+  std::cerr << "[cgroup] " << c.kind_name() << ": a 200 MB step under 32 MiB was killed\n";
 }
 
 }  // namespace
