@@ -1,12 +1,16 @@
 // Per-step control groups (runner/cgroup.h).
 #include "runner/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace guts::runner {
 
@@ -102,6 +106,32 @@ const char* Cgroups::kind_name() const {
       break;
   }
   return "none";
+}
+
+size_t Cgroups::remove_stale() const {
+  size_t removed = 0;
+  for (const auto& parent : {v2_dir_, v1_memory_, v1_pids_}) {
+    if (parent.empty()) continue;
+    DIR* d = ::opendir(parent.c_str());
+    if (!d) continue;
+    std::vector<std::string> stale;
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      constexpr std::string_view kPrefix = "guts-runner-";
+      if (name.rfind(kPrefix, 0) != 0) continue;
+      auto rest = name.substr(kPrefix.size());
+      auto dash = rest.find('-');
+      if (dash == 0 || dash == std::string::npos || dash > 9 ||
+          rest.find_first_not_of("0123456789") < dash)
+        continue;
+      pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+      if (::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(parent + "/" + name);
+    }
+    ::closedir(d);
+    for (const auto& dir : stale)
+      if (::rmdir(dir.c_str()) == 0) ++removed;  // a group still holding processes stays
+  }
+  return removed;
 }
 
 std::optional<StepCgroup> Cgroups::create(const std::string& name, const CgroupLimits& limits,

@@ -35,6 +35,9 @@ class Cgroups {
   static Cgroups detect(const std::string& root, std::string* why);
   Kind kind() const { return kind_; }
   const char* kind_name() const;
+  // Removes the empty groups `guts-runner-<pid>-…` of runners that are gone (killed with -9
+  // mid-step: nothing else removes them). Returns how many.
+  size_t remove_stale() const;
   // A step's groups with `limits` written; nullopt (and `why`) when they cannot be made.
   std::optional<StepCgroup> create(const std::string& name, const CgroupLimits& limits,
                                    std::string* why) const;

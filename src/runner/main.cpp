@@ -103,10 +103,12 @@ int do_run(const std::string& dir, int poll_ms, int heartbeat_seconds, bool once
   o.cgroups = &cgroups;
   o.cgroup_limits.memory_bytes = limits.memory_mib << 20;
   o.cgroup_limits.pids = limits.pids;
-  if (cgroups.kind() != runner::Cgroups::Kind::kNone)
+  if (cgroups.kind() != runner::Cgroups::Kind::kNone) {
     spdlog::info("steps run in {} groups: memory {} MiB, {} processes", cgroups.kind_name(),
                  limits.memory_mib, limits.pids);
-  else
+    if (size_t n = cgroups.remove_stale())
+      spdlog::info("removed {} step groups of runners that are gone", n);
+  } else
     spdlog::warn("steps are limited by setrlimit only: {}", why);
   spdlog::info("guts-runner {} ({}) polling {}", c.name, c.did, c.node);
   while (!g_stop) {

@@ -180,6 +180,17 @@ TEST_F(CgroupTree, V1MemoryAndPidsHierarchies) {
   EXPECT_EQ(g->join_fds().size(), 2u);
   put("memory/step-2/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   EXPECT_TRUE(g->oom_killed());
+  // Groups of a runner that is gone (pid 999999999 cannot exist) are removed when empty; those
+  // of a live one (this process) stay.
+  std::filesystem::create_directories(std::filesystem::path(root_) /
+                                      "pids/guts-runner-999999999-7-1");
+  std::filesystem::create_directories(std::filesystem::path(root_) /
+                                      ("pids/guts-runner-" + std::to_string(::getpid()) + "-7-1"));
+  EXPECT_EQ(c.remove_stale(), 1u);
+  EXPECT_FALSE(
+      std::filesystem::exists(std::filesystem::path(root_) / "pids/guts-runner-999999999-7-1"));
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(root_) /
+                                      ("pids/guts-runner-" + std::to_string(::getpid()) + "-7-1")));
 }
 
 TEST_F(CgroupTree, NothingUsableSaysWhy) {
