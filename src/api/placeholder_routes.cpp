@@ -64,9 +64,7 @@ json confirmation_json(const Services& svc, const state::StateView& view, const 
 // A user name or a did:key.
 std::optional<crypto::PublicKey> user_key(const state::StateView& view, const std::string& s) {
   if (s.starts_with("did:")) return crypto::parse_did(s);
-  auto acct = view.account_by_username(s);
-  if (!acct) return std::nullopt;
-  return acct->key;
+  return collab::user_key(view, s);
 }
 
 // GET /api/guts/placeholders/{host}/{login}

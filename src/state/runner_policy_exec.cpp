@@ -39,11 +39,7 @@ bool status_trusted(const StateView& view, const CommitStatus& status) {
 Status apply_set_runner_policy(const Schema& s, Overlay& state, const Transaction& tx,
                                const SetRunnerPolicy& b, uint64_t now) {
   StateView view(s, state);
-  auto repo = view.repo(b.repo_id);
-  auto have = repo ? effective_permission(view, *repo, tx.author) : Permission::kNone;
-  if (!repo || have == Permission::kNone)
-    return reject::not_found("repository " + std::to_string(b.repo_id) + " does not exist");
-  if (have < Permission::kAdmin) return reject::denied("Must have admin rights to Repository.");
+  if (auto st = require_repo_admin(view, b.repo_id, tx.author); !st.ok()) return st;
   if (b.trusted_runners.size() > kMaxTrustedRunners)
     return reject::invalid("trusted_runners: at most " + std::to_string(kMaxTrustedRunners));
   for (size_t i = 0; i < b.trusted_runners.size(); ++i) {

@@ -188,12 +188,9 @@ void reaction_form(WebEnv& env, api::Request& req, api::Responder respond) {
   uint64_t target = i->number;
   std::string to = conversation_url(ctx, *i);
   if (auto c = form_field(req, "comment")) {
-    uint64_t id = 0;
-    for (char ch : *c) {
-      if (ch < '0' || ch > '9' || id > (1ull << 50))
-        return respond(api::error_response(404, "Not Found"));
-      id = id * 10 + static_cast<uint64_t>(ch - '0');
-    }
+    auto parsed = decimal(*c);
+    if (!parsed) return respond(api::error_response(404, "Not Found"));
+    const uint64_t id = *parsed;
     auto cm = view.comment(id);
     if (!cm || cm->repo_id != ctx.repo.id || cm->number != i->number)
       return respond(api::error_response(404, "Not Found"));
@@ -226,13 +223,13 @@ std::optional<std::vector<crypto::PublicKey>> users_field(const state::StateView
     at = end + 1;
     if (name.empty()) continue;
     if (name.front() == '@') name.erase(0, 1);
-    auto a = name.empty() || name.size() > 64 ? std::nullopt : view.account_by_username(name);
-    if (!a) {
+    auto key = name.empty() || name.size() > 64 ? std::nullopt : api::collab::user_key(view, name);
+    if (!key) {
       respond(api::error_response(
           422, std::string(what) + ": no user named '" + printable_excerpt(name, 64) + "'"));
       return std::nullopt;
     }
-    if (std::find(out.begin(), out.end(), a->key) == out.end()) out.push_back(a->key);
+    if (std::find(out.begin(), out.end(), *key) == out.end()) out.push_back(*key);
     if (out.size() > 10) {
       respond(api::error_response(422, std::string(what) + ": at most 10"));
       return std::nullopt;
@@ -296,12 +293,9 @@ void meta_form(WebEnv& env, api::Request& req, api::Responder respond) {
     changed |= !e.reviewers_add.empty() || !e.reviewers_remove.empty();
   }
   if (auto m = form_field(req, "milestone")) {
-    uint64_t number = 0;
-    for (char ch : *m) {
-      if (ch < '0' || ch > '9' || number > (1ull << 50))
-        return respond(api::error_response(422, "milestone: not a number"));
-      number = number * 10 + static_cast<uint64_t>(ch - '0');
-    }
+    auto parsed = decimal(*m);
+    if (!parsed) return respond(api::error_response(422, "milestone: not a number"));
+    const uint64_t number = *parsed;
     if (number != 0 && !view.milestone(ctx.repo.id, number))
       return respond(api::error_response(422, "milestone: no such milestone"));
     if (number != i->milestone) {

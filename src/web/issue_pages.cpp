@@ -415,11 +415,9 @@ void write_forms(Html& h, const api::Request& req, const RepoView& rv, const sta
 api::Response conversation(WebEnv& env, api::Request& req, bool pull) {
   RepoView rv = open_repo(env, req);
   auto view = env.svc.chain().view();
-  uint64_t number = 0;
-  for (char c : req.param("number")) {
-    if (c < '0' || c > '9' || number > (1ull << 50)) throw Error(Code::kNotFound, "No such number");
-    number = number * 10 + static_cast<uint64_t>(c - '0');
-  }
+  auto parsed = decimal(req.param("number"));
+  if (!parsed) throw Error(Code::kNotFound, "No such number");
+  const uint64_t number = *parsed;
   auto i = view.issue(rv.rc->repo.id, number);
   if (!i) throw Error(Code::kNotFound, "No such issue");
   if (i->is_pull != pull)

@@ -84,13 +84,8 @@ void mark_all_form(WebEnv& env, api::Request& req, api::Responder respond) {
 void mark_one_form(WebEnv& env, api::Request& req, api::Responder respond) {
   auto who = me(req);
   if (!who) return respond(api::error_response(401, "Sign in to do this"));
-  uint64_t id = 0;
-  for (char c : req.param("id")) {
-    if (c < '0' || c > '9' || id > (1ull << 50))
-      return respond(api::error_response(404, "Not Found"));
-    id = id * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (!env.notifications || !env.notifications->mark_read(*who, id, unix_millis()))
+  auto id = decimal(req.param("id"));
+  if (!id || !env.notifications || !env.notifications->mark_read(*who, *id, unix_millis()))
     return respond(api::error_response(404, "Not Found"));
   respond(see_other("/notifications"));
 }

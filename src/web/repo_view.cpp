@@ -150,6 +150,15 @@ std::optional<std::string> form_field(const api::Request& req, std::string_view 
   return out;
 }
 
+std::optional<uint64_t> decimal(std::string_view text) {
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || v > (1ull << 50)) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
 std::string repo_base_url(const api::RepoContext& ctx) {
   return "/" + url_path(ctx.owner.username) + "/" + url_path(ctx.repo.name);
 }

@@ -60,6 +60,9 @@ std::string summary_line(std::string_view message);
 // A field of a posted form (application/x-www-form-urlencoded body), with the CR LF line ends
 // browsers send in textareas turned into LF; nullopt when absent.
 std::optional<std::string> form_field(const api::Request& req, std::string_view name);
+// A number from a path segment or form field (issue, comment, milestone, notification): digits
+// only and bounded (nullopt otherwise); empty is 0, which names nothing.
+std::optional<uint64_t> decimal(std::string_view text);
 
 // "/{owner}/{repo}" of the repository a request resolved to, URL-encoded.
 std::string repo_base_url(const api::RepoContext& ctx);
