@@ -114,10 +114,14 @@ struct Ctx {
           {{"number", r.pull_number}, {"url", api + "/pulls/" + std::to_string(r.pull_number)}});
     uint64_t wid = workflow_id(r.repo_id, r.workflow_path);
     json actor = shapes.user(r.actor);
+    // A pull request's run: its head branch (r.ref is the base branch it would merge into).
+    std::string head_branch = branch_of(r.ref);
+    if (r.event == state::kEventPullRequest)
+      if (auto x = view().issue(r.repo_id, r.pull_number)) head_branch = x->head_ref;
     return {{"id", r.id},
             {"name", r.workflow_name},
             {"node_id", node_id("WorkflowRun", r.id)},
-            {"head_branch", branch_of(r.ref)},
+            {"head_branch", head_branch},
             {"head_sha", sha},
             {"path", r.workflow_path},
             {"display_title", r.workflow_name},

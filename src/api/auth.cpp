@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "api/ci_trigger.h"
 #include "api/github.h"
 #include "api/http_parse.h"
 #include "api/lfs_batch.h"
@@ -197,8 +198,10 @@ bool runner_job_reads(Services& services, const Request& req, uint64_t repo_id) 
   if (!crypto::verify(*key, kRunnerRequestDomain, payload, *sig)) return false;
   auto view = services.chain().view();
   auto job = state::runs::job(view.schema(), view.kv(), std::stoull(parts[1]));
-  return job && job->repo_id == repo_id && job->status == state::kRunInProgress &&
-         job->runner == *key;
+  if (!job || job->status != state::kRunInProgress || job->runner != *key) return false;
+  if (job->repo_id == repo_id) return true;
+  auto run = state::runs::run(view.schema(), view.kv(), job->run_id);  // a fork's pull request
+  return run && checkout_repo(view, *run) == repo_id;
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <future>
 
 #include "api/auth.h"
-#include "api/ci_push_trigger.h"
 #include "git/pktline.h"
 #include "git/receive.h"
 #include "git/refs.h"
@@ -378,7 +377,6 @@ PushResult run_push(const PushCall& call, git::PushRequest preq, git::Source pac
       body_tx.changes.push_back(
           {cmds[i].ref, oid_bytes(cmds[i].old_oid), oid_bytes(cmds[i].new_oid)});
 
-  bool applied = false;  // the UpdateRefs is final: CI runs may be requested (after the report)
   if (!body_tx.changes.empty()) {
     auto waiter = std::make_shared<PushOutcome>();
     auto id = pending.add(body_tx.repo_id, body_tx.changes, push);
@@ -402,8 +400,6 @@ PushResult run_push(const PushCall& call, git::PushRequest preq, git::Source pac
                                      : "timed out waiting for the ref update to be finalized";
       else if (!waiter->outcome.applied)
         failure = rejection_reason(waiter->outcome.status, force);
-      else
-        applied = true;
     }
     if (!failure.empty()) {
       spdlog::info("push to repository {} rejected: {}", body_tx.repo_id, failure);
@@ -424,7 +420,6 @@ PushResult run_push(const PushCall& call, git::PushRequest preq, git::Source pac
 
   if (report) w.data(git::report_status(unpack_error, results, false));
   w.finish();
-  if (applied) trigger_push_workflows(svc, call.who, repo, call.dir, body_tx.changes);  // CI
   return result;
 }
 

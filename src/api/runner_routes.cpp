@@ -11,6 +11,7 @@
 
 #include "api/artifact_routes.h"
 #include "api/auth.h"
+#include "api/ci_trigger.h"
 #include "api/collab_common.h"
 #include "api/errors.h"
 #include "api/github.h"
@@ -141,6 +142,12 @@ void job_spec(RunnerEnv& env, Request& req, Responder respond) {
   json matrix = json::object();
   for (const auto& [k, v] : job.matrix) matrix[k] = v;
   std::string full_name = (owner ? owner->username : std::string()) + "/" + repo->name;
+  // A fork's pull request checks out from the fork (api/ci_trigger.h).
+  auto source = view.repo(checkout_repo(view, *run));
+  if (!source) return respond(error_response(409, "the pull request's head repository is gone"));
+  auto source_owner = view.account(source->owner);
+  std::string source_name =
+      (source_owner ? source_owner->username : std::string()) + "/" + source->name;
   json needs = json::object();
   for (const auto& other : state::runs::jobs_of(view.schema(), view.kv(), *run))
     for (const auto& need : job.needs)
@@ -155,8 +162,8 @@ void job_spec(RunnerEnv& env, Request& req, Responder respond) {
          {"name", job.name},
          {"key", job.key},
          {"repository", full_name},
-         {"clone_url", env.svc.public_url() + "/" + full_name + ".git"},
-         {"private", repo->is_private},
+         {"clone_url", env.svc.public_url() + "/" + source_name + ".git"},
+         {"private", source->is_private},
          {"sha", hex_encode(run->sha)},
          {"ref", run->ref},
          {"event", state::run_event_name(run->event)},
@@ -227,6 +234,14 @@ void job_secrets(RunnerEnv& env, Request& req, Responder respond) {
   const auto& ctx = runner_context(req);
   auto view = env.svc.chain().view();
   json out = json::array();
+  // A pull request's run requested by someone without write permission (a fork's) runs code
+  // nobody with write permission has seen: it gets no secrets, as on GitHub.
+  auto run = state::runs::run(view.schema(), view.kv(), ctx.job->run_id);
+  auto repo = view.repo(ctx.job->repo_id);
+  if (!run || !repo ||
+      (run->event == state::kEventPullRequest &&
+       view.permission(*repo, run->actor) < state::Permission::kWrite))
+    return respond(json_response(200, json{{"secrets", out}}));
   for (const auto& s : state::actions_secrets(view, ctx.job->repo_id))
     for (const auto& v : s.sealed)
       if (v.runner == ctx.key) out.push_back(json{{"name", s.name}, {"sealed", base64(v.sealed)}});

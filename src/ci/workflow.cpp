@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 
+#include "ci/cron.h"
 #include "ci/expressions.h"
 
 namespace guts::ci {
@@ -147,23 +148,6 @@ void ref_filter(const YAML::Node& n, const std::string& event, RefFilter& f) {
     fail(n, "on." + event + ": tags and tags-ignore cannot both be used");
 }
 
-bool cron_ok(const std::string& line) {
-  size_t fields = 0;
-  bool in = false;
-  for (char c : line) {
-    if (c == ' ' || c == '\t') {
-      in = false;
-      continue;
-    }
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '*' && c != '/' && c != ',' &&
-        c != '-')
-      return false;
-    if (!in) ++fields;
-    in = true;
-  }
-  return fields == 5;
-}
-
 void one_trigger(const std::string& name, const YAML::Node& value, const YAML::Node& at,
                  Triggers& t) {
   if (name == "push") {
@@ -184,7 +168,8 @@ void one_trigger(const std::string& name, const YAML::Node& value, const YAML::N
       if (!e.IsMap() || e.size() != 1 || !e["cron"])
         fail(e, "each on.schedule entry must be {cron: '<5 fields>'}");
       std::string cron = scalar(e["cron"], "cron");
-      if (!cron_ok(cron)) fail(e["cron"], "'" + cron + "' is not a 5-field cron expression");
+      std::string why;
+      if (!parse_cron(cron, &why)) fail(e["cron"], "'" + cron + "' is not a cron schedule: " + why);
       t.schedule.push_back(cron);
       if (t.schedule.size() > 10) fail(value, "on.schedule has more than 10 entries");
     }

@@ -178,6 +178,15 @@ const std::vector<OptionSpec>& node_options() {
              0, uint64_t{1} << 50),
       option("lfs-max-object-bytes", &NodeConfig::lfs_max_object_bytes,
              "Largest Git LFS object this node accepts", 1, uint64_t{1} << 40),
+      option("blob-gc-interval-seconds", &NodeConfig::blob_gc_interval_seconds,
+             "Seconds between passes of the blob garbage collector, which removes LFS objects, "
+             "release assets, CI logs and artifacts no state refers to any more (0: off; "
+             "docs/blobs.md#garbage-collection)",
+             0, 86400 * 30),
+      option("blob-gc-grace-seconds", &NodeConfig::blob_gc_grace_seconds,
+             "An unreferenced blob younger than this is kept (an upload whose transaction is not "
+             "final yet)",
+             0, 86400 * 30),
   };
   return table;
 }

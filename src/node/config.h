@@ -93,6 +93,10 @@ struct NodeConfig {
   // Git LFS (docs/lfs.md): node-local admission policy of uploads.
   uint64_t lfs_quota_bytes = 10ull << 30;      // per owner, 0: unlimited
   uint64_t lfs_max_object_bytes = 5ull << 30;  // one object
+  // Blob garbage collection (node/blob_gc.h, docs/blobs.md): seconds between passes (0: off) and
+  // the age under which an unreferenced blob is kept.
+  uint64_t blob_gc_interval_seconds = 3600;
+  uint64_t blob_gc_grace_seconds = 3600;
   TestSeams seams;
 };
 

@@ -10,6 +10,7 @@
 #include "api/actions_routes.h"
 #include "api/admin_routes.h"
 #include "api/auth.h"
+#include "api/ci_trigger.h"
 #include "api/collab_routes.h"
 #include "api/events_routes.h"
 #include "api/evidence_routes.h"
@@ -40,6 +41,7 @@
 #include "git/maintenance.h"
 #include "git/repo_store.h"
 #include "node/backup.h"
+#include "node/blob_gc.h"
 #include "node/evidence.h"
 #include "node/git_projection.h"
 #include "node/network.h"
@@ -54,6 +56,7 @@
 #include "search/indexer.h"
 #include "state/blob_refs.h"
 #include "state/chain.h"
+#include "state/live_blobs.h"
 #include "state/mempool.h"
 #include "state/migrations.h"
 #include "state/repo_seeds_state.h"
@@ -152,6 +155,8 @@ struct Node::Impl {
   std::shared_ptr<metrics::Registry> metrics = std::make_shared<metrics::Registry>();
   std::shared_ptr<api::LiveHub> live;                 // live events (docs/events.md)
   std::unique_ptr<api::Notifications> notifications;  // node-local inbox (docs/web.md)
+  std::unique_ptr<api::CiTrigger> ci_trigger;         // CI runs of pushes, pull requests, schedules
+  std::unique_ptr<BlobCollector> blob_gc;             // unreferenced blobs (docs/blobs.md)
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -514,6 +519,26 @@ void Node::start() {
                                               std::filesystem::path(c.data_dir) / "ci-logs");
   impl_->chain->add_commit_listener(
       [on_block = runner_routes.on_block](const state::Block&) { on_block(); });
+  // Blobs no state refers to any more are removed (expired artifacts...; docs/blobs.md).
+  {
+    BlobGcOptions go;
+    go.interval = std::chrono::seconds(c.blob_gc_interval_seconds);
+    go.grace = std::chrono::seconds(c.blob_gc_grace_seconds);
+    go.metrics = c.metrics ? impl_->metrics : nullptr;
+    impl_->blob_gc = std::make_unique<BlobCollector>(
+        *impl_->blobs,
+        [ch = impl_->chain.get()] {
+          return state::live_blobs(ch->view(), ch->head().timestamp_ms);
+        },
+        std::move(go));
+    impl_->blob_gc->start();
+  }
+  // CI runs from this node's pushes, merges and pull requests, and scheduled runs (docs/ci.md).
+  impl_->ci_trigger = std::make_unique<api::CiTrigger>(
+      *impl_->services,
+      [repos = impl_->repos.get()](uint64_t id) { return repos->path_for(api::git_repo_key(id)); });
+  impl_->chain->add_commit_listener(
+      [t = impl_->ci_trigger.get()](const state::Block& b) { t->on_block(b); });
   // One WebSocket hook for the server: live events, then live job logs.
   opts.websocket = [events = std::move(opts.websocket),
                     logs = std::move(runner_routes.log_websocket)](
@@ -688,6 +713,7 @@ void Node::stop() {
   if (impl_->server) impl_->server->stop();
   if (impl_->webhooks) impl_->webhooks->stop();  // before the chain and services it reads
   if (impl_->search_indexer) impl_->search_indexer->stop();
+  if (impl_->blob_gc) impl_->blob_gc->stop();
   // A backup in progress ends (its partial files removed) before the database and
   // repositories it reads go away.
   impl_->backup_cancel = true;
@@ -705,6 +731,8 @@ void Node::stop() {
   impl_->webhooks.reset();
   impl_->search_indexer.reset();
   impl_->search_index.reset();
+  impl_->ci_trigger.reset();  // no block commits any more: its listener is idle
+  impl_->blob_gc.reset();
   impl_->services.reset();
   impl_->consensus.reset();
   impl_->evidence.reset();  // after the consensus driver that reports to it

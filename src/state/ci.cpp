@@ -109,12 +109,14 @@ const char* run_event_name(uint8_t e) {
       return "pull_request";
     case kEventDispatch:
       return "workflow_dispatch";
+    case kEventSchedule:
+      return "schedule";
   }
   return "push";
 }
 
 std::optional<uint8_t> run_event_of(std::string_view name) {
-  for (uint8_t e = kEventPush; e <= kEventDispatch; ++e)
+  for (uint8_t e = kEventPush; e <= kEventSchedule; ++e)
     if (name == run_event_name(e)) return e;
   return std::nullopt;
 }
@@ -123,6 +125,13 @@ void encode_ci_body(Writer& w, const RequestRuns& b) {
   w.varint(b.repo_id).str(b.workflow_path).str(b.content).u8(b.event).str(b.ref).bytes(b.sha);
   w.varint(b.pull_number);
   put_inputs(w, b.inputs);
+}
+void encode_ci_body(Writer& w, const SetSchedules& b) {
+  w.varint(b.repo_id).str(b.ref).bytes(b.sha).varint(b.workflows.size());
+  for (const auto& f : b.workflows) w.str(f.path).str(f.content);
+}
+void encode_ci_body(Writer& w, const TriggerSchedule& b) {
+  w.varint(b.repo_id).str(b.workflow_path).varint(b.slot_ms);
 }
 void encode_ci_body(Writer& w, const CreateRunnerToken& b) {
   w.varint(b.repo_id).fixed(b.token_key).varint(b.expires_ms);
@@ -208,6 +217,30 @@ RunAction decode_ci_body<RunAction>(Reader& r) {
   RunAction b;
   b.run_id = r.varint();
   b.action = r.u8();
+  return b;
+}
+
+template <>
+SetSchedules decode_ci_body<SetSchedules>(Reader& r) {
+  SetSchedules b;
+  b.repo_id = r.varint();
+  b.ref = r.str(kMaxRef, "ref");
+  b.sha = r.bytes(32, "sha");
+  size_t n = r.count(kMaxScheduledWorkflows, "scheduled workflows");
+  for (size_t i = 0; i < n; ++i) {
+    ScheduledWorkflow f;
+    f.path = r.str(kMaxName, "workflow path");
+    f.content = r.str(kMaxWorkflowContent, "workflow content");
+    b.workflows.push_back(std::move(f));
+  }
+  return b;
+}
+template <>
+TriggerSchedule decode_ci_body<TriggerSchedule>(Reader& r) {
+  TriggerSchedule b;
+  b.repo_id = r.varint();
+  b.workflow_path = r.str(kMaxName, "workflow path");
+  b.slot_ms = r.varint();
   return b;
 }
 
@@ -340,6 +373,30 @@ Runner decode_runner(std::string_view data) {
   x.labels = get_strs(r, kMaxRunnerLabels, kMaxLabel, "labels");
   x.token_creator = r.fixed<32>();
   x.registered_ms = r.varint();
+  r.finish();
+  return x;
+}
+
+std::string encode_schedule(const Schedule& x) {
+  Writer w;
+  w.u8(kRecordVersion).varint(x.repo_id).str(x.path).str(x.content).str(x.ref).bytes(x.sha);
+  w.fixed(x.actor).varint(x.registered_ms).varint(x.last_slot_ms).varint(x.last_run);
+  return finish(w);
+}
+
+Schedule decode_schedule(std::string_view data) {
+  Reader r(as_bytes(data));
+  version(r, "schedule record");
+  Schedule x;
+  x.repo_id = r.varint();
+  x.path = r.str(kMaxName, "workflow path");
+  x.content = r.str(kMaxWorkflowContent, "workflow content");
+  x.ref = r.str(kMaxRef, "ref");
+  x.sha = r.bytes(32, "sha");
+  x.actor = r.fixed<32>();
+  x.registered_ms = r.varint();
+  x.last_slot_ms = r.varint();
+  x.last_run = r.varint();
   r.finish();
   return x;
 }

@@ -22,6 +22,7 @@
 //   Wq be64(job)                         -> ""          (jobs not completed: what runners poll)
 //   Wt token-key32                       -> RunnerToken
 //   Wu be64(repo) runner-key32           -> Runner
+//   Wc be64(repo) path                   -> Schedule (scheduled workflows, `on: schedule`)
 #pragma once
 
 #include <cstdint>
@@ -67,12 +68,17 @@ enum Conclusion : uint8_t {
   kConclusionTimedOut = 4,
   kConclusionSkipped = 5,
 };
-enum RunEvent : uint8_t { kEventPush = 1, kEventPullRequest = 2, kEventDispatch = 3 };
+enum RunEvent : uint8_t {
+  kEventPush = 1,
+  kEventPullRequest = 2,
+  kEventDispatch = 3,
+  kEventSchedule = 4,
+};
 enum RunActionKind : uint8_t { kRunCancel = 1, kRunRerun = 2 };
 const char* run_status_name(uint8_t s);  // "queued", "in_progress", "completed"
 const char* conclusion_name(uint8_t c);  // "" for none, "success", ...
 std::optional<uint8_t> conclusion_of(std::string_view name);
-const char* run_event_name(uint8_t e);  // "push", "pull_request", "workflow_dispatch"
+const char* run_event_name(uint8_t e);  // "push", "pull_request", "workflow_dispatch", "schedule"
 std::optional<uint8_t> run_event_of(std::string_view name);
 
 struct StepResult {
@@ -139,12 +145,41 @@ struct RunAction {
   uint8_t action = kRunCancel;
 };
 
+// Scheduled runs (docs/ci.md "Scheduled runs"). Write permission (kScopePush: the pushing node
+// signs it after a push to the default branch): the workflows with `on: schedule` of the
+// default branch `ref` at `sha` (which `ref` must point at), replacing those registered before
+// (none: the repository has no schedule any more). Sorted by path, unique, each parsing and
+// scheduled.
+struct ScheduledWorkflow {
+  std::string path;
+  std::string content;
+  bool operator==(const ScheduledWorkflow&) const = default;
+};
+struct SetSchedules {
+  uint64_t repo_id = 0;
+  std::string ref;
+  Bytes sha;
+  std::vector<ScheduledWorkflow> workflows;
+};
+// Anyone (the author's own key; nodes sign it with theirs): runs the scheduled workflow for the
+// minute `slot_ms`, which one of its cron lines names, that is at most kScheduleWindowMs before
+// the block's time and later than the workflow's last scheduled run. Many nodes may submit the
+// same slot: the first one in a block runs it, the others are refused.
+struct TriggerSchedule {
+  uint64_t repo_id = 0;
+  std::string workflow_path;
+  uint64_t slot_ms = 0;
+};
+inline constexpr size_t kMaxScheduledWorkflows = 20;
+inline constexpr uint64_t kScheduleWindowMs = 60 * 60 * 1000;
+
 template <typename T>
 inline constexpr bool kIsCiBody =
     std::is_same_v<T, RequestRuns> || std::is_same_v<T, CreateRunnerToken> ||
     std::is_same_v<T, RegisterRunner> || std::is_same_v<T, ClaimJob> ||
     std::is_same_v<T, JobHeartbeat> || std::is_same_v<T, ReportSteps> ||
-    std::is_same_v<T, CompleteJob> || std::is_same_v<T, RunAction>;
+    std::is_same_v<T, CompleteJob> || std::is_same_v<T, RunAction> ||
+    std::is_same_v<T, SetSchedules> || std::is_same_v<T, TriggerSchedule>;
 
 void encode_ci_body(codec::Writer& w, const RequestRuns& b);
 void encode_ci_body(codec::Writer& w, const CreateRunnerToken& b);
@@ -154,6 +189,8 @@ void encode_ci_body(codec::Writer& w, const JobHeartbeat& b);
 void encode_ci_body(codec::Writer& w, const ReportSteps& b);
 void encode_ci_body(codec::Writer& w, const CompleteJob& b);
 void encode_ci_body(codec::Writer& w, const RunAction& b);
+void encode_ci_body(codec::Writer& w, const SetSchedules& b);
+void encode_ci_body(codec::Writer& w, const TriggerSchedule& b);
 template <typename T>
 T decode_ci_body(codec::Reader& r);  // throws codec::DecodeError
 
@@ -221,6 +258,20 @@ struct Runner {
   uint64_t registered_ms = 0;
 };
 
+// One registered scheduled workflow of a repository.
+struct Schedule {
+  uint64_t repo_id = 0;
+  std::string path;
+  std::string content;
+  std::string ref;            // the default branch it was registered from
+  Bytes sha;                  // the commit its runs check out
+  crypto::PublicKey actor{};  // who pushed it: `github.actor` of its runs
+  uint64_t registered_ms = 0;
+  uint64_t last_slot_ms = 0;  // the minute of its last run (0: none)
+  uint64_t last_run = 0;
+  bool operator==(const Schedule&) const = default;
+};
+
 std::string encode_run(const Run& r);
 Run decode_run(std::string_view data);
 std::string encode_job(const Job& j);
@@ -229,6 +280,8 @@ std::string encode_runner_token(const RunnerToken& t);
 RunnerToken decode_runner_token(std::string_view data);
 std::string encode_runner(const Runner& r);
 Runner decode_runner(std::string_view data);
+std::string encode_schedule(const Schedule& s);
+Schedule decode_schedule(std::string_view data);
 
 // The commit-status context of a job: "<workflow name> / <job name>" (≤ 255 bytes).
 std::string job_status_context(const Run& run, const Job& job);
@@ -241,6 +294,7 @@ std::string repo_run_key(uint64_t repo_id, uint64_t run_id);
 std::string open_job_key(uint64_t job_id);
 std::string token_key(const crypto::PublicKey& k);
 std::string runner_key(uint64_t repo_id, const crypto::PublicKey& k);
+std::string schedule_key(uint64_t repo_id, std::string_view path);
 
 std::optional<Run> run(const Schema& s, const KvReader& kv, uint64_t id);
 std::optional<Job> job(const Schema& s, const KvReader& kv, uint64_t id);
@@ -256,6 +310,15 @@ std::optional<Runner> runner(const Schema& s, const KvReader& kv, uint64_t repo_
                              const crypto::PublicKey& key);
 std::vector<Runner> runners_of_repo(const Schema& s, const KvReader& kv, uint64_t repo_id);
 std::optional<RunnerToken> token(const Schema& s, const KvReader& kv, const crypto::PublicKey& k);
+// A repository's scheduled workflows by path; every repository's when repo_id is 0 (what a
+// node's scheduler walks: at most kMaxScheduledWorkflows per repository).
+std::vector<Schedule> schedules(const Schema& s, const KvReader& kv, uint64_t repo_id = 0);
+std::optional<Schedule> schedule(const Schema& s, const KvReader& kv, uint64_t repo_id,
+                                 std::string_view path);
+// The minute of `sched`'s next due run at `now_ms`: the latest minute its cron lines name that
+// is within kScheduleWindowMs before now_ms and after its last run; nullopt when none is due
+// (or the content no longer parses).
+std::optional<uint64_t> due_slot(const Schedule& sched, uint64_t now_ms);
 // Whether `runner` has every label `job` asks for (case-insensitive).
 bool labels_fit(const std::vector<std::string>& runner_labels, const Job& job);
 }  // namespace runs

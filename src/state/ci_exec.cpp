@@ -5,6 +5,7 @@
 #include <cctype>
 #include <map>
 
+#include "ci/cron.h"
 #include "ci/expressions.h"
 #include "ci/workflow.h"
 #include "state/ci.h"
@@ -37,6 +38,9 @@ std::string token_key(const crypto::PublicKey& k) {
 }
 std::string runner_key(uint64_t repo_id, const crypto::PublicKey& k) {
   return "Wu" + be64(repo_id) + key_of(k);
+}
+std::string schedule_key(uint64_t repo_id, std::string_view path) {
+  return "Wc" + be64(repo_id) + std::string(path);
 }
 namespace {
 constexpr std::string_view kNextRun = "Wn";
@@ -99,6 +103,36 @@ std::vector<Job> claimable_jobs(const Schema& s, const KvReader& kv, uint64_t re
     if (out.size() >= limit) break;
   }
   return out;
+}
+std::vector<Schedule> schedules(const Schema& s, const KvReader& kv, uint64_t repo_id) {
+  std::vector<Schedule> out;
+  kv.scan_prefix(s.governance, repo_id ? "Wc" + be64(repo_id) : std::string("Wc"),
+                 [&](std::string_view, std::string_view v) {
+                   out.push_back(decode_schedule(v));
+                   return true;
+                 });
+  return out;
+}
+std::optional<Schedule> schedule(const Schema& s, const KvReader& kv, uint64_t repo_id,
+                                 std::string_view path) {
+  auto v = kv.get(s.governance, schedule_key(repo_id, path));
+  if (!v) return std::nullopt;
+  return decode_schedule(*v);
+}
+std::optional<uint64_t> due_slot(const Schedule& sched, uint64_t now_ms) {
+  auto parsed = ci::parse_workflow(sched.path, sched.content);
+  const auto* wf = std::get_if<ci::Workflow>(&parsed);
+  if (!wf) return std::nullopt;
+  uint64_t after =
+      std::max(sched.last_slot_ms, now_ms > kScheduleWindowMs ? now_ms - kScheduleWindowMs : 0);
+  std::optional<uint64_t> best;
+  for (const auto& line : wf->on.schedule) {
+    auto c = ci::parse_cron(line);
+    if (!c) continue;
+    auto t = ci::latest_match(*c, after, now_ms, kScheduleWindowMs / 60000);
+    if (t && (!best || *t > *best)) best = t;
+  }
+  return best;
 }
 std::optional<Runner> runner(const Schema& s, const KvReader& kv, uint64_t repo_id,
                              const crypto::PublicKey& key) {
@@ -371,12 +405,114 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
     return Status::Ok();
   };
 
+  // Creates the run of workflow file `b.content` (its jobs derived from the file, or a failed
+  // run when it does not parse): shared by run requests and scheduled runs. `dedupe` is the key
+  // that keeps one run per (workflow, commit, event); scheduled runs have none (their slot does).
+  auto create_run = [&](const Repo& repo, const RequestRuns& b, const crypto::PublicKey& actor,
+                        const std::string& dedupe, uint64_t* run_id) -> Status {
+    RunWork w;
+    Run& run = w.run;
+    run.id = runs::next(s_, state, runs::kNextRun);
+    run.repo_id = repo.id;
+    run.workflow_path = b.workflow_path;
+    run.workflow_name = b.workflow_path;
+    run.event = b.event;
+    run.ref = b.ref;
+    run.sha = b.sha;
+    run.pull_number = b.pull_number;
+    run.actor = actor;
+    run.content = b.content;
+    run.inputs = b.inputs;
+    run.created_ms = run.updated_ms = now;
+    run.height = ctx_.height;
+
+    auto failed = [&](std::string error) {
+      run.status = kRunCompleted;
+      run.conclusion = kConclusionFailure;
+      if (error.size() > kMaxRunError) error.resize(kMaxRunError);
+      run.error = std::move(error);
+      // The failed run is visible to required checks as the workflow's own status.
+      CommitStatus cs;
+      cs.repo_id = repo.id;
+      cs.sha = run.sha;
+      cs.context = run.workflow_path;
+      cs.state = kStatusFailure;
+      cs.description = run.error.substr(0, kMaxStatusDescription);
+      cs.creator = actor;
+      cs.created_ms = cs.updated_ms = now;
+      state.put(s_.governance, commit_status_key(repo.id, run.sha, cs.context),
+                encode_commit_status(cs));
+    };
+    auto parsed = ci::parse_workflow(b.workflow_path, b.content);
+    if (auto* e = std::get_if<ci::ParseError>(&parsed)) {
+      failed(e->to_string());
+    } else {
+      const auto& wf = std::get<ci::Workflow>(parsed);
+      run.workflow_name = wf.name.substr(0, 200);
+      ci::Event ev;
+      ev.kind = b.event == kEventPush          ? ci::Event::kPush
+                : b.event == kEventPullRequest ? ci::Event::kPullRequest
+                : b.event == kEventSchedule    ? ci::Event::kSchedule
+                                               : ci::Event::kWorkflowDispatch;
+      ev.ref = b.ref;
+      if (!ci::triggers(wf, ev))
+        return invalid(wf.path + " does not run on " + run_event_name(b.event) + " to " + b.ref);
+      uint64_t next_job = runs::next(s_, state, runs::kNextJob);
+      for (const auto& job : wf.jobs) {
+        auto expanded = ci::expand_matrix(wf, job);
+        auto* inst = std::get_if<std::vector<ci::JobInstance>>(&expanded);
+        if (!inst) {
+          failed(std::get<ci::ParseError>(expanded).to_string());
+          w.jobs.clear();
+          break;
+        }
+        for (const auto& ji : *inst) {
+          Job j;
+          j.id = next_job++;
+          j.run_id = run.id;
+          j.repo_id = repo.id;
+          j.key = job.id;
+          j.name = ji.name;
+          j.matrix = ji.matrix_order;
+          j.runs_on = job.runs_on;
+          j.needs = job.needs;
+          j.if_condition = job.if_condition;
+          j.timeout_minutes = job.timeout_minutes;
+          j.network = job.network;
+          w.jobs.push_back(std::move(j));
+        }
+        if (w.jobs.size() > kMaxRunJobs) {
+          failed(wf.path + ": a run has more than 256 jobs");
+          w.jobs.clear();
+          break;
+        }
+      }
+      if (!w.jobs.empty()) {
+        state.put(s_.governance, runs::kNextJob, storage::be64(next_job));
+        for (const auto& j : w.jobs) run.jobs.push_back(j.id);
+        w.changed.assign(w.jobs.size(), true);
+        settle(w);
+      }
+    }
+    state.put(s_.governance, runs::kNextRun, storage::be64(run.id + 1));
+    if (!dedupe.empty()) state.put(s_.governance, dedupe, storage::be64(run.id));
+    state.put(s_.governance, runs::repo_run_key(repo.id, run.id), "");
+    store(s_, state, w, actor, now);
+    *run_id = run.id;
+    return Status::Ok();
+  };
+
   return std::visit(
       [&](const auto& b) -> Status {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, RequestRuns>) {
           Repo repo;
-          if (auto st = repo_with(b.repo_id, Permission::kWrite, &repo); !st.ok()) return st;
+          // A pull request's author may request its runs with read permission only (a fork's
+          // pull request runs too, as on GitHub; runners get no secrets for such runs).
+          const bool pull = b.event == kEventPullRequest;
+          if (auto st = repo_with(b.repo_id, pull ? Permission::kRead : Permission::kWrite, &repo);
+              !st.ok())
+            return st;
           if (auto e = ci::workflow_path_error(b.workflow_path); !e.empty())
             return field("workflow_path", e);
           if (!valid_sha(b.sha)) return field("sha", "is not an object id");
@@ -389,6 +525,18 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
               return conflict(b.ref + " does not point at " + hex_encode(b.sha));
           } else if (b.pull_number == 0) {
             return field("pull_number", "a pull_request run names its pull request");
+          } else {
+            // The run is for the pull request's current head, against its base branch.
+            const std::string pr = "pull request #" + std::to_string(b.pull_number);
+            auto x = view.issue(repo.id, b.pull_number);
+            if (!x || !x->is_pull) return not_found(pr + " does not exist");
+            if (x->state != kIssueOpen || x->merged) return conflict(pr + " is not open");
+            if (x->head_sha != b.sha) return conflict(pr + "'s head is not " + hex_encode(b.sha));
+            if (b.ref != "refs/heads/" + x->base_ref)
+              return field("ref", "is not the base branch of " + pr);
+            if (view.permission(repo, author) < Permission::kWrite && x->author != author)
+              return denied("requires write permission on the repository or being the author of " +
+                            pr);
           }
           if (!b.inputs.empty() && b.event != kEventDispatch)
             return field("inputs", "only a workflow_dispatch run has inputs");
@@ -402,95 +550,90 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
           if (state.get(s_.governance, dedupe))
             return taken("a run of " + b.workflow_path + " for this commit and event exists");
 
-          RunWork w;
-          Run& run = w.run;
-          run.id = runs::next(s_, state, runs::kNextRun);
-          run.repo_id = repo.id;
-          run.workflow_path = b.workflow_path;
-          run.workflow_name = b.workflow_path;
-          run.event = b.event;
-          run.ref = b.ref;
-          run.sha = b.sha;
-          run.pull_number = b.pull_number;
-          run.actor = author;
-          run.content = b.content;
-          run.inputs = b.inputs;
-          run.created_ms = run.updated_ms = now;
-          run.height = ctx_.height;
-
-          auto failed = [&](std::string error) {
-            run.status = kRunCompleted;
-            run.conclusion = kConclusionFailure;
-            if (error.size() > kMaxRunError) error.resize(kMaxRunError);
-            run.error = std::move(error);
-            // The failed run is visible to required checks as the workflow's own status.
-            CommitStatus cs;
-            cs.repo_id = repo.id;
-            cs.sha = run.sha;
-            cs.context = run.workflow_path;
-            cs.state = kStatusFailure;
-            cs.description = run.error.substr(0, kMaxStatusDescription);
-            cs.creator = author;
-            cs.created_ms = cs.updated_ms = now;
-            state.put(s_.governance, commit_status_key(repo.id, run.sha, cs.context),
-                      encode_commit_status(cs));
-          };
-          auto parsed = ci::parse_workflow(b.workflow_path, b.content);
-          if (auto* e = std::get_if<ci::ParseError>(&parsed)) {
-            failed(e->to_string());
-          } else {
-            const auto& wf = std::get<ci::Workflow>(parsed);
-            run.workflow_name = wf.name.substr(0, 200);
-            ci::Event ev;
-            ev.kind = b.event == kEventPush          ? ci::Event::kPush
-                      : b.event == kEventPullRequest ? ci::Event::kPullRequest
-                                                     : ci::Event::kWorkflowDispatch;
-            ev.ref = b.ref;
-            if (!ci::triggers(wf, ev))
-              return invalid(wf.path + " does not run on " + run_event_name(b.event) + " to " +
-                             b.ref);
-            uint64_t next_job = runs::next(s_, state, runs::kNextJob);
-            for (const auto& job : wf.jobs) {
-              auto expanded = ci::expand_matrix(wf, job);
-              auto* inst = std::get_if<std::vector<ci::JobInstance>>(&expanded);
-              if (!inst) {
-                failed(std::get<ci::ParseError>(expanded).to_string());
-                w.jobs.clear();
-                break;
-              }
-              for (const auto& ji : *inst) {
-                Job j;
-                j.id = next_job++;
-                j.run_id = run.id;
-                j.repo_id = repo.id;
-                j.key = job.id;
-                j.name = ji.name;
-                j.matrix = ji.matrix_order;
-                j.runs_on = job.runs_on;
-                j.needs = job.needs;
-                j.if_condition = job.if_condition;
-                j.timeout_minutes = job.timeout_minutes;
-                j.network = job.network;
-                w.jobs.push_back(std::move(j));
-              }
-              if (w.jobs.size() > kMaxRunJobs) {
-                failed(wf.path + ": a run has more than 256 jobs");
-                w.jobs.clear();
-                break;
-              }
-            }
-            if (!w.jobs.empty()) {
-              state.put(s_.governance, runs::kNextJob, storage::be64(next_job));
-              for (const auto& j : w.jobs) run.jobs.push_back(j.id);
-              w.changed.assign(w.jobs.size(), true);
-              settle(w);
-            }
+          uint64_t run_id = 0;
+          if (auto st = create_run(repo, b, author, dedupe, &run_id); !st.ok()) return st;
+          state.put(s_.receipts, key_of(tx.id()), storage::be64(run_id));
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, SetSchedules>) {
+          Repo repo;
+          if (auto st = repo_with(b.repo_id, Permission::kWrite, &repo); !st.ok()) return st;
+          if (b.ref != "refs/heads/" + repo.default_branch)
+            return field("ref", "is not the default branch refs/heads/" + repo.default_branch);
+          if (!valid_sha(b.sha)) return field("sha", "is not an object id");
+          auto at = view.ref(repo.id, b.ref);
+          if (!at || *at != b.sha)
+            return conflict(b.ref + " does not point at " + hex_encode(b.sha));
+          if (b.workflows.size() > kMaxScheduledWorkflows)
+            return field("workflows", "at most " + std::to_string(kMaxScheduledWorkflows));
+          for (size_t i = 0; i < b.workflows.size(); ++i) {
+            const auto& f = b.workflows[i];
+            if (auto e = ci::workflow_path_error(f.path); !e.empty()) return field("workflows", e);
+            if (i > 0 && !(b.workflows[i - 1].path < f.path))
+              return field("workflows", "paths are sorted and unique");
+            auto parsed = ci::parse_workflow(f.path, f.content);
+            if (auto* e = std::get_if<ci::ParseError>(&parsed)) return invalid(e->to_string());
+            if (std::get<ci::Workflow>(parsed).on.schedule.empty())
+              return invalid(f.path + " has no on.schedule");
           }
-          state.put(s_.governance, runs::kNextRun, storage::be64(run.id + 1));
-          state.put(s_.governance, dedupe, storage::be64(run.id));
-          state.put(s_.governance, runs::repo_run_key(repo.id, run.id), "");
-          store(s_, state, w, author, now);
-          state.put(s_.receipts, key_of(tx.id()), storage::be64(run.id));
+          auto before = runs::schedules(s_, state, repo.id);
+          for (const auto& old : before)
+            state.del(s_.governance, runs::schedule_key(repo.id, old.path));
+          for (const auto& f : b.workflows) {
+            Schedule x;
+            x.repo_id = repo.id;
+            x.path = f.path;
+            x.content = f.content;
+            x.ref = b.ref;
+            x.sha = b.sha;
+            x.actor = author;
+            x.registered_ms = now;
+            x.last_slot_ms = now;  // a new schedule runs from the next minute on, never before
+            for (const auto& old : before)
+              if (old.path == f.path) {  // a minute already run is never run again
+                x.last_slot_ms = old.last_slot_ms;
+                x.last_run = old.last_run;
+              }
+            state.put(s_.governance, runs::schedule_key(repo.id, f.path), encode_schedule(x));
+          }
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, TriggerSchedule>) {
+          auto repo = view.repo(b.repo_id);
+          if (!repo)
+            return not_found("repository " + std::to_string(b.repo_id) + " does not exist");
+          auto sched = runs::schedule(s_, state, repo->id, b.workflow_path);
+          if (!sched) return not_found(b.workflow_path + " is not a scheduled workflow");
+          if (sched->ref != "refs/heads/" + repo->default_branch)
+            return conflict("the default branch changed since " + b.workflow_path +
+                            " was scheduled: a push to it schedules it again");
+          if (view.permission(*repo, sched->actor) < Permission::kWrite)
+            return denied("whoever scheduled " + b.workflow_path +
+                          " no longer has write permission: a push by a writer schedules it again");
+          if (b.slot_ms % 60000 != 0) return field("slot", "is not the start of a minute");
+          if (b.slot_ms > now) return conflict("the minute is not due yet");
+          if (b.slot_ms + kScheduleWindowMs < now)
+            return field("slot", "is more than an hour before the block's time");
+          if (b.slot_ms <= sched->last_slot_ms)
+            return taken("the run of " + b.workflow_path + " for that minute exists");
+          auto parsed = ci::parse_workflow(sched->path, sched->content);
+          const auto* wf = std::get_if<ci::Workflow>(&parsed);
+          bool named = false;
+          for (const auto& line : wf ? wf->on.schedule : std::vector<std::string>{})
+            if (auto c = ci::parse_cron(line)) named = named || ci::cron_matches(*c, b.slot_ms);
+          if (!named) return field("slot", "is not a minute the workflow's schedule names");
+          RequestRuns r;
+          r.repo_id = repo->id;
+          r.workflow_path = sched->path;
+          r.content = sched->content;
+          r.event = kEventSchedule;
+          r.ref = sched->ref;
+          r.sha = sched->sha;
+          uint64_t run_id = 0;
+          if (auto st = create_run(*repo, r, sched->actor, "", &run_id); !st.ok()) return st;
+          sched->last_slot_ms = b.slot_ms;
+          sched->last_run = run_id;
+          state.put(s_.governance, runs::schedule_key(repo->id, sched->path),
+                    encode_schedule(*sched));
+          state.put(s_.receipts, key_of(tx.id()), storage::be64(run_id));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, CreateRunnerToken>) {
           Repo repo;

@@ -97,7 +97,9 @@ uint64_t required_scope(TxKind kind) {
     // administration; runner transactions (54-58) need the runner's own key.
     case TxKind::kRequestRuns:
     case TxKind::kRunAction:
+    case TxKind::kSetSchedules:
       return kScopePush;
+    // A scheduled run's trigger (kind 73) names nothing of anyone's: the author's own key.
     case TxKind::kCreateRunnerToken:
       return kScopeRepo;
     // CI runners: secrets are administration (a job's log: the runner's own key).

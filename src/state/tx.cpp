@@ -153,6 +153,10 @@ const char* tx_kind_name(TxKind kind) {
       return "complete_job";
     case TxKind::kRunAction:
       return "run_action";
+    case TxKind::kSetSchedules:
+      return "set_schedules";
+    case TxKind::kTriggerSchedule:
+      return "trigger_schedule";
     case TxKind::kAddSshKey:
       return "add_ssh_key";
     case TxKind::kDeleteSshKey:
@@ -227,6 +231,8 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, ReportSteps>) return TxKind::kReportSteps;
         if constexpr (std::is_same_v<T, CompleteJob>) return TxKind::kCompleteJob;
         if constexpr (std::is_same_v<T, RunAction>) return TxKind::kRunAction;
+        if constexpr (std::is_same_v<T, SetSchedules>) return TxKind::kSetSchedules;
+        if constexpr (std::is_same_v<T, TriggerSchedule>) return TxKind::kTriggerSchedule;
         if constexpr (std::is_same_v<T, AddSshKey>) return TxKind::kAddSshKey;
         if constexpr (std::is_same_v<T, DeleteSshKey>) return TxKind::kDeleteSshKey;
         if constexpr (std::is_same_v<T, LfsAddObjects>) return TxKind::kLfsAddObjects;
@@ -524,6 +530,12 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kRunAction:
       out = decode_ci_body<RunAction>(r);
+      break;
+    case TxKind::kSetSchedules:
+      out = decode_ci_body<SetSchedules>(r);
+      break;
+    case TxKind::kTriggerSchedule:
+      out = decode_ci_body<TriggerSchedule>(r);
       break;
     case TxKind::kAddSshKey:
       out = decode_add_ssh_key_body(r);

@@ -107,6 +107,8 @@ enum class TxKind : uint32_t {
   kReportSteps = 57,
   kCompleteJob = 58,
   kRunAction = 59,
+  kSetSchedules = 67,
+  kTriggerSchedule = 73,
   // SSH public keys (state/ssh_keys.h).
   kAddSshKey = 60,
   kDeleteSshKey = 61,
@@ -218,7 +220,9 @@ using TxBody =
                  // CI/CD artifacts (kinds 71-72, explicit in kind_of)
                  CreateArtifact, DeleteArtifact,
                  // placeholder claims (kinds 65-66, explicit in kind_of)
-                 ClaimPlaceholder, ConfirmPlaceholder>;
+                 ClaimPlaceholder, ConfirmPlaceholder,
+                 // scheduled CI runs (kinds 67 and 73, explicit in kind_of)
+                 SetSchedules, TriggerSchedule>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

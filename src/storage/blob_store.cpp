@@ -227,4 +227,24 @@ bool BlobStore::remove(const Sha256& sha) const {
   return true;
 }
 
+std::vector<BlobStore::Entry> BlobStore::list() const {
+  std::vector<Entry> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator dir(root_, ec), end; !ec && dir != end;
+       dir.increment(ec)) {
+    const auto shard = dir->path().filename().string();
+    if (shard.size() != 2 || !dir->is_directory()) continue;  // tmp/ and strays
+    for (std::filesystem::directory_iterator f(dir->path(), ec), fend; !ec && f != fend;
+         f.increment(ec)) {
+      auto sha = parse_sha256(f->path().filename().string());
+      if (!sha || sha256_hex(*sha).compare(0, 2, shard) != 0) continue;
+      struct stat st {};
+      if (::stat(f->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      out.push_back({*sha, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+    }
+  }
+  if (ec) io_fail("list", root_);
+  return out;
+}
+
 }  // namespace guts::storage

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/bytes.h"
 
@@ -71,6 +72,15 @@ class BlobStore {
   Bytes read_range(const Sha256& sha, uint64_t offset, size_t length) const;
   // Removes a blob (retention, garbage collection); false when it was absent.
   bool remove(const Sha256& sha) const;
+
+  struct Entry {
+    Sha256 sha{};
+    uint64_t size = 0;
+    int64_t mtime_s = 0;  // when it was stored (Unix seconds)
+  };
+  // Every stored blob (not the temporaries), in no particular order; files whose names are not
+  // blob names are skipped.
+  std::vector<Entry> list() const;
 
   // Where the blob is (or would be) stored; for serving with sendfile and for tests.
   std::filesystem::path path_of(const Sha256& sha) const;

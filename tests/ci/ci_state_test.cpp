@@ -319,5 +319,212 @@ TEST(CiState, SuccessfulJobSatisfiesARequiredStatusCheck) {
   EXPECT_FALSE(denial().has_value()) << *denial();
 }
 
+// ---- pull request runs ----
+
+constexpr const char* kPullWorkflow = R"(name: PR
+on:
+  pull_request:
+    branches: [main]
+jobs:
+  check:
+    runs-on: linux
+    steps:
+      - run: make check
+)";
+
+// alice's repository 1 with branch feature (pull request 1 by alice); bob's fork (repository 2)
+// with branch fix (pull request 2 by bob, who has read permission on 1).
+struct PullEnv : Env {
+  Bytes feature = testing::oid(0xf1), fix = testing::oid(0xf2);
+  PullEnv() {
+    UpdateRefs u;
+    u.repo_id = 1;
+    u.changes = {{"refs/heads/feature", {}, feature}};
+    ok(alice, u);
+    ok(alice, OpenPullRequest{1, "Feature", "", 1, "feature", "main", feature, false});
+    ok(bob, ForkRepo{1, "app", false});
+    UpdateRefs f;
+    f.repo_id = 2;
+    f.changes = {{"refs/heads/fix", {}, fix}};
+    ok(bob, f);
+    ok(bob, OpenPullRequest{1, "Fix", "", 2, "fix", "main", fix, false});
+  }
+  RequestRuns pull(uint64_t number, const Bytes& head) {
+    RequestRuns r = request(kPullWorkflow);
+    r.event = kEventPullRequest;
+    r.pull_number = number;
+    r.sha = head;
+    return r;
+  }
+};
+
+TEST(CiState, PullRequestRunsAreForTheOpenHeadAndItsAuthorOrWriters) {
+  PullEnv e;
+  auto carol = key(3);
+  e.ok(carol, RegisterUser{"carol"});
+  // The head, the base branch and the pull request must agree with the state.
+  EXPECT_EQ(e.as(e.alice, e.pull(1, e.sha)).code(), Code::kConflict);      // not the head
+  EXPECT_EQ(e.as(e.alice, e.pull(9, e.feature)).code(), Code::kNotFound);  // no such pull
+  auto wrong_base = e.pull(1, e.feature);
+  wrong_base.ref = "refs/heads/feature";
+  EXPECT_EQ(e.as(e.alice, wrong_base).code(), Code::kInvalidArgument);
+  // Bob has read permission: he may run his own pull request's checks, not alice's; carol
+  // (read, author of neither) may run none.
+  EXPECT_EQ(e.as(e.bob, e.pull(1, e.feature)).code(), Code::kPermissionDenied);
+  EXPECT_EQ(e.as(carol, e.pull(2, e.fix)).code(), Code::kPermissionDenied);
+  EXPECT_FALSE(runs::run(e.schema, e.state, 1));  // nothing changed
+  e.ok(e.bob, e.pull(2, e.fix));
+  auto run = e.run();
+  EXPECT_EQ(run.event, kEventPullRequest);
+  EXPECT_EQ(run.pull_number, 2u);
+  EXPECT_EQ(run.sha, e.fix);
+  EXPECT_EQ(run.actor, e.bob.public_key());
+  EXPECT_EQ(status_map(e.view(), 1, e.fix).at("PR / check"), kStatusPending);
+  // A writer runs any open pull request's; one run per head and workflow.
+  e.ok(e.alice, e.pull(1, e.feature));
+  EXPECT_EQ(e.as(e.alice, e.pull(1, e.feature)).code(), Code::kAlreadyExists);
+  // A workflow without a pull_request trigger for main does not run.
+  auto push_only = e.pull(1, e.feature);
+  push_only.content = kWorkflow;
+  push_only.workflow_path = ".guts/workflows/other.yml";
+  EXPECT_EQ(e.as(e.alice, push_only).code(), Code::kInvalidArgument);
+}
+
+// ---- scheduled runs ----
+
+constexpr const char* kNightly = R"(name: Nightly
+on:
+  schedule:
+    - cron: '30 2 * * *'
+    - cron: '*/15 9-17 * * MON-FRI'
+jobs:
+  tick:
+    runs-on: linux
+    steps:
+      - run: ./nightly
+)";
+constexpr const char* kNightlyPath = ".guts/workflows/nightly.yml";
+// 2026-11-19 02:30 UTC, a Thursday.
+constexpr uint64_t kSlot = 1795055400000;
+
+TEST(CiSchedule, CodecAndKinds) {
+  SetSchedules s{1, "refs/heads/main", testing::oid(0xab), {{kNightlyPath, kNightly}}};
+  testing::expect_roundtrip(s);
+  testing::expect_roundtrip(TriggerSchedule{1, kNightlyPath, kSlot});
+  EXPECT_EQ(static_cast<uint32_t>(TxKind::kSetSchedules), 67u);
+  EXPECT_EQ(static_cast<uint32_t>(TxKind::kTriggerSchedule), 73u);
+  EXPECT_STREQ(tx_kind_name(TxKind::kTriggerSchedule), "trigger_schedule");
+  Schedule x{
+      1,   kNightlyPath, kNightly, "refs/heads/main", testing::oid(0xab), key(1).public_key(),
+      kT0, kSlot,        4};
+  EXPECT_EQ(decode_schedule(encode_schedule(x)), x);
+  SetSchedules many{1, "refs/heads/main", testing::oid(0xab), {}};
+  for (size_t i = 0; i <= kMaxScheduledWorkflows; ++i) many.workflows.push_back({"p", "c"});
+  EXPECT_THROW(decode_body(TxKind::kSetSchedules, encode_body(many)), codec::DecodeError);
+}
+
+TEST(CiSchedule, RegistrationRules) {
+  Env e;
+  SetSchedules s{1, "refs/heads/main", e.sha, {{kNightlyPath, kNightly}}};
+  EXPECT_EQ(e.as(e.bob, s).code(), Code::kPermissionDenied);  // read only
+  auto wrong = s;
+  wrong.sha = testing::oid(0xcd);
+  EXPECT_EQ(e.as(e.alice, wrong).code(), Code::kConflict);  // main is not there
+  wrong = s;
+  wrong.ref = "refs/heads/dev";
+  EXPECT_EQ(e.as(e.alice, wrong).code(), Code::kInvalidArgument);  // not the default branch
+  wrong = s;
+  wrong.workflows = {{kNightlyPath, kWorkflow}};  // no schedule in it
+  EXPECT_EQ(e.as(e.alice, wrong).code(), Code::kInvalidArgument);
+  wrong.workflows = {{kNightlyPath, "on: {schedule: [{cron: '61 * * * *'}]}\njobs: {}"}};
+  auto st = e.as(e.alice, wrong);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("61 is out of 0-59"), std::string::npos) << st.message();
+  wrong.workflows = {{"b.yml", kNightly}, {"a.yml", kNightly}};
+  EXPECT_EQ(e.as(e.alice, wrong).code(), Code::kInvalidArgument);  // not sorted
+  EXPECT_TRUE(runs::schedules(e.schema, e.state).empty());         // nothing changed
+
+  e.ok(e.alice, s);
+  auto all = runs::schedules(e.schema, e.state);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].path, kNightlyPath);
+  EXPECT_EQ(all[0].actor, e.alice.public_key());
+  EXPECT_EQ(all[0].sha, e.sha);
+  // An empty set removes it.
+  e.ok(e.alice, SetSchedules{1, "refs/heads/main", e.sha, {}});
+  EXPECT_TRUE(runs::schedules(e.schema, e.state, 1).empty());
+}
+
+TEST(CiSchedule, TheDueMinuteRunsOnceAtTheRegisteredCommit) {
+  Env e;
+  e.ok(e.alice, SetSchedules{1, "refs/heads/main", e.sha, {{kNightlyPath, kNightly}}});
+  auto sched = *runs::schedule(e.schema, e.state, 1, kNightlyPath);
+  // A new schedule never runs a minute before its registration (kT0, 11:06:40).
+  const uint64_t before = kT0 - kT0 % 60000 - 6 * 60000;  // 11:00
+  EXPECT_FALSE(runs::due_slot(sched, kT0 + 1000));        // 11:00 is in the schedule, but earlier
+  EXPECT_EQ(e.at(kT0, key(50), TriggerSchedule{1, kNightlyPath, before}).code(),
+            Code::kAlreadyExists);
+  // What a node computes: 02:30 is due from 02:30 until an hour later.
+  EXPECT_FALSE(runs::due_slot(sched, kSlot - 1));
+  EXPECT_EQ(runs::due_slot(sched, kSlot), kSlot);
+  EXPECT_EQ(runs::due_slot(sched, kSlot + 59 * 60000), kSlot);
+  EXPECT_FALSE(runs::due_slot(sched, kSlot + 61 * 60000));
+
+  // Anyone may trigger it (here a key that is no user at all), within the rules.
+  auto node = key(50);
+  EXPECT_EQ(e.at(kSlot - 1000, node, TriggerSchedule{1, kNightlyPath, kSlot}).code(),
+            Code::kConflict);  // not due yet
+  EXPECT_EQ(e.at(kSlot + 61 * 60000, node, TriggerSchedule{1, kNightlyPath, kSlot}).code(),
+            Code::kInvalidArgument);  // more than an hour late
+  EXPECT_EQ(e.at(kSlot + 60000, node, TriggerSchedule{1, kNightlyPath, kSlot + 60000}).code(),
+            Code::kInvalidArgument);  // 02:31 is not in the schedule
+  EXPECT_EQ(e.at(kSlot + 5000, node, TriggerSchedule{1, kNightlyPath, kSlot + 5000}).code(),
+            Code::kInvalidArgument);  // not the start of a minute
+  EXPECT_EQ(e.at(kSlot, node, TriggerSchedule{1, ".guts/workflows/x.yml", kSlot}).code(),
+            Code::kNotFound);
+  EXPECT_FALSE(runs::run(e.schema, e.state, 1));  // nothing changed
+
+  ASSERT_TRUE(e.at(kSlot + 20000, node, TriggerSchedule{1, kNightlyPath, kSlot}).ok());
+  auto run = e.run();
+  EXPECT_EQ(run.event, kEventSchedule);
+  EXPECT_EQ(run.sha, e.sha);
+  EXPECT_EQ(run.ref, "refs/heads/main");
+  EXPECT_EQ(run.actor, e.alice.public_key());  // who scheduled it, not the node
+  EXPECT_EQ(e.jobs().size(), 1u);
+  // A second node's trigger of the same minute is refused: exactly one run per minute.
+  EXPECT_EQ(e.at(kSlot + 30000, key(51), TriggerSchedule{1, kNightlyPath, kSlot}).code(),
+            Code::kAlreadyExists);
+  EXPECT_FALSE(runs::run(e.schema, e.state, 2));
+  EXPECT_FALSE(runs::due_slot(*runs::schedule(e.schema, e.state, 1, kNightlyPath), kSlot + 60000));
+  // Registering again (the next push) keeps the last minute run: it is not run twice.
+  e.ok(e.alice, SetSchedules{1, "refs/heads/main", e.sha, {{kNightlyPath, kNightly}}});
+  EXPECT_EQ(e.at(kSlot + 40000, node, TriggerSchedule{1, kNightlyPath, kSlot}).code(),
+            Code::kAlreadyExists);
+  // The weekday schedule: Thursday 2026-11-19 09:15 runs as a second run, same commit.
+  const uint64_t nine15 = kSlot + (6 * 60 + 45) * 60000;
+  ASSERT_TRUE(e.at(nine15, node, TriggerSchedule{1, kNightlyPath, nine15}).ok());
+  EXPECT_EQ(e.run(2).event, kEventSchedule);
+}
+
+TEST(CiSchedule, StopsWhenTheSchedulerLosesWriteOrTheDefaultBranchChanges) {
+  Env e;
+  e.ok(e.alice, SetCollaborator{1, e.bob.public_key(), static_cast<uint8_t>(Permission::kWrite)});
+  UpdateRefs dev;
+  dev.repo_id = 1;
+  dev.changes = {{"refs/heads/dev", {}, e.sha}};
+  e.ok(e.alice, dev);
+  e.ok(e.bob, SetSchedules{1, "refs/heads/main", e.sha, {{kNightlyPath, kNightly}}});
+  e.ok(e.alice, SetCollaborator{1, e.bob.public_key(), 0});  // bob loses write
+  EXPECT_EQ(e.at(kSlot, key(50), TriggerSchedule{1, kNightlyPath, kSlot}).code(),
+            Code::kPermissionDenied);
+  e.ok(e.alice, SetSchedules{1, "refs/heads/main", e.sha, {{kNightlyPath, kNightly}}});
+  UpdateRepo u;
+  u.repo_id = 1;
+  u.default_branch = "dev";
+  e.ok(e.alice, u);
+  EXPECT_EQ(e.at(kSlot, key(50), TriggerSchedule{1, kNightlyPath, kSlot}).code(), Code::kConflict);
+  EXPECT_FALSE(runs::run(e.schema, e.state, 1));
+}
+
 }  // namespace
 }  // namespace guts::state

@@ -219,7 +219,7 @@ TEST(CiWorkflow, ErrorsNameFileLineAndColumn) {
       {"on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: y\n        shell: sh\n", 7,
        16, "only 'shell: bash'"},
       {"on:\n  schedule:\n    - cron: 'every day'\njobs: {a: {runs-on: x, steps: [{run: y}]}}\n", 3,
-       13, "not a 5-field cron"},
+       13, "is not a cron schedule: has 2 fields, not 5"},
       {"on: push\npermissions: read-all\njobs: {a: {runs-on: x, steps: [{run: y}]}}\n", 2, 1,
        "not supported yet"},
       {"- just\n- a list\n", 1, 1, "must be a mapping"},

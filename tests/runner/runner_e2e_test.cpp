@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "ci/zip.h"
 #include "cli/http_client.h"
@@ -637,6 +638,171 @@ jobs:
   EXPECT_EQ(c.get(refs).status, 401);  // not the job's runner
   c.set_header("X-Guts-Runner-Job", header(crypto::load_key_file(runner_dir / "identity.key")));
   EXPECT_EQ(c.get(refs).status, 401);  // the job's runner, but the job is completed
+}
+
+// The run of `event` at `sha` in `repo` (GitHub's workflow run shape), or null.
+json run_at(const User& u, const std::string& repo, const std::string& event,
+            const std::string& sha) {
+  std::string out;
+  if (u.api("GET", "/api/v3/repos/" + repo + "/actions/runs?event=" + event + "&head_sha=" + sha,
+            "", &out) != 200)
+    return nullptr;
+  auto j = json::parse(out, nullptr, false);
+  if (!j.is_object() || j["workflow_runs"].empty()) return nullptr;
+  return j["workflow_runs"][0];
+}
+
+// Pull requests run their checks (docs/ci.md "Where runs come from"): opening one and pushing
+// to its head start `pull_request` runs at the head, whose statuses gate the merge; a fork's
+// pull request by someone without write permission runs too, checked out from the fork and
+// without the repository's secrets; merging runs the `push` workflows at the merge commit.
+TEST_F(RunnerE2E, PullRequestsRunOnOpenAndPushForksWithoutSecretsAndMergesRunOnPush) {
+  uint64_t repo_id = create_repo(*alice_, "proj");
+  auto runner_dir = register_runner("alice/proj", repo_id, "runner5");
+  auto secret = alice_->guts({"secret", "set", "alice/proj", "TOKEN", "--body", "pr-s3cr3t"});
+  ASSERT_TRUE(secret.ok()) << secret.both();
+  RunnerProcess runner(runner_dir);
+  runner.start();
+
+  auto a = local_repo(*alice_, "proj");
+  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+    branches: [main]
+jobs:
+  check:
+    runs-on: guts
+    env:
+      TOKEN: ${{ secrets.TOKEN }}
+    steps:
+      - run: echo "event=${{ github.event_name }} ref=${{ github.ref }} token=[$TOKEN]" && ls
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "proj")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  const std::string main_sha = rev_parse(*alice_, a, "HEAD");
+  EXPECT_EQ(wait_statuses("alice/proj", main_sha, 1)["CI / check"], "success") << runner.log();
+
+  // A branch pushed alone runs nothing (the workflow's push filter is main); its pull request
+  // runs at the head.
+  ASSERT_TRUE(alice_->git({"checkout", "-q", "-b", "feature"}, a).ok());
+  commit_file(*alice_, a, "feature.txt", "one\n", "feature");
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "feature"}, a).ok());
+  const std::string head1 = rev_parse(*alice_, a, "HEAD");
+  std::string out;
+  ASSERT_EQ(alice_->api("POST", "/api/v3/repos/alice/proj/pulls",
+                        R"({"title":"Feature","head":"feature","base":"main"})", &out),
+            201)
+      << out;
+  EXPECT_EQ(wait_statuses("alice/proj", head1, 1)["CI / check"], "success") << runner.log();
+  auto run1 = run_at(*alice_, "alice/proj", "pull_request", head1);
+  ASSERT_TRUE(run1.is_object());
+  EXPECT_EQ(run1["head_branch"], "feature");
+  EXPECT_EQ(run1["pull_requests"][0]["number"], 1);
+  EXPECT_TRUE(run_at(*alice_, "alice/proj", "push", head1).is_null());
+
+  // A push to the head runs again at the new head.
+  commit_file(*alice_, a, "feature.txt", "two\n", "feature, again");
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "feature"}, a).ok());
+  const std::string head2 = rev_parse(*alice_, a, "HEAD");
+  EXPECT_EQ(wait_statuses("alice/proj", head2, 1)["CI / check"], "success") << runner.log();
+  auto run2 = run_at(*alice_, "alice/proj", "pull_request", head2);
+  ASSERT_TRUE(run2.is_object());
+  uint64_t run2_id = run2["id"].get<uint64_t>();
+
+  // Bob (read permission only) forks, pushes a branch to his fork and opens a pull request.
+  User bob = make_user("bob");
+  ASSERT_EQ(bob.api("POST", "/api/v3/repos/alice/proj/forks", "{}", &out), 202) << out;
+  auto b = dir("bob-proj");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return bob.git({"clone", "-q", bob.remote("bob", "proj"), b.string()}).ok();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200)));
+  ASSERT_TRUE(bob.git({"checkout", "-q", "-b", "fix"}, b).ok());
+  commit_file(bob, b, "fix.txt", "fixed\n", "a fix from a fork");
+  ASSERT_TRUE(bob.git({"push", "-q", "origin", "fix"}, b).ok());
+  const std::string fork_head = rev_parse(bob, b, "HEAD");
+  ASSERT_EQ(bob.api("POST", "/api/v3/repos/alice/proj/pulls",
+                    R"({"title":"Fix","head":"bob:fix","base":"main"})", &out),
+            201)
+      << out;
+  EXPECT_EQ(wait_statuses("alice/proj", fork_head, 1)["CI / check"], "success") << runner.log();
+  auto run3 = run_at(*alice_, "alice/proj", "pull_request", fork_head);
+  ASSERT_TRUE(run3.is_object());
+  EXPECT_EQ(run3["actor"]["login"], "bob");
+  EXPECT_EQ(run3["pull_requests"][0]["number"], 2);
+
+  // The logs: alice's pull request got the secret (masked), bob's fork none; bob's checkout
+  // has his commit (from the fork).
+  auto log_of = [&](uint64_t run_id) {
+    std::string jobs;
+    alice_->api("GET", "/api/v3/repos/alice/proj/actions/runs/" + std::to_string(run_id) + "/jobs",
+                "", &jobs);
+    auto j = json::parse(jobs, nullptr, false);
+    if (!j.is_object() || j["jobs"].empty()) return std::string();
+    return job_log("alice/proj", j["jobs"][0]["id"].get<uint64_t>());
+  };
+  auto own = log_of(run2_id), forked = log_of(run3["id"].get<uint64_t>());
+  EXPECT_THAT(own, HasSubstr("event=pull_request ref=refs/heads/main token=[***]"));
+  EXPECT_THAT(own, Not(HasSubstr("pr-s3cr3t")));
+  EXPECT_THAT(forked, HasSubstr("event=pull_request ref=refs/heads/main token=[]"));
+  EXPECT_THAT(forked, HasSubstr("fix.txt"));
+
+  // Merging pull request 1 runs the push workflow at the merge commit on main.
+  ASSERT_EQ(alice_->api("PUT", "/api/v3/repos/alice/proj/pulls/1/merge",
+                        R"({"merge_method":"merge"})", &out),
+            200)
+      << out;
+  const std::string merge_sha = json::parse(out)["sha"].get<std::string>();
+  EXPECT_EQ(wait_statuses("alice/proj", merge_sha, 1)["CI / check"], "success") << runner.log();
+  EXPECT_TRUE(run_at(*alice_, "alice/proj", "push", merge_sha).is_object());
+  runner.stop();
+}
+
+// `on: schedule` (docs/ci.md "Scheduled runs"): a push to the default branch registers the
+// schedule; when its minute comes a node starts the run at the default branch's tip, once; a
+// push that removes the schedule ends it.
+TEST_F(RunnerE2E, ScheduledWorkflowRunsAtTheDefaultBranchTip) {
+  uint64_t repo_id = create_repo(*alice_, "cron");
+  auto runner_dir = register_runner("alice/cron", repo_id, "runner6");
+  RunnerProcess runner(runner_dir);
+  runner.start();
+  auto a = local_repo(*alice_, "cron");
+  write_file(a / ".guts/workflows/nightly.yml", R"(name: Nightly
+on:
+  schedule:
+    - cron: '* * * * *'
+jobs:
+  tick:
+    runs-on: guts
+    steps:
+      - run: echo "event=${{ github.event_name }}"
+)");
+  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
+  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "nightly"}, a).ok());
+  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "cron")}, a).ok());
+  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  const std::string sha = rev_parse(*alice_, a, "HEAD");
+  // No push run (the workflow has no push trigger); within about a minute, a scheduled one.
+  EXPECT_EQ(wait_statuses("alice/cron", sha, 1)["Nightly / tick"], "success") << runner.log();
+  auto r = run_at(*alice_, "alice/cron", "schedule", sha);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(r["head_branch"], "main");
+  EXPECT_EQ(r["actor"]["login"], "alice");
+  EXPECT_TRUE(run_at(*alice_, "alice/cron", "push", sha).is_null());
+  std::string out;
+  ASSERT_EQ(alice_->api("GET", "/api/v3/repos/alice/cron/actions/runs?event=schedule", "", &out),
+            200);
+  // One run per minute at most: never more runs than minutes since the push (+1).
+  auto runs = json::parse(out)["workflow_runs"];
+  std::set<std::string> minutes;
+  for (const auto& x : runs) minutes.insert(x["created_at"].get<std::string>().substr(0, 16));
+  EXPECT_LE(runs.size(), minutes.size() + 1) << out;
+  runner.stop();
 }
 
 // A runner killed (SIGKILL) mid-job: once its last heartbeat is older than the state's deadline
