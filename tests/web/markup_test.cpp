@@ -302,7 +302,7 @@ LogRow log_row(uint64_t n, std::string group, std::string text, std::string time
   return LogRow{n, std::move(time), std::move(group), std::move(text)};
 }
 
-TEST(JobLogView, GroupsRowsAnchorsAndMarkers) {
+TEST(JobLogMarkup, GroupsRowsAnchorsAndMarkers) {
   LogView v;
   v.add(log_row(1, "", "Job started", "2026-12-05T06:00:00.1234567Z"));
   v.add(log_row(2, "Build", "##[group]Build"));
@@ -332,7 +332,7 @@ TEST(JobLogView, GroupsRowsAnchorsAndMarkers) {
   EXPECT_TRUE(v.open());  // the last section ("" group) takes the next ungrouped line
 }
 
-TEST(JobLogView, OpenStateAndRepeatedGroupNames) {
+TEST(JobLogMarkup, OpenStateAndRepeatedGroupNames) {
   LogView v;
   v.add(log_row(1, "Test", "##[group]Test"));
   v.add(log_row(2, "Test", "one"));
@@ -353,7 +353,7 @@ TEST(JobLogView, OpenStateAndRepeatedGroupNames) {
   EXPECT_EQ(h.find("id=\"L3\""), std::string::npos) << "the end marker has no row";
 }
 
-TEST(JobLogView, HostileTextIsEscapedEverywhere) {
+TEST(JobLogMarkup, HostileTextIsEscapedEverywhere) {
   LogView v;
   const std::string evil = "<script>alert(1)</script>\"'&";
   v.add(log_row(1, evil, "##[group]" + evil));
@@ -369,7 +369,7 @@ TEST(JobLogView, HostileTextIsEscapedEverywhere) {
   EXPECT_TRUE(contains(h, "bad \xEF\xBF\xBD utf-8 </td>"));
 }
 
-TEST(JobLogView, OutOfOrderLinesIgnoredAndEmpty) {
+TEST(JobLogMarkup, OutOfOrderLinesIgnoredAndEmpty) {
   LogView v;
   EXPECT_EQ(v.html(), "");
   EXPECT_EQ(v.last(), 0u);
