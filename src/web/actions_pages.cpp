@@ -4,16 +4,26 @@
 //
 //   GET  .../actions                   runs, newest first, 25 per page (?page=N)
 //   GET  .../actions/runs/{id}         a run: its jobs, their steps, conclusions, log tails
+//   GET  .../actions/jobs/{id}         a job: its steps and its whole log so far, followed live
+//                                      by the job log script while the job runs
+//   GET  .../actions/jobs/{id}/lines   the job's lines after ?line=N as JSON (the API's live
+//                                      log page, reached with the session cookie)
 //   POST .../actions/runs/{id}/cancel  RunAction cancel → 303 to the run
 //   POST .../actions/runs/{id}/rerun   RunAction rerun  → 303 to the run
 #include "web/actions_pages.h"
 
+#include <memory>
+#include <nlohmann/json.hpp>
+
 #include "api/collab_common.h"
 #include "api/errors.h"
+#include "api/router.h"
 #include "core/bytes.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "state/ci.h"
+#include "web/assets.h"
+#include "web/job_log_view.h"
 #include "web/pages.h"
 #include "web/repo_view.h"
 
@@ -76,6 +86,22 @@ void run_summary(Html& h, const RepoView& rv, const state::StateView& view, cons
   h.raw("\"><code>") << sha.substr(0, 7) << Safe{"</code></a> · "};
   h << age(r.created_ms, now) << " by " << display_name(view, r.actor);
   if (r.attempt > 1) h << " · attempt " << static_cast<uint64_t>(r.attempt);
+}
+
+// What a job runs on, its runner, when it started and how long it took.
+void job_meta(Html& h, const state::StateView& view, const state::Job& j, uint64_t now) {
+  if (!j.runs_on.empty()) {
+    std::string labels;
+    for (const auto& l : j.runs_on) labels += (labels.empty() ? "" : ", ") + l;
+    h << "runs on " << labels;
+  }
+  if (j.runner != crypto::PublicKey{}) {
+    auto reg = state::runs::runner(view.schema(), view.kv(), j.repo_id, j.runner);
+    h << " · runner " << (reg ? reg->name : display_name(view, j.runner));
+  }
+  if (j.started_ms) h << " · started " << age(j.started_ms, now);
+  if (j.completed_ms && j.started_ms && j.completed_ms >= j.started_ms)
+    h << " · took " << std::to_string((j.completed_ms - j.started_ms + 999) / 1000) << " s";
 }
 
 }  // namespace
@@ -148,19 +174,9 @@ api::Response run_page(WebEnv& env, api::Request& req) {
   for (const auto& j : jobs) {
     h.raw("<div class=\"box job\" id=\"job-") << j.id << Safe{"\"><div class=\"head\">"};
     state_icon(h, j.status, j.conclusion);
-    h.raw(" <strong>") << j.name << Safe{"</strong> <span class=\"muted\">"};
-    if (!j.runs_on.empty()) {
-      std::string labels;
-      for (const auto& l : j.runs_on) labels += (labels.empty() ? "" : ", ") + l;
-      h << "runs on " << labels;
-    }
-    if (j.runner != crypto::PublicKey{}) {
-      auto reg = state::runs::runner(view.schema(), view.kv(), r->repo_id, j.runner);
-      h << " · runner " << (reg ? reg->name : display_name(view, j.runner));
-    }
-    if (j.started_ms) h << " · started " << age(j.started_ms, now);
-    if (j.completed_ms && j.started_ms && j.completed_ms >= j.started_ms)
-      h << " · took " << std::to_string((j.completed_ms - j.started_ms + 999) / 1000) << " s";
+    h.raw(" <a href=\"") << rv.base + "/actions/jobs/" + std::to_string(j.id);
+    h.raw("\"><strong>") << j.name << Safe{"</strong></a> <span class=\"muted\">"};
+    job_meta(h, view, j, now);
     h.raw("</span></div><ul class=\"list steps\">");
     if (j.steps.empty()) h.raw("<li class=\"muted\">No steps reported yet.</li>");
     for (const auto& s : j.steps) {
@@ -173,6 +189,179 @@ api::Response run_page(WebEnv& env, api::Request& req) {
     h.raw("</ul></div>");
   }
   return page(env, 200, r->workflow_name + " #" + std::to_string(r->id) + " · " + rv.full, h);
+}
+
+namespace {
+
+// How many lines the job page renders (pages of 1,000 from the API); past them it links the
+// whole log, and a running job's script follows on from the last one.
+constexpr uint64_t kMaxRenderedLines = 20'000;
+
+std::optional<state::Job> path_job(const api::Request& req, const state::StateView& view) {
+  auto id = api::collab::number_param(req, "id");
+  if (!id) return std::nullopt;
+  auto j = state::runs::job(view.schema(), view.kv(), *id);
+  if (!j || j->repo_id != api::repo_context(req).repo.id) return std::nullopt;
+  return j;
+}
+
+// "/api/v3/repos/{o}/{r}/actions/jobs/{id}/logs" of the request's repository, percent-encoded.
+std::string api_job_url(const api::Request& req, uint64_t job) {
+  return "/api/v3/repos" + repo_base_url(api::repo_context(req)) + "/actions/jobs/" +
+         std::to_string(job) + "/logs";
+}
+
+// The lines of `job` after `after` as the API's live log page answers them (api/job_log_live.h:
+// {"status","conclusion","lines":[…],"next","complete"}), from the API's own handler of
+// GET .../actions/jobs/{id}/logs/live found through the router: the one reader of this node's
+// job logs (the runner's local file, else the stored blob). The web route was authorized with
+// the same access (repo:read) on the same repository, so the request's principal and repository
+// context go along unchanged. nullopt: no such route (a node without CI routes).
+std::optional<api::Response> api_log_page(WebEnv& env, const api::Request& req, uint64_t job,
+                                          uint64_t after) {
+  if (!env.router) return std::nullopt;
+  std::string raw = api_job_url(req, job) + "/live";
+  auto m = env.router->match("GET", raw);
+  if (!m.found() || m.streaming()) return std::nullopt;
+  const auto& rc = api::repo_context(req);
+  api::Request sub;
+  sub.method = "GET";
+  sub.path = "/api/v3/repos/" + rc.owner.username + "/" + rc.repo.name + "/actions/jobs/" +
+             std::to_string(job) + "/logs/live";
+  sub.query = "line=" + std::to_string(after);
+  sub.target = raw + "?" + sub.query;
+  sub.headers.set("Accept", "application/json");
+  sub.remote_address = req.remote_address;
+  sub.request_id = req.request_id;
+  sub.params = std::move(m.params);
+  sub.access = std::move(m.access);
+  sub.route = std::move(m.pattern);
+  sub.principal = req.principal;
+  sub.route_data = req.route_data;
+  // The handler answers before it returns (it reads files, it waits for nothing).
+  auto answer = std::make_shared<std::optional<api::Response>>();
+  try {
+    (*m.handler)(sub, [answer](api::Response r) { *answer = std::move(r); });
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return std::move(*answer);
+}
+
+struct JobLog {
+  LogView view;
+  bool found = false;  // the API answered with lines (a log exists on this node)
+  bool more = false;   // stopped at kMaxRenderedLines with more to come
+};
+
+JobLog render_log(WebEnv& env, const api::Request& req, uint64_t job) {
+  JobLog out;
+  for (;;) {
+    auto r = api_log_page(env, req, job, out.view.last());
+    if (!r || r->status != 200) break;
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j["lines"].is_array()) break;
+    const auto& lines = j["lines"];
+    for (const auto& l : lines) {
+      if (!l.is_object()) continue;
+      LogRow row;
+      row.number = l.value("line", uint64_t{0});
+      row.time = l.value("time", "");
+      row.group = l.value("group", "");
+      row.text = l.value("text", "");
+      out.view.add(row);
+      out.found = true;
+    }
+    if (lines.empty() || j.value("complete", false)) break;
+    if (out.view.last() >= kMaxRenderedLines) {
+      out.more = true;
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+api::Response job_page(WebEnv& env, api::Request& req) {
+  RepoView rv = open_repo(env, req);
+  auto view = env.svc.chain().view();
+  auto j = path_job(req, view);
+  if (!j) throw Error(Code::kNotFound, "No such job");
+  auto r = state::runs::run(view.schema(), view.kv(), j->run_id);
+  if (!r) throw Error(Code::kNotFound, "No such job");
+  uint64_t now = unix_millis();
+  // The state before the lines: a job seen completed has all its lines in what follows.
+  bool completed = j->status == state::kRunCompleted;
+  JobLog log = render_log(env, req, j->id);
+  Html h;
+  repo_header(h, rv, "actions");
+  h.raw("<p class=\"crumbs\"><a href=\"") << run_url(rv, r->id);
+  h.raw("\">") << r->workflow_name << " #" << r->id << Safe{"</a></p>"};
+  h.raw("<div id=\"job-head\"><h2 id=\"job-title\"><span id=\"job-state\">");
+  state_icon(h, j->status, j->conclusion);
+  h.raw("</span> ") << j->name << Safe{"</h2><p class=\"muted\" id=\"job-summary\">"};
+  job_meta(h, view, *j, now);
+  if (r->attempt > 1) h << " · attempt " << static_cast<uint64_t>(r->attempt);
+  h.raw("</p></div>");
+  h.raw(
+      "<div class=\"box\" id=\"job-steps\"><div class=\"head\">Steps</div><ul class=\"list "
+      "steps\">");
+  if (j->steps.empty()) h.raw("<li class=\"muted\">No steps reported yet.</li>");
+  for (const auto& s : j->steps) {
+    h.raw("<li>");
+    state_icon(h, s.status, s.conclusion);
+    h << " " << static_cast<uint64_t>(s.number) << ". ";
+    auto g = log.view.groups().find(s.name);
+    if (g != log.view.groups().end())
+      h.raw("<a href=\"#L") << g->second << Safe{"\">"} << s.name << Safe{"</a>"};
+    else
+      h << s.name;
+    h.raw("</li>");
+  }
+  h.raw("</ul></div>");
+  // The log: data-* tell the job log script (web/assets.cpp) where to follow it while the job
+  // runs. A private repository's is polled through the web path (the API's WebSocket path takes
+  // no session cookie, api/auth.h); a public one's follows the WebSocket.
+  // The raw log is the API's, which reads no session cookie: linked for public repositories.
+  std::string raw_log = api_job_url(req, j->id);
+  bool is_public = !rv.rc->repo.is_private;
+  h.raw("<div class=\"box\"><div class=\"head\">Log");
+  if (is_public) h.raw(" <a class=\"muted\" href=\"") << raw_log << Safe{"\">raw</a>"};
+  h.raw("</div><div class=\"joblog\" id=\"job-log\" data-line=\"") << log.view.last();
+  h.raw("\" data-open=\"") << (log.view.open() ? "1" : "0") << Safe{"\""};
+  if (!completed) {
+    if (is_public) h.raw(" data-ws=\"") << raw_log + "/live" << Safe{"\""};
+    h.raw(" data-poll=\"") << rv.base + "/actions/jobs/" + std::to_string(j->id) + "/lines";
+    h.raw("\"");
+  }
+  h.raw(">");
+  if (!log.found)
+    h.raw("<p class=\"muted\" id=\"job-log-empty\">")
+        << (completed ? "No log for this job on this node." : "No log lines yet.") << Safe{"</p>"};
+  h << Safe{log.view.html()};
+  h.raw("</div>");
+  if (log.more) {
+    h.raw("<p class=\"muted\" id=\"job-log-cut\">The first ") << log.view.last() << " lines";
+    if (is_public) h.raw(": the whole log is <a href=\"") << raw_log << Safe{"\">here</a>"};
+    h.raw(".</p>");
+  }
+  h.raw("</div><script src=\"") << job_log_script_path() << Safe{"\" defer></script>"};
+  return page(env, 200,
+              j->name + " · " + r->workflow_name + " #" + std::to_string(r->id) + " · " + rv.full,
+              h);
+}
+
+void job_lines(WebEnv& env, api::Request& req, api::Responder respond) {
+  auto j = path_job(req, env.svc.chain().view());
+  if (!j) return respond(api::error_response(404, "Not Found"));
+  auto after = decimal(req.query_param("line").value_or(""));
+  if (!after) return respond(api::error_response(422, "line: a line number"));
+  auto r = api_log_page(env, req, j->id, *after);
+  if (!r) return respond(api::error_response(404, "Not Found"));
+  r->headers.set("Cache-Control", "no-cache");
+  security_headers(r->headers);
+  respond(std::move(*r));
 }
 
 namespace {

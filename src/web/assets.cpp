@@ -70,6 +70,9 @@ table.split col.ln-col{width:56px}table.split td.ln{width:auto;min-width:0;paddi
 .reactions button.mine{background:#ddf4ff;border-color:#54aeff}details.react{display:inline-block}details.react summary{cursor:pointer;color:var(--muted);font-size:13px;list-style:none;padding:0 6px}
 .watch{display:flex;gap:8px;align-items:center;margin:0 0 12px}form.filter{display:flex;gap:8px;margin:8px 0}form.filter input{flex:1;padding:4px 8px;border:1px solid var(--border);border-radius:6px}
 a.person{color:inherit}
+.joblog>p{margin:0;padding:8px 12px}.joblog details.log-group>summary{padding:4px 12px;background:var(--soft);border-top:1px solid var(--border);cursor:pointer;font-weight:600}
+.joblog summary a.ln{color:var(--muted);font-weight:400;margin-right:6px}.joblog summary:target{background:var(--mark)}
+table.log td.lt{white-space:pre-wrap;overflow-wrap:anywhere}table.log tr.log-err td.lt{color:#cf222e}table.log tr.log-warn td.lt{color:#9a6700}
 table.api code{overflow-wrap:anywhere}table.blame td.blame-commit{width:30%;white-space:normal;font-family:inherit;border-right:1px solid var(--border)}table.blame tr.blame-start td{border-top:1px solid var(--border)}
 )css";
 
@@ -162,6 +165,201 @@ constexpr std::string_view kLiveJs = R"js((function () {
 })();
 )js";
 
+// The job log script (docs/web.md "Job page"): a job page whose job runs carries, on #job-log,
+// the last line it rendered (data-line), whether its last section is open (data-open), and
+// where to follow the log: data-ws (the API's live log WebSocket, public repositories) or
+// data-poll (the same lines as JSON on a web path, for the session cookie). New lines are
+// appended with the rules of web/job_log_view.h, as text nodes only; after a drop the script
+// resumes after the last line it has (?line=N), backing off, at most kMaxTries times in a row
+// without news. The end frame sets the job's state and the page's head and steps are fetched
+// again.
+constexpr std::string_view kJobLogJs = R"js((function () {
+  "use strict";
+  var log = document.getElementById("job-log");
+  if (!log) return;
+  var wsPath = log.getAttribute("data-ws"), pollPath = log.getAttribute("data-poll");
+  if (!window.WebSocket) wsPath = null;
+  if (!window.fetch) pollPath = null;
+  if (!wsPath && !pollPath) return;
+  var kMaxTries = 8;
+  var last = Number(log.getAttribute("data-line")) || 0;
+  var sections = log.querySelectorAll(".log-group");
+  var current = log.getAttribute("data-open") === "1" && sections.length > 0
+                    ? sections[sections.length - 1] : null;
+  var tries = 0, done = false, everOpened = false;
+  var GROUP = "##[group]", ENDGROUP = "##[endgroup]", ERROR = "##[error]", WARNING = "##[warning]";
+  var SYMBOLS = {success: "\u2713", failure: "\u2717", timed_out: "\u23f1", cancelled: "\u2298",
+                 skipped: "\u2013", in_progress: "\u25cf"};
+  function starts(s, prefix) { return s.slice(0, prefix.length) === prefix; }
+  function lineLink(n, time) {
+    var a = document.createElement("a");
+    a.href = "#L" + n;
+    a.textContent = String(n);
+    if (time) a.title = time;
+    return a;
+  }
+  function state() {
+    var el = document.querySelector("#job-state .run-state");
+    return el ? el.title : "";
+  }
+  function setState(s) {
+    var el = document.querySelector("#job-state .run-state");
+    if (!el || !s) return;
+    var cls = s === "success" ? "run-ok"
+            : s === "failure" || s === "timed_out" ? "run-bad"
+            : s === "in_progress" || s === "queued" ? "run-wait" : "run-off";
+    el.className = "label run-state " + cls;
+    el.title = s;
+    el.textContent = (SYMBOLS[s] || "\u25cb") + " " + s;
+  }
+  function start(group, marker) {
+    var empty = document.getElementById("job-log-empty");
+    if (empty) empty.remove();
+    var details = marker > 0 || group !== "";
+    var s = document.createElement(details ? "details" : "div");
+    s.className = "log-group";
+    s.setAttribute("data-group", group);
+    if (details) {
+      s.open = true;
+      var summary = document.createElement("summary");
+      if (marker > 0) {
+        summary.id = "L" + marker;
+        var a = lineLink(marker, "");
+        a.className = "ln";
+        summary.appendChild(a);
+        summary.appendChild(document.createTextNode(" " + group));
+      } else {
+        summary.textContent = group;
+      }
+      s.appendChild(summary);
+    }
+    var table = document.createElement("table");
+    table.className = "code log";
+    table.appendChild(document.createElement("tbody"));
+    s.appendChild(table);
+    log.appendChild(s);
+    return s;
+  }
+  function add(l) {
+    if (!l || typeof l.line !== "number" || l.line <= last) return;
+    last = l.line;
+    log.setAttribute("data-line", String(last));
+    var text = typeof l.text === "string" ? l.text : "";
+    var group = typeof l.group === "string" ? l.group : "";
+    if (starts(text, GROUP)) { current = start(group, l.line); return; }
+    if (text === ENDGROUP) { current = null; return; }
+    if (!current || current.getAttribute("data-group") !== group) current = start(group, 0);
+    var tr = document.createElement("tr");
+    tr.id = "L" + l.line;
+    if (starts(text, ERROR)) {
+      tr.className = "log-err";
+      text = text.slice(ERROR.length);
+    } else if (starts(text, WARNING)) {
+      tr.className = "log-warn";
+      text = text.slice(WARNING.length);
+    }
+    var ln = document.createElement("td");
+    ln.className = "ln";
+    ln.appendChild(lineLink(l.line, typeof l.time === "string" ? l.time : ""));
+    var td = document.createElement("td");
+    td.className = "lt";
+    td.textContent = text;
+    tr.appendChild(ln);
+    tr.appendChild(td);
+    current.querySelector("tbody").appendChild(tr);
+  }
+  function addAll(lines) {
+    if (lines.length === 0) return;
+    var doc = document.documentElement;
+    var atBottom = window.innerHeight + window.scrollY >= doc.scrollHeight - 40;
+    if (state() === "queued") setState("in_progress");
+    lines.forEach(function (l) { add(l); });
+    if (atBottom) window.scrollTo(0, doc.scrollHeight);
+  }
+  // The job's head and steps as the node has them now (its conclusion, its time).
+  function refresh() {
+    if (!window.DOMParser) return;
+    fetch(location.pathname + location.search,
+          {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) {
+        if (text === null) return;
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        ["job-head", "job-steps"].forEach(function (id) {
+          var now = document.getElementById(id), next = doc.getElementById(id);
+          if (now && next) now.replaceWith(document.importNode(next, true));
+        });
+        log.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () {});
+  }
+  function end(f) {
+    done = true;
+    setState(f.conclusion || f.status);
+    log.setAttribute("data-live-state", "ended");
+    if (window.fetch) refresh();
+  }
+  function retry(fn) {
+    tries += 1;
+    if (tries > kMaxTries) {
+      log.setAttribute("data-live-state", "gave-up");
+      var p = document.createElement("p");
+      p.className = "muted";
+      p.id = "job-log-lost";
+      p.textContent = "The live log was lost: reload the page to follow it again.";
+      log.parentNode.insertBefore(p, log.nextSibling);
+      return;
+    }
+    setTimeout(fn, Math.min(8000, 500 * Math.pow(2, tries - 1)));
+  }
+  function connect() {
+    if (done) return;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath +
+              "?line=" + last;
+    var ws = new WebSocket(url);
+    ws.onopen = function () {
+      everOpened = true;
+      log.setAttribute("data-live-state", "open");
+    };
+    ws.onmessage = function (m) {
+      var f;
+      try { f = JSON.parse(m.data); } catch (e) { return; }
+      if (f.type === "line") {
+        tries = 0;
+        addAll([f]);
+      } else if (f.type === "end") {
+        end(f);
+      }
+    };
+    ws.onclose = function () {
+      if (done) return;
+      log.setAttribute("data-live-state", "closed");
+      // Refused before it ever opened (no WebSocket through a proxy): poll instead.
+      if (!everOpened && pollPath) return poll();
+      retry(connect);
+    };
+  }
+  function poll() {
+    if (done) return;
+    fetch(pollPath + "?line=" + last, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (p) {
+        var lines = Array.isArray(p.lines) ? p.lines : [];
+        log.setAttribute("data-live-state", "polling");
+        if (lines.length > 0) tries = 0;
+        addAll(lines);
+        if (p.complete) return end(p);
+        setTimeout(poll, lines.length >= 1000 ? 0 : 1000);
+      })
+      .catch(function () { retry(poll); });
+  }
+  if (wsPath) connect(); else poll();
+})();
+)js";
+
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
   for (char c : s) {
@@ -195,6 +393,19 @@ const std::string& live_script_path() {
     char buf[24];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(kLiveJs)));
     return "/-/static/live." + std::string(buf) + ".js";
+  }();
+  return path;
+}
+
+std::string_view job_log_script() {
+  return kJobLogJs;
+}
+
+const std::string& job_log_script_path() {
+  static const std::string path = [] {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(kJobLogJs)));
+    return "/-/static/joblog." + std::string(buf) + ".js";
   }();
   return path;
 }

@@ -16,4 +16,10 @@ const std::string& stylesheet_path();  // "/-/static/guts.<16 hex>.css"
 std::string_view live_script();
 const std::string& live_script_path();  // "/-/static/live.<16 hex>.js"
 
+// The job log script (docs/web.md "Job page"): on a job page whose job runs, follows the live
+// log (WebSocket, or polling for a private repository) from the last line the page rendered
+// and appends the lines as web/job_log_view.h renders them. Same caching scheme.
+std::string_view job_log_script();
+const std::string& job_log_script_path();  // "/-/static/joblog.<16 hex>.js"
+
 }  // namespace guts::web

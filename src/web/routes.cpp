@@ -14,8 +14,8 @@ namespace {
 
 void stylesheet_file(WebEnv&, api::Request& req, api::Responder respond) {
   api::Response r;
-  if (req.path == live_script_path()) {
-    r.body = std::string(live_script());
+  if (req.path == live_script_path() || req.path == job_log_script_path()) {
+    r.body = std::string(req.path == live_script_path() ? live_script() : job_log_script());
     r.headers.set("Content-Type", "text/javascript; charset=utf-8");
     r.headers.set("Cache-Control", "public, max-age=31536000, immutable");
     security_headers(r.headers);
@@ -90,6 +90,8 @@ const api::RouteSpec<WebEnv> kRepoRoutes[] = {
     // CI/CD: the Actions tab (actions_pages.cpp).
     {"GET", "/actions", "repo:read", nullptr, &serve<&actions_page>},
     {"GET", "/actions/runs/{id}", "repo:read", nullptr, &serve<&run_page>},
+    {"GET", "/actions/jobs/{id}", "repo:read", nullptr, &serve<&job_page>},
+    {"GET", "/actions/jobs/{id}/lines", "repo:read", &job_lines},
     {"POST", "/actions/runs/{id}/cancel", "repo:read", &cancel_run_form},
     {"POST", "/actions/runs/{id}/rerun", "repo:read", &rerun_run_form},
     // Reactions (issue_form_pages.cpp) and the Watch button (notification_pages.cpp).

@@ -4,6 +4,7 @@
 #include "web/diff_layout.h"
 #include "web/html.h"
 #include "web/issue_query.h"
+#include "web/job_log_view.h"
 #include "web/markdown.h"
 
 namespace guts::web {
@@ -295,6 +296,95 @@ TEST(IssueQuery, LongUnknownQualifierIsABoundedWord) {
   ASSERT_EQ(q.words.size(), 1u);
   EXPECT_EQ(q.words[0].size(), 256u);
   EXPECT_EQ(parse_issue_query(format_issue_query(q)), q);
+}
+
+LogRow log_row(uint64_t n, std::string group, std::string text, std::string time = {}) {
+  return LogRow{n, std::move(time), std::move(group), std::move(text)};
+}
+
+TEST(JobLogMarkup, GroupsRowsAnchorsAndMarkers) {
+  LogView v;
+  v.add(log_row(1, "", "Job started", "2026-12-05T06:00:00.1234567Z"));
+  v.add(log_row(2, "Build", "##[group]Build"));
+  v.add(log_row(3, "Build", "make all"));
+  v.add(log_row(4, "Build", "##[warning]careful"));
+  v.add(log_row(5, "Build", "##[error]Process completed with exit code 2"));
+  v.add(log_row(6, "Build", "##[endgroup]"));
+  v.add(log_row(7, "", "Job done"));
+  std::string h = v.html();
+  EXPECT_EQ(v.last(), 7u);
+  EXPECT_EQ(h,
+            "<div class=\"log-group\" data-group=\"\"><table class=\"code log\"><tbody>"
+            "<tr id=\"L1\"><td class=\"ln\"><a href=\"#L1\" title=\"2026-12-05T06:00:00.1234567Z\">"
+            "1</a></td><td class=\"lt\">Job started</td></tr></tbody></table></div>"
+            "<details class=\"log-group\" open data-group=\"Build\"><summary id=\"L2\">"
+            "<a class=\"ln\" href=\"#L2\">2</a> Build</summary><table class=\"code log\"><tbody>"
+            "<tr id=\"L3\"><td class=\"ln\"><a href=\"#L3\">3</a></td><td class=\"lt\">make all"
+            "</td></tr><tr id=\"L4\" class=\"log-warn\"><td class=\"ln\"><a href=\"#L4\">4</a>"
+            "</td><td class=\"lt\">careful</td></tr><tr id=\"L5\" class=\"log-err\"><td "
+            "class=\"ln\"><a href=\"#L5\">5</a></td><td class=\"lt\">Process completed with exit "
+            "code 2</td></tr></tbody></table></details>"
+            "<div class=\"log-group\" data-group=\"\"><table class=\"code log\"><tbody>"
+            "<tr id=\"L7\"><td class=\"ln\"><a href=\"#L7\">7</a></td><td class=\"lt\">Job done"
+            "</td></tr></tbody></table></div>");
+  ASSERT_EQ(v.groups().count("Build"), 1u);
+  EXPECT_EQ(v.groups().at("Build"), 2u);
+  EXPECT_TRUE(v.open());  // the last section ("" group) takes the next ungrouped line
+}
+
+TEST(JobLogMarkup, OpenStateAndRepeatedGroupNames) {
+  LogView v;
+  v.add(log_row(1, "Test", "##[group]Test"));
+  v.add(log_row(2, "Test", "one"));
+  EXPECT_TRUE(v.open());
+  v.add(log_row(3, "Test", "##[endgroup]"));
+  EXPECT_FALSE(v.open());
+  v.add(log_row(4, "Test", "##[group]Test"));  // a second step with the same name: its own section
+  v.add(log_row(5, "Test", "two"));
+  std::string h = v.html();
+  EXPECT_TRUE(h.ends_with("two</td></tr></tbody></table></details>")) << h;
+  size_t opened = 0, closed = 0;
+  for (size_t at = 0; (at = h.find("<details", at)) != std::string::npos; ++at) ++opened;
+  for (size_t at = 0; (at = h.find("</details>", at)) != std::string::npos; ++at) ++closed;
+  EXPECT_EQ(opened, 2u);
+  EXPECT_EQ(closed, 2u);
+  EXPECT_NE(h.find("<summary id=\"L4\">"), std::string::npos);
+  EXPECT_EQ(v.groups().at("Test"), 1u);  // the first one
+  EXPECT_EQ(h.find("id=\"L3\""), std::string::npos) << "the end marker has no row";
+}
+
+TEST(JobLogMarkup, HostileTextIsEscapedEverywhere) {
+  LogView v;
+  const std::string evil = "<script>alert(1)</script>\"'&";
+  v.add(log_row(1, evil, "##[group]" + evil));
+  v.add(log_row(2, evil, evil, "\"><img src=x onerror=alert(1)>"));
+  v.add(log_row(3, evil, "##[error]" + evil));
+  v.add(log_row(4, "", std::string("bad \xff utf-8 \x01")));
+  std::string h = v.html();
+  EXPECT_FALSE(contains(h, "<script")) << h;
+  EXPECT_FALSE(contains(h, "<img")) << h;
+  EXPECT_TRUE(contains(h, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
+  EXPECT_TRUE(contains(h, "data-group=\"&lt;script&gt;"));
+  EXPECT_TRUE(contains(h, "title=\"&quot;&gt;&lt;img"));
+  EXPECT_TRUE(contains(h, "bad \xEF\xBF\xBD utf-8 </td>"));
+}
+
+TEST(JobLogMarkup, OutOfOrderLinesIgnoredAndEmpty) {
+  LogView v;
+  EXPECT_EQ(v.html(), "");
+  EXPECT_EQ(v.last(), 0u);
+  v.add(log_row(2, "", "b"));
+  v.add(log_row(2, "", "again"));
+  v.add(log_row(1, "", "a"));
+  EXPECT_EQ(v.last(), 2u);
+  EXPECT_FALSE(contains(v.html(), "again"));
+  EXPECT_FALSE(contains(v.html(), ">a<"));
+  // A line of a group whose marker came before (a page resumed mid-group) gets a titled section.
+  LogView w;
+  w.add(log_row(9, "Deploy", "late"));
+  EXPECT_TRUE(contains(w.html(),
+                       "<details class=\"log-group\" open data-group=\"Deploy\">"
+                       "<summary>Deploy</summary>"));
 }
 
 }  // namespace

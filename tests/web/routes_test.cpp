@@ -111,6 +111,38 @@ TEST(WebRoutes, SignInAndWrites) {
   }
 }
 
+TEST(WebRoutes, ActionsJobPageAndScript) {
+  auto r = routes();
+  r.add("GET", "/api/v3/repos/{owner}/{repo}/actions/jobs/{id}/logs/live", "repo:read",
+        [](api::Request&, api::Responder) {});
+  struct Case {
+    const char* path;
+    const char* pattern;
+  } cases[] = {
+      {"/alice/proj/actions", "/{owner}/{repo}/actions"},
+      {"/alice/proj/actions/runs/4", "/{owner}/{repo}/actions/runs/{id}"},
+      {"/alice/proj/actions/jobs/9", "/{owner}/{repo}/actions/jobs/{id}"},
+      {"/alice/proj/actions/jobs/9/lines", "/{owner}/{repo}/actions/jobs/{id}/lines"},
+      // The page's script follows the API's route (the WebSocket), which stays the API's.
+      {"/api/v3/repos/alice/proj/actions/jobs/9/logs/live",
+       "/api/v3/repos/{owner}/{repo}/actions/jobs/{id}/logs/live"},
+  };
+  for (const auto& c : cases) {
+    auto m = r.match("GET", c.path);
+    ASSERT_TRUE(m.found()) << c.path;
+    EXPECT_EQ(m.pattern, c.pattern) << c.path;
+    EXPECT_EQ(m.access, "repo:read") << c.path;
+  }
+  EXPECT_EQ(r.match("GET", job_log_script_path()).pattern, "/-/static/{file}");
+  EXPECT_NE(job_log_script_path(), live_script_path());
+  EXPECT_EQ(job_log_script_path().rfind("/-/static/joblog.", 0), 0u);
+  // Log text only ever becomes text nodes.
+  EXPECT_EQ(job_log_script().find("innerHTML"), std::string_view::npos);
+  EXPECT_EQ(job_log_script().find("insertAdjacentHTML"), std::string_view::npos);
+  EXPECT_EQ(job_log_script().find("document.write"), std::string_view::npos);
+  EXPECT_NE(job_log_script().find("td.textContent = text"), std::string_view::npos);
+}
+
 TEST(WebRoutes, RawContentTypes) {
   EXPECT_EQ(raw_content_type("a/logo.PNG", true), "image/png");
   EXPECT_EQ(raw_content_type("x.svg", false), "image/svg+xml");
