@@ -223,7 +223,22 @@ struct Ctx {
             {"runner_name", runner_name},
             {"runner_group_id", nullptr},
             {"runner_group_name", nullptr},
-            {"workflow_name", r.workflow_name}};
+            {"workflow_name", r.workflow_name},
+            {"guts_results", results(j)}};
+  }
+
+  // Agreeing runners (state/runner_policy.h): each runner's completion so far (Guts' field).
+  json results(const state::Job& j) {
+    json out = json::array();
+    for (const auto& x : j.results) {
+      auto reg = state::runs::runner(view().schema(), view().kv(), j.repo_id, x.runner);
+      out.push_back({{"runner_id", runner_id(x.runner)},
+                     {"runner_name", reg ? json(reg->name) : json(crypto::did_from_key(x.runner))},
+                     {"conclusion", state::conclusion_name(x.conclusion)},
+                     {"trusted", state::runner_trusted(view(), j.repo_id, x.runner)},
+                     {"completed_at", iso8601(x.completed_ms)}});
+    }
+    return out;
   }
 
   // GitHub's check run, from a job.
@@ -675,6 +690,7 @@ json policy_json(Ctx& c, const std::optional<state::RunnerPolicy>& p) {
   bool any = !p || p->trusted_runners.empty();
   return {{"trusted_runners", keys},
           {"trust", any ? "registered_by_admin" : "listed"},
+          {"agreeing_runners", p ? p->agreeing : 1},
           {"updated_at", p ? json(iso8601(p->updated_ms)) : json(nullptr)},
           {"updated_by", p ? c.shapes.user(p->updated_by) : json(nullptr)}};
 }
@@ -686,16 +702,25 @@ void get_policy(ActionsEnv& env, Request& req, Responder respond) {
   respond(collab::get_response(req, policy_json(c, state::runner_policy(c.view(), rc.repo.id))));
 }
 
-// PUT /api/guts/repos/{o}/{r}/actions/policy {trusted_runners: [did:key | runner name | id]}
+// PUT /api/guts/repos/{o}/{r}/actions/policy
+//   {trusted_runners: [did:key | runner name | id], agreeing_runners: 1-5 (default 1)}
 void put_policy(ActionsEnv& env, Request& req, Responder respond) {
-  auto body = collab::read_body(req, respond, "RunnerPolicy",
-                                {{"trusted_runners", BodyField::kArray, true}});
+  auto body = collab::read_body(
+      req, respond, "RunnerPolicy",
+      {{"trusted_runners", BodyField::kArray, true}, {"agreeing_runners", BodyField::kUnsigned}});
   if (!body) return;
   const auto& rc = repo_context(req);
   auto view = env.svc.chain().view();
   auto runners = state::runs::runners_of_repo(view.schema(), view.kv(), rc.repo.id);
   state::SetRunnerPolicy p;
   p.repo_id = rc.repo.id;
+  if (body->contains("agreeing_runners")) {
+    auto n = (*body)["agreeing_runners"].get<uint64_t>();
+    if (n < 1 || n > state::kMaxAgreeingRunners)
+      return respond(validation_failed("RunnerPolicy", "agreeing_runners", "invalid",
+                                       "must be 1-" + std::to_string(state::kMaxAgreeingRunners)));
+    p.agreeing = static_cast<uint32_t>(n);
+  }
   for (const auto& v : (*body)["trusted_runners"]) {
     std::optional<crypto::PublicKey> key;
     std::string s = v.is_string() ? v.get<std::string>() : v.dump();

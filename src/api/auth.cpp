@@ -152,7 +152,8 @@ bool authorize_runner(Services& services, Request& req, const Responder& respond
       respond(error_response(404, "Not Found"));
       return true;
     }
-    if (job->status == state::kRunQueued || job->runner != *key) {
+    if ((job->status == state::kRunQueued || job->runner != *key) &&
+        !state::runs::reported(*job, *key)) {  // agreeing runners: a reporter stores its log
       respond(error_response(403, "This runner does not hold job " + id_text));
       return true;
     }

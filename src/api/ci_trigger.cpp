@@ -100,8 +100,9 @@ struct CiTrigger::Impl {
   std::condition_variable cv;
   std::deque<state::Transaction> txs;  // this node's transactions that may trigger; guarded by mu
   bool stop = false;                   // guarded by mu
-  // Scheduled minutes submitted (or refused): "repo path slot" -> when to try again.
-  std::map<std::string, uint64_t> tried;  // guarded by mu
+  // Scheduled minutes submitted (or refused): "repo path slot" -> when to try again. Touched by
+  // the worker thread only (schedules()), which submits without holding mu.
+  std::map<std::string, uint64_t> tried;
   std::thread thread;
 
   Impl(Services& s, RepoDir dir, bool sched) : svc(s), repo_dir(std::move(dir)), scheduler(sched) {}
@@ -212,7 +213,6 @@ struct CiTrigger::Impl {
     Principal self;
     self.authenticated = true;
     self.did = crypto::did_from_key(me);
-    std::lock_guard lock(mu);
     std::erase_if(tried,
                   [&](const auto& e) { return e.second + 2 * state::kScheduleWindowMs < now; });
     for (const auto& s : state::runs::schedules(view.schema(), view.kv())) {

@@ -99,7 +99,8 @@ void list_jobs(RunnerEnv& env, Request& req, Responder respond) {
   json jobs = json::array();
   uint64_t now = unix_millis();
   for (const auto& r : mine) {
-    for (const auto& j : state::runs::claimable_jobs(view.schema(), view.kv(), r.repo_id, now)) {
+    for (const auto& j :
+         state::runs::claimable_jobs(view.schema(), view.kv(), r.repo_id, now, 100, &me)) {
       if (!state::runs::labels_fit(r.labels, j)) continue;
       auto run = state::runs::run(view.schema(), view.kv(), j.run_id);
       if (run) jobs.push_back(job_summary(j, *run));

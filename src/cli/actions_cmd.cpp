@@ -57,6 +57,7 @@ void add_actions_commands(CLI::App& app, ContextFn ctx) {
     std::string repo, branch, event, status, ref, file, name, dir = ".";
     uint64_t id = 0;
     std::vector<std::string> fields, trusted;
+    uint32_t agreeing = 1;
   };
   auto a = std::make_shared<Args>();
 
@@ -250,6 +251,9 @@ void add_actions_commands(CLI::App& app, ContextFn ctx) {
       for (const auto& k : r["trusted_runners"])
         human += "\n  " + str(k, "key") + (k["name"].is_string() ? "  " + str(k, "name") : "");
     }
+    if (r.value("agreeing_runners", 1) > 1)
+      human += "\nEach job needs " + std::to_string(r["agreeing_runners"].get<int>()) +
+               " trusted runners reporting the same conclusion";
     c.print(r, human);
   };
   auto* pshow = pol->add_subcommand("show", "Show the repository's runner policy");
@@ -262,9 +266,12 @@ void add_actions_commands(CLI::App& app, ContextFn ctx) {
       "set", "Trust only these runners (did:key, name or id); none: any admin-registered runner");
   pset->add_option("repo", a->repo, "OWNER/REPO")->required();
   pset->add_option("runners", a->trusted, "Trusted runners");
+  pset->add_option("--agreeing", a->agreeing,
+                   "Trusted runners that must report the same conclusion for a job (1-5)")
+      ->check(CLI::Range(1, 5));
   pset->callback([ctx, a, policy_path, print_policy] {
     auto& c = ctx();
-    json body{{"trusted_runners", a->trusted}};
+    json body{{"trusted_runners", a->trusted}, {"agreeing_runners", a->agreeing}};
     print_policy(c, c.expect(c.client().put(policy_path(a->repo), body.dump())));
   });
 }

@@ -299,6 +299,10 @@ std::string encode_job(const Job& j) {
   w.u8(j.status).u8(j.conclusion).boolean(j.ready).fixed(j.runner).varint(j.claims);
   w.varint(j.started_ms).varint(j.heartbeat_ms).varint(j.completed_ms);
   put_steps(w, j.steps);
+  if (!j.results.empty()) {
+    w.varint(j.results.size());
+    for (const auto& x : j.results) w.fixed(x.runner).u8(x.conclusion).varint(x.completed_ms);
+  }
   return finish(w);
 }
 
@@ -331,6 +335,17 @@ Job decode_job(std::string_view data) {
   j.heartbeat_ms = r.varint();
   j.completed_ms = r.varint();
   j.steps = get_steps(r);
+  if (!r.done()) {
+    size_t n = r.count(kMaxJobResults, "job results");
+    if (n == 0) throw codec::DecodeError("job results: present only when there are any");
+    for (size_t i = 0; i < n; ++i) {
+      JobResult x;
+      x.runner = r.fixed<32>();
+      x.conclusion = r.u8();
+      x.completed_ms = r.varint();
+      j.results.push_back(x);
+    }
+  }
   r.finish();
   return j;
 }

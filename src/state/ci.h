@@ -220,6 +220,15 @@ struct Run {
   bool operator==(const Run&) const = default;
 };
 
+// One runner's completion of a job whose repository wants agreeing runners (runner_policy.h).
+struct JobResult {
+  crypto::PublicKey runner{};
+  uint8_t conclusion = kConclusionNone;
+  uint64_t completed_ms = 0;
+  bool operator==(const JobResult&) const = default;
+};
+inline constexpr size_t kMaxJobResults = 16;
+
 struct Job {
   uint64_t id = 0;
   uint64_t run_id = 0;
@@ -239,6 +248,9 @@ struct Job {
   uint32_t claims = 0;  // how many times claimed (re-queues + 1) in this attempt
   uint64_t started_ms = 0, heartbeat_ms = 0, completed_ms = 0;
   std::vector<StepResult> steps;
+  // Agreeing runners: every completion so far in this attempt (encoded last, only when there
+  // are any, so jobs of repositories without the policy keep their bytes).
+  std::vector<JobResult> results;
   bool operator==(const Job&) const = default;
 };
 
@@ -267,7 +279,7 @@ struct Schedule {
   Bytes sha;                  // the commit its runs check out
   crypto::PublicKey actor{};  // who pushed it: `github.actor` of its runs
   uint64_t registered_ms = 0;
-  uint64_t last_slot_ms = 0;  // the minute of its last run (0: none)
+  uint64_t last_slot_ms = 0;  // the minute of its last run, or when it was first registered
   uint64_t last_run = 0;
   bool operator==(const Schedule&) const = default;
 };
@@ -303,9 +315,12 @@ std::vector<Job> jobs_of(const Schema& s, const KvReader& kv, const Run& run);
 std::vector<Run> runs_of_repo(const Schema& s, const KvReader& kv, uint64_t repo_id,
                               size_t limit = 100);
 // Jobs a runner may claim now (ready and queued, or in progress with a stale heartbeat at
-// `now_ms`), oldest first.
+// `now_ms`), oldest first; with `runner`, not those it already completed (agreeing runners).
 std::vector<Job> claimable_jobs(const Schema& s, const KvReader& kv, uint64_t repo_id,
-                                uint64_t now_ms, size_t limit = 100);
+                                uint64_t now_ms, size_t limit = 100,
+                                const crypto::PublicKey* runner = nullptr);
+// Whether `runner` already reported a result for `job` in this attempt.
+bool reported(const Job& job, const crypto::PublicKey& runner);
 std::optional<Runner> runner(const Schema& s, const KvReader& kv, uint64_t repo_id,
                              const crypto::PublicKey& key);
 std::vector<Runner> runners_of_repo(const Schema& s, const KvReader& kv, uint64_t repo_id);

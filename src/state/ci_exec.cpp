@@ -13,6 +13,7 @@
 #include "state/permission.h"
 #include "state/protection.h"
 #include "state/rejections.h"
+#include "state/runner_policy.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -87,8 +88,12 @@ std::vector<Run> runs_of_repo(const Schema& s, const KvReader& kv, uint64_t repo
     if (auto r = run(s, kv, *it)) out.push_back(std::move(*r));
   return out;
 }
+bool reported(const Job& job, const crypto::PublicKey& runner) {
+  return std::any_of(job.results.begin(), job.results.end(),
+                     [&](const JobResult& x) { return x.runner == runner; });
+}
 std::vector<Job> claimable_jobs(const Schema& s, const KvReader& kv, uint64_t repo_id,
-                                uint64_t now_ms, size_t limit) {
+                                uint64_t now_ms, size_t limit, const crypto::PublicKey* runner) {
   std::vector<uint64_t> ids;
   kv.scan_prefix(s.governance, "Wq", [&](std::string_view k, std::string_view) {
     ids.push_back(storage::read_be64(k.substr(2)));
@@ -98,6 +103,7 @@ std::vector<Job> claimable_jobs(const Schema& s, const KvReader& kv, uint64_t re
   for (uint64_t id : ids) {
     auto j = job(s, kv, id);
     if (!j || j->repo_id != repo_id) continue;
+    if (runner && reported(*j, *runner)) continue;
     bool stale = j->status == kRunInProgress && j->heartbeat_ms + kJobHeartbeatDeadlineMs < now_ms;
     if ((j->status == kRunQueued && j->ready) || stale) out.push_back(std::move(*j));
     if (out.size() >= limit) break;
@@ -228,6 +234,9 @@ void record_status(const Schema& s, Overlay& state, const Run& run, const Job& j
   if (job.status != kRunCompleted) {
     cs.state = kStatusPending;
     cs.description = job.status == kRunQueued ? "Queued" : "In progress";
+    if (!job.results.empty())  // agreeing runners (runner_policy.h)
+      cs.description +=
+          " (" + std::to_string(job.results.size()) + " reported; waiting for agreeing runners)";
   } else {
     switch (job.conclusion) {
       case kConclusionSuccess:
@@ -674,6 +683,9 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
           if (!runs::labels_fit(r->labels, *j))
             return denied("the runner lacks a label the job runs on");
           if (j->status == kRunCompleted) return not_mergeable("the job is completed");
+          if (runs::reported(*j, author))
+            return conflict("this runner reported job " + std::to_string(j->id) +
+                            " already: another runner must agree");
           if (j->status == kRunInProgress) {
             if (j->heartbeat_ms + kJobHeartbeatDeadlineMs >= now)
               return conflict("job " + std::to_string(j->id) + " is already claimed");
@@ -721,10 +733,36 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
             return field("conclusion", "must be success, failure, cancelled or timed_out");
           Job& job = w.jobs[i];
           if (auto st = merge_steps(job, b.steps); !st.ok()) return st;
+          w.changed[i] = true;
+          // Agreeing runners (runner_policy.h): the job completes once N trusted runners
+          // reported the same conclusion; until then it goes back to the queue.
+          const uint32_t need = agreeing_runners(view, w.run.repo_id);
+          if (need > 1) {
+            job.results.push_back({author, b.conclusion, now});
+            size_t agree = 0;
+            for (const auto& x : job.results)
+              if (x.conclusion == b.conclusion && runner_trusted(view, w.run.repo_id, x.runner))
+                ++agree;
+            if (agree < need) {
+              if (job.results.size() < kMaxJobResults) {
+                job.status = kRunQueued;  // ready still holds: another runner claims it
+                job.runner = {};
+                job.heartbeat_ms = 0;
+                settle(w);
+                store(s_, state, w, author, now);
+                return Status::Ok();
+              }
+              job.status = kRunCompleted;  // no agreement after every attempt allowed
+              job.conclusion = kConclusionFailure;
+              job.completed_ms = now;
+              settle(w);
+              store(s_, state, w, author, now);
+              return Status::Ok();
+            }
+          }
           job.status = kRunCompleted;
           job.conclusion = b.conclusion;
           job.completed_ms = now;
-          w.changed[i] = true;
           settle(w);
           store(s_, state, w, author, now);
           return Status::Ok();
@@ -762,6 +800,7 @@ Status Executor::apply_ci(Overlay& state, const Transaction& tx) const {
               j.claims = 0;
               j.started_ms = j.heartbeat_ms = j.completed_ms = 0;
               j.steps.clear();
+              j.results.clear();
               w->changed[i] = true;
             }
             settle(*w);

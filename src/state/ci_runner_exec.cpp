@@ -47,7 +47,8 @@ Status apply_ci_runner(const Schema& s, Overlay& state, const Transaction& tx, u
           auto j = runs::job(s, state, b.job_id);
           if (!j || j->repo_id != b.repo_id)
             return reject::not_found("job " + std::to_string(b.job_id) + " does not exist");
-          if (j->status == kRunQueued || j->runner != tx.author)
+          // The holder, or (agreeing runners) a runner that reported the job already.
+          if ((j->status == kRunQueued || j->runner != tx.author) && !runs::reported(*j, tx.author))
             return reject::denied("job " + std::to_string(b.job_id) +
                                   " is not held by this runner");
           if (b.size > kMaxJobLogBytes) return reject::invalid("log size: over 16 MiB");

@@ -8,6 +8,7 @@
 #include "state/lfs_state.h"
 #include "state/permission.h"
 #include "state/placeholder_state.h"
+#include "state/proposal_actions.h"
 #include "state/protection.h"
 #include "state/rejections.h"
 #include "state/repo_seeds_state.h"
@@ -172,9 +173,13 @@ Status Executor::apply(Overlay& state, const Transaction& tx, const ApplyOptions
   Overlay scratch(static_cast<const KvReader&>(state));
   Status st = apply_body(scratch, tx);
   if (!st.ok()) return st;
-  // Branch-protection rules that need git facts, against the state before `tx`.
-  if (facts_.facts)
+  // Branch-protection rules that need git facts, against the state before `tx` — on `tx`, and
+  // on the action a proposal vote executes in it (state/proposal_actions.h).
+  if (facts_.facts) {
     if (Status fs = protection_fact_check(view, tx, facts_); !fs.ok()) return fs;
+    if (auto action = executed_action(view, StateView(s_, scratch), tx))
+      if (Status fs = protection_fact_check(view, *action, facts_); !fs.ok()) return fs;
+  }
   scratch.put(s_.nonces, StateView::nonce_key(tx.author, tx.signer), storage::be64(tx.nonce));
   scratch.merge_into(state);
   return Status::Ok();

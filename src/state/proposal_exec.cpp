@@ -14,6 +14,7 @@
 #include "crypto/did.h"
 #include "state/executor.h"
 #include "state/permission.h"
+#include "state/proposal_actions.h"
 #include "state/protection.h"
 #include "state/rejections.h"
 #include "state/view.h"
@@ -441,6 +442,25 @@ Status ProposalApply::operator()(const CancelProposal& b) {
 }
 
 }  // namespace
+
+std::optional<Transaction> executed_action(const StateView& before, const StateView& after,
+                                           const Transaction& tx) {
+  std::optional<uint64_t> id;
+  if (const auto* v = std::get_if<VoteProposal>(&tx.body))
+    id = v->proposal_id;
+  else if (std::holds_alternative<CreateProposal>(tx.body))
+    id = after.receipt(tx.id());
+  if (!id) return std::nullopt;
+  auto now = proposal(after, *id);
+  if (!now || now->state != kProposalExecuted) return std::nullopt;
+  if (auto was = proposal(before, *id); was && was->state == kProposalExecuted) return std::nullopt;
+  Transaction t;
+  t.chain_id = tx.chain_id;
+  t.author = t.signer = now->proposer;
+  t.timestamp_ms = tx.timestamp_ms;
+  t.body = decode_body(static_cast<TxKind>(now->action_kind), now->action_body);
+  return t;
+}
 
 Status Executor::apply_proposal(Overlay& state, const Transaction& tx) const {
   ProposalApply apply(s_, state, tx, ctx_.timestamp_ms,

@@ -20,17 +20,27 @@ std::vector<crypto::PublicKey> get_keys(codec::Reader& r) {
   for (auto& k : out) k = r.fixed<32>();
   return out;
 }
+// The optional trailing count: present only when not 1 (one encoding per value).
+uint32_t get_agreeing(codec::Reader& r) {
+  uint64_t n = r.varint();
+  if (n == 1 || n > kMaxAgreeingRunners)
+    throw codec::DecodeError("agreeing runners: 2-" + std::to_string(kMaxAgreeingRunners) +
+                             " when present");
+  return static_cast<uint32_t>(n);
+}
 }  // namespace
 
 void encode_runner_policy_body(codec::Writer& w, const SetRunnerPolicy& b) {
   w.varint(b.repo_id);
   put_keys(w, b.trusted_runners);
+  if (b.agreeing != 1) w.varint(b.agreeing);
 }
 
 SetRunnerPolicy decode_runner_policy_body(codec::Reader& r) {
   SetRunnerPolicy b;
   b.repo_id = r.varint();
   b.trusted_runners = get_keys(r);
+  if (!r.done()) b.agreeing = get_agreeing(r);
   return b;
 }
 
@@ -39,6 +49,7 @@ std::string encode_runner_policy(const RunnerPolicy& p) {
   w.u8(kRecordVersion).varint(p.repo_id);
   put_keys(w, p.trusted_runners);
   w.fixed(p.updated_by).varint(p.updated_ms);
+  if (p.agreeing != 1) w.varint(p.agreeing);
   return guts::to_string(w.data());
 }
 
@@ -50,6 +61,7 @@ RunnerPolicy decode_runner_policy(std::string_view data) {
   p.trusted_runners = get_keys(r);
   p.updated_by = r.fixed<32>();
   p.updated_ms = r.varint();
+  if (!r.done()) p.agreeing = get_agreeing(r);
   r.finish();
   return p;
 }

@@ -24,16 +24,27 @@ std::optional<RunnerPolicy> runner_policy(const StateView& view, uint64_t repo_i
   return decode_runner_policy(*v);
 }
 
-bool status_trusted(const StateView& view, const CommitStatus& status) {
-  auto runner = runs::runner(view.schema(), view.kv(), status.repo_id, status.creator);
-  if (!runner) return true;  // not a runner's status: a writer's (kind 36), counted as before
-  auto policy = runner_policy(view, status.repo_id);
+bool runner_trusted(const StateView& view, uint64_t repo_id, const crypto::PublicKey& key) {
+  auto runner = runs::runner(view.schema(), view.kv(), repo_id, key);
+  if (!runner) return false;
+  auto policy = runner_policy(view, repo_id);
   if (policy && !policy->trusted_runners.empty()) {
     const auto& keys = policy->trusted_runners;
-    return std::find(keys.begin(), keys.end(), status.creator) != keys.end();
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
   }
-  auto repo = view.repo(status.repo_id);
+  auto repo = view.repo(repo_id);
   return repo && effective_permission(view, *repo, runner->token_creator) >= Permission::kAdmin;
+}
+
+bool status_trusted(const StateView& view, const CommitStatus& status) {
+  if (!runs::runner(view.schema(), view.kv(), status.repo_id, status.creator))
+    return true;  // not a runner's status: a writer's (kind 36), counted as before
+  return runner_trusted(view, status.repo_id, status.creator);
+}
+
+uint32_t agreeing_runners(const StateView& view, uint64_t repo_id) {
+  auto policy = runner_policy(view, repo_id);
+  return policy ? policy->agreeing : 1;
 }
 
 Status apply_set_runner_policy(const Schema& s, Overlay& state, const Transaction& tx,
@@ -51,9 +62,15 @@ Status apply_set_runner_policy(const Schema& s, Overlay& state, const Transactio
         return reject::invalid("trusted_runners: " + crypto::did_from_key(b.trusted_runners[i]) +
                                " is listed twice");
   }
+  if (b.agreeing < 1 || b.agreeing > kMaxAgreeingRunners)
+    return reject::invalid("agreeing_runners: 1-" + std::to_string(kMaxAgreeingRunners));
+  if (!b.trusted_runners.empty() && b.trusted_runners.size() < b.agreeing)
+    return reject::invalid("agreeing_runners: " + std::to_string(b.agreeing) +
+                           " agreeing runners need at least as many trusted runners");
   RunnerPolicy p;
   p.repo_id = b.repo_id;
   p.trusted_runners = b.trusted_runners;
+  p.agreeing = b.agreeing;
   p.updated_by = tx.author;
   p.updated_ms = now;
   state.put(s.governance, runner_policy_key(b.repo_id), encode_runner_policy(p));

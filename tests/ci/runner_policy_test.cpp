@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "codec/codec.h"
 #include "state/ci.h"
 #include "state/executor.h"
 #include "state/protection.h"
@@ -80,6 +81,16 @@ struct Env : testing::ExecEnv {
     return ex.apply(trial, testing::own_tx(alice, n, u));
   }
   uint8_t seen() { return status_map(view(), 1, head).at("CI / build"); }
+  // Run 2: the workflow at main's tip.
+  RequestRuns run_on_main() const {
+    RequestRuns rr;
+    rr.repo_id = 1;
+    rr.workflow_path = ".guts/workflows/ci.yml";
+    rr.content = kWorkflow;
+    rr.ref = "refs/heads/main";
+    rr.sha = base;
+    return rr;
+  }
 };
 
 TEST(RunnerPolicy, KindAndCodec) {
@@ -137,6 +148,113 @@ TEST(RunnerPolicy, UntrustedRunnerDoesNotSatisfyRequiredCheck) {
   s.context = "CI / build";
   e.ok(e.bob, s);
   EXPECT_EQ(e.seen(), kStatusSuccess);
+}
+
+// Agreeing runners: with agreeing = 2 a job completes only when two distinct trusted runners
+// report the same conclusion; each completion before that puts the job back in the queue.
+TEST(RunnerPolicy, AgreeingRunnersMustReportTheSameConclusion) {
+  Env e;
+  auto runner3 = key(12);
+  RegisterRunner reg;
+  reg.repo_id = 1;
+  reg.token_key = e.token.public_key();
+  reg.token_sig =
+      e.token.sign(kRunnerTokenDomain, runner_registration_payload(runner3.public_key(), 1));
+  reg.name = "three";
+  reg.labels = {"linux"};
+  e.ok(runner3, reg);
+
+  // Codec: 1 is implicit (old bytes unchanged), 2-5 explicit; an explicit 1 or 6 is refused.
+  SetRunnerPolicy two{1, {}, 2};
+  testing::expect_roundtrip(two);
+  EXPECT_EQ(encode_body(TxBody(SetRunnerPolicy{1, {}})),
+            encode_body(TxBody(SetRunnerPolicy{1, {}, 1})));
+  Bytes explicit_one = encode_body(TxBody(SetRunnerPolicy{1, {}}));
+  explicit_one.push_back(1);
+  EXPECT_THROW(decode_body(TxKind::kSetRunnerPolicy, explicit_one), codec::DecodeError);
+  RunnerPolicy rp{1, {}, e.alice.public_key(), 5, 3};
+  EXPECT_EQ(decode_runner_policy(encode_runner_policy(rp)).agreeing, 3u);
+  // Rules: 1-5, and no more than the runners a list trusts.
+  EXPECT_EQ(e.as(e.alice, SetRunnerPolicy{1, {}, 6}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(e.as(e.alice, SetRunnerPolicy{1, {}, 0}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(e.as(e.alice, SetRunnerPolicy{1, {e.runner1.public_key()}, 2}).code(),
+            Code::kInvalidArgument);
+  e.ok(e.alice, SetRunnerPolicy{1, {e.runner1.public_key(), e.runner2.public_key()}, 2});
+  EXPECT_EQ(agreeing_runners(e.view(), 1), 2u);
+
+  // A new run on main's tip (write permission; alice pushes nothing).
+  e.ok(e.alice, e.run_on_main());
+  auto job_of = [&] {
+    return runs::jobs_of(e.schema, e.state, *runs::run(e.schema, e.state, 2)).at(0);
+  };
+  const uint64_t id = job_of().id;
+  auto status = [&] { return status_map(e.view(), 1, e.base).at("CI / build"); };
+
+  // runner1 says success: back in the queue, pending, and runner1 cannot take it again.
+  e.ok(e.runner1, ClaimJob{id});
+  e.ok(e.runner1, CompleteJob{id, kConclusionSuccess, {}});
+  EXPECT_EQ(job_of().status, kRunQueued);
+  EXPECT_EQ(job_of().results.size(), 1u);
+  EXPECT_EQ(status(), kStatusPending);
+  EXPECT_EQ(e.as(e.runner1, ClaimJob{id}).code(), Code::kConflict);
+  EXPECT_EQ(runs::claimable_jobs(e.schema, e.state, 1, kT0, 100, &e.runner1.public_key()).size(),
+            0u);
+  EXPECT_EQ(runs::claimable_jobs(e.schema, e.state, 1, kT0, 100, &e.runner2.public_key()).size(),
+            1u);
+  // runner3 (registered, not trusted) agrees: recorded, does not count.
+  e.ok(runner3, ClaimJob{id});
+  e.ok(runner3, CompleteJob{id, kConclusionSuccess, {}});
+  EXPECT_EQ(job_of().status, kRunQueued);
+  // runner2 disagrees (failure): still no two trusted agree.
+  e.ok(e.runner2, ClaimJob{id});
+  e.ok(e.runner2, CompleteJob{id, kConclusionFailure, {}});
+  EXPECT_EQ(job_of().status, kRunQueued);
+  EXPECT_EQ(job_of().results.size(), 3u);
+
+  // A re-run starts over; two trusted successes complete the job green.
+  e.ok(e.alice, RunAction{2, kRunCancel});
+  e.ok(e.alice, RunAction{2, kRunRerun});
+  EXPECT_TRUE(job_of().results.empty());
+  e.ok(e.runner1, ClaimJob{id});
+  e.ok(e.runner1, CompleteJob{id, kConclusionSuccess, {}});
+  e.ok(e.runner2, ClaimJob{id});
+  e.ok(e.runner2, CompleteJob{id, kConclusionSuccess, {}});
+  EXPECT_EQ(job_of().status, kRunCompleted);
+  EXPECT_EQ(job_of().conclusion, kConclusionSuccess);
+  EXPECT_EQ(status(), kStatusSuccess);
+  EXPECT_EQ(runs::run(e.schema, e.state, 2)->conclusion, kConclusionSuccess);
+  // Stored records of jobs without results keep their old bytes (no trailing field).
+  auto plain = runs::jobs_of(e.schema, e.state, *runs::run(e.schema, e.state, 1)).at(0);
+  EXPECT_TRUE(plain.results.empty());
+  EXPECT_EQ(decode_job(encode_job(job_of())), job_of());
+}
+
+// Without agreement after kMaxJobResults completions the job fails.
+TEST(RunnerPolicy, AgreeingRunnersThatNeverAgreeFailTheJob) {
+  Env e;
+  e.ok(e.alice, SetRunnerPolicy{1, {}, 5});
+  e.ok(e.alice, e.run_on_main());
+  const uint64_t id = runs::jobs_of(e.schema, e.state, *runs::run(e.schema, e.state, 2)).at(0).id;
+  for (uint8_t i = 0; i < kMaxJobResults; ++i) {
+    auto r = key(static_cast<uint8_t>(100 + i));
+    RegisterRunner reg;
+    reg.repo_id = 1;
+    reg.token_key = e.token.public_key();
+    reg.token_sig =
+        e.token.sign(kRunnerTokenDomain, runner_registration_payload(r.public_key(), 1));
+    reg.name = "r" + std::to_string(i);
+    reg.labels = {"linux"};
+    e.ok(r, reg);
+    e.ok(r, ClaimJob{id});
+    // Four conclusions in turn: none reaches five among sixteen.
+    const uint8_t c[] = {kConclusionSuccess, kConclusionFailure, kConclusionCancelled,
+                         kConclusionTimedOut};
+    e.ok(r, CompleteJob{id, c[i % 4], {}});
+  }
+  auto job = runs::jobs_of(e.schema, e.state, *runs::run(e.schema, e.state, 2)).at(0);
+  EXPECT_EQ(job.status, kRunCompleted);
+  EXPECT_EQ(job.conclusion, kConclusionFailure);
+  EXPECT_EQ(job.results.size(), kMaxJobResults);
 }
 
 }  // namespace

@@ -140,6 +140,20 @@ class RunnerE2E : public GitE2E {
     return states;
   }
 
+  // Commits everything in the local repository `a` and pushes main to alice/<repo> (added as
+  // origin); returns the pushed commit.
+  std::string commit_and_push(const fs::path& a, const std::string& repo) {
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"add", "-A"},
+          {"commit", "-q", "-m", "workflows"},
+          {"remote", "add", "origin", alice_->remote("alice", repo)},
+          {"push", "-q", "origin", "main"}}) {
+      auto r = alice_->git(args, a);
+      if (!r.ok()) throw std::runtime_error("git " + args[0] + ": " + r.both());
+    }
+    return rev_parse(*alice_, a, "HEAD");
+  }
+
   std::string job_log(const std::string& repo, uint64_t id, bool follow = false) {
     std::string out;
     int st = alice_->api("GET",
@@ -322,10 +336,7 @@ jobs:
       - name: Tick
         run: for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 1; done
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "live"}, a).ok());
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "live")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  commit_and_push(a, "live");
 
   const std::string actions = "/api/v3/repos/alice/live/actions";
   uint64_t job_id = 0;
@@ -439,11 +450,7 @@ jobs:
       - run: echo started; sleep 300 # )" + marker +
                                                  R"(
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "slow"}, a).ok());
-  std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "slow")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string sha = commit_and_push(a, "slow");
   // The step runs: its first line reached the node.
   ASSERT_TRUE(
       wait_until([&] { return job_log("alice/slow", 1).find("started") != std::string::npos; },
@@ -495,11 +502,7 @@ jobs:
       - run: guts-artifact upload --retention-days 5 dist-${{ github.event_name }} dist
       - run: guts-artifact upload bad ../outside || echo refused-as-expected
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "artifacts"}, a).ok());
-  std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "art")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string sha = commit_and_push(a, "art");
   auto states = wait_statuses("alice/art", sha, 1);
   EXPECT_EQ(states["Art / build"], "success") << runner.log();
 
@@ -600,11 +603,7 @@ jobs:
     steps:
       - run: test -f README.md && test -f .guts/workflows/ci.yml && echo checked-out
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
-  std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hidden")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string sha = commit_and_push(a, "hidden");
   auto states = wait_statuses("alice/hidden", sha, 1);
   EXPECT_EQ(states["CI / build"], "success") << runner.log();
   runner.stop();
@@ -679,11 +678,7 @@ jobs:
     steps:
       - run: echo "event=${{ github.event_name }} ref=${{ github.ref }} token=[$TOKEN]" && ls
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "proj")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
-  const std::string main_sha = rev_parse(*alice_, a, "HEAD");
+  const std::string main_sha = commit_and_push(a, "proj");
   EXPECT_EQ(wait_statuses("alice/proj", main_sha, 1)["CI / check"], "success") << runner.log();
 
   // A branch pushed alone runs nothing (the workflow's push filter is main); its pull request
@@ -782,11 +777,7 @@ jobs:
     steps:
       - run: echo "event=${{ github.event_name }}"
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "nightly"}, a).ok());
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "cron")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
-  const std::string sha = rev_parse(*alice_, a, "HEAD");
+  const std::string sha = commit_and_push(a, "cron");
   // No push run (the workflow has no push trigger); within about a minute, a scheduled one.
   EXPECT_EQ(wait_statuses("alice/cron", sha, 1)["Nightly / tick"], "success") << runner.log();
   auto r = run_at(*alice_, "alice/cron", "schedule", sha);
@@ -803,6 +794,71 @@ jobs:
   for (const auto& x : runs) minutes.insert(x["created_at"].get<std::string>().substr(0, 16));
   EXPECT_LE(runs.size(), minutes.size() + 1) << out;
   runner.stop();
+}
+
+// Agreeing runners (docs/ci.md "Agreeing runners"): with agreeing_runners 2 each job runs on
+// two runners in turn, and its status turns green only once both reported success.
+TEST_F(RunnerE2E, TwoAgreeingRunnersRunEachJobBeforeItIsGreen) {
+  uint64_t repo_id = create_repo(*alice_, "twice");
+  auto d1 = register_runner("alice/twice", repo_id, "runner7");
+  auto d2 = register_runner("alice/twice", repo_id, "runner8");
+  const std::string policy = "/api/guts/repos/alice/twice/actions/policy";
+  std::string out;
+  EXPECT_EQ(alice_->api("PUT", policy, R"({"trusted_runners":[],"agreeing_runners":9})", &out),
+            422);
+  ASSERT_EQ(alice_->api("PUT", policy, R"({"trusted_runners":[],"agreeing_runners":2})", &out), 200)
+      << out;
+  EXPECT_EQ(json::parse(out)["agreeing_runners"], 2);
+  auto shown = alice_->guts({"runner-policy", "show", "alice/twice"});
+  EXPECT_THAT(shown.out, HasSubstr("Each job needs 2 trusted runners")) << shown.both();
+
+  RunnerProcess r1(d1);
+  r1.start();
+  auto a = local_repo(*alice_, "twice");
+  write_file(a / ".guts/workflows/ci.yml", R"(name: CI
+on: push
+jobs:
+  build:
+    runs-on: guts
+    steps:
+      - run: echo reproducible
+)");
+  const std::string sha = commit_and_push(a, "twice");
+  auto results = [&] {
+    std::string runs;
+    if (alice_->api("GET", "/api/v3/repos/alice/twice/actions/runs?per_page=1", "", &runs) != 200)
+      return json::array();
+    auto r = json::parse(runs, nullptr, false);
+    if (!r.is_object() || r["workflow_runs"].empty()) return json::array();
+    std::string jobs;
+    alice_->api("GET",
+                "/api/v3/repos/alice/twice/actions/runs/" +
+                    std::to_string(r["workflow_runs"][0]["id"].get<uint64_t>()) + "/jobs",
+                "", &jobs);
+    auto j = json::parse(jobs, nullptr, false);
+    return j.is_object() && !j["jobs"].empty() ? j["jobs"][0]["guts_results"] : json::array();
+  };
+  // One runner alone: its result is recorded, and the job waits for another (pending).
+  ASSERT_TRUE(wait_until([&] { return results().size() == 1; }, std::chrono::seconds(120),
+                         std::chrono::milliseconds(200)))
+      << r1.log();
+  auto st = combined_status("alice/twice", sha);
+  EXPECT_EQ(st["statuses"][0]["state"], "pending") << st.dump();
+  EXPECT_THAT(st["statuses"][0]["description"].get<std::string>(),
+              HasSubstr("waiting for agreeing runners"));
+  // The second runner agrees: green.
+  RunnerProcess r2(d2);
+  r2.start();
+  EXPECT_EQ(wait_statuses("alice/twice", sha, 1)["CI / build"], "success") << r2.log();
+  auto done = results();
+  ASSERT_EQ(done.size(), 2u) << done.dump();
+  EXPECT_NE(done[0]["runner_name"], done[1]["runner_name"]);
+  for (const auto& x : done) {
+    EXPECT_EQ(x["conclusion"], "success");
+    EXPECT_EQ(x["trusted"], true);
+  }
+  r1.stop();
+  r2.stop();
 }
 
 // A runner killed (SIGKILL) mid-job: once its last heartbeat is older than the state's deadline
@@ -824,12 +880,7 @@ jobs:
     steps:
       - run: echo "started on $HOSTNAME"; sleep 15; echo finished
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "t"}, a).ok());
-  std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(
-      alice_->git({"remote", "add", "origin", alice_->remote("alice", "takeover")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string sha = commit_and_push(a, "takeover");
   std::string out;
   uint64_t job = 0;
   ASSERT_TRUE(wait_until(
@@ -904,11 +955,7 @@ jobs:
     steps:
       - run: exit 1
 )");
-  ASSERT_TRUE(alice_->git({"add", "-A"}, a).ok());
-  ASSERT_TRUE(alice_->git({"commit", "-q", "-m", "ci"}, a).ok());
-  std::string sha = rev_parse(*alice_, a, "HEAD");
-  ASSERT_TRUE(alice_->git({"remote", "add", "origin", alice_->remote("alice", "hooked")}, a).ok());
-  ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
+  std::string sha = commit_and_push(a, "hooked");
 
   auto actions_of = [&] {
     std::vector<std::string> v;
