@@ -6,6 +6,12 @@
 //   --mode flood  open loop: clients submit everything without waiting (?wait=false, the
 //                 mempool door answers), then the run ends when every client's last
 //                 transaction is applied on the first node; prints finalized transactions/s.
+//   --mode rate   open loop at an offered load: transaction k of the run is due at
+//                 start + k / --rate seconds (clients take turns); each waits for its
+//                 acknowledgement. Latency is measured from the DUE time (a client that is still
+//                 waiting for its previous answer starts late and that delay counts: no
+//                 coordinated omission); 503/429 answers (the door's back-pressure) are counted,
+//                 not retried. Prints a `RESULT {json}` line for bench/throughput_figures.sh.
 //
 // Clients are spread over the --node URLs round-robin. Transactions are signed before the
 // clock starts (client-side signing is not measured). Each client is a new identity with a
@@ -45,13 +51,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> nodes{"http://127.0.0.1:8080"};
   std::string mode = "ack";
   int clients = 64, per_client = 100;
+  double rate = 1000;
   size_t tx_bytes = 1024;
   app.add_option("--node", nodes, "Node API URL (repeatable; clients are spread round-robin)");
-  app.add_option("--mode", mode, "ack (closed loop, latency) or flood (open loop, throughput)")
-      ->check(CLI::IsMember({"ack", "flood"}))
+  app.add_option("--mode", mode,
+                 "ack (closed loop, latency), flood (open loop, throughput) or rate (open loop at "
+                 "--rate tx/s, latency)")
+      ->check(CLI::IsMember({"ack", "flood", "rate"}))
       ->capture_default_str();
   app.add_option("--clients", clients)->capture_default_str();
   app.add_option("--txs-per-client", per_client)->capture_default_str();
+  app.add_option("--rate", rate, "Offered load of --mode rate, transactions per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--tx-bytes", tx_bytes, "Approximate size of each signed transaction")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -139,8 +151,68 @@ int main(int argc, char** argv) {
 
   std::mutex mu;
   std::vector<double> latencies_ms;
-  std::atomic<int> failures{0};
+  std::atomic<int> failures{0}, refused{0};
+  std::atomic<int64_t> last_done_us{0};
   auto start = Clock::now();
+  if (mode == "rate") {
+    std::vector<std::thread> ts;
+    const auto period = std::chrono::duration<double>(1.0 / rate);
+    for (int c = 0; c < clients; ++c) {
+      ts.emplace_back([&, c] {
+        cli::HttpClient http(nodes[static_cast<size_t>(c) % nodes.size()]);
+        http.set_timeout(std::chrono::seconds(120));
+        std::vector<double> mine;
+        for (int i = 0; i < per_client; ++i) {
+          auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                 period * (static_cast<double>(i) * clients + c));
+          std::this_thread::sleep_until(due);
+          cli::HttpResult r;
+          try {
+            r = http.post("/api/guts/transactions", bodies[c][static_cast<size_t>(i)]);
+          } catch (const std::exception& e) {
+            ++failures;
+            std::cerr << "error: " << e.what() << "\n";
+            return;
+          }
+          auto done = Clock::now();
+          if (r.status == 503 || r.status == 429) {
+            ++refused;  // back-pressure: later nonces of this client cannot apply any more
+            break;
+          }
+          if (r.status != 200) {
+            ++failures;
+            std::cerr << "rejected: " << r.body << "\n";
+            return;
+          }
+          mine.push_back(std::chrono::duration<double, std::milli>(done - due).count());
+          int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(done - start).count();
+          for (int64_t seen = last_done_us.load(); us > seen;)
+            if (last_done_us.compare_exchange_weak(seen, us)) break;
+        }
+        std::lock_guard lock(mu);
+        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      });
+    }
+    for (auto& t : ts) t.join();
+    const double secs = static_cast<double>(last_done_us.load()) / 1e6;
+    const size_t n = latencies_ms.size();
+    const double achieved = secs > 0 ? static_cast<double>(n) / secs : 0;
+    json result{{"nodes", nodes.size()},
+                {"clients", clients},
+                {"offered", rate},
+                {"achieved", achieved},
+                {"transactions", n},
+                {"refused", refused.load()},
+                {"failures", failures.load()},
+                {"p50_ms", pct(latencies_ms, 0.50)},
+                {"p99_ms", pct(latencies_ms, 0.99)},
+                {"max_ms", pct(latencies_ms, 1.0)}};
+    std::cout << "offered " << rate << " tx/s, achieved " << static_cast<int>(achieved)
+              << " tx/s; latency due->ack p50 " << pct(latencies_ms, 0.50) << " ms, p99 "
+              << pct(latencies_ms, 0.99) << " ms; refused (503/429) " << refused << "\n"
+              << "RESULT " << result.dump() << "\n";
+    return failures == 0 ? 0 : 1;
+  }
   std::vector<std::thread> threads;
   const char* path = mode == "ack" ? "/api/guts/transactions" : "/api/guts/transactions?wait=false";
   for (int c = 0; c < clients; ++c) {
