@@ -759,8 +759,9 @@ jobs:
 }
 
 // `on: schedule` (docs/ci.md "Scheduled runs"): a push to the default branch registers the
-// schedule; when its minute comes a node starts the run at the default branch's tip, once; a
-// push that removes the schedule ends it.
+// schedule; when its minute comes a node starts the run at the default branch's tip, once per
+// minute. (Removal by a later push, the time window and one run per minute across nodes are
+// state rules: tests/ci/ci_state_test.cpp, CiSchedule.*.)
 TEST_F(RunnerE2E, ScheduledWorkflowRunsAtTheDefaultBranchTip) {
   uint64_t repo_id = create_repo(*alice_, "cron");
   auto runner_dir = register_runner("alice/cron", repo_id, "runner6");

@@ -253,63 +253,63 @@ TEST(ProtectionFacts, LinearHistoryAndSignaturesOnMerge) {
   EXPECT_TRUE(env.merge(env.bob, n, kMergeSquash).ok());
 }
 
+// A quorum of two maintainers (bob and carol maintain through "devs") over moving main, which
+// requires linear history; pull request 1; bob proposes its merge (a merge commit, oid 50) and
+// so gives the first approval.
+namespace {
+struct QuorumEnv : Env {
+  QuorumScope scope{kQuorumOnRepo, 0, {}};
+  MergePullRequest merge_action;
+  QuorumEnv() {
+    ok(alice, SetTeamRepo{devs, repo, 4});
+    auto r = rule();
+    r.required_linear_history = true;
+    protect(r);
+    scope.repo_id = repo;
+    ok(alice, SetQuorumPolicy{scope, {{kActMergeProtected, 2}}});
+    merge_action = MergePullRequest{repo, open_pull(), kMergeCommit, oid(2), tip(), oid(50)};
+  }
+  void propose() {
+    CreateProposal c;
+    c.scope = scope;
+    c.title = "Merge #1";
+    c.expires_ms = kT0 + 3600 * 1000;
+    c.action_kind = static_cast<uint32_t>(TxKind::kMergePullRequest);
+    c.action_body = encode_body(TxBody(merge_action));
+    ok(bob, c);  // one approval of two: nothing runs yet
+  }
+};
+}  // namespace
+
 // A merge run by a proposal's approving vote (state/proposal_actions.h) is checked against the
 // git facts like a direct one: a failing fact refuses the vote, the proposal stays open and
-// nothing changes; replaying without facts (a finalized block) executes it as validated.
+// nothing changes.
 TEST(ProtectionFacts, ProposalExecutedMergeIsCheckedLikeADirectOne) {
-  Env env;
-  env.ok(env.alice, SetTeamRepo{env.devs, env.repo, 4});  // bob and carol maintain
-  auto r = env.rule();
-  r.required_linear_history = true;
-  env.protect(r);
-  QuorumScope scope{kQuorumOnRepo, env.repo, {}};
-  env.ok(env.alice, SetQuorumPolicy{scope, {{kActMergeProtected, 2}}});
-  uint64_t n = env.open_pull();
-  MergePullRequest m{env.repo, n, kMergeCommit, oid(2), env.tip(), oid(50)};
-  EXPECT_EQ(env.as(env.bob, m).code(), Code::kPermissionDenied);  // needs a proposal
-  CreateProposal c;
-  c.scope = scope;
-  c.title = "Merge #1";
-  c.expires_ms = kT0 + 3600 * 1000;
-  c.action_kind = static_cast<uint32_t>(TxKind::kMergePullRequest);
-  c.action_body = encode_body(TxBody(m));
+  QuorumEnv env;
+  EXPECT_EQ(env.as(env.bob, env.merge_action).code(), Code::kPermissionDenied);  // a proposal
   env.facts.merges.insert({oid(1), oid(50)});  // the merge method writes a merge commit
-  env.ok(env.bob, c);                          // one approval of two: nothing runs yet
-  const uint64_t id = 1;
-  auto vote = env.as(env.carol, VoteProposal{id, true});
+  env.propose();
+  auto vote = env.as(env.carol, VoteProposal{1, true});
   EXPECT_EQ(vote.message(),
             "protected branch: merge commits not allowed (linear history required)");
-  EXPECT_EQ(proposal(env.view(), id)->state, kProposalOpen);
+  EXPECT_EQ(proposal(env.view(), 1)->state, kProposalOpen);
   EXPECT_EQ(env.tip(), oid(1));
   env.in_block();  // the same in a block
-  EXPECT_EQ(env.as(env.carol, VoteProposal{id, true}).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(env.as(env.carol, VoteProposal{1, true}).code(), Code::kFailedPrecondition);
   // Without the merge commit (facts hold) the approving vote merges.
   env.facts.merges.clear();
   env.door();
-  EXPECT_TRUE(env.as(env.carol, VoteProposal{id, true}).ok());
-  EXPECT_EQ(proposal(env.view(), id)->state, kProposalExecuted);
+  EXPECT_TRUE(env.as(env.carol, VoteProposal{1, true}).ok());
+  EXPECT_EQ(proposal(env.view(), 1)->state, kProposalExecuted);
   EXPECT_EQ(env.tip(), oid(50));
 }
 
+// Replaying without facts (a finalized block: Chain::commit, guts-node check) executes the vote
+// as the validators validated it.
 TEST(ProtectionFacts, ReplayedProposalVoteNeedsNoFacts) {
-  Env env;
-  env.ok(env.alice, SetTeamRepo{env.devs, env.repo, 4});
-  auto r = env.rule();
-  r.required_linear_history = true;
-  env.protect(r);
-  QuorumScope scope{kQuorumOnRepo, env.repo, {}};
-  env.ok(env.alice, SetQuorumPolicy{scope, {{kActMergeProtected, 2}}});
-  uint64_t n = env.open_pull();
-  CreateProposal c;
-  c.scope = scope;
-  c.title = "Merge #1";
-  c.expires_ms = kT0 + 3600 * 1000;
-  c.action_kind = static_cast<uint32_t>(TxKind::kMergePullRequest);
-  c.action_body =
-      encode_body(TxBody(MergePullRequest{env.repo, n, kMergeCommit, oid(2), env.tip(), oid(50)}));
-  env.ok(env.bob, c);
+  QuorumEnv env;
+  env.propose();
   env.facts.merges.insert({oid(1), oid(50)});
-  // A finalized block is applied without facts (Chain::commit, replay): the vote executes.
   env.ex.set_git_facts({nullptr, false});
   EXPECT_TRUE(env.as(env.carol, VoteProposal{1, true}).ok());
   EXPECT_EQ(env.tip(), oid(50));
