@@ -16,6 +16,7 @@
 #include "crypto/did.h"
 #include "git/browse.h"
 #include "state/ci.h"
+#include "state/proposal.h"
 #include "state/view.h"
 
 namespace guts::api {
@@ -184,9 +185,22 @@ struct CiTrigger::Impl {
       who.authenticated = true;
       who.did = crypto::did_from_key(tx.author);
       try {
-        if (const auto* u = std::get_if<state::UpdateRefs>(&tx.body)) {
+        // A vote (or a creation) that ran a quorum's action: the action's runs, requested by the
+        // voter (a maintainer whose delegation this node holds).
+        state::TxBody body = tx.body;
+        std::optional<uint64_t> proposal_id;
+        if (const auto* v = std::get_if<state::VoteProposal>(&tx.body))
+          proposal_id = v->proposal_id;
+        else if (std::holds_alternative<state::CreateProposal>(tx.body))
+          proposal_id = view.receipt(tx.id());
+        if (proposal_id) {
+          auto p = state::proposal(view, *proposal_id);
+          if (!p || p->state != state::kProposalExecuted) return;
+          body = state::decode_body(static_cast<state::TxKind>(p->action_kind), p->action_body);
+        }
+        if (const auto* u = std::get_if<state::UpdateRefs>(&body)) {
           for (const auto& c : u->changes) ref_moved(who, view, u->repo_id, c.ref, c.new_oid);
-        } else if (const auto* m = std::get_if<state::MergePullRequest>(&tx.body)) {
+        } else if (const auto* m = std::get_if<state::MergePullRequest>(&body)) {
           auto x = view.issue(m->repo_id, m->number);
           if (x && x->merged && x->merge_sha == m->merge_sha)
             ref_moved(who, view, m->repo_id, "refs/heads/" + x->base_ref, m->merge_sha);
@@ -280,7 +294,9 @@ void CiTrigger::on_block(const state::Block& block) {
       if (tx.signer != me || tx.author == me) continue;
       if (std::holds_alternative<state::UpdateRefs>(tx.body) ||
           std::holds_alternative<state::MergePullRequest>(tx.body) ||
-          std::holds_alternative<state::OpenPullRequest>(tx.body))
+          std::holds_alternative<state::OpenPullRequest>(tx.body) ||
+          std::holds_alternative<state::VoteProposal>(tx.body) ||
+          std::holds_alternative<state::CreateProposal>(tx.body))
         impl_->txs.push_back(tx);
     }
   }

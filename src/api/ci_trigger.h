@@ -4,7 +4,8 @@
 // submits, for every transaction THIS node signed (so each change is acted on once, by the
 // node that holds its author's delegation), on that author's behalf:
 //
-//   * a push (UpdateRefs) or a merge (MergePullRequest: it moves the base branch): one
+//   * a push (UpdateRefs) or a merge (MergePullRequest: it moves the base branch; also when a
+//     proposal's approving vote or creation signed here runs one): one
 //     RequestRuns, event push, per workflow file the updated branch or tag triggers (a file that
 //     does not parse is submitted too: its failed run shows the error);
 //   * a pull request opened, or a push that moves the head of open pull requests: event

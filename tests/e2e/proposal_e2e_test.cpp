@@ -37,6 +37,11 @@ TEST_F(GitE2E, QuorumProposalMovesProtectedBranch) {
   ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
   const std::string base = rev_parse(*alice_, a, "main");
   ASSERT_TRUE(alice_->git({"checkout", "-q", "-b", "topic"}, a).ok());
+  // A workflow that runs on pushes to main: the quorum's move of main requests its run.
+  commit_file(*alice_, a, ".guts/workflows/ci.yml",
+              "on:\n  push:\n    branches: [main]\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+              "      - run: true\n",
+              "ci");
   const std::string topic = commit_file(*alice_, a, "feature.txt", "feature\n", "add feature");
   ASSERT_TRUE(alice_->git({"push", "-q", "origin", "topic"}, a).ok());
 
@@ -105,6 +110,16 @@ TEST_F(GitE2E, QuorumProposalMovesProtectedBranch) {
   ASSERT_TRUE(r.ok()) << r.both();
   EXPECT_EQ(json::parse(r.out)["state"], "executed") << r.out;
   EXPECT_EQ(remote_main(*alice_, url), topic);
+  // The vote that moved main requested the push run at the new tip (api/ci_trigger.h).
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::string runs;
+        return alice_->api("GET", "/api/v3/repos/alice/q/actions/runs?event=push&head_sha=" + topic,
+                           "", &runs) == 200 &&
+               json::parse(runs)["total_count"].get<int>() == 1;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)))
+      << node_->log();
   r = carol.guts({"proposal", "show", id});
   ASSERT_TRUE(r.ok()) << r.both();
   EXPECT_THAT(r.out, HasSubstr("executed"));
