@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "api/actions_routes.h"
@@ -156,7 +158,13 @@ struct Node::Impl {
   std::shared_ptr<api::LiveHub> live;                 // live events (docs/events.md)
   std::unique_ptr<api::Notifications> notifications;  // node-local inbox (docs/web.md)
   std::unique_ptr<api::CiTrigger> ci_trigger;         // CI runs of pushes, pull requests, schedules
-  std::unique_ptr<BlobCollector> blob_gc;             // unreferenced blobs (docs/blobs.md)
+  std::unique_ptr<BlobCollector> blob_gc;
+  // Commit listeners of the parts made after blocks may flow (the API's: runner routes, CI
+  // triggers). Chain::add_commit_listener is only safe before blocks flow, so one listener
+  // registered early calls these; they are bound later and cleared before their owners go.
+  std::mutex late_mu;
+  std::vector<std::function<void(const state::Block&)>>
+      late_listeners;  // guarded by late_mu             // unreferenced blobs (docs/blobs.md)
 };
 
 Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
@@ -421,6 +429,10 @@ void Node::start() {
       [hub = impl_->live, ch = impl_->chain.get()](const state::Block& b) {
         hub->publish(b.header.height, api::live_events(b, ch->view()));
       });
+  impl_->chain->add_commit_listener([impl = impl_.get()](const state::Block& b) {
+    std::lock_guard lock(impl->late_mu);
+    for (const auto& f : impl->late_listeners) f(b);
+  });
   impl_->network->start();
   impl_->consensus->start();
   impl_->finality->start();
@@ -517,8 +529,11 @@ void Node::start() {
   // CI runners: jobs, logs (<data>/ci-logs, then blobs), secrets (docs/ci.md).
   auto runner_routes = api::add_runner_routes(*router, *impl_->services, *impl_->blobs,
                                               std::filesystem::path(c.data_dir) / "ci-logs");
-  impl_->chain->add_commit_listener(
-      [on_block = runner_routes.on_block](const state::Block&) { on_block(); });
+  auto listen_late = [impl = impl_.get()](std::function<void(const state::Block&)> f) {
+    std::lock_guard lock(impl->late_mu);
+    impl->late_listeners.push_back(std::move(f));
+  };
+  listen_late([on_block = runner_routes.on_block](const state::Block&) { on_block(); });
   // Blobs no state refers to any more are removed (expired artifacts...; docs/blobs.md).
   {
     BlobGcOptions go;
@@ -537,8 +552,7 @@ void Node::start() {
   impl_->ci_trigger = std::make_unique<api::CiTrigger>(
       *impl_->services,
       [repos = impl_->repos.get()](uint64_t id) { return repos->path_for(api::git_repo_key(id)); });
-  impl_->chain->add_commit_listener(
-      [t = impl_->ci_trigger.get()](const state::Block& b) { t->on_block(b); });
+  listen_late([t = impl_->ci_trigger.get()](const state::Block& b) { t->on_block(b); });
   // One WebSocket hook for the server: live events, then live job logs.
   opts.websocket = [events = std::move(opts.websocket),
                     logs = std::move(runner_routes.log_websocket)](
@@ -731,6 +745,10 @@ void Node::stop() {
   impl_->webhooks.reset();
   impl_->search_indexer.reset();
   impl_->search_index.reset();
+  {
+    std::lock_guard lock(impl_->late_mu);
+    impl_->late_listeners.clear();  // before what they call goes
+  }
   impl_->ci_trigger.reset();  // no block commits any more: its listener is idle
   impl_->blob_gc.reset();
   impl_->services.reset();
