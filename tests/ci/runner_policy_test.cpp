@@ -51,14 +51,7 @@ struct Env : testing::ExecEnv {
     EXPECT_TRUE(as(alice, SetBranchProtection{rule}).ok());
     ok(alice, CreateRunnerToken{1, token.public_key(), kT0 + 3600 * 1000});
     for (const auto* r : {&runner1, &runner2}) {
-      RegisterRunner reg;
-      reg.repo_id = 1;
-      reg.token_key = token.public_key();
-      reg.token_sig =
-          token.sign(kRunnerTokenDomain, runner_registration_payload(r->public_key(), 1));
-      reg.name = r == &runner1 ? "one" : "two";
-      reg.labels = {"linux"};
-      ok(*r, reg);
+      register_runner(*r, r == &runner1 ? "one" : "two");
     }
     // A push run on dev's head, completed green by runner1.
     RequestRuns rr;
@@ -81,6 +74,16 @@ struct Env : testing::ExecEnv {
     return ex.apply(trial, testing::own_tx(alice, n, u));
   }
   uint8_t seen() { return status_map(view(), 1, head).at("CI / build"); }
+  // Registers `r` to repository 1 with alice's token, label "linux".
+  void register_runner(const crypto::SigningKey& r, const std::string& name) {
+    RegisterRunner reg;
+    reg.repo_id = 1;
+    reg.token_key = token.public_key();
+    reg.token_sig = token.sign(kRunnerTokenDomain, runner_registration_payload(r.public_key(), 1));
+    reg.name = name;
+    reg.labels = {"linux"};
+    ok(r, reg);
+  }
   // Run 2: the workflow at main's tip.
   RequestRuns run_on_main() const {
     RequestRuns rr;
@@ -155,14 +158,7 @@ TEST(RunnerPolicy, UntrustedRunnerDoesNotSatisfyRequiredCheck) {
 TEST(RunnerPolicy, AgreeingRunnersMustReportTheSameConclusion) {
   Env e;
   auto runner3 = key(12);
-  RegisterRunner reg;
-  reg.repo_id = 1;
-  reg.token_key = e.token.public_key();
-  reg.token_sig =
-      e.token.sign(kRunnerTokenDomain, runner_registration_payload(runner3.public_key(), 1));
-  reg.name = "three";
-  reg.labels = {"linux"};
-  e.ok(runner3, reg);
+  e.register_runner(runner3, "three");
 
   // Codec: 1 is implicit (old bytes unchanged), 2-5 explicit; an explicit 1 or 6 is refused.
   SetRunnerPolicy two{1, {}, 2};
@@ -237,14 +233,7 @@ TEST(RunnerPolicy, AgreeingRunnersThatNeverAgreeFailTheJob) {
   const uint64_t id = runs::jobs_of(e.schema, e.state, *runs::run(e.schema, e.state, 2)).at(0).id;
   for (uint8_t i = 0; i < kMaxJobResults; ++i) {
     auto r = key(static_cast<uint8_t>(100 + i));
-    RegisterRunner reg;
-    reg.repo_id = 1;
-    reg.token_key = e.token.public_key();
-    reg.token_sig =
-        e.token.sign(kRunnerTokenDomain, runner_registration_payload(r.public_key(), 1));
-    reg.name = "r" + std::to_string(i);
-    reg.labels = {"linux"};
-    e.ok(r, reg);
+    e.register_runner(r, "r" + std::to_string(i));
     e.ok(r, ClaimJob{id});
     // Four conclusions in turn: none reaches five among sixteen.
     const uint8_t c[] = {kConclusionSuccess, kConclusionFailure, kConclusionCancelled,
