@@ -315,6 +315,7 @@ void add_guts_routes(Router& router, Services& svc) {
   add_routes(router, svc, "/api/guts", kGutsRoutes);
   add_repo_seeds_routes(router, svc);
   add_placeholder_routes(router, svc);
+  add_validator_routes(router, svc);
   add_proposal_routes(router, svc);
   add_proof_routes(router, svc);
 }

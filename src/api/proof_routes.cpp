@@ -7,11 +7,20 @@
 //                            refs: [{ref, sha}]}}
 //   Without `height`: the newest height this node holds a finalization certificate for.
 //   Every hex field is what the verifier checks; the rest repeats the state for convenience.
+//
+//   GET /api/guts/proofs/validators
+//     → {chain_id, epochs: [{epoch, activation_height, height, block_id, header, certificate,
+//                            history, repos_root, key, proof, change}]}
+//   The validator-set chain (docs/verify.md "Validator set changes"): for every epoch k ≥ 1
+//   this node can prove, the hand-over of epoch k-1 — the finalization certificate of its last
+//   block (height = activation_height - 1), signed by epoch k-1's set — with the proof that
+//   this block's repository tree holds the change starting epoch k (`change`: its record).
 #include "api/auth.h"
 #include "api/github.h"
 #include "api/routes.h"
 #include "crypto/did.h"
 #include "state/smt.h"
+#include "state/validator_set_state.h"
 
 namespace guts::api {
 
@@ -67,10 +76,42 @@ void get_repo_proof(Services& svc, Request& req, Responder respond) {
   respond(json_response(200, j));
 }
 
+void get_validator_proofs(Services& svc, Request&, Responder respond) {
+  auto& chain = svc.chain();
+  auto view = chain.view();
+  json epochs = json::array();
+  uint64_t number = 0;
+  for (const auto& change : state::validator_changes(view)) {
+    ++number;
+    const uint64_t last = change.activation_height - 1;
+    if (last > chain.head().height) break;  // not reached yet: nothing to hand over
+    auto cert = state::finality_certificate(chain.db(), chain.schema(), last);
+    auto block = chain.block_at(last);
+    auto p = state::prove_key_at(chain.db(), chain.schema(), last,
+                                 state::validator_tree_key(change.activation_height));
+    // A node that followed a later head holds no certificate of that block: the chain stops
+    // here (another node, a validator of that epoch, serves it).
+    if (!cert || !block || !p || !p->state || p->version != state::kHeaderV2) break;
+    epochs.push_back({{"epoch", number},
+                      {"activation_height", change.activation_height},
+                      {"height", last},
+                      {"block_id", hex_encode(block->id())},
+                      {"header", hex_encode(block->header.encode())},
+                      {"certificate", hex_encode(cert->second)},
+                      {"history", hex_encode(p->history)},
+                      {"repos_root", hex_encode(p->repos_root)},
+                      {"key", hex_encode(p->key)},
+                      {"proof", hex_encode(p->proof.encode())},
+                      {"change", hex_encode(*p->state)}});
+  }
+  respond(json_response(200, json{{"chain_id", chain.genesis().chain_id}, {"epochs", epochs}}));
+}
+
 // "repo:proof": as repo:read (a private repository needs read access), but an unknown
 // repository passes the middleware so that its absence can be proven (api/auth.cpp).
 const RouteSpec<Services> kProofRoutes[] = {
     {"GET", "/proofs/repos/{owner}/{repo}", "repo:proof", &get_repo_proof},
+    {"GET", "/proofs/validators", "public", &get_validator_proofs},
 };
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "api/github.h"
 #include "api/proposal_shapes.h"
 #include "api/routes.h"
+#include "api/validator_shapes.h"
 #include "core/time.h"
 #include "crypto/did.h"
 #include "state/permission.h"
@@ -118,6 +119,9 @@ json action_json(const state::StateView& view, const state::Proposal& p) {
             j["branch"] = b.rule.pattern;
           } else if constexpr (std::is_same_v<T, state::DeleteBranchProtection>) {
             j["branch"] = b.pattern;
+          } else if constexpr (std::is_same_v<T, state::SetValidatorSet>) {
+            j["activation_height"] = b.activation_height;
+            j["validators"] = validators_json(b.validators);
           }
         },
         body);
@@ -384,6 +388,11 @@ std::optional<state::TxBody> action_body(const state::StateView& view,
       return std::nullopt;
     }
     return state::SetOrgMember{scope.org, *key, state::kMemberAdd, state::kOrgOwner};
+  } else if (type == "change_validator_set") {
+    // {"activation_height": H, "validators": [{"did", "p2p_address"}, ...]}
+    auto change = parse_validator_set(a, "action.", error);
+    if (!change) return std::nullopt;
+    return *change;
   }
   if (type == "change_quorum_policy") {
     Response early;

@@ -30,6 +30,8 @@ void add_repo_seeds_routes(Router& router, Services& services);
 // Placeholder identities of migrated items and their claims, /api/guts/placeholders and
 // /api/guts/repos/{o}/{r}/placeholders (placeholder_routes.cpp); called by add_guts_routes.
 void add_placeholder_routes(Router& router, Services& services);
+// The validator set and its changes (api/validator_routes.cpp).
+void add_validator_routes(Router& router, Services& services);
 // Quorum policies and proposals (proposal_routes.cpp; docs/governance.md §8); called by
 // add_guts_routes.
 void add_proposal_routes(Router& router, Services& services);

@@ -61,5 +61,7 @@ void add_actions_commands(CLI::App& app, ContextFn ctx);
 void add_migrate_command(CLI::App& app, ContextFn ctx);
 // guts placeholder show|claim|withdraw|list|confirm|unconfirm (placeholder_cmd.cpp).
 void add_placeholder_commands(CLI::App& app, ContextFn ctx);
+// guts validators show|set|propose (validators_cmd.cpp).
+void add_validators_commands(CLI::App& app, ContextFn ctx);
 
 }  // namespace guts::cli

@@ -248,9 +248,11 @@ void Engine::block(uint32_t idx) {
 }
 
 void Engine::recv_vote(Time now, uint32_t from, const Vote& v) {
-  if (v.round().epoch != cfg_.epoch) return block(from);  // wrong epoch
-  if (v.signer != from) return block(from);               // forged signer
-  if (v.view() == 0) return block(from);                  // voting starts at view 1
+  // Another epoch's vote: an honest validator that switched sets before or after us sends
+  // those at the boundary (docs/consensus.md "Epochs"); it is dropped without penalty.
+  if (v.round().epoch != cfg_.epoch) return;
+  if (v.signer != from) return block(from);  // forged signer
+  if (v.view() == 0) return block(from);     // voting starts at view 1
   if (v.kind != Kind::kNullify && v.proposal.parent >= v.view()) return block(from);
   if (observing_ && !observe_vote(from, v)) return block(from);
   View w = v.view();
@@ -356,7 +358,7 @@ void Engine::check_equivocation(ViewState& s) {
 }
 
 void Engine::recv_certificate(Time now, uint32_t from, const Certificate& c) {
-  if (c.round().epoch != cfg_.epoch) return block(from);
+  if (c.round().epoch != cfg_.epoch) return;  // another epoch's (see recv_vote)
   if (c.view() == 0) return block(from);
   if (c.kind != Kind::kNullify && c.proposal.parent >= c.view()) return block(from);
   if (c.view() <= last_finalized_) return;

@@ -140,6 +140,16 @@ Bytes encode_vote(const Vote& v) {
   return w.take();
 }
 
+std::optional<Epoch> message_epoch(ByteView payload) {
+  try {
+    codec::Reader r(payload);
+    (void)read_kind(r);
+    return r.varint();  // Round = varint epoch ‖ varint view, first in Proposal and Round
+  } catch (const codec::DecodeError&) {
+    return std::nullopt;
+  }
+}
+
 Vote decode_vote(ByteView b) {
   codec::Reader r(b);
   Kind k = read_kind(r);

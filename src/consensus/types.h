@@ -96,6 +96,11 @@ Vote read_vote_body(codec::Reader& r, Kind kind);
 void write_certificate_body(codec::Writer& w, const Certificate& c);
 Certificate read_certificate_body(codec::Reader& r, Kind kind);
 
+// The epoch a vote or certificate message (tag ‖ body) is about, read without decoding the rest;
+// nullopt when the bytes do not start like one. Lets a driver drop another epoch's messages
+// before they reach the engine of its epoch.
+std::optional<Epoch> message_epoch(ByteView payload);
+
 Bytes encode_vote(const Vote& v);
 Vote decode_vote(ByteView b);
 Bytes encode_certificate(const Certificate& c);

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "codec/codec.h"
+#include "core/fs.h"
 #include "core/time.h"
+#include "crypto/did.h"
 
 namespace guts::finality {
 
@@ -26,7 +29,22 @@ FinalityRelay::FinalityRelay(const state::Genesis& genesis, Net& net, bool valid
                              RelayOptions options)
     : net_(net),
       opts_(std::move(options)),
-      core_("guts/" + genesis.chain_id, keys(genesis), validator) {}
+      core_("guts/" + genesis.chain_id, keys(genesis), validator) {
+  // Hand-over heads kept before a restart (each verified when it was first received or made).
+  if (opts_.hand_over_dir.empty() || !std::filesystem::exists(opts_.hand_over_dir)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(opts_.hand_over_dir)) {
+    if (!entry.path().filename().string().starts_with("hand-over-")) continue;
+    try {
+      auto bytes = read_file(entry.path(), consensus::kMaxCertificateBytes + 64);
+      if (bytes.empty() || bytes[0] != consensus::kHead) continue;
+      auto h = consensus::decode_head(ByteView(bytes).subspan(1));
+      MutexLock lock(mu_);
+      core_.restore_hand_over(h);
+    } catch (const std::exception& e) {
+      spdlog::warn("finality: ignoring {}: {}", entry.path().string(), e.what());
+    }
+  }
+}
 
 FinalityRelay::~FinalityRelay() {
   stop();
@@ -34,7 +52,6 @@ FinalityRelay::~FinalityRelay() {
 
 void FinalityRelay::start() {
   MutexLock lock(mu_);
-  if (core_.validator()) return;  // validators only answer and announce
   stop_ = false;
   ticker_ = std::thread([this] { tick_loop(); });
 }
@@ -79,9 +96,40 @@ void FinalityRelay::applied(const state::Block& block) {
   Actions a;
   {
     MutexLock lock(mu_);
-    a = core_.applied(block.header.height, block.header.view, block.id());
+    a = core_.applied(block.header.height, block.id());
   }
   run(std::move(a));
+}
+
+void FinalityRelay::set_schedule(state::ValidatorSchedule schedule, bool validating) {
+  MutexLock lock(mu_);
+  core_.schedule(std::move(schedule));
+  core_.set_validator(validating);
+}
+
+void FinalityRelay::behind(const crypto::PublicKey& peer) {
+  Actions a;
+  {
+    MutexLock lock(mu_);
+    a = core_.behind(peer, now_ms());
+  }
+  run(std::move(a));
+}
+
+std::map<consensus::Epoch, FinalityHead> FinalityRelay::hand_overs() const {
+  MutexLock lock(mu_);
+  return core_.hand_overs();
+}
+
+void FinalityRelay::keep(const FinalityHead& head) {
+  if (opts_.hand_over_dir.empty()) return;
+  try {
+    std::filesystem::create_directories(opts_.hand_over_dir);
+    atomic_write_file(opts_.hand_over_dir / ("hand-over-" + std::to_string(head.epoch)),
+                      consensus::encode_head(head), 0644);
+  } catch (const std::exception& e) {
+    spdlog::warn("finality: cannot keep the hand-over of epoch {}: {}", head.epoch, e.what());
+  }
 }
 
 std::optional<FinalityHead> FinalityRelay::best() const {
@@ -100,11 +148,19 @@ consensus::View FinalityRelay::finalized_view() const {
 }
 
 void FinalityRelay::run(Actions a) {
+  if (a.keep) keep(*a.keep);
   if (a.verified && on_verified_) on_verified_(*a.verified);
   for (const auto& h : a.heads) send_head(h);
   Bytes ask{consensus::kGetHead};
   for (const auto& peer : a.asks) net_.send(peer, ask);
   if (a.ask_everyone) net_.broadcast(ask);
+  for (const auto& h : a.hand_over_asks) {
+    spdlog::info("finality: behind an epoch boundary: asking {} for the hand-over of epoch {}",
+                 crypto::did_from_key(h.to), h.epoch);
+    codec::Writer w;
+    w.u8(consensus::kGetHandOver).u64be(h.epoch);
+    net_.send(h.to, w.data());
+  }
   for (const auto& w : a.warnings) spdlog::warn("p2p: {}", w);
   for (const auto& peer : a.block) net_.block(peer);
 }

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "core/thread_annotations.h"
@@ -26,6 +28,8 @@ class Net {
 };
 
 struct RelayOptions {
+  // Where hand-over heads are kept (one file per epoch, "hand-over-<epoch>"); empty: memory only.
+  std::filesystem::path hand_over_dir;
   // Test seam (tests/support/byzantine_heads.h): when set, it may replace the bytes of each
   // head this node sends (nullopt: send the real one). Production nodes never set it.
   std::function<std::optional<Bytes>(const HeadSend&)> rewrite_outgoing;
@@ -54,6 +58,13 @@ class FinalityRelay {
   void finalized_locally(const consensus::Finalized& f);
   // Commit listener: `block` was applied; announce it if we hold its finalization.
   void applied(const state::Block& block);
+  // The validator schedule of the applied state, and whether this node votes in the current
+  // epoch (any thread).
+  void set_schedule(state::ValidatorSchedule schedule, bool validating);
+  // The consensus engine heard a later epoch from `peer`: ask it for our epoch's hand-over.
+  void behind(const crypto::PublicKey& peer);
+  // The hand-over heads held, by epoch.
+  std::map<consensus::Epoch, FinalityHead> hand_overs() const;
 
   uint64_t network_height() const;
   consensus::View finalized_view() const;
@@ -62,6 +73,7 @@ class FinalityRelay {
 
  private:
   void run(Actions a);
+  void keep(const FinalityHead& head);
   void send_head(const HeadSend& h);
   void tick_loop();
 

@@ -7,35 +7,90 @@
 
 namespace guts::finality {
 
+namespace {
+// A peer ahead of us by an epoch is asked for a hand-over at most this often.
+constexpr uint64_t kHandOverAskMs = 1000;
+// A validator that applied nothing for this long asks its peers for their newest head.
+constexpr uint64_t kValidatorAskMs = 5000;
+}  // namespace
+
 RelayCore::RelayCore(std::string ns, std::vector<crypto::PublicKey> validators, bool validator)
-    : ns_(std::move(ns)), validators_(std::move(validators)), validator_(validator) {}
+    : ns_(std::move(ns)), validator_(validator) {
+  std::vector<state::Validator> vs;
+  for (const auto& k : validators) vs.push_back({k, ""});
+  schedule(state::ValidatorSchedule::fixed(std::move(vs)));
+}
+
+void RelayCore::schedule(state::ValidatorSchedule s) {
+  schedule_ = std::move(s);
+  keys_.clear();
+  for (const auto& e : schedule_.epochs()) keys_.push_back(e.keys());
+}
+
+consensus::Epoch RelayCore::current_epoch() const {
+  return schedule_.at_height(applied_height_ + 1).number;
+}
 
 bool RelayCore::is_validator(const crypto::PublicKey& peer) const {
-  return std::find(validators_.begin(), validators_.end(), peer) != validators_.end();
+  // A validator of the current epoch or of one scheduled after it.
+  for (size_t e = current_epoch(); e < keys_.size(); ++e)
+    if (std::find(keys_[e].begin(), keys_[e].end(), peer) != keys_[e].end()) return true;
+  return false;
+}
+
+void RelayCore::restore_hand_over(const FinalityHead& head) {
+  hand_overs_[head.epoch] = head;
+}
+
+void RelayCore::keep_if_hand_over(const FinalityHead& head, Actions& a) {
+  auto last = schedule_.last_height(head.epoch);
+  if (!last || head.height != *last || hand_overs_.count(head.epoch)) return;
+  hand_overs_[head.epoch] = head;
+  a.keep = head;
+}
+
+Actions RelayCore::ask_hand_over(const crypto::PublicKey& peer, uint64_t now_ms) {
+  Actions a;
+  auto& at = asked_ms_[peer];
+  if (at != 0 && now_ms - at < kHandOverAskMs) return a;
+  at = now_ms;
+  a.hand_over_asks.push_back({peer, current_epoch()});
+  return a;
+}
+
+Actions RelayCore::behind(const crypto::PublicKey& peer, uint64_t now_ms) {
+  return ask_hand_over(peer, now_ms);
 }
 
 Actions RelayCore::finalized_locally(const consensus::Finalized& f) {
   if (f.implied || f.certificate.kind != consensus::Kind::kFinalize) return {};
-  certs_[f.proposal.round.view] = {f.proposal.payload,
-                                   consensus::encode_certificate(f.certificate)};
+  certs_[f.proposal.round] = {f.proposal.payload, consensus::encode_certificate(f.certificate)};
   while (certs_.size() > kKeepCertificates) certs_.erase(certs_.begin());
   finalized_view_ = std::max(finalized_view_, f.proposal.round.view);
   return {};
 }
 
-Actions RelayCore::applied(uint64_t height, consensus::View view, const Digest& block) {
+Actions RelayCore::applied(uint64_t height, const Digest& block) {
   applied_height_ = std::max(applied_height_, height);
-  if (!validator_) {
-    // Full nodes relay heads when they verify them; the applied block gives the real height.
-    if (best_ && best_->block == block) hint_height_ = height;
-    return {};
+  Actions a;
+  if (best_ && best_->block == block) {
+    // A head we verified (or announced): its height is now known for certain.
+    hint_height_ = height;
+    keep_if_hand_over(*best_, a);
   }
-  auto it = certs_.find(view);
-  if (it == certs_.end() || it->second.first != block) return {};  // implied by a later one
-  FinalityHead head{height, view, it->second.first, it->second.second};
+  // The finalization our engine reported for this block (the newest one, when a re-proposal
+  // finalized the epoch's last block again); none when it was implied by a later one, or on a
+  // node without an engine (full nodes relay heads when they verify them). Looked up also when
+  // this node just stopped validating: the last block of its last epoch is a hand-over.
+  auto it = certs_.end();
+  for (auto c = certs_.begin(); c != certs_.end(); ++c)
+    if (c->second.first == block) it = c;
+  if (it == certs_.end()) return a;
+  FinalityHead head{height, it->first.view, it->second.first, it->second.second, it->first.epoch};
+  best_round_ = it->first;
   certs_.erase(certs_.begin(), std::next(it));
   best_ = head;
-  Actions a;
+  keep_if_hand_over(head, a);
   for (const auto& peer : followers_) a.heads.push_back({peer, head, false});
   return a;
 }
@@ -54,6 +109,7 @@ Actions RelayCore::peer_up(const crypto::PublicKey& peer, uint64_t now_ms) {
 
 Actions RelayCore::peer_down(const crypto::PublicKey& peer) {
   followers_.erase(peer);
+  asked_ms_.erase(peer);
   return {};
 }
 
@@ -67,12 +123,23 @@ Actions RelayCore::message(const crypto::PublicKey& peer, ByteView payload, uint
       a.heads.push_back({peer, best_, true});
       return a;
     }
+    if (tag == consensus::kGetHandOver) {
+      consensus::Epoch e = r.u64be();
+      r.finish();
+      auto it = hand_overs_.find(e);
+      if (it != hand_overs_.end()) a.heads.push_back({peer, it->second, true});
+      return a;
+    }
     if (tag != consensus::kHead) throw codec::DecodeError("unknown finality message");
-    if (validator_) return a;  // validators learn finality from their own engine
     auto body = payload.subspan(1);
     // Stale heads (a relay, a replay) are dropped before their signatures cost anything.
-    if (best_ && consensus::head_view(body) <= best_->view) return a;
-    auto head = consensus::verify_head(body, ns_, validators_);
+    const consensus::Round round = consensus::head_round(body);
+    if (best_ && round <= best_round_) return a;
+    if (round.epoch >= keys_.size()) {
+      // Signed by a set our state does not name yet: we are behind an epoch boundary.
+      return ask_hand_over(peer, now_ms);
+    }
+    auto head = consensus::verify_head(body, ns_, keys_[round.epoch]);
     if (!head) {
       a.block.push_back(peer);
       a.warnings.push_back(crypto::did_from_key(peer) +
@@ -80,6 +147,7 @@ Actions RelayCore::message(const crypto::PublicKey& peer, ByteView payload, uint
       return a;
     }
     best_ = *head;
+    best_round_ = round;
     last_news_ms_ = now_ms;
     // The height is not signed: a hint, replaced by the next head and corrected to the real
     // height once the block is applied (never a monotonic maximum a liar could pin).
@@ -87,8 +155,9 @@ Actions RelayCore::message(const crypto::PublicKey& peer, ByteView payload, uint
     finalized_view_ = std::max(finalized_view_, head->view);
     auto cert = consensus::decode_certificate(head->certificate);
     a.verified = consensus::Finalized{cert.proposal, cert, false};
-    for (const auto& f : followers_)
-      if (f != peer) a.heads.push_back({f, *head, false});
+    if (!validator_)
+      for (const auto& f : followers_)
+        if (f != peer) a.heads.push_back({f, *head, false});
   } catch (const codec::DecodeError& e) {
     a = Actions{};
     a.block.push_back(peer);
@@ -100,7 +169,19 @@ Actions RelayCore::message(const crypto::PublicKey& peer, ByteView payload, uint
 
 Actions RelayCore::tick(uint64_t now_ms) {
   Actions a;
-  if (validator_) return a;  // validators only answer and announce
+  if (applied_height_ != ticked_height_) {
+    ticked_height_ = applied_height_;
+    progress_ms_ = now_ms;
+  }
+  if (validator_) {
+    // A validator learns finality from its engine; only when nothing was applied for a while
+    // (stuck behind an epoch boundary its engine cannot cross, or a quiet network) it asks.
+    if (now_ms - progress_ms_ < kValidatorAskMs || now_ms - last_ask_ms_ < kValidatorAskMs)
+      return a;
+    last_ask_ms_ = now_ms;
+    a.ask_everyone = true;
+    return a;
+  }
   if (now_ms - last_news_ms_ < kAskIntervalMs || now_ms - last_ask_ms_ < kAskIntervalMs) return a;
   last_ask_ms_ = now_ms;
   a.ask_everyone = true;

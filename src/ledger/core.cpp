@@ -82,6 +82,7 @@ std::vector<state::Transaction> decode_tx_batch(ByteView payload) {
 
 Core::Core(ChainPort& chain, CoreOptions options) : chain_(chain), options_(std::move(options)) {
   options_.max_block_txs = std::min(options_.max_block_txs, kMaxConsensusBlockTxs);
+  load_schedule();
   auto head = chain_.head();
   committed_[head.id] = head.height;
   committed_order_.push_back(head.id);
@@ -121,9 +122,9 @@ Actions Core::verify(Now now, const consensus::Context& ctx, const Digest& diges
   return step(now, [&](Actions&) { verifies_.push_back({ctx, digest}); });
 }
 
-Actions Core::finalized(Now now, consensus::View view, const Digest& digest) {
+Actions Core::finalized(Now now, consensus::Round round, const Digest& digest) {
   return step(now, [&](Actions&) {
-    if (!target_ || view > target_->first) target_ = {view, digest};
+    if (!target_ || round > target_->first) target_ = {round, digest};
     auto it = mine_.find(digest);
     if (it != mine_.end() && !it->second.finalized) {
       it->second.finalized = true;
@@ -222,7 +223,52 @@ Actions Core::committed(Now now, const state::Block& block, const std::vector<Di
     if (backlog_ > 0) --backlog_;
     for (const auto& tx : block.txs) unpool(tx.id());
     for (const auto& t : rejected) unpool(t);
+    // The schedule reflects the applied state: a block that changed it is re-read.
+    schedule_height_ = std::max(schedule_height_, block.header.height);
+    if (std::any_of(block.txs.begin(), block.txs.end(), [](const state::Transaction& tx) {
+          return std::holds_alternative<state::SetValidatorSet>(tx.body) ||
+                 std::holds_alternative<state::VoteProposal>(tx.body) ||
+                 std::holds_alternative<state::CreateProposal>(tx.body);
+        }))
+      load_schedule();
   });
+}
+
+// ---------------------------------------------------------------- epochs
+
+void Core::load_schedule() {
+  auto s = chain_.validator_schedule();
+  if (s) {
+    schedule_ = std::move(*s);
+  } else {
+    std::vector<state::Validator> vs;
+    for (const auto& k : options_.validators) vs.push_back({k, ""});
+    schedule_ = state::ValidatorSchedule::fixed(std::move(vs));
+  }
+  epoch_keys_.clear();
+  for (const auto& e : schedule_.epochs()) epoch_keys_.push_back(e.keys());
+  schedule_height_ = std::max(schedule_height_, chain_.head().height);
+}
+
+const std::vector<crypto::PublicKey>* Core::validators_of(consensus::Epoch e) const {
+  return e < epoch_keys_.size() ? &epoch_keys_[e] : nullptr;
+}
+
+bool Core::schedule_covers(uint64_t height) const {
+  const uint64_t l = schedule_.epoch_length();
+  return l == 0 || height <= schedule_height_ + 2 * l;
+}
+
+bool Core::is_validator_now_or_later(const crypto::PublicKey& k) const {
+  for (size_t e = schedule_.at_height(chain_.head().height + 1).number; e < epoch_keys_.size(); ++e)
+    if (std::find(epoch_keys_[e].begin(), epoch_keys_[e].end(), k) != epoch_keys_[e].end())
+      return true;
+  return false;
+}
+
+bool Core::forwards() const {
+  const auto& now = epoch_keys_[schedule_.at_height(chain_.head().height + 1).number];
+  return epoch_keys_.size() > 1 || now.size() > 1 || now.front() != options_.self;
 }
 
 Actions Core::commit_failed(Now) {
@@ -337,9 +383,12 @@ void Core::want_range(uint64_t from, uint64_t to) {
 }
 
 std::optional<crypto::PublicKey> Core::peer_for(uint32_t attempt, const Digest& salt) const {
+  // The validators of the current epoch and of those scheduled after it hold the blocks.
   std::vector<crypto::PublicKey> others;
-  for (const auto& v : options_.validators)
-    if (v != options_.self) others.push_back(v);
+  for (size_t e = schedule_.at_height(chain_.head().height + 1).number; e < epoch_keys_.size(); ++e)
+    for (const auto& v : epoch_keys_[e])
+      if (v != options_.self && std::find(others.begin(), others.end(), v) == others.end())
+        others.push_back(v);
   if (others.empty()) return std::nullopt;
   size_t start = DigestHash{}(salt) % others.size();
   return others[(start + attempt) % others.size()];
@@ -489,24 +538,45 @@ Core::Ready Core::ensure_executed(const Digest& d) {
 
 void Core::drive_verifies(Now now, Actions& out) {
   if (verifies_.empty()) return;
-  const auto& validators = options_.validators;
   for (auto it = verifies_.begin(); it != verifies_.end();) {
     const auto& ctx = it->ctx;
-    if (ctx.round.view + 10 < view_) {
+    const auto* validators = validators_of(ctx.round.epoch);
+    if (ctx.round.epoch < round_.epoch ||
+        (ctx.round.epoch == round_.epoch && ctx.round.view + 10 < round_.view) || !validators ||
+        ctx.leader >= validators->size()) {
       available_.erase(it->digest);
-      it = verifies_.erase(it);  // long decided without us
+      it = verifies_.erase(it);  // long decided without us (or an epoch we cannot know)
       continue;
     }
     auto bit = blocks_.find(it->digest);
     if (bit == blocks_.end()) {
-      want(it->digest, validators.at(ctx.leader), now);
+      want(it->digest, validators->at(ctx.leader), now);
       ++it;
       continue;
     }
     const auto& b = *bit->second.block;
     const auto& h = b.header;
+    // The validator set of this height must be known before the block is judged.
+    if (!schedule_covers(h.height)) {
+      ++it;
+      continue;
+    }
+    if (it->digest == ctx.parent_payload) {
+      // A re-proposal: the leader proposes its parent again. Valid only for the last block of
+      // the epoch, whose finalization ends the epoch (a block past it would belong to the next
+      // set; docs/consensus.md "Epochs"). Nothing to execute: it is the notarized parent.
+      auto last = schedule_.last_height(ctx.round.epoch);
+      bool ok = ctx.parent_view > 0 && last && h.height == *last;
+      if (!ok)
+        spdlog::warn("ledger: refusing a re-proposal of block {} in view {} (not the epoch's end)",
+                     h.height, ctx.round.view);
+      out.verified.push_back(Verified{ctx.round, it->digest, ok, {}});
+      it = verifies_.erase(it);
+      continue;
+    }
     bool ok = h.parent == ctx.parent_payload && h.view == ctx.round.view &&
-              h.proposer == validators.at(ctx.leader) &&
+              h.proposer == validators->at(ctx.leader) &&
+              schedule_.at_height(h.height).number == ctx.round.epoch &&
               h.timestamp_ms <= now.unix_ms + kMaxFutureMs;
     if (ok && options_.availability) {
       // Data availability first: vote only once the git objects and blobs the block refers to
@@ -572,9 +642,23 @@ void Core::drive_verifies(Now now, Actions& out) {
 void Core::try_propose(Now now, Actions& out) {
   if (!propose_) return;
   auto ctx = *propose_;
-  if (ctx.round.view < view_) {
+  if (ctx.round < round_) {
     propose_.reset();  // that view is over
     return;
+  }
+  // The end of an epoch: the leader re-proposes the epoch's last block (its parent) until it is
+  // finalized, which hands the chain to the next set (docs/consensus.md "Epochs").
+  if (auto last = schedule_.last_height(ctx.round.epoch); last && ctx.parent_view > 0) {
+    std::optional<uint64_t> parent_height;
+    if (auto c = committed_.find(ctx.parent_payload); c != committed_.end())
+      parent_height = c->second;
+    else if (auto b = blocks_.find(ctx.parent_payload); b != blocks_.end())
+      parent_height = b->second.block->header.height;
+    if (parent_height && *parent_height >= *last) {
+      propose_.reset();
+      out.proposed.push_back(Proposed{ctx.round, ctx.parent_payload, {}});
+      return;
+    }
   }
   // The parent is final once it was handed to the committer or is the finalized target.
   const bool parent_final = committed_.count(ctx.parent_payload) > 0 ||
@@ -597,8 +681,16 @@ void Core::try_propose(Now now, Actions& out) {
     case Ready::kYes:
       break;
   }
-  // Transactions already in the (not yet applied) ancestors are not proposed again.
   auto head = chain_.head();
+  // The validator set of the new block's height must be known (commits catch up first).
+  {
+    auto e = executed_.find(ctx.parent_payload);
+    uint64_t parent_height = ctx.parent_payload == head.id ? head.height
+                             : e != executed_.end()        ? e->second
+                                                           : head.height;
+    if (!schedule_covers(parent_height + 1)) return;
+  }
+  // Transactions already in the (not yet applied) ancestors are not proposed again.
   std::unordered_set<Digest, DigestHash> in_flight;
   for (Digest d = ctx.parent_payload; d != head.id;) {
     auto it = blocks_.find(d);
@@ -687,8 +779,7 @@ void Core::prune() {
 }
 
 void Core::on_blocks(const crypto::PublicKey& peer, ByteView payload, Actions& out) {
-  const auto& validators = options_.validators;
-  bool from_validator = std::find(validators.begin(), validators.end(), peer) != validators.end();
+  bool from_validator = is_validator_now_or_later(peer);
   auto head = chain_.head();
   auto send_blocks = [&](const std::vector<Bytes>& blocks) {
     codec::Writer w;

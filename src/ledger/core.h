@@ -84,6 +84,7 @@
 #include "core/status.h"
 #include "crypto/ed25519.h"
 #include "state/chain.h"
+#include "state/validator_set.h"
 
 namespace guts::ledger {
 
@@ -115,12 +116,18 @@ class ChainPort {
   // the implementation may also skip those its own mempool door verified.
   virtual Status verify(const state::Block& block,
                         const std::function<bool(const Digest&)>& checked) = 0;
+  // The validator schedule of the applied state (state/validator_set.h); nullopt: the set never
+  // changes (CoreOptions::validators).
+  virtual std::optional<state::ValidatorSchedule> validator_schedule() const {
+    return std::nullopt;
+  }
 };
 
 enum class Channel : uint8_t { kBlocks, kTransactions };
 
 struct CoreOptions {
   crypto::PublicKey self{};
+  // The validator set when ChainPort::validator_schedule() has none (a fixed set).
   std::vector<crypto::PublicKey> validators;
   // Whether this node votes. A full node never proposes or verifies: it applies blocks
   // finalized by verified heads and forwards its clients' transactions to the validators.
@@ -228,7 +235,7 @@ class Core {
 
   Actions propose(Now now, const consensus::Context& ctx);
   Actions verify(Now now, const consensus::Context& ctx, const Digest& digest);
-  Actions finalized(Now now, consensus::View view, const Digest& digest);
+  Actions finalized(Now now, consensus::Round round, const Digest& digest);
   Actions restore(Now now, ByteView record);
   Actions blocks_message(Now now, const crypto::PublicKey& peer, ByteView payload);
   Actions transactions(Now now, std::vector<TakenTx> txs);
@@ -238,7 +245,8 @@ class Core {
   Actions committed(Now now, const state::Block& block, const std::vector<Digest>& rejected);
   Actions commit_failed(Now now);
   Actions tick(Now now);
-  void consensus_view(consensus::View view) { view_ = view; }
+  // The consensus engine's epoch and view.
+  void consensus_view(consensus::Round round) { round_ = round; }
 
   // Nothing finalized is waiting to be handed to the committer or applied.
   bool idle() const { return !target_ && backlog_ == 0; }
@@ -303,7 +311,8 @@ class Core {
   void prune();
   void on_blocks(const crypto::PublicKey& peer, ByteView payload, Actions& out);
   std::optional<crypto::PublicKey> peer_for(uint32_t attempt, const Digest& salt) const;
-  bool forwards() const { return options_.validators.size() > 1 || !options_.validator; }
+  // Transactions go to the other validators unless this node is the only one.
+  bool forwards() const;
   void forward(const std::vector<const state::Transaction*>& txs, Actions& out);
   void reforward(Now now, Actions& out);
   void unpool(const Digest& tx_id);
@@ -312,9 +321,23 @@ class Core {
                                                     const crypto::PublicKey& proposer) const;
   void wake(Now now, Actions& out) const;
 
+  // Epochs (docs/consensus.md "Epochs"). The keys of epoch `e`, or null when the schedule does
+  // not know it (yet).
+  const std::vector<crypto::PublicKey>* validators_of(consensus::Epoch e) const;
+  // Whether a block at `height` can be judged: the schedule of the applied state fixes the
+  // validator set of every height up to two epochs past its height.
+  bool schedule_covers(uint64_t height) const;
+  // Validators of the epoch after the applied head and of every later one scheduled: where
+  // transactions go and whose block pushes are accepted.
+  bool is_validator_now_or_later(const crypto::PublicKey& k) const;
+  void load_schedule();
+
   ChainPort& chain_;
   CoreOptions options_;
-  consensus::View view_ = 0;  // the consensus engine's view (validators)
+  consensus::Round round_;  // the consensus engine's epoch and view (validators)
+  state::ValidatorSchedule schedule_;
+  std::vector<std::vector<crypto::PublicKey>> epoch_keys_;  // by epoch number
+  uint64_t schedule_height_ = 0;                            // the applied height it reflects
 
   std::unordered_map<Digest, Entry, DigestHash> blocks_;
   size_t block_bytes_ = 0;
@@ -330,7 +353,7 @@ class Core {
   std::optional<consensus::Context> propose_;
   uint64_t propose_since_ms_ = 0;  // when propose_ arrived
   std::vector<PendingVerify> verifies_;
-  std::optional<std::pair<consensus::View, Digest>> target_;
+  std::optional<std::pair<consensus::Round, Digest>> target_;
   std::map<Digest, Fetch> fetches_;
   std::optional<RangeFetch> range_;
   std::map<Digest, Mine> mine_;

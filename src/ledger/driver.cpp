@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "state/validator_set_state.h"
 
 namespace guts::ledger {
 
@@ -62,6 +63,9 @@ class Driver::ChainAdapter : public ChainPort {
     if (st.ok())
       for (const auto& tx : block.txs) d_.note_signature_checked(tx.id());
     return st;
+  }
+  std::optional<state::ValidatorSchedule> validator_schedule() const override {
+    return state::validator_schedule(d_.chain_.view(), d_.chain_.genesis());
   }
 
  private:
@@ -190,12 +194,12 @@ void Driver::certify(const consensus::Round& round, const Digest& payload) {
 
 void Driver::finalized(const consensus::Finalized& f) {
   if (opts_.on_finalized) opts_.on_finalized(f);
-  auto view = f.proposal.round.view;
+  auto round = f.proposal.round;
   auto digest = f.proposal.payload;
   auto at = now();  // finality latency counts from here, not from when the worker gets to it
-  post([view, digest, at](Core& core, Now now) {
+  post([round, digest, at](Core& core, Now now) {
     now.steady_ms = at.steady_ms;
-    return core.finalized(now, view, digest);
+    return core.finalized(now, round, digest);
   });
 }
 
@@ -223,7 +227,7 @@ void Driver::worker_loop() {
   std::optional<uint64_t> wake;
   auto run = [&](const Job& job) {
     Now t = now();
-    if (consensus_) core.consensus_view(consensus_->view());
+    if (consensus_) core.consensus_view(consensus_->round());
     Actions a;
     try {
       a = job(core, t);

@@ -43,14 +43,9 @@ Network::Network(NetworkOptions options) : opts_(std::move(options)) {
   cfg.listen_host = host;
   cfg.listen_port = port;
   cfg.channels = node_channels();
-  std::set<crypto::PublicKey> allowed;
-  for (const auto& v : opts_.validators) {
-    validator_keys_.push_back(v.key);
-    allowed.insert(v.key);
-  }
   auto identity = p2p::LocalIdentity::create(opts_.key, opts_.network_id);
   transport_ = std::make_unique<p2p::Transport>(identity, std::move(cfg));
-  transport_->set_allowed(std::move(allowed));
+  set_validators(opts_.validators);
   // Discovery and gossip (docs/p2p.md §5-6) own the gossip channel.
   p2p::DiscoveryConfig dcfg;
   for (const auto& b : opts_.bootstrap) dcfg.bootstrap.push_back(p2p::parse_bootstrap(b));
@@ -86,7 +81,28 @@ void Network::on_peer(PeerHandler handler) {
 }
 
 bool Network::is_validator(const crypto::PublicKey& k) const {
+  std::lock_guard lock(validators_mu_);
   return std::find(validator_keys_.begin(), validator_keys_.end(), k) != validator_keys_.end();
+}
+
+std::vector<crypto::PublicKey> Network::validator_keys() const {
+  std::lock_guard lock(validators_mu_);
+  return validator_keys_;
+}
+
+void Network::set_validators(std::vector<state::Validator> validators) {
+  std::set<crypto::PublicKey> allowed;
+  std::vector<crypto::PublicKey> keys;
+  for (const auto& v : validators) {
+    if (allowed.insert(v.key).second) keys.push_back(v.key);
+  }
+  {
+    std::lock_guard lock(validators_mu_);
+    if (keys == validator_keys_) return;
+    validators_ = std::move(validators);
+    validator_keys_ = std::move(keys);
+  }
+  transport_->set_allowed(std::move(allowed));
 }
 
 void Network::start() {
@@ -99,7 +115,7 @@ void Network::start() {
     return;
   }
   spdlog::info("p2p listening on {} (port {}), {} validator(s)", opts_.listen_addr,
-               transport_->port(), validator_keys_.size());
+               transport_->port(), validator_keys().size());
   dialer_ = std::thread([this] { dial_loop(); });
   discovery_->start();
 }
@@ -121,7 +137,7 @@ uint16_t Network::port() const {
 
 size_t Network::send_to_validators(uint64_t ch, ByteView payload) {
   size_t n = 0;
-  for (const auto& k : validator_keys_)
+  for (const auto& k : validator_keys())
     if (k != opts_.key.public_key()) n += transport_->send(k, ch, payload) ? 1 : 0;
   return n;
 }
@@ -129,21 +145,24 @@ size_t Network::send_to_validators(uint64_t ch, ByteView payload) {
 void Network::dial_loop() {
   // Keep a session to every validator we know an address for; the transport ignores dials to
   // peers that are connected, blocked or ourselves, and settles duplicate sessions.
-  std::vector<std::tuple<crypto::PublicKey, std::string, uint16_t>> targets;
-  for (const auto& v : opts_.validators) {
-    if (v.key == opts_.key.public_key() || v.p2p_address.empty()) continue;
-    try {
-      auto [host, port] = split_host_port(v.p2p_address);
-      targets.emplace_back(v.key, host, port);
-    } catch (const Error& e) {
-      spdlog::warn("genesis validator {}: {}", crypto::did_from_key(v.key), e.what());
-    }
-  }
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    for (const auto& [key, host, port] : targets)
-      if (!transport_->connected(key)) transport_->dial(key, host, port);
+    std::vector<state::Validator> validators;
+    {
+      std::lock_guard vlock(validators_mu_);
+      validators = validators_;
+    }
+    for (const auto& v : validators) {
+      if (v.key == opts_.key.public_key() || v.p2p_address.empty() || transport_->connected(v.key))
+        continue;
+      try {
+        auto [host, port] = split_host_port(v.p2p_address);
+        transport_->dial(v.key, host, port);
+      } catch (const Error& e) {
+        spdlog::warn("validator {}: {}", crypto::did_from_key(v.key), e.what());
+      }
+    }
     lock.lock();
     cv_.wait_for(lock, kDialInterval, [&] { return stop_; });
   }

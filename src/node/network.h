@@ -71,8 +71,11 @@ class Network {
   p2p::Discovery* discovery() { return listening_ ? discovery_.get() : nullptr; }
   bool listening() const { return listening_; }
   uint16_t port() const;
-  const std::vector<crypto::PublicKey>& validator_keys() const { return validator_keys_; }
+  std::vector<crypto::PublicKey> validator_keys() const;
   bool is_validator(const crypto::PublicKey& k) const;
+  // The validators of the current epoch and of those scheduled after it (docs/consensus.md
+  // "Epochs"): the consensus allow-list, the dial targets and where transactions go. Any thread.
+  void set_validators(std::vector<state::Validator> validators);
   // Sends to every validator but ourselves; returns how many accepted it.
   size_t send_to_validators(uint64_t channel, ByteView payload);
 
@@ -80,7 +83,9 @@ class Network {
   void dial_loop();
 
   NetworkOptions opts_;
-  std::vector<crypto::PublicKey> validator_keys_;
+  mutable std::mutex validators_mu_;
+  std::vector<state::Validator> validators_;       // guarded by validators_mu_
+  std::vector<crypto::PublicKey> validator_keys_;  // guarded by validators_mu_
   std::unique_ptr<p2p::Transport> transport_;
   std::unique_ptr<storage::Db> p2p_db_;
   std::unique_ptr<p2p::Discovery> discovery_;

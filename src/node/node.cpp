@@ -222,11 +222,15 @@ void Node::start() {
   bool in_set = std::any_of(genesis.validators.begin(), genesis.validators.end(),
                             [&](const state::Validator& v) { return v.key == key.public_key(); });
   const bool validator = c.validator;
-  if (validator && !in_set)
+  // A network whose validator set changes (state/validator_set.h) accepts a validator outside
+  // the genesis set: it follows until an epoch names it, and votes from then on.
+  if (validator && !in_set && !genesis.governance)
     throw Error(Code::kInvalidArgument,
                 "this node (" + crypto::did_from_key(key.public_key()) +
                     ") is not a validator of the genesis; run it with --no-validator to follow "
                     "the network as a full node");
+  if (validator && !in_set)
+    spdlog::info("this node is not in the genesis validator set: it votes once an epoch names it");
   if (!validator && in_set)
     spdlog::warn("this node's key is a validator's, but it runs as a full node: it will not vote");
   spdlog::info("role: {}", validator ? "validator" : "full node");
@@ -317,10 +321,22 @@ void Node::start() {
   impl_->finality_net = std::make_unique<FinalityNet>(*impl_->network);
   finality::RelayOptions fo;
   fo.rewrite_outgoing = c.seams.rewrite_finality_heads;
+  fo.hand_over_dir = c.data_dir / "finality";
   impl_->finality = std::make_unique<finality::FinalityRelay>(genesis, *impl_->finality_net,
-                                                              validator, std::move(fo));
+                                                              validator && in_set, std::move(fo));
   NodeConsensusOptions co;
   co.validator = validator;
+  // Epochs (docs/consensus.md "Epochs"): the network's validator list and the relay follow the
+  // schedule of the applied state.
+  co.on_epochs = [net = impl_->network.get(), f = impl_->finality.get()](
+                     const state::ValidatorSchedule& s, consensus::Epoch current, bool validating) {
+    std::vector<state::Validator> vs;
+    for (size_t e = current; e < s.epochs().size(); ++e)
+      for (const auto& v : s.epochs()[e].validators) vs.push_back(v);
+    net->set_validators(std::move(vs));
+    f->set_schedule(s, validating);
+  };
+  co.on_behind = [f = impl_->finality.get()](const crypto::PublicKey& peer) { f->behind(peer); };
   co.max_block_txs = c.max_block_txs;
   co.extra_votes = c.seams.extra_votes;
   co.forge_block = c.seams.forge_block;
@@ -355,9 +371,10 @@ void Node::start() {
   }
   impl_->consensus = std::make_unique<NodeConsensus>(*impl_->chain, *impl_->mempool, key,
                                                      *impl_->network, c.data_dir, std::move(co));
-  if (!validator)
-    impl_->finality->set_verified(
-        [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); });
+  // Full nodes apply what verified heads prove; a validator only hears heads it asked for (the
+  // hand-over of an epoch its engine could not finish).
+  impl_->finality->set_verified(
+      [n = impl_->consensus.get()](const consensus::Finalized& f) { n->finalized(f); });
   impl_->network->subscribe(
       p2p::channel::kFinality,
       [f = impl_->finality.get()](const crypto::PublicKey& peer, Bytes payload) {
@@ -369,9 +386,13 @@ void Node::start() {
   impl_->chain->add_commit_listener([f = impl_->finality.get(), c = impl_->chain.get(),
                                      db = impl_->db.get()](const state::Block& b) {
     f->applied(b);
-    // Proofs (state/smt.h, docs/verify.md): the certificate of every block it finalizes.
+    // Proofs (state/smt.h, docs/verify.md): the certificate of every block it finalizes, and of
+    // the last block of an epoch (the hand-over a light client follows to the next set).
     if (auto h = f->best(); h && h->block == b.id())
       state::store_finality_certificate(*db, c->schema(), b.header.height, h->certificate);
+    for (const auto& [epoch, h] : f->hand_overs())
+      if (h.block == b.id())
+        state::store_finality_certificate(*db, c->schema(), b.header.height, h.certificate);
   });
   observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
   // Webhooks (docs/webhooks.md): this node delivers the hooks that name it, from finalized
@@ -487,9 +508,9 @@ void Node::start() {
   }
   impl_->services->set_node_status([this, validator] {
     api::Services::NodeStatus st;
-    st.role = validator ? "validator" : "full";
+    st.role = impl_->consensus->validating() ? "validator" : "full";
     auto* d = impl_->consensus->driver();
-    st.view = d ? d->view() : impl_->finality->finalized_view();
+    st.view = d && d->active() ? d->view() : impl_->finality->finalized_view();
     st.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
     st.network_height = impl_->finality->network_height();
     st.storage_version = impl_->storage.version;
@@ -628,8 +649,10 @@ void Node::start() {
     in.max_lag = impl_->config.ready_max_lag;
     in.needs_peers = needs_peers;
     in.peers = impl_->network->listening() ? impl_->network->transport().peers().size() : 0;
-    auto* d = impl_->consensus->driver();  // validators: the engine entered a view
-    in.consensus_running = d ? d->view() > 0 : true;
+    // Validators of the current epoch: the engine entered a view (a validator outside the set
+    // follows, as a full node does).
+    auto* d = impl_->consensus->driver();
+    in.consensus_running = d && d->active() ? d->view() > 0 : true;
     return in;
   };
   if (c.metrics) {

@@ -129,8 +129,8 @@ Port port_of(Net& network) {
               [&network](Port::PeerHandler h) { network.on_peer(std::move(h)); },
               [&network] { return network.listening(); },
               [&network] {
-                return std::vector<crypto::PublicKey>(network.validator_keys().begin(),
-                                                      network.validator_keys().end());
+                auto keys = network.validator_keys();
+                return std::vector<crypto::PublicKey>(keys.begin(), keys.end());
               }};
 }
 

@@ -20,16 +20,20 @@ constexpr size_t kMaxEventsPerStep = 1024;
 }
 
 SimplexDriver::SimplexDriver(Options options, p2p::Transport& transport, DrivenApplication& app)
-    : engine_(options.engine),
-      participants_(options.engine.participants),
-      journal_dir_(std::move(options.journal_dir)),
+    : journal_dir_(std::move(options.journal_dir)),
       channels_(options.channels),
       extra_broadcasts_(std::move(options.extra_broadcasts)),
+      on_future_epoch_(std::move(options.on_future_epoch)),
       transport_(transport),
       app_(app),
       reserve_ahead_(std::max<View>(1, options.reserve_ahead)),
-      epoch_(std::chrono::steady_clock::now()) {
-  self_ = engine_.self();
+      clock_start_(std::chrono::steady_clock::now()) {
+  epoch_number_ = options.engine.epoch;
+  if (!options.passive) {
+    participants_ = options.engine.participants;
+    engine_ = std::make_unique<consensus::Engine>(std::move(options.engine));
+    self_ = engine_->self();
+  }
 }
 
 SimplexDriver::~SimplexDriver() {
@@ -40,11 +44,11 @@ Time SimplexDriver::now() const {
   // Milliseconds since the driver was created, starting at 1 (0 is "no time" nowhere, but keep
   // it monotonic and positive).
   return 1 + static_cast<Time>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - epoch_)
+                                   std::chrono::steady_clock::now() - clock_start_)
                                    .count());
 }
 
-void SimplexDriver::start() {
+std::vector<Output> SimplexDriver::open_engine() {
   std::filesystem::create_directories(journal_dir_);
   store_ = std::make_unique<consensus::FileJournalStore>(journal_dir_);
   journal_ = std::make_unique<consensus::Journal>(*store_);
@@ -65,7 +69,7 @@ void SimplexDriver::start() {
         floor = a.certificate;
     } catch (const std::exception&) {
     }
-    engine_.replay(r);
+    engine_->replay(r);
   }
   if (rs.discarded_bytes)
     spdlog::warn("consensus journal: discarded a torn tail of {} bytes in {} section(s)",
@@ -74,7 +78,7 @@ void SimplexDriver::start() {
   auto disk_guard = consensus::load_guard(journal_dir_);
   guard_ = consensus::guard_start_state(disk_guard, records);
   if (!disk_guard || *disk_guard != guard_) consensus::store_guard(journal_dir_, guard_);
-  engine_.set_signing_floor(guard_.floor);
+  engine_->set_signing_floor(guard_.floor);
   floor_ = guard_.floor;
   if (guard_.floor == consensus::kSignNothing) {
     if (participants_.size() == 1)
@@ -87,22 +91,35 @@ void SimplexDriver::start() {
       spdlog::warn(
           "consensus: no journal and no signing guard (wiped data directory?): not signing until "
           "2f+1 other validators were heard, then only above the views they are in");
-  } else if (guard_.floor > 0 && guard_.floor >= engine_.view()) {
+  } else if (guard_.floor > 0 && guard_.floor >= engine_->view()) {
     spdlog::warn("consensus: the journal was lost: not signing in views up to {}", guard_.floor);
   }
   std::vector<Output> outs;
-  outs.push_back(engine_.start(now()));
+  outs.push_back(engine_->start(now()));
   // The application may not have applied the latest finalization before a crash.
   if (floor)
     outs.back().reports.insert(outs.back().reports.begin(),
                                consensus::Finalized{floor->proposal, *floor, false});
-  spdlog::info("consensus: replayed {} journal records ({} blocks), view {}, finalized view {}",
-               records.size() - app_records, app_records, engine_.view(), engine_.last_finalized());
-  settle(now(), outs);
-  apply(outs);
-  deadline_ = engine_.next_deadline();
-  view_ = engine_.view();
-  finalized_ = engine_.last_finalized();
+  spdlog::info(
+      "consensus: epoch {}: replayed {} journal records ({} blocks), view {}, finalized view {}",
+      engine_->config().epoch, records.size() - app_records, app_records, engine_->view(),
+      engine_->last_finalized());
+  return outs;
+}
+
+void SimplexDriver::start() {
+  if (engine_) {
+    auto outs = open_engine();
+    settle(now(), outs);
+    apply(outs);
+    deadline_ = engine_->next_deadline();
+    view_ = engine_->view();
+    finalized_ = engine_->last_finalized();
+    active_ = true;
+  } else {
+    spdlog::info("consensus: not a validator of epoch {}: following finalized blocks",
+                 epoch_number_.load());
+  }
   {
     std::lock_guard lock(mu_);
     started_ = true;
@@ -156,6 +173,27 @@ void SimplexDriver::certified(const consensus::Round& round, const Digest& paylo
   push(Certified{round, payload, ok});
 }
 
+void SimplexDriver::switch_epoch(consensus::Epoch epoch, std::optional<consensus::Config> next,
+                                 std::filesystem::path journal_dir) {
+  push(SwitchEpoch{std::move(next), epoch, std::move(journal_dir)});
+}
+
+bool SimplexDriver::admit(const Message& m) {
+  if (!engine_) return false;
+  if (m.channel != consensus::Channel::kResolver) {
+    // Another epoch's vote or certificate: never the engine's business, never a fault.
+    auto e = consensus::message_epoch(m.payload);
+    const consensus::Epoch ours = engine_->config().epoch;
+    if (e && *e != ours) {
+      if (*e > ours && on_future_epoch_) on_future_epoch_(m.from, *e);
+      return false;
+    }
+  }
+  // A validator of another epoch is no participant of ours: its messages are dropped, not
+  // punished (the engine blocks unknown senders).
+  return std::find(participants_.begin(), participants_.end(), m.from) != participants_.end();
+}
+
 SimplexDriver::Stats SimplexDriver::stats() const {
   return Stats{view_.load(),  finalized_.load(),   steps_.load(),
                syncs_.load(), guard_syncs_.load(), floor_.load()};
@@ -168,7 +206,7 @@ void SimplexDriver::run() {
     bool due = deadline_ && *deadline_ <= t;
     if (queue_.empty() && !due) {
       if (deadline_) {
-        cv_.wait_until(lock, epoch_ + std::chrono::milliseconds(*deadline_ - 1));
+        cv_.wait_until(lock, clock_start_ + std::chrono::milliseconds(*deadline_ - 1));
       } else {
         cv_.wait(lock);
       }
@@ -197,27 +235,57 @@ void SimplexDriver::step(std::vector<Event>& events) {
   Time t = now();
   std::vector<Output> outs;
   outs.reserve(events.size() + 1);
+  auto current = [&](const consensus::Round& r) {
+    return engine_ && r.epoch == engine_->config().epoch;
+  };
   for (auto& ev : events) {
     if (auto* m = std::get_if<Message>(&ev)) {
-      outs.push_back(engine_.on_message(t, m->from, m->channel, m->payload));
+      if (admit(*m)) outs.push_back(engine_->on_message(t, m->from, m->channel, m->payload));
     } else if (auto* p = std::get_if<Proposed>(&ev)) {
+      if (!current(p->round)) continue;  // an answer for an epoch that is over
       if (!p->record.empty()) app_records_.emplace_back(p->round.view, std::move(p->record));
-      outs.push_back(engine_.on_proposed(t, p->round, p->payload));
+      outs.push_back(engine_->on_proposed(t, p->round, p->payload));
     } else if (auto* v = std::get_if<Verified>(&ev)) {
+      if (!current(v->round)) continue;
       if (!v->record.empty()) app_records_.emplace_back(v->round.view, std::move(v->record));
-      outs.push_back(engine_.on_verified(t, v->round, v->payload, v->valid));
+      outs.push_back(engine_->on_verified(t, v->round, v->payload, v->valid));
     } else if (auto* c = std::get_if<Certified>(&ev)) {
-      outs.push_back(engine_.on_certified(t, c->round, c->payload, c->ok));
+      if (!current(c->round)) continue;
+      outs.push_back(engine_->on_certified(t, c->round, c->payload, c->ok));
+    } else if (auto* sw = std::get_if<SwitchEpoch>(&ev)) {
+      if (sw->epoch <= epoch_number_.load()) continue;  // not after ours: stale
+      // What the old engine produced leaves (journaled) before it goes.
+      settle(t, outs);
+      apply(outs);
+      outs.clear();
+      spdlog::info("consensus: epoch {} ends; epoch {} begins ({})", epoch_number_.load(),
+                   sw->epoch, sw->next ? "validating" : "not a validator: following");
+      engine_.reset();
+      journal_.reset();
+      store_.reset();
+      app_records_.clear();
+      deadline_.reset();
+      participants_.clear();
+      epoch_number_ = sw->epoch;
+      active_ = false;
+      if (sw->next) {
+        journal_dir_ = sw->journal_dir;
+        participants_ = sw->next->participants;
+        engine_ = std::make_unique<consensus::Engine>(std::move(*sw->next));
+        self_ = engine_->self();
+        outs = open_engine();
+        active_ = true;
+      }
     }
   }
-  if (deadline_ && *deadline_ <= t) outs.push_back(engine_.on_timer(t));
+  if (engine_ && deadline_ && *deadline_ <= t) outs.push_back(engine_->on_timer(t));
   settle(t, outs);
   apply(outs);
-  deadline_ = engine_.next_deadline();
+  deadline_ = engine_ ? engine_->next_deadline() : std::nullopt;
   // A deadline the engine keeps in the past would spin; it is re-checked a millisecond later.
   if (deadline_ && *deadline_ <= t) deadline_ = t + 1;
-  view_.store(engine_.view(), std::memory_order_relaxed);
-  finalized_.store(engine_.last_finalized(), std::memory_order_relaxed);
+  view_.store(engine_ ? engine_->view() : 0, std::memory_order_relaxed);
+  finalized_.store(engine_ ? engine_->last_finalized() : 0, std::memory_order_relaxed);
   ++steps_;
 }
 
@@ -238,11 +306,12 @@ void SimplexDriver::settle(Time t, std::vector<Output>& outs) {
     }
     // `reqs` is not used after this point: push_back may reallocate `outs`.
     for (const auto& [req, ok] : answered)
-      outs.push_back(engine_.on_certified(t, req.round, req.payload, ok));
+      outs.push_back(engine_->on_certified(t, req.round, req.payload, ok));
   }
 }
 
 void SimplexDriver::apply(std::vector<Output>& outs) {
+  if (!engine_) return;  // passive: nothing to journal, send or report
   // 1. Journal, one sync.
   for (auto& [view, record] : app_records_) journal_->append(view, record);
   app_records_.clear();
@@ -260,7 +329,7 @@ void SimplexDriver::apply(std::vector<Output>& outs) {
       spdlog::info("consensus: recovery done: signing again in views above {}", *o.signing_floor);
   }
   auto guard =
-      consensus::guard_after_step(guard_, signed_through, engine_.signing_floor(), reserve_ahead_);
+      consensus::guard_after_step(guard_, signed_through, engine_->signing_floor(), reserve_ahead_);
   if (guard != guard_) {
     consensus::store_guard(journal_dir_, guard);
     guard_ = guard;

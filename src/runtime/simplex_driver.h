@@ -21,6 +21,14 @@
 // a validator whose journal was lost (a wiped data directory that kept node.key) starts with a
 // signing floor and signs nothing it may have signed before. Each step that signs beyond the
 // guard's reservation rewrites it (fsync) after the journal sync and before the sends.
+//
+// Epochs (docs/consensus.md "Epochs"): a network whose validator set changes runs one engine per
+// epoch. switch_epoch() replaces the engine at a boundary — the next epoch's engine with its own
+// journal directory (views start again at 1), or none when this node does not validate that
+// epoch (passive: consensus messages are dropped). Votes and certificates of another epoch never
+// reach the engine: they are dropped without blocking the sender (an honest validator switches a
+// moment before or after us), and one of a LATER epoch is reported (on_future_epoch) so the node
+// can fetch the finalization that ends ours.
 #pragma once
 
 #include <atomic>
@@ -80,6 +88,11 @@ class SimplexDriver {
     // Test seam (byzantine test doubles only; empty in production): extra messages broadcast
     // after each broadcast on a consensus channel (p2p channel id, the payload sent).
     std::function<std::vector<Bytes>(uint64_t p2p_channel, ByteView payload)> extra_broadcasts;
+    // Start without an engine: this node does not validate the first epoch (`engine` then only
+    // names the epoch).
+    bool passive = false;
+    // A vote or certificate of a later epoch arrived from `peer` (driver thread; must not block).
+    std::function<void(const crypto::PublicKey& peer, consensus::Epoch epoch)> on_future_epoch;
     explicit Options(consensus::Config e) : engine(std::move(e)) {}
   };
 
@@ -111,11 +124,21 @@ class SimplexDriver {
   void verified(const consensus::Round& round, const Digest& payload, bool valid,
                 Bytes record = {});
   void certified(const consensus::Round& round, const Digest& payload, bool ok);
+  // An epoch boundary: run `next` (epoch `epoch`, journal in `journal_dir`) from now on, or no
+  // engine when this node does not validate it. Takes effect on the driver thread, after the
+  // events queued before it. An epoch not after the current one is ignored.
+  void switch_epoch(consensus::Epoch epoch, std::optional<consensus::Config> next,
+                    std::filesystem::path journal_dir);
 
   // The engine's current view (relaxed; for the application's staleness checks).
   consensus::View view() const { return view_.load(std::memory_order_relaxed); }
+  // The engine's epoch and view (relaxed).
+  consensus::Round round() const {
+    return {epoch_number_.load(std::memory_order_relaxed), view_.load(std::memory_order_relaxed)};
+  }
+  // Whether an engine runs (this node validates the current epoch).
+  bool active() const { return active_.load(std::memory_order_relaxed); }
   Stats stats() const;
-  const std::vector<crypto::PublicKey>& participants() const { return participants_; }
 
  private:
   struct Message {
@@ -139,22 +162,32 @@ class SimplexDriver {
     Digest payload;
     bool ok;
   };
-  using Event = std::variant<Message, Proposed, Verified, Certified>;
+  struct SwitchEpoch {
+    std::optional<consensus::Config> next;
+    consensus::Epoch epoch = 0;
+    std::filesystem::path journal_dir;
+  };
+  using Event = std::variant<Message, Proposed, Verified, Certified, SwitchEpoch>;
 
   void push(Event e);
   void run();
   void step(std::vector<Event>& events);
+  // Opens the journal of the current engine, replays it and starts the engine: its outputs.
+  std::vector<consensus::Output> open_engine();
+  // Whether a message may reach the engine (its epoch, its sender).
+  bool admit(const Message& m);
   // Answers certify requests the application can answer at once, chaining the engine's outputs.
   void settle(consensus::Time now, std::vector<consensus::Output>& outs);
   void apply(std::vector<consensus::Output>& outs);
   consensus::Time now() const;
 
-  consensus::Engine engine_;
+  std::unique_ptr<consensus::Engine> engine_;  // null: passive (not a validator of the epoch)
   std::vector<crypto::PublicKey> participants_;
   uint32_t self_ = 0;
   std::filesystem::path journal_dir_;
   ChannelMap channels_;
   const std::function<std::vector<Bytes>(uint64_t, ByteView)> extra_broadcasts_;  // test seam
+  const std::function<void(const crypto::PublicKey&, consensus::Epoch)> on_future_epoch_;
   p2p::Transport& transport_;
   DrivenApplication& app_;
   std::unique_ptr<consensus::FileJournalStore> store_;
@@ -163,7 +196,7 @@ class SimplexDriver {
   consensus::GuardState guard_;                                 // as on disk
   std::vector<std::pair<consensus::View, Bytes>> app_records_;  // of the current step
   std::optional<consensus::Time> deadline_;
-  std::chrono::steady_clock::time_point epoch_;
+  std::chrono::steady_clock::time_point clock_start_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -172,6 +205,8 @@ class SimplexDriver {
   bool started_ = false;
   std::thread thread_;
   std::atomic<consensus::View> view_{0};
+  std::atomic<consensus::Epoch> epoch_number_{0};
+  std::atomic<bool> active_{false};
   std::atomic<consensus::View> finalized_{0};
   std::atomic<uint64_t> steps_{0}, syncs_{0}, guard_syncs_{0};
   std::atomic<consensus::View> floor_{0};

@@ -5,6 +5,7 @@
 #include "codec/codec.h"
 #include "crypto/hash.h"
 #include "state/smt.h"
+#include "state/validator_set.h"
 
 namespace guts::state {
 
@@ -133,24 +134,42 @@ void Chain::write_genesis() {
     Executor ex(schema_, {genesis_.chain_id, 0, genesis_.genesis_time_ms});
     ApplyOptions opts;
     opts.signature_verified = true;
+    std::map<std::string, uint64_t> nonces;  // by username
+    auto apply = [&](const GenesisAccount& a, TxBody body, const std::string& what) {
+      Transaction tx;
+      tx.chain_id = genesis_.chain_id;
+      tx.author = tx.signer = a.key;
+      tx.nonce = ++nonces[a.username];
+      tx.timestamp_ms = genesis_.genesis_time_ms;
+      tx.body = std::move(body);
+      opts.expected_nonce = tx.nonce;
+      Status st = ex.apply(scratch, tx, opts);
+      if (!st.ok())
+        throw Error(Code::kInvalidArgument,
+                    "genesis account " + a.username + ": " + what + ": " + st.message());
+    };
     for (const auto& a : genesis_.accounts) {
-      uint64_t nonce = 0;
-      auto apply = [&](TxBody body, const std::string& what) {
-        Transaction tx;
-        tx.chain_id = genesis_.chain_id;
-        tx.author = tx.signer = a.key;
-        tx.nonce = ++nonce;
-        tx.timestamp_ms = genesis_.genesis_time_ms;
-        tx.body = std::move(body);
-        opts.expected_nonce = nonce;
-        Status st = ex.apply(scratch, tx, opts);
-        if (!st.ok())
-          throw Error(Code::kInvalidArgument,
-                      "genesis account " + a.username + ": " + what + ": " + st.message());
-      };
-      apply(RegisterUser{a.username}, "username");
+      apply(a, RegisterUser{a.username}, "username");
       for (const auto& r : a.repositories)
-        apply(CreateRepo{r, "", false, "main"}, "repository " + r);
+        apply(a, CreateRepo{r, "", false, "main"}, "repository " + r);
+    }
+    // The governing organization (state/validator_set.h): created by its first owner, the
+    // others added as owners, and its key recorded as the network's governance.
+    if (const auto& gov = genesis_.governance) {
+      auto account = [&](const std::string& name) -> const GenesisAccount& {
+        for (const auto& a : genesis_.accounts)
+          if (a.username == name) return a;
+        throw Error(Code::kInvalidArgument, "genesis: governance owner " + name + " is unknown");
+      };
+      const auto& first = account(gov->owners.front());
+      apply(first, CreateOrg{gov->organization, "", ""}, "governing organization");
+      auto org = StateView(schema_, scratch).account_by_username(gov->organization);
+      if (!org) throw Error(Code::kInternal, "genesis: the governing organization was not created");
+      for (size_t i = 1; i < gov->owners.size(); ++i)
+        apply(first, SetOrgMember{org->key, account(gov->owners[i]).key, kMemberAdd, kOrgOwner},
+              "governing organization owner " + gov->owners[i]);
+      scratch.put(schema_.governance, kNetworkGovernanceKey,
+                  encode_network_governance({org->key, gov->epoch_length}));
     }
     scratch.write_to(b);
   }

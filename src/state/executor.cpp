@@ -16,6 +16,7 @@
 #include "state/rules.h"
 #include "state/runner_policy_state.h"
 #include "state/ssh_keys_state.h"
+#include "state/validator_set_state.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -120,6 +121,9 @@ uint64_t required_scope(TxKind kind) {
     // Placeholder claims and their confirmation: account and repository administration.
     case TxKind::kClaimPlaceholder:
     case TxKind::kConfirmPlaceholder:
+      return kScopeRepo;
+    // A validator set change: administration of the governing organization.
+    case TxKind::kSetValidatorSet:
       return kScopeRepo;
     default:
       return 0;  // identity operations: only the author's own key
@@ -361,6 +365,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_claim_placeholder(s_, state, tx, b, now);
         } else if constexpr (std::is_same_v<T, ConfirmPlaceholder>) {
           return apply_confirm_placeholder(s_, state, tx, b, now);
+        } else if constexpr (std::is_same_v<T, SetValidatorSet>) {
+          return apply_set_validator_set(s_, state, tx, b, ctx_.height, now);
         } else {
           return apply_collab(state, tx);
         }

@@ -1,5 +1,6 @@
 #include "state/genesis.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "codec/codec.h"
@@ -22,6 +23,11 @@ Bytes Genesis::encode() const {
       w.fixed(a.key).str(a.username).varint(a.repositories.size());
       for (const auto& r : a.repositories) w.str(r);
     }
+  }
+  if (governance) {
+    w.str("governance").str(governance->organization).varint(governance->owners.size());
+    for (const auto& o : governance->owners) w.str(o);
+    w.varint(governance->epoch_length);
   }
   return w.take();
 }
@@ -55,12 +61,18 @@ std::string Genesis::to_json() const {
                       {"repositories", a.repositories}});
     j["accounts"] = accs;
   }
+  if (governance)
+    j["governance"] = {{"organization", governance->organization},
+                       {"owners", governance->owners},
+                       {"epoch_length", governance->epoch_length}};
   return j.dump(2) + "\n";
 }
 
 namespace {
 constexpr size_t kMaxGenesisAccounts = 10000;
 constexpr size_t kMaxGenesisRepositories = 1000;
+constexpr uint64_t kMinEpochLength = 2;
+constexpr uint64_t kMaxEpochLength = 1'000'000'000;
 }  // namespace
 
 Genesis Genesis::from_json(std::string_view text) {
@@ -106,6 +118,25 @@ Genesis Genesis::from_json(std::string_view text) {
         }
         g.accounts.push_back(std::move(acc));
       }
+    }
+    if (j.contains("governance")) {
+      const auto& gj = j["governance"];
+      GenesisGovernance gov;
+      gov.organization = gj.at("organization").get<std::string>();
+      gov.epoch_length = gj.at("epoch_length").get<uint64_t>();
+      if (gov.epoch_length < kMinEpochLength || gov.epoch_length > kMaxEpochLength)
+        throw bad("governance.epoch_length must be " + std::to_string(kMinEpochLength) + " to " +
+                  std::to_string(kMaxEpochLength) + " blocks");
+      if (gj.at("owners").size() > kMaxGenesisAccounts) throw bad("too many governance owners");
+      for (const auto& o : gj.at("owners")) {
+        auto name = o.get<std::string>();
+        bool known = std::any_of(g.accounts.begin(), g.accounts.end(),
+                                 [&](const GenesisAccount& a) { return a.username == name; });
+        if (!known) throw bad("governance owner " + name + " is not a genesis account");
+        gov.owners.push_back(std::move(name));
+      }
+      if (gov.owners.empty()) throw bad("governance needs at least one owner");
+      g.governance = std::move(gov);
     }
     return g;
   } catch (const nlohmann::json::exception& e) {

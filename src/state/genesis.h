@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@ struct GenesisAccount {
   std::vector<std::string> repositories;  // names; public, default branch "main"
 };
 
+// A network governed by an organization (state/validator_set.h): the organization `login` is
+// created with the genesis, owned by the genesis accounts named in `owners` (the first creates
+// it), and its owners may change the validator set at multiples of `epoch_length` blocks.
+struct GenesisGovernance {
+  std::string organization;
+  std::vector<std::string> owners;  // usernames of genesis accounts
+  uint64_t epoch_length = 0;
+};
+
 struct Genesis {
   std::string chain_id;
   uint64_t genesis_time_ms = 0;
@@ -31,10 +41,11 @@ struct Genesis {
   uint64_t leader_timeout_ms = 1000;
   uint64_t certification_timeout_ms = 2000;
   uint64_t timeout_retry_ms = 10000;
-  std::vector<GenesisAccount> accounts;  // applied before block 1, in order
+  std::vector<GenesisAccount> accounts;         // applied before block 1, in order
+  std::optional<GenesisGovernance> governance;  // absent: the validator set never changes
 
-  // Canonical encoding; the genesis id (parent of block 1) is its SHA-256. The accounts are
-  // appended only when there are some, so a genesis without them keeps its id.
+  // Canonical encoding; the genesis id (parent of block 1) is its SHA-256. The accounts and the
+  // governance are appended only when present, so a genesis without them keeps its id.
   Bytes encode() const;
   Digest id() const;
   // The state root before block 1 (commits to the accounts through the id).

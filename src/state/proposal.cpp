@@ -30,6 +30,7 @@ constexpr ActionName kActionNames[] = {
     {kActChangePolicy, "change_quorum_policy"},
     {kActMergeProtected, "merge_protected_branch"},
     {kActChangeProtection, "change_branch_protection"},
+    {kActChangeValidators, "change_validator_set"},
 };
 constexpr const char* kStateNames[] = {"",        "open",   "executed", "rejected",
                                        "expired", "failed", "cancelled"};
@@ -89,6 +90,7 @@ bool quorum_action_fits(uint8_t scope_kind, uint8_t action) {
     case kActChangeProtection:
       return scope_kind == kQuorumOnRepo;
     case kActAddOrgOwner:
+    case kActChangeValidators:
       return scope_kind == kQuorumOnOrg;
     case kActChangePolicy:
       return scope_kind == kQuorumOnRepo || scope_kind == kQuorumOnOrg;
@@ -146,6 +148,7 @@ bool proposable_kind(uint32_t kind) {
     case TxKind::kMergePullRequest:
     case TxKind::kSetBranchProtection:
     case TxKind::kDeleteBranchProtection:
+    case TxKind::kSetValidatorSet:
       return true;
     default:
       return false;

@@ -48,8 +48,9 @@ enum QuorumAction : uint8_t {
   kActChangePolicy = 4,      // SetQuorumPolicy of the same scope (either scope)
   kActMergeProtected = 5,    // moving a protected branch: UpdateRefs, MergePullRequest
   kActChangeProtection = 6,  // Set/DeleteBranchProtection
+  kActChangeValidators = 7,  // SetValidatorSet (the network's governing organization)
 };
-inline constexpr uint8_t kMaxQuorumAction = kActChangeProtection;
+inline constexpr uint8_t kMaxQuorumAction = kActChangeValidators;
 
 enum ProposalState : uint8_t {
   kProposalOpen = 1,

@@ -17,6 +17,7 @@
 #include "state/proposal_actions.h"
 #include "state/protection.h"
 #include "state/rejections.h"
+#include "state/validator_set_state.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -178,6 +179,10 @@ std::optional<CoveredAction> classify_action(const StateView& view, const Transa
         } else if constexpr (std::is_same_v<T, DeleteBranchProtection>) {
           repo_scope.repo_id = b.repo_id;
           return CoveredAction{repo_scope, kActChangeProtection};
+        } else if constexpr (std::is_same_v<T, SetValidatorSet>) {
+          auto gov = network_governance(view);
+          if (!gov) return std::nullopt;  // refused by the action's own rule
+          return CoveredAction{{kQuorumOnOrg, 0, gov->org}, kActChangeValidators};
         } else {
           return std::nullopt;
         }

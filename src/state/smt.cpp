@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "crypto/hash.h"
 #include "state/rules.h"
+#include "state/validator_set.h"
 #include "state/view.h"
 
 namespace guts::state {
@@ -207,6 +208,18 @@ std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id) 
   return s;
 }
 
+namespace {
+
+void add_validator_leaf(SmtOverlay& tree, std::string_view encoded_change) {
+  auto change = decode_validator_change(encoded_change);
+  Bytes enc(encoded_change.begin(), encoded_change.end());
+  Digest v = crypto::sha256(enc);
+  tree.set(validator_tree_key(change.activation_height), v);
+  tree.add_preimage(v, std::move(enc));
+}
+
+}  // namespace
+
 void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& before,
                      const Overlay& after) {
   std::set<uint64_t> touched;
@@ -215,6 +228,16 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
         (cf == schema.refs.index && key.size() >= 8))
       touched.insert(storage::read_be64(key.substr(0, 8)));
   });
+  // Validator set changes (state/validator_set.h): a leaf per change, added when executed.
+  std::vector<std::string> changes;
+  after.for_each_written([&](int cf, std::string_view key) {
+    if (cf == schema.governance.index && key.starts_with(kValidatorChangePrefix))
+      changes.emplace_back(key);
+  });
+  for (const auto& key : changes) {
+    auto v = after.get(schema.governance, key);
+    if (v) add_validator_leaf(tree, *v);
+  }
   StateView old_view(schema, before), new_view(schema, after);
   for (uint64_t id : touched) {
     auto was = repo_state_of(old_view, id);
@@ -249,11 +272,17 @@ void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state
     tree.set(repo_tree_key(s->owner_login, s->name), v);
     tree.add_preimage(v, std::move(enc));
   }
+  std::vector<std::string> changes;
+  state.scan_prefix(schema.governance, kValidatorChangePrefix,
+                    [&](std::string_view, std::string_view v) {
+                      changes.emplace_back(v);
+                      return true;
+                    });
+  for (const auto& c : changes) add_validator_leaf(tree, c);
 }
 
-std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
-                                         uint64_t height, std::string_view owner_login,
-                                         std::string_view name) {
+std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
+                                        uint64_t height, const Digest& key) {
   auto from = db.get(schema.meta, kSmtFromKey);
   if (!from || height < storage::read_be64(*from)) return std::nullopt;
   auto roots = db.get(schema.meta, smt_roots_key(height));
@@ -263,15 +292,21 @@ std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& sc
   std::copy_n(roots->begin(), 32, p.history.begin());
   std::copy_n(roots->begin() + 32, 32, p.repos_root.begin());
   p.version = uint8_t((*roots)[64]);
-  p.key = repo_tree_key(owner_login, name);
+  p.key = key;
   SmtDbReader tree(db, schema.meta, height);
   p.proof = smt_prove(tree, p.key);
   if (p.proof.terminal && p.proof.terminal->key == p.key) {
     auto pre = db.get(schema.meta, smt_preimage_key(p.proof.terminal->value));
-    GUTS_ASSERT(pre.has_value(), "repository tree leaf without its state");
+    GUTS_ASSERT(pre.has_value(), "tree leaf without its preimage");
     p.state = Bytes(pre->begin(), pre->end());
   }
   return p;
+}
+
+std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
+                                         uint64_t height, std::string_view owner_login,
+                                         std::string_view name) {
+  return prove_key_at(db, schema, height, repo_tree_key(owner_login, name));
 }
 
 namespace {

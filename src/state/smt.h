@@ -1,7 +1,9 @@
 // The authenticated repository tree (docs/protocol.md §4.4): a sparse Merkle tree over 256-bit
 // keys whose root a version-2 block header commits to through its state root (state/block.h).
 // One leaf per repository: key = repo_tree_key(owner login, name), value = repo_state_hash(...)
-// over the repository's id, owner, visibility, default branch and sorted ref set.
+// over the repository's id, owner, visibility, default branch and sorted ref set; and one per
+// validator set change (state/validator_set.h): key = validator_tree_key(activation height),
+// value = SHA-256 of the change's record.
 //
 // Hashing (SHA-256): an empty subtree is 32 zero bytes; a subtree holding exactly one leaf
 // hashes to leaf(k, v) = H(0x00 ‖ k ‖ v) wherever it sits; any other subtree is
@@ -109,6 +111,10 @@ struct RepoProofAt {
 std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
                                          uint64_t height, std::string_view owner_login,
                                          std::string_view name);
+// The same for any key of the tree (a validator set change: validator_tree_key); `state` is
+// then the leaf's preimage (the change's encoding).
+std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
+                                        uint64_t height, const Digest& key);
 
 // Finalization certificates kept for proofs (family `local`, node-local): the certificate of
 // the block at `height`, stored by the node when that block is applied and this node holds

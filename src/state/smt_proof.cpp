@@ -121,6 +121,12 @@ Digest repo_tree_key(std::string_view owner_login, std::string_view name) {
   return crypto::sha256(w.data());
 }
 
+Digest validator_tree_key(uint64_t activation_height) {
+  codec::Writer w;
+  w.str("guts/validator-set").u64be(activation_height);
+  return crypto::sha256(w.data());
+}
+
 Bytes encode_repo_state(const RepoState& r) {
   codec::Writer w(256 + r.refs.size() * 64);
   w.str("guts/repo-state")

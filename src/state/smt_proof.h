@@ -59,6 +59,13 @@ SmtClaim smt_evaluate(const SmtProof& proof, const Digest& key);
 // key = SHA-256(str("guts/repo-key") ‖ str(fold_case(owner) "/" fold_case(name))).
 Digest repo_tree_key(std::string_view owner_login, std::string_view name);
 
+// ---- validator set changes as leaves (state/validator_set.h) ----
+
+// key = SHA-256(str("guts/validator-set") ‖ u64be(activation height)); the leaf's value is the
+// SHA-256 of the stored ValidatorChange encoding. Leaves are only ever added, so the tree of the
+// last block of an epoch proves the change that starts the next one (docs/verify.md).
+Digest validator_tree_key(uint64_t activation_height);
+
 struct RepoState {
   uint64_t id = 0;
   crypto::PublicKey owner{};

@@ -188,6 +188,9 @@ const char* tx_kind_name(TxKind kind) {
       return "claim_placeholder";
     case TxKind::kConfirmPlaceholder:
       return "confirm_placeholder";
+    // Validator set changes (state/validator_set.h).
+    case TxKind::kSetValidatorSet:
+      return "set_validator_set";
   }
   return "unknown";
 }
@@ -249,6 +252,8 @@ TxKind kind_of(const TxBody& body) {
         // Placeholder identities (state/placeholder.h).
         if constexpr (std::is_same_v<T, ClaimPlaceholder>) return TxKind::kClaimPlaceholder;
         if constexpr (std::is_same_v<T, ConfirmPlaceholder>) return TxKind::kConfirmPlaceholder;
+        // Validator set changes (state/validator_set.h).
+        if constexpr (std::is_same_v<T, SetValidatorSet>) return TxKind::kSetValidatorSet;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -315,6 +320,8 @@ Bytes encode_body(const TxBody& body) {
           encode_claim_placeholder(w, b);
         } else if constexpr (std::is_same_v<T, ConfirmPlaceholder>) {
           encode_confirm_placeholder(w, b);
+        } else if constexpr (std::is_same_v<T, SetValidatorSet>) {
+          encode_set_validator_set(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -578,6 +585,10 @@ TxBody decode_body(TxKind kind, ByteView data) {
       break;
     case TxKind::kConfirmPlaceholder:
       out = decode_confirm_placeholder(r);
+      break;
+    // Validator set changes (state/validator_set.h).
+    case TxKind::kSetValidatorSet:
+      out = decode_set_validator_set(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

@@ -30,6 +30,7 @@
 #include "state/reputation.h"
 #include "state/runner_policy.h"
 #include "state/ssh_keys.h"
+#include "state/validator_set.h"
 
 namespace guts::state {
 
@@ -128,6 +129,8 @@ enum class TxKind : uint32_t {
   // Placeholder identities of migrated items (state/placeholder.h).
   kClaimPlaceholder = 65,
   kConfirmPlaceholder = 66,
+  // Validator set changes by the governing organization (state/validator_set.h).
+  kSetValidatorSet = 74,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -222,7 +225,9 @@ using TxBody =
                  // placeholder claims (kinds 65-66, explicit in kind_of)
                  ClaimPlaceholder, ConfirmPlaceholder,
                  // scheduled CI runs (kinds 67 and 73, explicit in kind_of)
-                 SetSchedules, TriggerSchedule>;
+                 SetSchedules, TriggerSchedule,
+                 // validator set changes (kind 74, explicit in kind_of)
+                 SetValidatorSet>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

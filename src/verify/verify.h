@@ -14,6 +14,14 @@
 //   5. the state's SHA-256 is the proven leaf value and names the asked owner and repository
 //      (or the proof proves absence and no state is given).
 // Any failure throws guts::Error(kInvalidArgument) saying which step failed.
+//
+// Validator set changes (docs/verify.md "Validator set changes"): a certificate is checked
+// against the set of its epoch. The anchor starts with the genesis set (epoch 0) and learns
+// later sets by follow_epochs over the chain a node serves (GET /api/guts/proofs/validators):
+// for epoch k, the hand-over — the last block of epoch k-1, finalized by epoch k-1's set (steps
+// 1-3 above) — and the Merkle proof that its tree holds the change activating at the next
+// height (key validator_tree_key(height + 1), value the SHA-256 of the change's record), whose
+// validators are epoch k's set.
 #pragma once
 
 #include <optional>
@@ -27,8 +35,11 @@ namespace guts::verify {
 
 struct TrustAnchor {
   std::string chain_id;
-  std::vector<crypto::PublicKey> validators;
+  std::vector<crypto::PublicKey> validators;                 // epoch 0: the genesis set
+  std::vector<std::vector<crypto::PublicKey>> later_epochs;  // epoch k at index k-1 (followed)
   static TrustAnchor from_genesis(const state::Genesis& g);
+  // The set of `epoch`, or null when it was not followed yet.
+  const std::vector<crypto::PublicKey>* set_of(uint64_t epoch) const;
   std::string consensus_namespace() const { return "guts/" + chain_id; }
 };
 
@@ -51,6 +62,25 @@ struct VerifiedRepo {
 
 VerifiedRepo verify_repo_proof(const TrustAnchor& anchor, const RepoProofBundle& bundle,
                                std::string_view owner, std::string_view name);
+
+// One epoch of the validator-set chain (GET /api/guts/proofs/validators).
+struct EpochLink {
+  uint64_t epoch = 0;  // the epoch this link proves the set of (>= 1)
+  Bytes header;        // the hand-over block: the last block of epoch - 1
+  Bytes certificate;   // its finalization, by epoch - 1's set
+  state::Digest history{};
+  state::Digest repos_root{};
+  Bytes proof;   // state::SmtProof of validator_tree_key(header height + 1)
+  Bytes change;  // the state::ValidatorChange record
+};
+
+// Extends `anchor` with the links, in order from the first epoch it does not know; links of
+// epochs it knows are skipped. Throws guts::Error(kInvalidArgument) at the first link that does
+// not verify (the epochs before it stay learned).
+void follow_epochs(TrustAnchor& anchor, const std::vector<EpochLink>& links);
+std::vector<EpochLink> epoch_links_from_json(std::string_view text);
+// The epoch an encoded certificate names (unverified); throws kInvalidArgument when malformed.
+uint64_t certificate_epoch(ByteView certificate);
 
 // The bundle's fields from the proof endpoint's JSON (hex strings; at most 64 MiB of text).
 // Throws guts::Error(kInvalidArgument) when a field is missing or malformed.

@@ -3,6 +3,7 @@
 
 #include "core/time.h"
 #include "crypto/did.h"
+#include "state/validator_set_state.h"
 #include "web/pages.h"
 #include "web/repo_view.h"
 
@@ -125,15 +126,41 @@ api::Response network_page(WebEnv& env, api::Request&) {
   row("Head", hex_encode(head.id));
   row("State root", hex_encode(head.state_root));
   h.raw("</table></div></div>");
-  h.raw("<h2>Validators</h2><div class=\"box\"><ul class=\"list validators\">");
-  for (const auto& v : g.validators) {
-    h.raw("<li><code>") << crypto::did_from_key(v.key) << Safe{"</code>"};
-    if (!v.p2p_address.empty())
-      h.raw(" <span class=\"muted\">") << v.p2p_address << Safe{"</span>"};
-    h.raw("</li>");
+  // The validator schedule (docs/governance.md "Validator set changes"): every epoch the state
+  // knows, the current one marked.
+  auto schedule = state::validator_schedule(view, g);
+  auto gov = state::network_governance(view);
+  h.raw("<h2>Validators</h2>");
+  if (gov) {
+    auto org = view.account(gov->org);
+    h.raw("<p class=\"muted governance\">Governed by ");
+    if (org)
+      h.raw("<a href=\"/") << org->username << Safe{"\">"} << org->username << Safe{"</a>"};
+    else
+      h << crypto::did_from_key(gov->org);
+    h << ": the validator set may change every " << std::to_string(gov->epoch_length) << " blocks.";
+    h.raw("</p>");
+  }
+  const auto current = schedule.at_height(head.height + 1).number;
+  for (const auto& e : schedule.epochs()) {
+    auto last = schedule.last_height(e.number);
+    h.raw("<div class=\"box epoch\" data-epoch=\"") << std::to_string(e.number) << Safe{"\">"};
+    h.raw("<div class=\"header\">Epoch ")
+        << std::to_string(e.number) << " · heights " << std::to_string(e.first_height) << "–"
+        << (last ? std::to_string(*last) : std::string());
+    if (e.number == current) h.raw(" <span class=\"label\">current</span>");
+    if (e.number > current) h.raw(" <span class=\"label\">scheduled</span>");
+    h.raw("</div><ul class=\"list validators\">");
+    for (const auto& v : e.validators) {
+      h.raw("<li><code>") << crypto::did_from_key(v.key) << Safe{"</code>"};
+      if (!v.p2p_address.empty())
+        h.raw(" <span class=\"muted\">") << v.p2p_address << Safe{"</span>"};
+      h.raw("</li>");
+    }
+    h.raw("</ul></div>");
   }
   h.raw(
-      "</ul></div><h2>Latest finalized blocks</h2><div class=\"box\"><table class=\"files "
+      "<h2>Latest finalized blocks</h2><div class=\"box\"><table class=\"files "
       "blocks\">");
   for (uint64_t height = head.height, n = 0; height >= 1 && n < 10; --height, ++n) {
     auto block = env.svc.chain().block_at(height);

@@ -327,11 +327,13 @@ TEST(Engine, MisbehaviourIsBlockedWithEvidence) {
   out = e3.on_vote(5, fx.pks[2], fx.vote(2, Kind::kNullify, a));
   ASSERT_EQ(out.reports.size(), 1u);
   EXPECT_EQ(std::get<Fault>(out.reports[0]).kind, FaultKind::kNullifyFinalize);
-  // Wrong epoch.
+  // Another epoch's vote is dropped, not punished: an honest validator sends those for a moment
+  // at an epoch boundary (docs/consensus.md §10).
   Proposal other_epoch{Round{3, 1}, 0, crypto::sha256("e")};
   out = e3.on_vote(6, fx.pks[3], fx.vote(3, Kind::kNotarize, other_epoch));
-  ASSERT_EQ(out.block.size(), 1u);
-  EXPECT_TRUE(e3.is_blocked(3));
+  EXPECT_TRUE(out.block.empty());
+  EXPECT_FALSE(e3.is_blocked(3));
+  EXPECT_TRUE(out.reports.empty());
 }
 
 TEST(Engine, ReplayRestoresVotesSoNoConflictingVoteIsSigned) {

@@ -9,6 +9,7 @@
 #include "codec/codec.h"
 #include "crypto/ed25519.h"
 #include "tests/support/keys.h"
+#include "tests/support/validators.h"
 
 namespace guts::ledger {
 namespace {
@@ -81,6 +82,7 @@ class FakeChain : public ChainPort {
     heights_[r.block.id()] = r.block.header.height;
     return r;
   }
+  std::optional<state::ValidatorSchedule> validator_schedule() const override { return schedule; }
   Status verify(const state::Block& block,
                 const std::function<bool(const Digest&)>& checked) override {
     ++verifies;
@@ -102,6 +104,7 @@ class FakeChain : public ChainPort {
 
   std::set<Digest> reject, bad;
   int builds = 0, verifies = 0;
+  std::optional<state::ValidatorSchedule> schedule;  // nullopt: the fixed set of the options
 
  private:
   state::Head head_;
@@ -288,7 +291,7 @@ TEST_F(Fixture, FinalizedBlocksAreCommittedInHeightOrder) {
   auto b3 = make_block(b2.id(), 3, 3, validators[3], {make_tx(2)});
   for (const auto* b : {&b3, &b1, &b2})
     core.blocks_message(now, b->header.proposer, tagged(0, b->encode()));
-  auto a = core.finalized(now, 3, b3.id());
+  auto a = core.finalized(now, consensus::Round{0, 3}, b3.id());
   ASSERT_EQ(a.commits.size(), 3u);
   EXPECT_EQ(a.commits[0].block->id(), b1.id());
   EXPECT_EQ(a.commits[1].block->id(), b2.id());
@@ -301,7 +304,7 @@ TEST_F(Fixture, FinalizedBlocksAreCommittedInHeightOrder) {
   }
   EXPECT_TRUE(core.idle());
   // Reported again (e.g. after a restart): nothing more to do.
-  EXPECT_TRUE(core.finalized(now, 3, b3.id()).commits.empty());
+  EXPECT_TRUE(core.finalized(now, consensus::Round{0, 3}, b3.id()).commits.empty());
 }
 
 TEST_F(Fixture, FarBehindFetchesByHeightRange) {
@@ -313,7 +316,7 @@ TEST_F(Fixture, FarBehindFetchesByHeightRange) {
     parent = chain_blocks.back().id();
   }
   core.blocks_message(now, validators[1], tagged(0, chain_blocks.back().encode()));
-  auto a = core.finalized(now, 100, chain_blocks.back().id());
+  auto a = core.finalized(now, consensus::Round{0, 100}, chain_blocks.back().id());
   EXPECT_TRUE(a.commits.empty());
   bool range = false;
   for (const auto& s : a.sends) {
@@ -342,7 +345,7 @@ TEST_F(Fixture, AFinalizedBlockThatDoesNotExtendTheChainIsFailStop) {
   Core core(chain, options());
   auto b1 = make_block(chain.head().id, 1, 1, validators[1], {make_tx(0)});
   core.blocks_message(now, validators[1], tagged(0, b1.encode()));
-  auto a = core.finalized(now, 1, b1.id());
+  auto a = core.finalized(now, consensus::Round{0, 1}, b1.id());
   ASSERT_EQ(a.commits.size(), 1u);
   // A second "finalized" block at height 1 (a fork): this node diverged.
   auto fork = make_block(b1.header.parent, 1, 2, validators[2], {make_tx(5)});
@@ -350,7 +353,7 @@ TEST_F(Fixture, AFinalizedBlockThatDoesNotExtendTheChainIsFailStop) {
   core.blocks_message(now, validators[2], tagged(0, fork.encode()));
   core.blocks_message(now, validators[3], tagged(0, b2.encode()));
   EXPECT_FALSE(core.failed());
-  a = core.finalized(now, 3, b2.id());
+  a = core.finalized(now, consensus::Round{0, 3}, b2.id());
   EXPECT_TRUE(a.commits.empty());
   EXPECT_TRUE(core.failed());
   // Nothing more is acknowledged or answered.
@@ -468,7 +471,7 @@ TEST_F(Fixture, RestoredBlocksAreCommittedWithoutAFetch) {
   auto enc = b1.encode();
   record.insert(record.end(), enc.begin(), enc.end());
   core.restore(now, record);
-  auto a = core.finalized(now, 1, b1.id());
+  auto a = core.finalized(now, consensus::Round{0, 1}, b1.id());
   EXPECT_TRUE(block_requests(a).empty());
   ASSERT_EQ(a.commits.size(), 1u);
   EXPECT_EQ(a.commits[0].block->id(), b1.id());
@@ -483,7 +486,7 @@ TEST_F(Fixture, ALeaderWaitsWhileTheCommitBacklogIsHigh) {
   // Verified (so executed) here before they are finalized: building on b2 needs no commit.
   ASSERT_EQ(core.verify(now, ctx(1, 1, chain.head().id), b1.id()).verified.size(), 1u);
   ASSERT_EQ(core.verify(now, ctx(2, 2, b1.id()), b2.id()).verified.size(), 1u);
-  auto a = core.finalized(now, 2, b2.id());
+  auto a = core.finalized(now, consensus::Round{0, 2}, b2.id());
   ASSERT_EQ(a.commits.size(), 2u);
   EXPECT_TRUE(a.commits[0].executed);
   EXPECT_EQ(core.backlog(), 2u);
@@ -495,6 +498,90 @@ TEST_F(Fixture, ALeaderWaitsWhileTheCommitBacklogIsHigh) {
   a = core.committed(now, b1, {});
   ASSERT_EQ(a.proposed.size(), 1u) << "the backlog is down to one";
   EXPECT_TRUE(a.proposed[0].digest);
+}
+
+// ---------------------------------------------------------------- epochs
+
+TEST_F(Fixture, AnEpochEndsWithItsLastBlockReproposedAndTheNextSetBuildsOnIt) {
+  std::vector<crypto::PublicKey> next{key(50).public_key(), key(51).public_key(),
+                                      key(52).public_key(), key(53).public_key()};
+  chain.schedule = test_support::two_epochs(validators, next, 3, 10);  // epoch 0 ends at height 2
+  Core core(chain, options());
+  core.transactions(now, taken({make_tx(0), make_tx(1)}));
+  auto a = core.propose(now, ctx(1, 0, chain.head().id));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  Digest d1 = *a.proposed[0].digest;
+  core.transactions(now, taken({make_tx(2)}));
+  a = core.propose(now, ctx(2, 0, d1));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  Digest d2 = *a.proposed[0].digest;
+  EXPECT_EQ(chain.height_of(d2), 2u);
+  // Height 3 belongs to the next set: the leader of epoch 0 re-proposes its last block instead
+  // of building one (no build, no record: it is the notarized parent).
+  const int builds = chain.builds;
+  core.transactions(now, taken({make_tx(3)}));
+  a = core.propose(now, ctx(3, 0, d2));
+  ASSERT_EQ(a.proposed.size(), 1u);
+  EXPECT_EQ(a.proposed[0].digest, d2);
+  EXPECT_TRUE(a.proposed[0].record.empty());
+  EXPECT_EQ(chain.builds, builds);
+  // Verifying: the re-proposal of the epoch's last block is valid, of any other block it is not.
+  a = core.verify(now, ctx(4, 1, d2), d2);
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_TRUE(a.verified[0].ok);
+  a = core.verify(now, ctx(5, 1, d1), d1);
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_FALSE(a.verified[0].ok) << "height 1 does not end the epoch";
+  // A block at height 3 proposed in epoch 0 (by the old set) is refused ...
+  auto b3 = make_block(d2, 3, 6, validators[1], {make_tx(4)});
+  core.blocks_message(now, validators[1], tagged(0, b3.encode()));
+  a = core.verify(now, ctx(6, 1, d2), b3.id());
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_FALSE(a.verified[0].ok);
+  // ... and the same height proposed in epoch 1 by its leader, on the old epoch's last block
+  // (the new engine's genesis, view 0), is valid.
+  auto n3 = make_block(d2, 3, 1, next[1], {make_tx(4)});
+  core.blocks_message(now, next[1], tagged(0, n3.encode()));
+  consensus::Context c1;
+  c1.round = {1, 1};
+  c1.leader = 1;
+  c1.parent_view = 0;
+  c1.parent_payload = d2;
+  core.consensus_view({1, 1});
+  a = core.verify(now, c1, n3.id());
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_TRUE(a.verified[0].ok);
+  // A re-proposal of the previous epoch's end in the new epoch (parent view 0) is refused.
+  a = core.verify(now, c1, d2);
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_FALSE(a.verified[0].ok);
+}
+
+TEST_F(Fixture, ABlockBeyondWhatTheScheduleFixesWaitsForCommits) {
+  // Epochs of 2 blocks: with nothing applied, the sets of heights 1..4 are fixed, not 5.
+  chain.schedule = test_support::two_epochs(validators, validators, 100, 2);
+  Core core(chain, options());
+  std::vector<state::Block> blocks;
+  Digest parent = chain.head().id;
+  for (uint64_t h = 1; h <= 5; ++h) {
+    blocks.push_back(make_block(parent, h, h, validators[1], {make_tx(h)}));
+    parent = blocks.back().id();
+    core.blocks_message(now, validators[1], tagged(0, blocks.back().encode()));
+  }
+  for (uint64_t h = 1; h <= 4; ++h) {
+    auto a = core.verify(now, ctx(h, 1, blocks[h - 1].header.parent), blocks[h - 1].id());
+    ASSERT_EQ(a.verified.size(), 1u) << h;
+    EXPECT_TRUE(a.verified[0].ok) << h;
+  }
+  auto a = core.verify(now, ctx(5, 1, blocks[3].id()), blocks[4].id());
+  EXPECT_TRUE(a.verified.empty()) << "height 5 waits until a commit fixes its set";
+  // Block 1 applied: heights up to 5 are fixed now.
+  a = core.finalized(now, consensus::Round{0, 1}, blocks[0].id());
+  ASSERT_EQ(a.commits.size(), 1u);
+  chain.commit(*a.commits[0].block);
+  a = core.committed(now, *a.commits[0].block, {});
+  ASSERT_EQ(a.verified.size(), 1u);
+  EXPECT_TRUE(a.verified[0].ok);
 }
 
 }  // namespace

@@ -25,20 +25,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Account {
-  crypto::SigningKey key = crypto::SigningKey::generate();
-  uint64_t nonce = 0;
-};
+using Account = TxAccount;
 
 state::Transaction signed_tx(const std::string& chain_id, Account& a, state::TxBody body) {
-  state::Transaction tx;
-  tx.chain_id = chain_id;
-  tx.author = a.key.public_key();
-  tx.nonce = ++a.nonce;
-  tx.timestamp_ms = unix_millis();
-  tx.body = std::move(body);
-  tx.sign(a.key);
-  return tx;
+  return a.sign_next(chain_id, std::move(body));
 }
 
 std::string token_of(const GitUser& u, const std::string& url) {

@@ -165,3 +165,149 @@ TEST(Verify, ParsesTheEndpointJson) {
   EXPECT_THROW(verify::bundle_from_json("[1]"), Error);
   EXPECT_THROW(verify::bundle_from_json("{"), Error);
 }
+
+// ---- validator set changes: following the chain of hand-overs ----
+
+namespace {
+
+struct EpochFixture {
+  TempDb tmp{"verify-epochs"};
+  test_support::Validators old_set{4, "guts/" + test_genesis().chain_id};
+  test_support::Validators new_set{4, "guts/" + test_genesis().chain_id, 50};
+  Genesis genesis = [this] {
+    Genesis g = test_genesis();
+    g.validators.clear();
+    for (const auto& k : old_set.pks) g.validators.push_back({k, "127.0.0.1:1"});
+    g.accounts = {{key(1).public_key(), "alice", {"hello"}}};
+    g.governance = GenesisGovernance{"netgov", {"alice"}, 2};
+    return g;
+  }();
+  Chain chain{*tmp.db, genesis};
+  uint64_t alice_nonce = 3;  // registration, repository, organization
+  static constexpr uint64_t kActivation = 6;
+
+  void block(const crypto::SigningKey& k, uint64_t nonce, TxBody body) {
+    uint64_t ts = chain.head().timestamp_ms + 1;
+    auto r = chain.build(chain.head().id, {{own_tx(k, nonce, std::move(body), ts), false}},
+                         chain.head().height + 1, ts, old_set.pks[0]);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().second.message();
+    chain.commit(r.block);
+  }
+  EpochFixture() {
+    std::vector<Validator> next;
+    for (const auto& k : new_set.pks) next.push_back({k, "127.0.0.1:2"});
+    block(key(1), ++alice_nonce, SetValidatorSet{kActivation, next});  // height 1
+    for (uint8_t i = 0; chain.head().height < kActivation + 1; ++i)
+      block(key(100 + i), 1, RegisterUser{"user" + std::to_string(i)});
+  }
+  Bytes certificate(const test_support::Validators& set, uint64_t epoch, uint64_t height) const {
+    auto b = chain.block_at(height);
+    consensus::Proposal p{consensus::Round{epoch, b->header.view}, b->header.view - 1, b->id()};
+    return consensus::encode_certificate(set.cert(consensus::Kind::kFinalize, p, {0, 1, 2}));
+  }
+  // The link proving epoch 1 from the block at `height` (the honest one: kActivation - 1).
+  verify::EpochLink link(uint64_t height, const Bytes& cert) const {
+    auto p = prove_key_at(*tmp.db, chain.schema(), height, validator_tree_key(height + 1));
+    verify::EpochLink l;
+    l.epoch = 1;
+    l.header = chain.block_at(height)->header.encode();
+    l.certificate = cert;
+    l.history = p->history;
+    l.repos_root = p->repos_root;
+    l.proof = p->proof.encode();
+    if (p->state) l.change = *p->state;
+    return l;
+  }
+  verify::TrustAnchor anchor() const { return {genesis.chain_id, old_set.pks, {}}; }
+};
+
+}  // namespace
+
+TEST(Verify, FollowsTheValidatorSetChainAndRejectsForgedLinks) {
+  EpochFixture f;
+  const uint64_t end = EpochFixture::kActivation - 1;
+  auto honest = f.link(end, f.certificate(f.old_set, 0, end));
+  // A proof of a height in epoch 1, certified by the new set.
+  auto p = prove_repo_at(*f.tmp.db, f.chain.schema(), end + 1, "alice", "hello");
+  ASSERT_TRUE(p);
+  verify::RepoProofBundle b;
+  b.header = f.chain.block_at(end + 1)->header.encode();
+  b.certificate = f.certificate(f.new_set, 1, end + 1);
+  b.history = p->history;
+  b.repos_root = p->repos_root;
+  b.proof = p->proof.encode();
+  b.state = p->state;
+  EXPECT_EQ(verify::certificate_epoch(b.certificate), 1u);
+
+  // Without following the chain the genesis set cannot judge it.
+  auto unknown = rejection([&] { verify::verify_repo_proof(f.anchor(), b, "alice", "hello"); });
+  EXPECT_NE(unknown.find("epoch 1, which this client has not followed"), std::string::npos)
+      << unknown;
+  // Following the honest chain learns epoch 1's set; then the proof verifies.
+  auto a = f.anchor();
+  verify::follow_epochs(a, {honest});
+  ASSERT_EQ(a.later_epochs.size(), 1u);
+  EXPECT_EQ(a.later_epochs[0], f.new_set.pks);
+  auto got = verify::verify_repo_proof(a, b, "alice", "hello");
+  ASSERT_TRUE(got.repo);
+  EXPECT_EQ(got.height, end + 1);
+
+  auto follow = [&](verify::EpochLink l) {
+    return rejection([&] {
+      auto fresh = f.anchor();
+      verify::follow_epochs(fresh, {l});
+    });
+  };
+  // The hand-over certified by the new set (which the client cannot trust yet).
+  auto l1 = honest;
+  l1.certificate = f.certificate(f.new_set, 0, end);
+  EXPECT_NE(follow(l1).find("does not verify"), std::string::npos) << follow(l1);
+  // A certificate claiming another epoch.
+  auto l2 = honest;
+  l2.certificate = f.certificate(f.old_set, 1, end);
+  EXPECT_NE(follow(l2).find("another epoch's set"), std::string::npos) << follow(l2);
+  // A tampered change (another set), the proof unchanged.
+  auto l3 = honest;
+  auto change = decode_validator_change(to_string(l3.change));
+  change.validators[0].key = key(7).public_key();
+  auto enc = encode_validator_change(change);
+  l3.change = Bytes(enc.begin(), enc.end());
+  EXPECT_NE(follow(l3).find("does not hash to the proven leaf"), std::string::npos) << follow(l3);
+  // A block that does not end the epoch: its tree schedules nothing at the next height.
+  auto l4 = f.link(end - 1, f.certificate(f.old_set, 0, end - 1));
+  EXPECT_NE(follow(l4).find("schedules no validator set"), std::string::npos) << follow(l4);
+  // A link that skips an epoch.
+  auto l5 = honest;
+  l5.epoch = 2;
+  EXPECT_NE(follow(l5).find("skips"), std::string::npos) << follow(l5);
+  // The repository proof certified by the old set after the boundary: the wrong set.
+  auto forged = b;
+  forged.certificate = f.certificate(f.old_set, 1, end + 1);
+  EXPECT_NE(rejection([&] {
+              verify::verify_repo_proof(a, forged, "alice", "hello");
+            }).find("does not verify against the validators of epoch 1"),
+            std::string::npos);
+}
+
+TEST(Verify, ParsesTheValidatorChainJson) {
+  EpochFixture f;
+  const uint64_t end = EpochFixture::kActivation - 1;
+  auto l = f.link(end, f.certificate(f.old_set, 0, end));
+  nlohmann::json j{{"chain_id", f.genesis.chain_id},
+                   {"epochs",
+                    {{{"epoch", 1},
+                      {"header", hex_encode(l.header)},
+                      {"certificate", hex_encode(l.certificate)},
+                      {"history", hex_encode(l.history)},
+                      {"repos_root", hex_encode(l.repos_root)},
+                      {"proof", hex_encode(l.proof)},
+                      {"change", hex_encode(l.change)}}}}};
+  auto links = verify::epoch_links_from_json(j.dump());
+  ASSERT_EQ(links.size(), 1u);
+  auto a = f.anchor();
+  verify::follow_epochs(a, links);
+  EXPECT_EQ(a.later_epochs.size(), 1u);
+  j["epochs"][0]["proof"] = "zz";
+  EXPECT_THROW(verify::epoch_links_from_json(j.dump()), Error);
+  EXPECT_THROW(verify::epoch_links_from_json("[]"), Error);
+}

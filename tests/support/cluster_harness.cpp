@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/bytes.h"
+#include "core/time.h"
 
 namespace guts::testing {
 
@@ -23,6 +24,10 @@ Cluster::Cluster(ClusterOptions opts)
                 std::to_string(opts.timeout_retry_ms)});
   if (!r.ok()) throw std::runtime_error("guts-node init-genesis failed: " + r.both());
   genesis_ = json::parse(read_file(genesis_file()));
+  if (opts.edit_genesis) {
+    opts.edit_genesis(genesis_);
+    std::ofstream(genesis_file()) << genesis_.dump(2) << "\n";
+  }
   chain_id_ = genesis_["chain_id"];
   // init-genesis wrote each validator's key to <out>/node<i>/node.key: that is its data dir.
   for (int i = 0; i < opts.validators; ++i) {
@@ -58,19 +63,28 @@ std::unique_ptr<NodeProcess> Cluster::make_node(const fs::path& data_dir,
 }
 
 int Cluster::add_full_node(std::vector<std::string> extra_args, int bootstrap) {
+  return add_node("--no-validator", "full", std::move(extra_args), bootstrap);
+}
+
+int Cluster::add_spare_validator(std::vector<std::string> extra_args, int bootstrap) {
+  return add_node("--validator", "spare", std::move(extra_args), bootstrap);
+}
+
+int Cluster::add_node(const char* role_flag, const char* dir_prefix,
+                      std::vector<std::string> extra_args, int bootstrap) {
   if (bootstrap < 0 || bootstrap >= validators_)
     throw std::invalid_argument("bootstrap must be a validator index");
   int index = size();
   std::string addr = "127.0.0.1:" + std::to_string(pick_free_port());
   std::vector<std::string> args{"--genesis-file",
                                 genesis_file().string(),
-                                "--no-validator",
+                                role_flag,
                                 "--p2p-addr",
                                 addr,
                                 "--bootstrap",
                                 dids_.at(bootstrap) + "@" + p2p_addrs_.at(bootstrap)};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  nodes_.push_back(make_node(dir_ / ("full" + std::to_string(index)), std::move(args)));
+  nodes_.push_back(make_node(dir_ / (dir_prefix + std::to_string(index)), std::move(args)));
   p2p_addrs_.push_back(addr);
   dids_.push_back("");
   return index;
@@ -185,6 +199,17 @@ std::string Cluster::logs() {
            n.log_path().string() + "\n" + n.log();
   }
   return out;
+}
+
+state::Transaction TxAccount::sign_next(const std::string& chain_id, state::TxBody body) {
+  state::Transaction tx;
+  tx.chain_id = chain_id;
+  tx.author = key.public_key();
+  tx.nonce = ++nonce;
+  tx.timestamp_ms = unix_millis();
+  tx.body = std::move(body);
+  tx.sign(key);
+  return tx;
 }
 
 cli::HttpResult submit_tx(const std::string& url, const state::Transaction& tx,

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +38,9 @@ struct ClusterOptions {
   // Every node's --log-level unless GUTS_TEST_LOG_LEVEL is set. Debug: a multi-node failure is
   // only diagnosable with the consensus and ledger lines (about 15 KB per node and test).
   std::string log_level = "debug";
+  // Rewrites the genesis init-genesis wrote before any node starts (e.g. to add accounts and a
+  // governing organization). The chain id and the validators' keys must stay.
+  std::function<void(nlohmann::json&)> edit_genesis;
 };
 
 class Cluster {
@@ -53,6 +57,10 @@ class Cluster {
   // bootstrapping from validator `bootstrap`; `extra_args` are appended. Returns its index.
   // Does not start it.
   int add_full_node(std::vector<std::string> extra_args = {}, int bootstrap = 0);
+  // Adds a node run with --validator whose key is not in the genesis set (it votes once an
+  // epoch names it: docs/consensus.md "Epochs"), otherwise as add_full_node. is_validator(i) is
+  // false for it: it is not one of the genesis validators.
+  int add_spare_validator(std::vector<std::string> extra_args = {}, int bootstrap = 0);
 
   void start_all();  // starts every node not running (each start waits for its API)
   // Starts node i; a full node whose p2p port was taken meanwhile is retried on a new port.
@@ -93,6 +101,8 @@ class Cluster {
 
  private:
   std::unique_ptr<NodeProcess> make_node(const fs::path& data_dir, std::vector<std::string> args);
+  int add_node(const char* role_flag, const char* dir_prefix, std::vector<std::string> extra_args,
+               int bootstrap);
 
   ClusterOptions opts_;
   fs::path dir_;
@@ -102,6 +112,15 @@ class Cluster {
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
   std::vector<std::string> p2p_addrs_;
   std::vector<std::string> dids_;  // "" for a full node not yet asked
+};
+
+// A key that signs its own transactions with consecutive nonces (set `nonce` to the last one
+// used when the genesis or another client used some).
+struct TxAccount {
+  crypto::SigningKey key = crypto::SigningKey::generate();
+  uint64_t nonce = 0;
+  // The next transaction of this account on chain `chain_id`, signed, timestamped now.
+  state::Transaction sign_next(const std::string& chain_id, state::TxBody body);
 };
 
 // POST /api/guts/transactions (hex body): the node answers once the transaction is applied on it

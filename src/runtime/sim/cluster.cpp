@@ -711,7 +711,7 @@ void Cluster::restart(uint32_t i) {
   // As the real driver: the ledger may not have applied the last finalization before the crash.
   if (floor && node.up && node.incarnation == inc) {
     run_core(i,
-             node.core->finalized({now_, kBaseMs + now_}, floor->view(), floor->proposal.payload));
+             node.core->finalized({now_, kBaseMs + now_}, floor->round(), floor->proposal.payload));
   }
 }
 
@@ -981,13 +981,13 @@ void Cluster::apply(uint32_t i, consensus::Output out) {
   }
   if (out.prune_journal_below) node.journal->prune(*out.prune_journal_below);
   bool finalized = false;
-  std::vector<std::pair<consensus::View, Digest>> finalized_reports;
+  std::vector<std::pair<consensus::Round, Digest>> finalized_reports;
   for (const auto& r : out.reports) {
     if (const auto* f = std::get_if<consensus::Finalized>(&r)) {
       mix(f->proposal.round.view);
       mix(f->proposal.payload);
       if (node.core) {
-        finalized_reports.emplace_back(f->proposal.round.view, f->proposal.payload);
+        finalized_reports.emplace_back(f->proposal.round, f->proposal.payload);
         continue;
       }
       if (!f->implied) node.certs.emplace(f->proposal.payload, f->certificate);
@@ -1046,7 +1046,7 @@ void Cluster::apply(uint32_t i, consensus::Output out) {
   }
   if (finalized && node.up) try_commit(i);
   if (node.core) {
-    node.core->consensus_view(node.engine->view());
+    node.core->consensus_view({node.engine->config().epoch, node.engine->view()});
     uint64_t inc = node.incarnation;
     for (const auto& [v, d] : finalized_reports) {
       if (!node.up || node.incarnation != inc) break;
