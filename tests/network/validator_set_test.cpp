@@ -2,8 +2,9 @@
 // docs/governance.md "Validator set changes"): four guts-node validators whose genesis names a
 // governing organization (alice and bob own it, epochs of 6 blocks), a fifth node started as a
 // validator outside the set, and a full node. The organization's quorum policy asks 2 of 2
-// owners for `change_validator_set`: alice proposes over REST to replace validator 0 by the
-// spare node, bob approves. Validator 3 is killed before the boundary and restarted after it
+// owners for `change_validator_set`: alice, with the CLI (`guts validators set` is refused by
+// the policy, `guts validators propose` creates the proposal), proposes to replace validator 0
+// by the spare node; bob approves. Validator 3 is killed before the boundary and restarted after it
 // (it must catch up across the hand-over). The test checks that every block from the
 // activation height on is proposed by the new set, that the spare node proposes some of them
 // and reports itself a validator while node 0 reports itself a full node, that node 0 and the
@@ -19,6 +20,7 @@
 #include "cli/trust.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "crypto/keyfile.h"
 #include "state/tx.h"
 #include "tests/support/cluster_harness.h"
 #include "verify/verify.h"
@@ -100,20 +102,42 @@ TEST(ValidatorSet, TheGoverningOrganizationReplacesAValidatorAtAnEpochBoundary) 
   // Two epochs after the block that executes bob's vote (a few blocks from now), on a boundary.
   const uint64_t activation = ((height + 2 * kEpochLength + 4) / kEpochLength + 1) * kEpochLength;
 
-  // Direct: refused by the policy (a REST PUT would be too; the state machine decides).
+  // Alice uses the CLI (her identity key in its home): the direct change is refused by the
+  // policy, the proposal is created.
+  const auto home = net.dir() / "alice-cli";
+  fs::create_directories(home);
+  crypto::write_key_file(home / "identity.key", alice.key);
+  auto guts = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{(bin_dir() / "guts").string(), "--home", home.string(), "--node",
+                                  url};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  };
   {
-    auto r = submit_tx(url, signed_tx(chain, alice, state::SetValidatorSet{activation, next}));
-    EXPECT_NE(r.status, 200);
-    EXPECT_NE(r.body.find("change_validator_set requires a proposal"), std::string::npos) << r.body;
-    --alice.nonce;  // refused at the door: the nonce was not used
+    auto r = guts({"auth", "login"});
+    ASSERT_TRUE(r.ok()) << r.both();
   }
-  state::CreateProposal p;
-  p.scope = scope;
-  p.title = "replace validator 0 by the spare node";
-  p.expires_ms = unix_millis() + 3600 * 1000;
-  p.action_kind = static_cast<uint32_t>(state::TxKind::kSetValidatorSet);
-  p.action_body = state::encode_body(state::SetValidatorSet{activation, next});
-  submit(alice, p);
+  std::vector<std::string> set_args{"--activation", std::to_string(activation)};
+  for (const auto& v : next) {
+    set_args.push_back("--validator");
+    set_args.push_back(crypto::did_from_key(v.key) + "@" + v.p2p_address);
+  }
+  {
+    std::vector<std::string> a{"validators", "set"};
+    a.insert(a.end(), set_args.begin(), set_args.end());
+    auto r = guts(a);
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.both().find("change_validator_set requires a proposal"), std::string::npos)
+        << r.both();
+  }
+  {
+    std::vector<std::string> a{"validators", "propose", "--title",
+                               "replace validator 0 by the spare node"};
+    a.insert(a.end(), set_args.begin(), set_args.end());
+    auto r = guts(a);
+    ASSERT_TRUE(r.ok()) << r.both();
+    EXPECT_NE(r.out.find("proposal #1 (open)"), std::string::npos) << r.out;
+  }
   auto proposals = get_json(url, "/api/guts/proposals?org=netgov");
   ASSERT_EQ(proposals.size(), 1u) << proposals.dump();
   EXPECT_EQ(proposals[0]["action"]["type"], "change_validator_set");
