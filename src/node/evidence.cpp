@@ -59,7 +59,7 @@ EvidenceRecord decode_evidence(std::string_view bytes) {
 
 EvidenceLog::EvidenceLog(storage::Db& db, storage::Cf cf, std::string ns,
                          std::vector<crypto::PublicKey> validators)
-    : db_(db), cf_(cf), ns_(std::move(ns)), validators_(std::move(validators)) {
+    : db_(db), cf_(cf), ns_(std::move(ns)), epochs_{std::move(validators)} {
   auto it = db_.iterate(cf_);
   it->seek_for_prev(std::string(kPrefix) + std::string(8, '\xff'));
   if (it->valid() && it->key().starts_with(kPrefix) && it->key().size() == kPrefix.size() + 8) {
@@ -107,10 +107,23 @@ size_t EvidenceLog::count() const {
   return n;
 }
 
+void EvidenceLog::set_epochs(std::vector<std::vector<crypto::PublicKey>> epochs) {
+  MutexLock lock(epochs_mu_);
+  epochs_ = std::move(epochs);
+}
+
+std::optional<crypto::PublicKey> EvidenceLog::key_of(consensus::Epoch epoch,
+                                                     uint32_t signer) const {
+  MutexLock lock(epochs_mu_);
+  if (epoch >= epochs_.size() || signer >= epochs_[epoch].size()) return std::nullopt;
+  return epochs_[epoch][signer];
+}
+
 bool EvidenceLog::verify(const consensus::Fault& f) const {
-  if (f.signer >= validators_.size()) return false;
+  auto pk = key_of(f.first.round().epoch, f.signer);
+  if (!pk) return false;
   if (f.first.signer != f.signer || f.second.signer != f.signer) return false;
-  if (f.first.view() != f.second.view()) return false;
+  if (f.first.round() != f.second.round()) return false;
   if (f.second.kind != vote_kind_of_second(f.kind)) return false;
   switch (f.kind) {
     case consensus::FaultKind::kConflictingNotarize:
@@ -125,9 +138,8 @@ bool EvidenceLog::verify(const consensus::Fault& f) const {
                                   const crypto::Signature& sig) {
     return crypto::verify_raw(pk, msg, sig);
   };
-  const auto& pk = validators_[f.signer];
-  return consensus::verify_vote(verify, ns_, pk, f.first) &&
-         consensus::verify_vote(verify, ns_, pk, f.second);
+  return consensus::verify_vote(verify, ns_, *pk, f.first) &&
+         consensus::verify_vote(verify, ns_, *pk, f.second);
 }
 
 std::string EvidenceLog::to_json(size_t limit) const {
@@ -137,13 +149,14 @@ std::string EvidenceLog::to_json(size_t limit) const {
     nlohmann::json j{{"seq", r.seq},
                      {"detected_ms", r.detected_ms},
                      {"kind", consensus::fault_name(f.kind)},
+                     {"epoch", f.first.round().epoch},
                      {"view", f.first.view()},
                      {"signer_index", f.signer},
                      {"signer", nullptr},
                      {"first_vote", hex_encode(consensus::encode_vote(f.first))},
                      {"second_vote", hex_encode(consensus::encode_vote(f.second))},
                      {"verified", verify(f)}};
-    if (f.signer < validators_.size()) j["signer"] = crypto::did_from_key(validators_[f.signer]);
+    if (auto pk = key_of(f.first.round().epoch, f.signer)) j["signer"] = crypto::did_from_key(*pk);
     rows.push_back(std::move(j));
   }
   return nlohmann::json{{"count", count()}, {"namespace", ns_}, {"evidence", rows}}.dump();

@@ -30,9 +30,13 @@ struct EvidenceRecord {
 class EvidenceLog {
  public:
   // `ns` is the consensus namespace the votes are signed in ("guts/<chain id>"); `validators`
-  // the participants in consensus order (Fault::signer indexes them).
+  // the participants of epoch 0 (the genesis set) in consensus order (Fault::signer indexes the
+  // set of the votes' epoch).
   EvidenceLog(storage::Db& db, storage::Cf cf, std::string ns,
               std::vector<crypto::PublicKey> validators);
+  // The participants of every epoch known (docs/consensus.md §10), index = epoch number. Any
+  // thread.
+  void set_epochs(std::vector<std::vector<crypto::PublicKey>> epochs);
 
   // Stores the fault (synced) unless the same pair of votes is already stored. Thread-safe; it
   // is called on the consensus driver thread, which is fine: faults are rare and one write.
@@ -42,7 +46,8 @@ class EvidenceLog {
   std::vector<EvidenceRecord> list(size_t limit) const;
   size_t count() const;
 
-  // Both votes are by fault.signer, validly signed, in one view, and form the conflict `kind`.
+  // Both votes are by fault.signer (of their epoch's set), validly signed, in one round, and form
+  // the conflict `kind`.
   bool verify(const consensus::Fault& fault) const;
 
   // The records as JSON (GET /api/guts/evidence): kind, view, signer DID, the two votes encoded
@@ -53,7 +58,10 @@ class EvidenceLog {
   storage::Db& db_;
   const storage::Cf cf_;
   const std::string ns_;
-  const std::vector<crypto::PublicKey> validators_;
+  // The signer's key: participant `signer` of `epoch`, if known.
+  std::optional<crypto::PublicKey> key_of(consensus::Epoch epoch, uint32_t signer) const;
+  mutable Mutex epochs_mu_;
+  std::vector<std::vector<crypto::PublicKey>> epochs_ GUTS_GUARDED_BY(epochs_mu_);
   mutable Mutex mu_;
   uint64_t next_seq_ GUTS_GUARDED_BY(mu_) = 1;
 };

@@ -328,13 +328,18 @@ void Node::start() {
   co.validator = validator;
   // Epochs (docs/consensus.md "Epochs"): the network's validator list and the relay follow the
   // schedule of the applied state.
-  co.on_epochs = [net = impl_->network.get(), f = impl_->finality.get()](
-                     const state::ValidatorSchedule& s, consensus::Epoch current, bool validating) {
+  co.on_epochs = [impl = impl_.get()](const state::ValidatorSchedule& s, consensus::Epoch current,
+                                      bool validating) {
     std::vector<state::Validator> vs;
     for (size_t e = current; e < s.epochs().size(); ++e)
       for (const auto& v : s.epochs()[e].validators) vs.push_back(v);
-    net->set_validators(std::move(vs));
-    f->set_schedule(s, validating);
+    impl->network->set_validators(std::move(vs));
+    impl->finality->set_schedule(s, validating);
+    if (impl->evidence) {  // faults name signers by their index in their epoch's set
+      std::vector<std::vector<crypto::PublicKey>> keys;
+      for (const auto& e : s.epochs()) keys.push_back(e.keys());
+      impl->evidence->set_epochs(std::move(keys));
+    }
   };
   co.on_behind = [f = impl_->finality.get()](const crypto::PublicKey& peer) { f->behind(peer); };
   co.max_block_txs = c.max_block_txs;

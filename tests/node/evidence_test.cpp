@@ -154,3 +154,37 @@ TEST(Evidence, MalformedRecordsAreRejected) {
   bad_kind[3] = 9;  // format, seq, detected_ms (one byte each here), then the kind
   EXPECT_THROW(node::decode_evidence(bad_kind), codec::DecodeError);
 }
+
+TEST(Evidence, AFaultOfALaterEpochIsCheckedAgainstThatEpochsSet) {
+  Fixture fx;
+  // Epoch 1: validators 50-53; index 1 is key 51.
+  std::vector<crypto::PublicKey> later;
+  for (uint8_t b = 50; b <= 53; ++b) later.push_back(test_support::fixed_key(b).public_key());
+  auto key = test_support::fixed_key(51);
+  auto at = [](consensus::View view, uint8_t payload) {
+    auto p = proposal(view, payload);
+    p.round.epoch = 1;
+    return p;
+  };
+  consensus::Fault f;
+  f.kind = consensus::FaultKind::kConflictingNotarize;
+  f.signer = 1;
+  f.first = consensus::sign_vote(key, kNs, Kind::kNotarize, 1, at(3, 0xaa));
+  f.second = consensus::sign_vote(key, kNs, Kind::kNotarize, 1, at(3, 0xbb));
+  EXPECT_FALSE(fx.log->verify(f)) << "epoch 1 is not known yet";
+  fx.log->set_epochs({validators(), later});
+  EXPECT_TRUE(fx.log->verify(f));
+  fx.log->record(f, 1000);
+  auto j = nlohmann::json::parse(fx.log->to_json(10));
+  EXPECT_EQ(j["evidence"][0]["epoch"], 1);
+  EXPECT_EQ(j["evidence"][0]["signer"], crypto::did_from_key(later[1]));
+  // The same index in epoch 0 is another validator: the pair does not verify there.
+  auto as_epoch0 = f;
+  as_epoch0.first = consensus::sign_vote(key, kNs, Kind::kNotarize, 1, proposal(3, 0xaa));
+  as_epoch0.second = consensus::sign_vote(key, kNs, Kind::kNotarize, 1, proposal(3, 0xbb));
+  EXPECT_FALSE(fx.log->verify(as_epoch0));
+  // Votes of two epochs are no conflict.
+  auto mixed = f;
+  mixed.second = as_epoch0.second;
+  EXPECT_FALSE(fx.log->verify(mixed));
+}
