@@ -163,6 +163,9 @@ struct InitGenesisOptions {
   std::vector<std::string> accounts;      // "<username>=<did:key:…>"
   std::vector<std::string> repositories;  // "<username>/<name>"
   std::vector<std::string> p2p_addrs;     // --validator-addr: validator i's p2p host:port
+  std::string governance;                 // the governing organization's login ("": none)
+  std::vector<std::string> owners;        // its owners: usernames of --account
+  uint64_t epoch_length = 0;
 };
 
 // Genesis accounts from --account username=did and --repository username/name.
@@ -209,6 +212,20 @@ int init_genesis(const InitGenesisOptions& o) {
   g.certification_timeout_ms = o.certification_timeout_ms;
   g.timeout_retry_ms = o.timeout_retry_ms;
   g.accounts = genesis_accounts(o);
+  if (o.governance.empty() != o.owners.empty() || o.governance.empty() != (o.epoch_length == 0))
+    throw Error(Code::kInvalidArgument,
+                "--governance, --owner and --epoch-length go together (a changeable validator "
+                "set: docs/governance.md \"Validator set changes\")");
+  if (!o.governance.empty()) {
+    // The same checks as a genesis file's (state/genesis.cpp), through its JSON form (which
+    // needs a validator: ours are only added below, so a stand-in is checked with it).
+    auto j = nlohmann::json::parse(g.to_json());
+    j["validators"] = nlohmann::json::array(
+        {{{"did", crypto::did_from_key(crypto::SigningKey::generate().public_key())}}});
+    j["governance"] = {
+        {"organization", o.governance}, {"owners", o.owners}, {"epoch_length", o.epoch_length}};
+    g.governance = state::Genesis::from_json(j.dump()).governance;
+  }
   if (!g.accounts.empty()) {
     // Apply the accounts once here, so that a taken or malformed name fails now rather than
     // on every node's first start.
@@ -311,6 +328,14 @@ int guts::node::run_cli(int argc, char** argv, TestSeams seams) {
   init->add_option(
       "--repository", ig.repositories,
       "A repository created at genesis: <username>/<name> of an --account (repeatable)");
+  init->add_option("--governance", ig.governance,
+                   "The organization whose owners may change the validator set (created at "
+                   "genesis)");
+  init->add_option("--owner", ig.owners,
+                   "An owner of the --governance organization: the username of an --account "
+                   "(repeatable; the first creates it)");
+  init->add_option("--epoch-length", ig.epoch_length,
+                   "Blocks per epoch: the validator set may change at multiples of it");
   BackupCliOptions bk;
   auto* backup = app.add_subcommand(
       "backup",

@@ -55,13 +55,15 @@ json get_json(const std::string& url, const std::string& path) {
 TEST(ValidatorSet, TheGoverningOrganizationReplacesAValidatorAtAnEpochBoundary) {
   Account alice, bob;
   ClusterOptions opts;
-  opts.edit_genesis = [&](json& g) {
-    json with_repo{{"did", alice.did()}, {"username", "alice"}};
-    with_repo["repositories"] = json::array({"hello"});
-    g["accounts"] = json::array({with_repo, {{"did", bob.did()}, {"username", "bob"}}});
-    g["governance"] = {
-        {"organization", "netgov"}, {"owners", {"alice", "bob"}}, {"epoch_length", kEpochLength}};
-  };
+  // The genesis, as an operator writes it: alice (with a repository) and bob own the governing
+  // organization; epochs of 6 blocks.
+  opts.init_args = {"--account",      "alice=" + alice.did(),
+                    "--repository",   "alice/hello",
+                    "--account",      "bob=" + bob.did(),
+                    "--governance",   "netgov",
+                    "--owner",        "alice",
+                    "--owner",        "bob",
+                    "--epoch-length", std::to_string(kEpochLength)};
   Cluster net(opts);
   const int spare = net.add_spare_validator();
   const int full = net.add_full_node();

@@ -17,17 +17,22 @@ using nlohmann::json;
 
 Cluster::Cluster(ClusterOptions opts)
     : opts_(opts), dir_(unique_temp_dir("cluster")), validators_(opts.validators) {
-  auto r = run({(bin_dir() / "guts-node").string(), "init-genesis", "--validators",
-                std::to_string(opts.validators), "--out", dir_.string(), "--leader-timeout-ms",
-                std::to_string(opts.leader_timeout_ms), "--certification-timeout-ms",
-                std::to_string(opts.certification_timeout_ms), "--timeout-retry-ms",
-                std::to_string(opts.timeout_retry_ms)});
+  std::vector<std::string> init{(bin_dir() / "guts-node").string(),
+                                "init-genesis",
+                                "--validators",
+                                std::to_string(opts.validators),
+                                "--out",
+                                dir_.string(),
+                                "--leader-timeout-ms",
+                                std::to_string(opts.leader_timeout_ms),
+                                "--certification-timeout-ms",
+                                std::to_string(opts.certification_timeout_ms),
+                                "--timeout-retry-ms",
+                                std::to_string(opts.timeout_retry_ms)};
+  init.insert(init.end(), opts.init_args.begin(), opts.init_args.end());
+  auto r = run(init);
   if (!r.ok()) throw std::runtime_error("guts-node init-genesis failed: " + r.both());
   genesis_ = json::parse(read_file(genesis_file()));
-  if (opts.edit_genesis) {
-    opts.edit_genesis(genesis_);
-    std::ofstream(genesis_file()) << genesis_.dump(2) << "\n";
-  }
   chain_id_ = genesis_["chain_id"];
   // init-genesis wrote each validator's key to <out>/node<i>/node.key: that is its data dir.
   for (int i = 0; i < opts.validators; ++i) {

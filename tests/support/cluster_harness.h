@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,9 +37,8 @@ struct ClusterOptions {
   // Every node's --log-level unless GUTS_TEST_LOG_LEVEL is set. Debug: a multi-node failure is
   // only diagnosable with the consensus and ledger lines (about 15 KB per node and test).
   std::string log_level = "debug";
-  // Rewrites the genesis init-genesis wrote before any node starts (e.g. to add accounts and a
-  // governing organization). The chain id and the validators' keys must stay.
-  std::function<void(nlohmann::json&)> edit_genesis;
+  // Appended to `guts-node init-genesis` (e.g. --account, --governance).
+  std::vector<std::string> init_args;
 };
 
 class Cluster {
