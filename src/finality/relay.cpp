@@ -116,9 +116,11 @@ void FinalityRelay::behind(const crypto::PublicKey& peer) {
   run(std::move(a));
 }
 
-std::map<consensus::Epoch, FinalityHead> FinalityRelay::hand_overs() const {
+std::optional<FinalityHead> FinalityRelay::hand_over_of(const Digest& block) const {
   MutexLock lock(mu_);
-  return core_.hand_overs();
+  for (const auto& [epoch, head] : core_.hand_overs())
+    if (head.block == block) return head;
+  return std::nullopt;
 }
 
 void FinalityRelay::keep(const FinalityHead& head) {

@@ -63,8 +63,9 @@ class FinalityRelay {
   void set_schedule(state::ValidatorSchedule schedule, bool validating);
   // The consensus engine heard a later epoch from `peer`: ask it for our epoch's hand-over.
   void behind(const crypto::PublicKey& peer);
-  // The hand-over heads held, by epoch.
-  std::map<consensus::Epoch, FinalityHead> hand_overs() const;
+  // The hand-over head of `block`, when it is the last block of an epoch and this node holds
+  // its certificate.
+  std::optional<FinalityHead> hand_over_of(const Digest& block) const;
 
   uint64_t network_height() const;
   consensus::View finalized_view() const;

@@ -9,6 +9,7 @@
 #include "crypto/did.h"
 #include "state/blob_refs.h"
 #include "state/proposal_objects.h"
+#include "state/validator_set_state.h"
 
 namespace guts::ledger {
 
@@ -225,12 +226,7 @@ Actions Core::committed(Now now, const state::Block& block, const std::vector<Di
     for (const auto& t : rejected) unpool(t);
     // The schedule reflects the applied state: a block that changed it is re-read.
     schedule_height_ = std::max(schedule_height_, block.header.height);
-    if (std::any_of(block.txs.begin(), block.txs.end(), [](const state::Transaction& tx) {
-          return std::holds_alternative<state::SetValidatorSet>(tx.body) ||
-                 std::holds_alternative<state::VoteProposal>(tx.body) ||
-                 std::holds_alternative<state::CreateProposal>(tx.body);
-        }))
-      load_schedule();
+    if (state::may_change_validator_schedule(block)) load_schedule();
   });
 }
 

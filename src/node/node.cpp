@@ -395,9 +395,8 @@ void Node::start() {
     // the last block of an epoch (the hand-over a light client follows to the next set).
     if (auto h = f->best(); h && h->block == b.id())
       state::store_finality_certificate(*db, c->schema(), b.header.height, h->certificate);
-    for (const auto& [epoch, h] : f->hand_overs())
-      if (h.block == b.id())
-        state::store_finality_certificate(*db, c->schema(), b.header.height, h.certificate);
+    if (auto h = f->hand_over_of(b.id()))
+      state::store_finality_certificate(*db, c->schema(), b.header.height, h->certificate);
   });
   observe_commits(*impl_->metrics, *impl_->chain);  // docs/metrics.md
   // Webhooks (docs/webhooks.md): this node delivers the hooks that name it, from finalized

@@ -147,11 +147,7 @@ NodeConsensus::NodeConsensus(state::Chain& chain, state::Mempool& mempool,
 }
 
 void NodeConsensus::on_commit(const state::Block& b) {
-  bool changed = std::any_of(b.txs.begin(), b.txs.end(), [](const state::Transaction& tx) {
-    return std::holds_alternative<state::SetValidatorSet>(tx.body) ||
-           std::holds_alternative<state::VoteProposal>(tx.body) ||
-           std::holds_alternative<state::CreateProposal>(tx.body);
-  });
+  const bool changed = state::may_change_validator_schedule(b);
   if (changed) schedule_ = state::validator_schedule(chain_.view(), chain_.genesis());
   const auto& next = schedule_.at_height(b.header.height + 1);
   const bool new_epoch = next.number != epoch_;

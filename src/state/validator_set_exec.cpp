@@ -1,5 +1,8 @@
 // Kind 74 set_validator_set, and the reads of the schedule (state/validator_set.h).
+#include <algorithm>
+
 #include "crypto/did.h"
+#include "state/block.h"
 #include "state/rejections.h"
 #include "state/tx.h"
 #include "state/validator_set_state.h"
@@ -26,6 +29,14 @@ ValidatorSchedule validator_schedule(const StateView& view, const Genesis& genes
   ValidatorSchedule s(genesis, validator_changes(view));
   if (auto g = network_governance(view)) s.set_epoch_length(g->epoch_length);
   return s;
+}
+
+bool may_change_validator_schedule(const Block& block) {
+  return std::any_of(block.txs.begin(), block.txs.end(), [](const Transaction& tx) {
+    return std::holds_alternative<SetValidatorSet>(tx.body) ||
+           std::holds_alternative<VoteProposal>(tx.body) ||
+           std::holds_alternative<CreateProposal>(tx.body);
+  });
 }
 
 Status apply_set_validator_set(const Schema& s, Overlay& state, const Transaction& tx,

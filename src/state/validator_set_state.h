@@ -13,6 +13,7 @@
 namespace guts::state {
 
 struct Transaction;
+struct Block;
 
 // The network's governance, when its genesis named a governing organization.
 std::optional<NetworkGovernance> network_governance(const StateView& view);
@@ -20,6 +21,10 @@ std::optional<NetworkGovernance> network_governance(const StateView& view);
 std::vector<ValidatorChange> validator_changes(const StateView& view);
 // The schedule the state knows: the genesis set and every executed change.
 ValidatorSchedule validator_schedule(const StateView& view, const Genesis& genesis);
+
+// Whether applying `block` may have changed the schedule: it holds a kind 74, or a proposal
+// creation or vote (which can execute one). Readers of the schedule re-read it only then.
+bool may_change_validator_schedule(const Block& block);
 
 // Validity and application of kind 74 in a block at `height` (state/validator_set.h).
 // Rejections leave `state` untouched.
