@@ -316,6 +316,7 @@ void add_guts_routes(Router& router, Services& svc) {
   add_repo_seeds_routes(router, svc);
   add_placeholder_routes(router, svc);
   add_validator_routes(router, svc);
+  add_nostr_routes(router, svc);
   add_proposal_routes(router, svc);
   add_proof_routes(router, svc);
 }

@@ -32,6 +32,7 @@ void add_repo_seeds_routes(Router& router, Services& services);
 void add_placeholder_routes(Router& router, Services& services);
 // The validator set and its changes (api/validator_routes.cpp).
 void add_validator_routes(Router& router, Services& services);
+void add_nostr_routes(Router& router, Services& services);
 // Quorum policies and proposals (proposal_routes.cpp; docs/governance.md §8); called by
 // add_guts_routes.
 void add_proposal_routes(Router& router, Services& services);

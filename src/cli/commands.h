@@ -61,6 +61,8 @@ void add_actions_commands(CLI::App& app, ContextFn ctx);
 void add_migrate_command(CLI::App& app, ContextFn ctx);
 // guts placeholder show|claim|withdraw|list|confirm|unconfirm (placeholder_cmd.cpp).
 void add_placeholder_commands(CLI::App& app, ContextFn ctx);
+// guts nostr keygen|bind|unbind|show (nostr_cmd.cpp).
+void add_nostr_commands(CLI::App& app, ContextFn ctx);
 // guts validators show|set|propose (validators_cmd.cpp).
 void add_validators_commands(CLI::App& app, ContextFn ctx);
 

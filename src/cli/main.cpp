@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   cli::add_actions_commands(app, ctx);
   cli::add_migrate_command(app, ctx);  // docs/migrate.md
   cli::add_placeholder_commands(app, ctx);
+  cli::add_nostr_commands(app, ctx);
   cli::add_validators_commands(app, ctx);
 
   try {

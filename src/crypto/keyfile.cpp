@@ -14,6 +14,7 @@
 namespace guts::crypto {
 
 static constexpr std::string_view kHeader = "guts-ed25519-seed-v1\n";
+static constexpr std::string_view kSchnorrHeader = "guts-secp256k1-secret-v1\n";
 
 static std::string fmt_mode(unsigned mode) {
   char buf[8];
@@ -21,11 +22,42 @@ static std::string fmt_mode(unsigned mode) {
   return buf;
 }
 
-void write_key_file(const std::filesystem::path& path, const SigningKey& key) {
-  std::string text = std::string(kHeader) + hex_encode(key.seed()) + "\n";
+namespace {
+
+void write_secret_file(const std::filesystem::path& path, std::string_view header,
+                       const std::array<uint8_t, 32>& secret) {
+  std::string text = std::string(header) + hex_encode(secret) + "\n";
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   atomic_write_file(path, as_bytes(text), 0600);
   sodium_memzero(text.data(), text.size());
+}
+
+// The 32 secret bytes of a key file: HEADER, 64 hex characters, a newline; mode 0600.
+std::array<uint8_t, 32> read_secret_file(const std::filesystem::path& path,
+                                         std::string_view header) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(Code::kNotFound, "no key file at " + path.string());
+  if (st.st_mode & 077)
+    throw Error(Code::kPermissionDenied,
+                "key file " + path.string() + " is accessible by group or others (mode " +
+                    fmt_mode(st.st_mode) + "); run: chmod 600 " + path.string());
+  Bytes data = read_file(path, 4096);
+  std::string text(data.begin(), data.end());
+  sodium_memzero(data.data(), data.size());
+  if (text.size() != header.size() + 65 || text.compare(0, header.size(), header) != 0 ||
+      text.back() != '\n')
+    throw Error(Code::kInvalidArgument, "malformed key file " + path.string());
+  auto secret = hex_decode_fixed<32>(std::string_view(text).substr(header.size(), 64));
+  sodium_memzero(text.data(), text.size());
+  if (!secret) throw Error(Code::kInvalidArgument, "malformed key file " + path.string());
+  return *secret;
+}
+
+}  // namespace
+
+void write_key_file(const std::filesystem::path& path, const SigningKey& key) {
+  write_secret_file(path, kHeader, key.seed());
 }
 
 SigningKey create_key_file(const std::filesystem::path& path) {
@@ -37,24 +69,24 @@ SigningKey create_key_file(const std::filesystem::path& path) {
 }
 
 SigningKey load_key_file(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw Error(Code::kNotFound, "no key file at " + path.string());
-  if (st.st_mode & 077)
-    throw Error(Code::kPermissionDenied,
-                "key file " + path.string() + " is accessible by group or others (mode " +
-                    fmt_mode(st.st_mode) + "); run: chmod 600 " + path.string());
-  Bytes data = read_file(path, 4096);
-  std::string text(data.begin(), data.end());
-  sodium_memzero(data.data(), data.size());
-  if (text.size() != kHeader.size() + 65 || text.compare(0, kHeader.size(), kHeader) != 0 ||
-      text.back() != '\n')
-    throw Error(Code::kInvalidArgument, "malformed key file " + path.string());
-  auto seed = hex_decode_fixed<32>(std::string_view(text).substr(kHeader.size(), 64));
-  sodium_memzero(text.data(), text.size());
-  if (!seed) throw Error(Code::kInvalidArgument, "malformed key file " + path.string());
-  auto key = SigningKey::from_seed(*seed);
-  sodium_memzero(seed->data(), seed->size());
+  auto seed = read_secret_file(path, kHeader);
+  auto key = SigningKey::from_seed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  return key;
+}
+
+SchnorrKey create_schnorr_key_file(const std::filesystem::path& path) {
+  if (std::filesystem::exists(path))
+    throw Error(Code::kConflict, "key file already exists: " + path.string());
+  auto key = SchnorrKey::generate();
+  write_secret_file(path, kSchnorrHeader, key.secret());
+  return key;
+}
+
+SchnorrKey load_schnorr_key_file(const std::filesystem::path& path) {
+  auto secret = read_secret_file(path, kSchnorrHeader);
+  auto key = SchnorrKey::from_secret(secret);
+  sodium_memzero(secret.data(), secret.size());
   return key;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "crypto/ed25519.h"
+#include "crypto/schnorr.h"
 
 namespace guts::crypto {
 
@@ -17,6 +18,11 @@ void write_key_file(const std::filesystem::path& path, const SigningKey& key);
 SigningKey load_key_file(const std::filesystem::path& path);
 // Loads the key file, creating it first if it does not exist.
 SigningKey load_or_create_key_file(const std::filesystem::path& path);
+
+// Nostr (secp256k1) key files: the same form with the header "guts-secp256k1-secret-v1" and
+// the 32-byte secret key (src/crypto/schnorr.h).
+SchnorrKey create_schnorr_key_file(const std::filesystem::path& path);  // throws if it exists
+SchnorrKey load_schnorr_key_file(const std::filesystem::path& path);
 
 // Parses an unencrypted OpenSSH ed25519 private key ("-----BEGIN OPENSSH PRIVATE KEY-----").
 // Throws guts::Error for encrypted keys, other key types, or malformed input.

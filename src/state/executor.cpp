@@ -6,6 +6,7 @@
 #include "state/artifact_state.h"
 #include "state/ci_runner_state.h"
 #include "state/lfs_state.h"
+#include "state/nostr_binding_state.h"
 #include "state/permission.h"
 #include "state/placeholder_state.h"
 #include "state/proposal_actions.h"
@@ -367,6 +368,8 @@ Status Executor::apply_body(Overlay& state, const Transaction& tx, bool guarded)
           return apply_confirm_placeholder(s_, state, tx, b, now);
         } else if constexpr (std::is_same_v<T, SetValidatorSet>) {
           return apply_set_validator_set(s_, state, tx, b, ctx_.height, now);
+        } else if constexpr (std::is_same_v<T, BindNostrKey>) {
+          return apply_bind_nostr_key(s_, state, tx, b, now);
         } else {
           return apply_collab(state, tx);
         }

@@ -191,6 +191,9 @@ const char* tx_kind_name(TxKind kind) {
     // Validator set changes (state/validator_set.h).
     case TxKind::kSetValidatorSet:
       return "set_validator_set";
+    // Nostr key bindings (state/nostr_binding.h).
+    case TxKind::kBindNostrKey:
+      return "bind_nostr_key";
   }
   return "unknown";
 }
@@ -254,6 +257,7 @@ TxKind kind_of(const TxBody& body) {
         if constexpr (std::is_same_v<T, ConfirmPlaceholder>) return TxKind::kConfirmPlaceholder;
         // Validator set changes (state/validator_set.h).
         if constexpr (std::is_same_v<T, SetValidatorSet>) return TxKind::kSetValidatorSet;
+        if constexpr (std::is_same_v<T, BindNostrKey>) return TxKind::kBindNostrKey;
         // Collaboration kinds follow the variant's order from kSetCollaborator on.
         constexpr size_t first = variant_index<SetCollaborator>();
         constexpr size_t index = variant_index<T>();
@@ -322,6 +326,8 @@ Bytes encode_body(const TxBody& body) {
           encode_confirm_placeholder(w, b);
         } else if constexpr (std::is_same_v<T, SetValidatorSet>) {
           encode_set_validator_set(w, b);
+        } else if constexpr (std::is_same_v<T, BindNostrKey>) {
+          encode_bind_nostr_key(w, b);
         } else {
           encode_collab_body(w, b);
         }
@@ -589,6 +595,9 @@ TxBody decode_body(TxKind kind, ByteView data) {
     // Validator set changes (state/validator_set.h).
     case TxKind::kSetValidatorSet:
       out = decode_set_validator_set(r);
+      break;
+    case TxKind::kBindNostrKey:
+      out = decode_bind_nostr_key(r);
       break;
     default:
       throw DecodeError("unknown transaction kind " + std::to_string(static_cast<uint32_t>(kind)));

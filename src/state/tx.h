@@ -21,6 +21,7 @@
 #include "state/collab.h"
 #include "state/hooks.h"
 #include "state/lfs.h"
+#include "state/nostr_binding.h"
 #include "state/org.h"
 #include "state/placeholder.h"
 #include "state/proposal.h"
@@ -131,6 +132,8 @@ enum class TxKind : uint32_t {
   kConfirmPlaceholder = 66,
   // Validator set changes by the governing organization (state/validator_set.h).
   kSetValidatorSet = 74,
+  // A Nostr key bound to the author (state/nostr_binding.h).
+  kBindNostrKey = 75,
 };
 const char* tx_kind_name(TxKind kind);
 
@@ -227,7 +230,9 @@ using TxBody =
                  // scheduled CI runs (kinds 67 and 73, explicit in kind_of)
                  SetSchedules, TriggerSchedule,
                  // validator set changes (kind 74, explicit in kind_of)
-                 SetValidatorSet>;
+                 SetValidatorSet,
+                 // Nostr key bindings (kind 75, explicit in kind_of)
+                 BindNostrKey>;
 
 TxKind kind_of(const TxBody& body);
 Bytes encode_body(const TxBody& body);

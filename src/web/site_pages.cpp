@@ -3,6 +3,8 @@
 
 #include "core/time.h"
 #include "crypto/did.h"
+#include "nostr/nip19.h"
+#include "state/nostr_binding_state.h"
 #include "state/validator_set_state.h"
 #include "web/pages.h"
 #include "web/repo_view.h"
@@ -64,6 +66,11 @@ api::Response user_page(WebEnv& env, api::Request& req) {
   } else {
     h.raw("<p class=\"muted\"><code>") << crypto::did_from_key(acct->key);
     h.raw("</code> · joined ") << age(acct->registered_ms, now) << Safe{"</p>"};
+    // The Nostr key the user bound (kind 75, docs/nostr.md): both keys signed the binding.
+    if (auto b = state::nostr_binding_of(view, acct->key))
+      h.raw("<p class=\"muted\" id=\"nostr-key\">Nostr <code>")
+          << nostr::npub_encode(b->pubkey) << Safe{"</code> · bound "} << age(b->bound_at_ms, now)
+          << Safe{"</p>"};
   }
   h.raw("<h2>Repositories</h2><div class=\"box\"><ul class=\"list repos\">");
   size_t shown = 0;
