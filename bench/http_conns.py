@@ -6,10 +6,12 @@ under that load (docs/benchmarks.md "HTTP connections held by one node"; issue 1
 
 Starts a guts-node on a free port with a fresh data directory (its per-IP rate limit raised:
 every connection comes from 127.0.0.1). Measures REQUESTS sequential `GET /api/guts/status` on
-one keep-alive connection with no other load (the baseline). Then opens CONNECTIONS keep-alive
-connections from one asyncio client, each sending `GET /health/live` every 10 s (the node closes
-connections idle for 30 s), and once all are open measures the same REQUESTS reads again while
-they are held, for at least HOLD seconds, counting connections the node closed or refused.
+one keep-alive connection, 20 ms apart (--pause-ms), with no other load (the baseline). Then
+opens CONNECTIONS keep-alive connections from one asyncio client, each sending
+`GET /health/live` every 10 s (the node closes connections idle for 30 s: about CONNECTIONS/10
+requests per second in the background), and once all are open measures the same REQUESTS reads
+again while they are held, for at least HOLD seconds, counting connections the node closed or
+refused.
 Prints a Markdown table: p50/p99 in ms with and without the held connections and their ratio,
 the node's RSS before and after (and per connection), and how many connections stayed open.
 
@@ -44,11 +46,14 @@ def rss_kib(pid):
     return 0
 
 
-def reads(port, n):
-    """n sequential GET /api/guts/status on one keep-alive connection: latencies in ms."""
+def reads(port, n, pause=0.0):
+    """n sequential GET /api/guts/status on one keep-alive connection, `pause` seconds apart (so
+    the reads span the hold): latencies in ms."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     out = []
     for _ in range(n):
+        if pause:
+            time.sleep(pause)
         t = time.perf_counter()
         c.request("GET", "/api/guts/status")
         r = c.getresponse()
@@ -94,7 +99,7 @@ async def hold_one(port, opened, stats, stop):
         writer.close()
 
 
-async def held(port, conns, requests, hold, node_pid):
+async def held(port, conns, requests, hold, node_pid, pause):
     stats = {"open": 0, "refused": 0, "closed": 0}
     stop = asyncio.Event()
     opened = asyncio.Semaphore(0)
@@ -109,7 +114,7 @@ async def held(port, conns, requests, hold, node_pid):
     open_seconds = time.perf_counter() - start
     rss_held = rss_kib(node_pid)
     t0 = time.perf_counter()
-    loaded = await asyncio.to_thread(reads, port, requests)
+    loaded = await asyncio.to_thread(reads, port, requests, pause)
     left = hold - (time.perf_counter() - t0)
     if left > 0:
         await asyncio.sleep(left)
@@ -125,6 +130,8 @@ def main():
     ap.add_argument("--connections", type=int, default=10000)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--hold", type=float, default=60)
+    ap.add_argument("--pause-ms", type=float, default=20,
+                    help="between two measured reads (default 20: 2,000 reads span 40 s)")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -136,7 +143,7 @@ def main():
     node = subprocess.Popen(
         [os.path.join(bindir, "guts-node"), "--api-addr", "127.0.0.1:0", "--p2p-addr",
          "127.0.0.1:0", "--port-file", port_file, "--data-dir", os.path.join(work, "node"),
-         "--rate-limit-anonymous", "1000000000", "--log-level", "warn"],
+         "--rate-limit-anonymous", "100000000", "--log-level", "warn"],
         stderr=open(os.path.join(work, "node.log"), "w"))
     try:
         deadline = time.time() + 60
@@ -147,9 +154,9 @@ def main():
         port = int(open(port_file).read().strip())
         reads(port, 200)  # warm-up
         rss_idle = rss_kib(node.pid)
-        base = reads(port, a.requests)
+        base = reads(port, a.requests, a.pause_ms / 1000)
         loaded, stats, still_open, open_seconds, rss_held = asyncio.run(
-            held(port, a.connections, a.requests, a.hold, node.pid))
+            held(port, a.connections, a.requests, a.hold, node.pid, a.pause_ms / 1000))
         b50, b99 = pct(base, 50), pct(base, 99)
         l50, l99 = pct(loaded, 50), pct(loaded, 99)
         print(f"| figure | without | with {a.connections:,} held connections | ratio |")

@@ -64,6 +64,7 @@ class Planner {
     if (!repo_.web_url.empty()) a.web.push_back(repo_.web_url);
     a.clone = repo_.clone_urls;
     a.relays = opt_.relays;
+    a.maintainers = repo_.maintainers;
     a.earliest_commit = repo_.earliest_commit;
     Event ann = repository_announcement(a, opt_.now);
     if (auto d = digest_of_tags(ann); d != plan_.record.announcement) {

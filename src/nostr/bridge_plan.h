@@ -57,6 +57,8 @@ struct ForgeRepo {
   std::string owner, name, description, web_url;
   std::vector<std::string> clone_urls;
   std::string default_branch, earliest_commit;
+  // Nostr keys (hex) of the people who maintain it on Guts: the owner's bound key, if any.
+  std::vector<std::string> maintainers;
   std::vector<std::pair<std::string, std::string>> refs;  // "refs/heads/main" → sha, sorted
   std::vector<ForgeIssue> issues;
   std::vector<ForgePull> pulls;

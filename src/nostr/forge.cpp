@@ -211,6 +211,11 @@ ForgeRepo Forge::snapshot(const std::string& owner, const std::string& name,
   repo.description = str_of(r, "description");
   repo.web_url = str_of(r, "html_url");
   repo.default_branch = str_of(r, "default_branch");
+  // The owner's bound Nostr key (kind 75) is named a maintainer in the announcement.
+  if (auto b = http_.get("/api/guts/users/" + owner + "/nostr"); b.status == 200) {
+    const std::string pk = str_of(json::parse(b.body, nullptr, false), "pubkey");
+    if (pk.size() == 64) repo.maintainers.push_back(pk);
+  }
   const std::string clone = str_of(r, "clone_url");
   if (!clone.empty()) repo.clone_urls.push_back(clone);
   repo.clone_urls.push_back("guts://" + owner + "/" + name);

@@ -127,6 +127,9 @@ try {
   const clones = ann.tags.find((t) => t[0] === 'clone');
   check(clones.includes(repo.clone_url) && clones.includes('guts://alice/hello'), 'clone URLs');
   check(ann.tags.some((t) => t[0] === 'relays' && t.includes(relayUrl)), 'relays tag');
+  const alicePk = (await api('/api/guts/users/alice/nostr')).body.pubkey;
+  check(ann.tags.some((t) => t[0] === 'maintainers' && t.includes(alicePk)),
+        "the owner's bound key is a maintainer");
   check(ann.tags.some((t) => t[0] === 'r' && t[2] === 'euc' &&
                              t[1] === git('rev-list', '--max-parents=0', 'origin/main')), 'euc');
   const st = await waitFor(() => mine(30618)[0], 'the repository state');
