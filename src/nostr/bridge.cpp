@@ -431,6 +431,7 @@ void Bridge::poll(bool first) {
       std::vector<Event> signed_events;
       for (auto& e : plan.events) signed_events.push_back(sign_event(std::move(e), key_));
       record_.repos[d] = std::move(plan.record);
+      for (auto& p : repo.pulls) p.patches = {};  // published: imports need none of them
       snapshots_[address] = std::move(repo);
       publish(signed_events);
     } catch (const Error& e) {
