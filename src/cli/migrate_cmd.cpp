@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "core/fs.h"
 #include "core/status.h"
+#include "crypto/base64.h"
 #include "git/process.h"
 
 namespace guts::cli {
@@ -63,24 +64,6 @@ SourceUrl parse_from(std::string url) {
     s.repo.resize(s.repo.size() - 4);
   s.git_url = url.size() > 4 && url.compare(url.size() - 4, 4, ".git") == 0 ? url : url + ".git";
   return s;
-}
-
-std::string base64(std::string_view in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out.push_back(kAlphabet[(v >> k) & 63]);
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
 }
 
 std::string str(const json& j, const char* key, std::string fallback = "") {
@@ -354,8 +337,9 @@ class Migration {
   // through the node's normal push path.
   void copy_git() {
     mirror_ = state_path_.parent_path() / (state_path_.stem().string() + ".git");
-    std::string auth =
-        token_.empty() ? "" : "Authorization: Basic " + base64("x-access-token:" + token_);
+    std::string auth = token_.empty() ? ""
+                                      : "Authorization: Basic " +
+                                            crypto::base64_encode("x-access-token:" + token_);
     if (!fs::exists(mirror_ / "HEAD")) {
       std::error_code ec;
       fs::remove_all(mirror_, ec);
@@ -384,8 +368,8 @@ class Migration {
       a.insert(a.end(), {"-c", std::string("http.sslCAInfo=") + ca});
     a.insert(a.end(), {"push", "--quiet", url});
     a.insert(a.end(), refspecs.begin(), refspecs.end());
-    git_checked(
-        a, "Authorization: Basic " + base64(user + ":" + (*login)["token"].get<std::string>()));
+    git_checked(a, "Authorization: Basic " +
+                       crypto::base64_encode(user + ":" + (*login)["token"].get<std::string>()));
   }
 
   void copy_labels() {

@@ -40,11 +40,7 @@ std::string patch_subject(const std::string& patch) {
     if (close != std::string::npos) subject = subject.substr(close + 2);
   }
   while (!subject.empty() && (subject.back() == ' ' || subject.back() == '\r')) subject.pop_back();
-  if (subject.size() > 256) {
-    size_t n = 256;
-    while (n > 0 && (static_cast<uint8_t>(subject[n]) & 0xc0) == 0x80) --n;
-    subject.resize(n);
-  }
+  subject = cut_utf8(std::move(subject), kMaxSubjectBytes);
   return subject.empty() ? "Patch from Nostr" : subject;
 }
 
@@ -52,10 +48,8 @@ std::string patch_subject(const std::string& patch) {
 // event for the rest.
 std::string fit_body(std::string text, const std::string& event_id) {
   if (text.size() <= kMaxImportedBody) return text;
-  size_t n = kMaxImportedBody;
-  while (n > 0 && (static_cast<uint8_t>(text[n]) & 0xc0) == 0x80) --n;
-  text.resize(n);
-  return text + "\n\n… (cut: the whole text is in the Nostr event " + note_encode(event_id) + ")";
+  return cut_utf8(std::move(text), kMaxImportedBody) +
+         "\n\n… (cut: the whole text is in the Nostr event " + note_encode(event_id) + ")";
 }
 
 // A relay's refusal that may go away: try again later (NIP-01 machine-readable prefixes).
@@ -430,10 +424,14 @@ void Bridge::poll(bool first) {
       for (const auto& note : plan.notes) spdlog::info("nostr: {}: {}", d, note);
       std::vector<Event> signed_events;
       for (auto& e : plan.events) signed_events.push_back(sign_event(std::move(e), key_));
+      const bool changed = !(plan.record == record_.repos[d]);
       record_.repos[d] = std::move(plan.record);
       for (auto& p : repo.pulls) p.patches = {};  // published: imports need none of them
       snapshots_[address] = std::move(repo);
-      publish(signed_events);
+      if (!signed_events.empty())
+        publish(signed_events);  // saves the record
+      else if (changed)
+        save();
     } catch (const Error& e) {
       if (first && e.code() == Code::kPermissionDenied) throw;
       spdlog::warn("nostr: {}: {}", d, e.what());
@@ -480,10 +478,6 @@ void Bridge::resend_pending() {
 }
 
 void Bridge::publish(const std::vector<Event>& events) {
-  if (events.empty()) {
-    save();
-    return;
-  }
   {
     MutexLock lock(mu_);
     const auto now = Clock::now();

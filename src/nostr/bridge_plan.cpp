@@ -11,15 +11,6 @@ namespace guts::nostr {
 
 namespace {
 
-// `s` cut to at most `max` bytes on a UTF-8 character boundary.
-std::string cut_utf8(std::string s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<uint8_t>(s[n]) & 0xc0) == 0x80) --n;
-  s.resize(n);
-  return s;
-}
-
 std::string digest_of_tags(const Event& e) {
   nlohmann::json tags = e.tags;
   return hex_encode(crypto::sha256(tags.dump()));
@@ -238,6 +229,14 @@ class Planner {
 
 Plan plan_repo(const ForgeRepo& repo, const RepoRecord& before, const PlanOptions& options) {
   return Planner(repo, before, options).run();
+}
+
+std::string cut_utf8(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<uint8_t>(s[n]) & 0xc0) == 0x80) --n;
+  s.resize(n);
+  return s;
 }
 
 std::optional<Origin> bridge_origin(bool by_bridge, std::string_view body) {

@@ -71,12 +71,14 @@ struct PublishedItem {
   std::string root_author;  // hex pubkey of the root's author (ours, or the Nostr author's)
   std::string head;         // pull requests: the head whose series was published last
   std::string status;       // last status published: "", "open", "closed", "merged", "draft"
+  bool operator==(const PublishedItem&) const = default;
 };
 
 struct RepoRecord {
   std::string announcement;                    // digest of the last announcement's tags
   std::string state;                           // digest of the last state's tags
   std::map<std::string, PublishedItem> items;  // "issue/12", "pull/3"
+  bool operator==(const RepoRecord&) const = default;
 };
 
 struct PlanOptions {
@@ -93,6 +95,9 @@ struct Plan {
 };
 
 Plan plan_repo(const ForgeRepo& repo, const RepoRecord& before, const PlanOptions& options);
+
+// `s` cut to at most `max` bytes on a UTF-8 character boundary.
+std::string cut_utf8(std::string s, size_t max);
 
 // The origin of an item that came from Nostr: its origin line, if the bridge's user wrote it.
 std::optional<Origin> bridge_origin(bool by_bridge, std::string_view body);
