@@ -27,18 +27,7 @@ import sys
 import tempfile
 import time
 
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
+from benchlib import pct, rss_kib
 
 
 class Node:
@@ -148,7 +137,7 @@ def main():
         print(f"# created {a.repos:,} repositories in {create_seconds:.0f} s", file=sys.stderr)
         node.stop()
         restart = node.start()
-        rss = rss_mib(node.proc.pid)
+        rss = rss_kib(node.proc.pid) / 1024
         first = timed_reads(node.port, "/api/v3/users/bench/repos?per_page=100", a.requests, token)
         owned = len(range(0, a.repos, a.clients))
         middle_page = max(1, owned // 200)
