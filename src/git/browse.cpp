@@ -22,8 +22,7 @@ namespace {
 using lg2::ensure_init;
 
 [[noreturn]] void fail(int rc, std::string_view what) {
-  const git_error* e = git_error_last();
-  std::string msg = std::string(what) + (e && e->message ? std::string(": ") + e->message : "");
+  std::string msg = lg2::last_error(what);
   if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EAMBIGUOUS)
     throw Error(Code::kNotFound, msg);
   throw Error(Code::kInternal, msg);

@@ -19,7 +19,8 @@ struct Ref {
   bool operator==(const Ref&) const = default;
 };
 
-// All refs of a repository, sorted by name, via `git for-each-ref` (tags carry `peeled`).
+// All refs of a repository, sorted by name, as `git for-each-ref` lists them (tags carry
+// `peeled`, one level as `%(*objectname)`), read in process with libgit2.
 // HEAD is not included. Throws guts::Error(kNotFound/kInternal).
 std::vector<Ref> list_refs(const std::filesystem::path& repo_dir);
 // Object id a full ref name points to, or nullopt.

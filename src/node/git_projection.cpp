@@ -5,8 +5,8 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
+#include "git/object_presence.h"
 #include "git/pack_transfer.h"
 #include "git/process.h"
 #include "git/receive.h"
@@ -19,30 +19,6 @@ namespace guts::node {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Objects among `oids` that the object directory `objects` (no alternates) lacks.
-std::set<std::string> absent_in(const fs::path& repo_dir, const fs::path& objects,
-                                const std::set<std::string>& oids) {
-  if (oids.empty()) return {};
-  std::string input;
-  for (const auto& o : oids) input += o + "\n";
-  git::GitOptions o;
-  o.cwd = repo_dir;
-  o.env = {{"GIT_DIR", repo_dir.string()},
-           {"GIT_OBJECT_DIRECTORY", objects.string()},
-           {"GIT_ALTERNATE_OBJECT_DIRECTORIES", ""}};
-  auto r = git::run_git({"cat-file", "--batch-check"}, o, input);
-  if (!r.ok()) throw Error(Code::kInternal, "git cat-file: " + r.err);
-  std::set<std::string> missing;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto sp = line.find(' ');
-    if (sp != std::string::npos && line.compare(sp + 1, std::string::npos, "missing") == 0)
-      missing.insert(line.substr(0, sp));
-  }
-  return missing;
-}
 
 // Removes the .keep files our receive path writes ("guts receive <pid>"); packs become normal
 // packs once refs point at their objects.
@@ -224,11 +200,15 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
     synced_.erase(repo_id);
 
     auto dir = store_.path_for(key);
-    if (store_.create(key, repo->default_branch))
+    // A repository just created has HEAD on its default branch and no refs: nothing to read.
+    static const std::map<std::string, std::string> kNoRefs;
+    bool created = store_.create(key, repo->default_branch);
+    if (created) {
       spdlog::info("repository {} ({}): bare repository created", repo_id, repo->name);
-    if ((!last || last->default_branch != repo->default_branch) &&
-        git::head_target(dir) != "refs/heads/" + repo->default_branch)
+    } else if ((!last || last->default_branch != repo->default_branch) &&
+               git::head_target(dir) != "refs/heads/" + repo->default_branch) {
       store_.set_default_branch(key, repo->default_branch);
+    }
 
     // Objects the new ref values need: only values we did not set before can be missing.
     std::set<std::string> needed;
@@ -245,7 +225,8 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
       set_replicating(repo_id, true, missing);
       return;
     }
-    set_refs(dir, want, "guts: block " + std::to_string(height), last ? &last->refs : nullptr);
+    set_refs(dir, want, "guts: block " + std::to_string(height),
+             last ? &last->refs : (created ? &kNoRefs : nullptr));
     drop_receive_keeps(dir);
     store_.notify_changed(key);  // maintenance: new packs may be waiting
     synced_[repo_id] = Synced{std::move(want), repo->default_branch};
@@ -270,7 +251,7 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
 std::set<std::string> GitProjection::gather_objects(uint64_t repo_id, const fs::path& dir,
                                                     const std::set<std::string>& needed,
                                                     bool recover) {
-  auto missing = absent_in(dir, dir / "objects", needed);
+  auto missing = git::absent_objects(dir / "objects", needed);
   // Push quarantines. At recovery they are leftovers of a crash: a push committed right before
   // it is migrated, the rest discarded. Otherwise they belong to pushes still in consensus (e.g.
   // the same objects pushed to this node too, or a block applied before its push's own entry
@@ -281,7 +262,7 @@ std::set<std::string> GitProjection::gather_objects(uint64_t repo_id, const fs::
     if (!missing.empty()) {
       std::set<std::string> still;
       try {
-        still = absent_in(dir, qdir, missing);
+        still = git::absent_objects(qdir, missing);
       } catch (const Error&) {
         // Gone meanwhile: a push rejected or applied, a replication fetch migrated or dropped.
         std::error_code ec;
@@ -310,9 +291,9 @@ std::set<std::string> GitProjection::gather_objects(uint64_t repo_id, const fs::
     auto pkey = api::git_repo_key(*parent);
     if (store_.exists(pkey)) {
       auto pdir = store_.path_for(pkey);
-      if (absent_in(pdir, pdir / "objects", missing).size() < missing.size()) {
+      if (git::absent_objects(pdir / "objects", missing).size() < missing.size()) {
         seed_objects(pdir, dir);
-        missing = absent_in(dir, dir / "objects", missing);
+        missing = git::absent_objects(dir / "objects", missing);
       }
     }
   }

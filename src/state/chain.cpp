@@ -66,6 +66,7 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
   backfill_audit();
   build_tree();
+  smt_cache_ = std::make_unique<SmtNodeCache>(head_.height);
 }
 
 // The repository tree is derived from the state: a new database, or one from before the tree,
@@ -256,7 +257,7 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   // The repository tree after the block (state/smt.h), layered like the state overlays.
   const SmtReader* tree_base = parent_exec ? parent_exec->smt.get() : nullptr;
   if (!tree_base) {
-    exec->smt_base = std::make_unique<SmtDbReader>(db_, schema_.meta, ph.height);
+    exec->smt_base = std::make_unique<SmtDbReader>(db_, schema_.meta, ph.height, smt_cache_.get());
     tree_base = exec->smt_base.get();
   }
   exec->smt = std::make_unique<SmtOverlay>(*tree_base);
@@ -370,6 +371,7 @@ void Chain::commit(const Block& block) {
   batch.put(schema_.meta, smt_roots_key(h.height),
             roots_value(exec->history, exec->repos_root, h.version));
   db_.write(batch, /*sync=*/true);
+  smt_cache_->advance(h.height, *exec->smt);
 
   {
     std::lock_guard lock(mu_);

@@ -20,6 +20,8 @@
 
 namespace guts::state {
 
+class SmtNodeCache;
+
 struct Head {
   uint64_t height = 0;
   Digest id{};          // id of the last finalized block (genesis id at height 0)
@@ -127,6 +129,8 @@ class Chain {
   std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
   std::vector<CommitListener> listeners_;                 // set up before blocks flow
   const GitFacts* facts_ = nullptr;                       // set up before blocks flow
+  // The committed repository tree's upper nodes, followed from block to block (state/smt.h).
+  std::unique_ptr<SmtNodeCache> smt_cache_;
 };
 
 }  // namespace guts::state

@@ -1,5 +1,7 @@
 #include "state/smt.h"
 
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "codec/codec.h"
@@ -75,14 +77,66 @@ Digest hash_of(const std::optional<SmtNode>& n) {
 
 }  // namespace
 
+size_t SmtNodeCache::KeyHash::operator()(const std::pair<uint16_t, Digest>& k) const {
+  // Paths are SHA-256 prefixes padded with zeros: their first bytes are well mixed.
+  uint64_t h;
+  std::memcpy(&h, k.second.data(), sizeof h);
+  return std::hash<uint64_t>{}(h ^ (uint64_t(k.first) * 0x9e3779b97f4a7c15ull));
+}
+
+std::optional<std::optional<SmtNode>> SmtNodeCache::find(uint64_t height, uint16_t depth,
+                                                         const Digest& path) const {
+  std::lock_guard lock(mu_);
+  if (height != height_) return std::nullopt;
+  auto it = nodes_.find({depth, path});
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SmtNodeCache::remember(uint64_t height, uint16_t depth, const Digest& path,
+                            const std::optional<SmtNode>& node) {
+  std::lock_guard lock(mu_);
+  if (height == height_) put_locked(depth, path, node);
+}
+
+void SmtNodeCache::advance(uint64_t height, const SmtOverlay& block) {
+  std::lock_guard lock(mu_);
+  if (height != height_ + 1) nodes_.clear();
+  height_ = height;
+  block.for_each_write([&](uint16_t depth, const Digest& path, const std::optional<SmtNode>& n) {
+    put_locked(depth, path, n);
+  });
+}
+
+size_t SmtNodeCache::size() const {
+  std::lock_guard lock(mu_);
+  return nodes_.size();
+}
+
+void SmtNodeCache::put_locked(uint16_t depth, const Digest& path,
+                              const std::optional<SmtNode>& node) {
+  auto it = nodes_.find({depth, path});
+  if (it != nodes_.end())
+    it->second = node;
+  else if (nodes_.size() < kMaxEntries)
+    nodes_.emplace(std::pair{depth, path}, node);
+}
+
 std::optional<SmtNode> SmtDbReader::get(uint16_t depth, const Digest& path) const {
+  if (cache_)
+    if (auto hit = cache_->find(height_, depth, path)) return *hit;
   std::string prefix = node_prefix(depth, path);
-  auto it = db_.iterate(cf_);
-  it->seek_for_prev(prefix + storage::be64(height_));
-  if (!it->valid() || it->key().size() != prefix.size() + 8 ||
-      it->key().substr(0, prefix.size()) != prefix)
-    return std::nullopt;
-  return decode_node(it->value());
+  std::optional<SmtNode> node;
+  {
+    std::lock_guard lock(mu_);
+    if (!it_) it_ = db_.iterate(cf_);
+    it_->seek_for_prev(prefix + storage::be64(height_));
+    if (it_->valid() && it_->key().size() == prefix.size() + 8 &&
+        it_->key().substr(0, prefix.size()) == prefix)
+      node = decode_node(it_->value());
+  }
+  if (cache_) cache_->remember(height_, depth, path, node);
+  return node;
 }
 
 std::optional<SmtNode> SmtOverlay::get(uint16_t depth, const Digest& path) const {
@@ -111,6 +165,77 @@ void SmtOverlay::set(const Digest& key, const std::optional<Digest>& value) {
   } else {
     remove(0, key);
   }
+}
+
+void SmtOverlay::apply(const Changes& changes) {
+  std::vector<Change> sorted(changes.begin(), changes.end());  // by key: by path, bit by bit
+  if (!sorted.empty()) update(0, Digest{}, sorted.data(), sorted.data() + sorted.size());
+}
+
+// The subtree at (depth, path) after the changes [lo, hi), all on keys under it: writes every
+// node of it that changes (a removed node as nullopt) and returns its new top node.
+std::optional<SmtNode> SmtOverlay::update(uint16_t depth, const Digest& path, const Change* lo,
+                                          const Change* hi) {
+  auto n = get(depth, path);
+  if (!n || n->leaf) {
+    // At most one leaf lives here and nothing below: build the subtree of the leaves left.
+    std::vector<SmtNode> leaves;
+    bool keep_old = n.has_value();
+    for (const Change* c = lo; c != hi; ++c) {
+      if (n && c->first == n->key) keep_old = false;
+      if (c->second) {
+        SmtNode leaf;
+        leaf.leaf = true;
+        leaf.key = c->first;
+        leaf.value = *c->second;
+        leaves.push_back(leaf);
+      }
+    }
+    if (keep_old) leaves.push_back(*n);
+    auto result = build(depth, path, std::move(leaves));
+    if (result != n) put(depth, path, result);
+    return result;
+  }
+  GUTS_ASSERT(depth < kMaxDepth, "repository tree deeper than 256 levels");
+  const Change* mid =
+      std::partition_point(lo, hi, [&](const Change& c) { return !bit(c.first, depth); });
+  Digest p0 = child(path, depth, false), p1 = child(path, depth, true);
+  auto c0 = lo == mid ? get(depth + 1, p0) : update(depth + 1, p0, lo, mid);
+  auto c1 = mid == hi ? get(depth + 1, p1) : update(depth + 1, p1, mid, hi);
+  // A subtree left with a single leaf is that leaf: it moves up (as `remove` does).
+  std::optional<SmtNode> result;
+  if (!c0 && (!c1 || c1->leaf)) {
+    if (c1) put(depth + 1, p1, std::nullopt);
+    result = c1;
+  } else if (!c1 && c0->leaf) {
+    put(depth + 1, p0, std::nullopt);
+    result = c0;
+  } else {
+    SmtNode inner;
+    inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
+    result = inner;
+  }
+  put(depth, path, result);
+  return result;
+}
+
+// The subtree at (depth, path) holding exactly `leaves`, where nothing was below: writes the
+// nodes under (depth, path) and returns its top node (the caller writes that one).
+std::optional<SmtNode> SmtOverlay::build(uint16_t depth, const Digest& path,
+                                         std::vector<SmtNode> leaves) {
+  if (leaves.empty()) return std::nullopt;
+  if (leaves.size() == 1) return leaves.front();
+  GUTS_ASSERT(depth < kMaxDepth, "repository tree keys collide");
+  std::vector<SmtNode> l0, l1;
+  for (auto& l : leaves) (bit(l.key, depth) ? l1 : l0).push_back(std::move(l));
+  Digest p0 = child(path, depth, false), p1 = child(path, depth, true);
+  auto c0 = build(depth + 1, p0, std::move(l0));
+  auto c1 = build(depth + 1, p1, std::move(l1));
+  if (c0) put(depth + 1, p0, c0);
+  if (c1) put(depth + 1, p1, c1);
+  SmtNode inner;
+  inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
+  return inner;
 }
 
 void SmtOverlay::rehash(uint16_t depth, const Digest& key) {
@@ -210,11 +335,21 @@ std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id) 
 
 namespace {
 
-void add_validator_leaf(SmtOverlay& tree, std::string_view encoded_change) {
+// Adds to `changes` the leaf of a validator set change / a repository, and to `tree` the
+// leaf value's preimage.
+void add_validator_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes,
+                        std::string_view encoded_change) {
   auto change = decode_validator_change(encoded_change);
   Bytes enc(encoded_change.begin(), encoded_change.end());
   Digest v = crypto::sha256(enc);
-  tree.set(validator_tree_key(change.activation_height), v);
+  changes[validator_tree_key(change.activation_height)] = v;
+  tree.add_preimage(v, std::move(enc));
+}
+
+void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo) {
+  Bytes enc = encode_repo_state(repo);
+  Digest v = crypto::sha256(enc);
+  changes[repo_tree_key(repo.owner_login, repo.name)] = v;
   tree.add_preimage(v, std::move(enc));
 }
 
@@ -234,27 +369,23 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
     if (cf == schema.governance.index && key.starts_with(kValidatorChangePrefix))
       changes.emplace_back(key);
   });
+  // One batch: the leaves of repositories that no longer are where they were (renamed, moved,
+  // deleted) go first, then every leaf as it is after the block, so a name one repository left
+  // and another took in the same block holds the latter whatever the order of their ids.
+  SmtOverlay::Changes removed, set;
   for (const auto& key : changes) {
     auto v = after.get(schema.governance, key);
-    if (v) add_validator_leaf(tree, *v);
+    if (v) add_validator_leaf(tree, set, *v);
   }
   StateView old_view(schema, before), new_view(schema, after);
   for (uint64_t id : touched) {
     auto was = repo_state_of(old_view, id);
     auto now = repo_state_of(new_view, id);
-    std::optional<Digest> new_key;
-    if (now) new_key = repo_tree_key(now->owner_login, now->name);
-    if (was) {
-      Digest old_key = repo_tree_key(was->owner_login, was->name);
-      if (!new_key || *new_key != old_key) tree.set(old_key, std::nullopt);
-    }
-    if (now) {
-      Bytes enc = encode_repo_state(*now);
-      Digest v = crypto::sha256(enc);
-      tree.set(*new_key, v);
-      tree.add_preimage(v, std::move(enc));
-    }
+    if (was) removed[repo_tree_key(was->owner_login, was->name)] = std::nullopt;
+    if (now) add_repo_leaf(tree, set, *now);
   }
+  for (auto& [key, value] : set) removed[key] = value;
+  tree.apply(removed);
 }
 
 void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state) {
@@ -264,21 +395,17 @@ void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state
     if (k.size() == 8) ids.push_back(storage::read_be64(k));
     return true;
   });
-  for (uint64_t id : ids) {
-    auto s = repo_state_of(view, id);
-    if (!s) continue;
-    Bytes enc = encode_repo_state(*s);
-    Digest v = crypto::sha256(enc);
-    tree.set(repo_tree_key(s->owner_login, s->name), v);
-    tree.add_preimage(v, std::move(enc));
-  }
+  SmtOverlay::Changes leaves;
+  for (uint64_t id : ids)
+    if (auto s = repo_state_of(view, id)) add_repo_leaf(tree, leaves, *s);
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {
                       changes.emplace_back(v);
                       return true;
                     });
-  for (const auto& c : changes) add_validator_leaf(tree, c);
+  for (const auto& c : changes) add_validator_leaf(tree, leaves, c);
+  tree.apply(leaves);
 }
 
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,

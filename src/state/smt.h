@@ -22,8 +22,11 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/bytes.h"
@@ -40,17 +43,53 @@ class SmtReader {
   virtual std::optional<SmtNode> get(uint16_t depth, const Digest& path) const = 0;
 };
 
-// The committed tree in the database, at `height`.
+class SmtOverlay;
+
+// The committed tree's nodes at the head, kept in memory from block to block. Every block's
+// leaf updates read the same upper levels, and the database serves each read with a seek over
+// versioned records. Bounded: the first kMaxEntries nodes read or written stay (reads go top
+// down, so those are the upper levels); nothing is evicted. Thread-safe.
+class SmtNodeCache {
+ public:
+  static constexpr size_t kMaxEntries = 1 << 18;  // ~40 MB at most
+  explicit SmtNodeCache(uint64_t height) : height_(height) {}
+  // The node at (depth, path) of the tree at `height`, when known; nullopt when not.
+  std::optional<std::optional<SmtNode>> find(uint64_t height, uint16_t depth,
+                                             const Digest& path) const;
+  // A node read from the database at `height` (kept only if that is the cached height).
+  void remember(uint64_t height, uint16_t depth, const Digest& path,
+                const std::optional<SmtNode>& node);
+  // The block at `height` was committed with the tree changes `block`: the cache follows when
+  // it held the tree at height - 1, and starts over otherwise.
+  void advance(uint64_t height, const SmtOverlay& block);
+  size_t size() const;
+
+ private:
+  struct KeyHash {
+    size_t operator()(const std::pair<uint16_t, Digest>& k) const;
+  };
+  void put_locked(uint16_t depth, const Digest& path, const std::optional<SmtNode>& node);
+  mutable std::mutex mu_;
+  uint64_t height_;
+  std::unordered_map<std::pair<uint16_t, Digest>, std::optional<SmtNode>, KeyHash> nodes_;
+};
+
+// The committed tree in the database, at `height`; through `cache` when given.
 class SmtDbReader : public SmtReader {
  public:
-  SmtDbReader(const storage::Db& db, storage::Cf cf, uint64_t height)
-      : db_(db), cf_(cf), height_(height) {}
+  SmtDbReader(const storage::Db& db, storage::Cf cf, uint64_t height, SmtNodeCache* cache = nullptr)
+      : db_(db), cf_(cf), height_(height), cache_(cache) {}
   std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
 
  private:
   const storage::Db& db_;
   storage::Cf cf_;
   uint64_t height_;
+  SmtNodeCache* cache_;
+  // One iterator for every read (creating one per node read was a fifth of a block's tree
+  // work); the mutex because child executions on other threads may read through this base.
+  mutable std::mutex mu_;
+  mutable std::unique_ptr<storage::Iterator> it_;
 };
 
 // Pending changes on top of a reader (one block's execution, or a rebuild).
@@ -63,6 +102,11 @@ class SmtOverlay : public SmtReader {
   void put(uint16_t depth, const Digest& path, std::optional<SmtNode> node);
   // Sets (value present) or removes the leaf of `key`; keeps every inner hash up to date.
   void set(const Digest& key, const std::optional<Digest>& value);
+  // Sets and removes several leaves at once: the tree `set` gives for each change, but every
+  // node on the changed paths is read, hashed and written once (a block's changes share the
+  // upper levels; one `set` each rehashed them once per change).
+  using Changes = std::map<Digest, std::optional<Digest>>;
+  void apply(const Changes& changes);
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
     preimages_[value] = std::move(encoding);
@@ -70,12 +114,21 @@ class SmtOverlay : public SmtReader {
   // Writes the changed nodes as records at `height`, and the new preimages.
   void write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const;
   size_t size() const { return writes_.size(); }
+  // Calls fn(depth, path, node) for every changed node (node nullopt: removed).
+  template <typename Fn>
+  void for_each_write(Fn&& fn) const {
+    for (const auto& [k, n] : writes_) fn(k.first, k.second, n);
+  }
 
  private:
   void insert(uint16_t depth, const SmtNode& leaf);
   void put_pair(uint16_t depth, const SmtNode& a, const SmtNode& b);
   void remove(uint16_t depth, const Digest& key);
   void rehash(uint16_t depth, const Digest& key);
+  using Change = std::pair<Digest, std::optional<Digest>>;
+  std::optional<SmtNode> update(uint16_t depth, const Digest& path, const Change* lo,
+                                const Change* hi);
+  std::optional<SmtNode> build(uint16_t depth, const Digest& path, std::vector<SmtNode> leaves);
   const SmtReader& base_;
   std::map<std::pair<uint16_t, Digest>, std::optional<SmtNode>> writes_;
   std::map<Digest, Bytes> preimages_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "git/object_presence.h"
 #include "git/pktline.h"
 #include "git/repo_store.h"
 #include "git/upload.h"
@@ -311,6 +312,44 @@ TEST_F(Fixture, DeletionNeedsNoPackAndTagsWork) {
   EXPECT_EQ(decide(d3, {.allow_deletes = false})[0].error, "deletion prohibited");
 }
 
+// list_refs reads refs in process (libgit2): it must list what `git for-each-ref` lists, with
+// packed and loose refs, a tag of a tag (peeled one level), and a symbolic ref inside refs/.
+TEST(ListRefs, MatchesGitForEachRef) {
+  TempDir tmp("refs");
+  WorkRepo work(tmp.path / "w");
+  std::string c1 = work.commit("a.txt", "one\n", "first");
+  git_ok(work.dir, {"tag", "-a", "-m", "release", "v1"});
+  git_ok(work.dir, {"tag", "-a", "-m", "of a tag", "v1-signed", "v1"});
+  git_ok(work.dir, {"branch", "topic"});
+  git_ok(work.dir, {"pack-refs", "--all"});
+  std::string c2 = work.commit("a.txt", "two\n", "second");  // main now loose, over packed
+  git_ok(work.dir, {"branch", "later"});
+  git_ok(work.dir, {"symbolic-ref", "refs/heads/alias", "refs/heads/topic"});
+  fs::path git_dir = work.dir / ".git";
+  std::string expected =
+      git_ok(git_dir, {"for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"});
+  std::string listed;
+  for (const auto& r : list_refs(git_dir))
+    listed += (listed.empty() ? "" : "\n") + r.oid + " " + r.peeled + " " + r.name;
+  EXPECT_EQ(listed, expected);
+  EXPECT_NE(listed.find(c2 + "  refs/heads/main"), std::string::npos) << listed;
+  EXPECT_NE(listed.find(c1 + "  refs/heads/alias"), std::string::npos) << listed;
+  EXPECT_EQ(head_target(git_dir).value_or(""), "refs/heads/main");
+  git_ok(work.dir, {"checkout", "-q", "--detach"});
+  EXPECT_FALSE(head_target(git_dir));
+  EXPECT_THROW(list_refs(tmp.path / "absent"), Error);
+  EXPECT_FALSE(head_target(tmp.path / "absent"));
+
+  // Object presence, in process: loose objects, then the same packed.
+  std::string none(40, 'e');
+  EXPECT_EQ(absent_objects(git_dir / "objects", {c1, c2, none}), std::set<std::string>{none});
+  git_ok(work.dir, {"repack", "-a", "-d", "-q"});
+  git_ok(work.dir, {"prune-packed"});
+  EXPECT_EQ(absent_objects(git_dir / "objects", {c1, c2, none}), std::set<std::string>{none});
+  EXPECT_THROW(absent_objects(git_dir / "objects", {"not-hex"}), Error);
+  EXPECT_THROW(absent_objects(tmp.path / "absent", {c1}), Error);
+}
+
 TEST_F(Fixture, AtomicPushOneBadRefFailsAll) {
   std::string c1 = work.commit("a.txt", "one\n", "first");
   auto p = receive({{kZero, c1, "refs/heads/main"}, {kZero, c1, "refs/pull/1/head"}},
@@ -371,7 +410,10 @@ TEST(RepoStore, CreateConfigureRemoveCollect) {
   EXPECT_EQ(git_ok(dir, {"config", "uploadpack.allowFilter"}), "true");
   EXPECT_EQ(git_ok(dir, {"config", "uploadpack.allowAnySHA1InWant"}), "false");
   EXPECT_EQ(git_ok(dir, {"config", "repack.writeBitmaps"}), "true");
-  EXPECT_EQ(git_ok(dir, {"config", "core.bare"}), "true");
+  EXPECT_EQ(git_ok(dir, {"config", "core.bare"}), "true");  // git init's section and ours
+  EXPECT_EQ(git_ok(dir, {"config", "core.logAllRefUpdates"}), "always");
+  EXPECT_EQ(git_ok(dir, {"config", "core.fsync"}), "objects,derived-metadata,reference");
+  EXPECT_EQ(git_ok(dir, {"config", "http.receivepack"}), "false");
   EXPECT_EQ(head_target(dir).value_or(""), "refs/heads/main");
   EXPECT_TRUE(store.list_refs("abc").empty());
   EXPECT_FALSE(store.resolve("abc", "refs/heads/main"));

@@ -175,6 +175,69 @@ TEST(Smt, VersionedStorage) {
   EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, 0)), Digest{});
 }
 
+// SmtOverlay::apply (one batch per block) stored version by version: each height's root is the
+// reference root, and every key's proof read back from the database at every height evaluates
+// to that height's root and value, so no stale node survives a batch (leaves moving down on a
+// split, up on a collapse, keys differing in their last bits only).
+TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
+  std::mt19937_64 rng(6);
+  TempDb tmp("smt-batches");
+  Schema s(*tmp.db);
+  std::vector<Digest> keys;
+  for (int i = 0; i < 120; ++i) keys.push_back(crypto::sha256("batch " + std::to_string(i)));
+  for (int i = 0; i < 6; ++i) {
+    Digest k = keys[0];
+    k[31] ^= uint8_t(1 << i);
+    keys.push_back(k);
+  }
+  std::map<Digest, Digest> m;
+  std::vector<std::map<Digest, Digest>> states;
+  std::vector<Digest> roots;
+  SmtNodeCache cache(0);  // followed from height to height, as the chain does
+  for (uint64_t h = 1; h <= 30; ++h) {
+    SmtDbReader base(*tmp.db, s.meta, h - 1, &cache);
+    SmtOverlay t(base);
+    SmtOverlay::Changes changes;
+    size_t n = h == 1 ? 60 : rng() % 12;  // also empty batches
+    for (size_t i = 0; i < n; ++i) {
+      const Digest& k = keys[rng() % keys.size()];
+      if (rng() % 3 == 0)
+        changes[k] = std::nullopt;
+      else
+        changes[k] = crypto::sha256(std::to_string(rng()));
+    }
+    if (h == 20)  // nearly everything goes: subtrees collapse over many levels
+      for (size_t i = 1; i < keys.size(); ++i) changes[keys[i]] = std::nullopt;
+    for (const auto& [k, v] : changes)
+      if (v)
+        m[k] = *v;
+      else
+        m.erase(k);
+    t.apply(changes);
+    roots.push_back(smt_root(t));
+    ASSERT_EQ(roots.back(), reference_root(m)) << "height " << h;
+    states.push_back(m);
+    storage::Batch b;
+    t.write_to(b, s.meta, h);
+    tmp.db->write(b, false);
+    cache.advance(h, t);
+  }
+  EXPECT_GT(cache.size(), 0u);
+  // Every height read back, with the cache (it answers only for its own, the last, height) and
+  // without.
+  for (uint64_t h = 1; h <= roots.size(); ++h)
+    for (SmtNodeCache* c : {&cache, static_cast<SmtNodeCache*>(nullptr)}) {
+      SmtDbReader tree(*tmp.db, s.meta, h, c);
+      for (const auto& k : keys) {
+        auto claim = smt_evaluate(smt_prove(tree, k), k);
+        ASSERT_EQ(claim.root, roots[h - 1]) << "height " << h;
+        auto it = states[h - 1].find(k);
+        EXPECT_EQ(claim.value, it == states[h - 1].end() ? std::nullopt : std::optional(it->second))
+            << "height " << h;
+      }
+    }
+}
+
 TEST(Smt, RepoStateEncoding) {
   RepoState r;
   r.id = 1;
@@ -296,6 +359,46 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     EXPECT_FALSE(prove_repo_at(*tmp.db, s, 2, "alice", "r"));  // before the rebuild
     EXPECT_TRUE(prove_repo_at(*tmp.db, s, 3, "alice", "renamed")->state);
   }
+}
+
+// One block: repository 2 leaves the name "x" and repository 1 (a smaller id) takes it. The
+// tree after the block is the tree of the state after it (built from scratch), with "x" proving
+// repository 1 and "y" repository 2.
+TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
+  TempDb tmp("smt-swap");
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  auto alice = key(1);
+  Chain chain(*tmp.db, genesis);
+  auto b1 = chain.build(chain.head().id,
+                        {{own_tx(alice, 1, RegisterUser{"alice"}), false},
+                         {own_tx(alice, 2, CreateRepo{"w", "", false, "main"}), false},
+                         {own_tx(alice, 3, CreateRepo{"x", "", false, "main"}), false}},
+                        1, kT0, proposer);
+  ASSERT_EQ(b1.block.txs.size(), 3u);
+  chain.commit(b1.block);
+  UpdateRepo away, into;
+  away.repo_id = 2;
+  away.name = "y";
+  into.repo_id = 1;
+  into.name = "x";
+  auto b2 = chain.build(chain.head().id,
+                        {{own_tx(alice, 4, away), false}, {own_tx(alice, 5, into), false}}, 2,
+                        kT0 + 10, proposer);
+  ASSERT_EQ(b2.block.txs.size(), 2u);
+  chain.commit(b2.block);
+  for (auto [name, id] : {std::pair{"x", 1u}, std::pair{"y", 2u}}) {
+    auto p = prove_repo_at(*tmp.db, chain.schema(), 2, "alice", name);
+    ASSERT_TRUE(p && p->state) << name;
+    EXPECT_EQ(decode_repo_state(*p->state).id, id) << name;
+    EXPECT_EQ(smt_evaluate(p->proof, p->key).root, p->repos_root);
+  }
+  EXPECT_FALSE(prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "w")->state);
+  EmptyTree empty;
+  SmtOverlay scratch(empty);
+  DbReader state(*tmp.db);
+  smt_build_all(scratch, chain.schema(), state);
+  EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
 }
 
 TEST(Smt, Version1BlocksReplayButCannotFollowVersion2) {
