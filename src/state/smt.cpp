@@ -346,6 +346,14 @@ void add_validator_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes,
   tree.add_preimage(v, std::move(enc));
 }
 
+// Where a repository's leaf is (its key), without reading its refs as repo_state_of does.
+std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
+  auto repo = view.repo(repo_id);
+  if (!repo) return std::nullopt;
+  auto owner = view.account(repo->owner);
+  return repo_tree_key(owner ? owner->username : std::string(), repo->name);
+}
+
 void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo) {
   Bytes enc = encode_repo_state(repo);
   Digest v = crypto::sha256(enc);
@@ -379,10 +387,8 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
   }
   StateView old_view(schema, before), new_view(schema, after);
   for (uint64_t id : touched) {
-    auto was = repo_state_of(old_view, id);
-    auto now = repo_state_of(new_view, id);
-    if (was) removed[repo_tree_key(was->owner_login, was->name)] = std::nullopt;
-    if (now) add_repo_leaf(tree, set, *now);
+    if (auto was = repo_key_of(old_view, id)) removed[*was] = std::nullopt;
+    if (auto now = repo_state_of(new_view, id)) add_repo_leaf(tree, set, *now);
   }
   for (auto& [key, value] : set) removed[key] = value;
   tree.apply(removed);
