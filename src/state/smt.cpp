@@ -156,15 +156,7 @@ void SmtOverlay::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height
 }
 
 void SmtOverlay::set(const Digest& key, const std::optional<Digest>& value) {
-  if (value) {
-    SmtNode leaf;
-    leaf.leaf = true;
-    leaf.key = key;
-    leaf.value = *value;
-    insert(0, leaf);
-  } else {
-    remove(0, key);
-  }
+  apply({{key, value}});
 }
 
 void SmtOverlay::apply(const Changes& changes) {
@@ -202,7 +194,7 @@ std::optional<SmtNode> SmtOverlay::update(uint16_t depth, const Digest& path, co
   Digest p0 = child(path, depth, false), p1 = child(path, depth, true);
   auto c0 = lo == mid ? get(depth + 1, p0) : update(depth + 1, p0, lo, mid);
   auto c1 = mid == hi ? get(depth + 1, p1) : update(depth + 1, p1, mid, hi);
-  // A subtree left with a single leaf is that leaf: it moves up (as `remove` does).
+  // A subtree left with a single leaf is that leaf: it moves up.
   std::optional<SmtNode> result;
   if (!c0 && (!c1 || c1->leaf)) {
     if (c1) put(depth + 1, p1, std::nullopt);
@@ -236,65 +228,6 @@ std::optional<SmtNode> SmtOverlay::build(uint16_t depth, const Digest& path,
   SmtNode inner;
   inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
   return inner;
-}
-
-void SmtOverlay::rehash(uint16_t depth, const Digest& key) {
-  SmtNode n;
-  n.hash = smt_inner_hash(hash_of(get(depth + 1, child(key, depth, false))),
-                          hash_of(get(depth + 1, child(key, depth, true))));
-  put(depth, mask(key, depth), n);
-}
-
-void SmtOverlay::insert(uint16_t depth, const SmtNode& leaf) {
-  // Depth 256 holds only a leaf: two keys that differ in their last bit only sit there.
-  GUTS_ASSERT(depth <= kMaxDepth, "repository tree deeper than 256 levels");
-  auto n = get(depth, mask(leaf.key, depth));
-  if (!n || (n->leaf && n->key == leaf.key)) {
-    put(depth, mask(leaf.key, depth), leaf);
-    return;
-  }
-  if (n->leaf) {
-    put_pair(depth, *n, leaf);
-    return;
-  }
-  insert(depth + 1, leaf);
-  rehash(depth, leaf.key);
-}
-
-// Two leaves that share the path down to `depth`: inner nodes until their paths part.
-void SmtOverlay::put_pair(uint16_t depth, const SmtNode& a, const SmtNode& b) {
-  GUTS_ASSERT(depth < kMaxDepth, "repository tree keys collide");
-  if (bit(a.key, depth) != bit(b.key, depth)) {
-    put(depth + 1, mask(a.key, depth + 1), a);
-    put(depth + 1, mask(b.key, depth + 1), b);
-  } else {
-    put_pair(depth + 1, a, b);
-  }
-  rehash(depth, a.key);
-}
-
-void SmtOverlay::remove(uint16_t depth, const Digest& key) {
-  auto n = get(depth, mask(key, depth));
-  if (!n) return;
-  if (n->leaf) {
-    if (n->key == key) put(depth, mask(key, depth), std::nullopt);
-    return;
-  }
-  remove(depth + 1, key);
-  Digest p0 = child(key, depth, false), p1 = child(key, depth, true);
-  auto c0 = get(depth + 1, p0), c1 = get(depth + 1, p1);
-  // A subtree left with a single leaf is that leaf: it moves up.
-  if (!c0 && (!c1 || c1->leaf)) {
-    put(depth + 1, p1, std::nullopt);
-    put(depth, mask(key, depth), c1);
-  } else if (!c1 && c0->leaf) {
-    put(depth + 1, p0, std::nullopt);
-    put(depth, mask(key, depth), c0);
-  } else {
-    SmtNode inner;
-    inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
-    put(depth, mask(key, depth), inner);
-  }
 }
 
 Digest smt_root(const SmtReader& tree) {

@@ -100,13 +100,12 @@ class SmtOverlay : public SmtReader {
   SmtOverlay& operator=(const SmtOverlay&) = delete;
   std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
   void put(uint16_t depth, const Digest& path, std::optional<SmtNode> node);
-  // Sets (value present) or removes the leaf of `key`; keeps every inner hash up to date.
-  void set(const Digest& key, const std::optional<Digest>& value);
-  // Sets and removes several leaves at once: the tree `set` gives for each change, but every
-  // node on the changed paths is read, hashed and written once (a block's changes share the
-  // upper levels; one `set` each rehashed them once per change).
+  // Sets (value present) or removes leaves, keeping every inner hash up to date. A batch reads,
+  // hashes and writes each node on the changed paths once: a block's changes share the upper
+  // levels, which one update per leaf re-hashed once per leaf.
   using Changes = std::map<Digest, std::optional<Digest>>;
   void apply(const Changes& changes);
+  void set(const Digest& key, const std::optional<Digest>& value);  // apply of one change
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
     preimages_[value] = std::move(encoding);
@@ -121,10 +120,6 @@ class SmtOverlay : public SmtReader {
   }
 
  private:
-  void insert(uint16_t depth, const SmtNode& leaf);
-  void put_pair(uint16_t depth, const SmtNode& a, const SmtNode& b);
-  void remove(uint16_t depth, const Digest& key);
-  void rehash(uint16_t depth, const Digest& key);
   using Change = std::pair<Digest, std::optional<Digest>>;
   std::optional<SmtNode> update(uint16_t depth, const Digest& path, const Change* lo,
                                 const Change* hi);
