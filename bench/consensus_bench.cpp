@@ -17,6 +17,14 @@
 // clock starts (client-side signing is not measured). Each client is a new identity with a
 // username and a repository (set up before the clock starts); the load is issues opened in that
 // repository, each body padding the signed transaction to --tx-bytes.
+//
+//   --text words  titles and bodies of made-up words instead of padding, for search figures
+//                 (bench/scale_issues.py): words drawn from a Zipf(1) vocabulary of 5,000
+//                 (rank r's word is syllables(r), below), 3-8 in a title and 15-60 in a body,
+//                 plus one word found in no other issue, "uq" + syllables(global index), where
+//                 the global index of client c's i-th issue is c * --txs-per-client + i.
+//                 Flood mode retries a refused (503/429) submission after a short pause, so a
+//                 run of a million issues fills the node at the rate its door admits.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -37,6 +45,50 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
+
+// A word of two-letter syllables spelling n in base 16 (least significant first).
+std::string syllables(uint64_t n) {
+  static constexpr const char* kSyllables[16] = {"ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo",
+                                                 "xe", "zu", "be", "do", "fa", "gi", "ho", "ju"};
+  std::string word;
+  do {
+    word += kSyllables[n % 16];
+    n /= 16;
+  } while (n != 0);
+  return word;
+}
+
+// Deterministic text for --text words (see the header).
+class ZipfText {
+ public:
+  explicit ZipfText(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {
+    double total = 0;
+    for (uint64_t rank = 1; rank <= kVocabulary; ++rank) cumulative_.push_back(total += 1.0 / rank);
+  }
+  std::string words(int min, int max) {
+    const auto count = min + static_cast<int>(next() % static_cast<uint64_t>(max - min + 1));
+    std::string out;
+    for (int k = 0; k < count; ++k) {
+      const double u = static_cast<double>(next() >> 11) / 9007199254740992.0 * cumulative_.back();
+      const auto rank =
+          std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin() + 1;
+      if (!out.empty()) out += ' ';
+      out += syllables(static_cast<uint64_t>(rank));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr uint64_t kVocabulary = 5000;
+  uint64_t next() {  // xorshift64*
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1Dull;
+  }
+  uint64_t state_;
+  std::vector<double> cumulative_;
+};
 
 double pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -65,6 +117,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--tx-bytes", tx_bytes, "Approximate size of each signed transaction")
+      ->capture_default_str();
+  std::string text = "pad";
+  app.add_option("--text", text, "pad (one title, a body padded to --tx-bytes) or words")
+      ->check(CLI::IsMember({"pad", "words"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -121,12 +177,18 @@ int main(int argc, char** argv) {
     for (auto& t : ts) t.join();
   }
   if (setup_failures) return 1;
+  {
+    json users = json::array();
+    for (int c = 0; c < clients; ++c) users.push_back("b" + run + "c" + std::to_string(c));
+    std::cout << "SETUP " << json{{"users", users}, {"repo", "load"}}.dump() << std::endl;
+  }
   height0 = json::parse(probe.get("/api/guts/status").body)["height"];
 
   std::vector<std::vector<std::string>> bodies(clients);
   std::vector<std::string> last_ids(clients);
   size_t total_bytes = 0;
   for (int c = 0; c < clients; ++c) {
+    ZipfText words(static_cast<uint64_t>(c));
     for (int i = 0; i < per_client; ++i) {
       state::Transaction tx;
       tx.chain_id = chain;
@@ -135,11 +197,18 @@ int main(int argc, char** argv) {
       tx.timestamp_ms = unix_millis();
       state::CreateIssue body;
       body.repo_id = repo_ids[c];
-      body.title = "load " + std::to_string(i);
-      tx.body = body;
-      tx.sign(keys[c]);
-      size_t size = tx.encode().size();
-      if (size < tx_bytes) body.body.assign(tx_bytes - size, 'x');
+      if (text == "words") {
+        body.title = words.words(3, 8);
+        body.body = words.words(15, 60) + " uq" +
+                    syllables(static_cast<uint64_t>(c) * static_cast<uint64_t>(per_client) +
+                              static_cast<uint64_t>(i));
+      } else {
+        body.title = "load " + std::to_string(i);
+        tx.body = body;
+        tx.sign(keys[c]);
+        size_t size = tx.encode().size();
+        if (size < tx_bytes) body.body.assign(tx_bytes - size, 'x');
+      }
       tx.body = body;
       tx.sign(keys[c]);
       auto enc = tx.encode();
@@ -231,6 +300,17 @@ int main(int argc, char** argv) {
           return;
         }
         auto dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        while (mode == "flood" && (r.status == 503 || r.status == 429)) {
+          ++refused;  // the door is full: wait for blocks to drain it, then offer it again
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          try {
+            r = http.post(path, body);
+          } catch (const std::exception& e) {
+            ++failures;
+            std::cerr << "error: " << e.what() << "\n";
+            return;
+          }
+        }
         if (r.status != 200 && r.status != 202) {
           ++failures;
           std::cerr << "rejected: " << r.body << "\n";
@@ -250,7 +330,7 @@ int main(int argc, char** argv) {
       for (;;) {
         auto r = probe.get("/api/guts/transactions/" + last_ids[c]);
         if (r.status == 200) break;
-        if (std::chrono::duration<double>(Clock::now() - start).count() > 600) {
+        if (std::chrono::duration<double>(Clock::now() - start).count() > 3600) {
           std::cerr << "timed out waiting for finalization\n";
           return 1;
         }
@@ -265,7 +345,8 @@ int main(int argc, char** argv) {
   std::cout << "mode " << mode << ", nodes " << nodes.size() << ", clients " << clients
             << ", transactions " << n << " (avg "
             << (n ? total_bytes / (static_cast<size_t>(clients) * per_client) : 0)
-            << " bytes), failures " << failures << "\n";
+            << " bytes), failures " << failures << ", refused and offered again " << refused
+            << "\n";
   if (mode == "ack") {
     std::cout << "throughput " << static_cast<int>(static_cast<double>(n) / secs) << " tx/s over "
               << secs << " s\n"

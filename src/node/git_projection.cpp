@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "core/fs.h"
 #include "git/object_presence.h"
 #include "git/pack_transfer.h"
 #include "git/process.h"
@@ -163,14 +164,7 @@ void GitProjection::sync_repo(uint64_t repo_id, uint64_t height, bool recover) {
   try {
     auto view = chain_.view();
     auto repo = view.repo(repo_id);
-    bool host = false;
-    if (repo) {
-      auto owner = view.account(repo->owner);
-      host = policy_.includes(owner ? owner->username : std::string(), repo->name, repo->owner);
-      // Private repositories: only where their seeds policy names this node.
-      if (host && repo->is_private && policy_.node)
-        host = state::is_repo_seed(view, repo_id, *policy_.node);
-    }
+    const bool host = repo && should_host(view, repo_id, *repo);
     if (!policy_.all) {
       std::lock_guard l(flags_mu_);
       bool changed = host ? hosted_.insert(repo_id).second : hosted_.erase(repo_id) > 0;
@@ -416,12 +410,91 @@ bool GitProjection::hosts(uint64_t repo_id) const {
   return hosted_.count(repo_id) > 0;
 }
 
+bool GitProjection::should_host(const state::StateView& view, uint64_t repo_id,
+                                const state::Repo& repo) const {
+  auto owner = view.account(repo.owner);
+  bool host = policy_.includes(owner ? owner->username : std::string(), repo.name, repo.owner);
+  // Private repositories: only where their seeds policy names this node.
+  if (host && repo.is_private && policy_.node)
+    host = state::is_repo_seed(view, repo_id, *policy_.node);
+  return host;
+}
+
+namespace {
+
+std::string clean_stop_record(uint64_t height, const SeedPolicy& policy) {
+  return "guts git projection clean stop\nheight " + std::to_string(height) + "\npolicy " +
+         policy.describe() + "\n";
+}
+
+}  // namespace
+
+bool GitProjection::consume_clean_stop(uint64_t height) {
+  if (clean_stop_file_.empty() || !fs::exists(clean_stop_file_)) return false;
+  std::string text;
+  try {
+    auto bytes = read_file(clean_stop_file_, 64 << 10);
+    text.assign(bytes.begin(), bytes.end());
+  } catch (const std::exception& e) {
+    spdlog::warn("git projection: reading {}: {}", clean_stop_file_.string(), e.what());
+  }
+  // Gone before any block can move a ref: a crash from here on finds no record. (Were the
+  // removal lost, the record would name an older height than the blocks applied since.)
+  std::error_code ec;
+  fs::remove(clean_stop_file_, ec);
+  if (ec) {
+    spdlog::warn("git projection: removing {}: {}", clean_stop_file_.string(), ec.message());
+    return false;
+  }
+  try {
+    fsync_dir(clean_stop_file_.parent_path());
+  } catch (const std::exception& e) {
+    spdlog::warn("git projection: {}", e.what());
+  }
+  return text == clean_stop_record(height, policy_);
+}
+
+void GitProjection::record_clean_stop() {
+  std::lock_guard lock(mu_);
+  if (clean_stop_file_.empty() || !reconciled_) return;
+  {
+    std::lock_guard l(flags_mu_);
+    if (!replicating_.empty()) return;
+  }
+  try {
+    auto text = clean_stop_record(chain_.head().height, policy_);
+    atomic_write_file(clean_stop_file_, as_bytes(text), 0600);
+  } catch (const std::exception& e) {
+    spdlog::warn("git projection: recording the clean stop: {}", e.what());
+  }
+}
+
 void GitProjection::reconcile_all() {
   std::lock_guard lock(mu_);
   auto view = chain_.view();
   auto height = chain_.head().height;
-  std::set<std::string> live;
   uint64_t next = view.next_repo_id();
+  last_reconcile_full_ = !consume_clean_stop(height);
+  if (!last_reconcile_full_) {
+    // The repositories are as the clean stop left them, at this height: only what the
+    // projection keeps in memory is rebuilt, from state.
+    if (!policy_.all) {
+      std::lock_guard l(flags_mu_);
+      for (uint64_t id = 1; id < next; ++id)
+        if (auto repo = view.repo(id); repo && should_host(view, id, *repo)) hosted_.insert(id);
+    }
+    spdlog::info("git projection: clean stop at height {}: repositories not revisited", height);
+  } else {
+    reconcile_each(view, height, next);
+  }
+  reconciled_ = true;
+  publish_inventory();
+  last_gc_ = {};
+  maybe_collect_garbage();
+}
+
+void GitProjection::reconcile_each(const state::StateView& view, uint64_t height, uint64_t next) {
+  std::set<std::string> live;
   for (uint64_t id = 1; id < next; ++id)
     if (view.repo(id)) live.insert(api::git_repo_key(id));
   for (const auto& key : store_.list()) {
@@ -435,9 +508,6 @@ void GitProjection::reconcile_all() {
   }
   for (uint64_t id = 1; id < next; ++id)
     if (view.repo(id)) sync_repo(id, height, true);
-  publish_inventory();
-  last_gc_ = {};
-  maybe_collect_garbage();
 }
 
 void GitProjection::maybe_collect_garbage() {

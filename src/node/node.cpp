@@ -258,6 +258,7 @@ void Node::start() {
   if (!validator) seed.node = key.public_key();  // private repositories: only as their seed
   impl_->git_projection = std::make_unique<GitProjection>(*impl_->chain, *impl_->repos,
                                                           *impl_->pending_pushes, std::move(seed));
+  impl_->git_projection->set_clean_stop_file(c.data_dir / "git-projection.clean");
   impl_->git_projection->reconcile_all();
   impl_->git_projection->attach();
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
@@ -788,7 +789,9 @@ void Node::stop() {
   impl_->mempool.reset();
   impl_->tokens.reset();
   // The projection's resync thread reads the chain and takes pending pushes: it goes first
-  // (no block commits any more, so its commit listener is idle).
+  // (no block commits any more, so its commit listener is idle). No push is in flight either:
+  // the next start may trust the repositories as they are now.
+  if (impl_->git_projection) impl_->git_projection->record_clean_stop();
   impl_->git_projection.reset();
   impl_->pending_pushes.reset();  // after the mempool: outcome callbacks refer to it
   impl_->notifications.reset();   // its commit listener is idle too; it reads the chain

@@ -183,7 +183,12 @@ Index::Index(const std::filesystem::path& file) {
   try {
     exec(writer_, kSchema);
     reader_ = open_db(file);
+    // Searches read the file through a memory map rather than SQLite's own 2 MiB page cache,
+    // which a large index overflows on every query: a word in 4,600 of 1,000,000 issues took
+    // 46 ms with the cache, 16 ms mapped (the OS page cache holds the pages once, for both).
+    exec(reader_, "PRAGMA mmap_size=4294967296;");
   } catch (...) {
+    sqlite3_close(reader_);
     sqlite3_close(writer_);
     throw;
   }
@@ -420,11 +425,22 @@ Results<IssueDoc> Index::search_issues(const Search& s) const {
   const Query& q = s.query;
   auto cols = columns_of(q.in, {{"title", "title"}, {"body", "body"}, {"comments", "comments"}});
   std::string match = fts_match(q.terms, cols, false);
+  const bool by_relevance =
+      !match.empty() && s.sort != "updated" && s.sort != "created" && s.sort != "comments";
+  // Without a selective filter the matches are walked newest first (FTS5's rowid order; a
+  // document's id grows with its issue's) and the first kRankWindow ranked. A selective filter
+  // keeps the planner's own order, which starts from the filter's index.
+  const bool windowed = by_relevance && !s.repo_id && !q.owner && !q.author && q.labels.empty();
   std::string sql =
       "SELECT d.id, d.repo_id, d.number, d.is_pull, d.open, d.merged, d.author, d.comment_count, "
-      "d.created_ms, d.updated_ms, d.title, r.is_private FROM issue_docs d "
-      "JOIN repo_docs r ON r.id = d.repo_id";
-  if (!match.empty()) sql += " JOIN issues_fts f ON f.rowid = d.id";
+      "d.created_ms, d.updated_ms, d.title, r.is_private";
+  if (windowed)
+    sql +=
+        ", bm25(issues_fts, 10.0, 1.0, 0.5) AS score FROM issues_fts f CROSS JOIN issue_docs d "
+        "ON d.id = f.rowid CROSS JOIN repo_docs r ON r.id = d.repo_id";
+  else
+    sql += " FROM issue_docs d JOIN repo_docs r ON r.id = d.repo_id";
+  if (!match.empty() && !windowed) sql += " JOIN issues_fts f ON f.rowid = d.id";
   sql += " WHERE 1";
   if (!match.empty()) sql += " AND issues_fts MATCH ?1";
   if (s.repo_id) sql += " AND d.repo_id = ?2";
@@ -441,6 +457,9 @@ Results<IssueDoc> Index::search_issues(const Search& s) const {
     sql += " ORDER BY d." + s.sort + "_ms" + dir + ", d.id";
   else if (s.sort == "comments")
     sql += " ORDER BY d.comment_count" + dir + ", d.id";
+  else if (windowed)
+    sql = "SELECT * FROM (" + sql + " ORDER BY f.rowid DESC LIMIT " + std::to_string(kRankWindow) +
+          ") ORDER BY score, id";
   else if (!match.empty())
     sql += " ORDER BY bm25(issues_fts, 10.0, 1.0, 0.5), d.id";
   else

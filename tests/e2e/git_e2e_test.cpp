@@ -556,6 +556,9 @@ TEST_F(GitE2E, RecoveryMigratesQuarantineOfCommittedPush) {
   ASSERT_TRUE(alice_->git({"push", "-q", "origin", "main"}, a).ok());
   ASSERT_EQ(bare_ref(bare, "refs/heads/main"), c2);
   node_->stop();
+  // A crash leaves no clean-stop record (docs/git.md "Recovery"): without it the start
+  // revisits every repository.
+  ASSERT_TRUE(fs::remove(node_->data_dir() / "git-projection.clean"));
 
   // Undo the projection's work for the second push: objects back into a quarantine, ref back.
   auto q = bare / "objects" / "incoming-crashed";

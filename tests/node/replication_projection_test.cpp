@@ -59,9 +59,10 @@ struct GitNode {
     proj->set_object_sync(sync.get());
     net->start();
   }
-  void start_projection(SeedPolicy policy = {}, bool attach = true) {
+  void start_projection(SeedPolicy policy = {}, bool attach = true, fs::path clean_stop = {}) {
     proj = std::make_unique<GitProjection>(*chain, *store, pending, std::move(policy));
     proj->retry_delay = 200ms;
+    proj->set_clean_stop_file(std::move(clean_stop));
     proj->reconcile_all();
     if (attach) proj->attach();
   }
@@ -197,6 +198,66 @@ TEST(ReplicationProjection, MissingObjectsWithoutReplicationKeepRefsAndMarkRepli
   n.proj->reconcile_all();
   EXPECT_FALSE(n.proj->replicating(1));
   EXPECT_EQ(n.ref(1, "refs/heads/main"), h.c1);
+}
+
+TEST(ReplicationProjection, CleanStopRecordSkipsTheVisitAtItsHeightOnly) {
+  History h;
+  GitNode n(1, {}, false);
+  const fs::path record = n.dir.path / "git-projection.clean";
+  // A restart: a new chain over the same database (the old one holds the old listener).
+  auto restart = [&](SeedPolicy policy = {}) {
+    n.proj.reset();
+    n.chain = std::make_unique<state::Chain>(*n.db, genesis());
+    n.start_projection(std::move(policy), true, record);
+  };
+  restart();
+  n.chain->commit(make_block(n, {tx(1, 1, state::RegisterUser{"alice"}),
+                                 tx(1, 2, state::CreateRepo{"r", "", false, "main"})}));
+  git::ingest_pack(n.repo(1), git::source_from(as_bytes(h.work.pack({h.c2}, {}))), {h.c2});
+  n.chain->commit(make_block(
+      n, {tx(1, 3, state::UpdateRefs{1, {{"refs/heads/main", {}, *hex_decode(h.c1)}}, false})}));
+  ASSERT_EQ(n.ref(1, "refs/heads/main"), h.c1);
+
+  // A clean stop at this height: the next start trusts the repositories as they are, which the
+  // ref removed behind the projection's back shows, and consumes the record.
+  n.proj->record_clean_stop();
+  ASSERT_TRUE(fs::exists(record));
+  git_ok(n.repo(1), {"update-ref", "-d", "refs/heads/main"});
+  restart();
+  EXPECT_FALSE(n.proj->last_reconcile_was_full());
+  EXPECT_FALSE(fs::exists(record));
+  EXPECT_EQ(n.ref(1, "refs/heads/main"), "");
+
+  // No record (a crash): every repository is converged.
+  restart();
+  EXPECT_TRUE(n.proj->last_reconcile_was_full());
+  EXPECT_EQ(n.ref(1, "refs/heads/main"), h.c1);
+
+  // A record of an older height (blocks committed after it, e.g. before a crash): converged.
+  n.proj->record_clean_stop();
+  n.chain->commit(make_block(
+      n, {tx(1, 4,
+             state::UpdateRefs{
+                 1, {{"refs/heads/main", *hex_decode(h.c1), *hex_decode(h.c2)}}, false})}));
+  git_ok(n.repo(1), {"update-ref", "refs/heads/main", h.c1});
+  restart();
+  EXPECT_TRUE(n.proj->last_reconcile_was_full());
+  EXPECT_EQ(n.ref(1, "refs/heads/main"), h.c2);
+
+  // Another seeding policy than the record's: converged.
+  n.proj->record_clean_stop();
+  restart(parse_seed_policy({"repo:alice/r"}));
+  EXPECT_TRUE(n.proj->last_reconcile_was_full());
+  EXPECT_TRUE(n.proj->hosts(1));
+
+  // A repository waiting for objects: no record is written.
+  restart();
+  n.chain->commit(make_block(n, {tx(1, 5, state::CreateRepo{"s", "", false, "main"})}));
+  n.chain->commit(make_block(
+      n, {tx(1, 6, state::UpdateRefs{2, {{"refs/heads/main", {}, *hex_decode(h.c1)}}, false})}));
+  ASSERT_TRUE(n.proj->replicating(2));
+  n.proj->record_clean_stop();
+  EXPECT_FALSE(fs::exists(record));
 }
 
 }  // namespace

@@ -161,3 +161,30 @@ TEST_F(SearchIndex, UncommittedWritesAreInvisibleToReaders) {
   index_->commit();
   EXPECT_EQ(index_->search_repos(search("invisible")).items.size(), 1u);
 }
+
+TEST_F(SearchIndex, RelevanceWithoutAFilterRanksTheNewestWindowOfMatches) {
+  // kRankWindow + 5 issues mention "widget"; the 5 oldest also have it in the title (weight 10),
+  // so over every match they would rank first. Unfiltered, only the newest kRankWindow are
+  // ranked: those 5 are left out. Scoped to the repository, every match is ranked.
+  const uint64_t n = Index::kRankWindow + 5;
+  index_->begin();
+  for (uint64_t i = 0; i < n; ++i) {
+    IssueDoc d;
+    d.id = 1000 + i, d.repo_id = 1, d.number = 10 + i, d.author = "alice";
+    d.title = i < 5 ? "widget widget" : "issue " + std::to_string(i);
+    d.body = "the widget is broken";
+    index_->upsert_issue(d);
+  }
+  index_->commit();
+  auto all = index_->search_issues(search("widget"));
+  EXPECT_TRUE(all.incomplete);
+  ASSERT_FALSE(all.items.empty());
+  for (const auto& d : all.items) EXPECT_GE(d.id, 1005u) << "outside the newest window";
+  auto scoped = search("widget");
+  scoped.repo_id = 1;
+  auto in_repo = index_->search_issues(scoped);
+  ASSERT_GE(in_repo.items.size(), 5u);
+  EXPECT_EQ(sorted({in_repo.items[0].id, in_repo.items[1].id, in_repo.items[2].id,
+                    in_repo.items[3].id, in_repo.items[4].id}),
+            (std::vector<uint64_t>{1000, 1001, 1002, 1003, 1004}));
+}
