@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "codec/codec.h"
 #include "crypto/hash.h"
 #include "state/smt.h"
@@ -31,12 +33,23 @@ std::string tx_location_value(uint64_t height, uint32_t index) {
 }
 }  // namespace
 
+namespace {
+std::atomic<size_t> g_executions_in_memory{0};
+}  // namespace
+
 struct Chain::Executed {
-  std::shared_ptr<Executed> parent;  // keeps the base overlay alive
+  Executed() { g_executions_in_memory.fetch_add(1, std::memory_order_relaxed); }
+  ~Executed() { g_executions_in_memory.fetch_sub(1, std::memory_order_relaxed); }
+  Executed(const Executed&) = delete;
+  Executed& operator=(const Executed&) = delete;
+  // Keeps the base overlays alive while the parent is not committed; reset by the parent's
+  // commit, which rebases this block's overlays on the database (see Chain::commit).
+  std::shared_ptr<Executed> parent;
   std::unique_ptr<Overlay> overlay;
-  std::unique_ptr<SmtDbReader> smt_base;  // the committed tree, when the parent is the head
-  std::unique_ptr<SmtOverlay> smt;        // the repository tree after this block (state/smt.h)
-  Digest history{};                       // next_state_root() of this block
+  // The committed tree, when the parent is (or became) the head.
+  std::unique_ptr<SmtDbReader> smt_base;
+  std::unique_ptr<SmtOverlay> smt;  // the repository tree after this block (state/smt.h)
+  Digest history{};                 // next_state_root() of this block
   Digest repos_root{};
   BlockHeader header;
   Digest id{};
@@ -219,6 +232,8 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
                                                 const std::vector<PendingTx>& txs,
                                                 BuildResult* build_out, Status* verify_out,
                                                 bool consult_facts) {
+  // Whatever this execution reads through its parent's overlays stays alive until it ends.
+  std::shared_lock executing(executing_);
   Head ph;
   auto parent_exec = parent_execution(parent, &ph);
   auto exec = std::make_shared<Executed>();
@@ -376,16 +391,52 @@ void Chain::commit(const Block& block) {
   {
     std::lock_guard lock(mu_);
     head_ = Head{h.height, id, h.state_root, h.timestamp_ms};
-    // Executions at or below the new height can never be committed now; children keep their
-    // parents alive through shared pointers until they go too.
+    // Executions at or below the new height can never be committed now.
     for (auto it = executed_.begin(); it != executed_.end();) {
       if (it->second->header.height <= h.height)
         it = executed_.erase(it);
       else
         ++it;
     }
+    // This block's children read the database from now on, not this block's overlays, which
+    // read their parent's, and so on: under load every block is built before its parent
+    // commits, and the overlays chained back to the last idle moment (a read walked one map
+    // per block since, and every overlay stayed in memory). The database holds exactly this
+    // block's state until the next commit, which is a child (then that child's reads are its
+    // own writes over the database again) or a sibling (then the children are orphans and
+    // can never commit). The tree is read at this height, which later commits do not change.
+    for (auto& [child_id, child] : executed_) {
+      if (child->parent != exec) continue;
+      child->smt_base =
+          std::make_unique<SmtDbReader>(db_, schema_.meta, h.height, smt_cache_.get());
+      child->smt->rebase(*child->smt_base);
+      child->overlay->rebase(db_reader_);
+      child->parent.reset();
+    }
+    retired_.push_back(exec);
+  }
+  // An execution running during the rebase may have read a base pointer before it: the
+  // overlays retired are freed once no execution runs (executions that start later never
+  // reach them). Never waits while holding mu_, which executions take.
+  std::vector<std::shared_ptr<Executed>> to_free;
+  {
+    std::unique_lock idle(executing_, std::try_to_lock);
+    bool full;
+    {
+      std::lock_guard lock(mu_);
+      full = retired_.size() > 64;
+    }
+    if (!idle && full) idle.lock();  // bounded memory: wait for the running execution to end
+    if (idle) {
+      std::lock_guard lock(mu_);
+      to_free.swap(retired_);
+    }
   }
   for (const auto& listener : listeners_) listener(block);
+}
+
+size_t Chain::executions_in_memory() {
+  return g_executions_in_memory.load(std::memory_order_relaxed);
 }
 
 void Chain::add_commit_listener(CommitListener listener) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <vector>
 
 #include "core/status.h"
@@ -103,6 +104,10 @@ class Chain {
   static Digest replay(storage::Db& source, const Genesis& genesis,
                        const std::filesystem::path& scratch_dir);
 
+  // Block executions (built or verified, with their overlays) held in memory by every Chain of
+  // this process: bounded by the blocks in flight, however long a load lasts (see commit).
+  static size_t executions_in_memory();
+
  private:
   struct Executed;
   std::shared_ptr<Executed> execute(const Digest& parent, const BlockHeader& header,
@@ -127,8 +132,12 @@ class Chain {
   mutable std::mutex mu_;
   Head head_;
   std::map<Digest, std::shared_ptr<Executed>> executed_;  // built or verified, not finalized
-  std::vector<CommitListener> listeners_;                 // set up before blocks flow
-  const GitFacts* facts_ = nullptr;                       // set up before blocks flow
+  // Executions whose children read the database instead of them since they committed (commit
+  // rebases the children): freed once no execution that may still read them is running.
+  std::vector<std::shared_ptr<Executed>> retired_;  // guarded by mu_
+  std::shared_mutex executing_;                     // held shared by every execution
+  std::vector<CommitListener> listeners_;           // set up before blocks flow
+  const GitFacts* facts_ = nullptr;                 // set up before blocks flow
   // The committed repository tree's upper nodes, followed from block to block (state/smt.h).
   std::unique_ptr<SmtNodeCache> smt_cache_;
 };

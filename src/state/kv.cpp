@@ -53,7 +53,7 @@ Schema::Schema(const storage::Db& db)
 std::optional<std::string> Overlay::get(storage::Cf cf, std::string_view key) const {
   auto it = writes_.find(Key{cf.index, std::string(key)});
   if (it != writes_.end()) return it->second;
-  return base_.get(cf, key);
+  return base_.load(std::memory_order_acquire)->get(cf, key);
 }
 
 void Overlay::scan_prefix(storage::Cf cf, std::string_view prefix, const ScanFn& fn) const {
@@ -64,29 +64,30 @@ void Overlay::scan_prefix(storage::Cf cf, std::string_view prefix, const ScanFn&
            std::string_view(it->first.second).substr(0, prefix.size()) == prefix;
   };
   bool stopped = false;
-  base_.scan_prefix(cf, prefix, [&](std::string_view k, std::string_view v) {
-    while (in_range(lo) && lo->first.second < k) {
-      if (lo->second && !fn(lo->first.second, *lo->second)) {
-        stopped = true;
-        return false;
-      }
-      ++lo;
-    }
-    if (in_range(lo) && lo->first.second == k) {
-      auto cur = lo++;
-      if (!cur->second) return true;  // deleted here
-      if (!fn(k, *cur->second)) {
-        stopped = true;
-        return false;
-      }
-      return true;
-    }
-    if (!fn(k, v)) {
-      stopped = true;
-      return false;
-    }
-    return true;
-  });
+  base_.load(std::memory_order_acquire)
+      ->scan_prefix(cf, prefix, [&](std::string_view k, std::string_view v) {
+        while (in_range(lo) && lo->first.second < k) {
+          if (lo->second && !fn(lo->first.second, *lo->second)) {
+            stopped = true;
+            return false;
+          }
+          ++lo;
+        }
+        if (in_range(lo) && lo->first.second == k) {
+          auto cur = lo++;
+          if (!cur->second) return true;  // deleted here
+          if (!fn(k, *cur->second)) {
+            stopped = true;
+            return false;
+          }
+          return true;
+        }
+        if (!fn(k, v)) {
+          stopped = true;
+          return false;
+        }
+        return true;
+      });
   if (stopped) return;
   for (; in_range(lo); ++lo)
     if (lo->second && !fn(lo->first.second, *lo->second)) return;

@@ -3,6 +3,7 @@
 // overlay's writes are committed in one atomic batch when the block is finalized.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
@@ -62,7 +63,7 @@ class DbReader : public KvReader {
 // transaction executes in a child overlay that is merged into the block's only on success.
 class Overlay : public KvReader {
  public:
-  explicit Overlay(const KvReader& base) : base_(base) {}
+  explicit Overlay(const KvReader& base) : base_(&base) {}
   // Not copyable: `Overlay child(parent)` must layer on the parent, never copy its writes.
   Overlay(const Overlay&) = delete;
   Overlay& operator=(const Overlay&) = delete;
@@ -72,6 +73,10 @@ class Overlay : public KvReader {
 
   void put(storage::Cf cf, std::string_view key, std::string_view value);
   void del(storage::Cf cf, std::string_view key);
+  // Reads not answered here go to `base` from now on, which must show the same state as the
+  // old base (Chain::commit: the parent's overlay, once its writes are in the database).
+  // Atomic against concurrent reads; the old base must outlive the reads that began on it.
+  void rebase(const KvReader& base) { base_.store(&base, std::memory_order_release); }
 
   // Moves this overlay's writes into `parent` (which must be this overlay's base).
   void merge_into(Overlay& parent);
@@ -86,7 +91,7 @@ class Overlay : public KvReader {
 
  private:
   using Key = std::pair<int, std::string>;
-  const KvReader& base_;
+  std::atomic<const KvReader*> base_;
   std::map<Key, std::optional<std::string>> writes_;
 };
 

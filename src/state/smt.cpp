@@ -142,7 +142,7 @@ std::optional<SmtNode> SmtDbReader::get(uint16_t depth, const Digest& path) cons
 std::optional<SmtNode> SmtOverlay::get(uint16_t depth, const Digest& path) const {
   auto it = writes_.find({depth, path});
   if (it != writes_.end()) return it->second;
-  return base_.get(depth, path);
+  return base_.load(std::memory_order_acquire)->get(depth, path);
 }
 
 void SmtOverlay::put(uint16_t depth, const Digest& path, std::optional<SmtNode> node) {

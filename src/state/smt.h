@@ -21,6 +21,7 @@
 // ever deleted (no pruning yet: a node costs ~80 bytes per changed level per block).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,11 +96,13 @@ class SmtDbReader : public SmtReader {
 // Pending changes on top of a reader (one block's execution, or a rebuild).
 class SmtOverlay : public SmtReader {
  public:
-  explicit SmtOverlay(const SmtReader& base) : base_(base) {}
+  explicit SmtOverlay(const SmtReader& base) : base_(&base) {}
   SmtOverlay(const SmtOverlay&) = delete;
   SmtOverlay& operator=(const SmtOverlay&) = delete;
   std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
   void put(uint16_t depth, const Digest& path, std::optional<SmtNode> node);
+  // As Overlay::rebase (state/kv.h): reads not answered here go to `base` from now on.
+  void rebase(const SmtReader& base) { base_.store(&base, std::memory_order_release); }
   // Sets (value present) or removes leaves, keeping every inner hash up to date. A batch reads,
   // hashes and writes each node on the changed paths once: a block's changes share the upper
   // levels, which one update per leaf re-hashed once per leaf.
@@ -124,7 +127,7 @@ class SmtOverlay : public SmtReader {
   std::optional<SmtNode> update(uint16_t depth, const Digest& path, const Change* lo,
                                 const Change* hi);
   std::optional<SmtNode> build(uint16_t depth, const Digest& path, std::vector<SmtNode> leaves);
-  const SmtReader& base_;
+  std::atomic<const SmtReader*> base_;
   std::map<std::pair<uint16_t, Digest>, std::optional<SmtNode>> writes_;
   std::map<Digest, Bytes> preimages_;
 };

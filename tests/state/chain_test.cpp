@@ -73,6 +73,41 @@ TEST(Chain, BuildCommitReopenAndReplay) {
   EXPECT_THROW(Chain(*tmp.db, other), Error);
 }
 
+TEST(Chain, PipelinedBlocksDoNotChainTheirOverlays) {
+  // Under load every block is built on its parent before the parent commits. The overlays of a
+  // committed block's children are rebased on the database, so executions in memory stay at
+  // the blocks in flight (they grew by one per block before) and every block still sees its
+  // ancestors' writes.
+  TempDb tmp("chain-pipelined");
+  Chain chain(*tmp.db, test_genesis());
+  auto alice = key(1);
+  auto proposer = key(200).public_key();
+  const size_t before = Chain::executions_in_memory();
+  auto prev = chain
+                  .build(chain.head().id,
+                         pending({own_tx(alice, 1, RegisterUser{"alice"}),
+                                  own_tx(alice, 2, CreateRepo{"r", "", false, "main"})}),
+                         1, kT0, proposer)
+                  .block;
+  for (uint8_t i = 1; i <= 100; ++i) {
+    Bytes old = i == 1 ? Bytes{} : Bytes(20, static_cast<uint8_t>(i - 1));
+    auto next = chain.build(
+        prev.id(),
+        pending({own_tx(alice, 2u + i, UpdateRefs{1, {{"refs/heads/main", old, Bytes(20, i)}}})}),
+        1u + i, kT0 + i, proposer);
+    ASSERT_EQ(next.block.txs.size(), 1u) << "block " << int(i) << " did not see its parent";
+    chain.commit(prev);
+    prev = next.block;
+    ASSERT_LE(Chain::executions_in_memory() - before, 2u) << "after block " << int(i);
+  }
+  chain.commit(prev);
+  EXPECT_EQ(*chain.view().ref(1, "refs/heads/main"), Bytes(20, 100));
+  EXPECT_EQ(chain.head().height, 101u);
+  auto scratch = tmp.dir.string() + "-replay";
+  EXPECT_EQ(Chain::replay(*tmp.db, test_genesis(), scratch), chain.head().state_root);
+  std::filesystem::remove_all(scratch);
+}
+
 TEST(Chain, VerifyRejectsTamperedBlocks) {
   TempDb a("verify-a"), b("verify-b");
   auto genesis = test_genesis();
