@@ -292,17 +292,12 @@ int main(int argc, char** argv) {
       for (const auto& body : bodies[c]) {
         auto t0 = Clock::now();
         cli::HttpResult r;
-        try {
-          r = http.post(path, body);
-        } catch (const std::exception& e) {
-          ++failures;
-          std::cerr << "error: " << e.what() << "\n";
-          return;
-        }
-        auto dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        while (mode == "flood" && (r.status == 503 || r.status == 429)) {
-          ++refused;  // the door is full: wait for blocks to drain it, then offer it again
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        double dt = 0;
+        for (bool first = true;; first = false) {
+          if (!first) {
+            ++refused;  // the door is full: wait for blocks to drain it, then offer it again
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
           try {
             r = http.post(path, body);
           } catch (const std::exception& e) {
@@ -310,6 +305,8 @@ int main(int argc, char** argv) {
             std::cerr << "error: " << e.what() << "\n";
             return;
           }
+          if (first) dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          if (mode != "flood" || (r.status != 503 && r.status != 429)) break;
         }
         if (r.status != 200 && r.status != 202) {
           ++failures;
