@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cassert>
 
 #include "codec/codec.h"
 #include "crypto/hash.h"
@@ -405,15 +406,19 @@ void Chain::commit(const Block& block) {
     // block's state until the next commit, which is a child (then that child's reads are its
     // own writes over the database again) or a sibling (then the children are orphans and
     // can never commit). The tree is read at this height, which later commits do not change.
+    // Retired first: should anything below throw, no overlay is freed under a reader.
+    retired_.push_back(exec);
     for (auto& [child_id, child] : executed_) {
       if (child->parent != exec) continue;
+      // A child of an uncommitted parent has no tree reader of its own yet. (The reader does
+      // not use the cache when destroyed, so it may outlive smt_cache_ in ~Chain.)
+      assert(!child->smt_base);
       child->smt_base =
           std::make_unique<SmtDbReader>(db_, schema_.meta, h.height, smt_cache_.get());
       child->smt->rebase(*child->smt_base);
       child->overlay->rebase(db_reader_);
       child->parent.reset();
     }
-    retired_.push_back(exec);
   }
   // An execution running during the rebase may have read a base pointer before it: the
   // overlays retired are freed once no execution runs (executions that start later never
