@@ -35,6 +35,7 @@ from benchlib import Node, pct, rss_kib, timed_reads
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo",
              "xe", "zu", "be", "do", "fa", "gi", "ho", "ju"]
 
+
 def syllables(n):
     """consensus_bench.cpp's word for n: base-16 digits as syllables, least significant first."""
     word = ""
@@ -44,9 +45,11 @@ def syllables(n):
         if n == 0:
             return word
 
+
 def get_json(port, path):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as r:
         return json.load(r)
+
 
 def wait_for_index(port, deadline_s):
     """Until the search index has caught up with the chain (GET /api/guts/search)."""
@@ -59,6 +62,7 @@ def wait_for_index(port, deadline_s):
             raise SystemExit(f"the search index stayed behind: {s}")
         time.sleep(0.5)
 
+
 def du_mib(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -68,6 +72,7 @@ def du_mib(path):
             except OSError:
                 pass
     return total / (1 << 20)
+
 
 def fill(node, bindir, clients, per_client):
     """Starts the node and opens clients * per_client issues; (setup, fill s, index lag s)."""
@@ -87,6 +92,7 @@ def fill(node, bindir, clients, per_client):
     print(f"# {clients * per_client:,} issues in {fill_s:.0f} s; index caught up "
           f"{index_lag_s:.1f} s later", file=sys.stderr)
     return setup, fill_s, index_lag_s
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -181,6 +187,7 @@ def main():
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
 
 if __name__ == "__main__":
     main()
