@@ -21,7 +21,8 @@ RULES = [
     # (no peers) they are Ed25519 verification and its SHA-512, and BLAKE2b ids; with peers
     # also Noise's ChaCha20-Poly1305 and X25519.
     ("libsodium (Ed25519 verification; hashes; Noise with peers)", r"libsodium"),
-    ("hashing (SHA-256, BLAKE2)", r"(sha256|SHA256|blake|Blake)"),
+    # SHA-256 is OpenSSL's (libcrypto; a node without TLS uses it for nothing else).
+    ("hashing (SHA-256, BLAKE2)", r"(sha256|SHA256|blake|Blake|libcrypto)"),
     ("RocksDB", r"(rocksdb|librocksdb|crc32c|snappy|lz4|zstd|ZSTD)"),
     ("SQLite (search index)", r"(sqlite3|libsqlite)"),
     ("JSON (nlohmann)", r"nlohmann"),

@@ -50,6 +50,7 @@ struct Chain::Executed {
   // The committed tree, when the parent is (or became) the head.
   std::unique_ptr<SmtDbReader> smt_base;
   std::unique_ptr<SmtOverlay> smt;  // the repository tree after this block (state/smt.h)
+  RepoStates repo_states;           // the leaf states of the repositories this block touched
   Digest history{};                 // next_state_root() of this block
   Digest repos_root{};
   BlockHeader header;
@@ -81,6 +82,7 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   backfill_audit();
   build_tree();
   smt_cache_ = std::make_unique<SmtNodeCache>(head_.height);
+  repo_cache_ = std::make_unique<RepoStateCache>(head_.height);
 }
 
 // The repository tree is derived from the state: a new database, or one from before the tree,
@@ -237,6 +239,17 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   std::shared_lock executing(executing_);
   Head ph;
   auto parent_exec = parent_execution(parent, &ph);
+  // The uncommitted blocks below this one, nearest first, and the committed height below them:
+  // where the repository states before this block are known without reading them.
+  std::vector<std::shared_ptr<const Executed>> ancestors;
+  uint64_t committed_below = ph.height;
+  {
+    std::lock_guard lock(mu_);  // commit resets parent pointers
+    for (auto e = parent_exec; e; e = e->parent) {
+      ancestors.push_back(e);
+      committed_below = e->header.height - 1;
+    }
+  }
   auto exec = std::make_shared<Executed>();
   exec->parent = parent_exec;
   const KvReader& base = parent_exec ? static_cast<const KvReader&>(*parent_exec->overlay)
@@ -277,7 +290,12 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
     tree_base = exec->smt_base.get();
   }
   exec->smt = std::make_unique<SmtOverlay>(*tree_base);
-  smt_apply_block(*exec->smt, schema_, base, *exec->overlay);
+  auto prior = [&](uint64_t id) -> std::optional<std::shared_ptr<const RepoState>> {
+    for (const auto& a : ancestors)
+      if (auto it = a->repo_states.find(id); it != a->repo_states.end()) return it->second;
+    return repo_cache_->find(committed_below, id);
+  };
+  smt_apply_block(*exec->smt, schema_, base, *exec->overlay, prior, &exec->repo_states);
   exec->repos_root = smt_root(*exec->smt);
   exec->history = next_state_root(ph.state_root, exec->header.height, exec->overlay->digest());
   exec->header.state_root = exec->header.version == kHeaderV2
@@ -388,6 +406,7 @@ void Chain::commit(const Block& block) {
             roots_value(exec->history, exec->repos_root, h.version));
   db_.write(batch, /*sync=*/true);
   smt_cache_->advance(h.height, *exec->smt);
+  repo_cache_->advance(h.height, exec->repo_states);
 
   {
     std::lock_guard lock(mu_);

@@ -22,6 +22,7 @@
 namespace guts::state {
 
 class SmtNodeCache;
+class RepoStateCache;
 
 struct Head {
   uint64_t height = 0;
@@ -140,6 +141,7 @@ class Chain {
   const GitFacts* facts_ = nullptr;                 // set up before blocks flow
   // The committed repository tree's upper nodes, followed from block to block (state/smt.h).
   std::unique_ptr<SmtNodeCache> smt_cache_;
+  std::unique_ptr<RepoStateCache> repo_cache_;  // the leaf states at the head (state/smt.h)
 };
 
 }  // namespace guts::state

@@ -22,6 +22,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,15 @@ class SmtReader {
 
 class SmtOverlay;
 
+// A node's place in the tree: (depth, path with the bits at and below depth zero).
+using SmtNodeId = std::pair<uint16_t, Digest>;
+struct SmtNodeIdHash {
+  size_t operator()(const SmtNodeId& id) const;
+};
+// Open addressing (Boost's flat map): a block's tree update looks up each node on its changed
+// paths and their siblings, and node-based maps spent more time there than hashing the nodes.
+using SmtNodeMap = boost::unordered_flat_map<SmtNodeId, std::optional<SmtNode>, SmtNodeIdHash>;
+
 // The committed tree's nodes at the head, kept in memory from block to block. Every block's
 // leaf updates read the same upper levels, and the database serves each read with a seek over
 // versioned records. Bounded: the first kMaxEntries nodes read or written stay (reads go top
@@ -66,13 +77,10 @@ class SmtNodeCache {
   size_t size() const;
 
  private:
-  struct KeyHash {
-    size_t operator()(const std::pair<uint16_t, Digest>& k) const;
-  };
   void put_locked(uint16_t depth, const Digest& path, const std::optional<SmtNode>& node);
   mutable std::mutex mu_;
   uint64_t height_;
-  std::unordered_map<std::pair<uint16_t, Digest>, std::optional<SmtNode>, KeyHash> nodes_;
+  SmtNodeMap nodes_;
 };
 
 // The committed tree in the database, at `height`; through `cache` when given.
@@ -128,7 +136,7 @@ class SmtOverlay : public SmtReader {
                                 const Change* hi);
   std::optional<SmtNode> build(uint16_t depth, const Digest& path, std::vector<SmtNode> leaves);
   std::atomic<const SmtReader*> base_;
-  std::map<std::pair<uint16_t, Digest>, std::optional<SmtNode>> writes_;
+  SmtNodeMap writes_;  // unordered: written to a batch, or to the cache, in any order
   std::map<Digest, Bytes> preimages_;
 };
 
@@ -140,10 +148,44 @@ class StateView;
 // The repository's leaf state from a state view (nullopt: no such repository).
 std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
 
+// Repositories' leaf states by id; nullptr where the repository does not exist.
+using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoState>>;
+
+// The committed repositories' leaf states at the head, kept from block to block like the tree's
+// nodes (SmtNodeCache): a block that pushes to a repository rebuilds its leaf from the state
+// before plus the refs it wrote, where reading the whole ref set back was a database scan per
+// repository (the largest part of a block's tree work). Bounded: states are added until they
+// take kMaxBytes; nothing is evicted (a state already held is replaced). Thread-safe.
+class RepoStateCache {
+ public:
+  static constexpr size_t kMaxBytes = size_t(64) << 20;
+  explicit RepoStateCache(uint64_t height) : height_(height) {}
+  // The state of repository `id` at `height`: nullopt when not known here.
+  std::optional<std::shared_ptr<const RepoState>> find(uint64_t height, uint64_t id) const;
+  // The block at `height` was committed and left the repositories it touched as `block`: the
+  // cache follows when it held height - 1, and starts over otherwise.
+  void advance(uint64_t height, const RepoStates& block);
+  size_t bytes() const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t height_;
+  size_t bytes_ = 0;
+  RepoStates states_;
+};
+
+// Where smt_apply_block finds a repository's state before the block without reading it:
+// nullopt when the state is not known (then it is read from `before`).
+using PriorRepoState =
+    std::function<std::optional<std::shared_ptr<const RepoState>>(uint64_t repo_id)>;
+
 // Applies to `tree` the changes of one block: `before` is the state before it, `after` after
-// it, `written` the (cf, key) pairs it wrote. Deterministic: a function of the two states.
+// it (an overlay: the keys it wrote are the block's changes). Deterministic: a function of the
+// two states. `prior`, when given, must answer states equal to `before`'s; `touched`, when
+// given, receives the states after the block of the repositories the block touched.
 void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& before,
-                     const Overlay& after);
+                     const Overlay& after, const PriorRepoState& prior = {},
+                     RepoStates* touched = nullptr);
 // Builds the whole tree from a state (a new database, or one from before the tree).
 void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state);
 

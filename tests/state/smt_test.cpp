@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 #include "codec/codec.h"
 #include "crypto/hash.h"
@@ -399,6 +401,175 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
   DbReader state(*tmp.db);
   smt_build_all(scratch, chain.schema(), state);
   EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
+}
+
+TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
+  auto state = [](uint64_t id, size_t refs) {
+    auto s = std::make_shared<RepoState>();
+    s->id = id;
+    for (size_t i = 0; i < refs; ++i)
+      s->refs.emplace_back("refs/heads/" + std::to_string(i), Bytes(20, 1));
+    return std::shared_ptr<const RepoState>(s);
+  };
+  RepoStateCache cache(5);
+  EXPECT_FALSE(cache.find(5, 1));
+  auto one = state(1, 3);
+  cache.advance(6, {{1, one}, {2, nullptr}});
+  ASSERT_TRUE(cache.find(6, 1));
+  EXPECT_EQ(*cache.find(6, 1), one);
+  ASSERT_TRUE(cache.find(6, 2));  // known not to exist
+  EXPECT_EQ(*cache.find(6, 2), nullptr);
+  EXPECT_FALSE(cache.find(6, 3));  // not known
+  EXPECT_FALSE(cache.find(5, 1));  // another height: not known
+  size_t held = cache.bytes();
+  cache.advance(7, {{1, state(1, 100)}});
+  EXPECT_GT(cache.bytes(), held);
+  EXPECT_EQ((*cache.find(7, 1))->refs.size(), 100u);
+  EXPECT_TRUE(cache.find(7, 2));         // untouched by block 7: carried
+  cache.advance(9, {{3, state(3, 1)}});  // a gap: what was held is dropped
+  EXPECT_FALSE(cache.find(9, 1));
+  EXPECT_TRUE(cache.find(9, 3));
+  EXPECT_LT(cache.bytes(), held);
+}
+
+// A block's repository leaves are rebuilt from the states the blocks before it left (the
+// chain's RepoStateCache, and the states of uncommitted parents when blocks are pipelined) plus
+// what the block wrote, not read back from the database. Whatever the mix of pushes, ref
+// deletions, renames, visibility, default-branch and description changes, creations and
+// deletions, blocks built on committed or on uncommitted parents, every block's tree equals
+// the tree built from scratch over the state after it.
+TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
+  TempDb tmp("smt-carried");
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  std::vector<crypto::SigningKey> users{key(1), key(2)};
+  Chain chain(*tmp.db, genesis);
+  std::mt19937_64 rng(18);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  std::map<crypto::PublicKey, uint64_t> nonce;
+  struct Model {
+    size_t owner;
+    std::string name;
+    std::map<std::string, Bytes> refs;
+    std::string default_branch = "main";
+  };
+  std::map<uint64_t, Model> repos;  // the live repositories, as the test expects them
+  std::vector<std::pair<size_t, std::string>> created;  // to resolve once committed
+  uint64_t height = 0, names = 0;
+  auto tx = [&](size_t user, TxBody body) {
+    auto& k = users[user];
+    return PendingTx{own_tx(k, ++nonce[k.public_key()], std::move(body), kT0 + height), false};
+  };
+  auto check_root = [&] {
+    EmptyTree empty;
+    SmtOverlay scratch(empty);
+    DbReader state(*tmp.db);
+    smt_build_all(scratch, chain.schema(), state);
+    auto stored = tmp.db->get(chain.schema().meta, smt_roots_key(chain.head().height));
+    ASSERT_TRUE(stored && stored->size() == 65);
+    Digest root;
+    std::copy_n(stored->begin() + 32, 32, root.begin());
+    EXPECT_EQ(root, smt_root(scratch)) << "height " << chain.head().height;
+  };
+  // Random transactions on the repositories live at the head; every one of them is valid.
+  auto random_block = [&](std::set<uint64_t>& used) {
+    std::vector<PendingTx> txs;
+    for (size_t n = 1 + pick(6); n > 0; --n) {
+      size_t op = pick(10);
+      std::vector<uint64_t> ids;
+      for (const auto& [id, m] : repos)
+        if (!used.contains(id)) ids.push_back(id);
+      if (ids.empty() || op == 0) {
+        size_t u = pick(users.size());
+        std::string name = "repo" + std::to_string(++names);
+        txs.push_back(tx(u, CreateRepo{name, "", pick(2) == 0, "main"}));
+        created.emplace_back(u, name);
+        continue;
+      }
+      uint64_t id = ids[pick(ids.size())];
+      used.insert(id);  // one transaction per repository per round keeps the model simple
+      auto& m = repos.at(id);
+      if (op <= 5) {  // a push of one to three refs: create, move or delete
+        UpdateRefs push;
+        push.repo_id = id;
+        for (size_t c = 1 + pick(3); c > 0; --c) {
+          std::string ref = "refs/heads/b" + std::to_string(pick(5));
+          if (std::any_of(push.changes.begin(), push.changes.end(),
+                          [&](const RefChange& rc) { return rc.ref == ref; }))
+            continue;
+          Bytes old = m.refs.contains(ref) ? m.refs[ref] : Bytes{};
+          bool may_delete = !old.empty() && ref != "refs/heads/" + m.default_branch;
+          Bytes now = (may_delete && pick(3) == 0) ? Bytes{} : Bytes(20, uint8_t(1 + pick(250)));
+          push.changes.push_back({ref, old, now});
+          if (now.empty())
+            m.refs.erase(ref);
+          else
+            m.refs[ref] = now;
+        }
+        txs.push_back(tx(m.owner, push));
+      } else if (op <= 8) {
+        UpdateRepo u;
+        u.repo_id = id;
+        switch (pick(4)) {
+          case 0:
+            u.name = m.name = "renamed" + std::to_string(++names);
+            break;
+          case 1:
+            u.is_private = pick(2) == 0;
+            break;
+          case 2:
+            u.default_branch = m.default_branch = "b" + std::to_string(pick(5));
+            break;
+          default:
+            u.description = "d" + std::to_string(pick(1000));  // the record only
+        }
+        txs.push_back(tx(m.owner, u));
+      } else {
+        txs.push_back(tx(m.owner, DeleteRepo{id}));
+        repos.erase(id);
+      }
+    }
+    return txs;
+  };
+  auto commit = [&](const BuildResult& b, size_t expected) {
+    ASSERT_EQ(b.block.txs.size(), expected)
+        << (b.rejected.empty() ? "" : b.rejected[0].second.message());
+    chain.commit(b.block);
+    check_root();
+    for (const auto& [u, name] : created) {
+      auto r = chain.view().repo_by_name(users[u].public_key(), name);
+      ASSERT_TRUE(r) << name;
+      repos[r->id] = Model{u, name, {}, "main"};
+    }
+    created.clear();
+  };
+  ++height;
+  commit(chain.build(chain.head().id, {tx(0, RegisterUser{"alice"}), tx(1, RegisterUser{"bob"})},
+                     height, kT0 + height, proposer),
+         2);
+  for (int round = 0; round < 60; ++round) {
+    std::set<uint64_t> used;
+    auto txs = random_block(used);
+    size_t n1 = txs.size();
+    ++height;
+    auto b1 = chain.build(chain.head().id, txs, height, kT0 + height, proposer);
+    if (pick(2) == 0) {
+      commit(b1, n1);
+      continue;
+    }
+    // Pipelined: the second block executes on the first before the first commits.
+    auto created_before = created;
+    created.clear();
+    auto more = random_block(used);
+    ++height;
+    auto b2 = chain.build(b1.block.id(), more, height, kT0 + height, proposer);
+    auto created_second = created;
+    created = created_before;
+    commit(b1, n1);
+    created = created_second;
+    commit(b2, more.size());
+  }
+  EXPECT_GT(repos.size(), 3u);
 }
 
 TEST(Smt, Version1BlocksReplayButCannotFollowVersion2) {

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "core/fs.h"
 #include "core/status.h"
@@ -36,6 +39,24 @@ TEST(Sha256, KnownVector) {
   Sha256 h;
   h.update(std::string_view("a")).update(std::string_view("bc"));
   EXPECT_EQ(h.finish(), sha256(std::string_view("abc")));
+  // FIPS 180-2 appendix B.3: a million "a", across block boundaries in uneven parts; the
+  // one-shot function keeps a context per thread, so hash on several threads at once.
+  const std::string million(1000000, 'a');
+  const std::string expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+  Sha256 parts;
+  for (size_t at = 0; at < million.size(); at += 997)
+    parts.update(std::string_view(million).substr(at, 997));
+  Sha256 moved = std::move(parts);  // the state moves with the object
+  EXPECT_EQ(hex_encode(moved.finish()), expected);
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i)
+        right += hex_encode(sha256(std::string_view(million))) == expected;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(right.load(), 12);
 }
 
 TEST(Ed25519, Rfc8032Vector1) {
