@@ -436,8 +436,8 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
 // chain's RepoStateCache, and the states of uncommitted parents when blocks are pipelined) plus
 // what the block wrote, not read back from the database. Whatever the mix of pushes, ref
 // deletions, renames, visibility, default-branch and description changes, creations and
-// deletions, blocks built on committed or on uncommitted parents, every block's tree equals
-// the tree built from scratch over the state after it.
+// deletions, blocks built on committed or on uncommitted parents, and forks that never commit,
+// every block's tree equals the tree built from scratch over the state after it.
 TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   TempDb tmp("smt-carried");
   auto genesis = test_genesis();
@@ -548,6 +548,23 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
                      height, kT0 + height, proposer),
          2);
   for (int round = 0; round < 60; ++round) {
+    if (pick(4) == 0) {
+      // A sibling of the next block, and a child of it, that never commit: the states they
+      // computed must not reach the blocks that do.
+      auto saved_repos = repos;
+      auto saved_nonce = nonce;
+      auto saved_created = created;
+      std::set<uint64_t> fork_used;
+      auto fork_txs = random_block(fork_used);
+      auto fork = chain.build(chain.head().id, fork_txs, height + 1, kT0 + height + 7, proposer);
+      auto fork_child = chain.build(fork.block.id(), random_block(fork_used), height + 2,
+                                    kT0 + height + 8, proposer);
+      EXPECT_EQ(fork.block.txs.size(), fork_txs.size());
+      EXPECT_EQ(fork_child.block.header.parent, fork.block.id());
+      repos = saved_repos;
+      nonce = saved_nonce;
+      created = saved_created;
+    }
     std::set<uint64_t> used;
     auto txs = random_block(used);
     size_t n1 = txs.size();
