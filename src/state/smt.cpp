@@ -253,17 +253,30 @@ SmtProof smt_prove(const SmtReader& tree, const Digest& key) {
 
 // ---- repositories ----
 
+namespace {
+
+// The leaf's fields taken from the repository's record.
+void take_record(RepoState& s, const Repo& repo) {
+  s.id = repo.id;
+  s.owner = repo.owner;
+  s.name = repo.name;
+  s.is_private = repo.is_private;
+  s.default_branch = repo.default_branch;
+}
+
+std::string login_of(const StateView& view, const crypto::PublicKey& owner) {
+  auto account = view.account(owner);
+  return account ? account->username : std::string();
+}
+
+}  // namespace
+
 std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id) {
   auto repo = view.repo(repo_id);
   if (!repo) return std::nullopt;
   RepoState s;
-  s.id = repo->id;
-  s.owner = repo->owner;
-  auto owner = view.account(repo->owner);
-  s.owner_login = owner ? owner->username : std::string();
-  s.name = repo->name;
-  s.is_private = repo->is_private;
-  s.default_branch = repo->default_branch;
+  take_record(s, *repo);
+  s.owner_login = login_of(view, repo->owner);
   s.refs = view.refs(repo_id);
   return s;
 }
@@ -285,8 +298,7 @@ void add_validator_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes,
 std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
   auto repo = view.repo(repo_id);
   if (!repo) return std::nullopt;
-  auto owner = view.account(repo->owner);
-  return repo_tree_key(owner ? owner->username : std::string(), repo->name);
+  return repo_tree_key(login_of(view, repo->owner), repo->name);
 }
 
 void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo) {
@@ -318,22 +330,15 @@ struct RepoWrites {
 // what the block wrote: reads only what may have changed. Equal to repo_state_of(now, id).
 std::shared_ptr<const RepoState> patched_state(const RepoState& was, const RepoWrites& w,
                                                const std::set<std::string_view>& accounts,
-                                               const Schema& schema, const StateView& now,
-                                               const KvReader& after) {
+                                               const StateView& now) {
   auto s = std::make_shared<RepoState>(was);
   if (w.record) {
     auto repo = now.repo(was.id);
     if (!repo) return nullptr;
-    s->id = repo->id;
-    s->owner = repo->owner;
-    s->name = repo->name;
-    s->is_private = repo->is_private;
-    s->default_branch = repo->default_branch;
+    take_record(*s, *repo);
   }
-  if (s->owner != was.owner || accounts.contains(key_of(s->owner))) {
-    auto owner = now.account(s->owner);
-    s->owner_login = owner ? owner->username : std::string();
-  }
+  if (s->owner != was.owner || accounts.contains(key_of(s->owner)))
+    s->owner_login = login_of(now, s->owner);
   auto by_name = [](const std::pair<std::string, Bytes>& r, std::string_view n) {
     return std::string_view(r.first) < n;
   };
@@ -341,12 +346,11 @@ std::shared_ptr<const RepoState> patched_state(const RepoState& was, const RepoW
     std::string_view name = key.substr(8);
     auto it = std::lower_bound(s->refs.begin(), s->refs.end(), name, by_name);
     bool held = it != s->refs.end() && it->first == name;
-    if (auto v = after.get(schema.refs, key)) {
-      Bytes target(v->begin(), v->end());
+    if (auto target = now.ref(was.id, name)) {
       if (held)
-        it->second = std::move(target);
+        it->second = std::move(*target);
       else
-        s->refs.insert(it, {std::string(name), std::move(target)});
+        s->refs.insert(it, {std::string(name), std::move(*target)});
     } else if (held) {
       s->refs.erase(it);
     }
@@ -422,7 +426,7 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
     std::shared_ptr<const RepoState> now;
     if (was && *was) {
       removed[repo_tree_key((*was)->owner_login, (*was)->name)] = std::nullopt;
-      now = patched_state(**was, writes, accounts, schema, new_view, after);
+      now = patched_state(**was, writes, accounts, new_view);
     } else {
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
