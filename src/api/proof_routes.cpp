@@ -43,7 +43,8 @@ void get_repo_proof(Services& svc, Request& req, Responder respond) {
         404,
         height ? "This node holds no finalization certificate for height " + std::to_string(*height)
                : std::string("This node holds no finalization certificate yet")));
-  auto p = state::prove_repo_at(chain.db(), chain.schema(), cert->first, owner, name);
+  auto p =
+      state::prove_repo_at(chain.db(), chain.schema(), cert->first, owner, name, &chain.tree());
   auto block = chain.block_at(cert->first);
   if (!p || !block)
     return respond(error_response(
@@ -87,8 +88,9 @@ void get_validator_proofs(Services& svc, Request&, Responder respond) {
     if (last > chain.head().height) break;  // not reached yet: nothing to hand over
     auto cert = state::finality_certificate(chain.db(), chain.schema(), last);
     auto block = chain.block_at(last);
-    auto p = state::prove_key_at(chain.db(), chain.schema(), last,
-                                 state::validator_tree_key(change.activation_height));
+    auto p =
+        state::prove_key_at(chain.db(), chain.schema(), last,
+                            state::validator_tree_key(change.activation_height), &chain.tree());
     // A node that followed a later head holds no certificate of that block: the chain stops
     // here (another node, a validator of that epoch, serves it).
     if (!cert || !block || !p || !p->state || p->version != state::kHeaderV2) break;

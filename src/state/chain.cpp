@@ -48,7 +48,7 @@ struct Chain::Executed {
   std::shared_ptr<Executed> parent;
   std::unique_ptr<Overlay> overlay;
   // The committed tree, when the parent is (or became) the head.
-  std::unique_ptr<SmtDbReader> smt_base;
+  std::unique_ptr<SmtTreeReader> smt_base;
   std::unique_ptr<SmtOverlay> smt;  // the repository tree after this block (state/smt.h)
   RepoStates repo_states;           // the leaf states of the repositories this block touched
   Digest history{};                 // next_state_root() of this block
@@ -81,21 +81,27 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
   backfill_audit();
   build_tree();
-  smt_cache_ = std::make_unique<SmtNodeCache>(head_.height);
+  smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
   repo_cache_ = std::make_unique<RepoStateCache>(head_.height);
 }
 
-// The repository tree is derived from the state: a new database, or one from before the tree,
-// builds it once at its head (idempotent: a crash before the batch leaves nothing).
+// The repository tree is derived from the state: a new database, or one from before the tree
+// or from before its leaf records (whose inner-node records are deleted, unused), builds it once
+// at its head (idempotent: a crash before the batch leaves nothing).
 void Chain::build_tree() {
   if (db_.get(schema_.meta, kSmtFromKey)) return;
   if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
-  SmtDbReader empty(db_, schema_.meta, head_.height);
+  storage::Batch b;
+  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
+    db_.scan_prefix(schema_.meta, old, [&](std::string_view k, std::string_view) {
+      b.del(schema_.meta, k);
+      return true;
+    });
+  SmtEmptyReader empty;
   SmtOverlay tree(empty);
   smt_build_all(tree, schema_, db_reader_);
   uint8_t version = kHeaderV1;
   if (head_.height > 0) version = block_at(head_.height)->header.version;
-  storage::Batch b;
   tree.write_to(b, schema_.meta, head_.height);
   b.put(schema_.meta, smt_roots_key(head_.height),
         roots_value(head_.state_root, smt_root(tree), version));
@@ -286,7 +292,7 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   // The repository tree after the block (state/smt.h), layered like the state overlays.
   const SmtReader* tree_base = parent_exec ? parent_exec->smt.get() : nullptr;
   if (!tree_base) {
-    exec->smt_base = std::make_unique<SmtDbReader>(db_, schema_.meta, ph.height, smt_cache_.get());
+    exec->smt_base = std::make_unique<SmtTreeReader>(*smt_tree_, ph.height);
     tree_base = exec->smt_base.get();
   }
   exec->smt = std::make_unique<SmtOverlay>(*tree_base);
@@ -400,12 +406,12 @@ void Chain::commit(const Block& block) {
   batch.put(schema_.meta, kHeadId, str(id));
   batch.put(schema_.meta, kStateRoot, str(h.state_root));
   batch.put(schema_.meta, kHeadTime, storage::be64(h.timestamp_ms));
-  // The repository tree's nodes at this height, in the same batch (kill -9 safe).
+  // The repository tree's leaves changed at this height, in the same batch (kill -9 safe).
   exec->smt->write_to(batch, schema_.meta, h.height);
   batch.put(schema_.meta, smt_roots_key(h.height),
             roots_value(exec->history, exec->repos_root, h.version));
   db_.write(batch, /*sync=*/true);
-  smt_cache_->advance(h.height, *exec->smt);
+  smt_tree_->advance(h.height, *exec->smt);
   repo_cache_->advance(h.height, exec->repo_states);
 
   {
@@ -430,10 +436,9 @@ void Chain::commit(const Block& block) {
     for (auto& [child_id, child] : executed_) {
       if (child->parent != exec) continue;
       // A child of an uncommitted parent has no tree reader of its own yet. (The reader does
-      // not use the cache when destroyed, so it may outlive smt_cache_ in ~Chain.)
+      // not use the tree when destroyed, so it may outlive smt_tree_ in ~Chain.)
       assert(!child->smt_base);
-      child->smt_base =
-          std::make_unique<SmtDbReader>(db_, schema_.meta, h.height, smt_cache_.get());
+      child->smt_base = std::make_unique<SmtTreeReader>(*smt_tree_, h.height);
       child->smt->rebase(*child->smt_base);
       child->overlay->rebase(db_reader_);
       child->parent.reset();

@@ -21,7 +21,7 @@
 
 namespace guts::state {
 
-class SmtNodeCache;
+class SmtTree;
 class RepoStateCache;
 
 struct Head {
@@ -57,6 +57,8 @@ class Chain {
   const Schema& schema() const { return schema_; }
   // The database, for reads outside the typed views (proofs: state/smt.h).
   const storage::Db& db() const { return db_; }
+  // The committed repository tree (proofs: state/smt.h). Safe from any thread.
+  const SmtTree& tree() const { return *smt_tree_; }
   Head head() const;
   // Reads of the finalized state. Safe from any thread.
   StateView view() const { return StateView(schema_, db_reader_); }
@@ -139,8 +141,8 @@ class Chain {
   std::shared_mutex executing_;                     // held shared by every execution
   std::vector<CommitListener> listeners_;           // set up before blocks flow
   const GitFacts* facts_ = nullptr;                 // set up before blocks flow
-  // The committed repository tree's upper nodes, followed from block to block (state/smt.h).
-  std::unique_ptr<SmtNodeCache> smt_cache_;
+  // The committed repository tree, in memory from block to block (state/smt.h).
+  std::unique_ptr<SmtTree> smt_tree_;
   std::unique_ptr<RepoStateCache> repo_cache_;  // the leaf states at the head (state/smt.h)
 };
 

@@ -16,7 +16,7 @@ namespace guts::state {
 
 namespace {
 
-constexpr std::string_view kNodePrefix = "smt/n/";
+constexpr std::string_view kLeafPrefix = "smt/l/";
 constexpr uint16_t kMaxDepth = 256;
 
 bool bit(const Digest& k, uint16_t i) {
@@ -34,42 +34,14 @@ Digest child(const Digest& k, uint16_t depth, bool b) {
   return out;
 }
 
-std::string node_prefix(uint16_t depth, const Digest& path) {
-  std::string k(kNodePrefix);
-  k.push_back(char(depth >> 8));
-  k.push_back(char(depth & 0xff));
-  k.append(path.begin(), path.end());
+std::string leaf_prefix(const Digest& key) {
+  std::string k(kLeafPrefix);
+  k.append(key.begin(), key.end());
   return k;
 }
 
-std::string encode_node(const std::optional<SmtNode>& n) {
-  if (!n) return {};
-  std::string out;
-  if (n->leaf) {
-    out.push_back(2);
-    out.append(n->key.begin(), n->key.end());
-    out.append(n->value.begin(), n->value.end());
-  } else {
-    out.push_back(1);
-    out.append(n->hash.begin(), n->hash.end());
-  }
-  return out;
-}
-
-std::optional<SmtNode> decode_node(std::string_view v) {
-  if (v.empty()) return std::nullopt;
-  SmtNode n;
-  auto copy = [&](Digest& d, size_t at) { std::copy_n(v.begin() + at, 32, d.begin()); };
-  if (v[0] == 2 && v.size() == 65) {
-    n.leaf = true;
-    copy(n.key, 1);
-    copy(n.value, 33);
-  } else {
-    GUTS_ASSERT(v[0] == 1 && v.size() == 33, "repository tree node record is malformed");
-    copy(n.hash, 1);
-  }
-  return n;
-}
+// What a map entry takes, roughly (the open-addressing table's slot and its metadata).
+constexpr size_t kNodeEntryBytes = sizeof(SmtNodeMap::value_type) + 2;
 
 Digest hash_of(const std::optional<SmtNode>& n) {
   return n ? n->digest() : Digest{};
@@ -84,59 +56,109 @@ size_t SmtNodeIdHash::operator()(const SmtNodeId& k) const {
   return std::hash<uint64_t>{}(h ^ (uint64_t(k.first) * 0x9e3779b97f4a7c15ull));
 }
 
-std::optional<std::optional<SmtNode>> SmtNodeCache::find(uint64_t height, uint16_t depth,
-                                                         const Digest& path) const {
-  std::lock_guard lock(mu_);
-  if (height != height_) return std::nullopt;
-  auto it = nodes_.find({depth, path});
+std::unique_ptr<SmtTree> SmtTree::load(const storage::Db& db, storage::Cf cf, uint64_t height) {
+  // Every key's newest record at or below `height`: records sort by key, then height.
+  SmtOverlay::Changes leaves;
+  db.scan_prefix(cf, kLeafPrefix, [&](std::string_view k, std::string_view v) {
+    GUTS_ASSERT(k.size() == kLeafPrefix.size() + 40 && (v.empty() || v.size() >= 32),
+                "repository tree leaf record is malformed");
+    if (storage::read_be64(k.substr(kLeafPrefix.size() + 32)) > height) return true;
+    Digest key;
+    std::copy_n(k.begin() + kLeafPrefix.size(), 32, key.begin());
+    if (v.empty()) {
+      leaves.erase(key);
+    } else {
+      Digest value;
+      std::copy_n(v.begin(), 32, value.begin());
+      leaves[key] = value;
+    }
+    return true;
+  });
+  SmtEmptyReader empty;
+  SmtOverlay built(empty);
+  built.apply(leaves);
+  auto tree = std::make_unique<SmtTree>(height);
+  tree->nodes_.reserve(built.size());
+  built.for_each_write([&](uint16_t depth, const Digest& path, const std::optional<SmtNode>& n) {
+    if (n) tree->nodes_.emplace(SmtNodeId{depth, path}, n);
+  });
+  return tree;
+}
+
+uint64_t SmtTree::height() const {
+  std::shared_lock lock(mu_);
+  return height_;
+}
+
+uint64_t SmtTree::oldest() const {
+  std::shared_lock lock(mu_);
+  return undo_.empty() ? height_ : undo_.front().height - 1;
+}
+
+std::optional<SmtNode> SmtTree::get(uint64_t height, uint16_t depth, const Digest& path) const {
+  SmtNodeId id{depth, path};
+  std::shared_lock lock(mu_);
+  const uint64_t oldest = undo_.empty() ? height_ : undo_.front().height - 1;
+  if (height > height_ || height < oldest)
+    throw Error(Code::kUnavailable, "the repository tree at height " + std::to_string(height) +
+                                        " is not held in memory (held: " + std::to_string(oldest) +
+                                        " to " + std::to_string(height_) + ")");
+  // The first block above `height` that changed the node knows what it was at `height`.
+  for (size_t i = height - oldest; i < undo_.size(); ++i)
+    if (auto it = undo_[i].before.find(id); it != undo_[i].before.end()) return it->second;
+  auto it = nodes_.find(id);
   if (it == nodes_.end()) return std::nullopt;
   return it->second;
 }
 
-void SmtNodeCache::remember(uint64_t height, uint16_t depth, const Digest& path,
-                            const std::optional<SmtNode>& node) {
-  std::lock_guard lock(mu_);
-  if (height == height_) put_locked(depth, path, node);
-}
-
-void SmtNodeCache::advance(uint64_t height, const SmtOverlay& block) {
-  std::lock_guard lock(mu_);
-  if (height != height_ + 1) nodes_.clear();
-  height_ = height;
+void SmtTree::advance(uint64_t height, const SmtOverlay& block) {
+  std::unique_lock lock(mu_);
+  GUTS_ASSERT(height == height_ + 1, "the repository tree advances one height at a time");
+  Undo undo{height, {}};
+  undo.before.reserve(block.size());
   block.for_each_write([&](uint16_t depth, const Digest& path, const std::optional<SmtNode>& n) {
-    put_locked(depth, path, n);
+    SmtNodeId id{depth, path};
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) {
+      undo.before.emplace(id, std::nullopt);
+      if (n) nodes_.emplace(id, n);
+    } else {
+      undo.before.emplace(id, it->second);
+      if (n)
+        it->second = n;
+      else
+        nodes_.erase(it);
+    }
   });
+  height_ = height;
+  undo_bytes_ += undo.before.size() * kNodeEntryBytes;
+  undo_.push_back(std::move(undo));
+  while (undo_.size() > kMinHeights &&
+         (undo_.size() > kMaxHeights || undo_bytes_ > kMaxUndoBytes)) {
+    undo_bytes_ -= undo_.front().before.size() * kNodeEntryBytes;
+    undo_.pop_front();
+  }
 }
 
-size_t SmtNodeCache::size() const {
-  std::lock_guard lock(mu_);
+std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf cf,
+                                             uint64_t height) const {
+  // One rebuild at a time: requests for old heights cost one core and one tree's memory at
+  // most, however many arrive together (and those for the same height share the rebuild).
+  std::lock_guard lock(past_mu_);
+  if (past_ && past_->height() == height) return past_;
+  past_.reset();
+  past_ = load(db, cf, height);
+  return past_;
+}
+
+size_t SmtTree::size() const {
+  std::shared_lock lock(mu_);
   return nodes_.size();
 }
 
-void SmtNodeCache::put_locked(uint16_t depth, const Digest& path,
-                              const std::optional<SmtNode>& node) {
-  auto it = nodes_.find({depth, path});
-  if (it != nodes_.end())
-    it->second = node;
-  else if (nodes_.size() < kMaxEntries)
-    nodes_.emplace(std::pair{depth, path}, node);
-}
-
-std::optional<SmtNode> SmtDbReader::get(uint16_t depth, const Digest& path) const {
-  if (cache_)
-    if (auto hit = cache_->find(height_, depth, path)) return *hit;
-  std::string prefix = node_prefix(depth, path);
-  std::optional<SmtNode> node;
-  {
-    std::lock_guard lock(mu_);
-    if (!it_) it_ = db_.iterate(cf_);
-    it_->seek_for_prev(prefix + storage::be64(height_));
-    if (it_->valid() && it_->key().size() == prefix.size() + 8 &&
-        it_->key().substr(0, prefix.size()) == prefix)
-      node = decode_node(it_->value());
-  }
-  if (cache_) cache_->remember(height_, depth, path, node);
-  return node;
+size_t SmtTree::undo_bytes() const {
+  std::shared_lock lock(mu_);
+  return undo_bytes_;
 }
 
 std::optional<SmtNode> SmtOverlay::get(uint16_t depth, const Digest& path) const {
@@ -152,9 +174,16 @@ void SmtOverlay::put(uint16_t depth, const Digest& path, std::optional<SmtNode> 
 void SmtOverlay::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const {
   // In the map's order, not the keys': putting them sorted was measured to make no difference
   // to the memtable's inserts (docs/benchmarks.md, "The repository tree's share of a block").
-  for (const auto& [k, n] : writes_)
-    batch.put(cf, node_prefix(k.first, k.second) + storage::be64(height), encode_node(n));
-  for (const auto& [v, bytes] : preimages_) batch.put(cf, smt_preimage_key(v), to_string(bytes));
+  for (const auto& [key, value] : leaves_) {
+    std::string record;
+    if (value) {
+      record.assign(value->begin(), value->end());
+      auto pre = preimages_.find(*value);
+      GUTS_ASSERT(pre != preimages_.end(), "repository tree leaf without its preimage");
+      record += to_string(pre->second);
+    }
+    batch.put(cf, leaf_prefix(key) + storage::be64(height), record);
+  }
 }
 
 void SmtOverlay::set(const Digest& key, const std::optional<Digest>& value) {
@@ -162,6 +191,7 @@ void SmtOverlay::set(const Digest& key, const std::optional<Digest>& value) {
 }
 
 void SmtOverlay::apply(const Changes& changes) {
+  leaves_.insert(leaves_.end(), changes.begin(), changes.end());
   std::vector<Change> sorted(changes.begin(), changes.end());  // by key: by path, bit by bit
   if (!sorted.empty()) update(0, Digest{}, sorted.data(), sorted.data() + sorted.size());
 }
@@ -301,10 +331,12 @@ std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
   return repo_tree_key(login_of(view, repo->owner), repo->name);
 }
 
-void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo) {
+// `key`, when given, is the repository's key (repo_tree_key of its owner's login and name).
+void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo,
+                   const Digest* key = nullptr) {
   Bytes enc = encode_repo_state(repo);
   Digest v = crypto::sha256(enc);
-  changes[repo_tree_key(repo.owner_login, repo.name)] = v;
+  changes[key ? *key : repo_tree_key(repo.owner_login, repo.name)] = v;
   tree.add_preimage(v, std::move(enc));
 }
 
@@ -424,9 +456,14 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
   for (const auto& [id, writes] : touched) {
     auto was = prior ? prior(id) : std::nullopt;
     std::shared_ptr<const RepoState> now;
+    Digest old_key;
+    const Digest* same_key = nullptr;  // most blocks leave a repository where it was
     if (was && *was) {
-      removed[repo_tree_key((*was)->owner_login, (*was)->name)] = std::nullopt;
+      old_key = repo_tree_key((*was)->owner_login, (*was)->name);
+      removed[old_key] = std::nullopt;
       now = patched_state(**was, writes, accounts, new_view);
+      if (now && now->owner_login == (*was)->owner_login && now->name == (*was)->name)
+        same_key = &old_key;
     } else {
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
@@ -434,7 +471,7 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
       if (auto s = repo_state_of(new_view, id))
         now = std::make_shared<const RepoState>(std::move(*s));
     }
-    if (now) add_repo_leaf(tree, set, *now);
+    if (now) add_repo_leaf(tree, set, *now, same_key);
     if (touched_out) (*touched_out)[id] = std::move(now);
   }
   for (auto& [key, value] : set) removed[key] = value;
@@ -462,7 +499,7 @@ void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state
 }
 
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
-                                        uint64_t height, const Digest& key) {
+                                        uint64_t height, const Digest& key, const SmtTree* recent) {
   auto from = db.get(schema.meta, kSmtFromKey);
   if (!from || height < storage::read_be64(*from)) return std::nullopt;
   auto roots = db.get(schema.meta, smt_roots_key(height));
@@ -473,20 +510,37 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
   std::copy_n(roots->begin() + 32, 32, p.repos_root.begin());
   p.version = uint8_t((*roots)[64]);
   p.key = key;
-  SmtDbReader tree(db, schema.meta, height);
-  p.proof = smt_prove(tree, p.key);
+  bool proved = false;
+  if (recent && height >= recent->oldest() && height <= recent->height()) {
+    try {
+      p.proof = smt_prove(SmtTreeReader(*recent, height), p.key);
+      proved = true;
+    } catch (const Error&) {
+      // The height left memory as a commit advanced the tree: rebuilt below.
+    }
+  }
+  if (!proved) {
+    auto past =
+        recent ? recent->past(db, schema.meta, height) : SmtTree::load(db, schema.meta, height);
+    p.proof = smt_prove(SmtTreeReader(*past, height), p.key);
+  }
   if (p.proof.terminal && p.proof.terminal->key == p.key) {
-    auto pre = db.get(schema.meta, smt_preimage_key(p.proof.terminal->value));
-    GUTS_ASSERT(pre.has_value(), "tree leaf without its preimage");
-    p.state = Bytes(pre->begin(), pre->end());
+    auto it = db.iterate(schema.meta);
+    std::string prefix = leaf_prefix(p.key);
+    it->seek_for_prev(prefix + storage::be64(height));
+    GUTS_ASSERT(it->valid() && it->key().size() == prefix.size() + 8 &&
+                    it->key().substr(0, prefix.size()) == prefix && it->value().size() >= 32 &&
+                    std::memcmp(p.proof.terminal->value.data(), it->value().data(), 32) == 0,
+                "repository tree leaf without its record");
+    p.state = Bytes(it->value().begin() + 32, it->value().end());
   }
   return p;
 }
 
 std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
                                          uint64_t height, std::string_view owner_login,
-                                         std::string_view name) {
-  return prove_key_at(db, schema, height, repo_tree_key(owner_login, name));
+                                         std::string_view name, const SmtTree* recent) {
+  return prove_key_at(db, schema, height, repo_tree_key(owner_login, name), recent);
 }
 
 namespace {
@@ -518,10 +572,6 @@ std::optional<std::pair<uint64_t, Bytes>> finality_certificate(const storage::Db
 
 std::string smt_roots_key(uint64_t height) {
   return "smt/r/" + storage::be64(height);
-}
-
-std::string smt_preimage_key(const Digest& value) {
-  return "smt/v/" + std::string(value.begin(), value.end());
 }
 
 }  // namespace guts::state

@@ -11,23 +11,29 @@
 // sibling hashes from the root down to where the key's path reaches an empty subtree or a
 // single leaf: about log2(n) hashes for n repositories.
 //
-// Storage (family `meta`, node-local derived data, not in the state writes digest): versioned
-// nodes, so that a proof can be served at any height since the tree was built:
-//   "smt/n/" ‖ u16be depth ‖ path[32] (bits ≥ depth zero) ‖ u64be height  → node at that height
-//        node = "" (removed) | 0x01 ‖ hash[32] (inner) | 0x02 ‖ key[32] ‖ value[32] (leaf)
-//   "smt/r/" ‖ u64be height → history[32] ‖ repos_root[32]  (the two halves of the state root)
-//   "smt/from"              → u64be: the first height with nodes (the tree was built there)
-// A node is read at height h as the newest record at or below h (seek_for_prev). Nothing is
-// ever deleted (no pruning yet: a node costs ~80 bytes per changed level per block).
+// Storage (family `meta`, node-local derived data, not in the state writes digest): the leaves,
+// versioned, so that a proof can be served at any height since the tree was built:
+//   "smt/l/" ‖ key[32] ‖ u64be height → "" (removed) | value[32] ‖ preimage  (a leaf's change)
+//   "smt/r/" ‖ u64be height → history[32] ‖ repos_root[32] ‖ header version u8
+//   "smt/leaves-from"       → u64be: the first height with leaves (the tree was built there)
+// The inner nodes are not stored: the committed tree lives in memory (SmtTree), loaded at open
+// from each key's newest leaf record, and keeps the nodes each recent block changed as they were
+// before it, so reads at recent heights are exact; a proof at an older height rebuilds that
+// height's tree from the leaf records. Storing every changed inner node of every block was most
+// of the tree's cost per block (docs/benchmarks.md, "The repository tree's share of a block"):
+// one record per changed leaf is what a block writes now. Nothing is ever deleted.
 #pragma once
 
 #include <atomic>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +52,12 @@ class SmtReader {
   virtual std::optional<SmtNode> get(uint16_t depth, const Digest& path) const = 0;
 };
 
+// The empty tree: the base of a tree built from nothing.
+class SmtEmptyReader : public SmtReader {
+ public:
+  std::optional<SmtNode> get(uint16_t, const Digest&) const override { return std::nullopt; }
+};
+
 class SmtOverlay;
 
 // A node's place in the tree: (depth, path with the bits at and below depth zero).
@@ -53,53 +65,15 @@ using SmtNodeId = std::pair<uint16_t, Digest>;
 struct SmtNodeIdHash {
   size_t operator()(const SmtNodeId& id) const;
 };
+struct SmtNodeIdEqual {  // inlined: the default pair comparison was a call per probe
+  bool operator()(const SmtNodeId& a, const SmtNodeId& b) const {
+    return a.first == b.first && std::memcmp(a.second.data(), b.second.data(), 32) == 0;
+  }
+};
 // Open addressing (Boost's flat map): a block's tree update looks up each node on its changed
 // paths and their siblings, and node-based maps spent more time there than hashing the nodes.
-using SmtNodeMap = boost::unordered_flat_map<SmtNodeId, std::optional<SmtNode>, SmtNodeIdHash>;
-
-// The committed tree's nodes at the head, kept in memory from block to block. Every block's
-// leaf updates read the same upper levels, and the database serves each read with a seek over
-// versioned records. Bounded: the first kMaxEntries nodes read or written stay (reads go top
-// down, so those are the upper levels); nothing is evicted. Thread-safe.
-class SmtNodeCache {
- public:
-  static constexpr size_t kMaxEntries = 1 << 18;  // ~40 MB at most
-  explicit SmtNodeCache(uint64_t height) : height_(height) {}
-  // The node at (depth, path) of the tree at `height`, when known; nullopt when not.
-  std::optional<std::optional<SmtNode>> find(uint64_t height, uint16_t depth,
-                                             const Digest& path) const;
-  // A node read from the database at `height` (kept only if that is the cached height).
-  void remember(uint64_t height, uint16_t depth, const Digest& path,
-                const std::optional<SmtNode>& node);
-  // The block at `height` was committed with the tree changes `block`: the cache follows when
-  // it held the tree at height - 1, and starts over otherwise.
-  void advance(uint64_t height, const SmtOverlay& block);
-  size_t size() const;
-
- private:
-  void put_locked(uint16_t depth, const Digest& path, const std::optional<SmtNode>& node);
-  mutable std::mutex mu_;
-  uint64_t height_;
-  SmtNodeMap nodes_;
-};
-
-// The committed tree in the database, at `height`; through `cache` when given.
-class SmtDbReader : public SmtReader {
- public:
-  SmtDbReader(const storage::Db& db, storage::Cf cf, uint64_t height, SmtNodeCache* cache = nullptr)
-      : db_(db), cf_(cf), height_(height), cache_(cache) {}
-  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
-
- private:
-  const storage::Db& db_;
-  storage::Cf cf_;
-  uint64_t height_;
-  SmtNodeCache* cache_;
-  // One iterator for every read (creating one per node read was a fifth of a block's tree
-  // work); the mutex because child executions on other threads may read through this base.
-  mutable std::mutex mu_;
-  mutable std::unique_ptr<storage::Iterator> it_;
-};
+using SmtNodeMap =
+    boost::unordered_flat_map<SmtNodeId, std::optional<SmtNode>, SmtNodeIdHash, SmtNodeIdEqual>;
 
 // Pending changes on top of a reader (one block's execution, or a rebuild).
 class SmtOverlay : public SmtReader {
@@ -115,14 +89,16 @@ class SmtOverlay : public SmtReader {
   // hashes and writes each node on the changed paths once: a block's changes share the upper
   // levels, which one update per leaf re-hashed once per leaf.
   using Changes = std::map<Digest, std::optional<Digest>>;
+  // The leaf changes are kept too: write_to stores them.
   void apply(const Changes& changes);
   void set(const Digest& key, const std::optional<Digest>& value);  // apply of one change
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
     preimages_[value] = std::move(encoding);
   }
-  // Writes the changed nodes as records at `height`, and the new preimages.
+  // Writes the leaves changed here as records at `height`, each with its value's preimage.
   void write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const;
+  size_t leaf_changes() const { return leaves_.size(); }  // counted once per apply
   size_t size() const { return writes_.size(); }
   // Calls fn(depth, path, node) for every changed node (node nullopt: removed).
   template <typename Fn>
@@ -136,8 +112,65 @@ class SmtOverlay : public SmtReader {
                                 const Change* hi);
   std::optional<SmtNode> build(uint16_t depth, const Digest& path, std::vector<SmtNode> leaves);
   std::atomic<const SmtReader*> base_;
-  SmtNodeMap writes_;  // unordered: written to a batch, or to the cache, in any order
+  SmtNodeMap writes_;  // unordered: applied to the committed tree in any order
+  // Every leaf change applied, in order: a key changed twice is written twice at the same
+  // height, and the batch keeps the later.
+  std::vector<std::pair<Digest, std::optional<Digest>>> leaves_;
   std::map<Digest, Bytes> preimages_;
+};
+
+// The committed tree in memory: its nodes at the head, and for the recent heights the nodes
+// each block changed as they were before it (an undo record per height), so that a read at any
+// height still held is exact while commits advance the head. Node-local, derived from the leaf
+// records (load). Thread-safe: executions and proofs read while a commit advances it.
+class SmtTree {
+ public:
+  // Heights held below the head: at least kMinHeights; more while their undo records take
+  // less than kMaxUndoBytes, up to kMaxHeights.
+  static constexpr size_t kMinHeights = 16;
+  static constexpr size_t kMaxHeights = 1024;
+  static constexpr size_t kMaxUndoBytes = size_t(64) << 20;
+  explicit SmtTree(uint64_t height) : height_(height) {}
+  // The tree at `height` from the leaf records in `cf`: every key's newest record at or below it.
+  static std::unique_ptr<SmtTree> load(const storage::Db& db, storage::Cf cf, uint64_t height);
+  uint64_t height() const;
+  uint64_t oldest() const;  // the oldest height readable here
+  // The node at (depth, path) of the tree at `height`; throws when that height is not held.
+  std::optional<SmtNode> get(uint64_t height, uint16_t depth, const Digest& path) const;
+  // The block at `height` (the head's height + 1) changed the nodes written in `block`.
+  void advance(uint64_t height, const SmtOverlay& block);
+  // The tree at a height below oldest(), loaded from the leaf records in `cf` of `db` (the
+  // database this tree was loaded from): a scan of every leaf record. One load at a time, and
+  // the newest one is kept: clients verifying against one certificate ask for its height.
+  std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
+  size_t size() const;        // nodes at the head
+  size_t undo_bytes() const;  // what the held heights below the head take
+
+ private:
+  struct Undo {
+    uint64_t height;  // the nodes the block at this height changed, as they were before it
+    SmtNodeMap before;
+  };
+  mutable std::shared_mutex mu_;
+  uint64_t height_;
+  SmtNodeMap nodes_;       // present nodes only
+  std::deque<Undo> undo_;  // ascending heights, the last one height_
+  size_t undo_bytes_ = 0;
+  mutable std::mutex past_mu_;
+  mutable std::shared_ptr<const SmtTree> past_;
+};
+
+// A reader of the committed tree at one height.
+class SmtTreeReader : public SmtReader {
+ public:
+  SmtTreeReader(const SmtTree& tree, uint64_t height) : tree_(tree), height_(height) {}
+  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override {
+    return tree_.get(height_, depth, path);
+  }
+
+ private:
+  const SmtTree& tree_;
+  uint64_t height_;
 };
 
 Digest smt_root(const SmtReader& tree);
@@ -152,7 +185,7 @@ std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
 using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoState>>;
 
 // The committed repositories' leaf states at the head, kept from block to block like the tree's
-// nodes (SmtNodeCache): a block that pushes to a repository rebuilds its leaf from the state
+// nodes (SmtTree): a block that pushes to a repository rebuilds its leaf from the state
 // before plus the refs it wrote, where reading the whole ref set back was a database scan per
 // repository (the largest part of a block's tree work). Bounded: states are added until they
 // take kMaxBytes; nothing is evicted (a state already held is replaced). Thread-safe.
@@ -189,9 +222,10 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
 // Builds the whole tree from a state (a new database, or one from before the tree).
 void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state);
 
-// A repository's proof at a committed height, read from the database (the node's side of
-// GET /api/guts/proofs/repos/{owner}/{repo}). nullopt when the tree holds nothing at `height`
-// (before it was built there, or above the head).
+// A repository's proof at a committed height (the node's side of
+// GET /api/guts/proofs/repos/{owner}/{repo}): read from `recent` (the chain's committed tree)
+// when it holds that height, else from the tree rebuilt from the leaf records at that height.
+// nullopt when the tree holds nothing at `height` (before it was built there, or above the head).
 struct RepoProofAt {
   uint64_t height = 0;
   uint8_t version = 0;  // the block header's version at that height
@@ -203,11 +237,12 @@ struct RepoProofAt {
 };
 std::optional<RepoProofAt> prove_repo_at(const storage::Db& db, const Schema& schema,
                                          uint64_t height, std::string_view owner_login,
-                                         std::string_view name);
+                                         std::string_view name, const SmtTree* recent = nullptr);
 // The same for any key of the tree (a validator set change: validator_tree_key); `state` is
 // then the leaf's preimage (the change's encoding).
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
-                                        uint64_t height, const Digest& key);
+                                        uint64_t height, const Digest& key,
+                                        const SmtTree* recent = nullptr);
 
 // Finalization certificates kept for proofs (family `local`, node-local): the certificate of
 // the block at `height`, stored by the node when that block is applied and this node holds
@@ -221,7 +256,6 @@ std::optional<std::pair<uint64_t, Bytes>> finality_certificate(const storage::Db
 
 // Keys in `meta`.
 std::string smt_roots_key(uint64_t height);
-std::string smt_preimage_key(const Digest& value);
-inline constexpr std::string_view kSmtFromKey = "smt/from";
+inline constexpr std::string_view kSmtFromKey = "smt/leaves-from";
 
 }  // namespace guts::state

@@ -21,9 +21,7 @@ using namespace guts::state::testing;
 namespace {
 
 // An empty tree in memory.
-struct EmptyTree : SmtReader {
-  std::optional<SmtNode> get(uint16_t, const Digest&) const override { return std::nullopt; }
-};
+using EmptyTree = SmtEmptyReader;
 
 bool bit_of(const Digest& k, int i) {
   return (k[i / 8] >> (7 - i % 8)) & 1;
@@ -148,18 +146,22 @@ TEST(Smt, ForgedProofsAreRejected) {
   EXPECT_THROW(decode_smt_proof(zero_sibling), codec::DecodeError);
 }
 
+// Each height's leaves stored as records, the tree followed in memory: every height reads the
+// same root from memory (the undo records) and from the leaf records (a rebuild).
 TEST(Smt, VersionedStorage) {
   TempDb tmp("smt-versions");
   Schema s(*tmp.db);
   std::vector<Digest> roots;
   std::map<Digest, Digest> m;
+  SmtTree tree(0);
   for (uint64_t h = 1; h <= 5; ++h) {
-    SmtDbReader base(*tmp.db, s.meta, h - 1);
+    SmtTreeReader base(tree, h - 1);
     SmtOverlay t(base);
     for (int i = 0; i < 10; ++i) {
       Digest k = crypto::sha256(std::to_string(i * 7 % (int(h) * 3 + 1)));
       Digest v = crypto::sha256(std::to_string(h * 100 + i));
       t.set(k, v);
+      t.add_preimage(v, Bytes{uint8_t(i)});
       m[k] = v;
     }
     if (h == 4) {  // a deletion
@@ -170,17 +172,76 @@ TEST(Smt, VersionedStorage) {
     EXPECT_EQ(roots.back(), reference_root(m));
     storage::Batch b;
     t.write_to(b, s.meta, h);
+    EXPECT_EQ(b.count(), t.leaf_changes());  // one record per changed leaf, nothing else
     tmp.db->write(b, false);
+    tree.advance(h, t);
   }
-  for (uint64_t h = 1; h <= 5; ++h)
-    EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, h)), roots[h - 1]) << h;
-  EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, 0)), Digest{});
+  EXPECT_EQ(tree.oldest(), 0u);
+  for (uint64_t h = 1; h <= 5; ++h) {
+    EXPECT_EQ(smt_root(SmtTreeReader(tree, h)), roots[h - 1]) << h;
+    auto loaded = SmtTree::load(*tmp.db, s.meta, h);
+    EXPECT_EQ(smt_root(SmtTreeReader(*loaded, h)), roots[h - 1]) << h;
+  }
+  EXPECT_EQ(smt_root(SmtTreeReader(tree, 0)), Digest{});
+  EXPECT_EQ(smt_root(SmtTreeReader(*SmtTree::load(*tmp.db, s.meta, 0), 0)), Digest{});
+  // The head's nodes are exactly those of the tree loaded at the head.
+  EXPECT_EQ(tree.size(), SmtTree::load(*tmp.db, s.meta, 5)->size());
+  EXPECT_THROW(SmtTreeReader(tree, 6).get(0, Digest{}), Error);  // above the head
+}
+
+// The committed tree holds a bounded number of heights below its head; a proof at an older
+// height is served from the tree rebuilt from the leaf records, and is the same proof.
+TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
+  TempDb tmp("smt-old-heights");
+  Schema s(*tmp.db);
+  SmtTree tree(0);
+  const uint64_t top = SmtTree::kMaxHeights + 40;
+  Digest key = crypto::sha256("the key");
+  std::vector<SmtProof> proofs{SmtProof{}};
+  storage::Batch from;
+  from.put(s.meta, kSmtFromKey, storage::be64(0));
+  tmp.db->write(from, false);
+  for (uint64_t h = 1; h <= top; ++h) {
+    SmtTreeReader base(tree, h - 1);
+    SmtOverlay t(base);
+    Digest v = crypto::sha256(std::to_string(h));
+    t.set(key, v);
+    t.add_preimage(v, Bytes{uint8_t(h), uint8_t(h >> 8)});
+    t.set(crypto::sha256("other " + std::to_string(h % 7)), v);
+    t.add_preimage(v, Bytes{uint8_t(h), uint8_t(h >> 8)});
+    storage::Batch b;
+    t.write_to(b, s.meta, h);
+    std::string roots(32, '\0');
+    Digest root = smt_root(t);
+    roots.append(root.begin(), root.end());
+    roots.push_back(char(kHeaderV2));
+    b.put(s.meta, smt_roots_key(h), roots);
+    tmp.db->write(b, false);
+    tree.advance(h, t);
+    proofs.push_back(smt_prove(SmtTreeReader(tree, h), key));
+  }
+  EXPECT_EQ(tree.height(), top);
+  EXPECT_EQ(tree.oldest(), top - SmtTree::kMaxHeights);
+  EXPECT_THROW(SmtTreeReader(tree, tree.oldest() - 1).get(0, Digest{}), Error);
+  for (uint64_t h : {uint64_t(1), uint64_t(2), tree.oldest() - 1, tree.oldest(), top - 1, top}) {
+    for (const SmtTree* recent :
+         {static_cast<const SmtTree*>(&tree), static_cast<const SmtTree*>(nullptr)}) {
+      auto p = prove_key_at(*tmp.db, s, h, key, recent);
+      ASSERT_TRUE(p) << h;
+      EXPECT_EQ(p->proof.encode(), proofs[h].encode()) << h;
+      auto claim = smt_evaluate(p->proof, key);
+      EXPECT_EQ(claim.root, p->repos_root) << h;
+      EXPECT_EQ(claim.value, crypto::sha256(std::to_string(h))) << h;
+      EXPECT_EQ(p->state, (Bytes{uint8_t(h), uint8_t(h >> 8)})) << h;
+    }
+  }
+  EXPECT_FALSE(prove_key_at(*tmp.db, s, top + 1, key, &tree));  // above the head
 }
 
 // SmtOverlay::apply (one batch per block) stored version by version: each height's root is the
-// reference root, and every key's proof read back from the database at every height evaluates
-// to that height's root and value, so no stale node survives a batch (leaves moving down on a
-// split, up on a collapse, keys differing in their last bits only).
+// reference root, and every key's proof read back at every height (from memory, and from the
+// leaf records) evaluates to that height's root and value, so no stale node survives a batch
+// (leaves moving down on a split, up on a collapse, keys differing in their last bits only).
 TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
   std::mt19937_64 rng(6);
   TempDb tmp("smt-batches");
@@ -195,9 +256,9 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
   std::map<Digest, Digest> m;
   std::vector<std::map<Digest, Digest>> states;
   std::vector<Digest> roots;
-  SmtNodeCache cache(0);  // followed from height to height, as the chain does
+  SmtTree tree(0);  // followed from height to height, as the chain does
   for (uint64_t h = 1; h <= 30; ++h) {
-    SmtDbReader base(*tmp.db, s.meta, h - 1, &cache);
+    SmtTreeReader base(tree, h - 1);
     SmtOverlay t(base);
     SmtOverlay::Changes changes;
     size_t n = h == 1 ? 60 : rng() % 12;  // also empty batches
@@ -211,10 +272,12 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
     if (h == 20)  // nearly everything goes: subtrees collapse over many levels
       for (size_t i = 1; i < keys.size(); ++i) changes[keys[i]] = std::nullopt;
     for (const auto& [k, v] : changes)
-      if (v)
+      if (v) {
         m[k] = *v;
-      else
+        t.add_preimage(*v, Bytes(v->begin(), v->end()));
+      } else {
         m.erase(k);
+      }
     t.apply(changes);
     roots.push_back(smt_root(t));
     ASSERT_EQ(roots.back(), reference_root(m)) << "height " << h;
@@ -222,22 +285,24 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
     storage::Batch b;
     t.write_to(b, s.meta, h);
     tmp.db->write(b, false);
-    cache.advance(h, t);
+    tree.advance(h, t);
   }
-  EXPECT_GT(cache.size(), 0u);
-  // Every height read back, with the cache (it answers only for its own, the last, height) and
-  // without.
-  for (uint64_t h = 1; h <= roots.size(); ++h)
-    for (SmtNodeCache* c : {&cache, static_cast<SmtNodeCache*>(nullptr)}) {
-      SmtDbReader tree(*tmp.db, s.meta, h, c);
+  ASSERT_EQ(tree.oldest(), 0u);
+  // Every height read back from memory, and from the tree loaded from the leaf records.
+  for (uint64_t h = 1; h <= roots.size(); ++h) {
+    auto loaded = SmtTree::load(*tmp.db, s.meta, h);
+    for (const SmtTree* held :
+         {static_cast<const SmtTree*>(&tree), static_cast<const SmtTree*>(loaded.get())}) {
+      SmtTreeReader at(*held, h);
       for (const auto& k : keys) {
-        auto claim = smt_evaluate(smt_prove(tree, k), k);
+        auto claim = smt_evaluate(smt_prove(at, k), k);
         ASSERT_EQ(claim.root, roots[h - 1]) << "height " << h;
         auto it = states[h - 1].find(k);
         EXPECT_EQ(claim.value, it == states[h - 1].end() ? std::nullopt : std::optional(it->second))
             << "height " << h;
       }
     }
+  }
 }
 
 TEST(Smt, RepoStateEncoding) {
@@ -347,7 +412,13 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
   std::filesystem::remove_all(scratch);
   {
     Schema s(*tmp.db);
-    Digest before = smt_root(SmtDbReader(*tmp.db, s.meta, 3));
+    Digest before = smt_root(SmtTreeReader(*SmtTree::load(*tmp.db, s.meta, 3), 3));
+    {
+      // A restart loads the committed tree from the leaf records: every held height as before.
+      Chain again(*tmp.db, genesis);
+      EXPECT_EQ(again.tree().height(), 3u);
+      EXPECT_EQ(smt_root(SmtTreeReader(again.tree(), 3)), before);
+    }
     std::vector<std::string> keys;
     tmp.db->scan_prefix(s.meta, "smt/", [&](std::string_view k, std::string_view) {
       keys.emplace_back(k);
@@ -355,9 +426,18 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     });
     storage::Batch b;
     for (const auto& k : keys) b.del(s.meta, k);
+    // What a database from before the leaf records held: inner nodes and preimages.
+    b.put(s.meta, "smt/from", storage::be64(1));
+    b.put(s.meta, std::string("smt/n/") + std::string(42, '\0'), "\x01");
+    b.put(s.meta, std::string("smt/v/") + std::string(32, '\0'), "old");
     tmp.db->write(b, true);
     Chain reopened(*tmp.db, genesis);
-    EXPECT_EQ(smt_root(SmtDbReader(*tmp.db, s.meta, 3)), before);
+    for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
+      tmp.db->scan_prefix(s.meta, old, [&](std::string_view k, std::string_view) {
+        ADD_FAILURE() << "an old tree record was left: " << k;
+        return false;
+      });
+    EXPECT_EQ(smt_root(SmtTreeReader(reopened.tree(), 3)), before);
     EXPECT_FALSE(prove_repo_at(*tmp.db, s, 2, "alice", "r"));  // before the rebuild
     EXPECT_TRUE(prove_repo_at(*tmp.db, s, 3, "alice", "renamed")->state);
   }
