@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "codec/codec.h"
 #include "crypto/hash.h"
@@ -236,6 +239,64 @@ TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
     }
   }
   EXPECT_FALSE(prove_key_at(*tmp.db, s, top + 1, key, &tree));  // above the head
+}
+
+// Readers at every held height while a commit thread advances the tree (as executions and
+// proofs read while the chain commits): each read is exact for its height, or refused with an
+// error once that height has left memory, never a mix of two heights.
+TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
+  const uint64_t top = SmtTree::kMaxHeights + 200;
+  std::vector<std::unique_ptr<SmtOverlay>> blocks;
+  std::vector<Digest> roots{Digest{}};
+  SmtTree builder(0);
+  std::mt19937_64 rng(17);
+  for (uint64_t h = 1; h <= top; ++h) {
+    SmtTreeReader base(builder, h - 1);
+    auto t = std::make_unique<SmtOverlay>(base);
+    SmtOverlay::Changes changes;
+    for (int i = 0; i < 4; ++i) {
+      Digest k = crypto::sha256(std::to_string(rng() % 300));
+      if (rng() % 4 == 0)
+        changes[k] = std::nullopt;
+      else
+        changes[k] = crypto::sha256(std::to_string(rng()));
+    }
+    t->apply(changes);
+    roots.push_back(smt_root(*t));
+    builder.advance(h, *t);
+    blocks.push_back(std::move(t));
+  }
+  SmtTree tree(0);
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> exact{0}, refused{0}, wrong{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r)
+    readers.emplace_back([&, r] {
+      std::mt19937_64 pick(r);
+      while (!done.load()) {
+        uint64_t lo = tree.oldest(), hi = tree.height();
+        uint64_t h = lo + pick() % (hi - lo + 1);
+        try {
+          if (smt_root(SmtTreeReader(tree, h)) == roots[h])
+            ++exact;
+          else
+            ++wrong;
+        } catch (const Error&) {
+          ++refused;
+        }
+      }
+    });
+  // The readers run before the first commit (deadline: a stuck thread fails, not hangs).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (exact.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  for (uint64_t h = 1; h <= top; ++h) tree.advance(h, *blocks[h - 1]);
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_GE(exact.load(), 3u);
+  EXPECT_EQ(tree.oldest(), top - SmtTree::kMaxHeights);
+  for (uint64_t h = tree.oldest(); h <= top; ++h)
+    ASSERT_EQ(smt_root(SmtTreeReader(tree, h)), roots[h]) << h;
 }
 
 // SmtOverlay::apply (one batch per block) stored version by version: each height's root is the
