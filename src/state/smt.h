@@ -98,7 +98,7 @@ class SmtOverlay : public SmtReader {
   }
   // Writes the leaves changed here as records at `height`, each with its value's preimage.
   void write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const;
-  size_t leaf_changes() const { return leaves_.size(); }  // counted once per apply
+  size_t leaf_changes() const { return leaves_.size(); }  // records write_to writes
   size_t size() const { return writes_.size(); }
   // Calls fn(depth, path, node) for every changed node (node nullopt: removed).
   template <typename Fn>
