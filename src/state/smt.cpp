@@ -142,13 +142,28 @@ void SmtTree::advance(uint64_t height, const SmtOverlay& block) {
 
 std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf cf,
                                              uint64_t height) const {
+  auto cached = [&]() -> std::shared_ptr<const SmtTree> {
+    std::lock_guard lock(past_mu_);
+    return past_ && past_->height() == height ? past_ : nullptr;
+  };
+  if (auto t = cached()) return t;
   // One rebuild at a time: requests for old heights cost one core and one tree's memory at
-  // most, however many arrive together (and those for the same height share the rebuild).
+  // most, however many arrive together. The others are refused rather than queued (a flood of
+  // them would otherwise hold every API thread waiting here).
+  std::unique_lock rebuilding(rebuild_mu_, std::try_to_lock);
+  if (!rebuilding.owns_lock())
+    throw Error(Code::kUnavailable,
+                "the repository tree at an older height is being rebuilt for another request; "
+                "retry after 1 s");
+  if (auto t = cached()) return t;  // built while this request waited for the lock
+  {
+    std::lock_guard lock(past_mu_);
+    past_.reset();  // not two rebuilt trees in memory
+  }
+  std::shared_ptr<const SmtTree> tree = load(db, cf, height);
   std::lock_guard lock(past_mu_);
-  if (past_ && past_->height() == height) return past_;
-  past_.reset();
-  past_ = load(db, cf, height);
-  return past_;
+  past_ = tree;
+  return tree;
 }
 
 size_t SmtTree::size() const {

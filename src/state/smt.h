@@ -140,8 +140,9 @@ class SmtTree {
   // The block at `height` (the head's height + 1) changed the nodes written in `block`.
   void advance(uint64_t height, const SmtOverlay& block);
   // The tree at a height below oldest(), loaded from the leaf records in `cf` of `db` (the
-  // database this tree was loaded from): a scan of every leaf record. One load at a time, and
-  // the newest one is kept: clients verifying against one certificate ask for its height.
+  // database this tree was loaded from): a scan of every leaf record. The newest one loaded is
+  // kept (clients verifying against one certificate ask for its height). One load at a time:
+  // throws Error (kUnavailable) while another runs.
   std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
   size_t size() const;        // nodes at the head
   size_t undo_bytes() const;  // what the held heights below the head take
@@ -156,6 +157,7 @@ class SmtTree {
   SmtNodeMap nodes_;       // present nodes only
   std::deque<Undo> undo_;  // ascending heights, the last one height_
   size_t undo_bytes_ = 0;
+  mutable std::mutex rebuild_mu_;  // held while past() loads a tree
   mutable std::mutex past_mu_;
   mutable std::shared_ptr<const SmtTree> past_;
 };

@@ -239,6 +239,29 @@ TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
     }
   }
   EXPECT_FALSE(prove_key_at(*tmp.db, s, top + 1, key, &tree));  // above the head
+  // Old heights asked for together: each answer is that height's proof, or a refusal while
+  // another height is being rebuilt (kUnavailable: the API's 503 with Retry-After).
+  std::atomic<int> answered{0}, refused{0}, wrong{0};
+  std::vector<std::thread> clients;
+  for (uint64_t h : {uint64_t(1), uint64_t(2), uint64_t(3)})
+    clients.emplace_back([&, h] {
+      for (int i = 0; i < 20; ++i) try {
+          auto p = prove_key_at(*tmp.db, s, h, key, &tree);
+          if (p && p->proof.encode() == proofs[h].encode())
+            ++answered;
+          else
+            ++wrong;
+        } catch (const Error& e) {
+          if (e.code() == Code::kUnavailable)
+            ++refused;
+          else
+            ++wrong;
+        }
+    });
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(answered.load() + refused.load(), 60);
 }
 
 // Readers at every held height while a commit thread advances the tree (as executions and
