@@ -413,26 +413,31 @@ std::optional<std::shared_ptr<const RepoState>> RepoStateCache::find(uint64_t he
   if (height != height_) return std::nullopt;
   auto it = states_.find(id);
   if (it == states_.end()) return std::nullopt;
-  return it->second;
+  return it->second.state;
+}
+
+void RepoStateCache::drop_locked(std::unordered_map<uint64_t, Held>::iterator it) {
+  bytes_ -= it->second.bytes;
+  written_.erase(it->second.written);
+  states_.erase(it);
 }
 
 void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
   std::lock_guard lock(mu_);
   if (height != height_ + 1) {
     states_.clear();
+    written_.clear();
     bytes_ = 0;
   }
   height_ = height;
   for (const auto& [id, state] : block) {
+    if (auto it = states_.find(id); it != states_.end()) drop_locked(it);
     size_t size = approx_bytes(state);
-    auto it = states_.find(id);
-    if (it != states_.end()) {
-      bytes_ -= approx_bytes(it->second);
-      states_.erase(it);
-    }
-    if (bytes_ + size > kMaxBytes) continue;
+    if (size > max_bytes_) continue;
+    while (bytes_ + size > max_bytes_) drop_locked(states_.find(written_.front()));
+    written_.push_back(id);
+    states_.emplace(id, Held{state, size, std::prev(written_.end())});
     bytes_ += size;
-    states_.emplace(id, state);
   }
 }
 

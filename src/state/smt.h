@@ -29,6 +29,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -189,12 +190,14 @@ using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoState>
 // The committed repositories' leaf states at the head, kept from block to block like the tree's
 // nodes (SmtTree): a block that pushes to a repository rebuilds its leaf from the state
 // before plus the refs it wrote, where reading the whole ref set back was a database scan per
-// repository (the largest part of a block's tree work). Bounded: states are added until they
-// take kMaxBytes; nothing is evicted (a state already held is replaced). Thread-safe.
+// repository (the largest part of a block's tree work). Bounded by `max_bytes`: past it, the
+// states written longest ago are dropped (a push writes its repository's state, so the
+// repositories pushed to recently stay). Thread-safe.
 class RepoStateCache {
  public:
   static constexpr size_t kMaxBytes = size_t(64) << 20;
-  explicit RepoStateCache(uint64_t height) : height_(height) {}
+  explicit RepoStateCache(uint64_t height, size_t max_bytes = kMaxBytes)
+      : height_(height), max_bytes_(max_bytes) {}
   // The state of repository `id` at `height`: nullopt when not known here.
   std::optional<std::shared_ptr<const RepoState>> find(uint64_t height, uint64_t id) const;
   // The block at `height` was committed and left the repositories it touched as `block`: the
@@ -203,10 +206,18 @@ class RepoStateCache {
   size_t bytes() const;
 
  private:
+  struct Held {
+    std::shared_ptr<const RepoState> state;
+    size_t bytes;
+    std::list<uint64_t>::iterator written;  // its place in written_
+  };
+  void drop_locked(std::unordered_map<uint64_t, Held>::iterator it);
   mutable std::mutex mu_;
   uint64_t height_;
+  const size_t max_bytes_;
   size_t bytes_ = 0;
-  RepoStates states_;
+  std::unordered_map<uint64_t, Held> states_;
+  std::list<uint64_t> written_;  // ids, the state written longest ago first
 };
 
 // Where smt_apply_block finds a repository's state before the block without reading it:

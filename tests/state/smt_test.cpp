@@ -596,6 +596,35 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   EXPECT_LT(cache.bytes(), held);
 }
 
+// Past its byte bound the cache drops the states written longest ago, so the repositories
+// pushed to recently stay known; a state larger than the bound is not kept.
+TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
+  auto state = [](uint64_t id) {
+    auto s = std::make_shared<RepoState>();
+    s->id = id;
+    s->refs.emplace_back("refs/heads/main", Bytes(20, uint8_t(id)));
+    return std::shared_ptr<const RepoState>(s);
+  };
+  RepoStateCache probe(0);
+  probe.advance(1, {{1, state(1)}});
+  const size_t one = probe.bytes();
+  RepoStateCache cache(0, 3 * one);
+  uint64_t h = 0;
+  for (uint64_t id : {1, 2, 3}) cache.advance(++h, {{id, state(id)}});
+  EXPECT_EQ(cache.bytes(), 3 * one);
+  cache.advance(++h, {{1, state(1)}});  // written again: now the newest
+  cache.advance(++h, {{4, state(4)}});  // 2 is the oldest written: dropped
+  EXPECT_FALSE(cache.find(h, 2));
+  for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
+  EXPECT_EQ(cache.bytes(), 3 * one);
+  auto big = std::make_shared<RepoState>();
+  big->id = 9;
+  for (int i = 0; i < 100; ++i) big->refs.emplace_back("refs/tags/" + std::to_string(i), Bytes(20));
+  cache.advance(++h, {{9, big}});  // larger than the bound: not kept, the others stay
+  EXPECT_FALSE(cache.find(h, 9));
+  for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
+}
+
 // A block's repository leaves are rebuilt from the states the blocks before it left (the
 // chain's RepoStateCache, and the states of uncommitted parents when blocks are pipelined) plus
 // what the block wrote, not read back from the database. Whatever the mix of pushes, ref
