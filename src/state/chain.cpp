@@ -91,12 +91,22 @@ Chain::Chain(storage::Db& db, Genesis genesis)
 void Chain::build_tree() {
   if (db_.get(schema_.meta, kSmtFromKey)) return;
   if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
+  // The old records go first, in bounded batches (a long history holds millions of them): a
+  // crash midway leaves no "smt/leaves-from", so the next open deletes the rest.
+  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"}) {
+    std::vector<std::string> keys;
+    do {
+      keys.clear();
+      db_.scan_prefix(schema_.meta, old, [&](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return keys.size() < 10000;
+      });
+      storage::Batch gone;
+      for (const auto& k : keys) gone.del(schema_.meta, k);
+      if (!keys.empty()) db_.write(gone, /*sync=*/false);
+    } while (keys.size() == 10000);
+  }
   storage::Batch b;
-  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
-    db_.scan_prefix(schema_.meta, old, [&](std::string_view k, std::string_view) {
-      b.del(schema_.meta, k);
-      return true;
-    });
   SmtEmptyReader empty;
   SmtOverlay tree(empty);
   smt_build_all(tree, schema_, db_reader_);

@@ -512,7 +512,9 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     for (const auto& k : keys) b.del(s.meta, k);
     // What a database from before the leaf records held: inner nodes and preimages.
     b.put(s.meta, "smt/from", storage::be64(1));
-    b.put(s.meta, std::string("smt/n/") + std::string(42, '\0'), "\x01");
+    for (uint32_t i = 0; i < 10005; ++i)  // more than one deletion batch
+      b.put(s.meta, std::string("smt/n/") + std::string(38, '\0') + storage::be64(i).substr(4),
+            "\x01");
     b.put(s.meta, std::string("smt/v/") + std::string(32, '\0'), "old");
     tmp.db->write(b, true);
     Chain reopened(*tmp.db, genesis);
