@@ -80,32 +80,55 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.state_root = digest_of(*db_.get(schema_.meta, kStateRoot));
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
   backfill_audit();
-  build_tree();
+  build_tree(/*rebuild=*/false);
   smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
+  // The leaf records must give the root stored at the head. They do not after a downgrade to
+  // a version without leaf records and an upgrade again (the blocks between wrote none): then
+  // the tree is built anew at the head.
+  auto roots = db_.get(schema_.meta, smt_roots_key(head_.height));
+  if (!roots || roots->size() != 65 ||
+      std::string_view(*roots).substr(32, 32) !=
+          str(smt_root(SmtTreeReader(*smt_tree_, head_.height)))) {
+    spdlog::warn("repository tree: its leaf records do not give the root stored at height {}",
+                 head_.height);
+    build_tree(/*rebuild=*/true);
+    smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
+  }
   repo_cache_ = std::make_unique<RepoStateCache>(head_.height);
 }
 
+namespace {
+// Deletes every record under `prefix`, in batches of bounded size (one iterator: its snapshot
+// does not see the deletions).
+void delete_prefix(storage::Db& db, storage::Cf cf, std::string_view prefix) {
+  auto it = db.iterate(cf);
+  storage::Batch gone;
+  for (it->seek(prefix); it->valid() && it->key().starts_with(prefix); it->next()) {
+    gone.del(cf, it->key());
+    if (gone.count() == 10000) {
+      db.write(gone, /*sync=*/false);
+      gone = storage::Batch();
+    }
+  }
+  if (gone.count() > 0) db.write(gone, /*sync=*/false);
+}
+}  // namespace
+
 // The repository tree is derived from the state: a new database, or one from before the tree
 // or from before its leaf records (whose inner-node records are deleted, unused), builds it once
-// at its head (idempotent: a crash before the batch leaves nothing).
-void Chain::build_tree() {
-  if (db_.get(schema_.meta, kSmtFromKey)) return;
+// at its head; so does `rebuild`, dropping the leaf records too (their history is not the
+// chain's). A crash midway leaves no "smt/leaves-from" (or a wrong root): the next open redoes it.
+void Chain::build_tree(bool rebuild) {
+  if (!rebuild && db_.get(schema_.meta, kSmtFromKey)) return;
   if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
-  // The old records go first, in bounded batches (a long history holds millions of them): a
-  // crash midway leaves no "smt/leaves-from", so the next open deletes the rest.
-  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"}) {
-    std::vector<std::string> keys;
-    do {
-      keys.clear();
-      db_.scan_prefix(schema_.meta, old, [&](std::string_view k, std::string_view) {
-        keys.emplace_back(k);
-        return keys.size() < 10000;
-      });
-      storage::Batch gone;
-      for (const auto& k : keys) gone.del(schema_.meta, k);
-      if (!keys.empty()) db_.write(gone, /*sync=*/false);
-    } while (keys.size() == 10000);
+  if (rebuild) {
+    storage::Batch b;
+    b.del(schema_.meta, kSmtFromKey);
+    db_.write(b, /*sync=*/true);
+    delete_prefix(db_, schema_.meta, "smt/l/");
   }
+  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
+    delete_prefix(db_, schema_.meta, old);
   storage::Batch b;
   SmtEmptyReader empty;
   SmtOverlay tree(empty);

@@ -156,14 +156,24 @@ std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf 
                 "the repository tree at an older height is being rebuilt for another request; "
                 "retry after 1 s");
   if (auto t = cached()) return t;  // built while this request waited for the lock
-  {
-    std::lock_guard lock(past_mu_);
-    past_.reset();  // not two rebuilt trees in memory
-  }
+  // The tree kept answers its height meanwhile: two trees in memory at most.
   std::shared_ptr<const SmtTree> tree = load(db, cf, height);
   std::lock_guard lock(past_mu_);
   past_ = tree;
   return tree;
+}
+
+std::optional<SmtProof> SmtTree::old_proof(uint64_t height, const Digest& key) const {
+  std::lock_guard lock(past_mu_);
+  auto it = old_proofs_.find({height, key});
+  if (it == old_proofs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SmtTree::keep_old_proof(uint64_t height, const Digest& key, const SmtProof& proof) const {
+  std::lock_guard lock(past_mu_);
+  if (old_proofs_.size() >= kMaxOldProofs) old_proofs_.clear();
+  old_proofs_.emplace(std::pair{height, key}, proof);
 }
 
 size_t SmtTree::size() const {
@@ -530,8 +540,12 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
   std::copy_n(roots->begin() + 32, 32, p.repos_root.begin());
   p.version = uint8_t((*roots)[64]);
   p.key = key;
+  // The block at `height` is stored but its commit has not advanced the tree yet.
+  if (recent && height > recent->height())
+    throw Error(Code::kUnavailable, "the block at height " + std::to_string(height) +
+                                        " is being applied; retry after 1 s");
   bool proved = false;
-  if (recent && height >= recent->oldest() && height <= recent->height()) {
+  if (recent && height >= recent->oldest()) {
     try {
       p.proof = smt_prove(SmtTreeReader(*recent, height), p.key);
       proved = true;
@@ -539,10 +553,16 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
       // The height left memory as a commit advanced the tree: rebuilt below.
     }
   }
+  if (!proved && recent)
+    if (auto kept = recent->old_proof(height, key)) {
+      p.proof = std::move(*kept);
+      proved = true;
+    }
   if (!proved) {
     auto past =
         recent ? recent->past(db, schema.meta, height) : SmtTree::load(db, schema.meta, height);
     p.proof = smt_prove(SmtTreeReader(*past, height), p.key);
+    if (recent) recent->keep_old_proof(height, key, p.proof);
   }
   if (p.proof.terminal && p.proof.terminal->key == p.key) {
     auto it = db.iterate(schema.meta);

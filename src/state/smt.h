@@ -34,12 +34,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/rw_lock.h"
 #include "state/kv.h"
 #include "state/records.h"
 #include "state/smt_proof.h"
@@ -145,6 +146,11 @@ class SmtTree {
   // kept (clients verifying against one certificate ask for its height). One load at a time:
   // throws Error (kUnavailable) while another runs.
   std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
+  // Proofs at heights below oldest() never change: the latest kMaxOldProofs are kept (the
+  // validator-set chain asks for one per hand-over, each at its own old height).
+  static constexpr size_t kMaxOldProofs = 4096;
+  std::optional<SmtProof> old_proof(uint64_t height, const Digest& key) const;
+  void keep_old_proof(uint64_t height, const Digest& key, const SmtProof& proof) const;
   size_t size() const;        // nodes at the head
   size_t undo_bytes() const;  // what the held heights below the head take
 
@@ -153,7 +159,7 @@ class SmtTree {
     uint64_t height;  // the nodes the block at this height changed, as they were before it
     SmtNodeMap before;
   };
-  mutable std::shared_mutex mu_;
+  mutable WriterFirstRwLock mu_;  // a commit's advance is not starved by readers
   uint64_t height_;
   SmtNodeMap nodes_;       // present nodes only
   std::deque<Undo> undo_;  // ascending heights, the last one height_
@@ -161,6 +167,7 @@ class SmtTree {
   mutable std::mutex rebuild_mu_;  // held while past() loads a tree
   mutable std::mutex past_mu_;
   mutable std::shared_ptr<const SmtTree> past_;
+  mutable std::map<std::pair<uint64_t, Digest>, SmtProof> old_proofs_;  // guarded by past_mu_
 };
 
 // A reader of the committed tree at one height.
