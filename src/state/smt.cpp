@@ -92,13 +92,13 @@ uint64_t SmtTree::height() const {
 
 uint64_t SmtTree::oldest() const {
   std::shared_lock lock(mu_);
-  return undo_.empty() ? height_ : undo_.front().height - 1;
+  return oldest_locked();
 }
 
 std::optional<SmtNode> SmtTree::get(uint64_t height, uint16_t depth, const Digest& path) const {
   SmtNodeId id{depth, path};
   std::shared_lock lock(mu_);
-  const uint64_t oldest = undo_.empty() ? height_ : undo_.front().height - 1;
+  const uint64_t oldest = oldest_locked();
   if (height > height_ || height < oldest)
     throw Error(Code::kUnavailable, "the repository tree at height " + std::to_string(height) +
                                         " is not held in memory (held: " + std::to_string(oldest) +
@@ -163,17 +163,17 @@ std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf 
   return tree;
 }
 
-std::optional<SmtProof> SmtTree::old_proof(uint64_t height, const Digest& key) const {
-  std::lock_guard lock(past_mu_);
-  auto it = old_proofs_.find({height, key});
-  if (it == old_proofs_.end()) return std::nullopt;
-  return it->second;
-}
-
-void SmtTree::keep_old_proof(uint64_t height, const Digest& key, const SmtProof& proof) const {
+SmtProof SmtTree::prove_past(const storage::Db& db, storage::Cf cf, uint64_t height,
+                             const Digest& key) const {
+  {
+    std::lock_guard lock(past_mu_);
+    if (auto it = old_proofs_.find({height, key}); it != old_proofs_.end()) return it->second;
+  }
+  SmtProof proof = smt_prove(SmtTreeReader(*past(db, cf, height), height), key);
   std::lock_guard lock(past_mu_);
   if (old_proofs_.size() >= kMaxOldProofs) old_proofs_.clear();
   old_proofs_.emplace(std::pair{height, key}, proof);
+  return proof;
 }
 
 size_t SmtTree::size() const {
@@ -197,8 +197,6 @@ void SmtOverlay::put(uint16_t depth, const Digest& path, std::optional<SmtNode> 
 }
 
 void SmtOverlay::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const {
-  // In the map's order, not the keys': putting them sorted was measured to make no difference
-  // to the memtable's inserts (docs/benchmarks.md, "The repository tree's share of a block").
   for (const auto& [key, value] : leaves_) {
     std::string record;
     if (value) {
@@ -553,17 +551,10 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
       // The height left memory as a commit advanced the tree: rebuilt below.
     }
   }
-  if (!proved && recent)
-    if (auto kept = recent->old_proof(height, key)) {
-      p.proof = std::move(*kept);
-      proved = true;
-    }
-  if (!proved) {
-    auto past =
-        recent ? recent->past(db, schema.meta, height) : SmtTree::load(db, schema.meta, height);
-    p.proof = smt_prove(SmtTreeReader(*past, height), p.key);
-    if (recent) recent->keep_old_proof(height, key, p.proof);
-  }
+  if (!proved)
+    p.proof = recent
+                  ? recent->prove_past(db, schema.meta, height, key)
+                  : smt_prove(SmtTreeReader(*SmtTree::load(db, schema.meta, height), height), key);
   if (p.proof.terminal && p.proof.terminal->key == p.key) {
     auto it = db.iterate(schema.meta);
     std::string prefix = leaf_prefix(p.key);

@@ -141,16 +141,15 @@ class SmtTree {
   std::optional<SmtNode> get(uint64_t height, uint16_t depth, const Digest& path) const;
   // The block at `height` (the head's height + 1) changed the nodes written in `block`.
   void advance(uint64_t height, const SmtOverlay& block);
-  // The tree at a height below oldest(), loaded from the leaf records in `cf` of `db` (the
-  // database this tree was loaded from): a scan of every leaf record. The newest one loaded is
-  // kept (clients verifying against one certificate ask for its height). One load at a time:
-  // throws Error (kUnavailable) while another runs.
-  std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
-  // Proofs at heights below oldest() never change: the latest kMaxOldProofs are kept (the
-  // validator-set chain asks for one per hand-over, each at its own old height).
+  // The proof of `key` at a height below oldest(), from the leaf records in `cf` of `db` (the
+  // database this tree was loaded from): that height's tree is rebuilt, a scan of every leaf
+  // record. The newest rebuilt tree and the latest kMaxOldProofs proofs are kept (clients
+  // verifying against one certificate ask for its height; the validator-set chain asks for one
+  // proof per hand-over, each at its own old height). One rebuild at a time: throws Error
+  // (kUnavailable) while another runs.
   static constexpr size_t kMaxOldProofs = 4096;
-  std::optional<SmtProof> old_proof(uint64_t height, const Digest& key) const;
-  void keep_old_proof(uint64_t height, const Digest& key, const SmtProof& proof) const;
+  SmtProof prove_past(const storage::Db& db, storage::Cf cf, uint64_t height,
+                      const Digest& key) const;
   size_t size() const;        // nodes at the head
   size_t undo_bytes() const;  // what the held heights below the head take
 
@@ -159,6 +158,8 @@ class SmtTree {
     uint64_t height;  // the nodes the block at this height changed, as they were before it
     SmtNodeMap before;
   };
+  uint64_t oldest_locked() const { return undo_.empty() ? height_ : undo_.front().height - 1; }
+  std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
   mutable WriterFirstRwLock mu_;  // a commit's advance is not starved by readers
   uint64_t height_;
   SmtNodeMap nodes_;       // present nodes only
