@@ -21,13 +21,9 @@ using namespace guts::state;
 
 namespace {
 
-struct EmptyTree : SmtReader {
-  std::optional<SmtNode> get(uint16_t, const Digest&) const override { return std::nullopt; }
-};
-
 struct World {
-  EmptyTree empty;
-  SmtOverlay tree{empty};
+  SmtEmptyReader empty;
+  SmtVersion tree{empty};
   RepoState big;
   Bytes big_state;
   Digest big_key{};
@@ -104,7 +100,7 @@ void BM_UpdateOneRepo(benchmark::State& s) {
   auto& w = world();
   uint64_t i = 0;
   for (auto _ : s) {
-    SmtOverlay block(static_cast<const SmtReader&>(w.tree));  // one block's layer
+    SmtVersion block(static_cast<const SmtReader&>(w.tree));  // one block's version
     block.set(repo_tree_key("user7", "repo7"), crypto::sha256(std::to_string(++i)));
     benchmark::DoNotOptimize(smt_root(block));
   }

@@ -48,8 +48,7 @@ struct Chain::Executed {
   std::shared_ptr<Executed> parent;
   std::unique_ptr<Overlay> overlay;
   // The committed tree, when the parent is (or became) the head.
-  std::unique_ptr<SmtTreeReader> smt_base;
-  std::unique_ptr<SmtOverlay> smt;  // the repository tree after this block (state/smt.h)
+  std::unique_ptr<SmtVersion> smt;  // the repository tree after this block (state/smt.h)
   RepoStates repo_states;           // the leaf states of the repositories this block touched
   Digest history{};                 // next_state_root() of this block
   Digest repos_root{};
@@ -89,7 +88,7 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   if (!roots || roots->size() != 65 ||
       std::string_view(*roots).substr(32, 32) !=
           str(smt_root(SmtTreeReader(*smt_tree_, head_.height)))) {
-    spdlog::warn("repository tree: its leaf records do not give the root stored at height {}",
+    spdlog::warn("repository tree: its block records do not give the root stored at height {}",
                  head_.height);
     build_tree(/*rebuild=*/true);
     smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
@@ -115,9 +114,10 @@ void delete_prefix(storage::Db& db, storage::Cf cf, std::string_view prefix) {
 }  // namespace
 
 // The repository tree is derived from the state: a new database, or one from before the tree
-// or from before its leaf records (whose inner-node records are deleted, unused), builds it once
-// at its head; so does `rebuild`, dropping the leaf records too (their history is not the
-// chain's). A crash midway leaves no "smt/leaves-from" (or a wrong root): the next open redoes it.
+// or from before its block records (whose older records are deleted, unused), builds it once at
+// its head; so does `rebuild`, dropping the block records too (their history is not the
+// chain's). A crash midway leaves no "smt/blocks-from" (or a wrong root): the next open redoes
+// it.
 void Chain::build_tree(bool rebuild) {
   if (!rebuild && db_.get(schema_.meta, kSmtFromKey)) return;
   if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
@@ -125,13 +125,15 @@ void Chain::build_tree(bool rebuild) {
     storage::Batch b;
     b.del(schema_.meta, kSmtFromKey);
     db_.write(b, /*sync=*/true);
-    delete_prefix(db_, schema_.meta, "smt/l/");
+    delete_prefix(db_, schema_.meta, kSmtBlockPrefix);
   }
-  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
+  // What earlier versions stored: inner nodes ("smt/n/", "smt/v/", "smt/from"), then one
+  // record per changed leaf ("smt/l/", "smt/leaves-from").
+  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from", "smt/l/", "smt/leaves-from"})
     delete_prefix(db_, schema_.meta, old);
   storage::Batch b;
   SmtEmptyReader empty;
-  SmtOverlay tree(empty);
+  SmtVersion tree(empty, head_.height);
   smt_build_all(tree, schema_, db_reader_);
   uint8_t version = kHeaderV1;
   if (head_.height > 0) version = block_at(head_.height)->header.version;
@@ -323,12 +325,10 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   exec->header.tx_count = included.size();
   exec->header.tx_root = tx_root_of(included);
   // The repository tree after the block (state/smt.h), layered like the state overlays.
-  const SmtReader* tree_base = parent_exec ? parent_exec->smt.get() : nullptr;
-  if (!tree_base) {
-    exec->smt_base = std::make_unique<SmtTreeReader>(*smt_tree_, ph.height);
-    tree_base = exec->smt_base.get();
-  }
-  exec->smt = std::make_unique<SmtOverlay>(*tree_base);
+  // Versions share nodes: this one holds its parent's root, not its parent.
+  exec->smt = parent_exec ? std::make_unique<SmtVersion>(*parent_exec->smt, exec->header.height)
+                          : std::make_unique<SmtVersion>(SmtTreeReader(*smt_tree_, ph.height),
+                                                         exec->header.height);
   auto prior = [&](uint64_t id) -> std::optional<std::shared_ptr<const RepoState>> {
     for (const auto& a : ancestors)
       if (auto it = a->repo_states.find(id); it != a->repo_states.end()) return it->second;
@@ -463,16 +463,11 @@ void Chain::commit(const Block& block) {
     // per block since, and every overlay stayed in memory). The database holds exactly this
     // block's state until the next commit, which is a child (then that child's reads are its
     // own writes over the database again) or a sibling (then the children are orphans and
-    // can never commit). The tree is read at this height, which later commits do not change.
+    // can never commit). (The repository tree needs no rebase: a version holds its nodes.)
     // Retired first: should anything below throw, no overlay is freed under a reader.
     retired_.push_back(exec);
     for (auto& [child_id, child] : executed_) {
       if (child->parent != exec) continue;
-      // A child of an uncommitted parent has no tree reader of its own yet. (The reader does
-      // not use the tree when destroyed, so it may outlive smt_tree_ in ~Chain.)
-      assert(!child->smt_base);
-      child->smt_base = std::make_unique<SmtTreeReader>(*smt_tree_, h.height);
-      child->smt->rebase(*child->smt_base);
       child->overlay->rebase(db_reader_);
       child->parent.reset();
     }

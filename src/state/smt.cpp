@@ -14,80 +14,360 @@
 
 namespace guts::state {
 
+// The in-memory node: a leaf (key, value, the block that set it) or an inner node (two
+// children, either null when all the leaves below are on the other side). `hash` is the
+// subtree's hash, computed once when the node is built.
+struct SmtTreeNode {
+  explicit SmtTreeNode(bool is_leaf) : leaf(is_leaf) {}
+  mutable std::atomic<uint32_t> refs{0};
+  const bool leaf;
+  Digest hash{};
+};
+
 namespace {
 
-constexpr std::string_view kLeafPrefix = "smt/l/";
+struct Leaf : SmtTreeNode {
+  Leaf() : SmtTreeNode(true) {}
+  Digest key{};
+  Digest value{};
+  uint64_t height = 0;
+};
+
+struct Inner : SmtTreeNode {
+  Inner() : SmtTreeNode(false) {}
+  SmtNodePtr child[2];
+};
+
+// What a node takes with the allocator's header: the memory a version keeps alive.
+constexpr size_t kLeafBytes = sizeof(Leaf) + 16;
+constexpr size_t kInnerBytes = sizeof(Inner) + 16;
+
+const Leaf& as_leaf(const SmtTreeNode& n) {
+  return static_cast<const Leaf&>(n);
+}
+const Inner& as_inner(const SmtTreeNode& n) {
+  return static_cast<const Inner&>(n);
+}
+
 constexpr uint16_t kMaxDepth = 256;
 
 bool bit(const Digest& k, uint16_t i) {
   return smt_bit(k, i);
 }
 
-Digest mask(const Digest& k, uint16_t depth) {
-  return smt_mask(k, depth);
-}
-
-// The path of the child `b` of the node at (depth, path of k).
-Digest child(const Digest& k, uint16_t depth, bool b) {
-  Digest out = mask(k, depth);
-  if (b) out[depth / 8] |= uint8_t(0x80 >> (depth % 8));
-  return out;
-}
-
-std::string leaf_prefix(const Digest& key) {
-  std::string k(kLeafPrefix);
-  k.append(key.begin(), key.end());
-  return k;
-}
-
-// What a map entry takes, roughly (the open-addressing table's slot and its metadata).
-constexpr size_t kNodeEntryBytes = sizeof(SmtNodeMap::value_type) + 2;
-
-Digest hash_of(const std::optional<SmtNode>& n) {
-  return n ? n->digest() : Digest{};
+Digest hash_of(const SmtNodePtr& n) {
+  return n ? n->hash : Digest{};
 }
 
 }  // namespace
 
-size_t SmtNodeIdHash::operator()(const SmtNodeId& k) const {
-  // Paths are SHA-256 prefixes padded with zeros: their first bytes are well mixed.
-  uint64_t h;
-  std::memcpy(&h, k.second.data(), sizeof h);
-  return std::hash<uint64_t>{}(h ^ (uint64_t(k.first) * 0x9e3779b97f4a7c15ull));
+void intrusive_ptr_add_ref(const SmtTreeNode* n) {
+  n->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::unique_ptr<SmtTree> SmtTree::load(const storage::Db& db, storage::Cf cf, uint64_t height) {
-  // Every key's newest record at or below `height`: records sort by key, then height.
-  SmtOverlay::Changes leaves;
-  db.scan_prefix(cf, kLeafPrefix, [&](std::string_view k, std::string_view v) {
-    GUTS_ASSERT(k.size() == kLeafPrefix.size() + 40 && (v.empty() || v.size() >= 32),
-                "repository tree leaf record is malformed");
-    if (storage::read_be64(k.substr(kLeafPrefix.size() + 32)) > height) return true;
-    Digest key;
-    std::copy_n(k.begin() + kLeafPrefix.size(), 32, key.begin());
-    if (v.empty()) {
-      leaves.erase(key);
-    } else {
-      Digest value;
-      std::copy_n(v.begin(), 32, value.begin());
-      leaves[key] = value;
+void intrusive_ptr_release(const SmtTreeNode* n) {
+  if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last holder: the children are released with it (a recursion at most 257 deep).
+  if (n->leaf)
+    delete &as_leaf(*n);
+  else
+    delete &as_inner(*n);
+}
+
+namespace {
+
+// Builds a new version's nodes: path copying under a batch of sorted changes.
+class Builder {
+ public:
+  explicit Builder(uint64_t height) : height_(height) {}
+  size_t bytes() const { return bytes_; }
+
+  SmtNodePtr leaf(const Digest& key, const Digest& value, uint64_t height) {
+    auto* l = new Leaf;
+    l->key = key;
+    l->value = value;
+    l->height = height;
+    l->hash = smt_leaf_hash(key, value);
+    bytes_ += kLeafBytes;
+    return SmtNodePtr(l);
+  }
+
+  using Change = std::pair<Digest, std::optional<Digest>>;
+
+  // The subtree `n` at `depth` after the changes [lo, hi), all on keys under it. Returns `n`
+  // itself when nothing under it changes.
+  SmtNodePtr update(const SmtNodePtr& n, uint16_t depth, const Change* lo, const Change* hi) {
+    if (!n || n->leaf) {
+      // At most one leaf lives here and nothing below: build the subtree of the leaves left.
+      std::vector<SmtNodePtr> leaves;
+      bool keep_old = n != nullptr;
+      bool changed = false;
+      for (const Change* c = lo; c != hi; ++c) {
+        if (n && c->first == as_leaf(*n).key) keep_old = false;
+        if (c->second) leaves.push_back(leaf(c->first, *c->second, height_));
+      }
+      changed = !leaves.empty() || (n && !keep_old);
+      if (!changed) return n;
+      if (keep_old) leaves.push_back(n);
+      return build(depth, leaves.data(), leaves.data() + leaves.size());
+    }
+    GUTS_ASSERT(depth < kMaxDepth, "repository tree deeper than 256 levels");
+    const Inner& in = as_inner(*n);
+    const Change* mid =
+        std::partition_point(lo, hi, [&](const Change& c) { return !bit(c.first, depth); });
+    // A side left unchanged is shared (its count raised) and hashed into the new node: its
+    // node is fetched while the other side is rebuilt (it is rarely in the cache).
+    if (lo == mid && in.child[0]) __builtin_prefetch(in.child[0].get(), 1);
+    if (mid == hi && in.child[1]) __builtin_prefetch(in.child[1].get(), 1);
+    SmtNodePtr c0 = lo == mid ? in.child[0] : update(in.child[0], depth + 1, lo, mid);
+    SmtNodePtr c1 = mid == hi ? in.child[1] : update(in.child[1], depth + 1, mid, hi);
+    if (c0 == in.child[0] && c1 == in.child[1]) return n;
+    return join(std::move(c0), std::move(c1));
+  }
+
+  // The subtree at `depth` holding exactly the leaves [lo, hi) (reordered here).
+  SmtNodePtr build(uint16_t depth, SmtNodePtr* lo, SmtNodePtr* hi) {
+    if (lo == hi) return nullptr;
+    if (hi - lo == 1) return *lo;
+    GUTS_ASSERT(depth < kMaxDepth, "repository tree keys collide");
+    SmtNodePtr* mid =
+        std::partition(lo, hi, [&](const SmtNodePtr& l) { return !bit(as_leaf(*l).key, depth); });
+    return join(build(depth + 1, lo, mid), build(depth + 1, mid, hi));
+  }
+
+ private:
+  // The node over two subtrees: a subtree left with a single leaf is that leaf (it moves up).
+  SmtNodePtr join(SmtNodePtr c0, SmtNodePtr c1) {
+    if (!c0 && (!c1 || c1->leaf)) return c1;
+    if (!c1 && c0->leaf) return c0;
+    auto* in = new Inner;
+    in->hash = smt_inner_hash(hash_of(c0), hash_of(c1));
+    in->child[0] = std::move(c0);
+    in->child[1] = std::move(c1);
+    bytes_ += kInnerBytes;
+    return SmtNodePtr(in);
+  }
+
+  uint64_t height_;
+  size_t bytes_ = 0;
+};
+
+// ---- block records ----
+
+// A block's changes are split in parts of about this size.
+constexpr size_t kPartBytes = size_t(1) << 20;
+// What a record may hold (the reader's bounds: records are ours, but a corrupt one must not
+// allocate without limit).
+constexpr size_t kMaxPartLeaves = size_t(1) << 24;
+constexpr size_t kMaxPreimageBytes = size_t(1) << 30;
+
+std::string block_record_key(uint64_t height, uint32_t part) {
+  std::string k(kSmtBlockPrefix);
+  k += storage::be64(height);
+  codec::Writer w(4);
+  w.u32be(part);
+  k.append(w.data().begin(), w.data().end());
+  return k;
+}
+
+struct RecordLeaf {
+  Digest key{};
+  std::optional<Digest> value;
+  ByteView preimage;  // into the record
+};
+
+// Calls fn(RecordLeaf) for each leaf of one part; stops when fn returns false.
+template <typename Fn>
+void for_each_record_leaf(std::string_view record, Fn&& fn) {
+  codec::Reader r(as_bytes(record));
+  size_t n = r.count(kMaxPartLeaves, "repository tree leaves");
+  for (size_t i = 0; i < n; ++i) {
+    RecordLeaf l;
+    l.key = r.fixed<32>();
+    uint8_t kind = r.u8();
+    if (kind > 1) throw codec::DecodeError("repository tree leaf record: bad kind");
+    if (kind == 1) {
+      l.value = r.fixed<32>();
+      l.preimage = r.bytes_view(kMaxPreimageBytes, "repository tree leaf preimage");
+    }
+    if (!fn(l)) return;
+  }
+  r.finish();
+}
+
+// The height in a block record's key.
+uint64_t record_height(std::string_view key) {
+  GUTS_ASSERT(key.size() == kSmtBlockPrefix.size() + 12, "repository tree block record key");
+  return storage::read_be64(key.substr(kSmtBlockPrefix.size(), 8));
+}
+
+// Every key's last change at or below `height`: the tree at that height.
+SmtNodePtr load_root(const storage::Db& db, storage::Cf cf, uint64_t height) {
+  struct Set {
+    Digest value;
+    uint64_t height;
+  };
+  std::map<Digest, Set> leaves;
+  db.scan_prefix(cf, kSmtBlockPrefix, [&](std::string_view k, std::string_view v) {
+    uint64_t h = record_height(k);
+    if (h > height) return false;
+    try {
+      for_each_record_leaf(v, [&](const RecordLeaf& l) {
+        if (l.value)
+          leaves[l.key] = Set{*l.value, h};
+        else
+          leaves.erase(l.key);
+        return true;
+      });
+    } catch (const codec::DecodeError&) {
+      GUTS_ASSERT(false, "repository tree block record is malformed");
     }
     return true;
   });
-  SmtEmptyReader empty;
-  SmtOverlay built(empty);
-  built.apply(leaves);
-  auto tree = std::make_unique<SmtTree>(height);
-  tree->nodes_.reserve(built.size());
-  built.for_each_write([&](uint16_t depth, const Digest& path, const std::optional<SmtNode>& n) {
-    if (n) tree->nodes_.emplace(SmtNodeId{depth, path}, n);
-  });
-  return tree;
+  Builder b(0);
+  std::vector<SmtNodePtr> nodes;
+  nodes.reserve(leaves.size());
+  for (const auto& [key, set] : leaves) nodes.push_back(b.leaf(key, set.value, set.height));
+  return b.build(0, nodes.data(), nodes.data() + nodes.size());
+}
+
+// Counts the nodes of a version (and what they take).
+void count_nodes(const SmtTreeNode* n, size_t& nodes, size_t& bytes) {
+  if (!n) return;
+  ++nodes;
+  if (n->leaf) {
+    bytes += kLeafBytes;
+    return;
+  }
+  bytes += kInnerBytes;
+  count_nodes(as_inner(*n).child[0].get(), nodes, bytes);
+  count_nodes(as_inner(*n).child[1].get(), nodes, bytes);
+}
+
+}  // namespace
+
+std::optional<SmtNode> SmtReader::get(uint16_t depth, const Digest& path) const {
+  SmtNodePtr r = root();
+  const SmtTreeNode* n = r.get();
+  for (uint16_t d = 0; d < depth && n && !n->leaf; ++d) n = as_inner(*n).child[bit(path, d)].get();
+  // A leaf above `depth` is not at (depth, path): nodes are where a walk ends or branches.
+  if (!n) return std::nullopt;
+  SmtNode out;
+  out.leaf = n->leaf;
+  if (n->leaf) {
+    out.key = as_leaf(*n).key;
+    out.value = as_leaf(*n).value;
+  } else {
+    out.hash = n->hash;
+  }
+  return out;
+}
+
+// ---- SmtVersion ----
+
+void SmtVersion::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const {
+  if (changes_.empty()) return;
+  GUTS_ASSERT(height == height_, "repository tree changes written at another height");
+  // Each part is built in place, once (the records of a block of 1,000 pushes are ~130 KiB):
+  // its leaf count, a varint known when the part closes, goes in the room left before them.
+  constexpr size_t kRoom = 10;
+  auto append_varint = [](std::string& out, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out.push_back(char(uint8_t(v) | 0x80));
+    out.push_back(char(uint8_t(v)));
+  };
+  std::vector<const Bytes*> preimage(changes_.size(), nullptr);
+  size_t total = 0;
+  for (size_t i = 0; i < changes_.size(); ++i) {
+    total += 33;
+    if (const auto& value = changes_[i].second) {
+      auto pre = preimages_.find(*value);
+      GUTS_ASSERT(pre != preimages_.end(), "repository tree leaf without its preimage");
+      preimage[i] = &pre->second;
+      total += 32 + 10 + pre->second.size();
+    }
+  }
+  uint32_t part = 0;
+  std::string record;
+  size_t count = 0;
+  auto open = [&] {
+    record.clear();
+    record.reserve(kRoom + std::min(total, kPartBytes + (size_t(64) << 10)));
+    record.assign(kRoom, '\0');
+    count = 0;
+  };
+  auto close = [&] {
+    std::string n;
+    append_varint(n, count);
+    std::memcpy(record.data() + kRoom - n.size(), n.data(), n.size());
+    batch.put(cf, block_record_key(height, part++),
+              std::string_view(record).substr(kRoom - n.size()));
+  };
+  open();
+  for (size_t i = 0; i < changes_.size(); ++i) {
+    const auto& [key, value] = changes_[i];
+    record.append(reinterpret_cast<const char*>(key.data()), key.size());
+    if (value) {
+      record.push_back(char(1));
+      record.append(reinterpret_cast<const char*>(value->data()), value->size());
+      append_varint(record, preimage[i]->size());
+      record.append(reinterpret_cast<const char*>(preimage[i]->data()), preimage[i]->size());
+    } else {
+      record.push_back(char(0));
+    }
+    ++count;
+    if (record.size() - kRoom >= kPartBytes) {
+      close();
+      open();
+    }
+  }
+  if (count > 0) close();
+}
+
+void SmtVersion::set(const Digest& key, const std::optional<Digest>& value) {
+  apply({{key, value}});
+}
+
+void SmtVersion::apply(const Changes& changes) {
+  apply_sorted(std::vector<Change>(changes.begin(), changes.end()));
+}
+
+void SmtVersion::apply_sorted(std::vector<Change> changes) {
+  if (changes.empty()) return;
+  Builder b(height_);  // sorted by key: by path, bit by bit
+  root_ = b.update(root_, 0, changes.data(), changes.data() + changes.size());
+  bytes_built_ += b.bytes();
+  if (changes_.empty()) {
+    changes_ = std::move(changes);
+    return;
+  }
+  // Merged into the changes before: a key changed again keeps its last value.
+  std::vector<Change> merged;
+  merged.reserve(changes_.size() + changes.size());
+  auto a = changes_.begin(), b_it = changes.begin();
+  while (a != changes_.end() || b_it != changes.end()) {
+    if (b_it == changes.end() || (a != changes_.end() && a->first < b_it->first)) {
+      merged.push_back(std::move(*a++));
+    } else {
+      if (a != changes_.end() && a->first == b_it->first) ++a;
+      merged.push_back(std::move(*b_it++));
+    }
+  }
+  changes_ = std::move(merged);
+}
+
+// ---- SmtTree ----
+
+SmtTree::SmtTree(uint64_t height, SmtNodePtr root) {
+  held_.push_back(Held{height, std::move(root), 0});
+}
+
+std::unique_ptr<SmtTree> SmtTree::load(const storage::Db& db, storage::Cf cf, uint64_t height) {
+  return std::make_unique<SmtTree>(height, load_root(db, cf, height));
 }
 
 uint64_t SmtTree::height() const {
   std::shared_lock lock(mu_);
-  return height_;
+  return held_.back().height;
 }
 
 uint64_t SmtTree::oldest() const {
@@ -95,49 +375,32 @@ uint64_t SmtTree::oldest() const {
   return oldest_locked();
 }
 
-std::optional<SmtNode> SmtTree::get(uint64_t height, uint16_t depth, const Digest& path) const {
-  SmtNodeId id{depth, path};
+SmtNodePtr SmtTree::root(uint64_t height) const {
   std::shared_lock lock(mu_);
-  const uint64_t oldest = oldest_locked();
-  if (height > height_ || height < oldest)
+  const uint64_t oldest = oldest_locked(), head = held_.back().height;
+  if (height > head || height < oldest)
     throw Error(Code::kUnavailable, "the repository tree at height " + std::to_string(height) +
                                         " is not held in memory (held: " + std::to_string(oldest) +
-                                        " to " + std::to_string(height_) + ")");
-  // The first block above `height` that changed the node knows what it was at `height`.
-  for (size_t i = height - oldest; i < undo_.size(); ++i)
-    if (auto it = undo_[i].before.find(id); it != undo_[i].before.end()) return it->second;
-  auto it = nodes_.find(id);
-  if (it == nodes_.end()) return std::nullopt;
-  return it->second;
+                                        " to " + std::to_string(head) + ")");
+  return held_[height - oldest].root;
 }
 
-void SmtTree::advance(uint64_t height, const SmtOverlay& block) {
+void SmtTree::advance(uint64_t height, const SmtVersion& block) {
+  std::deque<Held> dropped;  // freed after the lock: freeing a version's nodes takes a while
   std::unique_lock lock(mu_);
-  GUTS_ASSERT(height == height_ + 1, "the repository tree advances one height at a time");
-  Undo undo{height, {}};
-  undo.before.reserve(block.size());
-  block.for_each_write([&](uint16_t depth, const Digest& path, const std::optional<SmtNode>& n) {
-    SmtNodeId id{depth, path};
-    auto it = nodes_.find(id);
-    if (it == nodes_.end()) {
-      undo.before.emplace(id, std::nullopt);
-      if (n) nodes_.emplace(id, n);
-    } else {
-      undo.before.emplace(id, it->second);
-      if (n)
-        it->second = n;
-      else
-        nodes_.erase(it);
-    }
-  });
-  height_ = height;
-  undo_bytes_ += undo.before.size() * kNodeEntryBytes;
-  undo_.push_back(std::move(undo));
-  while (undo_.size() > kMinHeights &&
-         (undo_.size() > kMaxHeights || undo_bytes_ > kMaxUndoBytes)) {
-    undo_bytes_ -= undo_.front().before.size() * kNodeEntryBytes;
-    undo_.pop_front();
+  GUTS_ASSERT(height == held_.back().height + 1,
+              "the repository tree advances one height at a time");
+  // The head's version now keeps alive what the block replaced: about what it built.
+  held_.back().bytes = block.bytes_built();
+  undo_bytes_ += block.bytes_built();
+  held_.push_back(Held{height, block.root(), 0});
+  while (held_.size() > kMinHeights + 1 &&
+         (held_.size() > kMaxHeights + 1 || undo_bytes_ > kMaxUndoBytes)) {
+    undo_bytes_ -= held_.front().bytes;
+    dropped.push_back(std::move(held_.front()));
+    held_.pop_front();
   }
+  lock.unlock();
 }
 
 std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf cf,
@@ -164,21 +427,33 @@ std::shared_ptr<const SmtTree> SmtTree::past(const storage::Db& db, storage::Cf 
 }
 
 SmtProof SmtTree::prove_past(const storage::Db& db, storage::Cf cf, uint64_t height,
-                             const Digest& key) const {
+                             const Digest& key, uint64_t* leaf_height) const {
   {
     std::lock_guard lock(past_mu_);
-    if (auto it = old_proofs_.find({height, key}); it != old_proofs_.end()) return it->second;
+    if (auto it = old_proofs_.find({height, key}); it != old_proofs_.end()) {
+      if (leaf_height) *leaf_height = it->second.leaf_height;
+      return it->second.proof;
+    }
   }
-  SmtProof proof = smt_prove(SmtTreeReader(*past(db, cf, height), height), key);
+  uint64_t at = 0;
+  SmtProof proof = smt_prove(SmtTreeReader(*past(db, cf, height), height), key, &at);
+  if (leaf_height) *leaf_height = at;
   std::lock_guard lock(past_mu_);
   if (old_proofs_.size() >= kMaxOldProofs) old_proofs_.clear();
-  old_proofs_.emplace(std::pair{height, key}, proof);
+  old_proofs_.emplace(std::pair{height, key}, OldProof{proof, at});
   return proof;
 }
 
 size_t SmtTree::size() const {
-  std::shared_lock lock(mu_);
-  return nodes_.size();
+  size_t nodes = 0, bytes = 0;
+  count_nodes(root(height()).get(), nodes, bytes);
+  return nodes;
+}
+
+size_t SmtTree::bytes() const {
+  size_t nodes = 0, bytes = 0;
+  count_nodes(root(height()).get(), nodes, bytes);
+  return bytes;
 }
 
 size_t SmtTree::undo_bytes() const {
@@ -186,119 +461,31 @@ size_t SmtTree::undo_bytes() const {
   return undo_bytes_;
 }
 
-std::optional<SmtNode> SmtOverlay::get(uint16_t depth, const Digest& path) const {
-  auto it = writes_.find({depth, path});
-  if (it != writes_.end()) return it->second;
-  return base_.load(std::memory_order_acquire)->get(depth, path);
-}
-
-void SmtOverlay::put(uint16_t depth, const Digest& path, std::optional<SmtNode> node) {
-  writes_[{depth, path}] = std::move(node);
-}
-
-void SmtOverlay::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const {
-  for (const auto& [key, value] : leaves_) {
-    std::string record;
-    if (value) {
-      record.assign(value->begin(), value->end());
-      auto pre = preimages_.find(*value);
-      GUTS_ASSERT(pre != preimages_.end(), "repository tree leaf without its preimage");
-      record += to_string(pre->second);
-    }
-    batch.put(cf, leaf_prefix(key) + storage::be64(height), record);
-  }
-}
-
-void SmtOverlay::set(const Digest& key, const std::optional<Digest>& value) {
-  apply({{key, value}});
-}
-
-void SmtOverlay::apply(const Changes& changes) {
-  leaves_.insert(leaves_.end(), changes.begin(), changes.end());
-  std::vector<Change> sorted(changes.begin(), changes.end());  // by key: by path, bit by bit
-  if (!sorted.empty()) update(0, Digest{}, sorted.data(), sorted.data() + sorted.size());
-}
-
-// The subtree at (depth, path) after the changes [lo, hi), all on keys under it: writes every
-// node of it that changes (a removed node as nullopt) and returns its new top node.
-std::optional<SmtNode> SmtOverlay::update(uint16_t depth, const Digest& path, const Change* lo,
-                                          const Change* hi) {
-  auto n = get(depth, path);
-  if (!n || n->leaf) {
-    // At most one leaf lives here and nothing below: build the subtree of the leaves left.
-    std::vector<SmtNode> leaves;
-    bool keep_old = n.has_value();
-    for (const Change* c = lo; c != hi; ++c) {
-      if (n && c->first == n->key) keep_old = false;
-      if (c->second) {
-        SmtNode leaf;
-        leaf.leaf = true;
-        leaf.key = c->first;
-        leaf.value = *c->second;
-        leaves.push_back(leaf);
-      }
-    }
-    if (keep_old) leaves.push_back(*n);
-    auto result = build(depth, path, std::move(leaves));
-    if (result != n) put(depth, path, result);
-    return result;
-  }
-  GUTS_ASSERT(depth < kMaxDepth, "repository tree deeper than 256 levels");
-  const Change* mid =
-      std::partition_point(lo, hi, [&](const Change& c) { return !bit(c.first, depth); });
-  Digest p0 = child(path, depth, false), p1 = child(path, depth, true);
-  auto c0 = lo == mid ? get(depth + 1, p0) : update(depth + 1, p0, lo, mid);
-  auto c1 = mid == hi ? get(depth + 1, p1) : update(depth + 1, p1, mid, hi);
-  // A subtree left with a single leaf is that leaf: it moves up.
-  std::optional<SmtNode> result;
-  if (!c0 && (!c1 || c1->leaf)) {
-    if (c1) put(depth + 1, p1, std::nullopt);
-    result = c1;
-  } else if (!c1 && c0->leaf) {
-    put(depth + 1, p0, std::nullopt);
-    result = c0;
-  } else {
-    SmtNode inner;
-    inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
-    result = inner;
-  }
-  put(depth, path, result);
-  return result;
-}
-
-// The subtree at (depth, path) holding exactly `leaves`, where nothing was below: writes the
-// nodes under (depth, path) and returns its top node (the caller writes that one).
-std::optional<SmtNode> SmtOverlay::build(uint16_t depth, const Digest& path,
-                                         std::vector<SmtNode> leaves) {
-  if (leaves.empty()) return std::nullopt;
-  if (leaves.size() == 1) return leaves.front();
-  GUTS_ASSERT(depth < kMaxDepth, "repository tree keys collide");
-  std::vector<SmtNode> l0, l1;
-  for (auto& l : leaves) (bit(l.key, depth) ? l1 : l0).push_back(std::move(l));
-  Digest p0 = child(path, depth, false), p1 = child(path, depth, true);
-  auto c0 = build(depth + 1, p0, std::move(l0));
-  auto c1 = build(depth + 1, p1, std::move(l1));
-  if (c0) put(depth + 1, p0, c0);
-  if (c1) put(depth + 1, p1, c1);
-  SmtNode inner;
-  inner.hash = smt_inner_hash(hash_of(c0), hash_of(c1));
-  return inner;
-}
-
 Digest smt_root(const SmtReader& tree) {
-  return hash_of(tree.get(0, Digest{}));
+  return hash_of(tree.root());
 }
 
-SmtProof smt_prove(const SmtReader& tree, const Digest& key) {
+SmtProof smt_prove(const SmtReader& tree, const Digest& key, uint64_t* leaf_height) {
+  SmtNodePtr root = tree.root();
+  const SmtTreeNode* n = root.get();
   SmtProof p;
   for (uint16_t depth = 0; depth <= kMaxDepth; ++depth) {
-    auto n = tree.get(depth, mask(key, depth));
     if (!n || n->leaf) {
-      p.terminal = n;
       p.depth = depth;
+      if (n) {
+        SmtNode t;
+        t.leaf = true;
+        t.key = as_leaf(*n).key;
+        t.value = as_leaf(*n).value;
+        p.terminal = t;
+        if (leaf_height) *leaf_height = as_leaf(*n).height;
+      }
       return p;
     }
-    p.siblings.push_back(hash_of(tree.get(depth + 1, child(key, depth, !bit(key, depth)))));
+    const Inner& in = as_inner(*n);
+    bool b = bit(key, depth);
+    p.siblings.push_back(hash_of(in.child[!b]));
+    n = in.child[b].get();
   }
   GUTS_ASSERT(false, "repository tree deeper than 256 levels");
   return p;
@@ -338,12 +525,28 @@ namespace {
 
 // Adds to `changes` the leaf of a validator set change / a repository, and to `tree` the
 // leaf value's preimage.
-void add_validator_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes,
-                        std::string_view encoded_change) {
+using Changes = std::vector<SmtVersion::Change>;
+
+// Sorted by key, each key once: its last change in `c`.
+Changes sorted_unique(Changes c) {
+  std::stable_sort(c.begin(), c.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  Changes out;
+  out.reserve(c.size());
+  for (auto& change : c) {
+    if (!out.empty() && out.back().first == change.first)
+      out.back() = std::move(change);
+    else
+      out.push_back(std::move(change));
+  }
+  return out;
+}
+
+void add_validator_leaf(SmtVersion& tree, Changes& changes, std::string_view encoded_change) {
   auto change = decode_validator_change(encoded_change);
   Bytes enc(encoded_change.begin(), encoded_change.end());
   Digest v = crypto::sha256(enc);
-  changes[validator_tree_key(change.activation_height)] = v;
+  changes.emplace_back(validator_tree_key(change.activation_height), v);
   tree.add_preimage(v, std::move(enc));
 }
 
@@ -355,11 +558,11 @@ std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
 }
 
 // `key`, when given, is the repository's key (repo_tree_key of its owner's login and name).
-void add_repo_leaf(SmtOverlay& tree, SmtOverlay::Changes& changes, const RepoState& repo,
+void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoState& repo,
                    const Digest* key = nullptr) {
   Bytes enc = encode_repo_state(repo);
   Digest v = crypto::sha256(enc);
-  changes[key ? *key : repo_tree_key(repo.owner_login, repo.name)] = v;
+  changes.emplace_back(key ? *key : repo_tree_key(repo.owner_login, repo.name), v);
   tree.add_preimage(v, std::move(enc));
 }
 
@@ -454,7 +657,7 @@ size_t RepoStateCache::bytes() const {
   return bytes_;
 }
 
-void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& before,
+void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& before,
                      const Overlay& after, const PriorRepoState& prior, RepoStates* touched_out) {
   // The repositories whose record or refs the block wrote, the accounts it wrote (an owner's
   // login is in the leaf), and the validator set changes it executed (a leaf per change).
@@ -475,7 +678,7 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
   // One batch: the leaves of repositories that no longer are where they were (renamed, moved,
   // deleted) go first, then every leaf as it is after the block, so a name one repository left
   // and another took in the same block holds the latter whatever the order of their ids.
-  SmtOverlay::Changes removed, set;
+  Changes removed, set;
   for (const auto& key : changes) {
     auto v = after.get(schema.governance, key);
     if (v) add_validator_leaf(tree, set, *v);
@@ -488,32 +691,34 @@ void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& bef
     const Digest* same_key = nullptr;  // most blocks leave a repository where it was
     if (was && *was) {
       old_key = repo_tree_key((*was)->owner_login, (*was)->name);
-      removed[old_key] = std::nullopt;
+      removed.emplace_back(old_key, std::nullopt);
       now = patched_state(**was, writes, accounts, new_view);
       if (now && now->owner_login == (*was)->owner_login && now->name == (*was)->name)
         same_key = &old_key;
     } else {
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
-        if (auto key = repo_key_of(old_view, id)) removed[*key] = std::nullopt;
+        if (auto key = repo_key_of(old_view, id)) removed.emplace_back(*key, std::nullopt);
       if (auto s = repo_state_of(new_view, id))
         now = std::make_shared<const RepoState>(std::move(*s));
     }
     if (now) add_repo_leaf(tree, set, *now, same_key);
     if (touched_out) (*touched_out)[id] = std::move(now);
   }
-  for (auto& [key, value] : set) removed[key] = value;
-  tree.apply(removed);
+  // The sets after the removals: a key both left and taken holds what took it.
+  removed.insert(removed.end(), std::make_move_iterator(set.begin()),
+                 std::make_move_iterator(set.end()));
+  tree.apply_sorted(sorted_unique(std::move(removed)));
 }
 
-void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state) {
+void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state) {
   StateView view(schema, state);
   std::vector<uint64_t> ids;
   state.scan_prefix(schema.repos, "", [&](std::string_view k, std::string_view) {
     if (k.size() == 8) ids.push_back(storage::read_be64(k));
     return true;
   });
-  SmtOverlay::Changes leaves;
+  Changes leaves;
   for (uint64_t id : ids)
     if (auto s = repo_state_of(view, id)) add_repo_leaf(tree, leaves, *s);
   std::vector<std::string> changes;
@@ -523,7 +728,7 @@ void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state
                       return true;
                     });
   for (const auto& c : changes) add_validator_leaf(tree, leaves, c);
-  tree.apply(leaves);
+  tree.apply_sorted(sorted_unique(std::move(leaves)));
 }
 
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
@@ -543,27 +748,34 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
     throw Error(Code::kUnavailable, "the block at height " + std::to_string(height) +
                                         " is being applied; retry after 1 s");
   bool proved = false;
+  uint64_t leaf_height = 0;
   if (recent && height >= recent->oldest()) {
     try {
-      p.proof = smt_prove(SmtTreeReader(*recent, height), p.key);
+      p.proof = smt_prove(SmtTreeReader(*recent, height), p.key, &leaf_height);
       proved = true;
     } catch (const Error&) {
       // The height left memory as a commit advanced the tree: rebuilt below.
     }
   }
   if (!proved)
-    p.proof = recent
-                  ? recent->prove_past(db, schema.meta, height, key)
-                  : smt_prove(SmtTreeReader(*SmtTree::load(db, schema.meta, height), height), key);
+    p.proof = recent ? recent->prove_past(db, schema.meta, height, key, &leaf_height)
+                     : smt_prove(SmtTreeReader(*SmtTree::load(db, schema.meta, height), height),
+                                 key, &leaf_height);
   if (p.proof.terminal && p.proof.terminal->key == p.key) {
-    auto it = db.iterate(schema.meta);
-    std::string prefix = leaf_prefix(p.key);
-    it->seek_for_prev(prefix + storage::be64(height));
-    GUTS_ASSERT(it->valid() && it->key().size() == prefix.size() + 8 &&
-                    it->key().substr(0, prefix.size()) == prefix && it->value().size() >= 32 &&
-                    std::memcmp(p.proof.terminal->value.data(), it->value().data(), 32) == 0,
-                "repository tree leaf without its record");
-    p.state = Bytes(it->value().begin() + 32, it->value().end());
+    // The preimage is in the record of the block that set the leaf.
+    std::string prefix(kSmtBlockPrefix);
+    prefix += storage::be64(leaf_height);
+    db.scan_prefix(schema.meta, prefix, [&](std::string_view, std::string_view v) {
+      for_each_record_leaf(v, [&](const RecordLeaf& l) {
+        if (l.key != p.key) return true;
+        GUTS_ASSERT(l.value == p.proof.terminal->value,
+                    "repository tree leaf differs from its record");
+        p.state = Bytes(l.preimage.begin(), l.preimage.end());
+        return false;
+      });
+      return !p.state;
+    });
+    GUTS_ASSERT(p.state.has_value(), "repository tree leaf without its record");
   }
   return p;
 }

@@ -11,20 +11,26 @@
 // sibling hashes from the root down to where the key's path reaches an empty subtree or a
 // single leaf: about log2(n) hashes for n repositories.
 //
-// Storage (family `meta`, node-local derived data, not in the state writes digest): the leaves,
-// versioned, so that a proof can be served at any height since the tree was built:
-//   "smt/l/" ‖ key[32] ‖ u64be height → "" (removed) | value[32] ‖ preimage  (a leaf's change)
+// Storage (family `meta`, node-local derived data, not in the state writes digest): each block's
+// leaf changes, so that the tree can be loaded at open and a proof served at any height since
+// the tree was built:
+//   "smt/b/" ‖ u64be height ‖ u32be part → the leaves the block at `height` changed, sorted by
+//       key, each once: varint n ‖ n × (key[32] ‖ u8 0 (removed) | u8 1 ‖ value[32] ‖
+//       bytes(preimage)); a block's changes are split in parts of about 1 MiB (a build of the
+//       whole tree is one "block" of every leaf); a block that changed no leaf writes none
 //   "smt/r/" ‖ u64be height → history[32] ‖ repos_root[32] ‖ header version u8
-//   "smt/leaves-from"       → u64be: the first height with leaves (the tree was built there)
-// The inner nodes are not stored: the committed tree lives in memory (SmtTree), loaded at open
-// from each key's newest leaf record, and keeps the nodes each recent block changed as they were
-// before it, so reads at recent heights are exact; a proof at an older height rebuilds that
-// height's tree from the leaf records. Storing every changed inner node of every block was most
-// of the tree's cost per block (docs/benchmarks.md, "The repository tree's share of a block"):
-// one record per changed leaf is what a block writes now. Nothing is ever deleted.
+//   "smt/blocks-from"       → u64be: the first height with leaves (the tree was built there)
+// One record per block, not per changed leaf: a memtable insertion per leaf was as much as
+// computing the tree (docs/benchmarks.md, "The repository tree's share of a block").
+//
+// In memory the tree is persistent: nodes are immutable and shared between versions, a block's
+// version copies the paths it changes (SmtVersion), and a version is its root pointer. So the
+// committed tree (SmtTree) keeps the recent heights as roots, reads at any of them are exact
+// while the head moves, and no node is written twice or looked up by place. Nothing on disk is
+// ever deleted; an older height's tree is rebuilt from the block records.
 #pragma once
 
-#include <atomic>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstring>
 #include <deque>
@@ -37,6 +43,7 @@
 #include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/bytes.h"
@@ -47,146 +54,146 @@
 
 namespace guts::state {
 
-// Reads the tree's nodes at one version.
+// A node of the tree in memory (defined in smt.cpp): immutable once built, shared by every
+// version that holds it, freed with the last one (an atomic count: versions are read on
+// several threads).
+struct SmtTreeNode;
+void intrusive_ptr_add_ref(const SmtTreeNode* n);
+void intrusive_ptr_release(const SmtTreeNode* n);
+using SmtNodePtr = boost::intrusive_ptr<const SmtTreeNode>;
+
+// A version of the tree, read from its root.
 class SmtReader {
  public:
   virtual ~SmtReader() = default;
-  virtual std::optional<SmtNode> get(uint16_t depth, const Digest& path) const = 0;
+  // The root (null: the empty tree). A root held keeps its whole version readable.
+  virtual SmtNodePtr root() const = 0;
+  // The node at (depth, path): a walk from the root (for tests and tools).
+  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const;
 };
 
 // The empty tree: the base of a tree built from nothing.
 class SmtEmptyReader : public SmtReader {
  public:
-  std::optional<SmtNode> get(uint16_t, const Digest&) const override { return std::nullopt; }
+  SmtNodePtr root() const override { return nullptr; }
 };
 
-class SmtOverlay;
-
-// A node's place in the tree: (depth, path with the bits at and below depth zero).
-using SmtNodeId = std::pair<uint16_t, Digest>;
-struct SmtNodeIdHash {
-  size_t operator()(const SmtNodeId& id) const;
-};
-struct SmtNodeIdEqual {  // inlined: the default pair comparison was a call per probe
-  bool operator()(const SmtNodeId& a, const SmtNodeId& b) const {
-    return a.first == b.first && std::memcmp(a.second.data(), b.second.data(), 32) == 0;
-  }
-};
-// Open addressing (Boost's flat map): a block's tree update looks up each node on its changed
-// paths and their siblings, and node-based maps spent more time there than hashing the nodes.
-using SmtNodeMap =
-    boost::unordered_flat_map<SmtNodeId, std::optional<SmtNode>, SmtNodeIdHash, SmtNodeIdEqual>;
-
-// Pending changes on top of a reader (one block's execution, or a rebuild).
-class SmtOverlay : public SmtReader {
+// The tree after some leaf changes on top of a base version (one block's, or a build from
+// nothing): the paths they change are copied, the rest is shared with the base. The base's
+// root is taken at construction; the base may go away afterwards.
+class SmtVersion : public SmtReader {
  public:
-  explicit SmtOverlay(const SmtReader& base) : base_(&base) {}
-  SmtOverlay(const SmtOverlay&) = delete;
-  SmtOverlay& operator=(const SmtOverlay&) = delete;
-  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override;
-  void put(uint16_t depth, const Digest& path, std::optional<SmtNode> node);
-  // As Overlay::rebase (state/kv.h): reads not answered here go to `base` from now on.
-  void rebase(const SmtReader& base) { base_.store(&base, std::memory_order_release); }
-  // Sets (value present) or removes leaves, keeping every inner hash up to date. A batch reads,
-  // hashes and writes each node on the changed paths once: a block's changes share the upper
-  // levels, which one update per leaf re-hashed once per leaf.
+  // `height`: the block whose changes these are (the leaves remember it: their preimage is in
+  // that block's record).
+  explicit SmtVersion(const SmtReader& base, uint64_t height = 0)
+      : root_(base.root()), height_(height) {}
+  SmtVersion(const SmtVersion&) = delete;
+  SmtVersion& operator=(const SmtVersion&) = delete;
+  SmtNodePtr root() const override { return root_; }
+  // Sets (value present) or removes leaves. A batch copies each node on the changed paths
+  // once: a block's changes share the upper levels.
   using Changes = std::map<Digest, std::optional<Digest>>;
-  // The leaf changes are kept too: write_to stores them.
   void apply(const Changes& changes);
   void set(const Digest& key, const std::optional<Digest>& value);  // apply of one change
+  // The same for changes sorted by key, each key once (what a block's update builds).
+  using Change = std::pair<Digest, std::optional<Digest>>;
+  void apply_sorted(std::vector<Change> changes);
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
-    preimages_[value] = std::move(encoding);
+    preimages_.insert_or_assign(value, std::move(encoding));
   }
-  // Writes the leaves changed here as records at `height`, each with its value's preimage.
+  // Writes the block record(s) of the leaves changed here (nothing when none changed). `height`
+  // must be the one given at construction.
   void write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const;
-  size_t leaf_changes() const { return leaves_.size(); }  // records write_to writes
-  size_t size() const { return writes_.size(); }
-  // Calls fn(depth, path, node) for every changed node (node nullopt: removed).
-  template <typename Fn>
-  void for_each_write(Fn&& fn) const {
-    for (const auto& [k, n] : writes_) fn(k.first, k.second, n);
-  }
+  size_t leaf_changes() const { return changes_.size(); }  // keys changed (each once)
+  // What the nodes built here take: what holding the base's version too costs beyond this one.
+  size_t bytes_built() const { return bytes_built_; }
 
  private:
-  using Change = std::pair<Digest, std::optional<Digest>>;
-  std::optional<SmtNode> update(uint16_t depth, const Digest& path, const Change* lo,
-                                const Change* hi);
-  std::optional<SmtNode> build(uint16_t depth, const Digest& path, std::vector<SmtNode> leaves);
-  std::atomic<const SmtReader*> base_;
-  SmtNodeMap writes_;  // unordered: applied to the committed tree in any order
-  // Every leaf change applied, in order: a key changed twice is written twice at the same
-  // height, and the batch keeps the later.
-  std::vector<std::pair<Digest, std::optional<Digest>>> leaves_;
-  std::map<Digest, Bytes> preimages_;
+  SmtNodePtr root_;
+  uint64_t height_;
+  size_t bytes_built_ = 0;
+  std::vector<Change> changes_;  // every key changed, with its last value, sorted by key
+  struct DigestPrefixHash {      // digests are uniformly distributed: their first bytes will do
+    size_t operator()(const Digest& d) const {
+      size_t h;
+      std::memcpy(&h, d.data(), sizeof h);
+      return h;
+    }
+  };
+  boost::unordered_flat_map<Digest, Bytes, DigestPrefixHash> preimages_;
 };
 
-// The committed tree in memory: its nodes at the head, and for the recent heights the nodes
-// each block changed as they were before it (an undo record per height), so that a read at any
-// height still held is exact while commits advance the head. Node-local, derived from the leaf
-// records (load). Thread-safe: executions and proofs read while a commit advances it.
+// The committed tree in memory: the root of each held height, from the head down to at least
+// kMinHeights below it; more while what the older versions keep alive (the nodes the blocks
+// after them replaced) takes less than kMaxUndoBytes, up to kMaxHeights. Node-local, derived
+// from the block records (load). Thread-safe: executions and proofs read while a commit
+// advances it; a reader takes a root under the lock and walks without it.
 class SmtTree {
  public:
-  // Heights held below the head: at least kMinHeights; more while their undo records take
-  // less than kMaxUndoBytes, up to kMaxHeights.
   static constexpr size_t kMinHeights = 16;
   static constexpr size_t kMaxHeights = 1024;
   static constexpr size_t kMaxUndoBytes = size_t(64) << 20;
-  explicit SmtTree(uint64_t height) : height_(height) {}
-  // The tree at `height` from the leaf records in `cf`: every key's newest record at or below it.
+  explicit SmtTree(uint64_t height, SmtNodePtr root = nullptr);
+  // The tree at `height` from the block records in `cf`: their changes at or below it, each
+  // key's last.
   static std::unique_ptr<SmtTree> load(const storage::Db& db, storage::Cf cf, uint64_t height);
   uint64_t height() const;
   uint64_t oldest() const;  // the oldest height readable here
-  // The node at (depth, path) of the tree at `height`; throws when that height is not held.
-  std::optional<SmtNode> get(uint64_t height, uint16_t depth, const Digest& path) const;
-  // The block at `height` (the head's height + 1) changed the nodes written in `block`.
-  void advance(uint64_t height, const SmtOverlay& block);
-  // The proof of `key` at a height below oldest(), from the leaf records in `cf` of `db` (the
-  // database this tree was loaded from): that height's tree is rebuilt, a scan of every leaf
-  // record. The newest rebuilt tree and the latest kMaxOldProofs proofs are kept (clients
-  // verifying against one certificate ask for its height; the validator-set chain asks for one
-  // proof per hand-over, each at its own old height). One rebuild at a time: throws Error
-  // (kUnavailable) while another runs.
+  // The root of the tree at `height`; throws Error(kUnavailable) when that height is not held.
+  SmtNodePtr root(uint64_t height) const;
+  // The block at `height` (the head's height + 1) made `block` of the head's version.
+  void advance(uint64_t height, const SmtVersion& block);
+  // The proof of `key` at a height below oldest(), from the block records in `cf` of `db` (the
+  // database this tree was loaded from): that height's tree is rebuilt, a scan of every block
+  // record up to it. The newest rebuilt tree and the latest kMaxOldProofs proofs are kept
+  // (clients verifying against one certificate ask for its height; the validator-set chain
+  // asks for one proof per hand-over, each at its own old height). One rebuild at a time:
+  // throws Error (kUnavailable) while another runs. `leaf_height`: as smt_prove's.
   static constexpr size_t kMaxOldProofs = 4096;
-  SmtProof prove_past(const storage::Db& db, storage::Cf cf, uint64_t height,
-                      const Digest& key) const;
-  size_t size() const;        // nodes at the head
-  size_t undo_bytes() const;  // what the held heights below the head take
+  SmtProof prove_past(const storage::Db& db, storage::Cf cf, uint64_t height, const Digest& key,
+                      uint64_t* leaf_height = nullptr) const;
+  size_t size() const;        // nodes at the head (a walk: for tests and benchmarks)
+  size_t bytes() const;       // what the nodes at the head take (a walk)
+  size_t undo_bytes() const;  // what the held heights below the head keep alive besides
 
  private:
-  struct Undo {
-    uint64_t height;  // the nodes the block at this height changed, as they were before it
-    SmtNodeMap before;
+  struct Held {
+    uint64_t height;
+    SmtNodePtr root;
+    size_t bytes;  // below the head: the nodes the next block replaced, kept for this height
   };
-  uint64_t oldest_locked() const { return undo_.empty() ? height_ : undo_.front().height - 1; }
+  uint64_t oldest_locked() const { return held_.front().height; }
   std::shared_ptr<const SmtTree> past(const storage::Db& db, storage::Cf cf, uint64_t height) const;
   mutable WriterFirstRwLock mu_;  // a commit's advance is not starved by readers
-  uint64_t height_;
-  SmtNodeMap nodes_;       // present nodes only
-  std::deque<Undo> undo_;  // ascending heights, the last one height_
+  std::deque<Held> held_;         // ascending heights, the last one the head; never empty
   size_t undo_bytes_ = 0;
   mutable std::mutex rebuild_mu_;  // held while past() loads a tree
   mutable std::mutex past_mu_;
   mutable std::shared_ptr<const SmtTree> past_;
-  mutable std::map<std::pair<uint64_t, Digest>, SmtProof> old_proofs_;  // guarded by past_mu_
+  struct OldProof {
+    SmtProof proof;
+    uint64_t leaf_height;
+  };
+  mutable std::map<std::pair<uint64_t, Digest>, OldProof> old_proofs_;  // guarded by past_mu_
 };
 
-// A reader of the committed tree at one height.
+// A reader of the committed tree at one height: its root, taken at construction (throws
+// Error(kUnavailable) when that height is not held).
 class SmtTreeReader : public SmtReader {
  public:
-  SmtTreeReader(const SmtTree& tree, uint64_t height) : tree_(tree), height_(height) {}
-  std::optional<SmtNode> get(uint16_t depth, const Digest& path) const override {
-    return tree_.get(height_, depth, path);
-  }
+  SmtTreeReader(const SmtTree& tree, uint64_t height) : root_(tree.root(height)) {}
+  SmtNodePtr root() const override { return root_; }
 
  private:
-  const SmtTree& tree_;
-  uint64_t height_;
+  SmtNodePtr root_;
 };
 
 Digest smt_root(const SmtReader& tree);
 
-SmtProof smt_prove(const SmtReader& tree, const Digest& key);
+// `leaf_height`, when given and the proof ends on a leaf, receives the height of the block
+// that set that leaf (whose record holds its preimage).
+SmtProof smt_prove(const SmtReader& tree, const Digest& key, uint64_t* leaf_height = nullptr);
 
 class StateView;
 // The repository's leaf state from a state view (nullopt: no such repository).
@@ -237,11 +244,11 @@ using PriorRepoState =
 // it (an overlay: the keys it wrote are the block's changes). Deterministic: a function of the
 // two states. `prior`, when given, must answer states equal to `before`'s; `touched`, when
 // given, receives the states after the block of the repositories the block touched.
-void smt_apply_block(SmtOverlay& tree, const Schema& schema, const KvReader& before,
+void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& before,
                      const Overlay& after, const PriorRepoState& prior = {},
                      RepoStates* touched = nullptr);
 // Builds the whole tree from a state (a new database, or one from before the tree).
-void smt_build_all(SmtOverlay& tree, const Schema& schema, const KvReader& state);
+void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state);
 
 // A repository's proof at a committed height (the node's side of
 // GET /api/guts/proofs/repos/{owner}/{repo}): read from `recent` (the chain's committed tree)
@@ -277,6 +284,8 @@ std::optional<std::pair<uint64_t, Bytes>> finality_certificate(const storage::Db
 
 // Keys in `meta`.
 std::string smt_roots_key(uint64_t height);
-inline constexpr std::string_view kSmtFromKey = "smt/leaves-from";
+inline constexpr std::string_view kSmtFromKey = "smt/blocks-from";
+// The block records' prefix ("smt/b/" ‖ u64be height ‖ u32be part).
+inline constexpr std::string_view kSmtBlockPrefix = "smt/b/";
 
 }  // namespace guts::state

@@ -53,7 +53,7 @@ Digest d(uint8_t b) {
 
 TEST(Smt, EmptyInsertUpdateDelete) {
   EmptyTree empty;
-  SmtOverlay t(empty);
+  SmtVersion t(empty);
   EXPECT_EQ(smt_root(t), Digest{});
   t.set(d(0x11), d(1));
   EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x11), d(1)));
@@ -74,7 +74,7 @@ TEST(Smt, EmptyInsertUpdateDelete) {
 TEST(Smt, RandomOperationsMatchTheReferenceAndProve) {
   std::mt19937_64 rng(18);
   EmptyTree empty;
-  SmtOverlay t(empty);
+  SmtVersion t(empty);
   std::map<Digest, Digest> m;
   std::vector<Digest> keys;
   for (int i = 0; i < 300; ++i) keys.push_back(crypto::sha256(std::to_string(i)));
@@ -115,14 +115,14 @@ TEST(Smt, RandomOperationsMatchTheReferenceAndProve) {
   }
   EXPECT_GE(max_depth, 250u);  // the near-identical keys
   // Order independence: the same set built in another order has the same root.
-  SmtOverlay fresh(empty);
+  SmtVersion fresh(empty);
   for (auto it = m.rbegin(); it != m.rend(); ++it) fresh.set(it->first, it->second);
   EXPECT_EQ(smt_root(fresh), root);
 }
 
 TEST(Smt, ForgedProofsAreRejected) {
   EmptyTree empty;
-  SmtOverlay t(empty);
+  SmtVersion t(empty);
   for (int i = 0; i < 50; ++i) t.set(crypto::sha256(std::to_string(i)), d(uint8_t(i)));
   Digest root = smt_root(t);
   Digest k = crypto::sha256("7");
@@ -149,8 +149,8 @@ TEST(Smt, ForgedProofsAreRejected) {
   EXPECT_THROW(decode_smt_proof(zero_sibling), codec::DecodeError);
 }
 
-// Each height's leaves stored as records, the tree followed in memory: every height reads the
-// same root from memory (the undo records) and from the leaf records (a rebuild).
+// Each height's leaf changes stored as a block record, the tree followed in memory: every height
+// reads the same root from memory (the versions held) and from the block records (a rebuild).
 TEST(Smt, VersionedStorage) {
   TempDb tmp("smt-versions");
   Schema s(*tmp.db);
@@ -159,23 +159,27 @@ TEST(Smt, VersionedStorage) {
   SmtTree tree(0);
   for (uint64_t h = 1; h <= 5; ++h) {
     SmtTreeReader base(tree, h - 1);
-    SmtOverlay t(base);
+    SmtVersion t(base, h);
+    std::set<Digest> changed;
     for (int i = 0; i < 10; ++i) {
       Digest k = crypto::sha256(std::to_string(i * 7 % (int(h) * 3 + 1)));
       Digest v = crypto::sha256(std::to_string(h * 100 + i));
       t.set(k, v);
+      changed.insert(k);
       t.add_preimage(v, Bytes{uint8_t(i)});
       m[k] = v;
     }
     if (h == 4) {  // a deletion
       t.set(m.begin()->first, std::nullopt);
+      changed.insert(m.begin()->first);
       m.erase(m.begin());
     }
     roots.push_back(smt_root(t));
     EXPECT_EQ(roots.back(), reference_root(m));
     storage::Batch b;
     t.write_to(b, s.meta, h);
-    EXPECT_EQ(b.count(), t.leaf_changes());  // one record per changed leaf, nothing else
+    EXPECT_EQ(b.count(), 1u);  // one record for the block's changed leaves, nothing else
+    EXPECT_EQ(t.leaf_changes(), changed.size());  // each key once, with its last value
     tmp.db->write(b, false);
     tree.advance(h, t);
   }
@@ -192,8 +196,46 @@ TEST(Smt, VersionedStorage) {
   EXPECT_THROW(SmtTreeReader(tree, 6).get(0, Digest{}), Error);  // above the head
 }
 
+// A block whose changes take more than a record part (here three preimages of 700 KiB, and a
+// build of the whole tree is such a block) is stored in parts: each leaf is in one of them, the
+// tree loads from them, and each leaf's proof finds its preimage in its part.
+TEST(Smt, LargeBlocksAreStoredInParts) {
+  TempDb tmp("smt-parts");
+  Schema s(*tmp.db);
+  storage::Batch from;
+  from.put(s.meta, kSmtFromKey, storage::be64(0));
+  tmp.db->write(from, false);
+  SmtEmptyReader empty;
+  SmtVersion t(empty, 1);
+  std::vector<Digest> keys;
+  for (int i = 0; i < 3; ++i) {
+    keys.push_back(crypto::sha256("big " + std::to_string(i)));
+    Bytes preimage(700 << 10, uint8_t(i + 1));
+    Digest v = crypto::sha256(preimage);
+    t.set(keys.back(), v);
+    t.add_preimage(v, std::move(preimage));
+  }
+  storage::Batch b;
+  t.write_to(b, s.meta, 1);
+  EXPECT_EQ(b.count(), 2u);  // a part closes once it holds 1 MiB: two leaves, then one
+  std::string roots(32, '\0');
+  Digest root = smt_root(t);
+  roots.append(root.begin(), root.end());
+  roots.push_back(char(kHeaderV2));
+  b.put(s.meta, smt_roots_key(1), roots);
+  tmp.db->write(b, false);
+  auto loaded = SmtTree::load(*tmp.db, s.meta, 1);
+  EXPECT_EQ(smt_root(SmtTreeReader(*loaded, 1)), root);
+  for (int i = 0; i < 3; ++i) {
+    auto p = prove_key_at(*tmp.db, s, 1, keys[i], loaded.get());
+    ASSERT_TRUE(p && p->state);
+    EXPECT_EQ(*p->state, Bytes(700 << 10, uint8_t(i + 1)));
+    EXPECT_EQ(smt_evaluate(p->proof, keys[i]).root, root);
+  }
+}
+
 // The committed tree holds a bounded number of heights below its head; a proof at an older
-// height is served from the tree rebuilt from the leaf records, and is the same proof.
+// height is served from the tree rebuilt from the block records, and is the same proof.
 TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
   TempDb tmp("smt-old-heights");
   Schema s(*tmp.db);
@@ -206,7 +248,7 @@ TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
   tmp.db->write(from, false);
   for (uint64_t h = 1; h <= top; ++h) {
     SmtTreeReader base(tree, h - 1);
-    SmtOverlay t(base);
+    SmtVersion t(base, h);
     Digest v = crypto::sha256(std::to_string(h));
     t.set(key, v);
     t.add_preimage(v, Bytes{uint8_t(h), uint8_t(h >> 8)});
@@ -269,14 +311,14 @@ TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
 // error once that height has left memory, never a mix of two heights.
 TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
   const uint64_t top = SmtTree::kMaxHeights + 200;
-  std::vector<std::unique_ptr<SmtOverlay>> blocks;
+  std::vector<std::unique_ptr<SmtVersion>> blocks;
   std::vector<Digest> roots{Digest{}};
   SmtTree builder(0);
   std::mt19937_64 rng(17);
   for (uint64_t h = 1; h <= top; ++h) {
     SmtTreeReader base(builder, h - 1);
-    auto t = std::make_unique<SmtOverlay>(base);
-    SmtOverlay::Changes changes;
+    auto t = std::make_unique<SmtVersion>(base);
+    SmtVersion::Changes changes;
     for (int i = 0; i < 4; ++i) {
       Digest k = crypto::sha256(std::to_string(rng() % 300));
       if (rng() % 4 == 0)
@@ -326,9 +368,9 @@ TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
     ASSERT_EQ(smt_root(SmtTreeReader(tree, h)), roots[h]) << h;
 }
 
-// SmtOverlay::apply (one batch per block) stored version by version: each height's root is the
+// SmtVersion::apply (one batch per block) stored version by version: each height's root is the
 // reference root, and every key's proof read back at every height (from memory, and from the
-// leaf records) evaluates to that height's root and value, so no stale node survives a batch
+// block records) evaluates to that height's root and value, so no stale node survives a batch
 // (leaves moving down on a split, up on a collapse, keys differing in their last bits only).
 TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
   std::mt19937_64 rng(6);
@@ -347,8 +389,8 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
   SmtTree tree(0);  // followed from height to height, as the chain does
   for (uint64_t h = 1; h <= 30; ++h) {
     SmtTreeReader base(tree, h - 1);
-    SmtOverlay t(base);
-    SmtOverlay::Changes changes;
+    SmtVersion t(base, h);
+    SmtVersion::Changes changes;
     size_t n = h == 1 ? 60 : rng() % 12;  // also empty batches
     for (size_t i = 0; i < n; ++i) {
       const Digest& k = keys[rng() % keys.size()];
@@ -376,7 +418,7 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
     tree.advance(h, t);
   }
   ASSERT_EQ(tree.oldest(), 0u);
-  // Every height read back from memory, and from the tree loaded from the leaf records.
+  // Every height read back from memory, and from the tree loaded from the block records.
   for (uint64_t h = 1; h <= roots.size(); ++h) {
     auto loaded = SmtTree::load(*tmp.db, s.meta, h);
     for (const SmtTree* held :
@@ -428,7 +470,7 @@ TEST(Smt, GoldenVectors) {
   EXPECT_EQ(hex_encode(repo_state_hash(r)),
             "de8ce01dadacdf535b9dc2513cc0b033bd2cb46b9b3b85d9b71dd636a40bef97");
   EmptyTree empty;
-  SmtOverlay t(empty);
+  SmtVersion t(empty);
   t.set(repo_tree_key("alice", "hello"), repo_state_hash(r));
   t.set(repo_tree_key("alice", "world"), crypto::sha256("world"));
   t.set(repo_tree_key("bob", "hello"), crypto::sha256("bob"));
@@ -502,19 +544,19 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     Schema s(*tmp.db);
     Digest before = smt_root(SmtTreeReader(*SmtTree::load(*tmp.db, s.meta, 3), 3));
     {
-      // A restart loads the committed tree from the leaf records: every held height as before.
+      // A restart loads the committed tree from the block records: every held height as before.
       Chain again(*tmp.db, genesis);
       EXPECT_EQ(again.tree().height(), 3u);
       EXPECT_EQ(smt_root(SmtTreeReader(again.tree(), 3)), before);
       EXPECT_TRUE(prove_repo_at(*tmp.db, s, 2, "alice", "r", &again.tree())->state);
     }
     {
-      // Leaf records missing for heights 2 and 3 (a downgrade to a version without them, then
+      // Block records missing for heights 2 and 3 (a downgrade to a version without them, then
       // an upgrade): the root they give is not the one stored, so the tree is built anew at the
       // head, and the history before it is no longer proved.
       std::vector<std::string> later;
-      tmp.db->scan_prefix(s.meta, "smt/l/", [&](std::string_view k, std::string_view) {
-        if (storage::read_be64(k.substr(k.size() - 8)) >= 2) later.emplace_back(k);
+      tmp.db->scan_prefix(s.meta, kSmtBlockPrefix, [&](std::string_view k, std::string_view) {
+        if (storage::read_be64(k.substr(kSmtBlockPrefix.size(), 8)) >= 2) later.emplace_back(k);
         return true;
       });
       ASSERT_FALSE(later.empty());
@@ -534,15 +576,18 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     });
     storage::Batch b;
     for (const auto& k : keys) b.del(s.meta, k);
-    // What a database from before the leaf records held: inner nodes and preimages.
+    // What a database from before the block records held: inner nodes and preimages (two
+    // versions ago), leaf records (the last one).
     b.put(s.meta, "smt/from", storage::be64(1));
+    b.put(s.meta, "smt/leaves-from", storage::be64(1));
+    b.put(s.meta, std::string("smt/l/") + std::string(40, '\0'), "");
     for (uint32_t i = 0; i < 10005; ++i)  // more than one deletion batch
       b.put(s.meta, std::string("smt/n/") + std::string(38, '\0') + storage::be64(i).substr(4),
             "\x01");
     b.put(s.meta, std::string("smt/v/") + std::string(32, '\0'), "old");
     tmp.db->write(b, true);
     Chain reopened(*tmp.db, genesis);
-    for (std::string_view old : {"smt/n/", "smt/v/", "smt/from"})
+    for (std::string_view old : {"smt/n/", "smt/v/", "smt/from", "smt/l/", "smt/leaves-from"})
       tmp.db->scan_prefix(s.meta, old, [&](std::string_view k, std::string_view) {
         ADD_FAILURE() << "an old tree record was left: " << k;
         return false;
@@ -587,7 +632,7 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
   }
   EXPECT_FALSE(prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "w")->state);
   EmptyTree empty;
-  SmtOverlay scratch(empty);
+  SmtVersion scratch(empty);
   DbReader state(*tmp.db);
   smt_build_all(scratch, chain.schema(), state);
   EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
@@ -681,7 +726,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   };
   auto check_root = [&] {
     EmptyTree empty;
-    SmtOverlay scratch(empty);
+    SmtVersion scratch(empty);
     DbReader state(*tmp.db);
     smt_build_all(scratch, chain.schema(), state);
     auto stored = tmp.db->get(chain.schema().meta, smt_roots_key(chain.head().height));
