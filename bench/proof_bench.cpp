@@ -23,7 +23,7 @@ namespace {
 
 struct World {
   SmtEmptyReader empty;
-  SmtVersion tree{empty};
+  SmtVersion tree{empty, 1};
   RepoState big;
   Bytes big_state;
   Digest big_key{};
@@ -100,7 +100,7 @@ void BM_UpdateOneRepo(benchmark::State& s) {
   auto& w = world();
   uint64_t i = 0;
   for (auto _ : s) {
-    SmtVersion block(static_cast<const SmtReader&>(w.tree));  // one block's version
+    SmtVersion block(w.tree, 2);  // one block's version
     block.set(repo_tree_key("user7", "repo7"), crypto::sha256(std::to_string(++i)));
     benchmark::DoNotOptimize(smt_root(block));
   }

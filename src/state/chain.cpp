@@ -47,7 +47,6 @@ struct Chain::Executed {
   // commit, which rebases this block's overlays on the database (see Chain::commit).
   std::shared_ptr<Executed> parent;
   std::unique_ptr<Overlay> overlay;
-  // The committed tree, when the parent is (or became) the head.
   std::unique_ptr<SmtVersion> smt;  // the repository tree after this block (state/smt.h)
   RepoStates repo_states;           // the leaf states of the repositories this block touched
   Digest history{};                 // next_state_root() of this block
@@ -79,21 +78,7 @@ Chain::Chain(storage::Db& db, Genesis genesis)
   head_.state_root = digest_of(*db_.get(schema_.meta, kStateRoot));
   head_.timestamp_ms = storage::read_be64(*db_.get(schema_.meta, kHeadTime));
   backfill_audit();
-  build_tree(/*rebuild=*/false);
-  smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
-  // The leaf records must give the root stored at the head. They do not after a downgrade to
-  // a version without leaf records and an upgrade again (the blocks between wrote none): then
-  // the tree is built anew at the head.
-  auto roots = db_.get(schema_.meta, smt_roots_key(head_.height));
-  if (!roots || roots->size() != 65 ||
-      std::string_view(*roots).substr(32, 32) !=
-          str(smt_root(SmtTreeReader(*smt_tree_, head_.height)))) {
-    spdlog::warn("repository tree: its block records do not give the root stored at height {}",
-                 head_.height);
-    build_tree(/*rebuild=*/true);
-    smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
-  }
-  repo_cache_ = std::make_unique<RepoStateCache>(head_.height);
+  open_tree();
 }
 
 namespace {
@@ -113,11 +98,46 @@ void delete_prefix(storage::Db& db, storage::Cf cf, std::string_view prefix) {
 }
 }  // namespace
 
-// The repository tree is derived from the state: a new database, or one from before the tree
-// or from before its block records (whose older records are deleted, unused), builds it once at
-// its head; so does `rebuild`, dropping the block records too (their history is not the
-// chain's). A crash midway leaves no "smt/blocks-from" (or a wrong root): the next open redoes
-// it.
+void Chain::open_tree() {
+  // A database from the storage before block records (one record per changed leaf) is
+  // converted, keeping its history; one whose records cannot be read is built anew below.
+  if (!db_.get(schema_.meta, kSmtFromKey) && db_.get(schema_.meta, "smt/leaves-from")) {
+    spdlog::info("repository tree: converting its leaf records to block records");
+    delete_prefix(db_, schema_.meta, kSmtBlockPrefix);  // what a crash midway left
+    try {
+      smt_convert_leaf_records(db_, schema_.meta, head_.height);
+    } catch (const codec::DecodeError& e) {
+      spdlog::warn("repository tree: its leaf records cannot be converted ({}); building it anew",
+                   e.what());
+    }
+  }
+  // What earlier storages left: inner nodes ("smt/n/", "smt/v/", "smt/from"), then one record
+  // per changed leaf ("smt/l/", "smt/leaves-from"; converted above). Seeks, when there are none.
+  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from", "smt/l/", "smt/leaves-from"})
+    delete_prefix(db_, schema_.meta, old);
+  build_tree(/*rebuild=*/false);
+  smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
+  // The block records must reach the head and give the root stored there. They do not after a
+  // downgrade to a version without them and an upgrade again (the blocks between wrote none):
+  // then the tree is built anew at the head.
+  auto roots = db_.get(schema_.meta, smt_roots_key(head_.height));
+  auto records_head = db_.get(schema_.meta, kSmtRecordsHeadKey);
+  if (!records_head || records_head->size() != 8 ||
+      storage::read_be64(*records_head) != head_.height || !roots || roots->size() != 65 ||
+      std::string_view(*roots).substr(32, 32) !=
+          str(smt_root(SmtTreeReader(*smt_tree_, head_.height)))) {
+    spdlog::warn("repository tree: its block records do not give the root stored at height {}",
+                 head_.height);
+    build_tree(/*rebuild=*/true);
+    smt_tree_ = SmtTree::load(db_, schema_.meta, head_.height);
+  }
+  repo_cache_ = std::make_unique<RepoStateCache>(head_.height);
+}
+
+// The repository tree is derived from the state: a new database, or one from before the tree,
+// builds it once at its head; so does `rebuild`, dropping the block records (their history is
+// not the chain's). A crash midway leaves no "smt/blocks-from" (or a wrong root): the next open
+// redoes it, and drops what the crashed one left.
 void Chain::build_tree(bool rebuild) {
   if (!rebuild && db_.get(schema_.meta, kSmtFromKey)) return;
   if (head_.height > 0) spdlog::info("repository tree: building it at height {}", head_.height);
@@ -125,12 +145,8 @@ void Chain::build_tree(bool rebuild) {
     storage::Batch b;
     b.del(schema_.meta, kSmtFromKey);
     db_.write(b, /*sync=*/true);
-    delete_prefix(db_, schema_.meta, kSmtBlockPrefix);
   }
-  // What earlier versions stored: inner nodes ("smt/n/", "smt/v/", "smt/from"), then one
-  // record per changed leaf ("smt/l/", "smt/leaves-from").
-  for (std::string_view old : {"smt/n/", "smt/v/", "smt/from", "smt/l/", "smt/leaves-from"})
-    delete_prefix(db_, schema_.meta, old);
+  delete_prefix(db_, schema_.meta, kSmtBlockPrefix);
   storage::Batch b;
   SmtEmptyReader empty;
   SmtVersion tree(empty, head_.height);
@@ -141,6 +157,7 @@ void Chain::build_tree(bool rebuild) {
   b.put(schema_.meta, smt_roots_key(head_.height),
         roots_value(head_.state_root, smt_root(tree), version));
   b.put(schema_.meta, kSmtFromKey, storage::be64(head_.height));
+  b.put(schema_.meta, kSmtRecordsHeadKey, storage::be64(head_.height));
   db_.write(b, /*sync=*/true);
 }
 
@@ -441,6 +458,7 @@ void Chain::commit(const Block& block) {
   batch.put(schema_.meta, kHeadTime, storage::be64(h.timestamp_ms));
   // The repository tree's leaves changed at this height, in the same batch (kill -9 safe).
   exec->smt->write_to(batch, schema_.meta, h.height);
+  batch.put(schema_.meta, kSmtRecordsHeadKey, storage::be64(h.height));
   batch.put(schema_.meta, smt_roots_key(h.height),
             roots_value(exec->history, exec->repos_root, h.version));
   db_.write(batch, /*sync=*/true);

@@ -121,6 +121,7 @@ class Chain {
   std::shared_ptr<Executed> parent_execution(const Digest& parent, Head* parent_head) const;
   void write_genesis();
   // The repository tree (state/smt.h): built once from the state when the database has none.
+  void open_tree();  // at open: converts, builds or loads the repository tree
   void build_tree(bool rebuild);
   // The header version of `block` at `height` (an execution, or a committed block).
   uint8_t header_version_at(const Digest& block, uint64_t height) const;

@@ -201,6 +201,61 @@ uint64_t record_height(std::string_view key) {
   return storage::read_be64(key.substr(kSmtBlockPrefix.size(), 8));
 }
 
+// One leaf of a block record being written: value null when the leaf is removed.
+struct RecordOut {
+  const Digest* key;
+  const Digest* value;
+  ByteView preimage;
+};
+
+// The block record of `leaves` (sorted by key, each once), in parts of about kPartBytes. Each
+// part is built in place, once: its leaf count, a varint known when the part closes, goes in
+// the room left before the leaves.
+void put_block_record(storage::Batch& batch, storage::Cf cf, uint64_t height,
+                      const std::vector<RecordOut>& leaves) {
+  constexpr size_t kRoom = 10;
+  auto append_varint = [](std::string& out, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out.push_back(char(uint8_t(v) | 0x80));
+    out.push_back(char(uint8_t(v)));
+  };
+  size_t total = 0;
+  for (const auto& l : leaves) total += 33 + (l.value ? 42 + l.preimage.size() : 0);
+  uint32_t part = 0;
+  std::string record;
+  size_t count = 0;
+  auto open = [&] {
+    record.clear();
+    record.reserve(kRoom + std::min(total, kPartBytes + (size_t(64) << 10)));
+    record.assign(kRoom, '\0');
+    count = 0;
+  };
+  auto close = [&] {
+    std::string n;
+    append_varint(n, count);
+    std::memcpy(record.data() + kRoom - n.size(), n.data(), n.size());
+    batch.put(cf, block_record_key(height, part++),
+              std::string_view(record).substr(kRoom - n.size()));
+  };
+  open();
+  for (const auto& l : leaves) {
+    record.append(reinterpret_cast<const char*>(l.key->data()), l.key->size());
+    if (l.value) {
+      record.push_back(char(1));
+      record.append(reinterpret_cast<const char*>(l.value->data()), l.value->size());
+      append_varint(record, l.preimage.size());
+      record.append(reinterpret_cast<const char*>(l.preimage.data()), l.preimage.size());
+    } else {
+      record.push_back(char(0));
+    }
+    ++count;
+    if (record.size() - kRoom >= kPartBytes) {
+      close();
+      open();
+    }
+  }
+  if (count > 0) close();
+}
+
 // Every key's last change at or below `height`: the tree at that height.
 SmtNodePtr load_root(const storage::Db& db, storage::Cf cf, uint64_t height) {
   struct Set {
@@ -249,9 +304,10 @@ void count_nodes(const SmtTreeNode* n, size_t& nodes, size_t& bytes) {
 std::optional<SmtNode> SmtReader::get(uint16_t depth, const Digest& path) const {
   SmtNodePtr r = root();
   const SmtTreeNode* n = r.get();
-  for (uint16_t d = 0; d < depth && n && !n->leaf; ++d) n = as_inner(*n).child[bit(path, d)].get();
+  uint16_t d = 0;
+  for (; d < depth && n && !n->leaf; ++d) n = as_inner(*n).child[bit(path, d)].get();
   // A leaf above `depth` is not at (depth, path): nodes are where a walk ends or branches.
-  if (!n) return std::nullopt;
+  if (!n || d < depth) return std::nullopt;
   SmtNode out;
   out.leaf = n->leaf;
   if (n->leaf) {
@@ -268,59 +324,19 @@ std::optional<SmtNode> SmtReader::get(uint16_t depth, const Digest& path) const 
 void SmtVersion::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height) const {
   if (changes_.empty()) return;
   GUTS_ASSERT(height == height_, "repository tree changes written at another height");
-  // Each part is built in place, once (the records of a block of 1,000 pushes are ~130 KiB):
-  // its leaf count, a varint known when the part closes, goes in the room left before them.
-  constexpr size_t kRoom = 10;
-  auto append_varint = [](std::string& out, uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out.push_back(char(uint8_t(v) | 0x80));
-    out.push_back(char(uint8_t(v)));
-  };
-  std::vector<const Bytes*> preimage(changes_.size(), nullptr);
-  size_t total = 0;
-  for (size_t i = 0; i < changes_.size(); ++i) {
-    total += 33;
-    if (const auto& value = changes_[i].second) {
+  std::vector<RecordOut> leaves;
+  leaves.reserve(changes_.size());
+  for (const auto& [key, value] : changes_) {
+    RecordOut l{&key, nullptr, {}};
+    if (value) {
       auto pre = preimages_.find(*value);
       GUTS_ASSERT(pre != preimages_.end(), "repository tree leaf without its preimage");
-      preimage[i] = &pre->second;
-      total += 32 + 10 + pre->second.size();
+      l.value = &*value;
+      l.preimage = ByteView(pre->second);
     }
+    leaves.push_back(l);
   }
-  uint32_t part = 0;
-  std::string record;
-  size_t count = 0;
-  auto open = [&] {
-    record.clear();
-    record.reserve(kRoom + std::min(total, kPartBytes + (size_t(64) << 10)));
-    record.assign(kRoom, '\0');
-    count = 0;
-  };
-  auto close = [&] {
-    std::string n;
-    append_varint(n, count);
-    std::memcpy(record.data() + kRoom - n.size(), n.data(), n.size());
-    batch.put(cf, block_record_key(height, part++),
-              std::string_view(record).substr(kRoom - n.size()));
-  };
-  open();
-  for (size_t i = 0; i < changes_.size(); ++i) {
-    const auto& [key, value] = changes_[i];
-    record.append(reinterpret_cast<const char*>(key.data()), key.size());
-    if (value) {
-      record.push_back(char(1));
-      record.append(reinterpret_cast<const char*>(value->data()), value->size());
-      append_varint(record, preimage[i]->size());
-      record.append(reinterpret_cast<const char*>(preimage[i]->data()), preimage[i]->size());
-    } else {
-      record.push_back(char(0));
-    }
-    ++count;
-    if (record.size() - kRoom >= kPartBytes) {
-      close();
-      open();
-    }
-  }
-  if (count > 0) close();
+  put_block_record(batch, cf, height, leaves);
 }
 
 void SmtVersion::set(const Digest& key, const std::optional<Digest>& value) {
@@ -731,6 +747,54 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
   tree.apply_sorted(sorted_unique(std::move(leaves)));
 }
 
+bool smt_convert_leaf_records(storage::Db& db, storage::Cf cf, uint64_t head) {
+  constexpr std::string_view kOldPrefix = "smt/l/", kOldFrom = "smt/leaves-from";
+  auto from = db.get(cf, kOldFrom);
+  if (!from) return false;
+  // Scanned by key, then height: each height's leaves come out sorted by key, each once.
+  struct Old {
+    Digest key;
+    std::optional<Digest> value;
+    Bytes preimage;
+  };
+  std::map<uint64_t, std::vector<Old>> by_height;
+  db.scan_prefix(cf, kOldPrefix, [&](std::string_view k, std::string_view v) {
+    if (k.size() != kOldPrefix.size() + 40 || (!v.empty() && v.size() < 32))
+      throw codec::DecodeError("repository tree leaf record is malformed");
+    Old o;
+    std::copy_n(k.begin() + kOldPrefix.size(), 32, o.key.begin());
+    if (!v.empty()) {
+      Digest value;
+      std::copy_n(v.begin(), 32, value.begin());
+      o.value = value;
+      o.preimage.assign(v.begin() + 32, v.end());
+    }
+    by_height[storage::read_be64(k.substr(kOldPrefix.size() + 32))].push_back(std::move(o));
+    return true;
+  });
+  storage::Batch batch;
+  size_t bytes = 0;
+  for (const auto& [height, leaves] : by_height) {
+    std::vector<RecordOut> out;
+    out.reserve(leaves.size());
+    for (const auto& l : leaves) {
+      out.push_back(RecordOut{&l.key, l.value ? &*l.value : nullptr, ByteView(l.preimage)});
+      bytes += 75 + l.preimage.size();
+    }
+    put_block_record(batch, cf, height, out);
+    if (bytes >= (size_t(8) << 20)) {
+      db.write(batch, /*sync=*/false);
+      batch = storage::Batch();
+      bytes = 0;
+    }
+  }
+  batch.put(cf, kSmtFromKey, *from);
+  batch.put(cf, kSmtRecordsHeadKey, storage::be64(head));
+  batch.del(cf, kOldFrom);
+  db.write(batch, /*sync=*/true);
+  return true;
+}
+
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
                                         uint64_t height, const Digest& key, const SmtTree* recent) {
   auto from = db.get(schema.meta, kSmtFromKey);
@@ -765,17 +829,24 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
     // The preimage is in the record of the block that set the leaf.
     std::string prefix(kSmtBlockPrefix);
     prefix += storage::be64(leaf_height);
-    db.scan_prefix(schema.meta, prefix, [&](std::string_view, std::string_view v) {
-      for_each_record_leaf(v, [&](const RecordLeaf& l) {
-        if (l.key != p.key) return true;
-        GUTS_ASSERT(l.value == p.proof.terminal->value,
-                    "repository tree leaf differs from its record");
-        p.state = Bytes(l.preimage.begin(), l.preimage.end());
-        return false;
+    bool differs = false;
+    try {
+      db.scan_prefix(schema.meta, prefix, [&](std::string_view, std::string_view v) {
+        for_each_record_leaf(v, [&](const RecordLeaf& l) {
+          if (l.key != p.key) return true;
+          differs = l.value != p.proof.terminal->value;
+          if (!differs) p.state = Bytes(l.preimage.begin(), l.preimage.end());
+          return false;
+        });
+        return !p.state && !differs;
       });
-      return !p.state;
-    });
-    GUTS_ASSERT(p.state.has_value(), "repository tree leaf without its record");
+    } catch (const codec::DecodeError& e) {
+      throw Error(Code::kInternal, std::string("repository tree block record: ") + e.what());
+    }
+    if (!p.state)
+      throw Error(Code::kInternal, "repository tree leaf at height " + std::to_string(height) +
+                                       " has no matching record at height " +
+                                       std::to_string(leaf_height));
   }
   return p;
 }

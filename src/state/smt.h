@@ -85,8 +85,7 @@ class SmtVersion : public SmtReader {
  public:
   // `height`: the block whose changes these are (the leaves remember it: their preimage is in
   // that block's record).
-  explicit SmtVersion(const SmtReader& base, uint64_t height = 0)
-      : root_(base.root()), height_(height) {}
+  SmtVersion(const SmtReader& base, uint64_t height) : root_(base.root()), height_(height) {}
   SmtVersion(const SmtVersion&) = delete;
   SmtVersion& operator=(const SmtVersion&) = delete;
   SmtNodePtr root() const override { return root_; }
@@ -282,9 +281,21 @@ std::optional<std::pair<uint64_t, Bytes>> finality_certificate(const storage::Db
                                                                const Schema& schema,
                                                                std::optional<uint64_t> height);
 
+// Converts the records of the previous storage of the tree (one per changed leaf,
+// "smt/l/" ‖ key[32] ‖ u64be height → "" | value[32] ‖ preimage, from "smt/leaves-from") into
+// block records, keeping its history: written in batches, the last one (sync) setting
+// kSmtFromKey and kSmtRecordsHeadKey (= `head`) and removing "smt/leaves-from", so a crash
+// midway converts again at the next open. The "smt/l/" records are left for the caller to
+// delete. Returns false when the database has no such records. Throws codec::DecodeError on a
+// malformed one.
+bool smt_convert_leaf_records(storage::Db& db, storage::Cf cf, uint64_t head);
+
 // Keys in `meta`.
 std::string smt_roots_key(uint64_t height);
 inline constexpr std::string_view kSmtFromKey = "smt/blocks-from";
+// The height of the last block whose changes are in the block records (u64be), written with
+// each: a version that wrote none in between (a downgrade, then an upgrade) leaves it behind.
+inline constexpr std::string_view kSmtRecordsHeadKey = "smt/blocks-head";
 // The block records' prefix ("smt/b/" ‖ u64be height ‖ u32be part).
 inline constexpr std::string_view kSmtBlockPrefix = "smt/b/";
 

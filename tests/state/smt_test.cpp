@@ -53,7 +53,7 @@ Digest d(uint8_t b) {
 
 TEST(Smt, EmptyInsertUpdateDelete) {
   EmptyTree empty;
-  SmtVersion t(empty);
+  SmtVersion t(empty, 1);
   EXPECT_EQ(smt_root(t), Digest{});
   t.set(d(0x11), d(1));
   EXPECT_EQ(smt_root(t), smt_leaf_hash(d(0x11), d(1)));
@@ -74,7 +74,7 @@ TEST(Smt, EmptyInsertUpdateDelete) {
 TEST(Smt, RandomOperationsMatchTheReferenceAndProve) {
   std::mt19937_64 rng(18);
   EmptyTree empty;
-  SmtVersion t(empty);
+  SmtVersion t(empty, 1);
   std::map<Digest, Digest> m;
   std::vector<Digest> keys;
   for (int i = 0; i < 300; ++i) keys.push_back(crypto::sha256(std::to_string(i)));
@@ -115,14 +115,14 @@ TEST(Smt, RandomOperationsMatchTheReferenceAndProve) {
   }
   EXPECT_GE(max_depth, 250u);  // the near-identical keys
   // Order independence: the same set built in another order has the same root.
-  SmtVersion fresh(empty);
+  SmtVersion fresh(empty, 1);
   for (auto it = m.rbegin(); it != m.rend(); ++it) fresh.set(it->first, it->second);
   EXPECT_EQ(smt_root(fresh), root);
 }
 
 TEST(Smt, ForgedProofsAreRejected) {
   EmptyTree empty;
-  SmtVersion t(empty);
+  SmtVersion t(empty, 1);
   for (int i = 0; i < 50; ++i) t.set(crypto::sha256(std::to_string(i)), d(uint8_t(i)));
   Digest root = smt_root(t);
   Digest k = crypto::sha256("7");
@@ -179,7 +179,7 @@ TEST(Smt, VersionedStorage) {
     storage::Batch b;
     t.write_to(b, s.meta, h);
     EXPECT_EQ(b.count(), 1u);  // one record for the block's changed leaves, nothing else
-    EXPECT_EQ(t.leaf_changes(), changed.size());  // each key once, with its last value
+    EXPECT_EQ(t.leaf_changes(), changed.size());  // each key counted once
     tmp.db->write(b, false);
     tree.advance(h, t);
   }
@@ -308,28 +308,31 @@ TEST(Smt, OldHeightsLeaveMemoryAndProofsAtThemAreRebuilt) {
 
 // Readers at every held height while a commit thread advances the tree (as executions and
 // proofs read while the chain commits): each read is exact for its height, or refused with an
-// error once that height has left memory, never a mix of two heights.
+// error once that height has left memory, never a mix of two heights. Nothing else holds the
+// versions: a height's nodes are freed when it leaves memory, unless a reader still holds it.
 TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
   const uint64_t top = SmtTree::kMaxHeights + 200;
-  std::vector<std::unique_ptr<SmtVersion>> blocks;
+  std::vector<SmtVersion::Changes> blocks{{}};
   std::vector<Digest> roots{Digest{}};
-  SmtTree builder(0);
-  std::mt19937_64 rng(17);
-  for (uint64_t h = 1; h <= top; ++h) {
-    SmtTreeReader base(builder, h - 1);
-    auto t = std::make_unique<SmtVersion>(base);
-    SmtVersion::Changes changes;
-    for (int i = 0; i < 4; ++i) {
-      Digest k = crypto::sha256(std::to_string(rng() % 300));
-      if (rng() % 4 == 0)
-        changes[k] = std::nullopt;
-      else
-        changes[k] = crypto::sha256(std::to_string(rng()));
+  {
+    std::mt19937_64 rng(17);
+    SmtEmptyReader empty;
+    auto last = std::make_unique<SmtVersion>(empty, 0);
+    for (uint64_t h = 1; h <= top; ++h) {
+      SmtVersion::Changes changes;
+      for (int i = 0; i < 4; ++i) {
+        Digest k = crypto::sha256(std::to_string(rng() % 300));
+        if (rng() % 4 == 0)
+          changes[k] = std::nullopt;
+        else
+          changes[k] = crypto::sha256(std::to_string(rng()));
+      }
+      auto t = std::make_unique<SmtVersion>(*last, h);
+      t->apply(changes);
+      roots.push_back(smt_root(*t));
+      blocks.push_back(std::move(changes));
+      last = std::move(t);
     }
-    t->apply(changes);
-    roots.push_back(smt_root(*t));
-    builder.advance(h, *t);
-    blocks.push_back(std::move(t));
   }
   SmtTree tree(0);
   std::atomic<bool> done{false};
@@ -342,7 +345,7 @@ TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
         uint64_t lo = tree.oldest(), hi = tree.height();
         uint64_t h = lo + pick() % (hi - lo + 1);
         try {
-          // Proofs read a node per level: a commit lands between the reads of one proof.
+          // The reader holds the height's root while commits evict it.
           SmtTreeReader at(tree, h);
           bool right = true;
           for (int k = 0; k < 5; ++k) {
@@ -358,7 +361,11 @@ TEST(Smt, ReadsAtHeldHeightsStayExactWhileTheTreeAdvances) {
   // The readers run before the first commit (deadline: a stuck thread fails, not hangs).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (exact.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  for (uint64_t h = 1; h <= top; ++h) tree.advance(h, *blocks[h - 1]);
+  for (uint64_t h = 1; h <= top; ++h) {
+    SmtVersion block(SmtTreeReader(tree, h - 1), h);
+    block.apply(blocks[h]);
+    tree.advance(h, block);
+  }
   done = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(wrong.load(), 0u);
@@ -414,10 +421,30 @@ TEST(Smt, BatchesMatchTheReferenceAndProveAtEveryHeight) {
     states.push_back(m);
     storage::Batch b;
     t.write_to(b, s.meta, h);
+    std::string stored(32, '\0');
+    stored.append(roots.back().begin(), roots.back().end());
+    stored.push_back(char(kHeaderV2));
+    b.put(s.meta, smt_roots_key(h), stored);
+    if (h == 1) b.put(s.meta, kSmtFromKey, storage::be64(0));
     tmp.db->write(b, false);
     tree.advance(h, t);
   }
   ASSERT_EQ(tree.oldest(), 0u);
+  // Every key's proof with its preimage at every height, also where its leaf was set at an
+  // earlier height (its preimage is in that height's record), from memory and rebuilt.
+  for (uint64_t h = 1; h <= roots.size(); ++h)
+    for (const auto& k : keys)
+      for (const SmtTree* recent :
+           {static_cast<const SmtTree*>(&tree), static_cast<const SmtTree*>(nullptr)}) {
+        auto p = prove_key_at(*tmp.db, s, h, k, recent);
+        ASSERT_TRUE(p) << "height " << h;
+        EXPECT_EQ(smt_evaluate(p->proof, k).root, roots[h - 1]) << "height " << h;
+        auto it = states[h - 1].find(k);
+        if (it == states[h - 1].end())
+          EXPECT_FALSE(p->state) << "height " << h;
+        else
+          EXPECT_EQ(p->state, Bytes(it->second.begin(), it->second.end())) << "height " << h;
+      }
   // Every height read back from memory, and from the tree loaded from the block records.
   for (uint64_t h = 1; h <= roots.size(); ++h) {
     auto loaded = SmtTree::load(*tmp.db, s.meta, h);
@@ -470,7 +497,7 @@ TEST(Smt, GoldenVectors) {
   EXPECT_EQ(hex_encode(repo_state_hash(r)),
             "de8ce01dadacdf535b9dc2513cc0b033bd2cb46b9b3b85d9b71dd636a40bef97");
   EmptyTree empty;
-  SmtVersion t(empty);
+  SmtVersion t(empty, 1);
   t.set(repo_tree_key("alice", "hello"), repo_state_hash(r));
   t.set(repo_tree_key("alice", "world"), crypto::sha256("world"));
   t.set(repo_tree_key("bob", "hello"), crypto::sha256("bob"));
@@ -551,6 +578,55 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
       EXPECT_TRUE(prove_repo_at(*tmp.db, s, 2, "alice", "r", &again.tree())->state);
     }
     {
+      // A database of the storage before block records (one record per changed leaf, written
+      // here from the block records, whose documented form this also reads) is converted at
+      // open, its history kept: every height proves as before.
+      std::vector<std::pair<std::string, std::string>> leaf_records;
+      std::vector<std::string> block_keys;
+      tmp.db->scan_prefix(s.meta, kSmtBlockPrefix, [&](std::string_view k, std::string_view v) {
+        block_keys.emplace_back(k);
+        std::string height(k.substr(kSmtBlockPrefix.size(), 8));
+        codec::Reader r(as_bytes(v));
+        for (size_t n = r.varint(); n > 0; --n) {
+          auto leaf_key = r.fixed<32>();
+          std::string record;
+          if (r.u8() == 1) {
+            auto value = r.fixed<32>();
+            record.assign(value.begin(), value.end());
+            record += to_string(r.bytes(1 << 20));
+          }
+          leaf_records.emplace_back(
+              "smt/l/" + std::string(leaf_key.begin(), leaf_key.end()) + height, record);
+        }
+        r.finish();
+        return true;
+      });
+      ASSERT_GE(leaf_records.size(), 4u);  // the build, the creation, the push, the rename
+      std::vector<RepoProofAt> proofs;
+      for (uint64_t h = 1; h <= 3; ++h)
+        proofs.push_back(*prove_repo_at(*tmp.db, s, h, "alice", h < 3 ? "r" : "renamed"));
+      storage::Batch b;
+      for (const auto& k : block_keys) b.del(s.meta, k);
+      for (const auto& [k, v] : leaf_records) b.put(s.meta, k, v);
+      b.put(s.meta, "smt/leaves-from", *tmp.db->get(s.meta, kSmtFromKey));
+      b.del(s.meta, kSmtFromKey);
+      b.del(s.meta, kSmtRecordsHeadKey);
+      tmp.db->write(b, true);
+      Chain again(*tmp.db, genesis);
+      EXPECT_EQ(smt_root(SmtTreeReader(again.tree(), 3)), before);
+      for (uint64_t h = 1; h <= 3; ++h) {
+        auto p = prove_repo_at(*tmp.db, s, h, "alice", h < 3 ? "r" : "renamed", &again.tree());
+        ASSERT_TRUE(p && p->state) << h;
+        EXPECT_EQ(p->proof.encode(), proofs[h - 1].proof.encode()) << h;
+        EXPECT_EQ(p->state, proofs[h - 1].state) << h;
+      }
+      for (std::string_view old : {"smt/l/", "smt/leaves-from"})
+        tmp.db->scan_prefix(s.meta, old, [&](std::string_view k, std::string_view) {
+          ADD_FAILURE() << "a converted record was left: " << k;
+          return false;
+        });
+    }
+    {
       // Block records missing for heights 2 and 3 (a downgrade to a version without them, then
       // an upgrade): the root they give is not the one stored, so the tree is built anew at the
       // head, and the history before it is no longer proved.
@@ -571,7 +647,7 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
     }
     std::vector<std::string> keys;
     tmp.db->scan_prefix(s.meta, "smt/", [&](std::string_view k, std::string_view) {
-      keys.emplace_back(k);
+      if (!k.starts_with("smt/r/")) keys.emplace_back(k);  // each height's roots stay
       return true;
     });
     storage::Batch b;
@@ -593,7 +669,7 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
         return false;
       });
     EXPECT_EQ(smt_root(SmtTreeReader(reopened.tree(), 3)), before);
-    EXPECT_FALSE(prove_repo_at(*tmp.db, s, 2, "alice", "r"));  // before the rebuild
+    EXPECT_FALSE(prove_repo_at(*tmp.db, s, 2, "alice", "r"));  // below where it was built
     EXPECT_TRUE(prove_repo_at(*tmp.db, s, 3, "alice", "renamed")->state);
   }
 }
@@ -632,7 +708,7 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
   }
   EXPECT_FALSE(prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "w")->state);
   EmptyTree empty;
-  SmtVersion scratch(empty);
+  SmtVersion scratch(empty, 1);
   DbReader state(*tmp.db);
   smt_build_all(scratch, chain.schema(), state);
   EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
@@ -726,7 +802,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   };
   auto check_root = [&] {
     EmptyTree empty;
-    SmtVersion scratch(empty);
+    SmtVersion scratch(empty, 1);
     DbReader state(*tmp.db);
     smt_build_all(scratch, chain.schema(), state);
     auto stored = tmp.db->get(chain.schema().meta, smt_roots_key(chain.head().height));
