@@ -101,13 +101,11 @@ class Builder {
       // At most one leaf lives here and nothing below: build the subtree of the leaves left.
       std::vector<SmtNodePtr> leaves;
       bool keep_old = n != nullptr;
-      bool changed = false;
       for (const Change* c = lo; c != hi; ++c) {
         if (n && c->first == as_leaf(*n).key) keep_old = false;
         if (c->second) leaves.push_back(leaf(c->first, *c->second, height_));
       }
-      changed = !leaves.empty() || (n && !keep_old);
-      if (!changed) return n;
+      if (leaves.empty() && (!n || keep_old)) return n;  // nothing under it changes
       if (keep_old) leaves.push_back(n);
       return build(depth, leaves.data(), leaves.data() + leaves.size());
     }
@@ -208,52 +206,25 @@ struct RecordOut {
   ByteView preimage;
 };
 
-// The block record of `leaves` (sorted by key, each once), in parts of about kPartBytes. Each
-// part is built in place, once: its leaf count, a varint known when the part closes, goes in
-// the room left before the leaves.
+// The block record of `leaves` (sorted by key, each once), in parts of about kPartBytes.
 void put_block_record(storage::Batch& batch, storage::Cf cf, uint64_t height,
                       const std::vector<RecordOut>& leaves) {
-  constexpr size_t kRoom = 10;
-  auto append_varint = [](std::string& out, uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out.push_back(char(uint8_t(v) | 0x80));
-    out.push_back(char(uint8_t(v)));
-  };
-  size_t total = 0;
-  for (const auto& l : leaves) total += 33 + (l.value ? 42 + l.preimage.size() : 0);
   uint32_t part = 0;
-  std::string record;
-  size_t count = 0;
-  auto open = [&] {
-    record.clear();
-    record.reserve(kRoom + std::min(total, kPartBytes + (size_t(64) << 10)));
-    record.assign(kRoom, '\0');
-    count = 0;
-  };
-  auto close = [&] {
-    std::string n;
-    append_varint(n, count);
-    std::memcpy(record.data() + kRoom - n.size(), n.data(), n.size());
-    batch.put(cf, block_record_key(height, part++),
-              std::string_view(record).substr(kRoom - n.size()));
-  };
-  open();
-  for (const auto& l : leaves) {
-    record.append(reinterpret_cast<const char*>(l.key->data()), l.key->size());
-    if (l.value) {
-      record.push_back(char(1));
-      record.append(reinterpret_cast<const char*>(l.value->data()), l.value->size());
-      append_varint(record, l.preimage.size());
-      record.append(reinterpret_cast<const char*>(l.preimage.data()), l.preimage.size());
-    } else {
-      record.push_back(char(0));
+  for (size_t begin = 0, end = 0; begin < leaves.size(); begin = end) {
+    size_t bytes = 0;
+    for (; end < leaves.size() && bytes < kPartBytes; ++end)
+      bytes += 33 + (leaves[end].value ? 42 + leaves[end].preimage.size() : 0);
+    codec::Writer w(bytes + 10);
+    w.varint(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      w.fixed(*leaves[i].key);
+      if (leaves[i].value)
+        w.u8(1).fixed(*leaves[i].value).bytes(leaves[i].preimage);
+      else
+        w.u8(0);
     }
-    ++count;
-    if (record.size() - kRoom >= kPartBytes) {
-      close();
-      open();
-    }
+    batch.put(cf, block_record_key(height, part++), to_string(w.data()));
   }
-  if (count > 0) close();
 }
 
 // Every key's last change at or below `height`: the tree at that height.
