@@ -346,7 +346,7 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   exec->smt = parent_exec ? std::make_unique<SmtVersion>(*parent_exec->smt, exec->header.height)
                           : std::make_unique<SmtVersion>(SmtTreeReader(*smt_tree_, ph.height),
                                                          exec->header.height);
-  auto prior = [&](uint64_t id) -> std::optional<std::shared_ptr<const RepoState>> {
+  auto prior = [&](uint64_t id) -> std::optional<std::shared_ptr<const RepoLeaf>> {
     for (const auto& a : ancestors)
       if (auto it = a->repo_states.find(id); it != a->repo_states.end()) return it->second;
     return repo_cache_->find(committed_below, id);

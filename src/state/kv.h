@@ -84,9 +84,13 @@ class Overlay : public KvReader {
   // SHA-256 over the sorted writes: (cf, key, present, value) for each.
   Digest digest() const;
   size_t size() const { return writes_.size(); }
-  // Every (column family index, key) written, in order (the repository tree, state/smt.h).
-  void for_each_written(const std::function<void(int cf, std::string_view key)>& fn) const {
-    for (const auto& [k, v] : writes_) fn(k.first, k.second);
+  // Calls fn(key, value) for every key written in `cf`, in order; value nullopt: deleted (the
+  // repository tree, state/smt.h, reads a block's changes here rather than look them up again).
+  template <typename Fn>
+  void for_each_written(storage::Cf cf, Fn&& fn) const {
+    for (auto it = writes_.lower_bound(Key{cf.index, std::string()});
+         it != writes_.end() && it->first.first == cf.index; ++it)
+      fn(std::string_view(it->first.second), it->second);
   }
 
  private:

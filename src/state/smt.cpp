@@ -16,7 +16,7 @@ namespace guts::state {
 
 // The in-memory node: a leaf (key, value, the block that set it) or an inner node (two
 // children, either null when all the leaves below are on the other side). `hash` is the
-// subtree's hash, computed once when the node is built.
+// subtree's hash, set once by the Builder that made the node, before anything else sees it.
 struct SmtTreeNode {
   explicit SmtTreeNode(bool is_leaf) : leaf(is_leaf) {}
   mutable std::atomic<uint32_t> refs{0};
@@ -76,24 +76,43 @@ void intrusive_ptr_release(const SmtTreeNode* n) {
 
 namespace {
 
-// Builds a new version's nodes: path copying under a batch of sorted changes.
+// Builds a new version's nodes: path copying under a batch of sorted changes. The new nodes'
+// hashes are computed at the end, level by level from the bottom, each level's in one batch:
+// hashed two at a time (crypto::sha256_65), the largest part of a block's tree work takes half
+// the time it took one node after another.
 class Builder {
  public:
   explicit Builder(uint64_t height) : height_(height) {}
   size_t bytes() const { return bytes_; }
 
+  using Change = std::pair<Digest, std::optional<Digest>>;
+
+  // The tree `root` after the changes [lo, hi) (sorted by key, each once), hashed.
+  SmtNodePtr update_root(const SmtNodePtr& root, const Change* lo, const Change* hi) {
+    SmtNodePtr out = update(root, 0, lo, hi);
+    hash_new_nodes();
+    return out;
+  }
+
+  // The tree of exactly `leaves` (built with leaf(); reordered here), hashed.
+  SmtNodePtr build_root(std::vector<SmtNodePtr>& leaves) {
+    SmtNodePtr out = build(0, leaves.data(), leaves.data() + leaves.size());
+    hash_new_nodes();
+    return out;
+  }
+
+  // A new leaf; its hash is set by update_root or build_root.
   SmtNodePtr leaf(const Digest& key, const Digest& value, uint64_t height) {
     auto* l = new Leaf;
     l->key = key;
     l->value = value;
     l->height = height;
-    l->hash = smt_leaf_hash(key, value);
+    new_leaves_.push_back(l);
     bytes_ += kLeafBytes;
     return SmtNodePtr(l);
   }
 
-  using Change = std::pair<Digest, std::optional<Digest>>;
-
+ private:
   // The subtree `n` at `depth` after the changes [lo, hi), all on keys under it. Returns `n`
   // itself when nothing under it changes.
   SmtNodePtr update(const SmtNodePtr& n, uint16_t depth, const Change* lo, const Change* hi) {
@@ -120,7 +139,7 @@ class Builder {
     SmtNodePtr c0 = lo == mid ? in.child[0] : update(in.child[0], depth + 1, lo, mid);
     SmtNodePtr c1 = mid == hi ? in.child[1] : update(in.child[1], depth + 1, mid, hi);
     if (c0 == in.child[0] && c1 == in.child[1]) return n;
-    return join(std::move(c0), std::move(c1));
+    return join(depth, std::move(c0), std::move(c1));
   }
 
   // The subtree at `depth` holding exactly the leaves [lo, hi) (reordered here).
@@ -130,24 +149,69 @@ class Builder {
     GUTS_ASSERT(depth < kMaxDepth, "repository tree keys collide");
     SmtNodePtr* mid =
         std::partition(lo, hi, [&](const SmtNodePtr& l) { return !bit(as_leaf(*l).key, depth); });
-    return join(build(depth + 1, lo, mid), build(depth + 1, mid, hi));
+    return join(depth, build(depth + 1, lo, mid), build(depth + 1, mid, hi));
   }
 
- private:
-  // The node over two subtrees: a subtree left with a single leaf is that leaf (it moves up).
-  SmtNodePtr join(SmtNodePtr c0, SmtNodePtr c1) {
+  // The node at `depth` over two subtrees: a subtree left with a single leaf is that leaf (it
+  // moves up). Its hash is computed by hash_new_nodes.
+  SmtNodePtr join(uint16_t depth, SmtNodePtr c0, SmtNodePtr c1) {
     if (!c0 && (!c1 || c1->leaf)) return c1;
     if (!c1 && c0->leaf) return c0;
     auto* in = new Inner;
-    in->hash = smt_inner_hash(hash_of(c0), hash_of(c1));
     in->child[0] = std::move(c0);
     in->child[1] = std::move(c1);
+    new_inner_.push_back({depth, in});
     bytes_ += kInnerBytes;
     return SmtNodePtr(in);
   }
 
+  // Every node made here is in the tree returned (none is dropped before it is hashed), so the
+  // lists hold plain pointers; a node's children are one level below it, hashed before it.
+  void hash_new_nodes() {
+    hash_batch(new_leaves_, [](const SmtTreeNode* n, crypto::Block65& m) {
+      const Leaf& l = as_leaf(*n);
+      m[0] = 0;
+      std::copy(l.key.begin(), l.key.end(), m.begin() + 1);
+      std::copy(l.value.begin(), l.value.end(), m.begin() + 33);
+    });
+    // The inner nodes by depth, deepest first (a counting sort: depths are at most kMaxDepth).
+    std::array<uint32_t, kMaxDepth + 2> start{};  // where each depth's nodes begin, deepest first
+    for (const auto& [depth, node] : new_inner_) ++start[kMaxDepth - depth + 1];
+    for (size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+    auto next = start;
+    by_depth_.resize(new_inner_.size());
+    for (const auto& [depth, node] : new_inner_) by_depth_[next[kMaxDepth - depth]++] = node;
+    for (size_t d = 0; d <= kMaxDepth; ++d)
+      if (start[d] < start[d + 1])
+        hash_batch(std::span<Inner* const>(by_depth_).subspan(start[d], start[d + 1] - start[d]),
+                   [](const SmtTreeNode* n, crypto::Block65& m) {
+                     const Inner& in = as_inner(*n);
+                     Digest c0 = hash_of(in.child[0]), c1 = hash_of(in.child[1]);
+                     m[0] = 1;
+                     std::copy(c0.begin(), c0.end(), m.begin() + 1);
+                     std::copy(c1.begin(), c1.end(), m.begin() + 33);
+                   });
+    new_leaves_.clear();
+    new_inner_.clear();
+  }
+
+  // Sets each node's hash: SHA-256 of the message `message(node, m)` writes (smt_proof.h).
+  template <typename Nodes, typename Message>
+  void hash_batch(const Nodes& nodes, Message&& message) {
+    messages_.resize(nodes.size());
+    digests_.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) message(nodes[i], messages_[i]);
+    crypto::sha256_65(messages_, digests_);
+    for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->hash = digests_[i];
+  }
+
   uint64_t height_;
   size_t bytes_ = 0;
+  std::vector<Leaf*> new_leaves_;
+  std::vector<std::pair<uint16_t, Inner*>> new_inner_;  // with their depths
+  std::vector<Inner*> by_depth_;
+  std::vector<crypto::Block65> messages_;
+  std::vector<Digest> digests_;
 };
 
 // ---- block records ----
@@ -254,7 +318,7 @@ SmtNodePtr load_root(const storage::Db& db, storage::Cf cf, uint64_t height) {
   std::vector<SmtNodePtr> nodes;
   nodes.reserve(leaves.size());
   for (const auto& [key, set] : leaves) nodes.push_back(b.leaf(key, set.value, set.height));
-  return b.build(0, nodes.data(), nodes.data() + nodes.size());
+  return b.build_root(nodes);
 }
 
 // Counts the nodes of a version (and what they take).
@@ -321,7 +385,7 @@ void SmtVersion::apply(const Changes& changes) {
 void SmtVersion::apply_sorted(std::vector<Change> changes) {
   if (changes.empty()) return;
   Builder b(height_);  // sorted by key: by path, bit by bit
-  root_ = b.update(root_, 0, changes.data(), changes.data() + changes.size());
+  root_ = b.update_root(root_, changes.data(), changes.data() + changes.size());
   bytes_built_ += b.bytes();
   if (changes_.empty()) {
     changes_ = std::move(changes);
@@ -544,12 +608,10 @@ std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
   return repo_tree_key(login_of(view, repo->owner), repo->name);
 }
 
-// `key`, when given, is the repository's key (repo_tree_key of its owner's login and name).
-void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoState& repo,
-                   const Digest* key = nullptr) {
+void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoState& repo, const Digest& key) {
   Bytes enc = encode_repo_state(repo);
   Digest v = crypto::sha256(enc);
-  changes.emplace_back(key ? *key : repo_tree_key(repo.owner_login, repo.name), v);
+  changes.emplace_back(key, v);
   tree.add_preimage(v, std::move(enc));
 }
 
@@ -557,56 +619,68 @@ void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoState& repo,
 
 namespace {
 
-size_t approx_bytes(const std::shared_ptr<const RepoState>& s) {
+size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
   size_t n = 64;
-  if (!s) return n;
-  n += sizeof(RepoState) + s->owner_login.size() + s->name.size() + s->default_branch.size();
-  for (const auto& [name, target] : s->refs) n += 64 + name.size() + target.size();
+  if (!l) return n;
+  const RepoState& s = l->state;
+  n += sizeof(RepoLeaf) + s.owner_login.size() + s.name.size() + s.default_branch.size();
+  for (const auto& [name, target] : s.refs) n += 64 + name.size() + target.size();
   return n;
 }
 
-// What a block wrote of one repository: its record, and which of its refs (keys in `refs`).
+// What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
+// record when written, and its refs' keys and values, by key.
 struct RepoWrites {
-  bool record = false;
-  std::vector<std::string_view> refs;
+  const std::optional<std::string>* record = nullptr;
+  std::vector<std::pair<std::string_view, const std::optional<std::string>*>> refs;
 };
 
-// The repository's state after the block, from its state before (`was`, which existed) and
-// what the block wrote: reads only what may have changed. Equal to repo_state_of(now, id).
-std::shared_ptr<const RepoState> patched_state(const RepoState& was, const RepoWrites& w,
-                                               const std::set<std::string_view>& accounts,
-                                               const StateView& now) {
-  auto s = std::make_shared<RepoState>(was);
+// The repository's leaf after the block, from its leaf before (`was`, which existed) and what
+// the block wrote: reads only an owner's login that may have changed. Equal to
+// make_repo_leaf(repo_state_of(now, id)).
+std::shared_ptr<const RepoLeaf> patched_leaf(const RepoLeaf& was, const RepoWrites& w,
+                                             const std::set<std::string_view>& accounts,
+                                             const StateView& now) {
+  auto l = std::make_shared<RepoLeaf>(was);
+  RepoState& s = l->state;
   if (w.record) {
-    auto repo = now.repo(was.id);
-    if (!repo) return nullptr;
-    take_record(*s, *repo);
+    if (!*w.record) return nullptr;
+    take_record(s, decode_repo(**w.record));
   }
-  if (s->owner != was.owner || accounts.contains(key_of(s->owner)))
-    s->owner_login = login_of(now, s->owner);
+  if (s.owner != was.state.owner || accounts.contains(key_of(s.owner)))
+    s.owner_login = login_of(now, s.owner);
   auto by_name = [](const std::pair<std::string, Bytes>& r, std::string_view n) {
     return std::string_view(r.first) < n;
   };
-  for (std::string_view key : w.refs) {
+  for (const auto& [key, target] : w.refs) {
     std::string_view name = key.substr(8);
-    auto it = std::lower_bound(s->refs.begin(), s->refs.end(), name, by_name);
-    bool held = it != s->refs.end() && it->first == name;
-    if (auto target = now.ref(was.id, name)) {
+    auto it = std::lower_bound(s.refs.begin(), s.refs.end(), name, by_name);
+    bool held = it != s.refs.end() && it->first == name;
+    if (*target) {
+      Bytes bytes((*target)->begin(), (*target)->end());
       if (held)
-        it->second = std::move(*target);
+        it->second = std::move(bytes);
       else
-        s->refs.insert(it, {std::string(name), std::move(*target)});
+        s.refs.insert(it, {std::string(name), std::move(bytes)});
     } else if (held) {
-      s->refs.erase(it);
+      s.refs.erase(it);
     }
   }
-  return s;
+  // Most blocks leave a repository where it was: its key is hashed again only when not.
+  if (s.owner_login != was.state.owner_login || s.name != was.state.name)
+    l->key = repo_tree_key(s.owner_login, s.name);
+  return l;
 }
 
 }  // namespace
 
-std::optional<std::shared_ptr<const RepoState>> RepoStateCache::find(uint64_t height,
-                                                                     uint64_t id) const {
+std::shared_ptr<const RepoLeaf> make_repo_leaf(RepoState state) {
+  Digest key = repo_tree_key(state.owner_login, state.name);
+  return std::make_shared<const RepoLeaf>(RepoLeaf{std::move(state), key});
+}
+
+std::optional<std::shared_ptr<const RepoLeaf>> RepoStateCache::find(uint64_t height,
+                                                                    uint64_t id) const {
   std::lock_guard lock(mu_);
   if (height != height_) return std::nullopt;
   auto it = states_.find(id);
@@ -650,46 +724,40 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   // login is in the leaf), and the validator set changes it executed (a leaf per change).
   std::map<uint64_t, RepoWrites> touched;
   std::set<std::string_view> accounts;
-  std::vector<std::string> changes;
-  after.for_each_written([&](int cf, std::string_view key) {
-    if (cf == schema.repos.index && key.size() == 8) {
-      touched[storage::read_be64(key)].record = true;
-    } else if (cf == schema.refs.index && key.size() >= 8) {
-      touched[storage::read_be64(key.substr(0, 8))].refs.push_back(key);
-    } else if (cf == schema.accounts.index) {
-      accounts.insert(key);
-    } else if (cf == schema.governance.index && key.starts_with(kValidatorChangePrefix)) {
-      changes.emplace_back(key);
-    }
+  std::vector<std::string_view> changes;
+  using Value = std::optional<std::string>;
+  after.for_each_written(schema.repos, [&](std::string_view key, const Value& value) {
+    if (key.size() == 8) touched[storage::read_be64(key)].record = &value;
+  });
+  after.for_each_written(schema.refs, [&](std::string_view key, const Value& value) {
+    if (key.size() >= 8)
+      touched[storage::read_be64(key.substr(0, 8))].refs.emplace_back(key, &value);
+  });
+  after.for_each_written(schema.accounts,
+                         [&](std::string_view key, const Value&) { accounts.insert(key); });
+  after.for_each_written(schema.governance, [&](std::string_view key, const Value& value) {
+    if (key.starts_with(kValidatorChangePrefix) && value) changes.emplace_back(*value);
   });
   // One batch: the leaves of repositories that no longer are where they were (renamed, moved,
   // deleted) go first, then every leaf as it is after the block, so a name one repository left
   // and another took in the same block holds the latter whatever the order of their ids.
   Changes removed, set;
-  for (const auto& key : changes) {
-    auto v = after.get(schema.governance, key);
-    if (v) add_validator_leaf(tree, set, *v);
-  }
+  for (std::string_view change : changes) add_validator_leaf(tree, set, change);
   StateView old_view(schema, before), new_view(schema, after);
   for (const auto& [id, writes] : touched) {
     auto was = prior ? prior(id) : std::nullopt;
-    std::shared_ptr<const RepoState> now;
-    Digest old_key;
-    const Digest* same_key = nullptr;  // most blocks leave a repository where it was
+    std::shared_ptr<const RepoLeaf> now;
     if (was && *was) {
-      old_key = repo_tree_key((*was)->owner_login, (*was)->name);
-      removed.emplace_back(old_key, std::nullopt);
-      now = patched_state(**was, writes, accounts, new_view);
-      if (now && now->owner_login == (*was)->owner_login && now->name == (*was)->name)
-        same_key = &old_key;
+      now = patched_leaf(**was, writes, accounts, new_view);
+      // A leaf that stays where it was is simply set again below.
+      if (!now || now->key != (*was)->key) removed.emplace_back((*was)->key, std::nullopt);
     } else {
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
         if (auto key = repo_key_of(old_view, id)) removed.emplace_back(*key, std::nullopt);
-      if (auto s = repo_state_of(new_view, id))
-        now = std::make_shared<const RepoState>(std::move(*s));
+      if (auto s = repo_state_of(new_view, id)) now = make_repo_leaf(std::move(*s));
     }
-    if (now) add_repo_leaf(tree, set, *now, same_key);
+    if (now) add_repo_leaf(tree, set, now->state, now->key);
     if (touched_out) (*touched_out)[id] = std::move(now);
   }
   // The sets after the removals: a key both left and taken holds what took it.
@@ -707,7 +775,8 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
   });
   Changes leaves;
   for (uint64_t id : ids)
-    if (auto s = repo_state_of(view, id)) add_repo_leaf(tree, leaves, *s);
+    if (auto s = repo_state_of(view, id))
+      add_repo_leaf(tree, leaves, *s, repo_tree_key(s->owner_login, s->name));
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {

@@ -198,8 +198,15 @@ class StateView;
 // The repository's leaf state from a state view (nullopt: no such repository).
 std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
 
-// Repositories' leaf states by id; nullptr where the repository does not exist.
-using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoState>>;
+// A repository's leaf as blocks carry it: its state and where it is in the tree.
+struct RepoLeaf {
+  RepoState state;
+  Digest key;  // repo_tree_key(state.owner_login, state.name)
+};
+std::shared_ptr<const RepoLeaf> make_repo_leaf(RepoState state);
+
+// Repositories' leaves by id; nullptr where the repository does not exist.
+using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoLeaf>>;
 
 // The committed repositories' leaf states at the head, kept from block to block like the tree's
 // nodes (SmtTree): a block that pushes to a repository rebuilds its leaf from the state
@@ -213,7 +220,7 @@ class RepoStateCache {
   explicit RepoStateCache(uint64_t height, size_t max_bytes = kMaxBytes)
       : height_(height), max_bytes_(max_bytes) {}
   // The state of repository `id` at `height`: nullopt when not known here.
-  std::optional<std::shared_ptr<const RepoState>> find(uint64_t height, uint64_t id) const;
+  std::optional<std::shared_ptr<const RepoLeaf>> find(uint64_t height, uint64_t id) const;
   // The block at `height` was committed and left the repositories it touched as `block`: the
   // cache follows when it held height - 1, and starts over otherwise.
   void advance(uint64_t height, const RepoStates& block);
@@ -221,7 +228,7 @@ class RepoStateCache {
 
  private:
   struct Held {
-    std::shared_ptr<const RepoState> state;
+    std::shared_ptr<const RepoLeaf> state;
     size_t bytes;
     std::list<uint64_t>::iterator written;  // its place in written_
   };
@@ -237,7 +244,7 @@ class RepoStateCache {
 // Where smt_apply_block finds a repository's state before the block without reading it:
 // nullopt when the state is not known (then it is read from `before`).
 using PriorRepoState =
-    std::function<std::optional<std::shared_ptr<const RepoState>>(uint64_t repo_id)>;
+    std::function<std::optional<std::shared_ptr<const RepoLeaf>>(uint64_t repo_id)>;
 
 // Applies to `tree` the changes of one block: `before` is the state before it, `after` after
 // it (an overlay: the keys it wrote are the block's changes). Deterministic: a function of the

@@ -39,8 +39,8 @@ Digest smt_mask(const Digest& k, uint16_t depth) {
 }
 
 namespace {
-// tag ‖ a ‖ b in one buffer, hashed one-shot (crypto::sha256 reuses a context per thread; a
-// streaming Sha256 allocates one per hash, which was a third of an inner hash's cost).
+// tag ‖ a ‖ b in one buffer, hashed in one call: SHA-256 of 65 bytes is two compressions
+// whichever way the input arrives, and one update call is the least bookkeeping around them.
 Digest tagged_hash(uint8_t tag, const Digest& a, const Digest& b) {
   std::array<uint8_t, 65> buf;
   buf[0] = tag;

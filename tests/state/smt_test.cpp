@@ -716,11 +716,11 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
 
 TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   auto state = [](uint64_t id, size_t refs) {
-    auto s = std::make_shared<RepoState>();
-    s->id = id;
+    RepoState s;
+    s.id = id;
     for (size_t i = 0; i < refs; ++i)
-      s->refs.emplace_back("refs/heads/" + std::to_string(i), Bytes(20, 1));
-    return std::shared_ptr<const RepoState>(s);
+      s.refs.emplace_back("refs/heads/" + std::to_string(i), Bytes(20, 1));
+    return make_repo_leaf(std::move(s));
   };
   RepoStateCache cache(5);
   EXPECT_FALSE(cache.find(5, 1));
@@ -735,7 +735,7 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   size_t held = cache.bytes();
   cache.advance(7, {{1, state(1, 100)}});
   EXPECT_GT(cache.bytes(), held);
-  EXPECT_EQ((*cache.find(7, 1))->refs.size(), 100u);
+  EXPECT_EQ((*cache.find(7, 1))->state.refs.size(), 100u);
   EXPECT_TRUE(cache.find(7, 2));         // untouched by block 7: carried
   cache.advance(9, {{3, state(3, 1)}});  // a gap: what was held is dropped
   EXPECT_FALSE(cache.find(9, 1));
@@ -747,10 +747,10 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
 // pushed to recently stay known; a state larger than the bound is not kept.
 TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
   auto state = [](uint64_t id) {
-    auto s = std::make_shared<RepoState>();
-    s->id = id;
-    s->refs.emplace_back("refs/heads/main", Bytes(20, uint8_t(id)));
-    return std::shared_ptr<const RepoState>(s);
+    RepoState s;
+    s.id = id;
+    s.refs.emplace_back("refs/heads/main", Bytes(20, uint8_t(id)));
+    return make_repo_leaf(std::move(s));
   };
   RepoStateCache probe(0);
   probe.advance(1, {{1, state(1)}});
@@ -764,10 +764,10 @@ TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
   EXPECT_FALSE(cache.find(h, 2));
   for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
   EXPECT_EQ(cache.bytes(), 3 * one);
-  auto big = std::make_shared<RepoState>();
-  big->id = 9;
-  for (int i = 0; i < 100; ++i) big->refs.emplace_back("refs/tags/" + std::to_string(i), Bytes(20));
-  cache.advance(++h, {{9, big}});  // larger than the bound: not kept, the others stay
+  RepoState big;
+  big.id = 9;
+  for (int i = 0; i < 100; ++i) big.refs.emplace_back("refs/tags/" + std::to_string(i), Bytes(20));
+  cache.advance(++h, {{9, make_repo_leaf(std::move(big))}});  // larger than the bound: not kept
   EXPECT_FALSE(cache.find(h, 9));
   for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
 }
