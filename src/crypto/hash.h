@@ -19,7 +19,8 @@ inline Digest sha256(std::string_view s) {
 // where it has them, about 3x faster for the 65-byte inputs of the repository tree's nodes and
 // 4x for long inputs on the development machine (docs/benchmarks.md, "The repository tree's
 // share of a block"). Its low-level SHA256_* functions, not EVP: an EVP context re-creates its
-// provider state at each initialisation, 160 ns per 65-byte hash against 98 ns. libsodium stays
+// provider state at each initialisation, 160 ns per 65-byte hash against 98 ns (a standalone
+// test). They are deprecated in OpenSSL 3 but built by default (docs/building.md). libsodium stays
 // for Ed25519, the CSPRNG and Noise.
 class Sha256 {
  public:
@@ -37,7 +38,7 @@ class Sha256 {
 // A 65-byte message: one node of the repository tree (a tag ‖ two digests, state/smt_proof.h).
 using Block65 = std::array<uint8_t, 65>;
 // out[i] = sha256(in[i]) for each i; `out` holds at least as many. With the CPU's SHA
-// extensions (x86) two messages are hashed at once, their instructions interleaved: 1.8x
+// extensions (x86) two messages are hashed at once, their instructions interleaved: 1.75x
 // OpenSSL's one at a time (sha256_pairs.cpp). Without them, or with `cpu_extensions` false (for
 // tests), one by one with sha256().
 void sha256_65(std::span<const Block65> in, std::span<Digest> out, bool cpu_extensions = true);

@@ -101,15 +101,16 @@ class Builder {
     return out;
   }
 
-  // A new leaf; its hash is set by update_root or build_root.
+  // A new leaf; its hash is set by build_root, which must be given every leaf made here.
   SmtNodePtr leaf(const Digest& key, const Digest& value, uint64_t height) {
     auto* l = new Leaf;
+    SmtNodePtr out(l);
     l->key = key;
     l->value = value;
     l->height = height;
     new_leaves_.push_back(l);
     bytes_ += kLeafBytes;
-    return SmtNodePtr(l);
+    return out;
   }
 
  private:
@@ -158,15 +159,19 @@ class Builder {
     if (!c0 && (!c1 || c1->leaf)) return c1;
     if (!c1 && c0->leaf) return c0;
     auto* in = new Inner;
+    SmtNodePtr out(in);
     in->child[0] = std::move(c0);
     in->child[1] = std::move(c1);
     new_inner_.push_back({depth, in});
     bytes_ += kInnerBytes;
-    return SmtNodePtr(in);
+    return out;
   }
 
-  // Every node made here is in the tree returned (none is dropped before it is hashed), so the
-  // lists hold plain pointers; a node's children are one level below it, hashed before it.
+  // Every node made here is in the tree returned: update and build place every leaf they make
+  // or are given, and join lifts a lone leaf but drops nothing. So the lists hold plain pointers
+  // (a count raised and lowered per new node would cost a tenth of its hash). Leaves, which
+  // sit at any depth, are hashed first; an inner node's inner children are one level below it,
+  // hashed in the level before.
   void hash_new_nodes() {
     hash_batch(new_leaves_, [](const SmtTreeNode* n, crypto::Block65& m) {
       const Leaf& l = as_leaf(*n);

@@ -775,9 +775,10 @@ TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
 // A block's repository leaves are rebuilt from the states the blocks before it left (the
 // chain's RepoStateCache, and the states of uncommitted parents when blocks are pipelined) plus
 // what the block wrote, not read back from the database. Whatever the mix of pushes, ref
-// deletions, renames, visibility, default-branch and description changes, creations and
-// deletions, blocks built on committed or on uncommitted parents, and forks that never commit,
-// every block's tree equals the tree built from scratch over the state after it.
+// deletions, renames, visibility, default-branch and description changes, transfers to an
+// organization and back (with and without a new name), creations and deletions, blocks built on
+// committed or on uncommitted parents, and forks that never commit, every block's tree equals
+// the tree built from scratch over the state after it.
 TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   TempDb tmp("smt-carried");
   auto genesis = test_genesis();
@@ -788,7 +789,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   std::map<crypto::PublicKey, uint64_t> nonce;
   struct Model {
-    size_t owner;
+    size_t owner;  // 0, 1: users[owner]; kOrg: alice's organization
     std::string name;
     std::map<std::string, Bytes> refs;
     std::string default_branch = "main";
@@ -796,6 +797,9 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   std::map<uint64_t, Model> repos;  // the live repositories, as the test expects them
   std::vector<std::pair<size_t, std::string>> created;  // to resolve once committed
   uint64_t height = 0, names = 0;
+  constexpr size_t kOrg = 2;
+  crypto::PublicKey org;                                                         // set once created
+  auto actor = [&](size_t owner) { return owner == kOrg ? size_t{0} : owner; };  // alice owns it
   auto tx = [&](size_t user, TxBody body) {
     auto& k = users[user];
     return PendingTx{own_tx(k, ++nonce[k.public_key()], std::move(body), kT0 + height), false};
@@ -815,7 +819,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   auto random_block = [&](std::set<uint64_t>& used) {
     std::vector<PendingTx> txs;
     for (size_t n = 1 + pick(6); n > 0; --n) {
-      size_t op = pick(10);
+      size_t op = pick(11);
       std::vector<uint64_t> ids;
       for (const auto& [id, m] : repos)
         if (!used.contains(id)) ids.push_back(id);
@@ -846,8 +850,15 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
           else
             m.refs[ref] = now;
         }
-        txs.push_back(tx(m.owner, push));
-      } else if (op <= 8) {
+        txs.push_back(tx(actor(m.owner), push));
+      } else if (op == 10 && m.owner != 1) {  // alice moves hers to the organization or back
+        TransferRepo t;
+        t.repo_id = id;
+        t.new_owner = m.owner == kOrg ? users[0].public_key() : org;
+        if (pick(2) == 0) t.new_name = m.name = "moved" + std::to_string(++names);
+        txs.push_back(tx(0, t));
+        m.owner = m.owner == kOrg ? 0 : kOrg;
+      } else if (op <= 8 || op == 10) {
         UpdateRepo u;
         u.repo_id = id;
         switch (pick(4)) {
@@ -863,9 +874,9 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
           default:
             u.description = "d" + std::to_string(pick(1000));  // the record only
         }
-        txs.push_back(tx(m.owner, u));
+        txs.push_back(tx(actor(m.owner), u));
       } else {
-        txs.push_back(tx(m.owner, DeleteRepo{id}));
+        txs.push_back(tx(actor(m.owner), DeleteRepo{id}));
         repos.erase(id);
       }
     }
@@ -887,6 +898,13 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
   commit(chain.build(chain.head().id, {tx(0, RegisterUser{"alice"}), tx(1, RegisterUser{"bob"})},
                      height, kT0 + height, proposer),
          2);
+  ++height;
+  commit(chain.build(chain.head().id, {tx(0, CreateOrg{"acme", "", ""})}, height, kT0 + height,
+                     proposer),
+         1);
+  auto acme = chain.view().account_by_username("acme");
+  ASSERT_TRUE(acme && acme->is_org);
+  org = acme->key;
   for (int round = 0; round < 60; ++round) {
     if (pick(4) == 0) {
       // A sibling of the next block, and a child of it, that never commit: the states they
@@ -927,6 +945,8 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
     commit(b2, more.size());
   }
   EXPECT_GT(repos.size(), 3u);
+  EXPECT_TRUE(std::any_of(repos.begin(), repos.end(),
+                          [&](const auto& r) { return r.second.owner == kOrg; }));
 }
 
 TEST(Smt, Version1BlocksReplayButCannotFollowVersion2) {
