@@ -173,11 +173,8 @@ class Builder {
   // sit at any depth, are hashed first; an inner node's inner children are one level below it,
   // hashed in the level before.
   void hash_new_nodes() {
-    hash_batch(new_leaves_, [](const SmtTreeNode* n, crypto::Block65& m) {
-      const Leaf& l = as_leaf(*n);
-      m[0] = 0;
-      std::copy(l.key.begin(), l.key.end(), m.begin() + 1);
-      std::copy(l.value.begin(), l.value.end(), m.begin() + 33);
+    hash_batch(new_leaves_, [](const SmtTreeNode* n) {
+      return smt_leaf_message(as_leaf(*n).key, as_leaf(*n).value);
     });
     // The inner nodes by depth, deepest first (a counting sort: depths are at most kMaxDepth).
     std::array<uint32_t, kMaxDepth + 2> start{};  // where each depth's nodes begin, deepest first
@@ -189,23 +186,20 @@ class Builder {
     for (size_t d = 0; d <= kMaxDepth; ++d)
       if (start[d] < start[d + 1])
         hash_batch(std::span<Inner* const>(by_depth_).subspan(start[d], start[d + 1] - start[d]),
-                   [](const SmtTreeNode* n, crypto::Block65& m) {
+                   [](const SmtTreeNode* n) {
                      const Inner& in = as_inner(*n);
-                     Digest c0 = hash_of(in.child[0]), c1 = hash_of(in.child[1]);
-                     m[0] = 1;
-                     std::copy(c0.begin(), c0.end(), m.begin() + 1);
-                     std::copy(c1.begin(), c1.end(), m.begin() + 33);
+                     return smt_inner_message(hash_of(in.child[0]), hash_of(in.child[1]));
                    });
     new_leaves_.clear();
     new_inner_.clear();
   }
 
-  // Sets each node's hash: SHA-256 of the message `message(node, m)` writes (smt_proof.h).
+  // Sets each node's hash: the SHA-256 of `message(node)` (smt_proof.h).
   template <typename Nodes, typename Message>
   void hash_batch(const Nodes& nodes, Message&& message) {
     messages_.resize(nodes.size());
     digests_.resize(nodes.size());
-    for (size_t i = 0; i < nodes.size(); ++i) message(nodes[i], messages_[i]);
+    for (size_t i = 0; i < nodes.size(); ++i) messages_[i] = message(nodes[i]);
     crypto::sha256_65(messages_, digests_);
     for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->hash = digests_[i];
   }
@@ -292,7 +286,9 @@ void put_block_record(storage::Batch& batch, storage::Cf cf, uint64_t height,
       else
         w.u8(0);
     }
-    batch.put(cf, block_record_key(height, part++), to_string(w.data()));
+    const Bytes& record = w.data();  // put copies it into the batch: no string in between
+    batch.put(cf, block_record_key(height, part++),
+              std::string_view(reinterpret_cast<const char*>(record.data()), record.size()));
   }
 }
 

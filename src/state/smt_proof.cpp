@@ -41,21 +41,29 @@ Digest smt_mask(const Digest& k, uint16_t depth) {
 namespace {
 // tag ‖ a ‖ b in one buffer, hashed in one call: SHA-256 of 65 bytes is two compressions
 // whichever way the input arrives, and one update call is the least bookkeeping around them.
-Digest tagged_hash(uint8_t tag, const Digest& a, const Digest& b) {
-  std::array<uint8_t, 65> buf;
-  buf[0] = tag;
-  std::copy(a.begin(), a.end(), buf.begin() + 1);
-  std::copy(b.begin(), b.end(), buf.begin() + 33);
-  return crypto::sha256(ByteView(buf.data(), buf.size()));
+std::array<uint8_t, 65> tagged_message(uint8_t tag, const Digest& a, const Digest& b) {
+  std::array<uint8_t, 65> m;
+  m[0] = tag;
+  std::copy(a.begin(), a.end(), m.begin() + 1);
+  std::copy(b.begin(), b.end(), m.begin() + 33);
+  return m;
 }
 }  // namespace
 
+std::array<uint8_t, 65> smt_leaf_message(const Digest& key, const Digest& value) {
+  return tagged_message(0, key, value);
+}
+
+std::array<uint8_t, 65> smt_inner_message(const Digest& left, const Digest& right) {
+  return tagged_message(1, left, right);
+}
+
 Digest smt_leaf_hash(const Digest& key, const Digest& value) {
-  return tagged_hash(0, key, value);
+  return crypto::sha256(ByteView(smt_leaf_message(key, value)));
 }
 
 Digest smt_inner_hash(const Digest& left, const Digest& right) {
-  return tagged_hash(1, left, right);
+  return crypto::sha256(ByteView(smt_inner_message(left, right)));
 }
 
 Digest SmtNode::digest() const {

@@ -29,6 +29,10 @@ struct SmtNode {
   bool operator==(const SmtNode&) const = default;
 };
 
+// A node's hash is the SHA-256 of its 65-byte message: 0x00 ‖ key ‖ value for a leaf, 0x01 ‖
+// left ‖ right for an inner node (the Builder in smt.cpp hashes the messages in batches).
+std::array<uint8_t, 65> smt_leaf_message(const Digest& key, const Digest& value);
+std::array<uint8_t, 65> smt_inner_message(const Digest& left, const Digest& right);
 Digest smt_leaf_hash(const Digest& key, const Digest& value);
 Digest smt_inner_hash(const Digest& left, const Digest& right);
 
