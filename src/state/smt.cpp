@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "codec/byte_delta.h"
 #include "codec/codec.h"
 #include "core/assert.h"
 #include "core/status.h"
@@ -220,7 +221,7 @@ constexpr size_t kPartBytes = size_t(1) << 20;
 // What a record may hold (the reader's bounds: records are ours, but a corrupt one must not
 // allocate without limit).
 constexpr size_t kMaxPartLeaves = size_t(1) << 24;
-constexpr size_t kMaxPreimageBytes = size_t(1) << 30;
+constexpr size_t kMaxPreimageBytes = kMaxLeafPreimageBytes;
 
 std::string block_record_key(uint64_t height, uint32_t part) {
   std::string k(kSmtBlockPrefix);
@@ -234,7 +235,8 @@ std::string block_record_key(uint64_t height, uint32_t part) {
 struct RecordLeaf {
   Digest key{};
   std::optional<Digest> value;
-  ByteView preimage;  // into the record
+  ByteView preimage;             // into the record: the preimage, or the delta to it
+  std::optional<uint64_t> base;  // a delta's base height
 };
 
 // Calls fn(RecordLeaf) for each leaf of one part; stops when fn returns false.
@@ -246,9 +248,10 @@ void for_each_record_leaf(std::string_view record, Fn&& fn) {
     RecordLeaf l;
     l.key = r.fixed<32>();
     uint8_t kind = r.u8();
-    if (kind > 1) throw codec::DecodeError("repository tree leaf record: bad kind");
-    if (kind == 1) {
+    if (kind > 2) throw codec::DecodeError("repository tree leaf record: bad kind");
+    if (kind >= 1) {
       l.value = r.fixed<32>();
+      if (kind == 2) l.base = r.varint();
       l.preimage = r.bytes_view(kMaxPreimageBytes, "repository tree leaf preimage");
     }
     if (!fn(l)) return;
@@ -266,7 +269,8 @@ uint64_t record_height(std::string_view key) {
 struct RecordOut {
   const Digest* key;
   const Digest* value;
-  ByteView preimage;
+  ByteView preimage;  // or the delta to it
+  std::optional<uint64_t> base = std::nullopt;
 };
 
 // The block record of `leaves` (sorted by key, each once), in parts of about kPartBytes.
@@ -276,15 +280,17 @@ void put_block_record(storage::Batch& batch, storage::Cf cf, uint64_t height,
   for (size_t begin = 0, end = 0; begin < leaves.size(); begin = end) {
     size_t bytes = 0;
     for (; end < leaves.size() && bytes < kPartBytes; ++end)
-      bytes += 33 + (leaves[end].value ? 42 + leaves[end].preimage.size() : 0);
+      bytes += 33 + (leaves[end].value ? 52 + leaves[end].preimage.size() : 0);
     codec::Writer w(bytes + 10);
     w.varint(end - begin);
     for (size_t i = begin; i < end; ++i) {
       w.fixed(*leaves[i].key);
-      if (leaves[i].value)
-        w.u8(1).fixed(*leaves[i].value).bytes(leaves[i].preimage);
-      else
+      if (!leaves[i].value)
         w.u8(0);
+      else if (leaves[i].base)
+        w.u8(2).fixed(*leaves[i].value).varint(*leaves[i].base).bytes(leaves[i].preimage);
+      else
+        w.u8(1).fixed(*leaves[i].value).bytes(leaves[i].preimage);
     }
     const Bytes& record = w.data();  // put copies it into the batch: no string in between
     batch.put(cf, block_record_key(height, part++),
@@ -367,8 +373,11 @@ void SmtVersion::write_to(storage::Batch& batch, storage::Cf cf, uint64_t height
     if (value) {
       auto pre = preimages_.find(*value);
       GUTS_ASSERT(pre != preimages_.end(), "repository tree leaf without its preimage");
+      GUTS_ASSERT(!pre->second.base || *pre->second.base < height,
+                  "repository tree leaf delta from a later block");
       l.value = &*value;
-      l.preimage = ByteView(pre->second);
+      l.preimage = ByteView(pre->second.bytes);
+      l.base = pre->second.base;
     }
     leaves.push_back(l);
   }
@@ -609,11 +618,14 @@ std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
   return repo_tree_key(login_of(view, repo->owner), repo->name);
 }
 
-void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoState& repo, const Digest& key) {
-  Bytes enc = encode_repo_state(repo);
-  Digest v = crypto::sha256(enc);
-  changes.emplace_back(key, v);
-  tree.add_preimage(v, std::move(enc));
+// `delta`: its preimage as the delta from the leaf's record before (nullopt: whole).
+void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoLeaf& leaf,
+                   std::optional<Bytes> delta, uint64_t base_height) {
+  changes.emplace_back(leaf.key, leaf.value);
+  if (delta)
+    tree.add_preimage_delta(leaf.value, std::move(*delta), base_height);
+  else
+    tree.add_preimage(leaf.value, leaf.encoding);
 }
 
 }  // namespace
@@ -623,10 +635,9 @@ namespace {
 size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
   size_t n = 64;
   if (!l) return n;
-  const RepoState& s = l->state;
-  n += sizeof(RepoLeaf) + s.owner_login.size() + s.name.size() + s.default_branch.size();
-  for (const auto& [name, target] : s.refs) n += 64 + name.size() + target.size();
-  return n;
+  const RepoState& f = l->fields;
+  return n + sizeof(RepoLeaf) + l->encoding.capacity() + f.owner_login.size() + f.name.size() +
+         f.default_branch.size();
 }
 
 // What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
@@ -636,49 +647,30 @@ struct RepoWrites {
   std::vector<std::pair<std::string_view, const std::optional<std::string>*>> refs;
 };
 
-// The repository's leaf after the block, from its leaf before (`was`, which existed) and what
-// the block wrote: reads only an owner's login that may have changed. Equal to
-// make_repo_leaf(repo_state_of(now, id)).
-std::shared_ptr<const RepoLeaf> patched_leaf(const RepoLeaf& was, const RepoWrites& w,
-                                             const std::set<std::string_view>& accounts,
-                                             const StateView& now) {
-  auto l = std::make_shared<RepoLeaf>(was);
-  RepoState& s = l->state;
+// The repository's leaf after the block at `height`, from its leaf before (`was`, which existed)
+// and what the block wrote: reads only an owner's login that may have changed. Its encoding
+// equals encode_repo_state(repo_state_of(now, id)); no leaf when the block deleted it.
+PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
+                         const std::set<std::string_view>& accounts, const StateView& now,
+                         uint64_t height) {
+  RepoState fields = was.fields;
   if (w.record) {
-    if (!*w.record) return nullptr;
-    take_record(s, decode_repo(**w.record));
+    if (!*w.record) return {};
+    take_record(fields, decode_repo(**w.record));
   }
-  if (s.owner != was.state.owner || accounts.contains(key_of(s.owner)))
-    s.owner_login = login_of(now, s.owner);
-  auto by_name = [](const std::pair<std::string, Bytes>& r, std::string_view n) {
-    return std::string_view(r.first) < n;
-  };
+  if (fields.owner != was.fields.owner || accounts.contains(key_of(fields.owner)))
+    fields.owner_login = login_of(now, fields.owner);
+  std::vector<RefWrite> refs;  // the overlay's keys are sorted: by name within a repository
+  refs.reserve(w.refs.size());
   for (const auto& [key, target] : w.refs) {
-    std::string_view name = key.substr(8);
-    auto it = std::lower_bound(s.refs.begin(), s.refs.end(), name, by_name);
-    bool held = it != s.refs.end() && it->first == name;
-    if (*target) {
-      Bytes bytes((*target)->begin(), (*target)->end());
-      if (held)
-        it->second = std::move(bytes);
-      else
-        s.refs.insert(it, {std::string(name), std::move(bytes)});
-    } else if (held) {
-      s.refs.erase(it);
-    }
+    RefWrite r{key.substr(8), std::nullopt};
+    if (*target) r.target = std::string_view(**target);
+    refs.push_back(r);
   }
-  // Most blocks leave a repository where it was: its key is hashed again only when not.
-  if (s.owner_login != was.state.owner_login || s.name != was.state.name)
-    l->key = repo_tree_key(s.owner_login, s.name);
-  return l;
+  return patch_repo_leaf(was, fields, refs, height);
 }
 
 }  // namespace
-
-std::shared_ptr<const RepoLeaf> make_repo_leaf(RepoState state) {
-  Digest key = repo_tree_key(state.owner_login, state.name);
-  return std::make_shared<const RepoLeaf>(RepoLeaf{std::move(state), key});
-}
 
 std::optional<std::shared_ptr<const RepoLeaf>> RepoStateCache::find(uint64_t height,
                                                                     uint64_t id) const {
@@ -747,19 +739,22 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   StateView old_view(schema, before), new_view(schema, after);
   for (const auto& [id, writes] : touched) {
     auto was = prior ? prior(id) : std::nullopt;
-    std::shared_ptr<const RepoLeaf> now;
+    PatchedLeaf now;
     if (was && *was) {
-      now = patched_leaf(**was, writes, accounts, new_view);
+      now = patched_leaf(**was, writes, accounts, new_view, tree.height());
       // A leaf that stays where it was is simply set again below.
-      if (!now || now->key != (*was)->key) removed.emplace_back((*was)->key, std::nullopt);
+      if (!now.leaf || now.leaf->key != (*was)->key)
+        removed.emplace_back((*was)->key, std::nullopt);
     } else {
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
         if (auto key = repo_key_of(old_view, id)) removed.emplace_back(*key, std::nullopt);
-      if (auto s = repo_state_of(new_view, id)) now = make_repo_leaf(std::move(*s));
+      if (auto s = repo_state_of(new_view, id)) now.leaf = make_repo_leaf(*s, tree.height());
     }
-    if (now) add_repo_leaf(tree, set, now->state, now->key);
-    if (touched_out) (*touched_out)[id] = std::move(now);
+    if (now.leaf)
+      add_repo_leaf(tree, set, *now.leaf, std::move(now.delta),
+                    was && *was ? (*was)->record_height : 0);
+    if (touched_out) (*touched_out)[id] = std::move(now.leaf);
   }
   // The sets after the removals: a key both left and taken holds what took it.
   removed.insert(removed.end(), std::make_move_iterator(set.begin()),
@@ -777,7 +772,7 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
   Changes leaves;
   for (uint64_t id : ids)
     if (auto s = repo_state_of(view, id))
-      add_repo_leaf(tree, leaves, *s, repo_tree_key(s->owner_login, s->name));
+      add_repo_leaf(tree, leaves, *make_repo_leaf(*s, tree.height()), std::nullopt, 0);
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {
@@ -836,6 +831,68 @@ bool smt_convert_leaf_records(storage::Db& db, storage::Cf cf, uint64_t head) {
   return true;
 }
 
+namespace {
+
+// The preimage of the leaf (key, value) that the block at `leaf_height` set (as the tree at
+// `height` holds it): in that block's record, whole or as a delta from the same key's preimage
+// in an earlier block's record, itself whole or a delta, down to a whole one.
+Bytes record_preimage(const storage::Db& db, storage::Cf cf, uint64_t height, uint64_t leaf_height,
+                      const Digest& key, const Digest& value) {
+  // Bounds a chain in records written by any version (ours are at most kMaxLeafDeltas long).
+  constexpr size_t kMaxChain = 1024;
+  std::vector<Bytes> deltas;  // from `leaf_height` down
+  std::optional<Bytes> whole;
+  for (uint64_t h = leaf_height; !whole;) {
+    std::string prefix(kSmtBlockPrefix);
+    prefix += storage::be64(h);
+    bool found = false, matches = false;
+    std::optional<uint64_t> base;
+    try {
+      db.scan_prefix(cf, prefix, [&](std::string_view, std::string_view v) {
+        for_each_record_leaf(v, [&](const RecordLeaf& l) {
+          if (l.key != key) return true;
+          found = true;
+          // The leaf's own record must hold its value; the records below, any.
+          matches = l.value && (h != leaf_height || *l.value == value);
+          if (!matches) return false;
+          if (l.base)
+            deltas.emplace_back(l.preimage.begin(), l.preimage.end());
+          else
+            whole = Bytes(l.preimage.begin(), l.preimage.end());
+          base = l.base;
+          return false;
+        });
+        return !found;
+      });
+    } catch (const codec::DecodeError& e) {
+      throw Error(Code::kInternal, std::string("repository tree block record: ") + e.what());
+    }
+    if (!found || !matches)
+      throw Error(Code::kInternal, "repository tree leaf at height " + std::to_string(height) +
+                                       " has no matching record at height " + std::to_string(h));
+    if (whole) break;
+    if (*base >= h || deltas.size() > kMaxChain)
+      throw Error(Code::kInternal, "repository tree block record at height " + std::to_string(h) +
+                                       ": a delta from height " + std::to_string(*base));
+    h = *base;
+  }
+  Bytes preimage = std::move(*whole);
+  if (deltas.empty()) return preimage;  // as it was written
+  try {
+    for (auto d = deltas.rbegin(); d != deltas.rend(); ++d)
+      preimage = codec::apply_delta(preimage, *d, kMaxPreimageBytes);
+  } catch (const codec::DecodeError& e) {
+    throw Error(Code::kInternal, std::string("repository tree block record: ") + e.what());
+  }
+  // A rebuilt one is checked: a wrong delta must not be served as the leaf's preimage.
+  if (crypto::sha256(preimage) != value)
+    throw Error(Code::kInternal, "repository tree leaf at height " + std::to_string(height) +
+                                     ": its records make another preimage");
+  return preimage;
+}
+
+}  // namespace
+
 std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& schema,
                                         uint64_t height, const Digest& key, const SmtTree* recent) {
   auto from = db.get(schema.meta, kSmtFromKey);
@@ -866,29 +923,8 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
     p.proof = recent ? recent->prove_past(db, schema.meta, height, key, &leaf_height)
                      : smt_prove(SmtTreeReader(*SmtTree::load(db, schema.meta, height), height),
                                  key, &leaf_height);
-  if (p.proof.terminal && p.proof.terminal->key == p.key) {
-    // The preimage is in the record of the block that set the leaf.
-    std::string prefix(kSmtBlockPrefix);
-    prefix += storage::be64(leaf_height);
-    bool differs = false;
-    try {
-      db.scan_prefix(schema.meta, prefix, [&](std::string_view, std::string_view v) {
-        for_each_record_leaf(v, [&](const RecordLeaf& l) {
-          if (l.key != p.key) return true;
-          differs = l.value != p.proof.terminal->value;
-          if (!differs) p.state = Bytes(l.preimage.begin(), l.preimage.end());
-          return false;
-        });
-        return !p.state && !differs;
-      });
-    } catch (const codec::DecodeError& e) {
-      throw Error(Code::kInternal, std::string("repository tree block record: ") + e.what());
-    }
-    if (!p.state)
-      throw Error(Code::kInternal, "repository tree leaf at height " + std::to_string(height) +
-                                       " has no matching record at height " +
-                                       std::to_string(leaf_height));
-  }
+  if (p.proof.terminal && p.proof.terminal->key == p.key)
+    p.state = record_preimage(db, schema.meta, height, leaf_height, p.key, p.proof.terminal->value);
   return p;
 }
 

@@ -16,8 +16,11 @@
 // the tree was built:
 //   "smt/b/" ‖ u64be height ‖ u32be part → the leaves the block at `height` changed, sorted by
 //       key, each once: varint n ‖ n × (key[32] ‖ u8 0 (removed) | u8 1 ‖ value[32] ‖
-//       bytes(preimage)); a block's changes are split in parts of about 1 MiB (a build of the
-//       whole tree is one "block" of every leaf); a block that changed no leaf writes none
+//       bytes(preimage) | u8 2 ‖ value[32] ‖ varint base height ‖ bytes(delta)); a block's
+//       changes are split in parts of about 1 MiB (a build of the whole tree is one "block" of
+//       every leaf); a block that changed no leaf writes none. Kind 2: the preimage is what the
+//       delta (codec/byte_delta.h) makes of the same key's preimage in the record at the base
+//       height (a repository's leaf after a push: state/repo_leaf.h bounds the chains)
 //   "smt/r/" ‖ u64be height → history[32] ‖ repos_root[32] ‖ header version u8
 //   "smt/blocks-from"       → u64be: the first height with leaves (the tree was built there)
 // One record per block, not per changed leaf: a memtable insertion per leaf was as much as
@@ -50,6 +53,7 @@
 #include "core/rw_lock.h"
 #include "state/kv.h"
 #include "state/records.h"
+#include "state/repo_leaf.h"
 #include "state/smt_proof.h"
 
 namespace guts::state {
@@ -89,6 +93,7 @@ class SmtVersion : public SmtReader {
   SmtVersion(const SmtVersion&) = delete;
   SmtVersion& operator=(const SmtVersion&) = delete;
   SmtNodePtr root() const override { return root_; }
+  uint64_t height() const { return height_; }
   // Sets (value present) or removes leaves. A batch copies each node on the changed paths
   // once: a block's changes share the upper levels.
   using Changes = std::map<Digest, std::optional<Digest>>;
@@ -99,7 +104,12 @@ class SmtVersion : public SmtReader {
   void apply_sorted(std::vector<Change> changes);
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
-    preimages_.insert_or_assign(value, std::move(encoding));
+    preimages_.insert_or_assign(value, Preimage{std::move(encoding), std::nullopt});
+  }
+  // The same as the delta that makes it from the preimage of the same key in the block record
+  // at `base_height` (below this one's).
+  void add_preimage_delta(const Digest& value, Bytes delta, uint64_t base_height) {
+    preimages_.insert_or_assign(value, Preimage{std::move(delta), base_height});
   }
   // Writes the block record(s) of the leaves changed here (nothing when none changed). `height`
   // must be the one given at construction.
@@ -120,7 +130,11 @@ class SmtVersion : public SmtReader {
       return h;
     }
   };
-  boost::unordered_flat_map<Digest, Bytes, DigestPrefixHash> preimages_;
+  struct Preimage {
+    Bytes bytes;                   // the preimage, or the delta to it
+    std::optional<uint64_t> base;  // a delta's base height
+  };
+  boost::unordered_flat_map<Digest, Preimage, DigestPrefixHash> preimages_;
 };
 
 // The committed tree in memory: the root of each held height, from the head down to at least
@@ -197,13 +211,6 @@ SmtProof smt_prove(const SmtReader& tree, const Digest& key, uint64_t* leaf_heig
 class StateView;
 // The repository's leaf state from a state view (nullopt: no such repository).
 std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
-
-// A repository's leaf as blocks carry it: its state and where it is in the tree.
-struct RepoLeaf {
-  RepoState state;
-  Digest key;  // repo_tree_key(state.owner_login, state.name)
-};
-std::shared_ptr<const RepoLeaf> make_repo_leaf(RepoState state);
 
 // Repositories' leaves by id; nullptr where the repository does not exist.
 using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoLeaf>>;

@@ -144,8 +144,9 @@ Digest validator_tree_key(uint64_t activation_height) {
   return crypto::sha256(w.data());
 }
 
-Bytes encode_repo_state(const RepoState& r) {
-  codec::Writer w(256 + r.refs.size() * 64);
+namespace {
+
+void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count) {
   w.str("guts/repo-state")
       .varint(r.id)
       .fixed(r.owner)
@@ -153,7 +154,20 @@ Bytes encode_repo_state(const RepoState& r) {
       .str(r.name)
       .boolean(r.is_private)
       .str(r.default_branch)
-      .varint(r.refs.size());
+      .varint(ref_count);
+}
+
+}  // namespace
+
+Bytes encode_repo_state_head(const RepoState& r, size_t ref_count) {
+  codec::Writer w(128 + r.owner_login.size() + r.name.size() + r.default_branch.size());
+  write_repo_state_head(w, r, ref_count);
+  return w.take();
+}
+
+Bytes encode_repo_state(const RepoState& r) {
+  codec::Writer w(256 + r.refs.size() * 64);
+  write_repo_state_head(w, r, r.refs.size());
   for (const auto& [name, target] : r.refs) w.str(name).bytes(target);
   return w.take();
 }

@@ -83,6 +83,9 @@ struct RepoState {
 //   bool private ‖ str(default branch) ‖ varint n ‖ n × (str(ref) ‖ bytes(target)),
 // refs strictly increasing by name; the leaf value is SHA-256(encoding).
 Bytes encode_repo_state(const RepoState& r);
+// The encoding up to and including the ref count (r.refs is not read): a state's encoding is
+// this followed by its ref entries (state/repo_leaf.h patches them in place).
+Bytes encode_repo_state_head(const RepoState& r, size_t ref_count);
 // Bounded (≤ kMaxRepoStateRefs refs, names ≤ 4 KiB, targets ≤ 32 bytes); throws
 // codec::DecodeError, also when refs are not strictly increasing.
 inline constexpr size_t kMaxRepoStateRefs = 1 << 20;

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "codec/byte_delta.h"
 #include "codec/codec.h"
 #include "crypto/hash.h"
 #include "tests/state/fixtures.h"
@@ -714,13 +715,184 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
   EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
 }
 
+// A leaf patched by a block's ref writes (state/repo_leaf.h) encodes the state after them, and
+// its delta makes that encoding from the one before; it is recorded whole when it moves to
+// another key or its chain of deltas reaches its bounds.
+TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
+  std::mt19937_64 rng(11);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  RepoState fields;
+  fields.id = 7;
+  fields.owner = key(1).public_key();
+  fields.owner_login = "alice";
+  fields.name = "r";
+  fields.default_branch = "main";
+  std::map<std::string, Bytes> refs;
+  for (int i = 0; i < 400; ++i)
+    refs["refs/heads/b" + std::to_string(2 * i)] = Bytes(20, uint8_t(i));
+  auto state = [&] {
+    RepoState s = fields;
+    s.refs.assign(refs.begin(), refs.end());
+    return s;
+  };
+  auto leaf = make_repo_leaf(state(), 1);
+  EXPECT_EQ(leaf->encoding, encode_repo_state(state()));
+  EXPECT_EQ(leaf->value, crypto::sha256(leaf->encoding));
+  EXPECT_EQ(leaf->key, repo_tree_key("alice", "r"));
+  EXPECT_EQ(leaf->deltas, 0u);
+  size_t capped = 0, moves = 0;
+  for (uint64_t h = 2; h < 260; ++h) {
+    // Up to four refs: new, moved, deleted, or deleted without having existed.
+    std::map<std::string, std::optional<std::string>> writes;
+    for (size_t n = pick(5); n > 0; --n) {
+      std::string target(pick(2) == 0 ? 20 : 32, char(1 + pick(250)));
+      writes["refs/heads/b" + std::to_string(pick(120))] =
+          pick(3) == 0 ? std::nullopt : std::optional<std::string>(target);
+    }
+    const bool moved = h % 60 == 0;
+    if (moved) fields.name = "r" + std::to_string(h);
+    if (h % 11 == 0) fields.is_private = !fields.is_private;
+    if (h % 13 == 0) fields.default_branch = "b" + std::to_string(h);
+    std::vector<RefWrite> w;
+    for (const auto& [name, target] : writes) {
+      w.push_back({name, target ? std::optional<std::string_view>(*target) : std::nullopt});
+      if (target)
+        refs[name] = Bytes(target->begin(), target->end());
+      else
+        refs.erase(name);
+    }
+    RepoState with_stale_refs = fields;  // the fields' refs are not read
+    with_stale_refs.refs.emplace_back("refs/heads/stale", Bytes(20, 9));
+    auto p = patch_repo_leaf(*leaf, with_stale_refs, w, h);
+    ASSERT_TRUE(p.leaf);
+    ASSERT_EQ(p.leaf->encoding, encode_repo_state(state())) << "height " << h;
+    EXPECT_EQ(p.leaf->ref_count, refs.size());
+    EXPECT_EQ(p.leaf->refs_begin, encode_repo_state_head(fields, refs.size()).size());
+    EXPECT_TRUE(p.leaf->fields.refs.empty());
+    EXPECT_EQ(p.leaf->value, crypto::sha256(p.leaf->encoding));
+    EXPECT_EQ(p.leaf->key, repo_tree_key(fields.owner_login, fields.name));
+    EXPECT_EQ(p.leaf->record_height, h);
+    EXPECT_LE(p.leaf->delta_bytes, p.leaf->encoding.size());
+    if (moved) ++moves;
+    if (!moved && leaf->deltas == kMaxLeafDeltas) ++capped;
+    if (moved || leaf->deltas == kMaxLeafDeltas) {
+      EXPECT_FALSE(p.delta) << "height " << h;
+    }
+    if (p.delta) {
+      EXPECT_EQ(codec::apply_delta(leaf->encoding, *p.delta, 1 << 20), p.leaf->encoding);
+      EXPECT_EQ(p.leaf->deltas, leaf->deltas + 1);
+      EXPECT_EQ(p.leaf->delta_bytes, leaf->delta_bytes + p.delta->size());
+      EXPECT_LT(p.delta->size(), 300u);  // the head and the refs written, not the ref set
+    } else {
+      EXPECT_EQ(p.leaf->deltas, 0u);
+      EXPECT_EQ(p.leaf->delta_bytes, 0u);
+    }
+    leaf = p.leaf;
+  }
+  EXPECT_GE(capped, 3u);
+  EXPECT_EQ(moves, 4u);
+  // A small state: the deltas' bytes reach its size long before the chain's length bound.
+  RepoState small = fields;
+  small.refs = {{"refs/heads/main", Bytes(20, 1)}};
+  auto s = make_repo_leaf(small, 1);
+  size_t wholes = 0;
+  for (uint64_t h = 2; h < 40; ++h) {
+    std::string target(20, char(h));
+    RefWrite w{"refs/heads/main", target};
+    auto p = patch_repo_leaf(*s, small, {&w, 1}, h);
+    EXPECT_LT(p.leaf->deltas, 8u);
+    if (!p.delta) ++wholes;
+    s = p.leaf;
+  }
+  EXPECT_GE(wholes, 5u);
+}
+
+// A push's block record holds the refs it wrote (a delta from the repository's record before),
+// not its whole ref set; a proof at any height rebuilds the repository's state from the chain
+// of records, also across a restart (a cold cache records the state whole again) and the
+// chains' length bound; a record whose delta was corrupted is refused, not served.
+TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
+  TempDb tmp("smt-deltas");
+  auto genesis = test_genesis();
+  auto proposer = key(200).public_key();
+  auto alice = key(1);
+  uint64_t nonce = 0, height = 0, id = 0;
+  std::map<uint64_t, Bytes> states;  // height → the repository's state encoding
+  Bytes main;
+  std::vector<size_t> record_sizes;
+  for (int life = 0; life < 2; ++life) {
+    Chain chain(*tmp.db, genesis);
+    auto commit = [&](TxBody body) {
+      ++height;
+      auto b = chain.build(chain.head().id,
+                           {{own_tx(alice, ++nonce, std::move(body), kT0 + height), false}}, height,
+                           kT0 + height, proposer);
+      ASSERT_EQ(b.block.txs.size(), 1u)
+          << (b.rejected.empty() ? "" : b.rejected[0].second.message());
+      chain.commit(b.block);
+      if (id) states[height] = encode_repo_state(*repo_state_of(chain.view(), id));
+    };
+    if (life == 0) {
+      commit(RegisterUser{"alice"});
+      commit(CreateRepo{"big", "", false, "main"});
+      id = chain.view().repo_by_name(alice.public_key(), "big")->id;
+      UpdateRefs tags{id, {}, false};
+      for (int i = 0; i < 300; ++i) {
+        std::string n = "000" + std::to_string(i);
+        tags.changes.push_back({"refs/tags/v" + n.substr(n.size() - 3), {}, Bytes(20, uint8_t(i))});
+      }
+      commit(tags);
+    }
+    for (int i = 0; i < 45; ++i) {
+      Bytes next(20, uint8_t(height));
+      commit(UpdateRefs{id, {{"refs/heads/main", main, next}}, false});
+      main = next;
+      auto rec = tmp.db->get(chain.schema().meta, std::string(kSmtBlockPrefix) +
+                                                      storage::be64(height) + std::string(4, '\0'));
+      ASSERT_TRUE(rec);
+      record_sizes.push_back(rec->size());
+    }
+    // Every height's proof, from the tree in memory and rebuilt from the records.
+    for (const auto& [h, state] : states) {
+      for (const SmtTree* recent : {&chain.tree(), static_cast<const SmtTree*>(nullptr)}) {
+        auto p = prove_repo_at(*tmp.db, chain.schema(), h, "alice", "big", recent);
+        ASSERT_TRUE(p && p->state) << h;
+        EXPECT_EQ(*p->state, state) << h;
+        EXPECT_EQ(smt_evaluate(p->proof, p->key).value, crypto::sha256(state)) << h;
+      }
+    }
+  }
+  // With 300 tags a state takes ~10 KB. Recorded whole: the 33rd push of the first life (the
+  // tags' block recorded it whole, then kMaxLeafDeltas deltas), the first push of the second (a
+  // cold cache) and the 33rd after it; the others record the pushed ref.
+  static_assert(kMaxLeafDeltas == 32);
+  std::vector<size_t> wholes;
+  for (size_t i = 0; i < record_sizes.size(); ++i) {
+    if (record_sizes[i] > 9000)
+      wholes.push_back(i);
+    else
+      EXPECT_LT(record_sizes[i], 300u) << i;
+  }
+  EXPECT_EQ(wholes, (std::vector<size_t>{32, 45, 78}));
+  // A delta damaged on disk: the proof fails rather than serve another state.
+  Chain chain(*tmp.db, genesis);
+  const std::string k = std::string(kSmtBlockPrefix) + storage::be64(height) + std::string(4, '\0');
+  auto rec = tmp.db->get(chain.schema().meta, k);
+  ASSERT_TRUE(rec && rec->size() < 300u);
+  std::string bad = *rec;
+  bad.back() ^= 1;  // the delta's last byte
+  tmp.db->put(chain.schema().meta, k, bad);
+  EXPECT_THROW(prove_repo_at(*tmp.db, chain.schema(), height, "alice", "big"), Error);
+  EXPECT_TRUE(prove_repo_at(*tmp.db, chain.schema(), height - 1, "alice", "big")->state);
+}
+
 TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   auto state = [](uint64_t id, size_t refs) {
     RepoState s;
     s.id = id;
     for (size_t i = 0; i < refs; ++i)
       s.refs.emplace_back("refs/heads/" + std::to_string(i), Bytes(20, 1));
-    return make_repo_leaf(std::move(s));
+    return make_repo_leaf(s, 1);
   };
   RepoStateCache cache(5);
   EXPECT_FALSE(cache.find(5, 1));
@@ -735,7 +907,7 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   size_t held = cache.bytes();
   cache.advance(7, {{1, state(1, 100)}});
   EXPECT_GT(cache.bytes(), held);
-  EXPECT_EQ((*cache.find(7, 1))->state.refs.size(), 100u);
+  EXPECT_EQ((*cache.find(7, 1))->ref_count, 100u);
   EXPECT_TRUE(cache.find(7, 2));         // untouched by block 7: carried
   cache.advance(9, {{3, state(3, 1)}});  // a gap: what was held is dropped
   EXPECT_FALSE(cache.find(9, 1));
@@ -750,7 +922,7 @@ TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
     RepoState s;
     s.id = id;
     s.refs.emplace_back("refs/heads/main", Bytes(20, uint8_t(id)));
-    return make_repo_leaf(std::move(s));
+    return make_repo_leaf(s, 1);
   };
   RepoStateCache probe(0);
   probe.advance(1, {{1, state(1)}});
@@ -767,7 +939,7 @@ TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
   RepoState big;
   big.id = 9;
   for (int i = 0; i < 100; ++i) big.refs.emplace_back("refs/tags/" + std::to_string(i), Bytes(20));
-  cache.advance(++h, {{9, make_repo_leaf(std::move(big))}});  // larger than the bound: not kept
+  cache.advance(++h, {{9, make_repo_leaf(big, 1)}});  // larger than the bound: not kept
   EXPECT_FALSE(cache.find(h, 9));
   for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
 }
@@ -814,6 +986,26 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
     Digest root;
     std::copy_n(stored->begin() + 32, 32, root.begin());
     EXPECT_EQ(root, smt_root(scratch)) << "height " << chain.head().height;
+  };
+  // The repositories' states at every height, and their proofs at the head and at an earlier
+  // height: the preimages rebuilt from the block records (whole, or chains of deltas from the
+  // states carried from block to block) are the states' encodings.
+  std::map<uint64_t, std::vector<Bytes>> states_at;
+  std::mt19937_64 earlier(3);
+  auto check_proofs = [&] {
+    const uint64_t h = chain.head().height;
+    for (const auto& [id, m] : repos) {
+      auto st = repo_state_of(chain.view(), id);
+      ASSERT_TRUE(st) << id;
+      states_at[h].push_back(encode_repo_state(*st));
+    }
+    for (uint64_t at : {h, h - earlier() % h})
+      for (const Bytes& encoding : states_at[at]) {
+        auto st = decode_repo_state(encoding);
+        auto p = prove_repo_at(*tmp.db, chain.schema(), at, st.owner_login, st.name, &chain.tree());
+        ASSERT_TRUE(p && p->state) << st.name << " at " << at;
+        EXPECT_EQ(*p->state, encoding) << st.name << " at " << at;
+      }
   };
   // Random transactions on the repositories live at the head; every one of them is valid.
   auto random_block = [&](std::set<uint64_t>& used) {
@@ -893,6 +1085,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
       repos[r->id] = Model{u, name, {}, "main"};
     }
     created.clear();
+    check_proofs();
   };
   ++height;
   commit(chain.build(chain.head().id, {tx(0, RegisterUser{"alice"}), tx(1, RegisterUser{"bob"})},

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "codec/byte_delta.h"
+
 using namespace guts;
 using codec::DecodeError;
 using codec::Reader;
@@ -74,4 +76,72 @@ TEST(Codec, CountBoundedByInput) {
   EXPECT_THROW(r.count(10), DecodeError);
   Reader r2(w.data());
   EXPECT_THROW(r2.count(5000), DecodeError);  // claims more elements than bytes left
+}
+
+namespace {
+Bytes as_bytes_copy(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+}  // namespace
+
+// Deltas between byte strings (codec/byte_delta.h): copies from the base and inserts, adjacent
+// pieces merged; malformed deltas, copies outside the base and oversized results are refused.
+TEST(ByteDelta, CopiesAndInsertsMakeTheTarget) {
+  Bytes base = as_bytes_copy("the quick brown fox");
+  codec::DeltaWriter d;
+  d.copy(0, 4);
+  d.copy(4, 6);  // continues the copy before: one piece
+  d.insert(as_bytes("red "));
+  d.insert(as_bytes("hot "));  // after an insert: one piece
+  d.copy(16, 3);
+  d.copy(0, 0);  // empty: dropped
+  d.insert({});
+  Bytes delta = d.encode();
+  EXPECT_EQ(codec::apply_delta(base, delta, 64), as_bytes_copy("the quick red hot fox"));
+  Reader r(delta);
+  EXPECT_EQ(r.varint(), 3u);  // copy, insert, copy
+  codec::DeltaWriter more;
+  more.insert(as_bytes("!"));
+  d.append(more);
+  EXPECT_EQ(codec::apply_delta(base, d.encode(), 64), as_bytes_copy("the quick red hot fox!"));
+  EXPECT_EQ(codec::apply_delta(base, codec::DeltaWriter().encode(), 0), Bytes{});
+}
+
+TEST(ByteDelta, BadDeltasAreRefused) {
+  Bytes base(10, 7);
+  auto delta = [](auto&& write) {
+    Writer w;
+    write(w);
+    return w.take();
+  };
+  // A copy past the end of the base, and one whose end overflows.
+  EXPECT_THROW(
+      codec::apply_delta(base, delta([](Writer& w) { w.varint(1).u8(0).varint(5).varint(6); }), 64),
+      DecodeError);
+  EXPECT_THROW(codec::apply_delta(
+                   base, delta([](Writer& w) { w.varint(1).u8(0).varint(11).varint(0); }), 64),
+               DecodeError);
+  EXPECT_THROW(codec::apply_delta(
+                   base, delta([](Writer& w) { w.varint(1).u8(0).varint(1).varint(~0ull); }), 64),
+               DecodeError);
+  EXPECT_NO_THROW(codec::apply_delta(
+      base, delta([](Writer& w) { w.varint(1).u8(0).varint(0).varint(10); }), 64));
+  // A result larger than allowed, by copies or by inserts.
+  auto twice =
+      delta([](Writer& w) { w.varint(2).u8(0).varint(0).varint(10).u8(0).varint(0).varint(10); });
+  EXPECT_EQ(codec::apply_delta(base, twice, 20).size(), 20u);
+  EXPECT_THROW(codec::apply_delta(base, twice, 19), DecodeError);
+  EXPECT_THROW(
+      codec::apply_delta(base, delta([](Writer& w) { w.varint(1).u8(1).bytes(Bytes(30, 1)); }), 29),
+      DecodeError);
+  // A bad kind, a count larger than the pieces, trailing bytes, truncation.
+  EXPECT_THROW(codec::apply_delta(base, delta([](Writer& w) { w.varint(1).u8(2); }), 64),
+               DecodeError);
+  EXPECT_THROW(
+      codec::apply_delta(base, delta([](Writer& w) { w.varint(3).u8(1).bytes(Bytes(1, 1)); }), 64),
+      DecodeError);
+  EXPECT_THROW(codec::apply_delta(base, delta([](Writer& w) { w.varint(0).u8(0); }), 64),
+               DecodeError);
+  EXPECT_THROW(codec::apply_delta(base, delta([](Writer& w) { w.varint(1).u8(0).varint(1); }), 64),
+               DecodeError);
 }

@@ -1,0 +1,39 @@
+// Deltas between byte strings (codec/byte_delta.h) on arbitrary bytes: the first byte splits the
+// input into a base and a delta; applying it either gives at most the bound's bytes, built only
+// from the base and the delta's inserts, or throws codec::DecodeError. A delta the writer makes
+// from pieces of the base gives what those pieces say.
+#include <algorithm>
+#include <cstdlib>
+
+#include "codec/byte_delta.h"
+#include "codec/codec.h"
+
+using namespace guts;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const size_t split = std::min<size_t>(data[0], size - 1);
+  ByteView base(data + 1, split), delta(data + 1 + split, size - 1 - split);
+  constexpr size_t kMax = 1 << 16;
+  try {
+    Bytes out = codec::apply_delta(base, delta, kMax);
+    if (out.size() > kMax) std::abort();
+  } catch (const codec::DecodeError&) {
+  }
+  // The writer: pieces read from the delta's bytes as (offset, length) pairs within the base.
+  codec::DeltaWriter w;
+  Bytes want;
+  for (size_t i = 0; i + 1 < delta.size(); i += 2) {
+    if (base.empty() || delta[i] % 3 == 0) {
+      w.insert(delta.subspan(i + 1, 1));
+      want.push_back(delta[i + 1]);
+      continue;
+    }
+    size_t offset = delta[i] % base.size();
+    size_t length = delta[i + 1] % (base.size() - offset + 1);
+    w.copy(offset, length);
+    want.insert(want.end(), base.begin() + offset, base.begin() + offset + length);
+  }
+  if (codec::apply_delta(base, w.encode(), kMax) != want) std::abort();
+  return 0;
+}

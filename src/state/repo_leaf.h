@@ -1,0 +1,60 @@
+// A repository's leaf in the authenticated repository tree as the node carries it from block to
+// block (state/smt.h): the encoding of its state, which is the leaf value's preimage
+// (docs/protocol.md §4.4), patched in place by the refs a block writes instead of decoded, copied
+// and encoded again (for a repository of many refs those copies were most of a push's tree
+// work); and where the block records hold that encoding: whole, or as a delta from the leaf's
+// encoding in an earlier record (codec/byte_delta.h), so that a push records what it changed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "core/bytes.h"
+#include "state/smt_proof.h"
+
+namespace guts::state {
+
+struct RepoLeaf {
+  RepoState fields;          // the state's fields but its refs (fields.refs is empty)
+  Bytes encoding;            // encode_repo_state of the whole state
+  size_t refs_begin = 0;     // where the first ref entry is in `encoding`
+  size_t ref_count = 0;      //
+  Digest key{};              // repo_tree_key(owner login, name)
+  Digest value{};            // the leaf value: SHA-256(encoding)
+  uint64_t record_height{};  // the block whose record holds this leaf
+  uint32_t deltas = 0;       // deltas since its record held it whole (0: this one is whole)
+  size_t delta_bytes = 0;    // what those deltas take
+};
+
+// The leaf of `state` as the block at `height` sets it (its record holds it whole).
+std::shared_ptr<const RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height);
+
+// A ref a block wrote: its name and its new target (nullopt: deleted).
+struct RefWrite {
+  std::string_view name;
+  std::optional<std::string_view> target;
+};
+
+// What a leaf's preimage may take (the block records' bound: a larger one cannot be recorded).
+inline constexpr size_t kMaxLeafPreimageBytes = size_t(1) << 30;
+
+// Bounds of a chain of deltas: a proof's preimage is rebuilt from at most kMaxLeafDeltas + 1
+// records, and the deltas since the last whole record take at most as much as it did.
+inline constexpr uint32_t kMaxLeafDeltas = 32;
+
+// The leaf after the block at `height`, which left the repository's fields as `fields` (refs
+// ignored) and wrote `refs` (in increasing name order, each once), from its leaf before the
+// block; and the delta that makes its encoding from `was`'s, or nothing when its record must
+// hold it whole (it moved to another key, or a bound of the chain of deltas was reached).
+struct PatchedLeaf {
+  std::shared_ptr<const RepoLeaf> leaf;
+  std::optional<Bytes> delta;
+};
+PatchedLeaf patch_repo_leaf(const RepoLeaf& was, const RepoState& fields,
+                            std::span<const RefWrite> refs, uint64_t height);
+
+}  // namespace guts::state
