@@ -162,8 +162,9 @@ void BM_TreeShareOfPushBlock(benchmark::State& st) {
     SmtTreeReader base(*committed_tree, head.height);
     SmtVersion tree(base, head.height + 1);
     RepoStates touched;
+    // The chain's blocks are of version 3; the genesis tree's leaves are of version 2's form.
     smt_apply_block(
-        tree, chain.schema(), committed, writes,
+        tree, chain.schema(), committed, writes, kHeaderV3, round == 1 ? kHeaderV1 : kHeaderV3,
         [&](uint64_t id) { return states.find(head.height, id); }, &touched);
     benchmark::DoNotOptimize(smt_root(tree));
     committed_tree->advance(head.height + 1, tree);

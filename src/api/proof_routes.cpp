@@ -49,7 +49,7 @@ void get_repo_proof(Services& svc, Request& req, Responder respond) {
   if (!p || !block)
     return respond(error_response(
         404, "This node holds no repository tree at height " + std::to_string(cert->first)));
-  if (p->version != state::kHeaderV2)
+  if (p->version < state::kHeaderV2)
     return respond(error_response(
         404, "The block at height " + std::to_string(cert->first) +
                  " has a version-1 header: it does not commit to the repository tree"));
@@ -93,7 +93,7 @@ void get_validator_proofs(Services& svc, Request&, Responder respond) {
                             state::validator_tree_key(change.activation_height), &chain.tree());
     // A node that followed a later head holds no certificate of that block: the chain stops
     // here (another node, a validator of that epoch, serves it).
-    if (!cert || !block || !p || !p->state || p->version != state::kHeaderV2) break;
+    if (!cert || !block || !p || !p->state || p->version < state::kHeaderV2) break;
     epochs.push_back({{"epoch", number},
                       {"activation_height", change.activation_height},
                       {"height", last},

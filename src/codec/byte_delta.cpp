@@ -1,5 +1,7 @@
 #include "codec/byte_delta.h"
 
+#include <algorithm>
+
 #include "codec/codec.h"
 
 namespace guts::codec {
@@ -47,6 +49,8 @@ Bytes apply_delta(ByteView base, ByteView delta, size_t max_size) {
   Reader r(delta);
   size_t n = r.count(delta.size(), "delta pieces");
   Bytes out;
+  // Most results are about the base's size: one allocation, not one per doubling.
+  out.reserve(std::min(max_size, base.size() + delta.size()));
   auto grow = [&](size_t length) {
     if (length > max_size - out.size()) throw DecodeError("delta: result too large");
   };

@@ -18,8 +18,8 @@ namespace guts::version {
 
 inline constexpr uint8_t kP2pProtocolMin = 1;
 inline constexpr uint8_t kP2pProtocolMax = 1;
-inline constexpr uint32_t kStorage = 1;
-inline constexpr uint8_t kBlockFormat = 2;  // the newest header version (state/block.h)
+inline constexpr uint32_t kStorage = 2;
+inline constexpr uint8_t kBlockFormat = 3;  // the newest header version (state/block.h)
 inline constexpr uint8_t kTxFormat = 1;
 
 // The release, e.g. "0.1.0" (CMake's project version).

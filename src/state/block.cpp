@@ -10,7 +10,7 @@ using codec::DecodeError;
 using codec::Reader;
 using codec::Writer;
 
-static_assert(kHeaderV2 == version::kBlockFormat);  // core/version.h: the newest header
+static_assert(kHeaderV3 == version::kBlockFormat);  // core/version.h: the newest header
 
 Bytes BlockHeader::encode() const {
   Writer w(200);
@@ -34,7 +34,7 @@ Digest BlockHeader::id() const {
 static BlockHeader read_header(Reader& r) {
   BlockHeader h;
   h.version = r.u8();
-  if (h.version != kHeaderV1 && h.version != kHeaderV2)
+  if (h.version < kHeaderV1 || h.version > kHeaderV3)
     throw DecodeError("unsupported block version");
   h.chain_id = r.str(kMaxChainIdBytes, "chain id");
   h.height = r.varint();

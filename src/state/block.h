@@ -1,7 +1,8 @@
 // Blocks: an ordered batch of transactions and a header that commits to them and to the
 // state after applying them (docs/protocol.md §4).
 //
-// Header encoding: version u8 (1 or 2) | chain_id str | height varint | parent 32 | view varint |
+// Header encoding: version u8 (1, 2 or 3) | chain_id str | height varint | parent 32 | view varint
+// |
 //   timestamp_ms varint | proposer pk32 | tx_root 32 | state_root 32 | tx_count varint
 // Block encoding: header | tx_count × bytes(transaction)
 // Block id = SHA-256(header encoding). tx_root = Merkle root (RFC 6962 hashing: leaves
@@ -16,16 +17,19 @@ namespace guts::state {
 
 inline constexpr size_t kMaxBlockTxs = 20000;
 inline constexpr size_t kMaxBlockBytes = 16 << 20;
-// Header versions (docs/protocol.md §4.3, §5): the encoding is the same; a version-2 header's
-// state_root also commits to the authenticated repository tree (state/smt.h):
+// Header versions (docs/protocol.md §4.3, §5): the encoding is the same; a version-2 or -3
+// header's state_root also commits to the authenticated repository tree (state/smt.h):
 //   state_root = SHA-256(str("guts/state-root/2") ‖ history ‖ repos_root)
-// where history is next_state_root() below. Honest proposers build version 2; a version-1
-// block is accepted only on a version-1 parent (chains from before the tree replay as they were).
+// where history is next_state_root() below. In version 3 a repository's leaf commits to its refs
+// through a tree of their own (state/smt_proof.h, repo_leaf_value). Honest proposers build
+// version 3; a block is accepted only on a parent of its version or lower (chains from before
+// replay as they were).
 inline constexpr uint8_t kHeaderV1 = 1;
 inline constexpr uint8_t kHeaderV2 = 2;
+inline constexpr uint8_t kHeaderV3 = 3;
 
 struct BlockHeader {
-  uint8_t version = kHeaderV1;  // kHeaderV1 or kHeaderV2
+  uint8_t version = kHeaderV1;  // kHeaderV1, kHeaderV2 or kHeaderV3
   std::string chain_id;
   uint64_t height = 0;
   Digest parent{};

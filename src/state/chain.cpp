@@ -150,9 +150,9 @@ void Chain::build_tree(bool rebuild) {
   storage::Batch b;
   SmtEmptyReader empty;
   SmtVersion tree(empty, head_.height);
-  smt_build_all(tree, schema_, db_reader_);
   uint8_t version = kHeaderV1;
   if (head_.height > 0) version = block_at(head_.height)->header.version;
+  smt_build_all(tree, schema_, db_reader_, version);
   tree.write_to(b, schema_.meta, head_.height);
   b.put(schema_.meta, smt_roots_key(head_.height),
         roots_value(head_.state_root, smt_root(tree), version));
@@ -351,10 +351,11 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
       if (auto it = a->repo_states.find(id); it != a->repo_states.end()) return it->second;
     return repo_cache_->find(committed_below, id);
   };
-  smt_apply_block(*exec->smt, schema_, base, *exec->overlay, prior, &exec->repo_states);
+  smt_apply_block(*exec->smt, schema_, base, *exec->overlay, exec->header.version,
+                  header_version_at(parent, ph.height), prior, &exec->repo_states);
   exec->repos_root = smt_root(*exec->smt);
   exec->history = next_state_root(ph.state_root, exec->header.height, exec->overlay->digest());
-  exec->header.state_root = exec->header.version == kHeaderV2
+  exec->header.state_root = exec->header.version >= kHeaderV2
                                 ? authenticated_state_root(exec->history, exec->repos_root)
                                 : exec->history;
   exec->id = exec->header.id();
@@ -369,7 +370,7 @@ BuildResult Chain::build(const Digest& parent, std::vector<PendingTx> txs, uint6
   Head ph;
   parent_execution(parent, &ph);
   BlockHeader h;
-  h.version = kHeaderV2;  // honest proposers always commit to the repository tree
+  h.version = kHeaderV3;  // honest proposers commit to the repository tree and its refs' trees
   h.chain_id = genesis_.chain_id;
   h.view = view;
   h.timestamp_ms = std::max(timestamp_ms, ph.timestamp_ms);
@@ -406,8 +407,10 @@ Status Chain::verify_block(const Block& block,
     return {Code::kInvalidArgument, "block height does not follow its parent"};
   if (h.timestamp_ms < ph.timestamp_ms)
     return {Code::kInvalidArgument, "block timestamp goes backwards"};
-  if (h.version == kHeaderV1 && header_version_at(h.parent, ph.height) == kHeaderV2)
-    return {Code::kInvalidArgument, "a version-1 block cannot follow a version-2 block"};
+  if (uint8_t pv = header_version_at(h.parent, ph.height); h.version < pv)
+    return {Code::kInvalidArgument, "a version-" + std::to_string(h.version) +
+                                        " block cannot follow a version-" + std::to_string(pv) +
+                                        " block"};
   std::vector<PendingTx> txs;
   txs.reserve(block.txs.size());
   for (const auto& tx : block.txs)

@@ -17,6 +17,13 @@ const storage::Versioning& storage_versioning() {
                             "record the storage version (data directory created before "
                             "storage versioning)",
                             [](const storage::Db&, storage::Batch&) {}});
+    // 1 -> 2: the repository tree's block records may hold a leaf as a delta from an earlier
+    // record (kind 2, state/smt.h), which releases of storage 1 cannot read: they must refuse
+    // the database rather than fail on the record. Nothing to convert.
+    v.migrations.push_back({1,
+                            "the repository tree's block records may hold deltas (nothing to "
+                            "convert)",
+                            [](const storage::Db&, storage::Batch&) {}});
     return v;
   }();
   return kVersioning;

@@ -1,7 +1,9 @@
 // The state database's storage versions (storage/migrations.h, core/version.h kStorage): the
 // registered migrations and the one way a node opens its database. Versions:
 //   0: created before versioning (no version record);
-//   1: the version record exists (migration 0 -> 1 writes it; nothing else changes).
+//   1: the version record exists (migration 0 -> 1 writes it; nothing else changes);
+//   2: the repository tree's block records may hold deltas (state/smt.h; 1 -> 2 converts
+//      nothing, older releases refuse the database instead of misreading it).
 // A new layout bumps version::kStorage and appends its step here, with a test in
 // tests/state/migrations_test.cpp.
 #pragma once

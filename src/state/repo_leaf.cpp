@@ -2,7 +2,6 @@
 
 #include "codec/byte_delta.h"
 #include "codec/codec.h"
-#include "crypto/hash.h"
 
 namespace guts::state {
 
@@ -31,16 +30,27 @@ RepoState without_refs(const RepoState& s) {
 
 }  // namespace
 
-std::shared_ptr<const RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height) {
+std::shared_ptr<RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height) {
   auto l = std::make_shared<RepoLeaf>();
   l->fields = without_refs(state);
   l->encoding = encode_repo_state(state);
   l->refs_begin = encode_repo_state_head(state, state.refs.size()).size();
   l->ref_count = state.refs.size();
   l->key = repo_tree_key(state.owner_login, state.name);
-  l->value = crypto::sha256(l->encoding);
   l->record_height = height;
   return l;
+}
+
+std::vector<std::pair<std::string_view, ByteView>> ref_entries(const RepoLeaf& leaf) {
+  const ByteView enc(leaf.encoding);
+  codec::Reader r(enc.subspan(leaf.refs_begin));
+  std::vector<std::pair<std::string_view, ByteView>> out;
+  out.reserve(leaf.ref_count);
+  for (size_t i = 0; i < leaf.ref_count; ++i) {
+    std::string_view name = as_chars(r.bytes_view(enc.size(), "ref name"));
+    out.emplace_back(name, r.bytes_view(enc.size(), "ref target"));
+  }
+  return out;
 }
 
 PatchedLeaf patch_repo_leaf(const RepoLeaf& was, const RepoState& fields,
@@ -103,7 +113,6 @@ PatchedLeaf patch_repo_leaf(const RepoLeaf& was, const RepoState& fields,
   // Most blocks leave a repository where it was: its key is hashed again only when not.
   const bool moved = fields.owner_login != was.fields.owner_login || fields.name != was.fields.name;
   l->key = moved ? repo_tree_key(fields.owner_login, fields.name) : was.key;
-  l->value = crypto::sha256(l->encoding);
   l->record_height = height;
   PatchedLeaf out;
   if (!moved && was.deltas < kMaxLeafDeltas &&

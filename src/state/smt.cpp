@@ -9,6 +9,7 @@
 #include "core/assert.h"
 #include "core/status.h"
 #include "crypto/hash.h"
+#include "state/block.h"
 #include "state/rules.h"
 #include "state/validator_set.h"
 #include "state/view.h"
@@ -119,7 +120,11 @@ class Builder {
   // itself when nothing under it changes.
   SmtNodePtr update(const SmtNodePtr& n, uint16_t depth, const Change* lo, const Change* hi) {
     if (!n || n->leaf) {
-      // At most one leaf lives here and nothing below: build the subtree of the leaves left.
+      // At most one leaf lives here and nothing below. The most common change, a leaf set again
+      // (a push), needs no list.
+      if (hi - lo == 1 && (!n || lo->first == as_leaf(*n).key))
+        return lo->second ? leaf(lo->first, *lo->second, height_) : nullptr;
+      // Else build the subtree of the leaves left.
       std::vector<SmtNodePtr> leaves;
       bool keep_old = n != nullptr;
       for (const Change* c = lo; c != hi; ++c) {
@@ -636,8 +641,42 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
   size_t n = 64;
   if (!l) return n;
   const RepoState& f = l->fields;
+  // A refs' tree: a leaf and about one inner node per ref (some shared with the leaf before).
+  const size_t tree = l->refs ? l->ref_count * (kLeafBytes + kInnerBytes) : 0;
   return n + sizeof(RepoLeaf) + l->encoding.capacity() + f.owner_login.size() + f.name.size() +
-         f.default_branch.size();
+         f.default_branch.size() + tree;
+}
+
+// Sets the leaf's value as the tree of a block of `version` holds it. Version 3 commits to the
+// refs through their own tree: updated from the leaf's tree before (`was`, when it has one) by
+// the refs the block wrote, else built from all of them.
+void set_leaf_value(RepoLeaf& l, uint8_t version, const RepoLeaf* was,
+                    std::span<const RefWrite> writes) {
+  if (version < kHeaderV3) {
+    l.refs.reset();
+    l.value = crypto::sha256(l.encoding);
+    return;
+  }
+  Builder b(0);
+  if (was && was->refs) {
+    std::vector<Builder::Change> changes;
+    changes.reserve(writes.size());
+    for (const RefWrite& w : writes)
+      changes.emplace_back(
+          ref_tree_key(w.name),
+          w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
+    std::sort(changes.begin(), changes.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    l.refs = b.update_root(*was->refs, changes.data(), changes.data() + changes.size());
+  } else {
+    auto entries = ref_entries(l);
+    std::vector<SmtNodePtr> leaves;
+    leaves.reserve(entries.size());
+    for (const auto& [name, target] : entries)
+      leaves.push_back(b.leaf(ref_tree_key(name), ref_tree_value(target), 0));
+    l.refs = b.build_root(leaves);
+  }
+  l.value = crypto::sha256(encode_repo_leaf_v3(l.fields, l.ref_count, hash_of(*l.refs)));
 }
 
 // What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
@@ -652,7 +691,7 @@ struct RepoWrites {
 // equals encode_repo_state(repo_state_of(now, id)); no leaf when the block deleted it.
 PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
                          const std::set<std::string_view>& accounts, const StateView& now,
-                         uint64_t height) {
+                         uint64_t height, uint8_t version) {
   RepoState fields = was.fields;
   if (w.record) {
     if (!*w.record) return {};
@@ -667,7 +706,9 @@ PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
     if (*target) r.target = std::string_view(**target);
     refs.push_back(r);
   }
-  return patch_repo_leaf(was, fields, refs, height);
+  PatchedLeaf p = patch_repo_leaf(was, fields, refs, height);
+  set_leaf_value(*p.leaf, version, &was, refs);
+  return p;
 }
 
 }  // namespace
@@ -712,7 +753,8 @@ size_t RepoStateCache::bytes() const {
 }
 
 void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& before,
-                     const Overlay& after, const PriorRepoState& prior, RepoStates* touched_out) {
+                     const Overlay& after, uint8_t version, uint8_t parent_version,
+                     const PriorRepoState& prior, RepoStates* touched_out) {
   // The repositories whose record or refs the block wrote, the accounts it wrote (an owner's
   // login is in the leaf), and the validator set changes it executed (a leaf per change).
   std::map<uint64_t, RepoWrites> touched;
@@ -731,6 +773,12 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   after.for_each_written(schema.governance, [&](std::string_view key, const Value& value) {
     if (key.starts_with(kValidatorChangePrefix) && value) changes.emplace_back(*value);
   });
+  // The first block of version 3 sets every repository's leaf in its new form.
+  if (version >= kHeaderV3 && parent_version < kHeaderV3)
+    after.scan_prefix(schema.repos, "", [&](std::string_view k, std::string_view) {
+      if (k.size() == 8) touched[storage::read_be64(k)];
+      return true;
+    });
   // One batch: the leaves of repositories that no longer are where they were (renamed, moved,
   // deleted) go first, then every leaf as it is after the block, so a name one repository left
   // and another took in the same block holds the latter whatever the order of their ids.
@@ -741,7 +789,7 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
     auto was = prior ? prior(id) : std::nullopt;
     PatchedLeaf now;
     if (was && *was) {
-      now = patched_leaf(**was, writes, accounts, new_view, tree.height());
+      now = patched_leaf(**was, writes, accounts, new_view, tree.height(), version);
       // A leaf that stays where it was is simply set again below.
       if (!now.leaf || now.leaf->key != (*was)->key)
         removed.emplace_back((*was)->key, std::nullopt);
@@ -749,7 +797,10 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
       // Not known (read the state before and after), or known not to have existed.
       if (!was)
         if (auto key = repo_key_of(old_view, id)) removed.emplace_back(*key, std::nullopt);
-      if (auto s = repo_state_of(new_view, id)) now.leaf = make_repo_leaf(*s, tree.height());
+      if (auto s = repo_state_of(new_view, id)) {
+        now.leaf = make_repo_leaf(*s, tree.height());
+        set_leaf_value(*now.leaf, version, nullptr, {});
+      }
     }
     if (now.leaf)
       add_repo_leaf(tree, set, *now.leaf, std::move(now.delta),
@@ -762,7 +813,7 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   tree.apply_sorted(sorted_unique(std::move(removed)));
 }
 
-void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state) {
+void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state, uint8_t version) {
   StateView view(schema, state);
   std::vector<uint64_t> ids;
   state.scan_prefix(schema.repos, "", [&](std::string_view k, std::string_view) {
@@ -771,8 +822,11 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
   });
   Changes leaves;
   for (uint64_t id : ids)
-    if (auto s = repo_state_of(view, id))
-      add_repo_leaf(tree, leaves, *make_repo_leaf(*s, tree.height()), std::nullopt, 0);
+    if (auto s = repo_state_of(view, id)) {
+      auto leaf = make_repo_leaf(*s, tree.height());
+      set_leaf_value(*leaf, version, nullptr, {});
+      add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
+    }
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {
@@ -835,9 +889,10 @@ namespace {
 
 // The preimage of the leaf (key, value) that the block at `leaf_height` set (as the tree at
 // `height` holds it): in that block's record, whole or as a delta from the same key's preimage
-// in an earlier block's record, itself whole or a delta, down to a whole one.
+// in an earlier block's record, itself whole or a delta, down to a whole one. `version`: the
+// header version at `height` (deltas are repositories' states, whose leaf value it defines).
 Bytes record_preimage(const storage::Db& db, storage::Cf cf, uint64_t height, uint64_t leaf_height,
-                      const Digest& key, const Digest& value) {
+                      const Digest& key, const Digest& value, uint8_t version) {
   // Bounds a chain in records written by any version (ours are at most kMaxLeafDeltas long).
   constexpr size_t kMaxChain = 1024;
   std::vector<Bytes> deltas;  // from `leaf_height` down
@@ -878,14 +933,16 @@ Bytes record_preimage(const storage::Db& db, storage::Cf cf, uint64_t height, ui
   }
   Bytes preimage = std::move(*whole);
   if (deltas.empty()) return preimage;  // as it was written
+  bool matches = false;
   try {
     for (auto d = deltas.rbegin(); d != deltas.rend(); ++d)
       preimage = codec::apply_delta(preimage, *d, kMaxPreimageBytes);
+    // A rebuilt one is checked: a wrong delta must not be served as the leaf's preimage.
+    matches = repo_leaf_value(decode_repo_state(preimage), version) == value;
   } catch (const codec::DecodeError& e) {
     throw Error(Code::kInternal, std::string("repository tree block record: ") + e.what());
   }
-  // A rebuilt one is checked: a wrong delta must not be served as the leaf's preimage.
-  if (crypto::sha256(preimage) != value)
+  if (!matches)
     throw Error(Code::kInternal, "repository tree leaf at height " + std::to_string(height) +
                                      ": its records make another preimage");
   return preimage;
@@ -924,7 +981,8 @@ std::optional<RepoProofAt> prove_key_at(const storage::Db& db, const Schema& sch
                      : smt_prove(SmtTreeReader(*SmtTree::load(db, schema.meta, height), height),
                                  key, &leaf_height);
   if (p.proof.terminal && p.proof.terminal->key == p.key)
-    p.state = record_preimage(db, schema.meta, height, leaf_height, p.key, p.proof.terminal->value);
+    p.state = record_preimage(db, schema.meta, height, leaf_height, p.key, p.proof.terminal->value,
+                              p.version);
   return p;
 }
 

@@ -33,7 +33,6 @@
 // ever deleted; an older height's tree is rebuilt from the block records.
 #pragma once
 
-#include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstring>
 #include <deque>
@@ -54,17 +53,10 @@
 #include "state/kv.h"
 #include "state/records.h"
 #include "state/repo_leaf.h"
+#include "state/smt_node.h"
 #include "state/smt_proof.h"
 
 namespace guts::state {
-
-// A node of the tree in memory (defined in smt.cpp): immutable once built, shared by every
-// version that holds it, freed with the last one (an atomic count: versions are read on
-// several threads).
-struct SmtTreeNode;
-void intrusive_ptr_add_ref(const SmtTreeNode* n);
-void intrusive_ptr_release(const SmtTreeNode* n);
-using SmtNodePtr = boost::intrusive_ptr<const SmtTreeNode>;
 
 // A version of the tree, read from its root.
 class SmtReader {
@@ -257,11 +249,14 @@ using PriorRepoState =
 // it (an overlay: the keys it wrote are the block's changes). Deterministic: a function of the
 // two states. `prior`, when given, must answer states equal to `before`'s; `touched`, when
 // given, receives the states after the block of the repositories the block touched.
+// `version`: the block's header version, which sets the leaves' form (repo_leaf_value); the
+// first block of version 3 (`parent_version` below it) sets every repository's leaf.
 void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& before,
-                     const Overlay& after, const PriorRepoState& prior = {},
-                     RepoStates* touched = nullptr);
-// Builds the whole tree from a state (a new database, or one from before the tree).
-void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state);
+                     const Overlay& after, uint8_t version, uint8_t parent_version,
+                     const PriorRepoState& prior = {}, RepoStates* touched = nullptr);
+// Builds the whole tree from a state (a new database, or one from before the tree), its leaves
+// in the form of `version`.
+void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state, uint8_t version);
 
 // A repository's proof at a committed height (the node's side of
 // GET /api/guts/proofs/repos/{owner}/{repo}): read from `recent` (the chain's committed tree)

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "codec/codec.h"
 #include "core/status.h"
 #include "crypto/hash.h"
+#include "state/block.h"
 
 namespace guts::state {
 
@@ -146,8 +148,9 @@ Digest validator_tree_key(uint64_t activation_height) {
 
 namespace {
 
-void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count) {
-  w.str("guts/repo-state")
+void write_repo_fields(codec::Writer& w, std::string_view tag, const RepoState& r,
+                       size_t ref_count) {
+  w.str(tag)
       .varint(r.id)
       .fixed(r.owner)
       .str(r.owner_login)
@@ -155,6 +158,21 @@ void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_coun
       .boolean(r.is_private)
       .str(r.default_branch)
       .varint(ref_count);
+}
+
+void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count) {
+  write_repo_fields(w, "guts/repo-state", r, ref_count);
+}
+
+// The hash of the subtree at `depth` holding the leaves [lo, hi) (sorted by key, distinct).
+using KeyValue = std::pair<Digest, Digest>;
+Digest subtree_hash(const KeyValue* lo, const KeyValue* hi, uint16_t depth) {
+  if (lo == hi) return Digest{};
+  if (hi - lo == 1) return smt_leaf_hash(lo->first, lo->second);
+  if (depth >= kMaxDepth) throw Error(Code::kInvalidArgument, "tree keys collide");
+  const KeyValue* mid =
+      std::partition_point(lo, hi, [&](const KeyValue& l) { return !smt_bit(l.first, depth); });
+  return smt_inner_hash(subtree_hash(lo, mid, depth + 1), subtree_hash(mid, hi, depth + 1));
 }
 
 }  // namespace
@@ -197,6 +215,72 @@ RepoState decode_repo_state(ByteView data) {
 
 Digest repo_state_hash(const RepoState& r) {
   return crypto::sha256(encode_repo_state(r));
+}
+
+namespace {
+
+// SHA-256(str(tag) ‖ bytes(data)) without building the message (a client verifying a state
+// hashes two of these per ref).
+Digest hash_tagged(std::string_view tag, ByteView data) {
+  auto varint = [](uint64_t v, std::array<uint8_t, 10>& buf) {
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7) buf[n++] = uint8_t(v | 0x80);
+    buf[n++] = uint8_t(v);
+    return ByteView(buf.data(), n);
+  };
+  std::array<uint8_t, 10> a, b;
+  crypto::Sha256 h;
+  h.update(varint(tag.size(), a)).update(tag).update(varint(data.size(), b)).update(data);
+  return h.finish();
+}
+
+}  // namespace
+
+Digest ref_tree_key(std::string_view ref_name) {
+  return hash_tagged("guts/ref-key", as_bytes(ref_name));
+}
+
+Digest ref_tree_value(ByteView target) {
+  return hash_tagged("guts/ref-target", target);
+}
+
+Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves) {
+  // Sorted through 16-byte handles, not the 64-byte pairs: keys are hashes, so their first eight
+  // bytes read as a number order them but for ties (sorting the pairs themselves was a seventh
+  // of a client's check of a 1,000-ref state).
+  std::vector<std::pair<uint64_t, uint32_t>> order(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    uint64_t v;
+    std::memcpy(&v, leaves[i].first.data(), sizeof v);
+    order[i] = {__builtin_bswap64(v), uint32_t(i)};
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : leaves[a.second].first < leaves[b.second].first;
+  });
+  std::vector<KeyValue> sorted;
+  sorted.reserve(leaves.size());
+  for (const auto& [prefix, i] : order) sorted.push_back(leaves[i]);
+  return subtree_hash(sorted.data(), sorted.data() + sorted.size(), 0);
+}
+
+Digest repo_refs_root(const RepoState& r) {
+  std::vector<std::pair<Digest, Digest>> leaves;
+  leaves.reserve(r.refs.size());
+  for (const auto& [name, target] : r.refs)
+    leaves.emplace_back(ref_tree_key(name), ref_tree_value(target));
+  return smt_root_of(std::move(leaves));
+}
+
+Bytes encode_repo_leaf_v3(const RepoState& r, size_t ref_count, const Digest& refs_root) {
+  codec::Writer w(160 + r.owner_login.size() + r.name.size() + r.default_branch.size());
+  write_repo_fields(w, "guts/repo-state/3", r, ref_count);
+  w.fixed(refs_root);
+  return w.take();
+}
+
+Digest repo_leaf_value(const RepoState& r, uint8_t header_version) {
+  if (header_version < kHeaderV3) return repo_state_hash(r);
+  return crypto::sha256(encode_repo_leaf_v3(r, r.refs.size(), repo_refs_root(r)));
 }
 
 }  // namespace guts::state

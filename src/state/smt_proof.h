@@ -81,7 +81,7 @@ struct RepoState {
 };
 // encoding = str("guts/repo-state") ‖ varint id ‖ owner[32] ‖ str(owner login) ‖ str(name) ‖
 //   bool private ‖ str(default branch) ‖ varint n ‖ n × (str(ref) ‖ bytes(target)),
-// refs strictly increasing by name; the leaf value is SHA-256(encoding).
+// refs strictly increasing by name: what a proof hands out. The leaf value is repo_leaf_value.
 Bytes encode_repo_state(const RepoState& r);
 // The encoding up to and including the ref count (r.refs is not read): a state's encoding is
 // this followed by its ref entries (state/repo_leaf.h patches them in place).
@@ -90,6 +90,24 @@ Bytes encode_repo_state_head(const RepoState& r, size_t ref_count);
 // codec::DecodeError, also when refs are not strictly increasing.
 inline constexpr size_t kMaxRepoStateRefs = 1 << 20;
 RepoState decode_repo_state(ByteView data);
-Digest repo_state_hash(const RepoState& r);
+Digest repo_state_hash(const RepoState& r);  // SHA-256(encoding)
+
+// A repository's refs as a tree of their own (header version 3): the same sparse Merkle tree
+// (node hashing as above) over
+//   ref key   = SHA-256(str("guts/ref-key") ‖ str(ref name))
+//   ref value = SHA-256(str("guts/ref-target") ‖ bytes(target))
+// so a push changes O(log refs) of its nodes, not a hash over the whole ref set.
+Digest ref_tree_key(std::string_view ref_name);
+Digest ref_tree_value(ByteView target);
+// The root of the tree holding exactly `leaves` (keys distinct, any order).
+Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves);
+Digest repo_refs_root(const RepoState& r);
+// The version-3 leaf preimage: the state's fields, its ref count and its refs' root:
+//   str("guts/repo-state/3") ‖ varint id ‖ owner[32] ‖ str(owner login) ‖ str(name) ‖
+//   bool private ‖ str(default branch) ‖ varint n ‖ refs_root[32]   (r.refs is not read)
+Bytes encode_repo_leaf_v3(const RepoState& r, size_t ref_count, const Digest& refs_root);
+// The leaf value of state `r` in the tree of a block of `header_version` (2 or 3):
+// SHA-256(encoding) in version 2, SHA-256(encode_repo_leaf_v3(r, n, repo_refs_root(r))) in 3.
+Digest repo_leaf_value(const RepoState& r, uint8_t header_version);
 
 }  // namespace guts::state

@@ -103,7 +103,7 @@ FinalizedRoot verify_finalized_root(const TrustAnchor& anchor, const Bytes& head
     fail(std::string("malformed block header: ") + e.what());
   }
   if (header.encode() != header_bytes) fail("block header is not canonical");
-  if (header.version != state::kHeaderV2)
+  if (header.version < state::kHeaderV2)
     fail("block header version " + std::to_string(header.version) +
          " does not commit to the repository tree");
   if (header.chain_id != anchor.chain_id)
@@ -223,14 +223,15 @@ VerifiedRepo verify_repo_proof(const TrustAnchor& anchor, const RepoProofBundle&
     return out;
   }
   if (!bundle.state) fail("the proof proves the repository exists but no state was given");
-  if (crypto::sha256(*bundle.state) != *claim.value)
-    fail("the repository state does not hash to the proven leaf value");
   state::RepoState st;
   try {
     st = state::decode_repo_state(*bundle.state);
   } catch (const codec::DecodeError& e) {
     fail(std::string("malformed repository state: ") + e.what());
   }
+  // Version 2 hashes the state; version 3 its fields and the root of its refs' tree.
+  if (state::repo_leaf_value(st, header.version) != *claim.value)
+    fail("the repository state does not give the proven leaf value");
   if (fold(st.owner_login) != fold(owner) || fold(st.name) != fold(name))
     fail("the proven state is of " + st.owner_login + "/" + st.name);
   out.repo = std::move(st);

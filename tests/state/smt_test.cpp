@@ -515,9 +515,28 @@ TEST(Smt, GoldenVectors) {
             "e4b725b84d1e0b4cfd9ec58ce9");
   EXPECT_EQ(hex_encode(authenticated_state_root(d(0xaa), smt_root(t))),
             "c6fb2eaec0e93b2045e4a3771ed9237d2cc811f8916040361e2adb7e378e0ce8");
+  // Version 3: the refs' tree (computed independently from docs/protocol.md §4.4 in Python).
+  EXPECT_EQ(repo_leaf_value(r, kHeaderV2), repo_state_hash(r));
+  EXPECT_EQ(hex_encode(ref_tree_key("refs/heads/main")),
+            "04974bb5b50e3304f603c48739a8de9f33d70fdc8dfcd4af7d77dc1a6734ddd8");
+  EXPECT_EQ(hex_encode(ref_tree_value(Bytes(20, 0x11))),
+            "29587e6e5a586999763196747a5f3981e95c09258d2a2f3cff517e170dd0d05e");
+  EXPECT_EQ(hex_encode(repo_refs_root(r)),
+            "61d8eb9582e008484d61527446255106e580e08469d1c7ff48138d6253fdc034");
+  EXPECT_EQ(hex_encode(encode_repo_leaf_v3(r, 1, repo_refs_root(r))),
+            "11677574732f7265706f2d73746174652f33018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d9412"
+            "1bf3748801b40f6f5c05616c6963650568656c6c6f00046d61696e0161d8eb9582e008484d6152744625"
+            "5106e580e08469d1c7ff48138d6253fdc034");
+  EXPECT_EQ(hex_encode(repo_leaf_value(r, kHeaderV3)),
+            "7d2d456837db4532e2ecf05a0e1d0223af172d5cdb44bd03393bb5f11200d0b5");
+  r.refs.emplace_back("refs/tags/v1", Bytes(32, 0x22));
+  EXPECT_EQ(hex_encode(repo_refs_root(r)),
+            "e0aaac0d6d66198ccffce0e66b97734e546fcda196e0b9250dbb5303c4c66002");
+  EXPECT_EQ(hex_encode(repo_leaf_value(r, kHeaderV3)),
+            "f936b4730c357286eb7150e9d0f7412519139ab52016fc16a0627d684653a2e1");
 }
 
-TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
+TEST(Smt, ChainCommitsTheTreeInItsHeaders) {
   TempDb tmp("smt-chain");
   auto genesis = test_genesis();
   auto proposer = key(200).public_key();
@@ -529,7 +548,7 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
                           {{own_tx(alice, 1, RegisterUser{"alice"}), false},
                            {own_tx(alice, 2, CreateRepo{"r", "", false, "main"}), false}},
                           1, kT0, proposer);
-    EXPECT_EQ(b1.block.header.version, kHeaderV2);
+    EXPECT_EQ(b1.block.header.version, kHeaderV3);
     chain.commit(b1.block);
     auto b2 = chain.build(
         chain.head().id,
@@ -552,8 +571,8 @@ TEST(Smt, ChainCommitsTheTreeInVersion2Headers) {
       auto claim = smt_evaluate(p->proof, p->key);
       EXPECT_EQ(claim.root, p->repos_root);
       ASSERT_TRUE(p->state);
-      EXPECT_EQ(claim.value, crypto::sha256(*p->state));
       auto st = decode_repo_state(*p->state);
+      EXPECT_EQ(claim.value, repo_leaf_value(st, kHeaderV3));
       EXPECT_EQ(st.refs.size(), h == 1 ? 0u : 1u);
     }
     auto gone = prove_repo_at(*tmp.db, chain.schema(), 3, "alice", "r");
@@ -711,7 +730,7 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
   EmptyTree empty;
   SmtVersion scratch(empty, 1);
   DbReader state(*tmp.db);
-  smt_build_all(scratch, chain.schema(), state);
+  smt_build_all(scratch, chain.schema(), state, kHeaderV3);
   EXPECT_EQ(smt_root(scratch), prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "x")->repos_root);
 }
 
@@ -737,7 +756,6 @@ TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
   };
   auto leaf = make_repo_leaf(state(), 1);
   EXPECT_EQ(leaf->encoding, encode_repo_state(state()));
-  EXPECT_EQ(leaf->value, crypto::sha256(leaf->encoding));
   EXPECT_EQ(leaf->key, repo_tree_key("alice", "r"));
   EXPECT_EQ(leaf->deltas, 0u);
   size_t capped = 0, moves = 0;
@@ -769,7 +787,6 @@ TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
     EXPECT_EQ(p.leaf->ref_count, refs.size());
     EXPECT_EQ(p.leaf->refs_begin, encode_repo_state_head(fields, refs.size()).size());
     EXPECT_TRUE(p.leaf->fields.refs.empty());
-    EXPECT_EQ(p.leaf->value, crypto::sha256(p.leaf->encoding));
     EXPECT_EQ(p.leaf->key, repo_tree_key(fields.owner_login, fields.name));
     EXPECT_EQ(p.leaf->record_height, h);
     EXPECT_LE(p.leaf->delta_bytes, p.leaf->encoding.size());
@@ -858,7 +875,9 @@ TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
         auto p = prove_repo_at(*tmp.db, chain.schema(), h, "alice", "big", recent);
         ASSERT_TRUE(p && p->state) << h;
         EXPECT_EQ(*p->state, state) << h;
-        EXPECT_EQ(smt_evaluate(p->proof, p->key).value, crypto::sha256(state)) << h;
+        EXPECT_EQ(smt_evaluate(p->proof, p->key).value,
+                  repo_leaf_value(decode_repo_state(state), kHeaderV3))
+            << h;
       }
     }
   }
@@ -980,7 +999,7 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
     EmptyTree empty;
     SmtVersion scratch(empty, 1);
     DbReader state(*tmp.db);
-    smt_build_all(scratch, chain.schema(), state);
+    smt_build_all(scratch, chain.schema(), state, kHeaderV3);
     auto stored = tmp.db->get(chain.schema().meta, smt_roots_key(chain.head().height));
     ASSERT_TRUE(stored && stored->size() == 65);
     Digest root;
@@ -1142,36 +1161,80 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
                           [&](const auto& r) { return r.second.owner == kOrg; }));
 }
 
-TEST(Smt, Version1BlocksReplayButCannotFollowVersion2) {
+// Blocks of older header versions replay as they were: a version-1 block commits to the
+// history only, a version-2 block to the tree whose leaves hash the whole state; the first
+// version-3 block sets every repository's leaf in its new form (also those it did not touch), so
+// the tree stays a function of the state; a block may not follow one of a higher version.
+TEST(Smt, OlderVersionBlocksReplayAndVersion3ConvertsEveryLeaf) {
   auto genesis = test_genesis();
   auto proposer = key(200).public_key();
-  // Another node builds the block as version 2; its recorded history root is what the
-  // version-1 header (a chain from before the tree) carries as its state root.
-  TempDb other("smt-v1-other");
+  auto alice = key(1);
+  // Another node builds block 1; its recorded history root and the version-2 tree of the state
+  // after it are what the version-1 and version-2 headers carry.
+  TempDb other("smt-versions-other");
   Chain c2(*other.db, genesis);
   auto b =
-      c2.build(c2.head().id, {{own_tx(key(1), 1, RegisterUser{"alice"}), false}}, 1, kT0, proposer);
+      c2.build(c2.head().id,
+               {{own_tx(alice, 1, RegisterUser{"alice"}), false},
+                {own_tx(alice, 2, CreateRepo{"r", "", false, "main"}), false},
+                {own_tx(alice, 3, UpdateRefs{1, {{"refs/heads/main", {}, Bytes(20, 1)}}}), false}},
+               1, kT0, proposer);
+  ASSERT_EQ(b.block.txs.size(), 3u);
   c2.commit(b.block);
   auto p = prove_repo_at(*other.db, c2.schema(), 1, "alice", "r");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->version, kHeaderV2);
-  Block v1 = b.block;
+  ASSERT_TRUE(p && p->state);
+  EXPECT_EQ(p->version, kHeaderV3);
+  EXPECT_EQ(smt_evaluate(p->proof, p->key).value,
+            repo_leaf_value(decode_repo_state(*p->state), kHeaderV3));
+  SmtEmptyReader empty;
+  SmtVersion v2_tree(empty, 1);
+  DbReader other_state(*other.db);
+  smt_build_all(v2_tree, c2.schema(), other_state, kHeaderV2);
+  Block v1 = b.block, v2 = b.block;
   v1.header.version = kHeaderV1;
   v1.header.state_root = p->history;
+  v2.header.version = kHeaderV2;
+  v2.header.state_root = authenticated_state_root(p->history, smt_root(v2_tree));
 
-  TempDb tmp("smt-v1");
-  Chain chain(*tmp.db, genesis);
-  ASSERT_TRUE(chain.verify(v1).ok()) << chain.verify(v1).message();
-  chain.commit(v1);
-  EXPECT_EQ(prove_repo_at(*tmp.db, chain.schema(), 1, "alice", "r")->version, kHeaderV1);
-  // Version 2 may follow version 1; version 1 may not follow version 2.
-  auto b2 = chain.build(chain.head().id, {{own_tx(key(1), 2, RegisterUser{"x"}), false}}, 2,
-                        kT0 + 1, proposer);
-  EXPECT_EQ(b2.block.header.version, kHeaderV2);
-  chain.commit(b2.block);
-  auto b3 = chain.build(chain.head().id, {}, 3, kT0 + 2, proposer);
-  Block bad = b3.block;
-  bad.header.version = kHeaderV1;
-  EXPECT_FALSE(chain.verify(bad).ok());
-  EXPECT_TRUE(chain.verify(b3.block).ok());
+  for (const Block& first : {v1, v2}) {
+    TempDb tmp("smt-versions");
+    Chain chain(*tmp.db, genesis);
+    ASSERT_TRUE(chain.verify(first).ok()) << chain.verify(first).message();
+    chain.commit(first);
+    auto at1 = prove_repo_at(*tmp.db, chain.schema(), 1, "alice", "r");
+    ASSERT_TRUE(at1 && at1->state);
+    EXPECT_EQ(at1->version, first.header.version);
+    if (first.header.version == kHeaderV2) {
+      EXPECT_EQ(at1->repos_root, smt_root(v2_tree));
+      EXPECT_EQ(smt_evaluate(at1->proof, at1->key).value,
+                repo_leaf_value(decode_repo_state(*at1->state), kHeaderV2));
+    }
+    // A version-3 block follows; it does not touch the repository, yet its leaf is converted.
+    auto b2 = chain.build(chain.head().id, {{own_tx(key(2), 1, RegisterUser{"bob"}), false}}, 2,
+                          kT0 + 1, proposer);
+    EXPECT_EQ(b2.block.header.version, kHeaderV3);
+    ASSERT_EQ(b2.block.txs.size(), 1u);
+    chain.commit(b2.block);
+    auto at2 = prove_repo_at(*tmp.db, chain.schema(), 2, "alice", "r");
+    ASSERT_TRUE(at2 && at2->state);
+    EXPECT_EQ(at2->version, kHeaderV3);
+    EXPECT_EQ(*at2->state, *at1->state);
+    EXPECT_EQ(smt_evaluate(at2->proof, at2->key).value,
+              repo_leaf_value(decode_repo_state(*at2->state), kHeaderV3));
+    SmtVersion v3_tree(empty, 2);
+    DbReader state(*tmp.db);
+    smt_build_all(v3_tree, chain.schema(), state, kHeaderV3);
+    EXPECT_EQ(at2->repos_root, smt_root(v3_tree));
+    // No block of a lower version after it.
+    auto b3 = chain.build(chain.head().id, {}, 3, kT0 + 2, proposer);
+    for (uint8_t lower : {kHeaderV1, kHeaderV2}) {
+      Block bad = b3.block;
+      bad.header.version = lower;
+      auto st = chain.verify(bad);
+      EXPECT_FALSE(st.ok());
+      EXPECT_NE(st.message().find("cannot follow a version-3 block"), std::string::npos)
+          << st.message();
+    }
+    EXPECT_TRUE(chain.verify(b3.block).ok());
+  }
 }

@@ -99,7 +99,18 @@ TEST(Verify, RejectsEveryForgery) {
   auto st = decode_repo_state(*b.state);
   st.refs[0].second = Bytes(20, 0x66);
   b.state = encode_repo_state(st);
-  EXPECT_TRUE(has(check(b), "does not hash to the proven leaf")) << check(b);
+  EXPECT_TRUE(has(check(b), "does not give the proven leaf value")) << check(b);
+  // A ref hidden, or one added (the leaf commits to the refs' tree and their count).
+  for (bool hide : {true, false}) {
+    b = good;
+    st = decode_repo_state(*b.state);
+    if (hide)
+      st.refs.pop_back();
+    else
+      st.refs.emplace_back("refs/tags/v2", Bytes(20, 0x33));
+    b.state = encode_repo_state(st);
+    EXPECT_TRUE(has(check(b), "does not give the proven leaf value")) << hide << check(b);
+  }
   // A whole forged tree: its root is not the header's.
   b = good;
   b.repos_root[0] ^= 1;
