@@ -103,6 +103,18 @@ class Builder {
     return out;
   }
 
+  // The same without hashing: the new nodes, with those of the other trees this Builder updated
+  // or built, are hashed by hash_pending(), before anything reads their hashes (the roots
+  // returned must be held until then). Two at a time across trees too: one leaf's path is a
+  // chain of single nodes.
+  SmtNodePtr update_unhashed(const SmtNodePtr& root, const Change* lo, const Change* hi) {
+    return update(root, 0, lo, hi);
+  }
+  SmtNodePtr build_unhashed(std::vector<SmtNodePtr>& leaves) {
+    return build(0, leaves.data(), leaves.data() + leaves.size());
+  }
+  void hash_pending() { hash_new_nodes(); }
+
   // A new leaf; its hash is set by build_root, which must be given every leaf made here.
   SmtNodePtr leaf(const Digest& key, const Digest& value, uint64_t height) {
     auto* l = new Leaf;
@@ -647,37 +659,53 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
          f.default_branch.size() + tree;
 }
 
-// Sets the leaf's value as the tree of a block of `version` holds it. Version 3 commits to the
-// refs through their own tree: updated from the leaf's tree before (`was`, when it has one) by
-// the refs the block wrote, else built from all of them.
-void set_leaf_value(RepoLeaf& l, uint8_t version, const RepoLeaf* was,
-                    std::span<const RefWrite> writes) {
-  if (version < kHeaderV3) {
-    l.refs.reset();
-    l.value = crypto::sha256(l.encoding);
-    return;
+// The leaf values of a block's repositories, as the tree of a block of `version` holds them.
+// Version 3 commits to each repository's refs through a tree of their own: every leaf's refs'
+// tree is updated (or built) first, their new nodes hashed together two at a time, then each
+// value computed from its tree's root.
+class LeafValues {
+ public:
+  explicit LeafValues(uint8_t version) : version_(version) {}
+  // Sets `l`'s value now (version 2) or in finish(), before which `l` must not go away. Its
+  // refs' tree is `was`'s (when it has one) updated by `writes`, else built from all its refs.
+  void add(RepoLeaf& l, const RepoLeaf* was, std::span<const RefWrite> writes) {
+    if (version_ < kHeaderV3) {
+      l.refs.reset();
+      l.value = crypto::sha256(l.encoding);
+      return;
+    }
+    if (was && was->refs) {
+      changes_.clear();
+      for (const RefWrite& w : writes)
+        changes_.emplace_back(
+            ref_tree_key(w.name),
+            w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
+      std::sort(changes_.begin(), changes_.end(),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+      l.refs =
+          refs_.update_unhashed(*was->refs, changes_.data(), changes_.data() + changes_.size());
+    } else {
+      std::vector<SmtNodePtr> leaves;
+      leaves.reserve(l.ref_count);
+      for (const auto& [name, target] : ref_entries(l))
+        leaves.push_back(refs_.leaf(ref_tree_key(name), ref_tree_value(target), 0));
+      l.refs = refs_.build_unhashed(leaves);
+    }
+    pending_.push_back(&l);
   }
-  Builder b(0);
-  if (was && was->refs) {
-    std::vector<Builder::Change> changes;
-    changes.reserve(writes.size());
-    for (const RefWrite& w : writes)
-      changes.emplace_back(
-          ref_tree_key(w.name),
-          w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
-    std::sort(changes.begin(), changes.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
-    l.refs = b.update_root(*was->refs, changes.data(), changes.data() + changes.size());
-  } else {
-    auto entries = ref_entries(l);
-    std::vector<SmtNodePtr> leaves;
-    leaves.reserve(entries.size());
-    for (const auto& [name, target] : entries)
-      leaves.push_back(b.leaf(ref_tree_key(name), ref_tree_value(target), 0));
-    l.refs = b.build_root(leaves);
+  void finish() {
+    refs_.hash_pending();
+    for (RepoLeaf* l : pending_)
+      l->value = crypto::sha256(encode_repo_leaf_v3(l->fields, l->ref_count, hash_of(*l->refs)));
+    pending_.clear();
   }
-  l.value = crypto::sha256(encode_repo_leaf_v3(l.fields, l.ref_count, hash_of(*l.refs)));
-}
+
+ private:
+  uint8_t version_;
+  Builder refs_{0};
+  std::vector<Builder::Change> changes_;
+  std::vector<RepoLeaf*> pending_;
+};
 
 // What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
 // record when written, and its refs' keys and values, by key.
@@ -691,7 +719,7 @@ struct RepoWrites {
 // equals encode_repo_state(repo_state_of(now, id)); no leaf when the block deleted it.
 PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
                          const std::set<std::string_view>& accounts, const StateView& now,
-                         uint64_t height, uint8_t version) {
+                         uint64_t height, LeafValues& values) {
   RepoState fields = was.fields;
   if (w.record) {
     if (!*w.record) return {};
@@ -707,7 +735,7 @@ PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
     refs.push_back(r);
   }
   PatchedLeaf p = patch_repo_leaf(was, fields, refs, height);
-  set_leaf_value(*p.leaf, version, &was, refs);
+  values.add(*p.leaf, &was, refs);
   return p;
 }
 
@@ -785,11 +813,19 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   Changes removed, set;
   for (std::string_view change : changes) add_validator_leaf(tree, set, change);
   StateView old_view(schema, before), new_view(schema, after);
+  LeafValues values(version);
+  struct Patched {
+    uint64_t id;
+    PatchedLeaf now;
+    uint64_t base;  // the height of its record before
+  };
+  std::vector<Patched> patched;  // holds the leaves until values.finish()
+  patched.reserve(touched.size());
   for (const auto& [id, writes] : touched) {
     auto was = prior ? prior(id) : std::nullopt;
     PatchedLeaf now;
     if (was && *was) {
-      now = patched_leaf(**was, writes, accounts, new_view, tree.height(), version);
+      now = patched_leaf(**was, writes, accounts, new_view, tree.height(), values);
       // A leaf that stays where it was is simply set again below.
       if (!now.leaf || now.leaf->key != (*was)->key)
         removed.emplace_back((*was)->key, std::nullopt);
@@ -799,12 +835,14 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
         if (auto key = repo_key_of(old_view, id)) removed.emplace_back(*key, std::nullopt);
       if (auto s = repo_state_of(new_view, id)) {
         now.leaf = make_repo_leaf(*s, tree.height());
-        set_leaf_value(*now.leaf, version, nullptr, {});
+        values.add(*now.leaf, nullptr, {});
       }
     }
-    if (now.leaf)
-      add_repo_leaf(tree, set, *now.leaf, std::move(now.delta),
-                    was && *was ? (*was)->record_height : 0);
+    patched.push_back({id, std::move(now), was && *was ? (*was)->record_height : 0});
+  }
+  values.finish();
+  for (auto& [id, now, base] : patched) {
+    if (now.leaf) add_repo_leaf(tree, set, *now.leaf, std::move(now.delta), base);
     if (touched_out) (*touched_out)[id] = std::move(now.leaf);
   }
   // The sets after the removals: a key both left and taken holds what took it.
@@ -821,12 +859,16 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
     return true;
   });
   Changes leaves;
+  LeafValues values(version);
+  std::vector<std::shared_ptr<RepoLeaf>> repos;  // held until values.finish()
+  repos.reserve(ids.size());
   for (uint64_t id : ids)
     if (auto s = repo_state_of(view, id)) {
-      auto leaf = make_repo_leaf(*s, tree.height());
-      set_leaf_value(*leaf, version, nullptr, {});
-      add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
+      repos.push_back(make_repo_leaf(*s, tree.height()));
+      values.add(*repos.back(), nullptr, {});
     }
+  values.finish();
+  for (const auto& leaf : repos) add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {

@@ -1024,6 +1024,9 @@ TEST(Smt, LeafStatesCarriedFromBlockToBlockMatchARebuild) {
         auto p = prove_repo_at(*tmp.db, chain.schema(), at, st.owner_login, st.name, &chain.tree());
         ASSERT_TRUE(p && p->state) << st.name << " at " << at;
         EXPECT_EQ(*p->state, encoding) << st.name << " at " << at;
+        // The node's leaf value (refs' trees updated in batches) is the client's.
+        EXPECT_EQ(smt_evaluate(p->proof, p->key).value, repo_leaf_value(st, kHeaderV3))
+            << st.name << " at " << at;
       }
   };
   // Random transactions on the repositories live at the head; every one of them is valid.
