@@ -1,9 +1,9 @@
 // Blocks: an ordered batch of transactions and a header that commits to them and to the
 // state after applying them (docs/protocol.md §4).
 //
-// Header encoding: version u8 (1, 2 or 3) | chain_id str | height varint | parent 32 | view varint
-// |
-//   timestamp_ms varint | proposer pk32 | tx_root 32 | state_root 32 | tx_count varint
+// Header encoding: version u8 (1, 2 or 3) | chain_id str | height varint | parent 32 |
+//   view varint | timestamp_ms varint | proposer pk32 | tx_root 32 | state_root 32 |
+//   tx_count varint
 // Block encoding: header | tx_count × bytes(transaction)
 // Block id = SHA-256(header encoding). tx_root = Merkle root (RFC 6962 hashing: leaves
 // SHA-256(0x00 || tx id), nodes SHA-256(0x01 || left || right)) over the transaction ids.

@@ -51,7 +51,7 @@ struct RefWrite {
 inline constexpr size_t kMaxLeafPreimageBytes = size_t(1) << 30;
 
 // Bounds of a chain of deltas: a proof's preimage is rebuilt from at most kMaxLeafDeltas + 1
-// records, and the deltas since the last whole record take at most as much as it did.
+// records, and the deltas since the last whole record take at most as much as the state does.
 inline constexpr uint32_t kMaxLeafDeltas = 32;
 
 // The leaf after the block at `height`, which left the repository's fields as `fields` (refs

@@ -692,19 +692,26 @@ class LeafValues {
       l.refs = refs_.build_unhashed(leaves);
     }
     pending_.push_back(&l);
+    pending_refs_ += l.ref_count;
   }
   void finish() {
     refs_.hash_pending();
     for (RepoLeaf* l : pending_)
       l->value = crypto::sha256(encode_repo_leaf_v3(l->fields, l->ref_count, hash_of(*l->refs)));
     pending_.clear();
+    pending_refs_ = 0;
   }
+  // The refs of the leaves waiting for finish(): a whole state's conversion or build finishes
+  // by batches of about kBatchRefs, so that it does not hold every refs' tree at once.
+  size_t pending_refs() const { return pending_refs_; }
+  static constexpr size_t kBatchRefs = size_t(1) << 18;  // ~50 MiB of trees
 
  private:
   uint8_t version_;
   Builder refs_{0};
   std::vector<Builder::Change> changes_;
   std::vector<RepoLeaf*> pending_;
+  size_t pending_refs_ = 0;
 };
 
 // What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
@@ -817,10 +824,20 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   struct Patched {
     uint64_t id;
     PatchedLeaf now;
-    uint64_t base;  // the height of its record before
+    uint64_t base;     // the height of its record before
+    bool not_written;  // set again by the conversion to version 3 only
   };
   std::vector<Patched> patched;  // holds the leaves until values.finish()
   patched.reserve(touched.size());
+  size_t valued = 0;  // patched[0, valued) have their values
+  auto finish = [&] {
+    values.finish();
+    // A repository the block did not write (the conversion's) keeps its encoding, not its refs'
+    // tree (rebuilt at its next push): the conversion never holds every tree at once.
+    for (; valued < patched.size(); ++valued)
+      if (patched[valued].not_written && patched[valued].now.leaf)
+        patched[valued].now.leaf->refs.reset();
+  };
   for (const auto& [id, writes] : touched) {
     auto was = prior ? prior(id) : std::nullopt;
     PatchedLeaf now;
@@ -838,10 +855,12 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
         values.add(*now.leaf, nullptr, {});
       }
     }
-    patched.push_back({id, std::move(now), was && *was ? (*was)->record_height : 0});
+    patched.push_back({id, std::move(now), was && *was ? (*was)->record_height : 0,
+                       !writes.record && writes.refs.empty()});
+    if (values.pending_refs() >= LeafValues::kBatchRefs) finish();
   }
-  values.finish();
-  for (auto& [id, now, base] : patched) {
+  finish();
+  for (auto& [id, now, base, not_written] : patched) {
     if (now.leaf) add_repo_leaf(tree, set, *now.leaf, std::move(now.delta), base);
     if (touched_out) (*touched_out)[id] = std::move(now.leaf);
   }
@@ -859,16 +878,21 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
     return true;
   });
   Changes leaves;
+  // By batches: the leaves and their refs' trees go once their values are set.
   LeafValues values(version);
-  std::vector<std::shared_ptr<RepoLeaf>> repos;  // held until values.finish()
-  repos.reserve(ids.size());
+  std::vector<std::shared_ptr<RepoLeaf>> batch;  // held until values.finish()
+  auto finish = [&] {
+    values.finish();
+    for (const auto& leaf : batch) add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
+    batch.clear();
+  };
   for (uint64_t id : ids)
     if (auto s = repo_state_of(view, id)) {
-      repos.push_back(make_repo_leaf(*s, tree.height()));
-      values.add(*repos.back(), nullptr, {});
+      batch.push_back(make_repo_leaf(*s, tree.height()));
+      values.add(*batch.back(), nullptr, {});
+      if (values.pending_refs() >= LeafValues::kBatchRefs) finish();
     }
-  values.finish();
-  for (const auto& leaf : repos) add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
+  finish();
   std::vector<std::string> changes;
   state.scan_prefix(schema.governance, kValidatorChangePrefix,
                     [&](std::string_view, std::string_view v) {

@@ -1,7 +1,8 @@
 // The authenticated repository tree (docs/protocol.md §4.4): a sparse Merkle tree over 256-bit
-// keys whose root a version-2 block header commits to through its state root (state/block.h).
-// One leaf per repository: key = repo_tree_key(owner login, name), value = repo_state_hash(...)
-// over the repository's id, owner, visibility, default branch and sorted ref set; and one per
+// keys whose root a version-2 or -3 block header commits to through its state root
+// (state/block.h). One leaf per repository: key = repo_tree_key(owner login, name), value =
+// repo_leaf_value(...) over the repository's id, owner, visibility, default branch and sorted ref
+// set (in version 3 through the root of a tree of its refs); and one per
 // validator set change (state/validator_set.h): key = validator_tree_key(activation height),
 // value = SHA-256 of the change's record.
 //

@@ -1228,16 +1228,35 @@ TEST(Smt, OlderVersionBlocksReplayAndVersion3ConvertsEveryLeaf) {
     DbReader state(*tmp.db);
     smt_build_all(v3_tree, chain.schema(), state, kHeaderV3);
     EXPECT_EQ(at2->repos_root, smt_root(v3_tree));
+    // The conversion kept the untouched repository's encoding, not its refs' tree: its next push
+    // rebuilds the tree from the encoding.
+    auto b3 = chain.build(
+        chain.head().id,
+        {{own_tx(alice, 4, UpdateRefs{1, {{"refs/heads/main", Bytes(20, 1), Bytes(20, 2)}}}),
+          false}},
+        3, kT0 + 2, proposer);
+    ASSERT_EQ(b3.block.txs.size(), 1u);
+    chain.commit(b3.block);
+    auto at3 = prove_repo_at(*tmp.db, chain.schema(), 3, "alice", "r");
+    ASSERT_TRUE(at3 && at3->state);
+    auto st3 = decode_repo_state(*at3->state);
+    ASSERT_EQ(st3.refs.size(), 1u);
+    EXPECT_EQ(st3.refs[0].second, Bytes(20, 2));
+    EXPECT_EQ(smt_evaluate(at3->proof, at3->key).value, repo_leaf_value(st3, kHeaderV3));
+    SmtVersion v3_after(empty, 3);
+    DbReader state3(*tmp.db);
+    smt_build_all(v3_after, chain.schema(), state3, kHeaderV3);
+    EXPECT_EQ(at3->repos_root, smt_root(v3_after));
     // No block of a lower version after it.
-    auto b3 = chain.build(chain.head().id, {}, 3, kT0 + 2, proposer);
+    auto b4 = chain.build(chain.head().id, {}, 4, kT0 + 3, proposer);
     for (uint8_t lower : {kHeaderV1, kHeaderV2}) {
-      Block bad = b3.block;
+      Block bad = b4.block;
       bad.header.version = lower;
       auto st = chain.verify(bad);
       EXPECT_FALSE(st.ok());
       EXPECT_NE(st.message().find("cannot follow a version-3 block"), std::string::npos)
           << st.message();
     }
-    EXPECT_TRUE(chain.verify(b3.block).ok());
+    EXPECT_TRUE(chain.verify(b4.block).ok());
   }
 }
