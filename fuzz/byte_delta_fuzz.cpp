@@ -34,6 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     w.copy(offset, length);
     want.insert(want.end(), base.begin() + offset, base.begin() + offset + length);
   }
-  if (codec::apply_delta(base, w.encode(), kMax) != want) std::abort();
+  // Exactly as large as the pieces say: one byte less is refused.
+  if (codec::apply_delta(base, w.encode(), want.size()) != want) std::abort();
+  if (!want.empty()) {
+    try {
+      codec::apply_delta(base, w.encode(), want.size() - 1);
+      std::abort();
+    } catch (const codec::DecodeError&) {
+    }
+  }
   return 0;
 }
