@@ -1,7 +1,7 @@
 // Deltas between byte strings (codec/byte_delta.h) on arbitrary bytes: the first byte splits the
 // input into a base and a delta; applying it either gives at most the bound's bytes, built only
-// from the base and the delta's inserts, or throws codec::DecodeError. A delta the writer makes
-// from pieces of the base gives what those pieces say.
+// from the base and the delta's inserts, or throws codec::DecodeError. A string the builder makes
+// from pieces of the base and new bytes is what its delta makes of the base.
 #include <algorithm>
 #include <cstdlib>
 
@@ -20,25 +20,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (out.size() > kMax) std::abort();
   } catch (const codec::DecodeError&) {
   }
-  // The writer: pieces read from the delta's bytes as (offset, length) pairs within the base.
-  codec::DeltaWriter w;
+  // The builder: pieces read from the delta's bytes as (offset, length) pairs within the base,
+  // single inserted bytes, and matches of what was inserted.
+  codec::DeltaBuilder b(base, 0);
   Bytes want;
   for (size_t i = 0; i + 1 < delta.size(); i += 2) {
     if (base.empty() || delta[i] % 3 == 0) {
-      w.insert(delta.subspan(i + 1, 1));
+      b.out().u8(delta[i + 1]);
       want.push_back(delta[i + 1]);
+      if (delta[i] % 2 == 0) b.match(delta[i + 1] % (base.size() + 1));
       continue;
     }
     size_t offset = delta[i] % base.size();
     size_t length = delta[i + 1] % (base.size() - offset + 1);
-    w.copy(offset, length);
+    b.copy(offset, length);
     want.insert(want.end(), base.begin() + offset, base.begin() + offset + length);
   }
+  auto built = std::move(b).finish();
+  if (built.bytes != want) std::abort();
   // Exactly as large as the pieces say: one byte less is refused.
-  if (codec::apply_delta(base, w.encode(), want.size()) != want) std::abort();
+  if (codec::apply_delta(base, built.delta, want.size()) != want) std::abort();
   if (!want.empty()) {
     try {
-      codec::apply_delta(base, w.encode(), want.size() - 1);
+      codec::apply_delta(base, built.delta, want.size() - 1);
       std::abort();
     } catch (const codec::DecodeError&) {
     }

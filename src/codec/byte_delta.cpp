@@ -1,48 +1,67 @@
 #include "codec/byte_delta.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "codec/codec.h"
 
 namespace guts::codec {
 
-void DeltaWriter::copy(size_t offset, size_t length) {
+DeltaBuilder::DeltaBuilder(ByteView base, size_t reserve) : base_(base), out_(reserve) {}
+
+void DeltaBuilder::end_insert() {
+  const size_t length = out_.size() - mark_;
   if (length == 0) return;
-  if (!pieces_.empty() && pieces_.back().copy &&
-      pieces_.back().offset + pieces_.back().length == offset) {
+  // After an insert (a match that did not match ends one): one piece.
+  if (!pieces_.empty() && !pieces_.back().copy &&
+      pieces_.back().offset + pieces_.back().length == mark_)
     pieces_.back().length += length;
-    return;
-  }
-  pieces_.push_back(Piece{true, offset, length, {}});
+  else
+    pieces_.push_back(Piece{false, mark_, length});
+  mark_ = out_.size();
 }
 
-void DeltaWriter::insert(ByteView data) {
-  if (data.empty()) return;
-  if (pieces_.empty() || pieces_.back().copy) pieces_.push_back(Piece{false, 0, 0, {}});
-  pieces_.back().data.insert(pieces_.back().data.end(), data.begin(), data.end());
+void DeltaBuilder::copy(size_t offset, size_t length) {
+  if (offset > base_.size() || length > base_.size() - offset)
+    throw std::out_of_range("DeltaBuilder: copy outside the base");
+  end_insert();
+  if (length == 0) return;
+  out_.fixed(base_.subspan(offset, length));
+  add_copy(offset, length);
 }
 
-void DeltaWriter::append(const DeltaWriter& more) {
-  for (const auto& p : more.pieces_) {
-    if (p.copy)
-      copy(p.offset, p.length);
-    else
-      insert(p.data);
-  }
+void DeltaBuilder::add_copy(size_t offset, size_t length) {
+  mark_ = out_.size();
+  if (!pieces_.empty() && pieces_.back().copy &&
+      pieces_.back().offset + pieces_.back().length == offset)
+    pieces_.back().length += length;
+  else
+    pieces_.push_back(Piece{true, offset, length});
 }
 
-Bytes DeltaWriter::encode() const {
+void DeltaBuilder::match(size_t offset) {
+  const size_t length = out_.size() - mark_;
+  const ByteView added = ByteView(out_.data()).subspan(mark_);
+  if (length == 0 || offset > base_.size() || length > base_.size() - offset ||
+      !std::equal(added.begin(), added.end(), base_.begin() + offset))
+    return end_insert();
+  add_copy(offset, length);
+}
+
+DeltaBuilder::Built DeltaBuilder::finish() && {
+  end_insert();
   size_t size = 10;
-  for (const auto& p : pieces_) size += p.copy ? 21 : 11 + p.data.size();
+  for (const auto& p : pieces_) size += p.copy ? 21 : 11 + p.length;
   Writer w(size);
   w.varint(pieces_.size());
+  const ByteView built(out_.data());
   for (const auto& p : pieces_) {
     if (p.copy)
       w.u8(0).varint(p.offset).varint(p.length);
     else
-      w.u8(1).bytes(p.data);
+      w.u8(1).bytes(built.subspan(p.offset, p.length));
   }
-  return w.take();
+  return {out_.take(), w.take()};
 }
 
 Bytes apply_delta(ByteView base, ByteView delta, size_t max_size) {

@@ -5,33 +5,50 @@
 //   delta = varint n ‖ n × ( u8 0 ‖ varint offset ‖ varint length   copy base[offset, +length)
 //                          | u8 1 ‖ bytes(data) )                    insert data
 //
-// Node-local (never signed or sent): the writer merges adjacent pieces but the format does not
+// Node-local (never signed or sent): the builder merges adjacent pieces but the format does not
 // require it.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
-#include <vector>
 
+#include "codec/codec.h"
 #include "core/bytes.h"
 
 namespace guts::codec {
 
-class DeltaWriter {
+// Builds a byte string from runs of a base and new bytes, and with it the delta that makes it
+// from the base, in one pass: apply_delta(base, delta) is the string by construction (the
+// pieces say how it was built), so it need not be applied again to be known.
+class DeltaBuilder {
  public:
-  // Pieces in the order of the result. An empty piece is dropped; a copy that continues the
-  // copy before it, or an insert after an insert, extends it.
+  // `reserve`: about the string's size.
+  DeltaBuilder(ByteView base, size_t reserve);
+  // Appends base[offset, +length): a copy piece (a copy that continues the copy before it
+  // extends it; an empty one is dropped).
   void copy(size_t offset, size_t length);
-  void insert(ByteView data);
-  void append(const DeltaWriter& more);  // more's pieces after these
-  Bytes encode() const;
+  // Where new bytes are appended: those since the last piece form one insert piece.
+  Writer& out() { return out_; }
+  // The bytes appended since the last piece become a copy of base[offset, ...) when they equal
+  // it (an insert otherwise).
+  void match(size_t offset);
+  struct Built {
+    Bytes bytes;
+    Bytes delta;
+  };
+  Built finish() &&;
 
  private:
   struct Piece {
     bool copy;
-    size_t offset = 0, length = 0;  // copy
-    Bytes data;                     // insert
+    size_t offset, length;  // copy: in the base; insert: in the string built
   };
-  std::vector<Piece> pieces_;
+  void end_insert();
+  void add_copy(size_t offset, size_t length);  // the bytes since the last piece copy these
+  ByteView base_;
+  Writer out_;
+  boost::container::small_vector<Piece, 8> pieces_;
+  size_t mark_ = 0;  // where the bytes not yet in a piece begin
 };
 
 // What `delta` makes of `base`. Throws DecodeError when the delta is malformed (also trailing

@@ -1,5 +1,7 @@
 #include "state/repo_leaf.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include "codec/byte_delta.h"
 #include "codec/codec.h"
 
@@ -10,109 +12,108 @@ namespace {
 // A ref entry of an encoding: str(name) ‖ bytes(target), at [begin, end).
 struct Entry {
   std::string_view name;
+  ByteView target;
   size_t begin = 0, end = 0;
 };
 
-std::string_view as_chars(ByteView b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
+// The ref entries of a leaf's encoding, one at a time.
+class Entries {
+ public:
+  explicit Entries(const RepoLeaf& leaf)
+      : enc_(leaf.encoding),
+        r_(enc_.subspan(leaf.refs_begin)),
+        begin_(leaf.refs_begin),
+        left_(leaf.ref_count) {}
+  std::optional<Entry> next() {
+    if (left_ == 0) return std::nullopt;
+    --left_;
+    Entry e;
+    e.begin = begin_ + r_.position();
+    ByteView name = r_.bytes_view(enc_.size(), "ref name");
+    e.name = {reinterpret_cast<const char*>(name.data()), name.size()};
+    e.target = r_.bytes_view(enc_.size(), "ref target");
+    e.end = begin_ + r_.position();
+    return e;
+  }
 
-RepoState without_refs(const RepoState& s) {
-  RepoState f;
-  f.id = s.id;
-  f.owner = s.owner;
-  f.owner_login = s.owner_login;
-  f.name = s.name;
-  f.is_private = s.is_private;
-  f.default_branch = s.default_branch;
-  return f;
-}
+ private:
+  ByteView enc_;
+  codec::Reader r_;
+  size_t begin_, left_;
+};
 
 }  // namespace
 
 std::shared_ptr<RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height) {
   auto l = std::make_shared<RepoLeaf>();
-  l->fields = without_refs(state);
-  l->encoding = encode_repo_state(state);
-  l->refs_begin = encode_repo_state_head(state, state.refs.size()).size();
+  l->encoding = encode_repo_state(state, &l->refs_begin);
   l->ref_count = state.refs.size();
   l->key = repo_tree_key(state.owner_login, state.name);
   l->record_height = height;
+  l->fields = state;
+  l->fields.refs.clear();
   return l;
 }
 
 std::vector<std::pair<std::string_view, ByteView>> ref_entries(const RepoLeaf& leaf) {
-  const ByteView enc(leaf.encoding);
-  codec::Reader r(enc.subspan(leaf.refs_begin));
   std::vector<std::pair<std::string_view, ByteView>> out;
   out.reserve(leaf.ref_count);
-  for (size_t i = 0; i < leaf.ref_count; ++i) {
-    std::string_view name = as_chars(r.bytes_view(enc.size(), "ref name"));
-    out.emplace_back(name, r.bytes_view(enc.size(), "ref target"));
-  }
+  Entries entries(leaf);
+  while (auto e = entries.next()) out.emplace_back(e->name, e->target);
   return out;
 }
 
-PatchedLeaf patch_repo_leaf(const RepoLeaf& was, const RepoState& fields,
-                            std::span<const RefWrite> refs, uint64_t height) {
-  // The ref entries: the runs of the old ones copied, the written ones inserted (merged in name
-  // order), then the head with the new count in front of them.
-  codec::DeltaWriter entries;
-  const ByteView old(was.encoding);
-  codec::Reader r(old.subspan(was.refs_begin));
-  size_t left = was.ref_count;
-  auto next = [&]() -> std::optional<Entry> {
-    if (left == 0) return std::nullopt;
-    --left;
-    Entry e;
-    e.begin = was.refs_begin + r.position();
-    e.name = as_chars(r.bytes_view(old.size(), "ref name"));
-    r.bytes_view(old.size(), "ref target");
-    e.end = was.refs_begin + r.position();
-    return e;
+PatchedLeaf patch_repo_leaf(const RepoLeaf& was, RepoState fields, std::span<const RefWrite> refs,
+                            uint64_t height) {
+  // The merge of the writes into the old entries (both by name): for each write, where the run
+  // of old entries before it ends and where the old entries resume after it; the new count.
+  struct Step {
+    size_t run_end, resume;
+    const RefWrite* write;
   };
-  size_t run = was.refs_begin, count = was.ref_count;  // run: the first old byte not yet taken
-  auto cur = next();
+  boost::container::small_vector<Step, 4> steps;
+  Entries entries(was);
+  const ByteView old(was.encoding);
+  size_t count = was.ref_count, inserted = 0;
+  auto cur = entries.next();
   for (const RefWrite& w : refs) {
-    while (cur && cur->name < w.name) cur = next();
+    while (cur && cur->name < w.name) cur = entries.next();
     const bool held = cur && cur->name == w.name;
     const size_t here = cur ? cur->begin : old.size();
-    entries.copy(run, here - run);
-    if (w.target) {
-      codec::Writer e(16 + w.name.size() + w.target->size());
-      e.str(w.name).bytes(as_bytes(*w.target));
-      entries.insert(e.data());
-    }
+    steps.push_back({here, here, &w});
     if (held) {
-      run = cur->end;
-      cur = next();
+      steps.back().resume = cur->end;
+      cur = entries.next();
       if (!w.target) --count;
-    } else {
-      run = here;
-      if (w.target) ++count;
+    } else if (w.target) {
+      ++count;
     }
+    if (w.target) inserted += 20 + w.name.size() + w.target->size();
   }
-  entries.copy(run, old.size() - run);
-
-  Bytes head = encode_repo_state_head(fields, count);
-  codec::DeltaWriter d;
-  if (head.size() == was.refs_begin && std::equal(head.begin(), head.end(), old.begin()))
-    d.copy(0, head.size());
-  else
-    d.insert(head);
-  d.append(entries);
-  Bytes delta = d.encode();
+  // The new encoding and its delta from the old: the head (a copy when it did not change), then
+  // the runs of old entries copied and the written ones inserted.
+  codec::DeltaBuilder b(old, old.size() + inserted + 16);
+  write_repo_state_head(b.out(), fields, count);
+  const size_t refs_begin = b.out().size();
+  b.match(0);
+  size_t run = was.refs_begin;  // the first old entry byte not yet taken
+  for (const Step& s : steps) {
+    b.copy(run, s.run_end - run);
+    if (s.write->target) b.out().str(s.write->name).bytes(as_bytes(*s.write->target));
+    run = s.resume;
+  }
+  b.copy(run, old.size() - run);
+  auto [encoding, delta] = std::move(b).finish();
 
   auto l = std::make_shared<RepoLeaf>();
-  l->fields = without_refs(fields);
-  // The new encoding is what the delta makes of the old one: what a proof rebuilds from the
-  // records is what was hashed here.
-  l->encoding = codec::apply_delta(old, delta, kMaxLeafPreimageBytes);
-  l->refs_begin = head.size();
-  l->ref_count = count;
   // Most blocks leave a repository where it was: its key is hashed again only when not.
   const bool moved = fields.owner_login != was.fields.owner_login || fields.name != was.fields.name;
   l->key = moved ? repo_tree_key(fields.owner_login, fields.name) : was.key;
+  l->fields = std::move(fields);
+  l->fields.refs.clear();
+  l->encoding = std::move(encoding);
+  l->refs_begin = refs_begin;
+  l->ref_count = count;
   l->record_height = height;
   PatchedLeaf out;
   if (!moved && was.deltas < kMaxLeafDeltas &&

@@ -63,7 +63,7 @@ struct PatchedLeaf {
   std::shared_ptr<RepoLeaf> leaf;
   std::optional<Bytes> delta;
 };
-PatchedLeaf patch_repo_leaf(const RepoLeaf& was, const RepoState& fields,
-                            std::span<const RefWrite> refs, uint64_t height);
+PatchedLeaf patch_repo_leaf(const RepoLeaf& was, RepoState fields, std::span<const RefWrite> refs,
+                            uint64_t height);
 
 }  // namespace guts::state

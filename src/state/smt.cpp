@@ -741,7 +741,7 @@ PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
     if (*target) r.target = std::string_view(**target);
     refs.push_back(r);
   }
-  PatchedLeaf p = patch_repo_leaf(was, fields, refs, height);
+  PatchedLeaf p = patch_repo_leaf(was, std::move(fields), refs, height);
   values.add(*p.leaf, &was, refs);
   return p;
 }

@@ -160,10 +160,6 @@ void write_repo_fields(codec::Writer& w, std::string_view tag, const RepoState& 
       .varint(ref_count);
 }
 
-void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count) {
-  write_repo_fields(w, "guts/repo-state", r, ref_count);
-}
-
 // The hash of the subtree at `depth` holding the leaves [lo, hi) (sorted by key, distinct).
 using KeyValue = std::pair<Digest, Digest>;
 Digest subtree_hash(const KeyValue* lo, const KeyValue* hi, uint16_t depth) {
@@ -177,15 +173,20 @@ Digest subtree_hash(const KeyValue* lo, const KeyValue* hi, uint16_t depth) {
 
 }  // namespace
 
+void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count) {
+  write_repo_fields(w, "guts/repo-state", r, ref_count);
+}
+
 Bytes encode_repo_state_head(const RepoState& r, size_t ref_count) {
   codec::Writer w(128 + r.owner_login.size() + r.name.size() + r.default_branch.size());
   write_repo_state_head(w, r, ref_count);
   return w.take();
 }
 
-Bytes encode_repo_state(const RepoState& r) {
+Bytes encode_repo_state(const RepoState& r, size_t* refs_begin) {
   codec::Writer w(256 + r.refs.size() * 64);
   write_repo_state_head(w, r, r.refs.size());
+  if (refs_begin) *refs_begin = w.size();
   for (const auto& [name, target] : r.refs) w.str(name).bytes(target);
   return w.take();
 }

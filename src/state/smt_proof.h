@@ -11,6 +11,10 @@
 #include "core/bytes.h"
 #include "crypto/ed25519.h"
 
+namespace guts::codec {
+class Writer;
+}
+
 namespace guts::state {
 
 using Digest = std::array<uint8_t, 32>;
@@ -82,10 +86,12 @@ struct RepoState {
 // encoding = str("guts/repo-state") ‖ varint id ‖ owner[32] ‖ str(owner login) ‖ str(name) ‖
 //   bool private ‖ str(default branch) ‖ varint n ‖ n × (str(ref) ‖ bytes(target)),
 // refs strictly increasing by name: what a proof hands out. The leaf value is repo_leaf_value.
-Bytes encode_repo_state(const RepoState& r);
+// `refs_begin`, when given, is set to where the first ref entry is (the head's size).
+Bytes encode_repo_state(const RepoState& r, size_t* refs_begin = nullptr);
 // The encoding up to and including the ref count (r.refs is not read): a state's encoding is
 // this followed by its ref entries (state/repo_leaf.h patches them in place).
 Bytes encode_repo_state_head(const RepoState& r, size_t ref_count);
+void write_repo_state_head(codec::Writer& w, const RepoState& r, size_t ref_count);
 // Bounded (≤ kMaxRepoStateRefs refs, names ≤ 4 KiB, targets ≤ 32 bytes); throws
 // codec::DecodeError, also when refs are not strictly increasing.
 inline constexpr size_t kMaxRepoStateRefs = 1 << 20;

@@ -84,27 +84,59 @@ Bytes as_bytes_copy(std::string_view s) {
 }
 }  // namespace
 
-// Deltas between byte strings (codec/byte_delta.h): copies from the base and inserts, adjacent
-// pieces merged; malformed deltas, copies outside the base and oversized results are refused.
+// Deltas between byte strings (codec/byte_delta.h): the builder makes a string from copies of a
+// base and new bytes, and the delta that makes it from the base, adjacent pieces merged;
+// malformed deltas, copies outside the base and oversized results are refused.
 TEST(ByteDelta, CopiesAndInsertsMakeTheTarget) {
   Bytes base = as_bytes_copy("the quick brown fox");
-  codec::DeltaWriter d;
+  codec::DeltaBuilder d(base, 0);
   d.copy(0, 4);
   d.copy(4, 6);  // continues the copy before: one piece
-  d.insert(as_bytes("red "));
-  d.insert(as_bytes("hot "));  // after an insert: one piece
+  d.out().fixed(as_bytes("red "));
+  d.out().fixed(as_bytes("hot "));  // after an insert: one piece
   d.copy(16, 3);
   d.copy(0, 0);  // empty: dropped
-  d.insert({});
-  Bytes delta = d.encode();
-  EXPECT_EQ(codec::apply_delta(base, delta, 64), as_bytes_copy("the quick red hot fox"));
-  Reader r(delta);
-  EXPECT_EQ(r.varint(), 3u);  // copy, insert, copy
-  codec::DeltaWriter more;
-  more.insert(as_bytes("!"));
-  d.append(more);
-  EXPECT_EQ(codec::apply_delta(base, d.encode(), 64), as_bytes_copy("the quick red hot fox!"));
-  EXPECT_EQ(codec::apply_delta(base, codec::DeltaWriter().encode(), 0), Bytes{});
+  d.out().fixed(as_bytes("!"));
+  EXPECT_THROW(d.copy(10, 10), std::out_of_range);
+  auto built = std::move(d).finish();
+  EXPECT_EQ(built.bytes, as_bytes_copy("the quick red hot fox!"));
+  EXPECT_EQ(codec::apply_delta(base, built.delta, 64), built.bytes);
+  Reader r(built.delta);
+  EXPECT_EQ(r.varint(), 4u);  // copy, insert, copy, insert
+  auto empty = codec::DeltaBuilder(base, 0).finish();
+  EXPECT_TRUE(empty.bytes.empty());
+  EXPECT_EQ(codec::apply_delta(base, empty.delta, 0), Bytes{});
+}
+
+// match(): bytes written that equal the base at an offset become a copy; others stay an insert
+// (merged with an insert next to them).
+TEST(ByteDelta, MatchingBytesBecomeACopy) {
+  Bytes base = as_bytes_copy("head:entries");
+  codec::DeltaBuilder same(base, 0);
+  same.out().fixed(as_bytes("head:"));
+  same.match(0);
+  same.copy(5, 7);  // continues the matched copy: one piece
+  auto a = std::move(same).finish();
+  EXPECT_EQ(a.bytes, base);
+  Reader ra(a.delta);
+  EXPECT_EQ(ra.varint(), 1u);
+  EXPECT_EQ(ra.u8(), 0);  // a copy
+  codec::DeltaBuilder other(base, 0);
+  other.out().fixed(as_bytes("HEAD:"));
+  other.match(0);
+  other.out().fixed(as_bytes("x"));  // next to the insert: one piece
+  other.copy(5, 7);
+  auto b = std::move(other).finish();
+  EXPECT_EQ(b.bytes, as_bytes_copy("HEAD:xentries"));
+  EXPECT_EQ(codec::apply_delta(base, b.delta, 64), b.bytes);
+  Reader rb(b.delta);
+  EXPECT_EQ(rb.varint(), 2u);           // insert, copy
+  codec::DeltaBuilder longer(base, 0);  // longer than the base: an insert
+  longer.out().fixed(as_bytes("head:entries and more"));
+  longer.match(0);
+  auto c = std::move(longer).finish();
+  EXPECT_EQ(codec::apply_delta(base, c.delta, 64), c.bytes);
+  EXPECT_EQ(Reader(c.delta).varint(), 1u);
 }
 
 TEST(ByteDelta, BadDeltasAreRefused) {
