@@ -44,6 +44,7 @@
 #include "core/assert.h"
 #include "core/status.h"
 #include "core/thread_annotations.h"
+#include "core/thread_name.h"
 
 namespace guts::api {
 
@@ -1218,6 +1219,7 @@ void HttpServer::start() {
   core.pool.start(core.opt.streaming_threads);
   for (int i = 0; i < std::max(1, core.opt.threads); ++i) {
     impl_->threads.emplace_back([c = impl_->core.get()] {
+      set_thread_name("guts-http");
       for (;;) {
         try {
           c->ioc.run();

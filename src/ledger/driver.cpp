@@ -8,6 +8,7 @@
 
 #include "codec/codec.h"
 #include "core/fs.h"
+#include "core/thread_name.h"
 #include "core/time.h"
 #include "crypto/did.h"
 #include "state/validator_set_state.h"
@@ -211,6 +212,7 @@ void Driver::restore(ByteView record) {
 // ---------------------------------------------------------------- worker
 
 void Driver::worker_loop() {
+  set_thread_name("guts-ledger");
   ChainAdapter port(*this);
   CoreOptions co;
   co.self = self_;
@@ -309,6 +311,7 @@ void Driver::execute(Actions a, Now now) {
 // ---------------------------------------------------------------- intake and admission
 
 void Driver::intake_loop() {
+  set_thread_name("guts-intake");
   for (;;) {
     {
       MutexLock lock(mu_);
@@ -353,6 +356,7 @@ void Driver::note_signature_checked(const Digest& tx_id) {
 }
 
 void Driver::admit_loop() {
+  set_thread_name("guts-admit");
   std::vector<Retry> retries;  // this thread's
   auto admit = [&](const state::Transaction& tx, int attempts) {
     // Already in a block we verified (it raced ahead of the forwarded copy), or admitted
@@ -426,6 +430,7 @@ void Driver::admit_loop() {
 // ---------------------------------------------------------------- committer
 
 void Driver::commit_loop() {
+  set_thread_name("guts-commit");
   for (;;) {
     CommitJob job;
     {

@@ -12,6 +12,7 @@
 
 #include "api/webhook_payloads.h"
 #include "codec/codec.h"
+#include "core/thread_name.h"
 #include "core/time.h"
 #include "crypto/hash.h"
 #include "state/chain.h"
@@ -405,6 +406,7 @@ void WebhookEngine::notify() {
 }
 
 void WebhookEngine::run() {
+  set_thread_name("guts-webhooks");
   for (;;) {
     uint64_t next = 0;
     try {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/status.h"
+#include "core/thread_name.h"
 #include "crypto/did.h"
 #include "p2p/transport.h"
 
@@ -200,6 +201,7 @@ SimplexDriver::Stats SimplexDriver::stats() const {
 }
 
 void SimplexDriver::run() {
+  set_thread_name("guts-simplex");
   std::unique_lock lock(mu_);
   while (!stop_) {
     Time t = now();

@@ -16,11 +16,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "search/query.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace guts::search {
 
@@ -126,6 +128,7 @@ class Index {
   // Each is used by one thread at a time (its mutex).
   sqlite3* writer_ = nullptr;
   sqlite3* reader_ = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> writer_statements_;  // by their text's address
   mutable std::mutex write_mu_, read_mu_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/thread_name.h"
 #include "git/browse.h"
 #include "state/audit.h"
 #include "state/tx.h"
@@ -75,6 +76,7 @@ Indexer::Stats Indexer::stats() const {
 }
 
 void Indexer::run() {
+  set_thread_name("guts-index");
   for (;;) {
     bool rebuild_now = false;
     {
