@@ -1,6 +1,7 @@
 // The live event hub (api/live_hub.h).
 #include "api/live_hub.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/assert.h"
@@ -60,7 +61,24 @@ std::shared_ptr<LiveHub::Subscription> LiveHub::subscribe(std::optional<uint64_t
   return s;
 }
 
-void LiveHub::publish(uint64_t height, std::vector<LiveEvent> events) {
+void LiveHub::publish(uint64_t height, const std::function<std::vector<LiveEvent>()>& events) {
+  {
+    MutexLock lk(mu_);
+    if (height <= published_) return;
+    const bool followed = std::any_of(subs_.begin(), subs_.end(), [](const auto& id_entry) {
+      return id_entry.second.closed.empty() && !id_entry.second.sub.expired();
+    });
+    // Nobody to tell: the height is passed (one who subscribes now starts after it). Else the
+    // events are made outside the lock; one who subscribes meanwhile gets them queued.
+    if (!followed) {
+      published_ = height;
+      return;
+    }
+  }
+  publish_made(height, events());
+}
+
+void LiveHub::publish_made(uint64_t height, std::vector<LiveEvent> events) {
   std::vector<std::shared_ptr<Subscription>> woken;
   {
     MutexLock lk(mu_);

@@ -51,10 +51,12 @@ class LiveHub {
   std::shared_ptr<Subscription> subscribe(std::optional<uint64_t> since, Filter filter,
                                           std::function<void()> wake);
 
-  // The events of the block at `height`, just committed. Heights at or below the last one
-  // published are ignored; a gap (a block the hub did not see) is filled from stored blocks by
-  // the subscribers' pulls. Any thread; never blocks on a subscriber.
-  void publish(uint64_t height, std::vector<LiveEvent> events);
+  // The events of the block at `height`, just committed, made by `events` only when someone is
+  // subscribed (a node nobody follows live spends nothing per block on them; a subscriber that
+  // comes later resumes from stored blocks). Heights at or below the last one published are
+  // ignored; a gap (a block the hub did not see) is filled from stored blocks by the
+  // subscribers' pulls. Any thread; never blocks on a subscriber.
+  void publish(uint64_t height, const std::function<std::vector<LiveEvent>()>& events);
 
   uint64_t published() const;
   size_t subscribers() const;
@@ -62,6 +64,7 @@ class LiveHub {
  private:
   friend class Subscription;
   void drop(uint64_t id);
+  void publish_made(uint64_t height, std::vector<LiveEvent> events);
 
   // One subscriber's side shared with publish(): its queue, or why it was dropped.
   struct Entry {

@@ -453,7 +453,7 @@ void Node::start() {
                                                impl_->chain->head().height);
   impl_->chain->add_commit_listener(
       [hub = impl_->live, ch = impl_->chain.get()](const state::Block& b) {
-        hub->publish(b.header.height, api::live_events(b, ch->view()));
+        hub->publish(b.header.height, [&] { return api::live_events(b, ch->view()); });
       });
   impl_->chain->add_commit_listener([impl = impl_.get()](const state::Block& b) {
     std::lock_guard lock(impl->late_mu);

@@ -183,6 +183,7 @@ struct Hub {
   uint64_t stored = 10;  // blocks 1..stored are "stored"
   uint64_t first_stored = 1;
   int source_calls = 0;
+  int made = 0;  // blocks whose events publish() asked for
   int wakes = 0;
   api::LiveHub hub{[this](uint64_t h) -> std::optional<std::vector<api::LiveEvent>> {
                      ++source_calls;
@@ -192,7 +193,10 @@ struct Hub {
                    10, api::LiveHubOptions{8, 20, 3}};
   void publish(uint64_t h) {
     stored = std::max(stored, h);
-    hub.publish(h, block(h));
+    hub.publish(h, [&] {
+      ++made;
+      return block(h);
+    });
   }
 };
 
@@ -224,6 +228,24 @@ TEST(LiveHub, LiveOnlyStartsWithHelloAtTheHead) {
   EXPECT_EQ(h.hub.subscribers(), 1u);
   s.reset();
   EXPECT_EQ(h.hub.subscribers(), 0u);
+}
+
+// Blocks nobody follows cost nothing: their events are not made, and one who subscribes later
+// starts after them (or resumes them from storage with `since`).
+TEST(LiveHub, BlocksNobodyFollowsAreNotComputed) {
+  Hub h;
+  h.publish(11);
+  h.publish(12);
+  EXPECT_EQ(h.made, 0);
+  EXPECT_EQ(h.hub.published(), 12u);
+  auto s = h.hub.subscribe(10, {}, [] {});
+  h.publish(13);
+  EXPECT_EQ(h.made, 1);
+  EXPECT_EQ(drain(*s), (std::vector<std::string>{"hello@12", "11.0", "11.1", "11.2", "12.0", "12.1",
+                                                 "12.2", "13.0", "13.1", "13.2"}));
+  s.reset();
+  h.publish(14);
+  EXPECT_EQ(h.made, 1);
 }
 
 TEST(LiveHub, ResumeGivesEveryMissedEventOnceInOrder) {
@@ -262,7 +284,7 @@ TEST(LiveHub, TooFarBehindGetsAReset) {
       api::LiveHubOptions{8, 20, 3});
   auto s = hub.subscribe(5, {}, [] {});  // 35 blocks behind, more than 20
   EXPECT_EQ(drain(*s), (std::vector<std::string>{"reset@40"}));
-  hub.publish(41, block(41));
+  hub.publish(41, [] { return block(41); });
   EXPECT_EQ(drain(*s), (std::vector<std::string>{"41.0", "41.1", "41.2"}));
 }
 
