@@ -77,15 +77,21 @@ Indexer::Stats Indexer::stats() const {
 
 void Indexer::run() {
   set_thread_name("guts-index");
+  auto last_pass = std::chrono::steady_clock::time_point::min();
   for (;;) {
     bool rebuild_now = false;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || pending_ || rebuild_requested_; });
+      // Blocks that keep coming are taken together (options_.min_pass_interval).
+      if (last_pass != std::chrono::steady_clock::time_point::min())
+        cv_.wait_until(lock, last_pass + options_.min_pass_interval,
+                       [&] { return stopping_ || rebuild_requested_; });
       if (stopping_) return;
       rebuild_now = rebuild_requested_;
       pending_ = false;
     }
+    last_pass = std::chrono::steady_clock::now();
     try {
       if (rebuild_now) {
         rebuild();
@@ -95,6 +101,7 @@ void Indexer::run() {
     } catch (const std::exception& e) {
       // The index is derived data: log, count, and try again at the next block.
       spdlog::warn("search: indexing failed: {}", e.what());
+      repo_docs_.clear();  // what the failed pass wrote may not have been committed
       std::lock_guard lock(mu_);
       ++stats_.failures;
     }
@@ -108,6 +115,7 @@ void Indexer::rebuild() {
   index_.begin();
   try {
     index_.clear();
+    repo_docs_.clear();
     uint64_t next = view.next_repo_id();
     for (uint64_t id = 1; id < next; ++id) {
       {
@@ -209,6 +217,7 @@ void Indexer::apply(const Dirty& dirty, const state::StateView& view) {
 void Indexer::index_repo(uint64_t repo_id, const state::StateView& view, bool with_issues) {
   auto repo = view.repo(repo_id);
   if (!repo) {
+    repo_docs_.erase(repo_id);
     index_.remove_repo(repo_id);
     return;
   }
@@ -221,7 +230,16 @@ void Indexer::index_repo(uint64_t repo_id, const state::StateView& view, bool wi
   doc.is_fork = view.fork_parent(repo_id).has_value();
   doc.created_ms = repo->created_ms;
   doc.updated_ms = std::max(repo->updated_ms, repo->pushed_ms);
-  index_.upsert_repo(doc);
+  const size_t fields = std::hash<std::string>()(
+      doc.owner + '\n' + doc.name + '\n' + doc.description + '\n' + std::to_string(doc.is_private) +
+      std::to_string(doc.is_fork) + '\n' + std::to_string(doc.created_ms) + '\n' +
+      std::to_string(doc.updated_ms));
+  if (auto it = repo_docs_.find(repo_id);
+      with_issues || it == repo_docs_.end() || it->second != fields) {
+    repo_docs_.erase(repo_id);  // until written (a failed write is written again)
+    index_.upsert_repo(doc);
+    repo_docs_[repo_id] = fields;
+  }
   if (!with_issues) return;
   for (uint64_t number : view.issue_numbers(repo_id, false, '*', 0, SIZE_MAX))
     index_issue(repo_id, number, view);

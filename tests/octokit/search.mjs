@@ -102,6 +102,12 @@ await indexed();
 assert.deepEqual(titles(await searchIssues(anon, { q: "flux is:closed" })), ["Flux capacitor overheats"]);
 assert.deepEqual(titles(await searchIssues(anon, { q: "flux is:open" })), ["Cool the flux"]);
 
+log("the index follows new blocks: a repository's new description (its document is rewritten when it changes)");
+await alice.rest.repos.update({ owner, repo: "searchable", description: "A tachyon-cooled forge" });
+await indexed();
+assert.deepEqual((await anon.rest.search.repos({ q: "tachyon in:description" })).data.items.map((i) => i.full_name), ["alice/searchable"]);
+assert.equal((await anon.rest.search.repos({ q: "flux in:description" })).data.total_count, 0, "the old description is still found");
+
 log("search.code: substring over the default branch");
 r = await anon.rest.search.code({ q: "flux_capac repo:alice/searchable" });
 assert.deepEqual(r.data.items.map((i) => i.path), ["src/engine.c"]);
