@@ -627,6 +627,7 @@ Bytes Transaction::encode() const {
 }
 
 Digest Transaction::id() const {
+  if (decoded_id.set && decoded_id.signature == signature) return decoded_id.id;
   return crypto::sha256(encode());
 }
 
@@ -654,6 +655,7 @@ Transaction decode_transaction(ByteView data) {
   tx.body = decode_body(static_cast<TxKind>(kind), body);
   tx.signature = r.fixed<64>();
   r.finish();
+  tx.decoded_id = {crypto::sha256(data), tx.signature, true};
   return tx;
 }
 

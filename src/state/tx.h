@@ -252,9 +252,21 @@ struct Transaction {
   // Bytes covered by the signature.
   Bytes signing_bytes() const;
   Bytes encode() const;
+  // SHA-256 of encode(). A node asks for a transaction's id at every step (the door, the
+  // mempool, the block, its receipts, the indexes), so a decoded transaction keeps the id of the
+  // bytes it came from (the encoding is canonical: they are encode()'s), tied to its signature:
+  // a transaction changed and signed again is hashed again. (Changed without signing again, it
+  // would keep the old id; no code changes a decoded transaction but to sign it.)
   Digest id() const;
   bool verify_signature() const;
   void sign(const crypto::SigningKey& key);  // sets signer's signature; key must be signer
+
+  struct DecodedId {
+    Digest id{};
+    Signature signature{};  // the signature it was decoded with
+    bool set = false;
+  };
+  DecodedId decoded_id{};  // set by decode_transaction
 };
 
 // Throws codec::DecodeError on any malformed input (bounded, canonical, no trailing bytes).

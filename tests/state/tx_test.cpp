@@ -2,6 +2,7 @@
 
 #include "codec/codec.h"
 #include "crypto/did.h"
+#include "crypto/hash.h"
 #include "git/ref_name.h"
 #include "state/block.h"
 #include "state/rules.h"
@@ -32,6 +33,25 @@ TEST(Tx, RoundTripEveryKind) {
     EXPECT_TRUE(back.verify_signature());
     EXPECT_EQ(back.kind(), tx.kind());
   }
+}
+
+// A decoded transaction keeps the id of its bytes (Transaction::id): the same as hashing its
+// encoding, and hashed again once it is signed again after a change.
+TEST(Tx, DecodedIdIsTheEncodingsHashUntilSignedAgain) {
+  auto k = key(1);
+  auto tx = own_tx(k, 1, CreateRepo{"hello", "a repo", true, "main"});
+  EXPECT_FALSE(tx.decoded_id.set);
+  auto back = decode_transaction(tx.encode());
+  ASSERT_TRUE(back.decoded_id.set);
+  EXPECT_EQ(back.id(), crypto::sha256(tx.encode()));
+  EXPECT_EQ(back.id(), tx.id());
+  auto copy = back;  // a copy keeps it
+  EXPECT_EQ(copy.id(), tx.id());
+  copy.nonce = 2;
+  copy.sign(k);
+  EXPECT_NE(copy.id(), tx.id());
+  EXPECT_EQ(copy.id(), crypto::sha256(copy.encode()));
+  EXPECT_EQ(decode_transaction(copy.encode()).id(), copy.id());
 }
 
 TEST(Tx, RejectsTamperingTrailingAndTruncation) {
