@@ -15,9 +15,15 @@ export GUTS_DOOR_LIMIT_MIN_REPUTATION=0  # fresh identities: no reputation-based
 W=$(mktemp -d /tmp/guts-thread-cpu.XXXXXX)
 NODE=
 cleanup() {
-  if [[ -n "$NODE" ]]; then kill -TERM "$NODE" 2>/dev/null || true; wait "$NODE" 2>/dev/null || true; fi
+  if [[ -n "$NODE" ]]; then
+    kill -TERM "$NODE" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$NODE" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$NODE" 2>/dev/null || true
+    wait "$NODE" 2>/dev/null || true
+  fi
   rm -rf "$W"
 }
+command -v curl >/dev/null || { echo "thread_cpu.sh: curl is required" >&2; exit 1; }
 trap cleanup EXIT
 "$BUILD/bin/guts-node" --data-dir "$W/node" --api-addr 127.0.0.1:0 --p2p-addr 127.0.0.1:0 \
   --port-file "$W/api.port" --log-level warn --rate-limit-anonymous 0 >/dev/null 2>"$W/node.log" &
@@ -27,22 +33,28 @@ URL="http://127.0.0.1:$(cat "$W/api.port")"
 for _ in $(seq 1 300); do curl -fs "$URL/api/guts/status" >/dev/null && break; sleep 0.1; done
 # A short flood first: the node's caches and the client's set-up path warm.
 "$BUILD/bin/guts-bench-consensus" --node "$URL" --mode flood --clients "$CLIENTS" --txs-per-client 10 >/dev/null
-snapshot() {  # thread name -> CPU ticks (utime + stime), summed
+ticks() {  # utime + stime of a /proc stat file (the fields after "(comm)", which may hold spaces)
+  sed 's/.*) //' "$1" | awk '{print $12 + $13}'
+}
+snapshot() {  # thread name -> CPU ticks, summed; then the whole process's (threads that ended too)
   for t in /proc/"$NODE"/task/*; do
-    # comm may hold spaces ("rocksdb:high" does not, but be safe): field 2 of stat is (comm).
-    printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
-  done | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+    printf '%s %s\n' "$(tr ' ' '_' <"$t/comm")" "$(ticks "$t/stat")"
+  done | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | LC_ALL=C sort -k1,1
 }
 snapshot >"$W/before"
+process_before=$(ticks /proc/"$NODE"/stat)
 /usr/bin/time -o "$W/client.time" -f '%U %S' "$BUILD/bin/guts-bench-consensus" --node "$URL" \
   --mode flood --clients "$CLIENTS" --txs-per-client "$PER_CLIENT" >"$W/flood.out" 2>/dev/null
 snapshot >"$W/after"
+process_after=$(ticks /proc/"$NODE"/stat)
 client_cpu=$(tail -1 "$W/client.time")
 TXS=$((CLIENTS * PER_CLIENT))
 HZ=$(getconf CLK_TCK)
 grep -E "finalized|blocks" "$W/flood.out"
 echo "client CPU: $(awk -v c="$client_cpu" -v n=$TXS 'BEGIN {split(c, a, " "); printf "%.1f us/tx", (a[1] + a[2]) * 1e6 / n}')"
 echo "node CPU per finalized transaction, by thread (set-up of the run's identities included):"
-join -a 2 -e 0 -o 0,1.2,2.2 "$W/before" "$W/after" |
-  awk -v n=$TXS -v hz="$HZ" '{d = ($3 - $2) * 1e6 / hz / n; t += d; if (d > 0) printf "  %-16s %7.1f us\n", $1, d}
-       END {printf "  %-16s %7.1f us\n", "total", t}'
+LC_ALL=C join -a 2 -e 0 -o 0,1.2,2.2 "$W/before" "$W/after" |
+  awk -v n=$TXS -v hz="$HZ" '{d = ($3 - $2) * 1e6 / hz / n; if (d > 0) printf "  %-16s %7.1f us\n", $1, d}'
+# The process's own counters include threads that ended during the run.
+awk -v a="$process_before" -v b="$process_after" -v n=$TXS -v hz="$HZ" \
+  'BEGIN {printf "  %-16s %7.1f us\n", "total", (b - a) * 1e6 / hz / n}'

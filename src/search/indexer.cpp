@@ -120,7 +120,13 @@ void Indexer::rebuild() {
     for (uint64_t id = 1; id < next; ++id) {
       {
         std::lock_guard lock(mu_);
-        if (stopping_) break;
+        if (stopping_) {
+          // Stopped part-way: an empty index, so that the next start rebuilds it (a partial one
+          // with a height would claim repositories it never reached).
+          index_.clear();
+          index_.commit();
+          return;
+        }
       }
       index_repo(id, view, true);
     }

@@ -42,6 +42,18 @@ class Entries {
   size_t begin_, left_;
 };
 
+// The state's fields but its refs.
+RepoState without_refs(const RepoState& s) {
+  RepoState f;
+  f.id = s.id;
+  f.owner = s.owner;
+  f.owner_login = s.owner_login;
+  f.name = s.name;
+  f.is_private = s.is_private;
+  f.default_branch = s.default_branch;
+  return f;
+}
+
 }  // namespace
 
 std::shared_ptr<RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height) {
@@ -50,8 +62,7 @@ std::shared_ptr<RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height
   l->ref_count = state.refs.size();
   l->key = repo_tree_key(state.owner_login, state.name);
   l->record_height = height;
-  l->fields = state;
-  l->fields.refs.clear();
+  l->fields = without_refs(state);
   return l;
 }
 
@@ -104,6 +115,9 @@ PatchedLeaf patch_repo_leaf(const RepoLeaf& was, RepoState fields, std::span<con
   }
   b.copy(run, old.size() - run);
   auto [encoding, delta] = std::move(b).finish();
+  // The block records' bound: a larger state could not be recorded (nor proven).
+  if (encoding.size() > kMaxLeafPreimageBytes)
+    throw codec::DecodeError("repository state too large for the tree's records");
 
   auto l = std::make_shared<RepoLeaf>();
   // Most blocks leave a repository where it was: its key is hashed again only when not.
