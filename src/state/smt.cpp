@@ -67,16 +67,113 @@ void intrusive_ptr_add_ref(const SmtTreeNode* n) {
   n->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
+namespace {
+
+// Fetches the cache lines of a node an update or a release reads (an inner node may straddle two).
+void prefetch_node(const SmtTreeNode* n) {
+  __builtin_prefetch(n, 1);
+  __builtin_prefetch(reinterpret_cast<const char*>(n) + sizeof(Inner) - 1, 1);
+}
+
+// Nodes whose last holder went while an SmtFreeBatch is open on this thread: freed together when
+// it closes.
+thread_local std::vector<const SmtTreeNode*>* t_dead = nullptr;
+
+// Frees `level` (nodes no longer held) and what only they held, one level at a time: the
+// children of a level are fetched together before their counts are lowered, so the cache misses
+// of many freed paths overlap (a path freed alone waits for each of its nodes in turn, and a
+// block's replaced paths are long out of the cache). No recursion: any depth.
+void free_nodes(std::vector<const SmtTreeNode*>& level) {
+  std::vector<const SmtTreeNode*> next;
+  while (!level.empty()) {
+    for (const SmtTreeNode* n : level)
+      if (!n->leaf)
+        for (const auto& c : as_inner(*n).child)
+          if (c) prefetch_node(c.get());
+    next.clear();
+    for (const SmtTreeNode* n : level) {
+      if (n->leaf) {
+        delete &as_leaf(*n);
+        continue;
+      }
+      // Nothing else holds it: its children are taken out without releasing them here.
+      auto& in = const_cast<Inner&>(as_inner(*n));
+      for (auto& c : in.child)
+        if (const SmtTreeNode* child = c.detach();
+            child && child->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+          next.push_back(child);
+      delete &in;
+    }
+    level.swap(next);
+  }
+}
+
+}  // namespace
+
 void intrusive_ptr_release(const SmtTreeNode* n) {
   if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  // The last holder: the children are released with it (a recursion at most 257 deep).
-  if (n->leaf)
-    delete &as_leaf(*n);
-  else
-    delete &as_inner(*n);
+  if (t_dead) {
+    t_dead->push_back(n);
+    return;
+  }
+  std::vector<const SmtTreeNode*> level{n};
+  free_nodes(level);
 }
 
 namespace {
+
+// While one is open on a thread, the nodes whose last holder goes there are freed together when
+// it closes (free_nodes): a commit lets go of a block's worth of replaced paths at once.
+class SmtFreeBatch {
+ public:
+  SmtFreeBatch() {
+    if (t_dead) return;  // an enclosing batch frees them
+    t_dead = &dead_;
+    open_ = true;
+  }
+  ~SmtFreeBatch() {
+    if (!open_) return;
+    t_dead = nullptr;
+    free_nodes(dead_);
+  }
+  SmtFreeBatch(const SmtFreeBatch&) = delete;
+  SmtFreeBatch& operator=(const SmtFreeBatch&) = delete;
+
+ private:
+  std::vector<const SmtTreeNode*> dead_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+namespace {
+
+// A walk down one key's path, for fetch_paths.
+struct PathWalk {
+  const SmtTreeNode* at;
+  const Digest* key;
+};
+
+// Fetches the nodes on the walks' paths and their siblings (a path copy raises their counts),
+// one level of every path at a time, so that the paths' cache misses overlap: a block's paths
+// are mostly out of the cache (its execution ran in between), and Builder::update, walking one
+// path after another, would wait for each node in turn. Consumes `walks`.
+void fetch_paths(std::vector<PathWalk>& walks) {
+  for (uint16_t depth = 0; depth < kMaxDepth && !walks.empty(); ++depth) {
+    size_t kept = 0;
+    for (const PathWalk& w : walks) {
+      if (w.at->leaf) continue;
+      const Inner& in = as_inner(*w.at);
+      const bool b = bit(*w.key, depth);
+      if (const SmtTreeNode* sibling = in.child[!b].get()) prefetch_node(sibling);
+      const SmtTreeNode* next = in.child[b].get();
+      if (!next) continue;
+      prefetch_node(next);
+      walks[kept++] = {next, w.key};
+    }
+    walks.resize(kept);
+  }
+}
 
 // Builds a new version's nodes: path copying under a batch of sorted changes. The new nodes'
 // hashes are computed at the end, level by level from the bottom, each level's in one batch:
@@ -91,6 +188,12 @@ class Builder {
 
   // The tree `root` after the changes [lo, hi) (sorted by key, each once), hashed.
   SmtNodePtr update_root(const SmtNodePtr& root, const Change* lo, const Change* hi) {
+    if (root) {
+      std::vector<PathWalk> walks;
+      walks.reserve(size_t(hi - lo));
+      for (const Change* c = lo; c != hi; ++c) walks.push_back({root.get(), &c->first});
+      fetch_paths(walks);
+    }
     SmtNodePtr out = update(root, 0, lo, hi);
     hash_new_nodes();
     return out;
@@ -464,6 +567,7 @@ SmtNodePtr SmtTree::root(uint64_t height) const {
 }
 
 void SmtTree::advance(uint64_t height, const SmtVersion& block) {
+  SmtFreeBatch batch;        // declared first: frees the dropped versions' nodes together, last
   std::deque<Held> dropped;  // freed after the lock: freeing a version's nodes takes a while
   std::unique_lock lock(mu_);
   GUTS_ASSERT(height == held_.back().height + 1,
@@ -675,15 +779,15 @@ class LeafValues {
       return;
     }
     if (was && was->refs) {
-      changes_.clear();
+      // Updated in finish(), with the other leaves' trees.
+      const size_t begin = changes_.size();
       for (const RefWrite& w : writes)
         changes_.emplace_back(
             ref_tree_key(w.name),
             w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
-      std::sort(changes_.begin(), changes_.end(),
+      std::sort(changes_.begin() + ptrdiff_t(begin), changes_.end(),
                 [](const auto& x, const auto& y) { return x.first < y.first; });
-      l.refs =
-          refs_.update_unhashed(*was->refs, changes_.data(), changes_.data() + changes_.size());
+      updates_.push_back({&l, *was->refs, begin, changes_.size()});
     } else {
       std::vector<SmtNodePtr> leaves;
       leaves.reserve(l.ref_count);
@@ -695,6 +799,18 @@ class LeafValues {
     pending_refs_ += l.ref_count;
   }
   void finish() {
+    // The trees' changed paths fetched together, then copied one tree after another.
+    walks_.clear();
+    for (const Update& u : updates_)
+      if (u.base)
+        for (size_t i = u.begin; i < u.end; ++i)
+          walks_.push_back({u.base.get(), &changes_[i].first});
+    fetch_paths(walks_);
+    for (const Update& u : updates_)
+      u.leaf->refs =
+          refs_.update_unhashed(u.base, changes_.data() + u.begin, changes_.data() + u.end);
+    updates_.clear();
+    changes_.clear();
     refs_.hash_pending();
     for (RepoLeaf* l : pending_)
       l->value = crypto::sha256(encode_repo_leaf_v3(l->fields, l->ref_count, hash_of(*l->refs)));
@@ -709,7 +825,15 @@ class LeafValues {
  private:
   uint8_t version_;
   Builder refs_{0};
+  // A leaf whose refs' tree is `base` updated by changes_[begin, end) (sorted by key).
+  struct Update {
+    RepoLeaf* leaf;
+    SmtNodePtr base;
+    size_t begin, end;
+  };
   std::vector<Builder::Change> changes_;
+  std::vector<Update> updates_;
+  std::vector<PathWalk> walks_;
   std::vector<RepoLeaf*> pending_;
   size_t pending_refs_ = 0;
 };
@@ -764,6 +888,8 @@ void RepoStateCache::drop_locked(std::unordered_map<uint64_t, Held>::iterator it
 }
 
 void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
+  // The states let go of here free their refs' trees' nodes together, after the lock.
+  SmtFreeBatch batch;
   std::lock_guard lock(mu_);
   if (height != height_ + 1) {
     states_.clear();
