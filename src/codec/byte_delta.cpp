@@ -7,7 +7,8 @@
 
 namespace guts::codec {
 
-DeltaBuilder::DeltaBuilder(ByteView base, size_t reserve) : base_(base), out_(reserve) {}
+DeltaBuilder::DeltaBuilder(ByteView base, size_t reserve, bool string)
+    : base_(base), string_(string), out_(reserve) {}
 
 void DeltaBuilder::end_insert() {
   const size_t length = out_.size() - mark_;
@@ -26,7 +27,10 @@ void DeltaBuilder::copy(size_t offset, size_t length) {
     throw std::out_of_range("DeltaBuilder: copy outside the base");
   end_insert();
   if (length == 0) return;
-  out_.fixed(base_.subspan(offset, length));
+  if (string_)
+    out_.fixed(base_.subspan(offset, length));
+  else
+    copied_out_ += length;
   add_copy(offset, length);
 }
 
@@ -39,13 +43,16 @@ void DeltaBuilder::add_copy(size_t offset, size_t length) {
     pieces_.push_back(Piece{true, offset, length});
 }
 
-void DeltaBuilder::match(size_t offset) {
+bool DeltaBuilder::match(size_t offset) {
   const size_t length = out_.size() - mark_;
   const ByteView added = ByteView(out_.data()).subspan(mark_);
   if (length == 0 || offset > base_.size() || length > base_.size() - offset ||
-      !std::equal(added.begin(), added.end(), base_.begin() + offset))
-    return end_insert();
+      !std::equal(added.begin(), added.end(), base_.begin() + offset)) {
+    end_insert();
+    return false;
+  }
   add_copy(offset, length);
+  return true;
 }
 
 DeltaBuilder::Built DeltaBuilder::finish() && {

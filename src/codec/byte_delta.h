@@ -22,21 +22,24 @@ namespace guts::codec {
 // pieces say how it was built), so it need not be applied again to be known.
 class DeltaBuilder {
  public:
-  // `reserve`: about the string's size.
-  DeltaBuilder(ByteView base, size_t reserve);
+  // `reserve`: about the string's size. A builder for the delta alone (`string` false) leaves
+  // the copied bytes out of out(): finish() returns the delta and the inserted bytes only.
+  DeltaBuilder(ByteView base, size_t reserve, bool string = true);
   // Appends base[offset, +length): a copy piece (a copy that continues the copy before it
   // extends it; an empty one is dropped).
   void copy(size_t offset, size_t length);
   // Where new bytes are appended: those since the last piece form one insert piece.
   Writer& out() { return out_; }
   // The bytes appended since the last piece become a copy of base[offset, ...) when they equal
-  // it (an insert otherwise).
-  void match(size_t offset);
+  // it (an insert otherwise). Returns whether they did.
+  bool match(size_t offset);
   struct Built {
     Bytes bytes;
     Bytes delta;
   };
   Built finish() &&;
+  // The size of the string built so far.
+  size_t size() const { return out_.size() + copied_out_; }
 
  private:
   struct Piece {
@@ -46,6 +49,8 @@ class DeltaBuilder {
   void end_insert();
   void add_copy(size_t offset, size_t length);  // the bytes since the last piece copy these
   ByteView base_;
+  bool string_;
+  size_t copied_out_ = 0;  // for the delta alone: the copied bytes left out of out_
   Writer out_;
   boost::container::small_vector<Piece, 8> pieces_;
   size_t mark_ = 0;  // where the bytes not yet in a piece begin

@@ -739,14 +739,14 @@ std::optional<Digest> repo_key_of(const StateView& view, uint64_t repo_id) {
   return repo_tree_key(login_of(view, repo->owner), repo->name);
 }
 
-// `delta`: its preimage as the delta from the leaf's record before (nullopt: whole).
+// `delta`: its preimage as the delta from its base's (nullopt: whole, the leaf its own base).
 void add_repo_leaf(SmtVersion& tree, Changes& changes, const RepoLeaf& leaf,
-                   std::optional<Bytes> delta, uint64_t base_height) {
+                   std::optional<Bytes> delta) {
   changes.emplace_back(leaf.key, leaf.value);
   if (delta)
-    tree.add_preimage_delta(leaf.value, std::move(*delta), base_height);
+    tree.add_preimage_delta(leaf.value, std::move(*delta), leaf.base->height);
   else
-    tree.add_preimage(leaf.value, leaf.encoding);
+    tree.add_preimage(leaf.value, leaf_encoding(leaf));
 }
 
 }  // namespace
@@ -759,8 +759,10 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
   const RepoState& f = l->fields;
   // A refs' tree: a leaf and about one inner node per ref (some shared with the leaf before).
   const size_t tree = l->refs ? l->ref_count * (kLeafBytes + kInnerBytes) : 0;
-  return n + sizeof(RepoLeaf) + l->encoding.capacity() + f.owner_login.size() + f.name.size() +
-         f.default_branch.size() + tree;
+  // Its base (shared with the leaves before it since that base, which the cache no longer holds).
+  const size_t base = sizeof(LeafBase) + l->base->encoding.capacity() + 4 * l->base->entries.size();
+  return n + sizeof(RepoLeaf) + base + l->changed.capacity() + f.owner_login.size() +
+         f.name.size() + f.default_branch.size() + tree;
 }
 
 // The leaf values of a block's repositories, as the tree of a block of `version` holds them.
@@ -770,12 +772,13 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
 class LeafValues {
  public:
   explicit LeafValues(uint8_t version) : version_(version) {}
-  // Sets `l`'s value now (version 2) or in finish(), before which `l` must not go away. Its
-  // refs' tree is `was`'s (when it has one) updated by `writes`, else built from all its refs.
+  // Sets `l`'s value now (version 2) or in finish(), before which neither `l` nor `was` may go
+  // away. Its refs' tree is `was`'s (when it has one) updated by `writes`, else built from all
+  // its refs.
   void add(RepoLeaf& l, const RepoLeaf* was, std::span<const RefWrite> writes) {
     if (version_ < kHeaderV3) {
       l.refs.reset();
-      l.value = crypto::sha256(l.encoding);
+      l.value = crypto::sha256(leaf_encoding(l));
       return;
     }
     if (was && was->refs) {
@@ -787,7 +790,7 @@ class LeafValues {
             w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
       std::sort(changes_.begin() + ptrdiff_t(begin), changes_.end(),
                 [](const auto& x, const auto& y) { return x.first < y.first; });
-      updates_.push_back({&l, *was->refs, begin, changes_.size()});
+      updates_.push_back({&l, &*was->refs, begin, changes_.size()});
     } else {
       std::vector<SmtNodePtr> leaves;
       leaves.reserve(l.ref_count);
@@ -802,13 +805,13 @@ class LeafValues {
     // The trees' changed paths fetched together, then copied one tree after another.
     walks_.clear();
     for (const Update& u : updates_)
-      if (u.base)
+      if (*u.base)
         for (size_t i = u.begin; i < u.end; ++i)
-          walks_.push_back({u.base.get(), &changes_[i].first});
+          walks_.push_back({u.base->get(), &changes_[i].first});
     fetch_paths(walks_);
     for (const Update& u : updates_)
       u.leaf->refs =
-          refs_.update_unhashed(u.base, changes_.data() + u.begin, changes_.data() + u.end);
+          refs_.update_unhashed(*u.base, changes_.data() + u.begin, changes_.data() + u.end);
     updates_.clear();
     changes_.clear();
     refs_.hash_pending();
@@ -825,10 +828,11 @@ class LeafValues {
  private:
   uint8_t version_;
   Builder refs_{0};
-  // A leaf whose refs' tree is `base` updated by changes_[begin, end) (sorted by key).
+  // A leaf whose refs' tree is `base` updated by changes_[begin, end) (sorted by key). `base` is
+  // the leaf before's (add's `was`), held by the caller until finish(): not counted again here.
   struct Update {
     RepoLeaf* leaf;
-    SmtNodePtr base;
+    const SmtNodePtr* base;
     size_t begin, end;
   };
   std::vector<Builder::Change> changes_;
@@ -881,12 +885,6 @@ std::optional<std::shared_ptr<const RepoLeaf>> RepoStateCache::find(uint64_t hei
   return it->second.state;
 }
 
-void RepoStateCache::drop_locked(std::unordered_map<uint64_t, Held>::iterator it) {
-  bytes_ -= it->second.bytes;
-  written_.erase(it->second.written);
-  states_.erase(it);
-}
-
 void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
   // The states let go of here free their refs' trees' nodes together, after the lock.
   SmtFreeBatch batch;
@@ -898,14 +896,30 @@ void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
   }
   height_ = height;
   for (const auto& [id, state] : block) {
-    if (auto it = states_.find(id); it != states_.end()) drop_locked(it);
-    size_t size = approx_bytes(state);
+    const size_t size = approx_bytes(state);
+    if (auto it = states_.find(id); it != states_.end()) {
+      bytes_ -= it->second.bytes;  // replaced below, or dropped when too large
+      if (size > max_bytes_) states_.erase(it);
+    }
     if (size > max_bytes_) continue;
-    while (bytes_ + size > max_bytes_) drop_locked(states_.find(written_.front()));
-    written_.push_back(id);
-    states_.emplace(id, Held{state, size, std::prev(written_.end())});
+    // The others written longest ago go until it fits (its own entry, being replaced, is skipped).
+    while (bytes_ + size > max_bytes_ && !written_.empty()) {
+      const auto [old_id, when] = written_.front();
+      written_.pop_front();
+      auto old = states_.find(old_id);
+      if (old_id == id || old == states_.end() || old->second.written != when) continue;
+      bytes_ -= old->second.bytes;
+      states_.erase(old);
+    }
+    states_.insert_or_assign(id, Held{state, size, ++writes_});
+    written_.emplace_back(id, writes_);
     bytes_ += size;
   }
+  if (written_.size() > 2 * states_.size() + 64)
+    std::erase_if(written_, [&](const std::pair<uint64_t, uint64_t>& w) {
+      auto it = states_.find(w.first);
+      return it == states_.end() || it->second.written != w.second;
+    });
 }
 
 size_t RepoStateCache::bytes() const {
@@ -950,10 +964,10 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   struct Patched {
     uint64_t id;
     PatchedLeaf now;
-    uint64_t base;     // the height of its record before
     bool not_written;  // set again by the conversion to version 3 only
+    std::shared_ptr<const RepoLeaf> was;
   };
-  std::vector<Patched> patched;  // holds the leaves until values.finish()
+  std::vector<Patched> patched;  // holds the leaves (and those before) until values.finish()
   patched.reserve(touched.size());
   size_t valued = 0;  // patched[0, valued) have their values
   auto finish = [&] {
@@ -981,13 +995,13 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
         values.add(*now.leaf, nullptr, {});
       }
     }
-    patched.push_back({id, std::move(now), was && *was ? (*was)->record_height : 0,
-                       !writes.record && writes.refs.empty()});
+    patched.push_back(
+        {id, std::move(now), !writes.record && writes.refs.empty(), was ? *was : nullptr});
     if (values.pending_refs() >= LeafValues::kBatchRefs) finish();
   }
   finish();
-  for (auto& [id, now, base, not_written] : patched) {
-    if (now.leaf) add_repo_leaf(tree, set, *now.leaf, std::move(now.delta), base);
+  for (auto& [id, now, not_written, was] : patched) {
+    if (now.leaf) add_repo_leaf(tree, set, *now.leaf, std::move(now.delta));
     if (touched_out) (*touched_out)[id] = std::move(now.leaf);
   }
   // The sets after the removals: a key both left and taken holds what took it.
@@ -1009,7 +1023,7 @@ void smt_build_all(SmtVersion& tree, const Schema& schema, const KvReader& state
   std::vector<std::shared_ptr<RepoLeaf>> batch;  // held until values.finish()
   auto finish = [&] {
     values.finish();
-    for (const auto& leaf : batch) add_repo_leaf(tree, leaves, *leaf, std::nullopt, 0);
+    for (const auto& leaf : batch) add_repo_leaf(tree, leaves, *leaf, std::nullopt);
     batch.clear();
   };
   for (uint64_t id : ids)

@@ -38,7 +38,6 @@
 #include <cstring>
 #include <deque>
 #include <functional>
-#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -230,15 +229,18 @@ class RepoStateCache {
   struct Held {
     std::shared_ptr<const RepoLeaf> state;
     size_t bytes;
-    std::list<uint64_t>::iterator written;  // its place in written_
+    uint64_t written;  // when (a count of writes): its entry in written_
   };
-  void drop_locked(std::unordered_map<uint64_t, Held>::iterator it);
   mutable std::mutex mu_;
   uint64_t height_;
   const size_t max_bytes_;
   size_t bytes_ = 0;
-  std::unordered_map<uint64_t, Held> states_;
-  std::list<uint64_t> written_;  // ids, the state written longest ago first
+  // Open addressing: a block's lookups and writes touch one place each, not a bucket and a node.
+  boost::unordered_flat_map<uint64_t, Held> states_;
+  // (id, when) per write, the longest ago first; an entry whose id was written again since, or
+  // dropped, is stale and skipped (compacted when stale entries outnumber the held ones).
+  std::deque<std::pair<uint64_t, uint64_t>> written_;
+  uint64_t writes_ = 0;
 };
 
 // Where smt_apply_block finds a repository's state before the block without reading it:

@@ -735,8 +735,9 @@ TEST(Smt, ANameLeftAndTakenInOneBlockHoldsItsNewRepository) {
 }
 
 // A leaf patched by a block's ref writes (state/repo_leaf.h) encodes the state after them, and
-// its delta makes that encoding from the one before; it is recorded whole when it moves to
-// another key or its chain of deltas reaches its bounds.
+// its delta makes that encoding from its base's (the last leaf recorded whole, which it shares);
+// it is recorded whole, and becomes its own base, when it moves to another key or more refs than
+// the bound changed since its base.
 TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
   std::mt19937_64 rng(11);
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
@@ -754,11 +755,18 @@ TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
     s.refs.assign(refs.begin(), refs.end());
     return s;
   };
+  auto entries_of = [](const RepoLeaf& l) {
+    std::map<std::string, Bytes> out;
+    for (const auto& [name, target] : ref_entries(l))
+      out[std::string(name)] = Bytes(target.begin(), target.end());
+    return out;
+  };
   auto leaf = make_repo_leaf(state(), 1);
-  EXPECT_EQ(leaf->encoding, encode_repo_state(state()));
+  EXPECT_EQ(leaf_encoding(*leaf), encode_repo_state(state()));
   EXPECT_EQ(leaf->key, repo_tree_key("alice", "r"));
-  EXPECT_EQ(leaf->deltas, 0u);
-  size_t capped = 0, moves = 0;
+  EXPECT_TRUE(leaf->whole());
+  EXPECT_EQ(leaf->base->refs_begin, encode_repo_state_head(fields, refs.size()).size());
+  size_t capped = 0, moves = 0, deltas = 0;
   for (uint64_t h = 2; h < 260; ++h) {
     // Up to four refs: new, moved, deleted, or deleted without having existed.
     std::map<std::string, std::optional<std::string>> writes;
@@ -783,51 +791,61 @@ TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
     with_stale_refs.refs.emplace_back("refs/heads/stale", Bytes(20, 9));
     auto p = patch_repo_leaf(*leaf, with_stale_refs, w, h);
     ASSERT_TRUE(p.leaf);
-    ASSERT_EQ(p.leaf->encoding, encode_repo_state(state())) << "height " << h;
+    const Bytes encoding = encode_repo_state(state());
+    ASSERT_EQ(leaf_encoding(*p.leaf), encoding) << "height " << h;
+    EXPECT_EQ(entries_of(*p.leaf), refs) << "height " << h;
     EXPECT_EQ(p.leaf->ref_count, refs.size());
-    EXPECT_EQ(p.leaf->refs_begin, encode_repo_state_head(fields, refs.size()).size());
     EXPECT_TRUE(p.leaf->fields.refs.empty());
     EXPECT_EQ(p.leaf->key, repo_tree_key(fields.owner_login, fields.name));
     EXPECT_EQ(p.leaf->record_height, h);
-    EXPECT_LE(p.leaf->delta_bytes, p.leaf->encoding.size());
+    EXPECT_LE(p.leaf->changed_count, kMaxLeafChangedRefs);
     if (moved) ++moves;
-    if (!moved && leaf->deltas == kMaxLeafDeltas) ++capped;
-    if (moved || leaf->deltas == kMaxLeafDeltas) {
+    if (moved) {
       EXPECT_FALSE(p.delta) << "height " << h;
     }
     if (p.delta) {
-      EXPECT_EQ(codec::apply_delta(leaf->encoding, *p.delta, 1 << 20), p.leaf->encoding);
-      EXPECT_EQ(p.leaf->deltas, leaf->deltas + 1);
-      EXPECT_EQ(p.leaf->delta_bytes, leaf->delta_bytes + p.delta->size());
-      EXPECT_LT(p.delta->size(), 300u);  // the head and the refs written, not the ref set
+      ++deltas;
+      EXPECT_EQ(p.leaf->base, leaf->base);  // shared, not copied
+      EXPECT_FALSE(p.leaf->whole());
+      EXPECT_EQ(codec::apply_delta(p.leaf->base->encoding, *p.delta, 1 << 20), encoding);
+      // The head and the refs changed since the base, not the ref set.
+      EXPECT_LT(p.delta->size(), 100 + 60 * p.leaf->changed_count);
     } else {
-      EXPECT_EQ(p.leaf->deltas, 0u);
-      EXPECT_EQ(p.leaf->delta_bytes, 0u);
+      if (!moved) ++capped;
+      EXPECT_TRUE(p.leaf->whole());
+      EXPECT_EQ(p.leaf->base->height, h);
+      EXPECT_EQ(p.leaf->changed_count, 0u);
+      EXPECT_EQ(p.leaf->base->encoding, encoding);
+      EXPECT_EQ(p.leaf->base->refs_begin, encode_repo_state_head(fields, refs.size()).size());
     }
     leaf = p.leaf;
   }
   EXPECT_GE(capped, 3u);
+  EXPECT_GE(deltas, 150u);
   EXPECT_EQ(moves, 4u);
-  // A small state: the deltas' bytes reach its size long before the chain's length bound.
+  // A small state whose one ref is pushed again and again: each record is the delta from the
+  // first (the same ref changed), never the whole state again.
   RepoState small = fields;
   small.refs = {{"refs/heads/main", Bytes(20, 1)}};
   auto s = make_repo_leaf(small, 1);
-  size_t wholes = 0;
+  const auto first = s->base;
   for (uint64_t h = 2; h < 40; ++h) {
     std::string target(20, char(h));
     RefWrite w{"refs/heads/main", target};
     auto p = patch_repo_leaf(*s, small, {&w, 1}, h);
-    EXPECT_LT(p.leaf->deltas, 8u);
-    if (!p.delta) ++wholes;
+    ASSERT_TRUE(p.delta) << h;
+    EXPECT_EQ(p.leaf->base, first);
+    EXPECT_EQ(p.leaf->changed_count, 1u);
+    small.refs[0].second = Bytes(target.begin(), target.end());
+    EXPECT_EQ(codec::apply_delta(first->encoding, *p.delta, 1 << 20), encode_repo_state(small));
     s = p.leaf;
   }
-  EXPECT_GE(wholes, 5u);
 }
 
 // A push's block record holds the refs it wrote (a delta from the repository's record before),
-// not its whole ref set; a proof at any height rebuilds the repository's state from the chain
-// of records, also across a restart (a cold cache records the state whole again) and the
-// chains' length bound; a record whose delta was corrupted is refused, not served.
+// not its whole ref set; a proof at any height rebuilds the repository's state from its record
+// and its base's, also across a restart (a cold cache records the state whole again); a record
+// whose delta was corrupted is refused, not served.
 TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
   TempDb tmp("smt-deltas");
   auto genesis = test_genesis();
@@ -881,10 +899,9 @@ TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
       }
     }
   }
-  // With 300 tags a state takes ~10 KB. Recorded whole: the 33rd push of the first life (the
-  // tags' block recorded it whole, then kMaxLeafDeltas deltas), the first push of the second (a
-  // cold cache) and the 33rd after it; the others record the pushed ref.
-  static_assert(kMaxLeafDeltas == 32);
+  // With 300 tags a state takes ~10 KB. Recorded whole: the tags' block (300 refs changed), then
+  // the first push of the second life (a cold cache); every other push records the pushed ref
+  // (the one ref changed since its base).
   std::vector<size_t> wholes;
   for (size_t i = 0; i < record_sizes.size(); ++i) {
     if (record_sizes[i] > 9000)
@@ -892,7 +909,7 @@ TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
     else
       EXPECT_LT(record_sizes[i], 300u) << i;
   }
-  EXPECT_EQ(wholes, (std::vector<size_t>{32, 45, 78}));
+  EXPECT_EQ(wholes, (std::vector<size_t>{45}));
   // A delta damaged on disk: the proof fails rather than serve another state.
   Chain chain(*tmp.db, genesis);
   const std::string k = std::string(kSmtBlockPrefix) + storage::be64(height) + std::string(4, '\0');
@@ -903,6 +920,73 @@ TEST(Smt, PushRecordsHoldTheRefsWrittenAndProofsRebuildTheState) {
   tmp.db->put(chain.schema().meta, k, bad);
   EXPECT_THROW(prove_repo_at(*tmp.db, chain.schema(), height, "alice", "big"), Error);
   EXPECT_TRUE(prove_repo_at(*tmp.db, chain.schema(), height - 1, "alice", "big")->state);
+}
+
+// Records written by earlier versions hold a repository's pushes as a chain of deltas, each from
+// the record before (this version writes each from the last whole one): a proof at any height
+// of such a chain still rebuilds the state, and one whose chain is broken is refused.
+TEST(Smt, ChainsOfDeltasFromEarlierVersionsStillProve) {
+  TempDb tmp("smt-delta-chains");
+  Schema s(*tmp.db);
+  RepoState state;
+  state.id = 3;
+  state.owner_login = "alice";
+  state.name = "chained";
+  state.default_branch = "main";
+  for (int i = 0; i < 50; ++i)
+    state.refs.emplace_back("refs/tags/t" + std::to_string(100 + i), Bytes(20, uint8_t(i)));
+  const Digest key = repo_tree_key("alice", "chained");
+  std::map<uint64_t, Bytes> encodings;
+  SmtTree tree(0);
+  Bytes before;
+  for (uint64_t h = 1; h <= 4; ++h) {
+    state.refs.emplace_back("refs/heads/h" + std::to_string(h), Bytes(20, uint8_t(h)));
+    std::sort(state.refs.begin(), state.refs.end());
+    const Bytes enc = encode_repo_state(state);
+    encodings[h] = enc;
+    const Digest value = repo_leaf_value(state, kHeaderV3);
+    SmtTreeReader base(tree, h - 1);
+    SmtVersion t(base, h);
+    t.set(key, value);
+    if (h == 1) {
+      t.add_preimage(value, enc);
+    } else {
+      // The delta from the record before: the new head, the branches before (35-byte entries),
+      // the new branch's entry, the tags.
+      const size_t old_head = encode_repo_state_head(state, state.refs.size() - 1).size();
+      const size_t branches_end = old_head + 35 * (h - 1);
+      codec::DeltaBuilder d(before, enc.size());
+      write_repo_state_head(d.out(), state, state.refs.size());
+      d.copy(old_head, branches_end - old_head);
+      d.out().str("refs/heads/h" + std::to_string(h)).bytes(Bytes(20, uint8_t(h)));
+      d.copy(branches_end, before.size() - branches_end);
+      auto built = std::move(d).finish();
+      ASSERT_EQ(built.bytes, enc) << h;
+      ASSERT_LT(built.delta.size(), 200u);  // copies of the record before
+      t.add_preimage_delta(value, std::move(built.delta), h - 1);
+    }
+    storage::Batch b;
+    t.write_to(b, s.meta, h);
+    const Digest root = smt_root(t);
+    b.put(s.meta, smt_roots_key(h),
+          std::string(32, '\0') + std::string(reinterpret_cast<const char*>(root.data()), 32) +
+              char(kHeaderV3));
+    tmp.db->write(b, false);
+    tree.advance(h, t);
+    before = enc;
+  }
+  tmp.db->put(s.meta, kSmtFromKey, storage::be64(1));
+  for (uint64_t h = 1; h <= 4; ++h) {
+    auto p = prove_key_at(*tmp.db, s, h, key);
+    ASSERT_TRUE(p && p->state) << h;
+    EXPECT_EQ(*p->state, encodings[h]) << h;
+  }
+  // The chain broken below the top: height 2's record removed.
+  storage::Batch drop;
+  drop.del(s.meta, std::string(kSmtBlockPrefix) + storage::be64(2) + std::string(4, '\0'));
+  tmp.db->write(drop, false);
+  EXPECT_TRUE(prove_key_at(*tmp.db, s, 1, key)->state);
+  EXPECT_THROW(prove_key_at(*tmp.db, s, 4, key), Error);
 }
 
 TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
