@@ -136,7 +136,7 @@ std::shared_ptr<RepoLeaf> make_repo_leaf(const RepoState& state, uint64_t height
 }
 
 Bytes leaf_encoding(const RepoLeaf& leaf) {
-  if (leaf.changed_count == 0 && leaf.whole()) return leaf.base->encoding;
+  if (leaf.changed_count == 0 && leaf.head_is_base) return leaf.base->encoding;
   codec::Writer w(leaf.base->encoding.size() + leaf.changed.size() + 64);
   write_repo_state_head(w, leaf.fields, leaf.ref_count);
   for_each_ref(*leaf.base, read_changed(leaf),
@@ -183,7 +183,8 @@ PatchedLeaf patch_repo_leaf(const RepoLeaf& was, RepoState fields, std::span<con
     }
     if (existed && !w.target) --count;
     if (!existed && w.target) ++count;
-    changed.push_back(c);
+    // A ref deleted that the base does not hold either is no change from the base.
+    if (c.target || c.end != c.begin) changed.push_back(c);
   }
   changed.insert(changed.end(), b, before.end());
 

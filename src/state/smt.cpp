@@ -1,6 +1,7 @@
 #include "state/smt.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <cstring>
 #include <set>
 
@@ -77,14 +78,15 @@ void prefetch_node(const SmtTreeNode* n) {
 
 // Nodes whose last holder went while an SmtFreeBatch is open on this thread: freed together when
 // it closes.
-thread_local std::vector<const SmtTreeNode*>* t_dead = nullptr;
+using NodeList = boost::container::small_vector<const SmtTreeNode*, 16>;
+thread_local NodeList* t_dead = nullptr;
 
 // Frees `level` (nodes no longer held) and what only they held, one level at a time: the
 // children of a level are fetched together before their counts are lowered, so the cache misses
 // of many freed paths overlap (a path freed alone waits for each of its nodes in turn, and a
 // block's replaced paths are long out of the cache). No recursion: any depth.
-void free_nodes(std::vector<const SmtTreeNode*>& level) {
-  std::vector<const SmtTreeNode*> next;
+void free_nodes(NodeList& level) {
+  NodeList next;
   while (!level.empty()) {
     for (const SmtTreeNode* n : level)
       if (!n->leaf)
@@ -112,11 +114,15 @@ void free_nodes(std::vector<const SmtTreeNode*>& level) {
 
 void intrusive_ptr_release(const SmtTreeNode* n) {
   if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (n->leaf) {  // nothing below it
+    delete &as_leaf(*n);
+    return;
+  }
   if (t_dead) {
     t_dead->push_back(n);
     return;
   }
-  std::vector<const SmtTreeNode*> level{n};
+  NodeList level{n};
   free_nodes(level);
 }
 
@@ -140,7 +146,7 @@ class SmtFreeBatch {
   SmtFreeBatch& operator=(const SmtFreeBatch&) = delete;
 
  private:
-  std::vector<const SmtTreeNode*> dead_;
+  NodeList dead_;
   bool open_ = false;
 };
 
@@ -978,8 +984,23 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
       if (patched[valued].not_written && patched[valued].now.leaf)
         patched[valued].now.leaf->refs.reset();
   };
+  // The leaves before, all looked up first and fetched together: each is out of the cache, and
+  // patched one after the other each would be a wait.
+  std::vector<std::optional<std::shared_ptr<const RepoLeaf>>> priors;
+  priors.reserve(touched.size());
+  for (const auto& entry : touched) priors.push_back(prior ? prior(entry.first) : std::nullopt);
+  for (const auto& p : priors)
+    if (p && *p)
+      for (size_t at = 0; at < sizeof(RepoLeaf); at += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(p->get()) + at);
+  for (const auto& p : priors)  // what they point to, once they are in
+    if (p && *p) {
+      __builtin_prefetch((*p)->changed.data());
+      if ((*p)->refs && *(*p)->refs) prefetch_node((*p)->refs->get());
+    }
+  size_t next_prior = 0;
   for (const auto& [id, writes] : touched) {
-    auto was = prior ? prior(id) : std::nullopt;
+    auto was = std::move(priors[next_prior++]);
     PatchedLeaf now;
     if (was && *was) {
       now = patched_leaf(**was, writes, accounts, new_view, tree.height(), values);
@@ -1099,7 +1120,8 @@ namespace {
 // header version at `height` (deltas are repositories' states, whose leaf value it defines).
 Bytes record_preimage(const storage::Db& db, storage::Cf cf, uint64_t height, uint64_t leaf_height,
                       const Digest& key, const Digest& value, uint8_t version) {
-  // Bounds a chain in records written by any version (ours are at most kMaxLeafDeltas long).
+  // Bounds a chain in records written by any version (this one writes each delta from a whole
+  // record; those before session 22 wrote chains of up to 32).
   constexpr size_t kMaxChain = 1024;
   std::vector<Bytes> deltas;  // from `leaf_height` down
   std::optional<Bytes> whole;

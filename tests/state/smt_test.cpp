@@ -842,7 +842,7 @@ TEST(Smt, PatchedLeavesEncodeTheStateAfterTheBlock) {
   }
 }
 
-// A push's block record holds the refs it wrote (a delta from the repository's record before),
+// A push's block record holds the refs it wrote (a delta from the repository's base record),
 // not its whole ref set; a proof at any height rebuilds the repository's state from its record
 // and its base's, also across a restart (a cold cache records the state whole again); a record
 // whose delta was corrupted is refused, not served.
@@ -1045,6 +1045,33 @@ TEST(Smt, RepoStateCacheDropsTheStatesWrittenLongestAgo) {
   cache.advance(++h, {{9, make_repo_leaf(big, 1)}});  // larger than the bound: not kept
   EXPECT_FALSE(cache.find(h, 9));
   for (uint64_t id : {1, 3, 4}) EXPECT_TRUE(cache.find(h, id)) << id;
+  // The oldest written (3) written again, larger, at the bound: it stays (replaced, counted
+  // once) and the next oldest (1) makes room.
+  RepoState larger;
+  larger.id = 3;
+  larger.refs = {{"refs/heads/a", Bytes(20, 1)}, {"refs/heads/main", Bytes(20, 3)}};
+  RepoStateCache sized(0);
+  sized.advance(1, {{3, make_repo_leaf(larger, 1)}});
+  ASSERT_GT(sized.bytes(), one);
+  ASSERT_LT(sized.bytes(), 2 * one);
+  cache.advance(++h, {{3, make_repo_leaf(larger, 1)}});
+  EXPECT_FALSE(cache.find(h, 1));
+  ASSERT_TRUE(cache.find(h, 3));
+  EXPECT_EQ((*cache.find(h, 3))->ref_count, 2u);
+  EXPECT_TRUE(cache.find(h, 4));
+  EXPECT_EQ(cache.bytes(), one + sized.bytes());
+  // Many writes of the same states (the log of writes compacted on the way) keep the order of
+  // the last writes: a new one drops the one written longest ago.
+  RepoStateCache churn(0, 3 * one);
+  uint64_t c = 0;
+  for (int round = 0; round < 200; ++round)
+    for (uint64_t id : {5, 6}) churn.advance(++c, {{id, state(id)}});
+  churn.advance(++c, {{7, state(7)}});
+  EXPECT_EQ(churn.bytes(), 3 * one);
+  churn.advance(++c, {{8, state(8)}});  // 5 was written longest ago
+  EXPECT_FALSE(churn.find(c, 5));
+  for (uint64_t id : {6, 7, 8}) EXPECT_TRUE(churn.find(c, id)) << id;
+  EXPECT_EQ(churn.bytes(), 3 * one);
 }
 
 // A block's repository leaves are rebuilt from the states the blocks before it left (the
