@@ -1016,8 +1016,8 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
         values.add(*now.leaf, nullptr, {});
       }
     }
-    patched.push_back(
-        {id, std::move(now), !writes.record && writes.refs.empty(), was ? *was : nullptr});
+    patched.push_back({id, std::move(now), !writes.record && writes.refs.empty(),
+                       was ? std::move(*was) : nullptr});
     if (values.pending_refs() >= LeafValues::kBatchRefs) finish();
   }
   finish();
