@@ -166,7 +166,7 @@ void BM_TreeShareOfPushBlock(benchmark::State& st) {
     // The chain's blocks are of version 3; the genesis tree's leaves are of version 2's form.
     smt_apply_block(
         tree, chain.schema(), committed, writes, kHeaderV3, round == 1 ? kHeaderV1 : kHeaderV3,
-        [&](uint64_t id) { return states.find(head.height, id); }, &touched);
+        [&](std::span<const uint64_t> ids) { return states.find(head.height, ids); }, &touched);
     benchmark::DoNotOptimize(smt_root(tree));
     committed_tree->advance(head.height + 1, tree);
     // The leaf cache holds the block's leaves and lets the ones before go (their refs' trees'

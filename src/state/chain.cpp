@@ -346,10 +346,25 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
   exec->smt = parent_exec ? std::make_unique<SmtVersion>(*parent_exec->smt, exec->header.height)
                           : std::make_unique<SmtVersion>(SmtTreeReader(*smt_tree_, ph.height),
                                                          exec->header.height);
-  auto prior = [&](uint64_t id) -> std::optional<std::shared_ptr<const RepoLeaf>> {
-    for (const auto& a : ancestors)
-      if (auto it = a->repo_states.find(id); it != a->repo_states.end()) return it->second;
-    return repo_cache_->find(committed_below, id);
+  auto prior = [&](std::span<const uint64_t> ids) {
+    // The blocks above the committed head first; what they did not touch from the cache.
+    std::vector<RepoStateCache::Found> out(ids.size());
+    std::vector<uint64_t> rest;
+    std::vector<size_t> rest_at;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      for (const auto& a : ancestors)
+        if (auto it = a->repo_states.find(ids[i]); it != a->repo_states.end()) {
+          out[i] = it->second;
+          break;
+        }
+      if (!out[i]) {
+        rest.push_back(ids[i]);
+        rest_at.push_back(i);
+      }
+    }
+    auto cached = repo_cache_->find(committed_below, rest);
+    for (size_t j = 0; j < rest.size(); ++j) out[rest_at[j]] = std::move(cached[j]);
+    return out;
   };
   smt_apply_block(*exec->smt, schema_, base, *exec->overlay, exec->header.version,
                   header_version_at(parent, ph.height), prior, &exec->repo_states);

@@ -154,37 +154,58 @@ class SmtFreeBatch {
 
 namespace {
 
-// A walk down one key's path, for fetch_paths.
+// A walk down one key's path, for PathFetch.
 struct PathWalk {
   const SmtTreeNode* at;
   const Digest* key;
 };
 
-// Fetches the nodes on the walks' paths and their siblings (a path copy raises their counts),
-// one level of every path at a time, so that the paths' cache misses overlap: a block's paths
-// are mostly out of the cache (its execution ran in between), and Builder::update, walking one
-// path after another, would wait for each node in turn. Consumes `walks`.
-void fetch_paths(std::vector<PathWalk>& walks) {
-  for (uint16_t depth = 0; depth < kMaxDepth && !walks.empty(); ++depth) {
+// Fetches the nodes on keys' paths and their siblings (a path copy raises their counts), one
+// level of every path at a time, so that the paths' cache misses overlap: a block's paths are
+// mostly out of the cache (its execution ran in between), and Builder::update, walking one path
+// after another, would wait for each node in turn. step() by step(), work can go on between
+// levels while they arrive.
+class PathFetch {
+ public:
+  void add(const SmtTreeNode* root, const Digest* key) {
+    if (root) walks_.push_back({root, key});
+  }
+  // The next level of every walk; false once every walk has ended.
+  bool step() {
+    if (walks_.empty() || depth_ >= kMaxDepth) return false;
     size_t kept = 0;
-    for (const PathWalk& w : walks) {
+    for (const PathWalk& w : walks_) {
       if (w.at->leaf) continue;
       const Inner& in = as_inner(*w.at);
-      const bool b = bit(*w.key, depth);
+      const bool b = bit(*w.key, depth_);
       if (const SmtTreeNode* sibling = in.child[!b].get()) prefetch_node(sibling);
       const SmtTreeNode* next = in.child[b].get();
       if (!next) continue;
       prefetch_node(next);
-      walks[kept++] = {next, w.key};
+      walks_[kept++] = {next, w.key};
     }
-    walks.resize(kept);
+    walks_.resize(kept);
+    ++depth_;
+    return !walks_.empty();
   }
-}
+  void all() {
+    while (step()) {
+    }
+  }
+  void clear() {
+    walks_.clear();
+    depth_ = 0;
+  }
+
+ private:
+  std::vector<PathWalk> walks_;
+  uint16_t depth_ = 0;
+};
 
 // Builds a new version's nodes: path copying under a batch of sorted changes. The new nodes'
 // hashes are computed at the end, level by level from the bottom, each level's in one batch:
-// hashed two at a time (crypto::sha256_65), the largest part of a block's tree work takes half
-// the time it took one node after another.
+// hashed several at a time (crypto::sha256_65), the largest part of a block's tree work takes
+// half the time it took one node after another.
 class Builder {
  public:
   explicit Builder(uint64_t height) : height_(height) {}
@@ -195,10 +216,9 @@ class Builder {
   // The tree `root` after the changes [lo, hi) (sorted by key, each once), hashed.
   SmtNodePtr update_root(const SmtNodePtr& root, const Change* lo, const Change* hi) {
     if (root) {
-      std::vector<PathWalk> walks;
-      walks.reserve(size_t(hi - lo));
-      for (const Change* c = lo; c != hi; ++c) walks.push_back({root.get(), &c->first});
-      fetch_paths(walks);
+      PathFetch fetch;
+      for (const Change* c = lo; c != hi; ++c) fetch.add(root.get(), &c->first);
+      fetch.all();
     }
     SmtNodePtr out = update(root, 0, lo, hi);
     hash_new_nodes();
@@ -227,7 +247,7 @@ class Builder {
   // A new leaf; its hash is set by build_root, which must be given every leaf made here.
   SmtNodePtr leaf(const Digest& key, const Digest& value, uint64_t height) {
     auto* l = new Leaf;
-    SmtNodePtr out(l);
+    SmtNodePtr out = born(l);
     l->key = key;
     l->value = value;
     l->height = height;
@@ -286,12 +306,19 @@ class Builder {
     if (!c0 && (!c1 || c1->leaf)) return c1;
     if (!c1 && c0->leaf) return c0;
     auto* in = new Inner;
-    SmtNodePtr out(in);
+    SmtNodePtr out = born(in);
     in->child[0] = std::move(c0);
     in->child[1] = std::move(c1);
     new_inner_.push_back({depth, in});
     bytes_ += kInnerBytes;
     return out;
+  }
+
+  // A node just made, held once: nothing else sees it yet, so its count is set, not raised (a
+  // locked increment per new node).
+  static SmtNodePtr born(SmtTreeNode* n) {
+    n->refs.store(1, std::memory_order_relaxed);
+    return SmtNodePtr(n, /*add_ref=*/false);
   }
 
   // Every node made here is in the tree returned: update and build place every leaf they make
@@ -300,8 +327,8 @@ class Builder {
   // sit at any depth, are hashed first; an inner node's inner children are one level below it,
   // hashed in the level before.
   void hash_new_nodes() {
-    hash_batch(new_leaves_, [](const SmtTreeNode* n) {
-      return smt_leaf_message(as_leaf(*n).key, as_leaf(*n).value);
+    hash_batch(new_leaves_, [](const SmtTreeNode* n, crypto::Block65& m) {
+      smt_node_message(m, 0, as_leaf(*n).key, as_leaf(*n).value);
     });
     // The inner nodes by depth, deepest first (a counting sort: depths are at most kMaxDepth).
     std::array<uint32_t, kMaxDepth + 2> start{};  // where each depth's nodes begin, deepest first
@@ -313,22 +340,25 @@ class Builder {
     for (size_t d = 0; d <= kMaxDepth; ++d)
       if (start[d] < start[d + 1])
         hash_batch(std::span<Inner* const>(by_depth_).subspan(start[d], start[d + 1] - start[d]),
-                   [](const SmtTreeNode* n) {
+                   [](const SmtTreeNode* n, crypto::Block65& m) {
                      const Inner& in = as_inner(*n);
-                     return smt_inner_message(hash_of(in.child[0]), hash_of(in.child[1]));
+                     smt_node_message(m, 1, hash_of(in.child[0]), hash_of(in.child[1]));
                    });
     new_leaves_.clear();
     new_inner_.clear();
   }
 
-  // Sets each node's hash: the SHA-256 of `message(node)` (smt_proof.h).
+  // Sets each node's hash: the SHA-256 of the message `message(node, out)` writes (smt_proof.h).
   template <typename Nodes, typename Message>
   void hash_batch(const Nodes& nodes, Message&& message) {
-    messages_.resize(nodes.size());
-    digests_.resize(nodes.size());
-    for (size_t i = 0; i < nodes.size(); ++i) messages_[i] = message(nodes[i]);
-    crypto::sha256_65(messages_, digests_);
-    for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->hash = digests_[i];
+    const size_t n = nodes.size();
+    if (messages_.size() < n) {  // grown only: not cleared again for each level
+      messages_.resize(n);
+      digests_.resize(n);
+    }
+    for (size_t i = 0; i < n; ++i) message(nodes[i], messages_[i]);
+    crypto::sha256_65(std::span(messages_).first(n), std::span(digests_).first(n));
+    for (size_t i = 0; i < n; ++i) nodes[i]->hash = digests_[i];
   }
 
   uint64_t height_;
@@ -773,8 +803,9 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
 
 // The leaf values of a block's repositories, as the tree of a block of `version` holds them.
 // Version 3 commits to each repository's refs through a tree of their own: every leaf's refs'
-// tree is updated (or built) first, their new nodes hashed together two at a time, then each
-// value computed from its tree's root.
+// tree is updated (or built) first, then each value computed from its tree's root. Hashed in
+// batches, several at a time (crypto::sha256_many): the refs' keys and values, the trees' new
+// nodes, then the values.
 class LeafValues {
  public:
   explicit LeafValues(uint8_t version) : version_(version) {}
@@ -787,43 +818,62 @@ class LeafValues {
       l.value = crypto::sha256(leaf_encoding(l));
       return;
     }
-    if (was && was->refs) {
-      // Updated in finish(), with the other leaves' trees.
-      const size_t begin = changes_.size();
+    const SmtNodePtr* base = was && was->refs ? &*was->refs : nullptr;
+    const size_t begin = refs_.size();
+    auto add_ref = [&](std::string_view name, std::optional<ByteView> target) {
+      const size_t key = hashes_.add_key(name);
+      refs_.push_back({key, target ? hashes_.add_value(*target) : kDeleted});
+    };
+    if (base) {
       for (const RefWrite& w : writes)
-        changes_.emplace_back(
-            ref_tree_key(w.name),
-            w.target ? std::optional(ref_tree_value(as_bytes(*w.target))) : std::nullopt);
-      std::sort(changes_.begin() + ptrdiff_t(begin), changes_.end(),
-                [](const auto& x, const auto& y) { return x.first < y.first; });
-      updates_.push_back({&l, &*was->refs, begin, changes_.size()});
+        add_ref(w.name, w.target ? std::optional(as_bytes(*w.target)) : std::nullopt);
     } else {
-      std::vector<SmtNodePtr> leaves;
-      leaves.reserve(l.ref_count);
-      for (const auto& [name, target] : ref_entries(l))
-        leaves.push_back(refs_.leaf(ref_tree_key(name), ref_tree_value(target), 0));
-      l.refs = refs_.build_unhashed(leaves);
+      for (const auto& [name, target] : ref_entries(l)) add_ref(name, target);
     }
-    pending_.push_back(&l);
+    jobs_.push_back({&l, base, begin, refs_.size()});
     pending_refs_ += l.ref_count;
   }
   void finish() {
-    // The trees' changed paths fetched together, then copied one tree after another.
-    walks_.clear();
-    for (const Update& u : updates_)
-      if (*u.base)
-        for (size_t i = u.begin; i < u.end; ++i)
-          walks_.push_back({u.base->get(), &changes_[i].first});
-    fetch_paths(walks_);
-    for (const Update& u : updates_)
-      u.leaf->refs =
-          refs_.update_unhashed(*u.base, changes_.data() + u.begin, changes_.data() + u.end);
-    updates_.clear();
+    hashes_.hash();
     changes_.clear();
-    refs_.hash_pending();
-    for (RepoLeaf* l : pending_)
-      l->value = crypto::sha256(encode_repo_leaf_v3(l->fields, l->ref_count, hash_of(*l->refs)));
-    pending_.clear();
+    changes_.reserve(refs_.size());
+    for (const auto& [key, value] : refs_)
+      changes_.emplace_back(hashes_[key],
+                            value == kDeleted ? std::nullopt : std::optional(hashes_[value]));
+    for (const Job& j : jobs_)
+      std::sort(changes_.begin() + ptrdiff_t(j.begin), changes_.begin() + ptrdiff_t(j.end),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+    // The trees' changed paths fetched together, then copied one tree after another.
+    fetch_.clear();
+    for (const Job& j : jobs_)
+      if (j.base)
+        for (size_t i = j.begin; i < j.end; ++i) fetch_.add(j.base->get(), &changes_[i].first);
+    fetch_.all();
+    std::vector<SmtNodePtr> leaves;
+    for (const Job& j : jobs_) {
+      if (j.base) {
+        j.leaf->refs =
+            builder_.update_unhashed(*j.base, changes_.data() + j.begin, changes_.data() + j.end);
+        continue;
+      }
+      leaves.clear();
+      for (size_t i = j.begin; i < j.end; ++i)
+        leaves.push_back(builder_.leaf(changes_[i].first, *changes_[i].second, 0));
+      j.leaf->refs = builder_.build_unhashed(leaves);
+    }
+    builder_.hash_pending();
+    std::vector<Bytes> encodings;
+    encodings.reserve(jobs_.size());
+    for (const Job& j : jobs_)
+      encodings.push_back(
+          encode_repo_leaf_v3(j.leaf->fields, j.leaf->ref_count, hash_of(*j.leaf->refs)));
+    std::vector<ByteView> messages(encodings.begin(), encodings.end());
+    std::vector<Digest> values(messages.size());
+    crypto::sha256_many(messages, values);
+    for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i].leaf->value = values[i];
+    jobs_.clear();
+    refs_.clear();
+    hashes_.clear();
     pending_refs_ = 0;
   }
   // The refs of the leaves waiting for finish(): a whole state's conversion or build finishes
@@ -833,18 +883,22 @@ class LeafValues {
 
  private:
   uint8_t version_;
-  Builder refs_{0};
-  // A leaf whose refs' tree is `base` updated by changes_[begin, end) (sorted by key). `base` is
-  // the leaf before's (add's `was`), held by the caller until finish(): not counted again here.
-  struct Update {
+  Builder builder_{0};
+  // A leaf whose refs' tree is `base` updated by the refs [begin, end) of refs_ (or, without a
+  // base, built from them). `base` is the leaf before's (add's `was`), held by the caller until
+  // finish(): not counted again here.
+  struct Job {
     RepoLeaf* leaf;
     const SmtNodePtr* base;
     size_t begin, end;
   };
+  // A ref written: its key's and its value's hashes in hashes_ (kDeleted: deleted, no value).
+  static constexpr size_t kDeleted = ~size_t(0);
+  std::vector<std::pair<size_t, size_t>> refs_;
+  RefHashes hashes_;
   std::vector<Builder::Change> changes_;
-  std::vector<Update> updates_;
-  std::vector<PathWalk> walks_;
-  std::vector<RepoLeaf*> pending_;
+  std::vector<Job> jobs_;
+  PathFetch fetch_;
   size_t pending_refs_ = 0;
 };
 
@@ -882,13 +936,30 @@ PatchedLeaf patched_leaf(const RepoLeaf& was, const RepoWrites& w,
 
 }  // namespace
 
-std::optional<std::shared_ptr<const RepoLeaf>> RepoStateCache::find(uint64_t height,
-                                                                    uint64_t id) const {
+RepoStateCache::Found RepoStateCache::find(uint64_t height, uint64_t id) const {
   std::lock_guard lock(mu_);
   if (height != height_) return std::nullopt;
   auto it = states_.find(id);
   if (it == states_.end()) return std::nullopt;
   return it->second.state;
+}
+
+std::vector<RepoStateCache::Found> RepoStateCache::find(uint64_t height,
+                                                        std::span<const uint64_t> ids) const {
+  std::vector<Found> out(ids.size());
+  std::lock_guard lock(mu_);
+  if (height != height_) return out;
+  // Found first, each held state's count (beside it: make_shared) fetched; then taken.
+  std::vector<const Held*> held(ids.size(), nullptr);
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (auto it = states_.find(ids[i]); it != states_.end()) {
+      held[i] = &it->second;
+      if (const RepoLeaf* l = it->second.state.get())
+        __builtin_prefetch(reinterpret_cast<const char*>(l) - 16, 1);
+    }
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (held[i]) out[i] = held[i]->state;
+  return out;
 }
 
 void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
@@ -986,9 +1057,16 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   };
   // The leaves before, all looked up first and fetched together: each is out of the cache, and
   // patched one after the other each would be a wait.
-  std::vector<std::optional<std::shared_ptr<const RepoLeaf>>> priors;
-  priors.reserve(touched.size());
-  for (const auto& entry : touched) priors.push_back(prior ? prior(entry.first) : std::nullopt);
+  std::vector<RepoStateCache::Found> priors;
+  if (prior) {
+    std::vector<uint64_t> ids;
+    ids.reserve(touched.size());
+    for (const auto& entry : touched) ids.push_back(entry.first);
+    priors = prior(ids);
+    GUTS_ASSERT(priors.size() == ids.size(), "repository states before the block: one per id");
+  } else {
+    priors.resize(touched.size());
+  }
   for (const auto& p : priors)
     if (p && *p)
       for (size_t at = 0; at < sizeof(RepoLeaf); at += 64)
@@ -996,10 +1074,22 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   for (const auto& p : priors)  // what they point to, once they are in
     if (p && *p) {
       __builtin_prefetch((*p)->changed.data());
+      // The base's count (beside it: make_shared), raised by the leaf after.
+      __builtin_prefetch(reinterpret_cast<const char*>((*p)->base.get()) - 16, 1);
       if ((*p)->refs && *(*p)->refs) prefetch_node((*p)->refs->get());
     }
+  // The leaves' paths in the tree, fetched a level at a time while the leaves are patched (its
+  // update, last, then finds them in the cache). The walks hold plain pointers: to the tree's
+  // nodes, which its version holds until apply_sorted below, and to the leaves' keys, held by
+  // `priors` then `patched`.
+  PathFetch main_paths;
+  if (SmtNodePtr root = tree.root())
+    for (const auto& p : priors)
+      if (p && *p) main_paths.add(root.get(), &(*p)->key);
+  const size_t fetch_every = std::max<size_t>(1, touched.size() / 24);
   size_t next_prior = 0;
   for (const auto& [id, writes] : touched) {
+    if (next_prior % fetch_every == 0) main_paths.step();
     auto was = std::move(priors[next_prior++]);
     PatchedLeaf now;
     if (was && *was) {

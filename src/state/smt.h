@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>  // std::shared_lock
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -218,8 +219,12 @@ class RepoStateCache {
   static constexpr size_t kMaxBytes = size_t(64) << 20;
   explicit RepoStateCache(uint64_t height, size_t max_bytes = kMaxBytes)
       : height_(height), max_bytes_(max_bytes) {}
+  using Found = std::optional<std::shared_ptr<const RepoLeaf>>;
   // The state of repository `id` at `height`: nullopt when not known here.
-  std::optional<std::shared_ptr<const RepoLeaf>> find(uint64_t height, uint64_t id) const;
+  Found find(uint64_t height, uint64_t id) const;
+  // The states of `ids` at `height`, looked up together (out[i] for ids[i]): a block's leaves
+  // are out of the cache, and taking each one's count as it is found would wait for each.
+  std::vector<Found> find(uint64_t height, std::span<const uint64_t> ids) const;
   // The block at `height` was committed and left the repositories it touched as `block`: the
   // cache follows when it held height - 1, and starts over otherwise.
   void advance(uint64_t height, const RepoStates& block);
@@ -243,10 +248,11 @@ class RepoStateCache {
   uint64_t writes_ = 0;
 };
 
-// Where smt_apply_block finds a repository's state before the block without reading it:
-// nullopt when the state is not known (then it is read from `before`).
+// Where smt_apply_block finds the states before the block of the repositories it touched without
+// reading them, all at once (out[i] for repo_ids[i]): nullopt where a state is not known (then
+// it is read from `before`).
 using PriorRepoState =
-    std::function<std::optional<std::shared_ptr<const RepoLeaf>>(uint64_t repo_id)>;
+    std::function<std::vector<RepoStateCache::Found>(std::span<const uint64_t> repo_ids)>;
 
 // Applies to `tree` the changes of one block: `before` is the state before it, `after` after
 // it (an overlay: the keys it wrote are the block's changes). Deterministic: a function of the

@@ -40,26 +40,6 @@ Digest smt_mask(const Digest& k, uint16_t depth) {
   return out;
 }
 
-namespace {
-// tag ‖ a ‖ b in one buffer, hashed in one call: SHA-256 of 65 bytes is two compressions
-// whichever way the input arrives, and one update call is the least bookkeeping around them.
-std::array<uint8_t, 65> tagged_message(uint8_t tag, const Digest& a, const Digest& b) {
-  std::array<uint8_t, 65> m;
-  m[0] = tag;
-  std::copy(a.begin(), a.end(), m.begin() + 1);
-  std::copy(b.begin(), b.end(), m.begin() + 33);
-  return m;
-}
-}  // namespace
-
-std::array<uint8_t, 65> smt_leaf_message(const Digest& key, const Digest& value) {
-  return tagged_message(0, key, value);
-}
-
-std::array<uint8_t, 65> smt_inner_message(const Digest& left, const Digest& right) {
-  return tagged_message(1, left, right);
-}
-
 Digest smt_leaf_hash(const Digest& key, const Digest& value) {
   return crypto::sha256(ByteView(smt_leaf_message(key, value)));
 }
@@ -257,6 +237,41 @@ Digest ref_tree_value(ByteView target) {
   return hash_tagged("guts/ref-target", target);
 }
 
+size_t RefHashes::add(std::string_view tag, ByteView data) {
+  auto varint = [&](uint64_t v) {  // as codec::Writer::varint writes it
+    for (; v >= 0x80; v >>= 7) messages_.push_back(uint8_t(v | 0x80));
+    messages_.push_back(uint8_t(v));
+  };
+  varint(tag.size());
+  messages_.insert(messages_.end(), tag.begin(), tag.end());
+  varint(data.size());
+  messages_.insert(messages_.end(), data.begin(), data.end());
+  ends_.push_back(messages_.size());
+  return ends_.size() - 1;
+}
+
+size_t RefHashes::add_key(std::string_view ref_name) {
+  return add("guts/ref-key", as_bytes(ref_name));
+}
+
+size_t RefHashes::add_value(ByteView target) {
+  return add("guts/ref-target", target);
+}
+
+void RefHashes::hash() {
+  std::vector<ByteView> in(ends_.size());
+  for (size_t i = 0, begin = 0; i < ends_.size(); begin = ends_[i++])
+    in[i] = ByteView(messages_).subspan(begin, ends_[i] - begin);
+  digests_.resize(in.size());
+  crypto::sha256_many(in, digests_);
+}
+
+void RefHashes::clear() {
+  messages_.clear();
+  ends_.clear();
+  digests_.clear();
+}
+
 Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves) {
   // Sorted through 16-byte handles, not the 64-byte pairs: keys are hashes, so their first eight
   // bytes read as a number order them but for ties (sorting the pairs themselves was a seventh
@@ -277,10 +292,15 @@ Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves) {
 }
 
 Digest repo_refs_root(const RepoState& r) {
+  RefHashes hashes;
+  for (const auto& [name, target] : r.refs) {
+    hashes.add_key(name);
+    hashes.add_value(target);
+  }
+  hashes.hash();
   std::vector<std::pair<Digest, Digest>> leaves;
   leaves.reserve(r.refs.size());
-  for (const auto& [name, target] : r.refs)
-    leaves.emplace_back(ref_tree_key(name), ref_tree_value(target));
+  for (size_t i = 0; i < r.refs.size(); ++i) leaves.emplace_back(hashes[2 * i], hashes[2 * i + 1]);
   return smt_root_of(std::move(leaves));
 }
 

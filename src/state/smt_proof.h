@@ -3,6 +3,7 @@
 // RocksDB): the verifier (verify/verify.h) and the CLI use it; state/smt.h keeps the tree.
 #pragma once
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,9 +35,24 @@ struct SmtNode {
 };
 
 // A node's hash is the SHA-256 of its 65-byte message: 0x00 ‖ key ‖ value for a leaf, 0x01 ‖
-// left ‖ right for an inner node (the Builder in smt.cpp hashes the messages in batches).
-std::array<uint8_t, 65> smt_leaf_message(const Digest& key, const Digest& value);
-std::array<uint8_t, 65> smt_inner_message(const Digest& left, const Digest& right);
+// left ‖ right for an inner node (the Builder in smt.cpp hashes the messages in batches; inline:
+// it writes a block's worth of them, each in its place).
+inline void smt_node_message(std::array<uint8_t, 65>& out, uint8_t tag, const Digest& a,
+                             const Digest& b) {
+  out[0] = tag;
+  std::memcpy(out.data() + 1, a.data(), a.size());
+  std::memcpy(out.data() + 33, b.data(), b.size());
+}
+inline std::array<uint8_t, 65> smt_leaf_message(const Digest& key, const Digest& value) {
+  std::array<uint8_t, 65> m;
+  smt_node_message(m, 0, key, value);
+  return m;
+}
+inline std::array<uint8_t, 65> smt_inner_message(const Digest& left, const Digest& right) {
+  std::array<uint8_t, 65> m;
+  smt_node_message(m, 1, left, right);
+  return m;
+}
 Digest smt_leaf_hash(const Digest& key, const Digest& value);
 Digest smt_inner_hash(const Digest& left, const Digest& right);
 
@@ -105,6 +121,24 @@ Digest repo_state_hash(const RepoState& r);  // SHA-256(encoding)
 // so a push changes O(log refs) of its nodes, not a hash over the whole ref set.
 Digest ref_tree_key(std::string_view ref_name);
 Digest ref_tree_value(ByteView target);
+// Many refs' keys and values hashed together (crypto::sha256_many: several at a time, where one
+// at a time each is a call of its own): add_key / add_value give each hash's index, hash()
+// computes them all, then (*this)[index] reads them until clear().
+class RefHashes {
+ public:
+  size_t add_key(std::string_view ref_name);
+  size_t add_value(ByteView target);
+  void hash();
+  const Digest& operator[](size_t i) const { return digests_[i]; }
+  size_t size() const { return ends_.size(); }
+  void clear();
+
+ private:
+  size_t add(std::string_view tag, ByteView data);
+  Bytes messages_;            // the messages, one after the other
+  std::vector<size_t> ends_;  // where each ends in messages_
+  std::vector<Digest> digests_;
+};
 // The root of the tree holding exactly `leaves` (keys distinct, any order).
 Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves);
 Digest repo_refs_root(const RepoState& r);

@@ -1016,6 +1016,20 @@ TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   EXPECT_FALSE(cache.find(9, 1));
   EXPECT_TRUE(cache.find(9, 3));
   EXPECT_LT(cache.bytes(), held);
+  // A block's lookups together: each answer in its id's place, as one lookup would give it.
+  auto three = state(3, 2);
+  cache.advance(10, {{3, three}, {4, nullptr}});
+  const std::vector<uint64_t> ids{4, 1, 3, 3};
+  auto found = cache.find(10, ids);
+  ASSERT_EQ(found.size(), ids.size());
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(*found[0], nullptr);  // known not to exist
+  EXPECT_FALSE(found[1]);         // not known
+  ASSERT_TRUE(found[2] && found[3]);
+  EXPECT_EQ(*found[2], three);
+  EXPECT_EQ(*found[3], three);
+  for (const auto& f : cache.find(9, ids)) EXPECT_FALSE(f);  // another height: none known
+  EXPECT_TRUE(cache.find(10, std::vector<uint64_t>{}).empty());
 }
 
 // Past its byte bound the cache drops the states written longest ago, so the repositories

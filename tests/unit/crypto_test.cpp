@@ -34,9 +34,9 @@ Seed seed_of(uint8_t b) {
 }
 }  // namespace
 
-// The tree's nodes are hashed in batches, two at a time with the CPU's SHA extensions where it
-// has them: every digest equals the one-at-a-time SHA-256 of its message, for odd and even
-// batch sizes, with the extensions and without.
+// The tree's nodes are hashed in batches, four (or two) at a time with the CPU's SHA extensions
+// where it has them: every digest equals the one-at-a-time SHA-256 of its message, for batch
+// sizes 0 to 9 (every mix of four, two and one), with the extensions and without.
 TEST(Sha256, BatchesOf65ByteMessages) {
   Block65 counting;
   for (size_t i = 0; i < counting.size(); ++i) counting[i] = uint8_t(i);
@@ -65,6 +65,46 @@ TEST(Sha256, BatchesOf65ByteMessages) {
   EXPECT_THROW(sha256_65(std::vector<Block65>(2), too_few), std::invalid_argument);
   // Says which path the digests above took on this machine.
   std::cout << "SHA extensions: " << (sha256_65_uses_cpu_extensions() ? "yes" : "no") << "\n";
+}
+
+// Messages of any length hashed together: grouped by their padded length and hashed four, two
+// or one at a time, each digest in its place, equal to the one-at-a-time SHA-256, at every
+// length around the padding's edges (55/56 bytes: one block or two; 64: a whole block) and in
+// mixed batches whose lengths interleave.
+TEST(Sha256, BatchesOfAnyLength) {
+  uint64_t x = 0x2545f4914f6cdd1d;
+  auto next = [&] {
+    return uint8_t((x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+  };
+  std::vector<Bytes> messages;
+  for (size_t len = 0; len <= 200; ++len) {
+    Bytes m(len);
+    for (auto& b : m) b = next();
+    messages.push_back(std::move(m));
+  }
+  for (size_t n : {size_t(0), size_t(1), size_t(3), size_t(7), size_t(50), messages.size()}) {
+    std::vector<ByteView> in;
+    for (size_t i = 0; i < n; ++i) in.emplace_back(messages[(i * 37) % messages.size()]);
+    for (bool extensions : {true, false}) {
+      std::vector<Digest> out(n + 1);  // one more than needed: left as it was
+      sha256_many(in, out, extensions);
+      for (size_t i = 0; i < n; ++i) EXPECT_EQ(out[i], sha256(in[i])) << n << " " << i;
+      EXPECT_EQ(out[n], Digest{});
+    }
+  }
+  // Four messages of each length: the four-lane path at every length.
+  for (size_t len = 0; len <= 200; ++len) {
+    std::vector<Bytes> four(4, Bytes(len));
+    for (auto& m : four)
+      for (auto& b : m) b = next();
+    std::vector<ByteView> in(four.begin(), four.end());
+    std::vector<Digest> out(4);
+    sha256_many(in, out);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(out[i], sha256(in[i])) << len << " " << i;
+  }
+  std::vector<Digest> too_few(1);
+  std::vector<ByteView> two(2);
+  EXPECT_THROW(sha256_many(two, too_few), std::invalid_argument);
 }
 
 TEST(Sha256, KnownVector) {
