@@ -234,8 +234,8 @@ class Builder {
 
   // The same without hashing: the new nodes, with those of the other trees this Builder updated
   // or built, are hashed by hash_pending(), before anything reads their hashes (the roots
-  // returned must be held until then). Two at a time across trees too: one leaf's path is a
-  // chain of single nodes.
+  // returned must be held until then). Several at a time across trees too: one leaf's path is
+  // a chain of single nodes.
   SmtNodePtr update_unhashed(const SmtNodePtr& root, const Change* lo, const Change* hi) {
     return update(root, 0, lo, hi);
   }
