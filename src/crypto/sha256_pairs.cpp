@@ -172,8 +172,11 @@ void in_lanes(std::span<const ByteView> in, std::span<Digest> out) {
   // By padded length (stable: each length's messages in their order), so lanes run in step.
   std::vector<std::pair<size_t, size_t>> order(in.size());  // (blocks, index)
   for (size_t i = 0; i < in.size(); ++i) order[i] = {padded_blocks(in[i].size()), i};
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Mostly in order already: a batch's messages tend to be of one kind (a block's ref keys and
+  // targets each take one block; its leaf values two), and the sort took a fifth of a batch.
+  auto by_blocks = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(order.begin(), order.end(), by_blocks))
+    std::stable_sort(order.begin(), order.end(), by_blocks);
   std::vector<const ByteView*> in_at(in.size());
   std::vector<Digest*> out_at(in.size());
   for (size_t i = 0; i < order.size(); ++i) {

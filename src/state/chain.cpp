@@ -353,8 +353,8 @@ std::shared_ptr<Chain::Executed> Chain::execute(const Digest& parent, const Bloc
     std::vector<size_t> rest_at;
     for (size_t i = 0; i < ids.size(); ++i) {
       for (const auto& a : ancestors)
-        if (auto it = a->repo_states.find(ids[i]); it != a->repo_states.end()) {
-          out[i] = it->second;
+        if (const auto* state = find_repo_state(a->repo_states, ids[i])) {
+          out[i] = *state;
           break;
         }
       if (!out[i]) {

@@ -751,17 +751,28 @@ namespace {
 // leaf value's preimage.
 using Changes = std::vector<SmtVersion::Change>;
 
-// Sorted by key, each key once: its last change in `c`.
+// Sorted by key, each key once: its last change in `c`. Their positions are sorted, not the
+// changes (each moved once; a stable sort of the changes took a buffer and moved each log n times).
 Changes sorted_unique(Changes c) {
-  std::stable_sort(c.begin(), c.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // (the key's first 8 bytes, position): keys are hashes, so those bytes nearly always decide.
+  std::vector<std::pair<uint64_t, uint32_t>> order(c.size());
+  for (uint32_t i = 0; i < c.size(); ++i) {
+    uint64_t prefix = 0;
+    for (size_t b = 0; b < 8; ++b) prefix = prefix << 8 | c[i].first[b];
+    order[i] = {prefix, i};
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first < y.first;
+    return c[x.second].first < c[y.second].first ||
+           (c[x.second].first == c[y.second].first && x.second < y.second);
+  });
   Changes out;
   out.reserve(c.size());
-  for (auto& change : c) {
-    if (!out.empty() && out.back().first == change.first)
-      out.back() = std::move(change);
+  for (const auto& [prefix, i] : order) {
+    if (!out.empty() && out.back().first == c[i].first)
+      out.back() = std::move(c[i]);
     else
-      out.push_back(std::move(change));
+      out.push_back(std::move(c[i]));
   }
   return out;
 }
@@ -801,8 +812,10 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
   const RepoState& f = l->fields;
   // A refs' tree: a leaf and about one inner node per ref (some shared with the leaf before).
   const size_t tree = l->refs ? l->ref_count * (kLeafBytes + kInnerBytes) : 0;
-  // Its base (shared with the leaves before it since that base, which the cache no longer holds).
-  const size_t base = sizeof(LeafBase) + l->base->encoding.capacity() + 4 * l->base->entries.size();
+  // Its base (shared with the leaves before it since that base, which the cache no longer
+  // holds), from what the leaf holds: the base itself is long out of the cache (about one entry
+  // per ref).
+  const size_t base = sizeof(LeafBase) + l->base_encoding.size() + 4 * l->ref_count;
   return n + sizeof(RepoLeaf) + base + l->changed.capacity() + f.owner_login.size() +
          f.name.size() + f.default_branch.size() + tree;
 }
@@ -815,6 +828,13 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
 class LeafValues {
  public:
   explicit LeafValues(uint8_t version) : version_(version) {}
+  // Room for `leaves` pushed leaves writing `refs` refs in all (names and targets of about
+  // `bytes`): a block's batch then grows once.
+  void reserve(size_t leaves, size_t refs, size_t bytes) {
+    jobs_.reserve(leaves);
+    refs_.reserve(refs);
+    hashes_.reserve(2 * refs, bytes);
+  }
   // Sets `l`'s value now (version 2) or in finish(), before which neither `l` nor `was` may go
   // away. Its refs' tree is `was`'s (when it has one) updated by `writes`, else built from all
   // its refs.
@@ -868,12 +888,20 @@ class LeafValues {
       j.leaf->refs = builder_.build_unhashed(leaves);
     }
     builder_.hash_pending();
-    std::vector<Bytes> encodings;
-    encodings.reserve(jobs_.size());
-    for (const Job& j : jobs_)
-      encodings.push_back(
-          encode_repo_leaf_v3(j.leaf->fields, j.leaf->ref_count, hash_of(*j.leaf->refs)));
-    std::vector<ByteView> messages(encodings.begin(), encodings.end());
+    // The leaves' preimages one after the other in one buffer.
+    codec::Writer encodings(jobs_.size() * 160);
+    std::vector<size_t> ends;
+    ends.reserve(jobs_.size());
+    for (const Job& j : jobs_) {
+      write_repo_leaf_v3(encodings, j.leaf->fields, j.leaf->ref_count, hash_of(*j.leaf->refs));
+      ends.push_back(encodings.size());
+    }
+    const ByteView all(encodings.data());
+    std::vector<ByteView> messages(jobs_.size());
+    for (size_t i = 0; i < jobs_.size(); ++i) {
+      const size_t begin = i ? ends[i - 1] : 0;
+      messages[i] = all.subspan(begin, ends[i] - begin);
+    }
     std::vector<Digest> values(messages.size());
     crypto::sha256_many(messages, values);
     for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i].leaf->value = values[i];
@@ -910,10 +938,56 @@ class LeafValues {
 
 // What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
 // record when written, and its refs' keys and values, by key.
+using Written = std::optional<std::string>;
+using RefWritten = std::pair<std::string_view, const Written*>;
 struct RepoWrites {
-  const std::optional<std::string>* record = nullptr;
-  std::vector<std::pair<std::string_view, const std::optional<std::string>*>> refs;
+  uint64_t id = 0;
+  const Written* record = nullptr;
+  std::span<const RefWritten> refs;
 };
+
+// The repositories a block wrote, by id, each once: its repository records and its refs (the
+// overlay's keys, sorted: by id, then by name within a repository), with the repositories of
+// `and_ids` (sorted) that it did not write. `refs` receives the ref writes the spans point into.
+std::vector<RepoWrites> repos_written(const Schema& schema, const Overlay& after,
+                                      std::vector<RefWritten>& refs,
+                                      std::span<const uint64_t> and_ids) {
+  std::vector<RepoWrites> records, by_refs;  // each sorted by id
+  std::vector<uint64_t> ref_ids;             // each ref write's repository
+  // At most the block's writes each (one allocation each, not a vector grown write by write).
+  for (auto* v : {&records, &by_refs}) v->reserve(after.size());
+  ref_ids.reserve(after.size());
+  refs.reserve(after.size());
+  after.for_each_written(schema.repos, [&](std::string_view key, const Written& value) {
+    if (key.size() == 8) records.push_back({storage::read_be64(key), &value, {}});
+  });
+  after.for_each_written(schema.refs, [&](std::string_view key, const Written& value) {
+    if (key.size() < 8) return;
+    ref_ids.push_back(storage::read_be64(key.substr(0, 8)));
+    refs.emplace_back(key, &value);
+  });
+  for (size_t i = 0, j = 0; i < ref_ids.size(); i = j) {
+    while (j < ref_ids.size() && ref_ids[j] == ref_ids[i]) ++j;
+    by_refs.push_back({ref_ids[i], nullptr, std::span(refs).subspan(i, j - i)});
+  }
+  // The three merged.
+  std::vector<RepoWrites> out;
+  out.reserve(std::max({records.size(), by_refs.size(), and_ids.size()}));
+  constexpr uint64_t kNone = ~uint64_t(0);
+  size_t r = 0, f = 0, a = 0;
+  for (;;) {
+    const uint64_t id = std::min({r < records.size() ? records[r].id : kNone,
+                                  f < by_refs.size() ? by_refs[f].id : kNone,
+                                  a < and_ids.size() ? and_ids[a] : kNone});
+    if (r == records.size() && f == by_refs.size() && a == and_ids.size()) break;
+    RepoWrites w{id, nullptr, {}};
+    if (r < records.size() && records[r].id == id) w.record = records[r++].record;
+    if (f < by_refs.size() && by_refs[f].id == id) w.refs = by_refs[f++].refs;
+    while (a < and_ids.size() && and_ids[a] == id) ++a;
+    out.push_back(w);
+  }
+  return out;
+}
 
 // The repository's leaf after the block at `height`, from its leaf before (`was`, which existed)
 // and what the block wrote: reads only an owner's login that may have changed. Its encoding
@@ -997,7 +1071,7 @@ void RepoStateCache::advance(uint64_t height, const RepoStates& block) {
     written_.emplace_back(id, writes_);
     bytes_ += size;
   }
-  if (written_.size() > 2 * states_.size() + 64)
+  if (written_.size() > kCompactAt * states_.size() + 64)
     std::erase_if(written_, [&](const std::pair<uint64_t, uint64_t>& w) {
       auto it = states_.find(w.first);
       return it == states_.end() || it->second.written != w.second;
@@ -1014,28 +1088,22 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
                      const PriorRepoState& prior, RepoStates* touched_out) {
   // The repositories whose record or refs the block wrote, the accounts it wrote (an owner's
   // login is in the leaf), and the validator set changes it executed (a leaf per change).
-  std::map<uint64_t, RepoWrites> touched;
   std::set<std::string_view> accounts;
   std::vector<std::string_view> changes;
-  using Value = std::optional<std::string>;
-  after.for_each_written(schema.repos, [&](std::string_view key, const Value& value) {
-    if (key.size() == 8) touched[storage::read_be64(key)].record = &value;
-  });
-  after.for_each_written(schema.refs, [&](std::string_view key, const Value& value) {
-    if (key.size() >= 8)
-      touched[storage::read_be64(key.substr(0, 8))].refs.emplace_back(key, &value);
-  });
   after.for_each_written(schema.accounts,
-                         [&](std::string_view key, const Value&) { accounts.insert(key); });
-  after.for_each_written(schema.governance, [&](std::string_view key, const Value& value) {
+                         [&](std::string_view key, const Written&) { accounts.insert(key); });
+  after.for_each_written(schema.governance, [&](std::string_view key, const Written& value) {
     if (key.starts_with(kValidatorChangePrefix) && value) changes.emplace_back(*value);
   });
   // The first block of version 3 sets every repository's leaf in its new form.
+  std::vector<uint64_t> every;
   if (version >= kHeaderV3 && parent_version < kHeaderV3)
     after.scan_prefix(schema.repos, "", [&](std::string_view k, std::string_view) {
-      if (k.size() == 8) touched[storage::read_be64(k)];
+      if (k.size() == 8) every.push_back(storage::read_be64(k));
       return true;
     });
+  std::vector<RefWritten> ref_writes;
+  const std::vector<RepoWrites> touched = repos_written(schema, after, ref_writes, every);
   // One batch: the leaves of repositories that no longer are where they were (renamed, moved,
   // deleted) go first, then every leaf as it is after the block, so a name one repository left
   // and another took in the same block holds the latter whatever the order of their ids.
@@ -1043,6 +1111,10 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   for (std::string_view change : changes) add_validator_leaf(tree, set, change);
   StateView old_view(schema, before), new_view(schema, after);
   LeafValues values(version);
+  size_t ref_bytes = 0;
+  for (const auto& [key, target] : ref_writes)
+    ref_bytes += key.size() + (*target ? (*target)->size() : 0);
+  values.reserve(touched.size(), ref_writes.size(), ref_bytes);
   struct Patched {
     uint64_t id;
     PatchedLeaf now;
@@ -1066,7 +1138,7 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
   if (prior) {
     std::vector<uint64_t> ids;
     ids.reserve(touched.size());
-    for (const auto& entry : touched) ids.push_back(entry.first);
+    for (const RepoWrites& w : touched) ids.push_back(w.id);
     priors = prior(ids);
     GUTS_ASSERT(priors.size() == ids.size(), "repository states before the block: one per id");
   } else {
@@ -1093,7 +1165,8 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
       if (p && *p) main_paths.add(root.get(), &(*p)->key);
   const size_t fetch_every = std::max<size_t>(1, touched.size() / 24);
   size_t next_prior = 0;
-  for (const auto& [id, writes] : touched) {
+  for (const RepoWrites& writes : touched) {
+    const uint64_t id = writes.id;
     if (next_prior % fetch_every == 0) main_paths.step();
     auto was = std::move(priors[next_prior++]);
     PatchedLeaf now;
@@ -1116,13 +1189,22 @@ void smt_apply_block(SmtVersion& tree, const Schema& schema, const KvReader& bef
     if (values.pending_refs() >= LeafValues::kBatchRefs) finish();
   }
   finish();
-  for (auto& [id, now, not_written, was] : patched) {
+  tree.reserve_preimages(patched.size());
+  set.reserve(set.size() + patched.size());
+  if (touched_out) {
+    touched_out->clear();
+    touched_out->reserve(patched.size());
+  }
+  for (auto& [id, now, not_written, was] : patched) {  // by id: touched_out stays sorted
     if (now.leaf) add_repo_leaf(tree, set, *now.leaf, std::move(now.delta));
-    if (touched_out) (*touched_out)[id] = std::move(now.leaf);
+    if (touched_out) touched_out->emplace_back(id, std::move(now.leaf));
   }
   // The sets after the removals: a key both left and taken holds what took it.
-  removed.insert(removed.end(), std::make_move_iterator(set.begin()),
-                 std::make_move_iterator(set.end()));
+  if (removed.empty())
+    removed = std::move(set);
+  else
+    removed.insert(removed.end(), std::make_move_iterator(set.begin()),
+                   std::make_move_iterator(set.end()));
   tree.apply_sorted(sorted_unique(std::move(removed)));
 }
 

@@ -34,6 +34,7 @@
 // ever deleted; an older height's tree is rebuilt from the block records.
 #pragma once
 
+#include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstring>
 #include <deque>
@@ -45,7 +46,6 @@
 #include <shared_mutex>  // std::shared_lock
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -95,6 +95,8 @@ class SmtVersion : public SmtReader {
   // The same for changes sorted by key, each key once (what a block's update builds).
   using Change = std::pair<Digest, std::optional<Digest>>;
   void apply_sorted(std::vector<Change> changes);
+  // Room for `n` more preimages (a block's leaves are added one by one).
+  void reserve_preimages(size_t n) { preimages_.reserve(preimages_.size() + n); }
   // Remembers a leaf value's preimage (a repository state encoding), stored by write_to.
   void add_preimage(const Digest& value, Bytes encoding) {
     preimages_.insert_or_assign(value, Preimage{std::move(encoding), std::nullopt});
@@ -205,8 +207,15 @@ class StateView;
 // The repository's leaf state from a state view (nullopt: no such repository).
 std::optional<RepoState> repo_state_of(const StateView& view, uint64_t repo_id);
 
-// Repositories' leaves by id; nullptr where the repository does not exist.
-using RepoStates = std::unordered_map<uint64_t, std::shared_ptr<const RepoLeaf>>;
+// Repositories' leaves, sorted by id, each id once; nullptr where the repository does not exist.
+using RepoStates = std::vector<std::pair<uint64_t, std::shared_ptr<const RepoLeaf>>>;
+// The entry of `id` in `states` (nullptr: none).
+inline const std::shared_ptr<const RepoLeaf>* find_repo_state(const RepoStates& states,
+                                                              uint64_t id) {
+  auto it = std::lower_bound(states.begin(), states.end(), id,
+                             [](const auto& entry, uint64_t i) { return entry.first < i; });
+  return it != states.end() && it->first == id ? &it->second : nullptr;
+}
 
 // The committed repositories' leaf states at the head, kept from block to block like the tree's
 // nodes (SmtTree): a block that pushes to a repository rebuilds its leaf from the state
@@ -243,7 +252,10 @@ class RepoStateCache {
   // Open addressing: a block's lookups and writes touch one place each, not a bucket and a node.
   boost::unordered_flat_map<uint64_t, Held> states_;
   // (id, when) per write, the longest ago first; an entry whose id was written again since, or
-  // dropped, is stale and skipped (compacted when stale entries outnumber the held ones).
+  // dropped, is stale and skipped (compacted when stale entries are kCompactAt - 1 times the held
+  // ones: a compaction looks each entry up, so the fewer compactions, the fewer lookups a write
+  // costs, ~kCompactAt / (kCompactAt - 1), for kCompactAt entries of 16 bytes per held state).
+  static constexpr size_t kCompactAt = 4;
   std::deque<std::pair<uint64_t, uint64_t>> written_;
   uint64_t writes_ = 0;
 };

@@ -29,10 +29,6 @@ std::string fold(std::string_view s) {
 
 }  // namespace
 
-bool smt_bit(const Digest& k, uint16_t i) {
-  return (k[i / 8] >> (7 - i % 8)) & 1;
-}
-
 Digest smt_mask(const Digest& k, uint16_t depth) {
   Digest out{};
   for (uint16_t i = 0; i < depth / 8; ++i) out[i] = k[i];
@@ -238,16 +234,31 @@ Digest ref_tree_value(ByteView target) {
 }
 
 size_t RefHashes::add(std::string_view tag, ByteView data) {
+  // Written in place (inserting each part took a third of the block's ref hashing).
+  constexpr size_t kMaxVarint = 10;
+  const size_t at = messages_.size();
+  messages_.resize(at + 2 * kMaxVarint + tag.size() + data.size());
+  uint8_t* p = messages_.data() + at;
   auto varint = [&](uint64_t v) {  // as codec::Writer::varint writes it
-    for (; v >= 0x80; v >>= 7) messages_.push_back(uint8_t(v | 0x80));
-    messages_.push_back(uint8_t(v));
+    for (; v >= 0x80; v >>= 7) *p++ = uint8_t(v | 0x80);
+    *p++ = uint8_t(v);
   };
   varint(tag.size());
-  messages_.insert(messages_.end(), tag.begin(), tag.end());
+  if (!tag.empty()) std::memcpy(p, tag.data(), tag.size());
+  p += tag.size();
   varint(data.size());
-  messages_.insert(messages_.end(), data.begin(), data.end());
+  if (!data.empty()) std::memcpy(p, data.data(), data.size());
+  p += data.size();
+  messages_.resize(size_t(p - messages_.data()));
   ends_.push_back(messages_.size());
   return ends_.size() - 1;
+}
+
+void RefHashes::reserve(size_t messages, size_t bytes) {
+  constexpr size_t kTagAndLengths = 40;  // the longer tag (15 bytes) and two varints, with room
+  messages_.reserve(messages_.size() + bytes + messages * kTagAndLengths);
+  ends_.reserve(ends_.size() + messages);
+  digests_.reserve(ends_.size() + messages);
 }
 
 size_t RefHashes::add_key(std::string_view ref_name) {
@@ -304,10 +315,15 @@ Digest repo_refs_root(const RepoState& r) {
   return smt_root_of(std::move(leaves));
 }
 
-Bytes encode_repo_leaf_v3(const RepoState& r, size_t ref_count, const Digest& refs_root) {
-  codec::Writer w(160 + r.owner_login.size() + r.name.size() + r.default_branch.size());
+void write_repo_leaf_v3(codec::Writer& w, const RepoState& r, size_t ref_count,
+                        const Digest& refs_root) {
   write_repo_fields(w, "guts/repo-state/3", r, ref_count);
   w.fixed(refs_root);
+}
+
+Bytes encode_repo_leaf_v3(const RepoState& r, size_t ref_count, const Digest& refs_root) {
+  codec::Writer w(160 + r.owner_login.size() + r.name.size() + r.default_branch.size());
+  write_repo_leaf_v3(w, r, ref_count, refs_root);
   return w.take();
 }
 

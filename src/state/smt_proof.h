@@ -22,7 +22,10 @@ using Digest = std::array<uint8_t, 32>;
 
 // Keys are 256 bits; a leaf may sit at depth 256 at most.
 inline constexpr uint16_t kSmtMaxDepth = 256;
-bool smt_bit(const Digest& k, uint16_t i);         // bit i, most significant first
+// Bit i, most significant first (inline: every step down a path reads one).
+inline bool smt_bit(const Digest& k, uint16_t i) {
+  return (k[i / 8] >> (7 - i % 8)) & 1;
+}
 Digest smt_mask(const Digest& k, uint16_t depth);  // bits at index >= depth cleared
 
 struct SmtNode {
@@ -129,6 +132,8 @@ class RefHashes {
   size_t add_key(std::string_view ref_name);
   size_t add_value(ByteView target);
   void hash();
+  // Room for `messages` more messages of `bytes` in all (names and targets; tags added here).
+  void reserve(size_t messages, size_t bytes);
   const Digest& operator[](size_t i) const { return digests_[i]; }
   size_t size() const { return ends_.size(); }
   void clear();
@@ -146,6 +151,9 @@ Digest repo_refs_root(const RepoState& r);
 //   str("guts/repo-state/3") ‖ varint id ‖ owner[32] ‖ str(owner login) ‖ str(name) ‖
 //   bool private ‖ str(default branch) ‖ varint n ‖ refs_root[32]   (r.refs is not read)
 Bytes encode_repo_leaf_v3(const RepoState& r, size_t ref_count, const Digest& refs_root);
+// The same appended to `w` (a block's leaves written one after the other).
+void write_repo_leaf_v3(codec::Writer& w, const RepoState& r, size_t ref_count,
+                        const Digest& refs_root);
 // The leaf value of state `r` in the tree of a block of `header_version` (2 or 3):
 // SHA-256(encoding) in version 2, SHA-256(encode_repo_leaf_v3(r, n, repo_refs_root(r))) in 3.
 Digest repo_leaf_value(const RepoState& r, uint8_t header_version);

@@ -989,6 +989,21 @@ TEST(Smt, ChainsOfDeltasFromEarlierVersionsStillProve) {
   EXPECT_THROW(prove_key_at(*tmp.db, s, 4, key), Error);
 }
 
+// A block's leaves after it (what smt_apply_block hands the chain) are sorted by id: the blocks
+// built on uncommitted parents look their repositories up there.
+TEST(Smt, RepoStatesAreFoundById) {
+  RepoState s;
+  s.id = 7;
+  auto seven = make_repo_leaf(s, 1);
+  const RepoStates states{{2, nullptr}, {7, seven}, {9, nullptr}};
+  ASSERT_NE(find_repo_state(states, 7), nullptr);
+  EXPECT_EQ(*find_repo_state(states, 7), seven);
+  ASSERT_NE(find_repo_state(states, 2), nullptr);  // known not to exist: found, null
+  EXPECT_EQ(*find_repo_state(states, 2), nullptr);
+  for (uint64_t absent : {0, 1, 3, 8, 10}) EXPECT_EQ(find_repo_state(states, absent), nullptr);
+  EXPECT_EQ(find_repo_state(RepoStates{}, 7), nullptr);
+}
+
 TEST(Smt, RepoStateCacheFollowsConsecutiveHeightsOnly) {
   auto state = [](uint64_t id, size_t refs) {
     RepoState s;
