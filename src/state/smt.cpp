@@ -755,8 +755,8 @@ using Changes = std::vector<SmtVersion::Change>;
 // changes (each moved once; a stable sort of the changes took a buffer and moved each log n times).
 Changes sorted_unique(Changes c) {
   // (the key's first 8 bytes, position): keys are hashes, so those bytes nearly always decide.
-  std::vector<std::pair<uint64_t, uint32_t>> order(c.size());
-  for (uint32_t i = 0; i < c.size(); ++i) {
+  std::vector<std::pair<uint64_t, size_t>> order(c.size());
+  for (size_t i = 0; i < c.size(); ++i) {
     uint64_t prefix = 0;
     for (size_t b = 0; b < 8; ++b) prefix = prefix << 8 | c[i].first[b];
     order[i] = {prefix, i};
@@ -828,9 +828,11 @@ size_t approx_bytes(const std::shared_ptr<const RepoLeaf>& l) {
 class LeafValues {
  public:
   explicit LeafValues(uint8_t version) : version_(version) {}
-  // Room for `leaves` pushed leaves writing `refs` refs in all (names and targets of about
-  // `bytes`): a block's batch then grows once.
+  // Room for `leaves` leaves writing `refs` refs in all (names and targets of about `bytes`):
+  // a block of pushes then allocates its batch once (a leaf without a refs' tree before it, new
+  // or converted, adds all its refs: the batch grows past this).
   void reserve(size_t leaves, size_t refs, size_t bytes) {
+    if (version_ < kHeaderV3) return;  // hashed one by one in add()
     jobs_.reserve(leaves);
     refs_.reserve(refs);
     hashes_.reserve(2 * refs, bytes);
@@ -936,7 +938,7 @@ class LeafValues {
   size_t pending_refs_ = 0;
 };
 
-// What a block wrote of one repository, as its overlay holds it (nullopt: deleted): its
+// What a block wrote of repository `id`, as its overlay holds it (nullopt: deleted): its
 // record when written, and its refs' keys and values, by key.
 using Written = std::optional<std::string>;
 using RefWritten = std::pair<std::string_view, const Written*>;
@@ -948,13 +950,16 @@ struct RepoWrites {
 
 // The repositories a block wrote, by id, each once: its repository records and its refs (the
 // overlay's keys, sorted: by id, then by name within a repository), with the repositories of
-// `and_ids` (sorted) that it did not write. `refs` receives the ref writes the spans point into.
+// `and_ids` (sorted) that it did not write. `refs` receives the ref writes the spans point into
+// (what it held before is dropped).
 std::vector<RepoWrites> repos_written(const Schema& schema, const Overlay& after,
                                       std::vector<RefWritten>& refs,
                                       std::span<const uint64_t> and_ids) {
+  refs.clear();
   std::vector<RepoWrites> records, by_refs;  // each sorted by id
   std::vector<uint64_t> ref_ids;             // each ref write's repository
-  // At most the block's writes each (one allocation each, not a vector grown write by write).
+  // At most the block's writes each (one allocation each, not a vector grown write by write; a
+  // write in the overlay takes more than its entry here).
   for (auto* v : {&records, &by_refs}) v->reserve(after.size());
   ref_ids.reserve(after.size());
   refs.reserve(after.size());
@@ -970,9 +975,11 @@ std::vector<RepoWrites> repos_written(const Schema& schema, const Overlay& after
     while (j < ref_ids.size() && ref_ids[j] == ref_ids[i]) ++j;
     by_refs.push_back({ref_ids[i], nullptr, std::span(refs).subspan(i, j - i)});
   }
-  // The three merged.
+  // The three merged in one pass (each is sorted: a repository is found in each at most once,
+  // in step). kNone stands for a source run out; an id equal to it is still taken, since each
+  // source's bounds are checked before its id is compared.
   std::vector<RepoWrites> out;
-  out.reserve(std::max({records.size(), by_refs.size(), and_ids.size()}));
+  out.reserve(records.size() + by_refs.size() + and_ids.size());
   constexpr uint64_t kNone = ~uint64_t(0);
   size_t r = 0, f = 0, a = 0;
   for (;;) {
