@@ -2,6 +2,7 @@
 // only; responses are serialized by hand (cheaper to compile, one gathered write per response).
 #include "api/http_server.h"
 
+#include <spdlog/spdlog.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -62,13 +63,26 @@ namespace {
 constexpr auto kAsTuple = net::as_tuple(net::use_awaitable);
 constexpr size_t kStreamChunk = 64 << 10;
 
-// Maps an exception escaping a handler to a response. Internal details are not leaked.
+// What an exception that becomes a 500 said, for the log (the client is told nothing more):
+// bounded, as the text may quote what it failed on.
+void log_internal(std::string_view what) {
+  constexpr size_t kMaxLogged = 200;
+  spdlog::warn("http: a handler failed: {}", what.substr(0, kMaxLogged));
+}
+
+// Maps an exception escaping a handler to a response. Internal details are not leaked to the
+// client; a 500's are logged (else a rare failure leaves no trace but its access line).
 Response response_for_exception(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const Error& err) {
+    if (http_status(err.status().code()) == 500) log_internal(err.what());
     return status_response(err.status());
+  } catch (const std::exception& err) {
+    log_internal(err.what());
+    return error_response(500, "Internal Server Error");
   } catch (...) {
+    log_internal("an exception of an unknown type");
     return error_response(500, "Internal Server Error");
   }
 }

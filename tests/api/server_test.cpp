@@ -1,8 +1,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <zlib.h>
 
 #include <atomic>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "api/http_server.h"
@@ -260,6 +264,8 @@ TEST(HttpServer, ResponderDroppedGives500AndConnectionSurvives) {
   s.router->add("GET", "/drop", "public", [](Request&, Responder) {});
   s.router->add("GET", "/throw", "public",
                 [](Request&, Responder) { throw Error(Code::kNotFound, "no such thing"); });
+  s.router->add("GET", "/crash", "public",
+                [](Request&, Responder) -> void { throw std::runtime_error("disk on fire"); });
   s.router->add("GET", "/twice", "public", [](Request&, Responder r) {
     r(Response::text(201, "one"));
     r(Response::text(202, "two"));
@@ -272,6 +278,16 @@ TEST(HttpServer, ResponderDroppedGives500AndConnectionSurvives) {
   r = c.get("/throw");
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("no such thing"), std::string::npos);
+  // Any other exception: a 500 that tells the client nothing, and its text in the node's log.
+  std::ostringstream logged;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged)));
+  r = c.get("/crash");
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("disk on fire"), std::string::npos);
+  EXPECT_NE(logged.str().find("a handler failed: disk on fire"), std::string::npos) << logged.str();
   r = c.get("/twice");
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.body, "one");
