@@ -754,13 +754,8 @@ using Changes = std::vector<SmtVersion::Change>;
 // Sorted by key, each key once: its last change in `c`. Their positions are sorted, not the
 // changes (each moved once; a stable sort of the changes took a buffer and moved each log n times).
 Changes sorted_unique(Changes c) {
-  // (the key's first 8 bytes, position): keys are hashes, so those bytes nearly always decide.
-  std::vector<std::pair<uint64_t, size_t>> order(c.size());
-  for (size_t i = 0; i < c.size(); ++i) {
-    uint64_t prefix = 0;
-    for (size_t b = 0; b < 8; ++b) prefix = prefix << 8 | c[i].first[b];
-    order[i] = {prefix, i};
-  }
+  std::vector<std::pair<uint64_t, size_t>> order(c.size());  // (smt_key_prefix, position)
+  for (size_t i = 0; i < c.size(); ++i) order[i] = {smt_key_prefix(c[i].first), i};
   std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
     if (x.first != y.first) return x.first < y.first;
     return c[x.second].first < c[y.second].first ||

@@ -288,11 +288,8 @@ Digest smt_root_of(std::vector<std::pair<Digest, Digest>> leaves) {
   // bytes read as a number order them but for ties (sorting the pairs themselves was a seventh
   // of a client's check of a 1,000-ref state).
   std::vector<std::pair<uint64_t, uint32_t>> order(leaves.size());
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    uint64_t v;
-    std::memcpy(&v, leaves[i].first.data(), sizeof v);
-    order[i] = {__builtin_bswap64(v), uint32_t(i)};
-  }
+  for (size_t i = 0; i < leaves.size(); ++i)
+    order[i] = {smt_key_prefix(leaves[i].first), uint32_t(i)};
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : leaves[a.second].first < leaves[b.second].first;
   });

@@ -26,6 +26,13 @@ inline constexpr uint16_t kSmtMaxDepth = 256;
 inline bool smt_bit(const Digest& k, uint16_t i) {
   return (k[i / 8] >> (7 - i % 8)) & 1;
 }
+// A key's first 8 bytes as a big-endian number: keys are hashes, so this orders them but for
+// ties (sorting 16-byte (prefix, position) handles instead of the keyed items themselves).
+inline uint64_t smt_key_prefix(const Digest& k) {
+  uint64_t v = 0;
+  for (size_t b = 0; b < 8; ++b) v = v << 8 | k[b];
+  return v;
+}
 Digest smt_mask(const Digest& k, uint16_t depth);  // bits at index >= depth cleared
 
 struct SmtNode {
