@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <random>
+#include <utility>
 #include <cerrno>
 #include <cstring>
 
@@ -76,6 +79,25 @@ class Sockets {
   std::vector<int> fds_;
 };
 
+// Where pick_free_ports draws from: below the kernel's ephemeral range when there is room, so
+// that no outgoing connection (every test's HTTP and git clients draw their source ports from
+// that range) takes a port between its pick and the bind of the process it was picked for.
+// Drawn at random, so that two processes picking at once rarely meet.
+std::pair<uint32_t, uint32_t> candidate_port_range() {
+  constexpr uint32_t kLowest = 10000;
+  uint32_t ephemeral_low = 32768, ephemeral_high = 60999;  // Linux's defaults
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  uint32_t lo = 0, hi = 0;
+  if (in >> lo >> hi && lo <= hi && hi <= 65535) {
+    ephemeral_low = lo;
+    ephemeral_high = hi;
+  }
+  if (ephemeral_low >= kLowest + 4096) return {kLowest, ephemeral_low - 1};
+  // A range that starts too low leaves no such room: draw above it, or from it as a last resort.
+  if (ephemeral_high + 4096 <= 65535) return {ephemeral_high + 1, 65535};
+  return {1024, 65535};
+}
+
 }  // namespace
 
 std::string HostPort::to_string() const {
@@ -126,10 +148,17 @@ HostPort parse_host_port(std::string_view text, PortZero zero) {
 }
 
 std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclude) {
+  auto [low, high] = candidate_port_range();
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<uint32_t> draw(low, high);
   Sockets held;  // closed on return and on every throw
   std::vector<uint16_t> ports;
+  size_t attempts = 0;
   while (ports.size() < n) {
-    if (held.size() > n + 64) throw Error(Code::kInternal, "cannot find free ports");
+    if (++attempts > 16 * n + 256) throw Error(Code::kInternal, "cannot find free ports");
+    auto port = static_cast<uint16_t>(draw(rng));
+    if (exclude.count(port) || std::find(ports.begin(), ports.end(), port) != ports.end())
+      continue;
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       // Out of descriptors, most likely: give them back before building the error, whose
@@ -142,13 +171,12 @@ std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclud
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    a.sin_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      ports.push_back(port);
+    } else if (errno != EADDRINUSE && errno != EACCES) {
       throw Error(Code::kInternal, std::string("cannot find a free port: ") + std::strerror(errno));
-    uint16_t port = ntohs(a.sin_port);
-    if (!exclude.count(port)) ports.push_back(port);
+    }
   }
   return ports;
 }

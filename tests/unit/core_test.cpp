@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/base58.h"
@@ -112,6 +113,19 @@ TEST(NetAddr, PickFreePortsAreDistinctAndNotExcluded) {
   for (auto p : more) EXPECT_EQ(seen.count(p), 0u) << p;
   EXPECT_TRUE(pick_free_ports(0).empty());
   EXPECT_NE(pick_free_port(), 0);
+}
+
+TEST(NetAddr, PickFreePortsStayOutOfTheEphemeralRange) {
+  // Outgoing connections take their source ports from that range: a port picked there could be
+  // taken before the process it was picked for binds it.
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  uint32_t lo = 0, hi = 0;
+  ASSERT_TRUE(in >> lo >> hi);
+  auto ports = pick_free_ports(64);
+  for (auto p : ports) EXPECT_TRUE(p < lo || p > hi) << p << " in " << lo << "-" << hi;
+  // Drawn at random, not from one fixed sequence: two picks rarely agree.
+  auto again = pick_free_ports(64);
+  EXPECT_NE(ports, again);
 }
 
 namespace {
