@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <utility>
-#include <cerrno>
-#include <cstring>
 
 #include "core/status.h"
 #include "core/utf8.h"
@@ -157,8 +157,7 @@ std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclud
   while (ports.size() < n) {
     if (++attempts > 16 * n + 256) throw Error(Code::kInternal, "cannot find free ports");
     auto port = static_cast<uint16_t>(draw(rng));
-    if (exclude.count(port) || std::find(ports.begin(), ports.end(), port) != ports.end())
-      continue;
+    if (exclude.count(port) || std::find(ports.begin(), ports.end(), port) != ports.end()) continue;
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       // Out of descriptors, most likely: give them back before building the error, whose

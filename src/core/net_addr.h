@@ -33,7 +33,8 @@ HostPort parse_host_port(std::string_view text, PortZero zero = PortZero::kRejec
 // bound until all ports are picked (so they differ) and is closed on every path, errors
 // included. Ports are drawn at random below the kernel's ephemeral range (so no outgoing
 // connection takes one before its process binds it); another process picking ports at the same
-// moment may still draw the same one, so a caller that can retries a failed bind. Throws guts::Error(kInternal).
+// moment may still draw the same one, so a caller that can retries a failed bind. Throws
+// guts::Error(kInternal).
 std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclude = {});
 inline uint16_t pick_free_port() {
   return pick_free_ports(1).front();
