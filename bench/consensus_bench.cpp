@@ -23,8 +23,9 @@
 //                 (rank r's word is syllables(r), below), 3-8 in a title and 15-60 in a body,
 //                 plus one word found in no other issue, "uq" + syllables(global index), where
 //                 the global index of client c's i-th issue is c * --txs-per-client + i.
-//                 Flood mode retries a refused (503/429) submission after a short pause, so a
-//                 run of a million issues fills the node at the rate its door admits.
+//                 Flood mode retries a refused (503/429) submission after its Retry-After
+//                 (20 ms without one), so a run of a million issues fills the node at the rate
+//                 its door admits.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -295,8 +296,17 @@ int main(int argc, char** argv) {
         double dt = 0;
         for (bool first = true;; first = false) {
           if (!first) {
-            ++refused;  // the door is full: wait for blocks to drain it, then offer it again
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            // The door is full: wait for blocks to drain it, as long as its Retry-After says
+            // (at most 30 s; 20 ms without one), then offer it again.
+            ++refused;
+            int after_s = 0;
+            try {
+              after_s = std::stoi(r.header("retry-after"));
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(
+                after_s > 0 ? std::chrono::milliseconds(1000 * std::min(after_s, 30))
+                            : std::chrono::milliseconds(20));
           }
           try {
             r = http.post(path, body);

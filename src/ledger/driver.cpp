@@ -366,7 +366,8 @@ void Driver::admit_loop() {
     if (attempts == 0 && signature_seen(tx.id()) &&
         (mempool_.contains(tx.id()) || chain_.locate(tx.id())))
       return;
-    Status st = mempool_.submit(tx, [](const state::TxOutcome&) {});
+    Status st = mempool_.submit(
+        tx, [](const state::TxOutcome&) {}, state::Mempool::Origin::kPeer);
     // The door checks the signature before anything else: any other verdict means it holds.
     if (st.ok() || st.message() != "bad signature") note_signature_checked(tx.id());
     // Rejections are usually a race with a block this node has not applied yet (the nonce

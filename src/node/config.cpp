@@ -155,6 +155,15 @@ const std::vector<OptionSpec>& node_options() {
              "Door rate limit: transactions a limited identity may send at once", 1, 1000000),
       option("door-limit-per-minute", &NodeConfig::door_limit_per_minute,
              "Door rate limit: transactions per minute a limited identity regains", 1, 1000000),
+      option("door-max-wait-ms", &NodeConfig::door_max_wait_ms,
+             "Refuse a client's transaction (503, Retry-After) while more wait for a block than "
+             "the network finalized in this long (0: only the mempool's size bound; "
+             "docs/design.md)",
+             0, 600000),
+      option("door-min-backlog", &NodeConfig::door_min_backlog,
+             "The door never refuses for the backlog while fewer than this many transactions "
+             "wait",
+             1, 100000),
       option("webhook-allow-private", &NodeConfig::webhook_allow_private,
              "Allow webhook URLs on loopback, private and link-local addresses (docs/webhooks.md)"),
       option("webhook-retry-base-ms", &NodeConfig::webhook_retry_base_ms,

@@ -79,6 +79,11 @@ struct NodeConfig {
   uint64_t door_limit_min_reputation = 10;
   uint64_t door_limit_burst = 500;
   uint64_t door_limit_per_minute = 60;
+  // The door's backlog bound (state/backlog_bound.h, docs/design.md "Back-pressure at the
+  // door"): a client's transaction is refused (503, Retry-After) while more wait for a block
+  // than the network finalized in the last door_max_wait_ms (at least door_min_backlog).
+  uint64_t door_max_wait_ms = 2000;  // 0: no bound but the mempool's size
+  uint64_t door_min_backlog = 1000;
   // Webhooks (node/webhooks.h, docs/webhooks.md).
   bool webhook_allow_private = false;      // hook URLs on loopback/private addresses
   uint64_t webhook_retry_base_ms = 10000;  // first retry delay; doubles per attempt

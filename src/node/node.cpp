@@ -264,6 +264,8 @@ void Node::start() {
   impl_->mempool = std::make_unique<state::Mempool>(*impl_->chain);
   impl_->mempool->set_door_limit(
       {c.door_limit_min_reputation, c.door_limit_burst, c.door_limit_per_minute});
+  impl_->mempool->set_backlog_bound(
+      {std::chrono::milliseconds(c.door_max_wait_ms), static_cast<size_t>(c.door_min_backlog)});
   // Every node runs Simplex (a one-validator network by default): p2p first, so consensus can
   // subscribe to its channels before the transport starts.
   NetworkOptions net(key);

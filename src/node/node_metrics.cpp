@@ -158,6 +158,9 @@ void add_node_collectors(metrics::Registry& registry, NodeMetricsSources s) {
                 to_double(st.admitted));
       m.counter("guts_mempool_rejected_total", "Transactions refused at the mempool's door",
                 to_double(st.rejected));
+      m.counter("guts_mempool_saturated_total",
+                "Of those, client transactions refused by the backlog bound (503)",
+                to_double(st.saturated));
     }
     if (s.pending_pushes)
       m.gauge("guts_git_pushes_pending", "Pushes waiting for their transaction's finalization",

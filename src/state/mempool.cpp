@@ -1,5 +1,6 @@
 #include "state/mempool.h"
 
+#include <cstdio>
 #include <optional>
 
 #include "core/time.h"
@@ -21,18 +22,36 @@ uint64_t Mempool::next_nonce(const crypto::PublicKey& author,
   return std::max(chain_.view().nonce(author, signer), pending) + 1;
 }
 
-Status Mempool::submit(const Transaction& tx, OutcomeFn done) {
-  Status st = admit(tx, std::move(done));
+Status Mempool::submit(const Transaction& tx, OutcomeFn done, Origin origin) {
+  Status st = admit(tx, std::move(done), origin);
   (st.ok() ? admitted_ : rejected_).fetch_add(1, std::memory_order_relaxed);
   return st;
 }
 
-Status Mempool::admit(const Transaction& tx, OutcomeFn done) {
+Status Mempool::backlog_refusal(const Digest& id) {
+  std::lock_guard lock(mu_);
+  if (!backlog_ || pending_.count(id)) return Status::Ok();  // a pending one only gains a waiter
+  auto r = backlog_->refuse(clock_(), pending_.size());
+  if (!r) return Status::Ok();
+  saturated_.fetch_add(1, std::memory_order_relaxed);
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.0f", r->rate);
+  return {Code::kUnavailable, "the network is saturated: " + std::to_string(pending_.size()) +
+                                  " transactions wait for a block here (the bound is " +
+                                  std::to_string(r->limit) + " at " + rate +
+                                  " finalized per second); retry after " +
+                                  std::to_string(r->retry_after_s) + " s"};
+}
+
+Status Mempool::admit(const Transaction& tx, OutcomeFn done, Origin origin) {
   Digest id = tx.id();
   if (auto loc = chain_.locate(id)) {
     done(TxOutcome{id, true, Status::Ok(), loc->height});
     return Status::Ok();
   }
+  // Under overload the refusal must cost less than the work it saves: before the signature.
+  if (origin == Origin::kClient)
+    if (Status st = backlog_refusal(id); !st.ok()) return st;
   // The expensive check happens outside the lock.
   if (!tx.verify_signature()) return {Code::kInvalidArgument, "bad signature"};
 
@@ -104,6 +123,7 @@ void Mempool::notify(const Digest& id, const TxOutcome& outcome,
 
 void Mempool::finished(const Block& block, const std::vector<std::pair<Digest, Status>>& rejected) {
   std::unique_lock lock(mu_);
+  if (backlog_) backlog_->finalized(clock_(), block.txs.size());
   for (const auto& tx : block.txs) {
     Digest id = tx.id();
     auto it = pending_.find(id);
@@ -202,6 +222,14 @@ void Mempool::set_door_limit(reputation::DoorLimitOptions options) {
     door_.emplace(options);
   else
     door_.reset();
+}
+
+void Mempool::set_backlog_bound(BacklogOptions options) {
+  std::lock_guard lock(mu_);
+  if (options.enabled())
+    backlog_.emplace(options);
+  else
+    backlog_.reset();
 }
 
 bool Mempool::contains(const Digest& id) const {

@@ -15,6 +15,7 @@
 #include <set>
 #include <vector>
 
+#include "state/backlog_bound.h"
 #include "state/chain.h"
 #include "state/reputation.h"
 
@@ -37,9 +38,14 @@ class Mempool {
 
   explicit Mempool(Chain& chain, size_t max_pending = 100000, Clock clock = {});
 
+  // Who hands a transaction to the door: a client of this node (its API, git push), or a peer
+  // forwarding one another node accepted. Only a client's is refused by the backlog bound: a
+  // forwarded one is already waited for at the node that took it.
+  enum class Origin { kClient, kPeer };
+
   // Returns the rejection at once, or Ok and later calls `done` exactly once. A transaction
   // already finalized reports its outcome immediately; one already pending gains a waiter.
-  Status submit(const Transaction& tx, OutcomeFn done);
+  Status submit(const Transaction& tx, OutcomeFn done, Origin origin = Origin::kClient);
 
   // Up to `max` transactions in arrival order for the next block. They stay pending (their
   // nonces reserved, their waiters registered) until finished().
@@ -65,17 +71,23 @@ class Mempool {
   size_t size() const;
   bool contains(const Digest& id) const;  // pending (queued or taken)
   // Door decisions since start (metrics): submit() calls answered Ok / with a rejection.
+  // `saturated`: of the rejected, those the backlog bound refused.
   struct Stats {
-    uint64_t admitted = 0, rejected = 0;
+    uint64_t admitted = 0, rejected = 0, saturated = 0;
   };
   Stats stats() const {
-    return {admitted_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed)};
+    return {admitted_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed),
+            saturated_.load(std::memory_order_relaxed)};
   }
   // Fails everything pending with kUnavailable and wakes waiters.
   void shutdown();
   // The door's rate limit for identities of low reputation (node-local policy, not consensus;
   // docs/reputation.md): a transaction over it is refused with kRateLimited. Set before use.
   void set_door_limit(reputation::DoorLimitOptions options);
+  // The door's bound on what waits for a block (backlog_bound.h): a client's transaction over
+  // it is refused with kUnavailable and "retry after N s". Off unless set (the node sets it
+  // from its configuration). Set before use.
+  void set_backlog_bound(BacklogOptions options);
 
  private:
   using NonceKey = std::pair<crypto::PublicKey, crypto::PublicKey>;
@@ -83,7 +95,8 @@ class Mempool {
     uint64_t last = 0;
     size_t count = 0;
   };
-  Status admit(const Transaction& tx, OutcomeFn done);  // submit() without the counting
+  Status admit(const Transaction& tx, OutcomeFn done, Origin origin);  // submit() uncounted
+  Status backlog_refusal(const Digest& id);  // Ok, or why the backlog bound refuses a client
   void release_locked(const Transaction& tx);
   void notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock);
 
@@ -105,8 +118,9 @@ class Mempool {
   bool recheck_deferred_ = false;
   std::map<Digest, std::vector<OutcomeFn>> waiters_;
   std::map<NonceKey, Reserved> reserved_;
-  std::atomic<uint64_t> admitted_{0}, rejected_{0};
+  std::atomic<uint64_t> admitted_{0}, rejected_{0}, saturated_{0};
   std::optional<reputation::DoorLimiter> door_;  // under mu_
+  std::optional<BacklogBound> backlog_;          // under mu_
 };
 
 }  // namespace guts::state
