@@ -2,7 +2,7 @@
 # Overload figures (issue 19 point 3; docs/benchmarks.md "Back-pressure under overload"): starts
 # VALIDATORS guts-node validators on loopback and floods them (guts-bench-consensus --mode flood: CLIENTS submitters
 # of ~1 KB signed transactions with ?wait=false, each sending its next one as soon as the door
-# answered, and offering a refused one (503/429) again 20 ms later), so transactions are offered
+# answered, and offering a refused one (503/429) again after its Retry-After), so transactions are offered
 # faster than the node finalizes them. Prints the finalized rate, the refusals, the most
 # transactions that waited for a block at once (sampled from /metrics every 100 ms; divided by
 # the rate, the wait an accepted transaction had) and the node's memory (VmHWM: peak RSS), once
@@ -69,6 +69,12 @@ for door in $DOORS; do
   rate=$(sed -n 's/^finalized and applied \([0-9]*\) tx\/s.*/\1/p' <<<"$out")
   if [[ -z "$rate" ]]; then
     echo "door $door: the run failed" >&2
+    echo "$out" >&2
+    tail -5 "$W/bench.err" >&2
+    exit 1
+  fi
+  if ! grep -q 'failures 0,' <<<"$out"; then
+    echo "door $door: some clients failed" >&2
     echo "$out" >&2
     tail -5 "$W/bench.err" >&2
     exit 1

@@ -109,9 +109,13 @@ struct CiTrigger::Impl {
   Impl(Services& s, RepoDir dir, bool sched) : svc(s), repo_dir(std::move(dir)), scheduler(sched) {}
 
   void submit(const Principal& who, state::TxBody body, std::string what) {
-    svc.submit_as(who, std::move(body), [what = std::move(what)](const state::TxOutcome& o) {
-      if (!o.applied) spdlog::info("ci: {} refused: {}", what, o.status.message());
-    });
+    // The node's own follow-up of a finalized push: not refused by the door's backlog bound.
+    svc.submit_as(
+        who, std::move(body),
+        [what = std::move(what)](const state::TxOutcome& o) {
+          if (!o.applied) spdlog::info("ci: {} refused: {}", what, o.status.message());
+        },
+        state::Mempool::Origin::kNode);
   }
 
   // Push runs of `ref` at `sha` in repository `repo_id`, then pull_request runs of the open
@@ -236,11 +240,14 @@ struct CiTrigger::Impl {
       if (auto it = tried.find(key); it != tried.end() && it->second > now) continue;
       tried[key] = now + kRetryMs;
       state::TriggerSchedule t{s.repo_id, s.path, *slot};
-      svc.submit_as(self, t, [path = s.path](const state::TxOutcome& o) {
-        if (o.applied) return;
-        if (o.status.code() == Code::kAlreadyExists) return;  // another node ran it
-        spdlog::info("ci: scheduled run of {} refused: {}", path, o.status.message());
-      });
+      svc.submit_as(
+          self, t,
+          [path = s.path](const state::TxOutcome& o) {
+            if (o.applied) return;
+            if (o.status.code() == Code::kAlreadyExists) return;  // another node ran it
+            spdlog::info("ci: scheduled run of {} refused: {}", path, o.status.message());
+          },
+          state::Mempool::Origin::kNode);
     }
   }
 

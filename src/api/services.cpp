@@ -19,7 +19,8 @@ void Services::submit(const state::Transaction& tx, state::OutcomeFn done) {
   if (!st.ok()) (*shared)(state::TxOutcome{tx.id(), false, st, 0});
 }
 
-void Services::submit_as(const Principal& who, state::TxBody body, state::OutcomeFn done) {
+void Services::submit_as(const Principal& who, state::TxBody body, state::OutcomeFn done,
+                         state::Mempool::Origin origin) {
   auto author = crypto::parse_did(who.did);
   if (!author) {
     done(state::TxOutcome{{}, false, Status(Code::kUnauthenticated, "invalid principal"), 0});
@@ -36,7 +37,8 @@ void Services::submit_as(const Principal& who, state::TxBody body, state::Outcom
     std::lock_guard lock(sign_mu_);
     tx.nonce = mempool_.next_nonce(tx.author, node_key_.public_key());
     tx.sign(node_key_);
-    st = mempool_.submit(tx, [shared](const state::TxOutcome& o) { (*shared)(o); });
+    st = mempool_.submit(
+        tx, [shared](const state::TxOutcome& o) { (*shared)(o); }, origin);
   }
   if (!st.ok()) (*shared)(state::TxOutcome{tx.id(), false, st, 0});
 }

@@ -58,8 +58,10 @@ class Services {
   // Submits a transaction; `done` is called once: with the door's rejection at once, or with
   // the outcome when its block is applied.
   void submit(const state::Transaction& tx, state::OutcomeFn done);
-  // Builds, signs with the node key and submits a transaction authored by the caller.
-  void submit_as(const Principal& who, state::TxBody body, state::OutcomeFn done);
+  // Builds, signs with the node key and submits a transaction authored by the caller. `origin`
+  // kNode for what the node submits on its own (state::Mempool::Origin).
+  void submit_as(const Principal& who, state::TxBody body, state::OutcomeFn done,
+                 state::Mempool::Origin origin = state::Mempool::Origin::kClient);
 
  private:
   state::Chain& chain_;

@@ -166,16 +166,20 @@ std::vector<uint16_t> pick_free_ports(size_t n, const std::set<uint16_t>& exclud
       held.close_all();
       throw Error(Code::kInternal, "cannot find a free port: socket: " + why);
     }
-    held.adopt(fd);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      held.adopt(fd);  // kept bound until every port is picked
       ports.push_back(port);
-    } else if (errno != EADDRINUSE && errno != EACCES) {
-      throw Error(Code::kInternal, std::string("cannot find a free port: ") + std::strerror(errno));
+      continue;
     }
+    const int bind_errno = errno;
+    ::close(fd);  // taken: tried no more
+    if (bind_errno != EADDRINUSE && bind_errno != EACCES)
+      throw Error(Code::kInternal,
+                  std::string("cannot find a free port: ") + std::strerror(bind_errno));
   }
   return ports;
 }

@@ -368,7 +368,8 @@ void Driver::admit_loop() {
       return;
     Status st = mempool_.submit(
         tx, [](const state::TxOutcome&) {}, state::Mempool::Origin::kPeer);
-    // The door checks the signature before anything else: any other verdict means it holds.
+    // For a peer's transaction the door checks the signature before anything else: any other
+    // verdict means it holds.
     if (st.ok() || st.message() != "bad signature") note_signature_checked(tx.id());
     // Rejections are usually a race with a block this node has not applied yet (the nonce
     // runs ahead); retry with backoff for about 2.5 s, then leave it to the node it was

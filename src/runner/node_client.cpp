@@ -1,5 +1,9 @@
 #include "runner/node_client.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "core/time.h"
 #include "crypto/did.h"
 #include "state/token_request.h"
@@ -7,6 +11,8 @@
 namespace guts::runner {
 
 namespace {
+
+constexpr int kSubmitAttempts = 6;
 
 Code code_of(int http) {
   switch (http) {
@@ -98,11 +104,22 @@ Status NodeClient::submit(state::TxBody body) {
   tx.sign(key_);
   auto req = nlohmann::json{{"tx", hex_encode(tx.encode())}}.dump();
   cli::HttpResult r;
-  {
-    std::lock_guard hl(http_mu_);
-    r = http_.post("/api/guts/transactions", req);
+  // A saturated or rate-limiting door (503, 429) says when to come back: the same transaction
+  // is offered again then, a few times (a job's result must not be lost to a busy minute).
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::lock_guard hl(http_mu_);
+      r = http_.post("/api/guts/transactions", req);
+    }
+    if (r.status == 200) return Status::Ok();
+    if ((r.status != 503 && r.status != 429) || attempt == kSubmitAttempts - 1) break;
+    int after_s = 1;
+    try {
+      after_s = std::clamp(std::stoi(r.header("retry-after")), 1, 30);
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(after_s));
   }
-  if (r.status == 200) return Status::Ok();
   return Status(code_of(r.status), message_of(r));
 }
 

@@ -38,10 +38,12 @@ class Mempool {
 
   explicit Mempool(Chain& chain, size_t max_pending = 100000, Clock clock = {});
 
-  // Who hands a transaction to the door: a client of this node (its API, git push), or a peer
-  // forwarding one another node accepted. Only a client's is refused by the backlog bound: a
-  // forwarded one is already waited for at the node that took it.
-  enum class Origin { kClient, kPeer };
+  // Who hands a transaction to the door: a client of this node (its API, git push), a peer
+  // forwarding one another node accepted, or the node itself following what the network
+  // already accepted (the CI runs a finalized push asks for). Only a client's is refused by the
+  // backlog bound: a forwarded one is already waited for at the node that took it, and the
+  // node's own would be lost (nobody is there to retry them).
+  enum class Origin { kClient, kPeer, kNode };
 
   // Returns the rejection at once, or Ok and later calls `done` exactly once. A transaction
   // already finalized reports its outcome immediately; one already pending gains a waiter.
