@@ -22,34 +22,15 @@ CLIENTS=${CLIENTS:-256}
 DOORS=${DOORS:-"2000 0"}
 export GUTS_DOOR_LIMIT_MIN_REPUTATION=0  # fresh keys: the reputation rate limit is off
 W=$(mktemp -d /tmp/guts-overload.XXXXXX)
-PIDS=()
-stop_nodes() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  PIDS=()
-}
+# shellcheck source=bench/network_lib.sh
+source "$(dirname "$0")/network_lib.sh"
 trap 'stop_nodes; rm -rf "$W"' EXIT
 
 printf '%-8s %12s %10s %10s %12s %10s %9s\n' door_ms transactions final_tx_s refused \
   max_waiting wait_s hwm_mib
 for door in $DOORS; do
   d=$W/door$door
-  mkdir -p "$d"
-  "$BUILD/bin/guts-node" init-genesis --validators "$VALIDATORS" --out "$d" >/dev/null
-  NODES=()
-  for ((i = 0; i < VALIDATORS; i++)); do
-    addr=$(python3 -c "import json; print(json.load(open('$d/genesis.json'))['validators'][$i]['p2p_address'])")
-    "$BUILD/bin/guts-node" --validator --genesis-file "$d/genesis.json" --data-dir "$d/node$i" \
-      --p2p-addr "$addr" --api-addr 127.0.0.1:0 --port-file "$d/node$i/api.port" \
-      --log-level warn --rate-limit-anonymous 0 --door-max-wait-ms "$door" 2>"$d/node$i.log" &
-    PIDS+=($!)
-  done
-  for ((i = 0; i < VALIDATORS; i++)); do
-    for _ in $(seq 1 600); do [[ -s "$d/node$i/api.port" ]] && break; sleep 0.05; done
-    u="http://127.0.0.1:$(cat "$d/node$i/api.port")"
-    for _ in $(seq 1 300); do curl -fs "$u/api/guts/status" >/dev/null && break; sleep 0.1; done
-    NODES+=(--node "$u")
-  done
+  start_network "$VALIDATORS" "$d" --door-max-wait-ms "$door"
   NODE_PID=${PIDS[0]}
   url=${NODES[1]}
   # The most transactions waiting at once, sampled while the flood runs.

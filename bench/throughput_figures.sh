@@ -25,39 +25,14 @@ STOP_P99_MS=${STOP_P99_MS:-2000}
 # Load from fresh keys: the door's rate limit for low-reputation identities is off (docs/reputation.md).
 export GUTS_DOOR_LIMIT_MIN_REPUTATION=0
 W=$(mktemp -d /tmp/guts-figures.XXXXXX)
-PIDS=()
-stop_nodes() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  PIDS=()
-}
+# shellcheck source=bench/network_lib.sh
+source "$(dirname "$0")/network_lib.sh"
 trap 'stop_nodes; rm -rf "$W"' EXIT
-
-start_network() {  # N -> NODES (--node URL ...)
-  local n=$1 d=$W/net$1
-  mkdir -p "$d"
-  "$BUILD/bin/guts-node" init-genesis --validators "$n" --out "$d" >/dev/null
-  NODES=()
-  for ((i = 0; i < n; i++)); do
-    local addr
-    addr=$(python3 -c "import json; print(json.load(open('$d/genesis.json'))['validators'][$i]['p2p_address'])")
-    "$BUILD/bin/guts-node" --validator --genesis-file "$d/genesis.json" --data-dir "$d/node$i" \
-      --p2p-addr "$addr" --api-addr 127.0.0.1:0 --port-file "$d/node$i/api.port" \
-      --log-level warn --rate-limit-anonymous 0 2>"$d/node$i.log" &
-    PIDS+=($!)
-  done
-  for ((i = 0; i < n; i++)); do
-    for _ in $(seq 1 600); do [[ -s "$d/node$i/api.port" ]] && break; sleep 0.05; done
-    local url="http://127.0.0.1:$(cat "$d/node$i/api.port")"
-    for _ in $(seq 1 300); do curl -fs "$url/api/guts/status" >/dev/null && break; sleep 0.1; done
-    NODES+=(--node "$url")
-  done
-}
 
 echo "validators,offered_tx_s,achieved_tx_s,p50_ms,p99_ms,max_ms,refused,transactions" >"$OUT.csv"
 printf '%-10s %10s %10s %9s %9s %8s\n' validators offered achieved p50_ms p99_ms refused
 for n in $NETS; do
-  start_network "$n"
+  start_network "$n" "$W/net$n"
   for rate in $RATES; do
     per_client=$(python3 -c "import math; print(max(1, math.ceil($rate * $DURATION / $CLIENTS)))")
     line=$("$BUILD/bin/guts-bench-consensus" "${NODES[@]}" --mode rate --rate "$rate" \
