@@ -26,6 +26,13 @@
 //                 Flood mode retries a refused (503/429) submission after its Retry-After
 //                 (20 ms without one), so a run of a million issues fills the node at the rate
 //                 its door admits.
+//   --batch N     flood mode: each client sends its transactions N at a time through
+//                 POST /api/guts/transactions/batch (binary body, ?wait=false) instead of one
+//                 request each; a batch cut short by a refusal is sent again from the refused
+//                 transaction on, after its Retry-After. Rate mode: a client sends, in one
+//                 waited request, all of its transactions that are due (at most N), so while
+//                 it waits for an answer the next batch gathers; latency is still measured per
+//                 transaction from its due time.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -40,6 +47,7 @@
 #include "crypto/hash.h"
 #include "state/collab.h"
 #include "state/tx.h"
+#include "state/tx_batch.h"
 
 using namespace guts;
 using Clock = std::chrono::steady_clock;
@@ -123,7 +131,15 @@ int main(int argc, char** argv) {
   app.add_option("--text", text, "pad (one title, a body padded to --tx-bytes) or words")
       ->check(CLI::IsMember({"pad", "words"}))
       ->capture_default_str();
+  size_t batch = 1;
+  app.add_option("--batch", batch, "Flood mode: transactions per request (1: POST /transactions)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (batch > 1 && mode == "ack") {
+    std::cerr << "--batch is for --mode flood or rate\n";
+    return 2;
+  }
 
   cli::HttpClient probe(nodes.front());
   auto status = json::parse(probe.get("/api/guts/status").body);
@@ -186,6 +202,7 @@ int main(int argc, char** argv) {
   height0 = json::parse(probe.get("/api/guts/status").body)["height"];
 
   std::vector<std::vector<std::string>> bodies(clients);
+  std::vector<std::vector<Bytes>> encodings(clients);  // --batch
   std::vector<std::string> last_ids(clients);
   size_t total_bytes = 0;
   for (int c = 0; c < clients; ++c) {
@@ -214,7 +231,10 @@ int main(int argc, char** argv) {
       tx.sign(keys[c]);
       auto enc = tx.encode();
       total_bytes += enc.size();
-      bodies[c].push_back(json{{"tx", hex_encode(enc)}}.dump());
+      if (batch > 1)
+        encodings[c].push_back(enc);
+      else
+        bodies[c].push_back(json{{"tx", hex_encode(enc)}}.dump());
       if (i == per_client - 1) last_ids[c] = hex_encode(tx.id());
     }
   }
@@ -232,9 +252,59 @@ int main(int argc, char** argv) {
         cli::HttpClient http(nodes[static_cast<size_t>(c) % nodes.size()]);
         http.set_timeout(std::chrono::seconds(120));
         std::vector<double> mine;
-        for (int i = 0; i < per_client; ++i) {
-          auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                 period * (static_cast<double>(i) * clients + c));
+        auto due_at = [&](int i) {
+          return start + std::chrono::duration_cast<Clock::duration>(
+                             period * (static_cast<double>(i) * clients + c));
+        };
+        for (int i = 0; batch > 1 && i < per_client;) {
+          std::this_thread::sleep_until(due_at(i));
+          int end = i + 1;
+          for (auto now = Clock::now();
+               end < per_client && end - i < static_cast<int>(batch) && due_at(end) <= now;)
+            ++end;
+          Bytes payload = state::encode_transactions(
+              std::span<const Bytes>(encodings[c])
+                  .subspan(static_cast<size_t>(i), static_cast<size_t>(end - i)));
+          cli::HttpResult r;
+          try {
+            r = http.post("/api/guts/transactions/batch", to_string(payload),
+                          "application/octet-stream");
+          } catch (const std::exception& e) {
+            ++failures;
+            std::cerr << "error: " << e.what() << "\n";
+            return;
+          }
+          auto done = Clock::now();
+          json answer = json::parse(r.body, nullptr, false);
+          if (!answer.is_object() || !answer.contains("results")) {
+            ++failures;
+            std::cerr << "batch answered " << r.status << ": " << r.body.substr(0, 300) << "\n";
+            return;
+          }
+          bool stop = false;
+          for (int j = i; j < end; ++j) {
+            const auto& item = answer["results"][static_cast<size_t>(j - i)];
+            std::string st = item.value("status", "");
+            if (st == "refused" || st == "skipped") {
+              ++refused;  // back-pressure: later nonces of this client cannot apply any more
+              stop = true;
+              break;
+            }
+            if (st != "applied") {
+              ++failures;
+              std::cerr << "rejected: " << item.dump() << "\n";
+              return;
+            }
+            mine.push_back(std::chrono::duration<double, std::milli>(done - due_at(j)).count());
+          }
+          if (stop) break;
+          int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(done - start).count();
+          for (int64_t seen = last_done_us.load(); us > seen;)
+            if (last_done_us.compare_exchange_weak(seen, us)) break;
+          i = end;
+        }
+        for (int i = 0; batch == 1 && i < per_client; ++i) {
+          auto due = due_at(i);
           std::this_thread::sleep_until(due);
           cli::HttpResult r;
           try {
@@ -290,6 +360,60 @@ int main(int argc, char** argv) {
       cli::HttpClient http(nodes[static_cast<size_t>(c) % nodes.size()]);
       http.set_timeout(std::chrono::seconds(120));
       std::vector<double> mine;
+      if (batch > 1) {
+        // Batches of --batch, each sent again from its first refused transaction on.
+        const auto& encs = encodings[c];
+        for (size_t next = 0; next < encs.size();) {
+          size_t end = std::min(next + batch, encs.size());
+          Bytes payload =
+              state::encode_transactions(std::span<const Bytes>(encs).subspan(next, end - next));
+          auto t0 = Clock::now();
+          cli::HttpResult r;
+          try {
+            r = http.post("/api/guts/transactions/batch?wait=false", to_string(payload),
+                          "application/octet-stream");
+          } catch (const std::exception& e) {
+            ++failures;
+            std::cerr << "error: " << e.what() << "\n";
+            return;
+          }
+          double dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          json answer = json::parse(r.body, nullptr, false);
+          if ((r.status != 202 && r.status != 503 && r.status != 429) || !answer.is_object() ||
+              !answer.contains("results")) {
+            ++failures;
+            std::cerr << "batch answered " << r.status << ": " << r.body.substr(0, 300) << "\n";
+            return;
+          }
+          size_t taken = 0;
+          for (const auto& item : answer["results"]) {
+            std::string st = item.value("status", "");
+            if (st != "pending") {
+              if (st == "refused" || st == "skipped") break;
+              ++failures;
+              std::cerr << "rejected: " << item.dump() << "\n";
+              return;
+            }
+            ++taken;
+          }
+          mine.insert(mine.end(), taken, dt);
+          next += taken;
+          if (next < end) {  // refused from `next` on: back off as the door asks
+            ++refused;
+            int after_s = 0;
+            try {
+              after_s = std::stoi(r.header("retry-after"));
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(
+                after_s > 0 ? std::chrono::milliseconds(1000 * std::min(after_s, 30))
+                            : std::chrono::milliseconds(20));
+          }
+        }
+        std::lock_guard lock(mu);
+        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+        return;
+      }
       for (const auto& body : bodies[c]) {
         auto t0 = Clock::now();
         cli::HttpResult r;

@@ -17,7 +17,7 @@ start_network() {
     addr=$(python3 -c "import json; print(json.load(open('$d/genesis.json'))['validators'][$i]['p2p_address'])")
     "$BUILD/bin/guts-node" --validator --genesis-file "$d/genesis.json" --data-dir "$d/node$i" \
       --p2p-addr "$addr" --api-addr 127.0.0.1:0 --port-file "$d/node$i/api.port" \
-      --log-level warn --rate-limit-anonymous 0 "$@" 2>"$d/node$i.log" &
+      --log-level "${NODE_LOG_LEVEL:-warn}" --rate-limit-anonymous 0 "$@" 2>"$d/node$i.log" &
     PIDS+=($!)
   done
   for ((i = 0; i < n; i++)); do

@@ -13,7 +13,9 @@
 #
 # Environment: NETS ("1 4"), RATES ("250 500 1000 2000 3000 4000 6000 8000"), DURATION (10 s
 # per load), CLIENTS (256: concurrent submitters; each waits for its answer), STOP_P99_MS (2000:
-# a network's sweep stops after the first load whose p99 exceeds it, saturation).
+# a network's sweep stops after the first load whose p99 exceeds it, saturation), BATCH (1: one
+# request per transaction; B > 1: each client sends all its due transactions, at most B, in one
+# waited POST /api/guts/transactions/batch).
 set -euo pipefail
 BUILD=$(cd "${1:?usage: throughput_figures.sh BUILD_DIR OUT_PREFIX}" && pwd)
 OUT=${2:?usage: throughput_figures.sh BUILD_DIR OUT_PREFIX}
@@ -22,6 +24,7 @@ RATES=${RATES:-"250 500 1000 2000 3000 4000 6000 8000"}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-256}
 STOP_P99_MS=${STOP_P99_MS:-2000}
+BATCH=${BATCH:-1}
 # Load from fresh keys: the door's rate limit for low-reputation identities is off (docs/reputation.md).
 export GUTS_DOOR_LIMIT_MIN_REPUTATION=0
 W=$(mktemp -d /tmp/guts-figures.XXXXXX)
@@ -36,7 +39,8 @@ for n in $NETS; do
   for rate in $RATES; do
     per_client=$(python3 -c "import math; print(max(1, math.ceil($rate * $DURATION / $CLIENTS)))")
     line=$("$BUILD/bin/guts-bench-consensus" "${NODES[@]}" --mode rate --rate "$rate" \
-      --clients "$CLIENTS" --txs-per-client "$per_client" 2>>"$W/bench.err" | grep '^RESULT ' || true)
+      --clients "$CLIENTS" --txs-per-client "$per_client" --batch "$BATCH" 2>>"$W/bench.err" |
+      grep '^RESULT ' || true)
     if [[ -z "$line" ]]; then
       echo "validators $n, offered $rate: the run failed (see below)" >&2
       tail -5 "$W/bench.err" >&2

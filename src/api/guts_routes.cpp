@@ -1,11 +1,14 @@
 // /api/guts: Guts-specific endpoints (transactions, blocks, identities, tokens, status).
 #include <algorithm>
+#include <mutex>
+#include <optional>
 #include <variant>
 
 #include "api/auth.h"
 #include "api/collab_common.h"
 #include "api/github.h"
 #include "api/routes.h"
+#include "api/tx_batch_body.h"
 #include "codec/codec.h"
 #include "core/time.h"
 #include "core/version.h"
@@ -192,6 +195,107 @@ void submit_transaction(Services& svc, Request& req, Responder respond) {
   });
 }
 
+// One transaction's line of a batch's answer (docs/api.md "Transactions in batches").
+json batch_item(const state::TxOutcome& o) {
+  json j{{"id", hex_encode(o.id)}};
+  if (o.applied) {
+    j["status"] = "applied";
+    j["height"] = o.height;
+    return j;
+  }
+  Response r = status_response(o.status);
+  bool refused = o.status.code() == Code::kUnavailable || o.status.code() == Code::kRateLimited;
+  j["status"] = refused ? "refused" : "rejected";
+  j["http_status"] = r.status;
+  j["message"] = (refused ? "" : "rejected: ") + o.status.message();
+  if (auto after = r.headers.get("Retry-After")) j["retry_after"] = std::stoi(std::string(*after));
+  return j;
+}
+
+// POST /api/guts/transactions/batch
+//
+// Each transaction goes through the door in the order sent, as POST /transactions would take
+// it, on one request: the per-request cost (HTTP, the client's round trip) is paid once for up
+// to kMaxApiBatchTxs. At the first one the door refuses for lack of room (503 saturated or
+// full, 429 rate-limited) the rest are not looked at ("skipped": a signer's later nonces would
+// only fail behind it), so a client sends the refused one and what follows again after
+// `Retry-After`.
+void submit_transactions(Services& svc, Request& req, Responder respond) {
+  auto body = parse_tx_batch_body(req.headers.get("Content-Type").value_or(""), req.body);
+  if (!body.ok()) {
+    if (body.status == 422)
+      return respond(validation_failed("TransactionBatch", body.field, body.code, body.message));
+    return respond(error_response(body.status, body.message));
+  }
+  const bool wait = req.query_param("wait").value_or("true") != "false";
+  struct Batch {
+    std::mutex mu;
+    json results = json::array();
+    size_t outstanding = 1;  // the submitting loop's own, released when it is done
+    int status = 0;
+    std::optional<std::string> retry_after;
+    Responder respond;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->respond = std::move(respond);
+  batch->results = json::array();
+  for (size_t i = 0; i < body.txs.size(); ++i) batch->results.push_back(json::object());
+  auto release = [batch] {  // under batch->mu; answers once nothing is outstanding
+    if (--batch->outstanding > 0) return std::optional<Response>();
+    Response r = json_response(batch->status, json{{"results", std::move(batch->results)}});
+    if (batch->retry_after) r.headers.set("Retry-After", *batch->retry_after);
+    return std::optional<Response>(std::move(r));
+  };
+  size_t taken = 0;
+  std::optional<Response> refusal;
+  for (size_t i = 0; i < body.txs.size(); ++i) {
+    const auto& tx = body.txs[i];
+    if (refusal) {
+      std::lock_guard lock(batch->mu);
+      batch->results[i] = json{{"id", hex_encode(tx.id())}, {"status", "skipped"}};
+      continue;
+    }
+    state::OutcomeFn done = [](const state::TxOutcome&) {};
+    if (wait) {
+      {
+        std::lock_guard lock(batch->mu);
+        ++batch->outstanding;
+      }
+      done = [batch, i, release](const state::TxOutcome& o) {
+        std::optional<Response> answer;
+        {
+          std::lock_guard lock(batch->mu);
+          batch->results[i] = batch_item(o);
+          answer = release();
+        }
+        if (answer) batch->respond(std::move(*answer));
+      };
+    }
+    Status st = svc.mempool().submit(tx, std::move(done));
+    std::lock_guard lock(batch->mu);
+    if (st.ok()) {
+      ++taken;
+      if (!wait) batch->results[i] = json{{"id", hex_encode(tx.id())}, {"status", "pending"}};
+      continue;
+    }
+    if (wait) --batch->outstanding;  // its `done` will not be called
+    batch->results[i] = batch_item(state::TxOutcome{tx.id(), false, st, 0});
+    if (st.code() == Code::kUnavailable || st.code() == Code::kRateLimited) {
+      refusal = status_response(st);
+      batch->retry_after = refusal->headers.get("Retry-After");
+    }
+  }
+  std::optional<Response> answer;
+  {
+    std::lock_guard lock(batch->mu);
+    // Nothing taken because the first was refused: the refusal's own status (and Retry-After),
+    // so that a client that only reads the status backs off.
+    batch->status = taken == 0 && refusal ? refusal->status : wait ? 200 : 202;
+    answer = release();
+  }
+  if (answer) batch->respond(std::move(*answer));
+}
+
 // GET /api/guts/transactions/{id}
 void get_transaction(Services& svc, Request& req, Responder respond) {
   auto id = hex_decode_fixed<32>(req.param("id"));
@@ -301,6 +405,7 @@ void revoke_current_token(Services& svc, Request& req, Responder respond) {
 const RouteSpec<Services> kGutsRoutes[] = {
     {"GET", "/status", "public", &get_status},
     {"POST", "/transactions", "public", &submit_transaction},
+    {"POST", "/transactions/batch", "public", &submit_transactions},
     {"GET", "/transactions/{id}", "public", &get_transaction},
     {"GET", "/blocks/{height}", "public", &get_block},
     {"GET", "/identities/{did}", "public", &get_identity},

@@ -57,6 +57,8 @@ void add_secret_commands(CLI::App& app, ContextFn ctx);
 // guts run list|show|cancel|rerun, guts workflow list|run, guts runner token|list,
 // guts runner-policy show|set: CI/CD (actions_cmd.cpp).
 void add_actions_commands(CLI::App& app, ContextFn ctx);
+// guts tx submit: signed transactions in batches (tx_cmd.cpp).
+void add_tx_commands(CLI::App& app, ContextFn ctx);
 // guts migrate --from URL: repositories, issues, pull requests... (migrate_cmd.cpp).
 void add_migrate_command(CLI::App& app, ContextFn ctx);
 // guts placeholder show|claim|withdraw|list|confirm|unconfirm (placeholder_cmd.cpp).

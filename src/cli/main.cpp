@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   cli::add_placeholder_commands(app, ctx);
   cli::add_nostr_commands(app, ctx);
   cli::add_validators_commands(app, ctx);
+  cli::add_tx_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include "crypto/did.h"
 #include "state/blob_refs.h"
 #include "state/proposal_objects.h"
+#include "state/tx_batch.h"
 #include "state/validator_set_state.h"
 
 namespace guts::ledger {
@@ -70,15 +71,9 @@ size_t DigestHash::operator()(const Digest& d) const noexcept {
 }
 
 std::vector<state::Transaction> decode_tx_batch(ByteView payload) {
-  std::vector<state::Transaction> txs;
-  codec::Reader r(payload);
-  if (r.u8() != kTxBatch) throw codec::DecodeError("unknown transactions message");
-  size_t n = r.count(kMaxTake, "transactions");
-  txs.reserve(n);
-  for (size_t i = 0; i < n; ++i)
-    txs.push_back(state::decode_transaction(r.bytes_view(state::kMaxTxBytes)));
-  r.finish();
-  return txs;
+  if (payload.empty() || payload[0] != kTxBatch)
+    throw codec::DecodeError("unknown transactions message");
+  return state::decode_transactions(payload.subspan(1), kMaxTake);
 }
 
 Core::Core(ChainPort& chain, CoreOptions options) : chain_(chain), options_(std::move(options)) {
@@ -312,10 +307,12 @@ void Core::forward(const std::vector<const state::Transaction*>& fwd, Actions& o
       encoded.push_back(fwd[i]->encode());
       bytes += encoded.back().size();
     }
-    codec::Writer w(bytes + 16 + encoded.size() * 3);
-    w.u8(kTxBatch).varint(encoded.size());
-    for (const auto& e : encoded) w.bytes(e);
-    out.sends.push_back(Send{std::nullopt, Channel::kTransactions, w.data()});
+    Bytes batch = state::encode_transactions(encoded);
+    Bytes message;
+    message.reserve(batch.size() + 1);
+    message.push_back(kTxBatch);
+    message.insert(message.end(), batch.begin(), batch.end());
+    out.sends.push_back(Send{std::nullopt, Channel::kTransactions, std::move(message)});
   }
 }
 

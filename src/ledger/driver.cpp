@@ -11,6 +11,7 @@
 #include "core/thread_name.h"
 #include "core/time.h"
 #include "crypto/did.h"
+#include "ledger/signature_checks.h"
 #include "state/validator_set_state.h"
 
 namespace guts::ledger {
@@ -57,8 +58,8 @@ class Driver::ChainAdapter : public ChainPort {
   Status verify(const state::Block& block,
                 const std::function<bool(const Digest&)>& checked) override {
     auto t0 = Clock::now();
-    Status st = d_.chain_.verify(
-        block, [&](const Digest& t) { return checked(t) || d_.signature_seen(t); });
+    auto good = d_.good_signatures(block, checked);
+    Status st = d_.chain_.verify(block, [&](const Digest& t) { return good.count(t) > 0; });
     spdlog::debug("ledger: executed block {} in {:.1f} ms", block.header.height,
                   std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     if (st.ok())
@@ -80,7 +81,8 @@ Driver::Driver(state::Chain& chain, state::Mempool& mempool, crypto::PublicKey s
       self_(self),
       validators_(std::move(validators)),
       net_(net),
-      opts_(std::move(options)) {
+      opts_(std::move(options)),
+      verify_pool_(opts_.verify_helpers, "guts-verify") {
   auto head = chain_.head();
   if (head.height > 0) {
     if (auto b = chain_.block_at(head.height)) committed_view_ = b->header.view;
@@ -355,22 +357,33 @@ void Driver::note_signature_checked(const Digest& tx_id) {
   }
 }
 
+std::unordered_set<Digest, DigestHash> Driver::good_signatures(
+    const state::Block& block, const std::function<bool(const Digest&)>& checked) {
+  auto good = check_signatures(verify_pool_, block.txs, [&](const Digest& t) {
+    return (checked && checked(t)) || signature_seen(t);
+  });
+  std::unordered_set<Digest, DigestHash> ids;
+  for (size_t i = 0; i < good.size(); ++i)
+    if (good[i]) ids.insert(block.txs[i].id());
+  return ids;
+}
+
 void Driver::admit_loop() {
   set_thread_name("guts-admit");
   std::vector<Retry> retries;  // this thread's
+  // `tx`'s signature is good (checked on the verify pool, or before).
   auto admit = [&](const state::Transaction& tx, int attempts) {
     // Already in a block we verified (it raced ahead of the forwarded copy), or admitted
-    // before: it is on its way, and its signature need not be checked twice.
+    // before: it is on its way.
     // (Only then: a copy re-forwarded after an earlier door rejection, e.g. a full mempool,
     // must get another chance.)
     if (attempts == 0 && signature_seen(tx.id()) &&
         (mempool_.contains(tx.id()) || chain_.locate(tx.id())))
       return;
+    note_signature_checked(tx.id());
     Status st = mempool_.submit(
-        tx, [](const state::TxOutcome&) {}, state::Mempool::Origin::kPeer);
-    // For a peer's transaction the door checks the signature before anything else: any other
-    // verdict means it holds.
-    if (st.ok() || st.message() != "bad signature") note_signature_checked(tx.id());
+        tx, [](const state::TxOutcome&) {}, state::Mempool::Origin::kPeer,
+        /*signature_verified=*/true);
     // Rejections are usually a race with a block this node has not applied yet (the nonce
     // runs ahead); retry with backoff for about 2.5 s, then leave it to the node it was
     // submitted to (which proposes it when it leads).
@@ -423,7 +436,21 @@ void Driver::admit_loop() {
           origins_order_.pop_front();
         }
       }
-      for (const auto& tx : txs) admit(tx, 0);
+      // Every core checks the batch's signatures; the mempool then takes them in order (a
+      // signer's nonces follow each other).
+      auto good = check_signatures(verify_pool_, txs,
+                                   [this](const Digest& t) { return signature_seen(t); });
+      size_t bad = 0;
+      for (size_t i = 0; i < txs.size(); ++i) {
+        if (good[i])
+          admit(txs[i], 0);
+        else
+          ++bad;
+      }
+      // Every honest door checked them: a bad one is the forwarder's fault (not retried).
+      if (bad)
+        spdlog::warn("p2p: {} forwarded {} transactions with a bad signature",
+                     crypto::did_from_key(peer), bad);
     }
     for (auto& r : due) admit(r.tx, r.attempts);
   }
@@ -453,8 +480,10 @@ void Driver::commit_one(CommitJob job) {
   double commit_ms = 0;
   try {
     if (!job.executed) {
-      // Fetched while catching up: execute it first (signatures our door saw are not re-checked).
-      Status st = chain_.verify(block, [this](const Digest& t) { return signature_seen(t); });
+      // Fetched while catching up: execute it first (signatures our door saw are not re-checked,
+      // the others are checked on the verify pool).
+      auto good = good_signatures(block, {});
+      Status st = chain_.verify(block, [&](const Digest& t) { return good.count(t) > 0; });
       if (!st.ok()) throw Error(st.code(), st.message());
     }
     auto t0 = Clock::now();

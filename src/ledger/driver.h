@@ -14,8 +14,10 @@
 //   intake     takes accepted transactions from the Mempool and queues them to the worker with
 //              the peer each came from (origins_).
 //   admit      decodes forwarded transaction batches (malformed: block the peer), records their
-//              origin and submits them to the Mempool (signature checks off the I/O thread),
-//              retrying door rejections with backoff.
+//              origin, checks their signatures in parallel (verify pool) and submits them to
+//              the Mempool in order, retrying door rejections with backoff.
+//   verify     (verify_pool_: one helper per core beyond the caller's) checks the signatures
+//              of a forwarded batch or a block together with the thread that asks.
 //   committer  Chain::commit (fsync, commit listeners) of the finalized blocks in order, then
 //              Mempool::finished (the acks) and a committed() event back to the worker. A
 //              block it cannot apply is fail-stop: mempool shut down, commit_failed() event.
@@ -36,6 +38,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/compute_pool.h"
 #include "core/thread_annotations.h"
 #include "ledger/core.h"
 #include "runtime/simplex_driver.h"
@@ -74,6 +77,8 @@ struct DriverOptions {
   std::chrono::milliseconds availability_timeout{3000};
   std::chrono::milliseconds reforward_after{2000};
   std::chrono::milliseconds empty_child_after{200};  // empty_child_delay_ms(leader timeout)
+  // Threads that verify signatures alongside the one that asks (0: that thread alone).
+  size_t verify_helpers = ComputePool::helpers_for_cores();
   // Test seam (node::TestSeams::forge_block): rewrites each block built here before it is
   // proposed. Empty in every production node.
   std::function<void(state::Block&)> forge_block;
@@ -126,6 +131,10 @@ class Driver : public runtime::DrivenApplication {
   void execute(Actions actions, Now now);          // worker thread
   bool signature_seen(const Digest& tx_id) const;  // any thread
   void note_signature_checked(const Digest& tx_id);
+  // The ids of `block`'s transactions whose signature is good: `checked` or seen before, or
+  // verified now on the verify pool (a bad one is left to Chain::verify to reject).
+  std::unordered_set<Digest, DigestHash> good_signatures(
+      const state::Block& block, const std::function<bool(const Digest&)>& checked);
   void write_stats();
   static Now now();
 
@@ -175,6 +184,7 @@ class Driver : public runtime::DrivenApplication {
   std::unordered_set<Digest, DigestHash> sig_ok_ GUTS_GUARDED_BY(sig_mu_);
   std::deque<Digest> sig_ok_order_ GUTS_GUARDED_BY(sig_mu_);
 
+  ComputePool verify_pool_;
   std::thread worker_, intake_, admit_, committer_;
 };
 

@@ -22,8 +22,9 @@ uint64_t Mempool::next_nonce(const crypto::PublicKey& author,
   return std::max(chain_.view().nonce(author, signer), pending) + 1;
 }
 
-Status Mempool::submit(const Transaction& tx, OutcomeFn done, Origin origin) {
-  Status st = admit(tx, std::move(done), origin);
+Status Mempool::submit(const Transaction& tx, OutcomeFn done, Origin origin,
+                       bool signature_verified) {
+  Status st = admit(tx, std::move(done), origin, signature_verified);
   (st.ok() ? admitted_ : rejected_).fetch_add(1, std::memory_order_relaxed);
   return st;
 }
@@ -45,7 +46,8 @@ Status Mempool::backlog_refusal(const Digest& id) {
                                   std::to_string(r->retry_after_s) + " s"};
 }
 
-Status Mempool::admit(const Transaction& tx, OutcomeFn done, Origin origin) {
+Status Mempool::admit(const Transaction& tx, OutcomeFn done, Origin origin,
+                      bool signature_verified) {
   Digest id = tx.id();
   if (auto loc = chain_.locate(id)) {
     done(TxOutcome{id, true, Status::Ok(), loc->height});
@@ -57,7 +59,8 @@ Status Mempool::admit(const Transaction& tx, OutcomeFn done, Origin origin) {
   if (origin == Origin::kClient)
     if (Status st = backlog_refusal(id); !st.ok()) return st;
   // The expensive check happens outside the lock.
-  if (!tx.verify_signature()) return {Code::kInvalidArgument, "bad signature"};
+  if (!signature_verified && !tx.verify_signature())
+    return {Code::kInvalidArgument, "bad signature"};
 
   std::unique_lock lock(mu_);
   if (shutdown_) return {Code::kUnavailable, "node is shutting down"};

@@ -47,7 +47,10 @@ class Mempool {
 
   // Returns the rejection at once, or Ok and later calls `done` exactly once. A transaction
   // already finalized reports its outcome immediately; one already pending gains a waiter.
-  Status submit(const Transaction& tx, OutcomeFn done, Origin origin = Origin::kClient);
+  // `signature_verified`: the caller already checked the signature (the ledger verifies a
+  // forwarded batch's in parallel before handing them in one by one, in order).
+  Status submit(const Transaction& tx, OutcomeFn done, Origin origin = Origin::kClient,
+                bool signature_verified = false);
 
   // Up to `max` transactions in arrival order for the next block. They stay pending (their
   // nonces reserved, their waiters registered) until finished().
@@ -97,7 +100,8 @@ class Mempool {
     uint64_t last = 0;
     size_t count = 0;
   };
-  Status admit(const Transaction& tx, OutcomeFn done, Origin origin);  // submit() uncounted
+  Status admit(const Transaction& tx, OutcomeFn done, Origin origin,
+               bool signature_verified);     // submit() uncounted
   Status backlog_refusal(const Digest& id);  // Ok, or why the backlog bound refuses a client
   void release_locked(const Transaction& tx);
   void notify(const Digest& id, const TxOutcome& outcome, std::unique_lock<std::mutex>& lock);

@@ -170,6 +170,32 @@ TEST(Mempool, DoorChecksPendingNoncesAndOutcomes) {
   EXPECT_EQ(outcomes[3].status.code(), Code::kUnavailable);
 }
 
+// The ledger checks a forwarded batch's signatures in parallel and hands the transactions in
+// saying so: the door then skips its own check. Other validators still check the block's.
+TEST(Mempool, ACallerThatVerifiedTheSignatureSparesTheDoorItsCheck) {
+  TempDb tmp("mempool-verified");
+  Chain chain(*tmp.db, test_genesis());
+  Mempool pool(chain);
+  uint64_t ts = guts::unix_millis();
+  auto none = [](const TxOutcome&) {};
+  auto forged = own_tx(key(1), 1, RegisterUser{"alice"}, ts);
+  forged.signature[0] ^= 1;
+  EXPECT_EQ(pool.submit(forged, none, Mempool::Origin::kPeer).message(), "bad signature");
+  EXPECT_EQ(pool.size(), 0u);
+  // Said verified (here falsely): not checked again, so it is taken in.
+  ASSERT_TRUE(pool.submit(forged, none, Mempool::Origin::kPeer, true).ok());
+  EXPECT_EQ(pool.size(), 1u);
+  // A block holding it does not pass another validator's verification.
+  auto taken = pool.take(10);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_TRUE(taken[0].signature_verified);
+  auto r = chain.build(chain.head().id, taken, 1, ts, key(200).public_key());
+  ASSERT_EQ(r.block.txs.size(), 1u);
+  TempDb other_db("mempool-verified-other");
+  Chain other(*other_db.db, test_genesis());
+  EXPECT_FALSE(other.verify(r.block).ok());
+}
+
 // A node hears build rejections only from its own proposals; recheck() finds the pending
 // transactions another node's block made impossible, and reports them (never a valid one).
 TEST(Mempool, RecheckRejectsWhatAnotherBlockMadeImpossible) {
