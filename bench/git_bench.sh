@@ -6,7 +6,9 @@
 #   clone  clone throughput of a generated repository (>= 100 MB packed, >= 20,000 commits)
 #          from guts-node vs `git http-backend` behind lighttpd (same bare repository, same
 #          packing, same machine, same run); median of RUNS clones each
-#   push   latency of a 1 MB push (git push start to exit, i.e. to `ok`), p50/p95 of PUSHES
+#   push   latency of a 1 MB push (git push start to exit, i.e. to `ok`), p50/p95 of PUSHES,
+#          against the same pushes to `git http-backend` behind lighttpd and to file://,
+#          interleaved (the p95 ratio guts-node / http-backend)
 #   rss    node resident memory while a 1 GB push streams in (sampled every 50 ms + VmHWM)
 #
 # Environment: RUNS (default 5), PUSHES (default 40), COMMITS (20000), MB (110), KEEP=1 keeps
@@ -20,6 +22,8 @@ PUSHES=${PUSHES:-40}
 COMMITS=${COMMITS:-20000}
 MB=${MB:-110}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/git_http_backend_lib.sh
+source "$HERE/git_http_backend_lib.sh"
 W=$(mktemp -d /tmp/guts-git-bench.XXXXXX)
 NODE_PID=
 LIGHTTPD_PID=
@@ -58,6 +62,22 @@ repo_id() {  # name -> id
   "$BUILD/bin/guts" repo show "bench/$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
 }
 
+# git http-backend behind lighttpd (CGI; installed when missing) serving the repositories under
+# $W/www/repos at $LIGHTTPD_URL/<name>.git (pushes where the repository sets http.receivepack).
+start_lighttpd() {
+  if ! command -v lighttpd >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q lighttpd >/dev/null
+  fi
+  mkdir -p "$W/www/repos"
+  start_git_http_backend "$W/www/repos"
+  LIGHTTPD_PID=$GIT_HTTP_PID LIGHTTPD_URL=$GIT_HTTP_URL
+}
+
+stop_lighttpd() {
+  stop_git_http_backend
+  LIGHTTPD_PID=
+}
+
 percentile() {  # p file
   sort -n "$2" | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'
 }
@@ -80,28 +100,10 @@ bench_clone() {
   echo "packed repository: ${size} MB, $(git -C "$bare" rev-list --count main) commits"
 
   # Reference: git http-backend behind lighttpd (CGI), serving a copy of the same repository.
-  if ! command -v lighttpd >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q lighttpd >/dev/null
-  fi
   mkdir -p "$W/www/repos"
   cp -a "$bare" "$W/www/repos/big.git"
-  local lport=$((20000 + RANDOM % 20000))
-  cat >"$W/lighttpd.conf" <<EOF
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-server.document-root = "$W/www"
-server.bind = "127.0.0.1"
-server.port = $lport
-server.pid-file = "$W/lighttpd.pid"
-server.errorlog = "$W/lighttpd.err"
-alias.url = ("/git/" => "$(git --exec-path)/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$W/www/repos", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-EOF
-  lighttpd -D -f "$W/lighttpd.conf" &
-  LIGHTTPD_PID=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$lport/git/big.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
+  start_lighttpd
+  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/big.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
 
   run_clones() {  # label url
     : >"$W/times-$1"
@@ -117,9 +119,9 @@ EOF
   }
   # Anonymous clones on both (public repository): the same work on both sides.
   run_clones guts "http://127.0.0.1:$PORT/bench/big.git"
-  run_clones httpbackend "http://127.0.0.1:$lport/git/big.git"
+  run_clones httpbackend "$LIGHTTPD_URL/big.git"
   echo "throughput ratio guts/http-backend: $(awk -v a="$MED_guts" -v b="$MED_httpbackend" 'BEGIN{printf "%.2f", b/a}')x"
-  kill "$LIGHTTPD_PID"; wait "$LIGHTTPD_PID" 2>/dev/null || true; LIGHTTPD_PID=
+  stop_lighttpd
 }
 
 bench_push() {
@@ -129,24 +131,47 @@ bench_push() {
   git init -q -b main "$work"
   git -C "$work" commit -q --allow-empty -m start
   git -C "$work" push -q "$REMOTE_BASE/pushlat.git" main
-  # Reference measured in the same loop: the same push to a local bare repository through
-  # git's own receive-pack (file://, no HTTP, no consensus): the floor on this machine now.
+  # References measured in the same loop, each push interleaved with the node's: the same push
+  # to `git http-backend` behind lighttpd (git's own smart HTTP server: HTTP, CGI and
+  # receive-pack, no consensus), and to a local bare repository (file://, no HTTP at all).
+  mkdir -p "$W/www/repos"
+  git init -q --bare "$W/www/repos/pushlat.git"
+  git -C "$W/www/repos/pushlat.git" config http.receivepack true
+  start_lighttpd
+  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/pushlat.git/info/refs?service=git-receive-pack" >/dev/null && break; sleep 0.1; done
+  git -C "$work" push -q "$LIGHTTPD_URL/pushlat.git" main
   git init -q --bare "$W/pushlat-ref.git"
   git -C "$work" push -q "$W/pushlat-ref.git" main
-  : >"$W/push-times"; : >"$W/push-ref-times"
+  : >"$W/push-times"; : >"$W/push-backend-times"; : >"$W/push-ref-times"
+  timed_push() {  # url file
+    local s; s=$(now_ms)
+    git -C "$work" push -q "$1" main
+    echo $(( $(now_ms) - s )) >>"$2"
+  }
   for i in $(seq 1 "$PUSHES"); do
     head -c 1000000 /dev/urandom >"$work/blob-$i.bin"
     git -C "$work" add "blob-$i.bin"
     git -C "$work" commit -q -m "1 MB #$i"
-    local s; s=$(now_ms)
-    git -C "$work" push -q "$REMOTE_BASE/pushlat.git" main
-    echo $(( $(now_ms) - s )) >>"$W/push-times"
-    s=$(now_ms)
-    git -C "$work" push -q "$W/pushlat-ref.git" main
-    echo $(( $(now_ms) - s )) >>"$W/push-ref-times"
+    # The order turns each time, so that none of the three always follows another.
+    case $((i % 3)) in
+      0) timed_push "$REMOTE_BASE/pushlat.git" "$W/push-times"
+         timed_push "$LIGHTTPD_URL/pushlat.git" "$W/push-backend-times"
+         timed_push "$W/pushlat-ref.git" "$W/push-ref-times" ;;
+      1) timed_push "$LIGHTTPD_URL/pushlat.git" "$W/push-backend-times"
+         timed_push "$W/pushlat-ref.git" "$W/push-ref-times"
+         timed_push "$REMOTE_BASE/pushlat.git" "$W/push-times" ;;
+      *) timed_push "$W/pushlat-ref.git" "$W/push-ref-times"
+         timed_push "$REMOTE_BASE/pushlat.git" "$W/push-times"
+         timed_push "$LIGHTTPD_URL/pushlat.git" "$W/push-backend-times" ;;
+    esac
   done
-  echo "1 MB push via guts-node:       p50 $(percentile 50 "$W/push-times") ms, p95 $(percentile 95 "$W/push-times") ms, max $(sort -n "$W/push-times" | tail -1) ms"
-  echo "1 MB push to file:// (git's receive-pack, reference): p50 $(percentile 50 "$W/push-ref-times") ms, p95 $(percentile 95 "$W/push-ref-times") ms"
+  stop_lighttpd
+  local g b
+  g=$(percentile 95 "$W/push-times"); b=$(percentile 95 "$W/push-backend-times")
+  echo "1 MB push via guts-node:        p50 $(percentile 50 "$W/push-times") ms, p95 $g ms, max $(sort -n "$W/push-times" | tail -1) ms"
+  echo "1 MB push via git http-backend: p50 $(percentile 50 "$W/push-backend-times") ms, p95 $b ms, max $(sort -n "$W/push-backend-times" | tail -1) ms"
+  echo "1 MB push to file:// (git's receive-pack, no HTTP): p50 $(percentile 50 "$W/push-ref-times") ms, p95 $(percentile 95 "$W/push-ref-times") ms"
+  echo "p95 ratio guts-node / http-backend: $(awk -v a="$g" -v b="$b" 'BEGIN{printf "%.2f", a/b}')x"
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -24,6 +24,8 @@ COMMITS=${COMMITS:-5000}
 MB=${MB:-30}
 RUNS=${RUNS:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/git_http_backend_lib.sh
+source "$HERE/git_http_backend_lib.sh"
 W=$(mktemp -d /tmp/guts-maint-bench.XXXXXX)
 NODE_PID=
 HTTP_PID=
@@ -56,54 +58,8 @@ stop_node() {
 }
 
 start_http_backend() {  # serves $W/node at $HTTP_URL: <id>.git is $HTTP_URL/repos/<id>.git
-  HPORT=$((20000 + RANDOM % 20000))
-  if command -v lighttpd >/dev/null; then
-    mkdir -p "$W/www"
-    cat >"$W/lighttpd.conf" <<EOF
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-server.document-root = "$W/www"
-server.bind = "127.0.0.1"
-server.port = $HPORT
-server.errorlog = "$W/httpd.err"
-alias.url = ("/git/" => "$(git --exec-path)/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$W/node", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-EOF
-    lighttpd -D -f "$W/lighttpd.conf" &
-    HTTP_SERVER="lighttpd (CGI)"
-    HTTP_URL="http://127.0.0.1:$HPORT/git"
-  else
-    mkdir -p "$W/www/git"
-    ln -sf "$(git --exec-path)/git-http-backend" "$W/www/git/http-backend"
-    cat >"$W/cgi_server.py" <<'EOF'
-import os, sys
-from http.server import CGIHTTPRequestHandler, HTTPServer
-from socketserver import ForkingMixIn
-
-class Handler(CGIHTTPRequestHandler):
-    cgi_directories = ["/git"]
-    def log_message(self, *args):
-        pass
-    def run_cgi(self):
-        # One process per request (ForkingMixIn): the environment is this request's own.
-        os.environ["HTTP_GIT_PROTOCOL"] = self.headers.get("Git-Protocol", "")
-        super().run_cgi()
-
-class Server(ForkingMixIn, HTTPServer):
-    pass
-
-import http.server
-http.server.nobody_uid = os.getuid  # the CGI runs as this user (the repositories are ours)
-os.chdir(sys.argv[1])
-Server(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
-EOF
-    GIT_PROJECT_ROOT="$W/node" GIT_HTTP_EXPORT_ALL=1 python3 "$W/cgi_server.py" "$W/www" "$HPORT" &
-    HTTP_SERVER="Python CGI server"
-    HTTP_URL="http://127.0.0.1:$HPORT/git/http-backend"
-  fi
-  HTTP_PID=$!
+  start_git_http_backend "$W/node"
+  HTTP_SERVER=$GIT_HTTP_SERVER HTTP_URL=$GIT_HTTP_URL HTTP_PID=$GIT_HTTP_PID
   for _ in $(seq 1 100); do
     curl -fs "$HTTP_URL/repos/$REPO_ID.git/info/refs?service=git-upload-pack" >/dev/null && break
     sleep 0.1

@@ -63,7 +63,7 @@ processes >"$W/process.after"
 client_cpu=$(tail -1 "$W/client.time")
 TXS=$((CLIENTS * PER_CLIENT))
 HZ=$(getconf CLK_TCK)
-grep -E "finalized|blocks" "$W/flood.out"
+grep -E "finalized|blocks|refused" "$W/flood.out"
 echo "client CPU: $(awk -v c="$client_cpu" -v n=$TXS 'BEGIN {split(c, a, " "); printf "%.1f us/tx", (a[1] + a[2]) * 1e6 / n}')"
 echo "node CPU per finalized transaction, by thread, summed over $VALIDATORS node(s) (set-up of the run's identities included):"
 LC_ALL=C join -a 2 -e 0 -o 0,1.2,2.2 "$W/before" "$W/after" |

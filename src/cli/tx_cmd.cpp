@@ -15,7 +15,8 @@ namespace guts::cli {
 
 namespace {
 
-constexpr int kMaxRefusals = 30;
+constexpr int kMaxRefusals = 30;  // in a row, with nothing taken in between
+constexpr size_t kMaxBatchBytes = 8 << 20;
 
 // The transactions' encodings, in order; a line that is not one stops everything before
 // anything is sent.
@@ -84,7 +85,11 @@ void add_tx_commands(CLI::App& app, ContextFn ctx) {
     json results = json::array();
     int refusals = 0;
     for (size_t next = 0; next < encs.size();) {
-      size_t end = std::min(next + a->batch, encs.size());
+      // At most --batch-size, and at most kMaxBatchBytes (under the node's 10 MiB body limit).
+      size_t end = next, bytes = 0;
+      while (end < encs.size() && end - next < a->batch &&
+             (end == next || bytes + encs[end].size() <= kMaxBatchBytes))
+        bytes += encs[end++].size();
       Bytes body =
           state::encode_transactions(std::span<const Bytes>(encs).subspan(next, end - next));
       auto res = c.client().post(
@@ -102,6 +107,7 @@ void add_tx_commands(CLI::App& app, ContextFn ctx) {
         ++taken;
       }
       next += taken;
+      if (taken > 0) refusals = 0;
       if (next == end) continue;
       if (++refusals > kMaxRefusals)
         throw Error(Code::kUnavailable, "the node keeps refusing (" + refusal + "); " +

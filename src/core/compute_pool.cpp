@@ -38,13 +38,16 @@ size_t ComputePool::helpers_for_cores() {
   return cores > 1 ? cores - 1 : 0;
 }
 
-void ComputePool::run(size_t n, const std::function<void(size_t)>& fn) {
+void ComputePool::run(size_t n, const std::function<void(size_t)>& fn, bool urgent) {
   if (n == 0) return;
   auto job = std::make_shared<Job>(n, fn);
   if (n > 1 && !threads_.empty()) {
     {
       MutexLock lock(mu_);
-      jobs_.push_back(job);
+      if (urgent)
+        jobs_.push_front(job);
+      else
+        jobs_.push_back(job);
     }
     wake_.notify_all();
   }

@@ -5,8 +5,8 @@
 // the consensus worker for ~100 ms on one core).
 //
 // The caller always takes part, so a pool with no helpers runs everything inline, and several
-// threads may call run() at once (their jobs are served in arrival order; each caller works
-// on its own job until it is taken, so none waits idle behind another's).
+// threads may call run() at once (their jobs are served in arrival order, urgent ones first;
+// each caller works on its own job until it is taken, so none waits idle behind another's).
 #pragma once
 
 #include <condition_variable>
@@ -35,7 +35,9 @@ class ComputePool {
 
   // Calls fn(i) for each i in [0, n), each once, in no particular order and possibly
   // concurrently. If calls throw, the first exception is rethrown here after all have ended.
-  void run(size_t n, const std::function<void(size_t)>& fn);
+  // `urgent`: the helpers take this job before those already waiting (a block a validator must
+  // vote on before a forwarded batch it only keeps for later).
+  void run(size_t n, const std::function<void(size_t)>& fn, bool urgent = false);
 
   size_t helpers() const { return threads_.size(); }
 

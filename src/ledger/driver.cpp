@@ -359,9 +359,10 @@ void Driver::note_signature_checked(const Digest& tx_id) {
 
 std::unordered_set<Digest, DigestHash> Driver::good_signatures(
     const state::Block& block, const std::function<bool(const Digest&)>& checked) {
-  auto good = check_signatures(verify_pool_, block.txs, [&](const Digest& t) {
-    return (checked && checked(t)) || signature_seen(t);
-  });
+  auto good = check_signatures(
+      verify_pool_, block.txs,
+      [&](const Digest& t) { return (checked && checked(t)) || signature_seen(t); },
+      /*urgent=*/true);
   std::unordered_set<Digest, DigestHash> ids;
   for (size_t i = 0; i < good.size(); ++i)
     if (good[i]) ids.insert(block.txs[i].id());
@@ -447,10 +448,13 @@ void Driver::admit_loop() {
         else
           ++bad;
       }
-      // Every honest door checked them: a bad one is the forwarder's fault (not retried).
-      if (bad)
-        spdlog::warn("p2p: {} forwarded {} transactions with a bad signature",
+      // Every honest door checked them: a bad one proves the forwarder broken or byzantine,
+      // as a malformed batch does, and it would make us spend every core on its batches.
+      if (bad) {
+        spdlog::warn("p2p: {} forwarded {} transactions with a bad signature: blocked",
                      crypto::did_from_key(peer), bad);
+        net_.block(peer);
+      }
     }
     for (auto& r : due) admit(r.tx, r.attempts);
   }

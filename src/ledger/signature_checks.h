@@ -16,7 +16,9 @@ namespace guts::ledger {
 
 // Per transaction of `txs`, whether its signature is good: known good by `known(id)` (checked
 // earlier, e.g. at this node's door), else verified now on `pool` and the calling thread.
+// `urgent`: ComputePool::run's (a block to vote on goes before a forwarded batch).
 std::vector<char> check_signatures(ComputePool& pool, std::span<const state::Transaction> txs,
-                                   const std::function<bool(const Digest&)>& known);
+                                   const std::function<bool(const Digest&)>& known,
+                                   bool urgent = false);
 
 }  // namespace guts::ledger

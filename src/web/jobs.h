@@ -5,32 +5,23 @@
 // destructor drops what is still queued and joins.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <thread>
+#include <limits>
 
-#include "core/thread_annotations.h"
+#include "core/task_queue.h"
 
 namespace guts::web {
 
 class Jobs {
  public:
-  Jobs();
-  ~Jobs();
-  Jobs(const Jobs&) = delete;
-  Jobs& operator=(const Jobs&) = delete;
+  // Unbounded: a queued job is a browser waiting for its answer, which a refusal would lose.
+  Jobs() : queue_(1, "guts-web-jobs", std::numeric_limits<size_t>::max()) {}
 
   // Runs `fn` on the thread, after the jobs queued before it.
-  void post(std::function<void()> fn);
+  void post(std::function<void()> fn) { queue_.post(std::move(fn)); }
 
  private:
-  void run();
-  Mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_ GUTS_GUARDED_BY(mu_);
-  bool stop_ GUTS_GUARDED_BY(mu_) = false;
-  std::thread thread_;  // last: started once the rest is constructed
+  TaskQueue queue_;
 };
 
 }  // namespace guts::web
