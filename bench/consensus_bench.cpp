@@ -99,6 +99,18 @@ class ZipfText {
   std::vector<double> cumulative_;
 };
 
+// The door refused: wait for blocks to drain it, as long as its Retry-After says (at most 30 s;
+// 20 ms without one), before offering again.
+void back_off(const cli::HttpResult& refusal) {
+  int after_s = 0;
+  try {
+    after_s = std::stoi(refusal.header("retry-after"));
+  } catch (const std::exception&) {
+  }
+  std::this_thread::sleep_for(after_s > 0 ? std::chrono::milliseconds(1000 * std::min(after_s, 30))
+                                          : std::chrono::milliseconds(20));
+}
+
 double pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -400,14 +412,7 @@ int main(int argc, char** argv) {
           next += taken;
           if (next < end) {  // refused from `next` on: back off as the door asks
             ++refused;
-            int after_s = 0;
-            try {
-              after_s = std::stoi(r.header("retry-after"));
-            } catch (const std::exception&) {
-            }
-            std::this_thread::sleep_for(
-                after_s > 0 ? std::chrono::milliseconds(1000 * std::min(after_s, 30))
-                            : std::chrono::milliseconds(20));
+            back_off(r);
           }
         }
         std::lock_guard lock(mu);
@@ -420,17 +425,8 @@ int main(int argc, char** argv) {
         double dt = 0;
         for (bool first = true;; first = false) {
           if (!first) {
-            // The door is full: wait for blocks to drain it, as long as its Retry-After says
-            // (at most 30 s; 20 ms without one), then offer it again.
-            ++refused;
-            int after_s = 0;
-            try {
-              after_s = std::stoi(r.header("retry-after"));
-            } catch (const std::exception&) {
-            }
-            std::this_thread::sleep_for(
-                after_s > 0 ? std::chrono::milliseconds(1000 * std::min(after_s, 30))
-                            : std::chrono::milliseconds(20));
+            ++refused;  // the door is full: offer it again once it drains
+            back_off(r);
           }
           try {
             r = http.post(path, body);

@@ -225,7 +225,6 @@ void run_batch(Services& svc, const std::vector<state::Transaction>& txs, bool w
   };
   auto batch = std::make_shared<Batch>();
   batch->respond = std::move(respond);
-  batch->results = json::array();
   for (size_t i = 0; i < txs.size(); ++i) batch->results.push_back(json::object());
   auto release = [batch] {  // under batch->mu; answers once nothing is outstanding
     if (--batch->outstanding > 0) return std::optional<Response>();

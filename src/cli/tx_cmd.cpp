@@ -95,8 +95,7 @@ void add_tx_commands(CLI::App& app, ContextFn ctx) {
       auto res = c.client().post(
           std::string("/api/guts/transactions/batch") + (a->no_wait ? "?wait=false" : ""),
           to_string(body), "application/octet-stream");
-      json answer = res.status == 503 || res.status == 429 ? c.expect(res, {503, 429})
-                                                           : c.expect(res, {200, 202});
+      json answer = c.expect(res, {200, 202, 503, 429});  // a refusal's body has the results
       size_t taken = 0;
       std::string refusal;
       for (const auto& r : answer["results"]) {

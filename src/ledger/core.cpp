@@ -307,12 +307,10 @@ void Core::forward(const std::vector<const state::Transaction*>& fwd, Actions& o
       encoded.push_back(fwd[i]->encode());
       bytes += encoded.back().size();
     }
-    Bytes batch = state::encode_transactions(encoded);
-    Bytes message;
-    message.reserve(batch.size() + 1);
-    message.push_back(kTxBatch);
-    message.insert(message.end(), batch.begin(), batch.end());
-    out.sends.push_back(Send{std::nullopt, Channel::kTransactions, std::move(message)});
+    codec::Writer w(bytes + 16 + encoded.size() * 3);
+    w.u8(kTxBatch);
+    state::write_transactions(w, encoded);
+    out.sends.push_back(Send{std::nullopt, Channel::kTransactions, w.data()});
   }
 }
 

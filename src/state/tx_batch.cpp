@@ -6,12 +6,16 @@
 
 namespace guts::state {
 
+void write_transactions(codec::Writer& w, std::span<const Bytes> encoded) {
+  w.varint(encoded.size());
+  for (const auto& e : encoded) w.bytes(e);
+}
+
 Bytes encode_transactions(std::span<const Bytes> encoded) {
   size_t bytes = 0;
   for (const auto& e : encoded) bytes += e.size();
   codec::Writer w(bytes + 10 + encoded.size() * 3);
-  w.varint(encoded.size());
-  for (const auto& e : encoded) w.bytes(e);
+  write_transactions(w, encoded);
   return w.data();
 }
 

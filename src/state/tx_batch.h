@@ -10,11 +10,17 @@
 #include "core/bytes.h"
 #include "state/tx.h"
 
+namespace guts::codec {
+class Writer;
+}
+
 namespace guts::state {
 
 // The batch's encoding.
 Bytes encode_transactions(std::span<const Transaction> txs);
 Bytes encode_transactions(std::span<const Bytes> encoded);  // already encoded, in order
+// The same, appended to `w` (behind a message's tag).
+void write_transactions(codec::Writer& w, std::span<const Bytes> encoded);
 
 // At most `max_count` transactions, each at most kMaxTxBytes; the whole of `data` must be
 // used. Throws codec::DecodeError (saying which transaction) on anything else.

@@ -9,21 +9,16 @@
 #include "codec/codec.h"
 #include "state/tx_batch.h"
 #include "tests/support/keys.h"
+#include "tests/support/signed_tx.h"
 
 namespace guts::api {
 namespace {
 
 std::vector<state::Transaction> signed_txs(size_t n) {
-  auto k = test_support::fixed_key(7);
-  std::vector<state::Transaction> txs(n);
-  for (size_t i = 0; i < n; ++i) {
-    txs[i].chain_id = "test";
-    txs[i].author = k.public_key();
-    txs[i].nonce = i + 1;
-    txs[i].timestamp_ms = 1000;
-    txs[i].body = state::RegisterUser{"user" + std::to_string(i)};
-    txs[i].sign(k);
-  }
+  std::vector<state::Transaction> txs;
+  for (size_t i = 0; i < n; ++i)
+    txs.push_back(test_support::signed_tx(test_support::fixed_key(7), "test", i + 1,
+                                          state::RegisterUser{"user" + std::to_string(i)}));
   return txs;
 }
 

@@ -14,6 +14,7 @@
 #include "state/tx.h"
 #include "tests/support/keys.h"
 #include "tests/support/node_harness.h"
+#include "tests/support/signed_tx.h"
 
 using namespace guts;
 using namespace guts::testing;
@@ -34,14 +35,7 @@ struct BatchNode {
     std::filesystem::remove_all(dir);
   }
   state::Transaction tx(const crypto::SigningKey& k, uint64_t nonce, state::TxBody body) {
-    state::Transaction t;
-    t.chain_id = chain_id;
-    t.author = k.public_key();
-    t.nonce = nonce;
-    t.timestamp_ms = unix_millis();
-    t.body = std::move(body);
-    t.sign(k);
-    return t;
+    return test_support::signed_tx(k, chain_id, nonce, std::move(body), unix_millis());
   }
   struct Answer {
     int status = 0;

@@ -5,21 +5,16 @@
 #include <set>
 
 #include "tests/support/keys.h"
+#include "tests/support/signed_tx.h"
 
 namespace guts::ledger {
 namespace {
 
 std::vector<state::Transaction> signed_txs(size_t n) {
-  auto k = test_support::fixed_key(42);
-  std::vector<state::Transaction> txs(n);
-  for (size_t i = 0; i < n; ++i) {
-    txs[i].chain_id = "test";
-    txs[i].author = k.public_key();
-    txs[i].nonce = i + 1;
-    txs[i].timestamp_ms = 1000;
-    txs[i].body = state::CreateRepo{"r" + std::to_string(i)};
-    txs[i].sign(k);
-  }
+  std::vector<state::Transaction> txs;
+  for (size_t i = 0; i < n; ++i)
+    txs.push_back(test_support::signed_tx(test_support::fixed_key(42), "test", i + 1,
+                                          state::CreateRepo{"r" + std::to_string(i)}));
   return txs;
 }
 

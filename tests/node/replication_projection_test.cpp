@@ -9,6 +9,7 @@
 #include "state/chain.h"
 #include "storage/db.h"
 #include "tests/replication/object_sync_fixture.h"
+#include "tests/support/signed_tx.h"
 
 namespace guts::node {
 namespace {
@@ -26,15 +27,7 @@ state::Genesis genesis() {
 }
 
 state::Transaction tx(uint8_t who, uint64_t nonce, state::TxBody body) {
-  auto k = test_key(who);
-  state::Transaction t;
-  t.chain_id = "test-chain";
-  t.author = k.public_key();
-  t.nonce = nonce;
-  t.timestamp_ms = kT0;
-  t.body = std::move(body);
-  t.sign(k);
-  return t;
+  return test_support::signed_tx(test_key(who), "test-chain", nonce, std::move(body), kT0);
 }
 
 // A node's git side: chain, bare repositories, projection, p2p and replication.
