@@ -408,11 +408,12 @@ PushResult run_push(const PushCall& call, git::PushRequest preq, git::Source pac
     }
   }
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  const auto& tm = push->timings();
   spdlog::debug(
-      "push to repository {}: {} command(s), {} pack bytes; receive+checks {} ms, "
-      "transaction {} ms",
-      repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0),
-      ms(std::chrono::steady_clock::now() - t1));
+      "push to repository {}: {} command(s), {} pack bytes; receive+checks {} ms (pack {} ms, "
+      "connectivity {} ms, checks {} ms), transaction {} ms",
+      repo.id, cmds.size(), push->pack_bytes(), ms(t1 - t0), ms(tm.pack), ms(tm.connectivity),
+      ms(tm.checks), ms(std::chrono::steady_clock::now() - t1));
   const std::string unpack_error = push->unpack_error();
   result.pack_bytes = push->pack_bytes();
   result.accepted = std::all_of(results.begin(), results.end(), [](auto& s) { return s.ok(); });

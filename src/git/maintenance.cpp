@@ -69,20 +69,6 @@ std::set<std::string> midx_pack_names(const fs::path& midx) {
   return names;
 }
 
-bool in_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (!path) return false;
-  std::string_view rest(path);
-  while (!rest.empty()) {
-    auto colon = rest.find(':');
-    auto dir = rest.substr(0, colon);
-    if (!dir.empty() && ::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 RepoMaintenanceStats Maintenance::measure(const fs::path& repo_dir) {
@@ -163,11 +149,11 @@ void Maintenance::start() {
   started_ = true;
   // A node killed with SIGKILL must not leave a repack running that the restarted node's
   // own would race: the kernel kills the child when its spawning (worker) thread dies.
-  if (in_path("setpriv")) wrapper_ = {"setpriv", "--pdeathsig", "KILL"};
+  if (find_in_path("setpriv")) wrapper_ = {"setpriv", "--pdeathsig", "KILL"};
   if (options_.low_priority) {
-    if (in_path("nice")) wrapper_.insert(wrapper_.end(), {"nice", "-n", "19"});
+    if (find_in_path("nice")) wrapper_.insert(wrapper_.end(), {"nice", "-n", "19"});
     // -t: run anyway where the idle I/O class may not be set (some containers).
-    if (in_path("ionice")) wrapper_.insert(wrapper_.end(), {"ionice", "-c", "3", "-t"});
+    if (find_in_path("ionice")) wrapper_.insert(wrapper_.end(), {"ionice", "-c", "3", "-t"});
   }
   {
     MutexLock l(mu_);

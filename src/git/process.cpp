@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -408,12 +409,34 @@ ExitStatus Process::wait() {
   return status_;
 }
 
+std::optional<std::filesystem::path> find_in_path(std::string_view program) {
+  const char* path = std::getenv("PATH");
+  if (!path || program.empty() || program.find('/') != std::string_view::npos) return std::nullopt;
+  std::string_view rest(path);
+  for (;;) {
+    auto colon = rest.find(':');
+    auto dir = rest.substr(0, colon);
+    if (!dir.empty()) {
+      std::filesystem::path candidate = std::filesystem::path(dir) / program;
+      std::error_code ec;
+      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate, ec))
+        return candidate;
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(colon + 1);
+  }
+}
+
 ProcessOptions git_process_options(const std::vector<std::string>& args,
                                    const std::filesystem::path& cwd,
                                    std::vector<std::pair<std::string, std::string>> env,
                                    std::chrono::milliseconds timeout) {
   ProcessOptions po;
-  po.argv.push_back("git");
+  static const std::string git = [] {
+    auto found = find_in_path("git");
+    return found ? found->string() : std::string("git");  // spawn then reports it missing
+  }();
+  po.argv.push_back(git);
   po.argv.insert(po.argv.end(), args.begin(), args.end());
   po.cwd = cwd;
   po.timeout = timeout;

@@ -139,7 +139,12 @@ struct GitOptions {
 GitResult run_git(const std::vector<std::string>& args, const GitOptions& opts = {},
                   std::string_view stdin_data = {});
 
-// The ProcessOptions run_git uses, for callers that need streaming (argv = {"git", args...}).
+// Where execvp would find `program` (the first executable of that name in PATH), or nullopt.
+std::optional<std::filesystem::path> find_in_path(std::string_view program);
+
+// The ProcessOptions run_git uses, for callers that need streaming (argv = {git, args...}, git
+// being the path find_in_path gave at the first call: a push spawns several, and each spawn by
+// bare name would try every PATH entry before git's).
 ProcessOptions git_process_options(const std::vector<std::string>& args,
                                    const std::filesystem::path& cwd,
                                    std::vector<std::pair<std::string, std::string>> env,

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/fs.h"
+#include "git/libgit2_handle.h"
 
 namespace guts::git {
 namespace fs = std::filesystem;
@@ -368,34 +370,48 @@ std::string check_connectivity(const Quarantine& q, const std::vector<std::strin
   GitOptions o;
   o.cwd = q.repo_dir();
   o.env = q.env();
-  auto r =
-      run_git({"rev-list", "--objects", "--stdin", "--not", "--all", "--quiet", "--alternate-refs"},
-              o, input);
+  // No --alternate-refs (git's own receive-pack passes it): the quarantine's one alternate is
+  // the repository itself, whose refs --all already names, and git would list them again by
+  // spawning for-each-ref, a process per push for nothing.
+  auto r = run_git({"rev-list", "--objects", "--stdin", "--not", "--all", "--quiet"}, o, input);
   if (r.ok()) return {};
   return first_line(r.err.empty() ? r.exit.describe() : r.err);
 }
 
-bool is_ancestor(const Quarantine& q, std::string_view old_oid, std::string_view new_oid) {
-  GitOptions o;
-  o.cwd = q.repo_dir();
-  o.env = q.env();
-  auto r = run_git({"merge-base", "--is-ancestor", std::string(old_oid), std::string(new_oid)}, o);
-  return r.ok();
+QuarantineObjects::QuarantineObjects(const Quarantine& q) {
+  lg2::ensure_init();
+  if (git_repository_open_bare(&repo_, q.repo_dir().c_str()) != 0 ||
+      git_repository_odb(&odb_, repo_) != 0 ||
+      git_odb_add_disk_alternate(odb_, q.dir().c_str()) != 0) {
+    std::string what = lg2::last_error("reading the quarantine of " + q.repo_dir().string());
+    git_odb_free(odb_);
+    git_repository_free(repo_);
+    throw Error(Code::kInternal, what);
+  }
 }
 
-namespace {
-
-std::string object_type(const Quarantine& q, std::string_view oid) {
-  GitOptions o;
-  o.cwd = q.repo_dir();
-  o.env = q.env();
-  auto r = run_git({"cat-file", "-t", std::string(oid)}, o);
-  if (!r.ok()) return {};
-  while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-  return r.out;
+QuarantineObjects::~QuarantineObjects() {
+  git_odb_free(odb_);
+  git_repository_free(repo_);
 }
 
-}  // namespace
+bool QuarantineObjects::is_commit(std::string_view oid) const {
+  git_oid id{};
+  if (!is_valid_oid(oid) || git_oid_fromstrn(&id, oid.data(), oid.size()) != 0) return false;
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  return git_odb_read_header(&size, &type, odb_, &id) == 0 && type == GIT_OBJECT_COMMIT;
+}
+
+bool QuarantineObjects::is_ancestor(std::string_view old_oid, std::string_view new_oid) const {
+  git_oid a{}, b{};
+  if (!is_commit(old_oid) || !is_commit(new_oid) ||
+      git_oid_fromstrn(&a, old_oid.data(), old_oid.size()) != 0 ||
+      git_oid_fromstrn(&b, new_oid.data(), new_oid.size()) != 0)
+    return false;
+  if (git_oid_equal(&a, &b)) return true;  // as `git merge-base --is-ancestor x x`
+  return git_graph_descendant_of(repo_, &b, &a) == 1;
+}
 
 IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request, Source pack,
                                    const ReceiveOptions& options) {
@@ -404,6 +420,11 @@ IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request
   const auto& cmds = push.request_.commands;
   push.checks_.resize(cmds.size());
 
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t);
+  };
+  auto t = Clock::now();
   if (push.request_.expects_pack()) {
     try {
       index_pack(push.quarantine_, pack, options, &push.pack_bytes_);
@@ -412,6 +433,8 @@ IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request
       push.unpack_error_ = e.what();
     }
   }
+  push.timings_.pack = since(t);
+  t = Clock::now();
 
   std::map<std::string, std::string> current;
   for (auto& r : list_refs(repo_dir)) current[r.name] = r.oid;
@@ -428,7 +451,12 @@ IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request
   }
   if (!push.unpack_error_.empty()) return push;
 
+  push.timings_.checks = since(t);
+  t = Clock::now();
   bool all_connected = check_connectivity(push.quarantine_, tips).empty();
+  push.timings_.connectivity = since(t);
+  t = Clock::now();
+  std::optional<QuarantineObjects> objects;  // opened for the first branch
   for (size_t i = 0; i < cmds.size(); ++i) {
     auto& c = cmds[i];
     auto& chk = push.checks_[i];
@@ -436,10 +464,13 @@ IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request
     if (!all_connected) chk.connected = check_connectivity(push.quarantine_, {c.new_oid}).empty();
     if (!chk.connected) continue;
     bool is_branch = c.ref.rfind("refs/heads/", 0) == 0;
-    if (is_branch) chk.new_is_commit = object_type(push.quarantine_, c.new_oid) == "commit";
-    if (is_branch && !c.is_create() && chk.new_is_commit)
-      chk.fast_forward = is_ancestor(push.quarantine_, c.old_oid, c.new_oid);
+    if (!is_branch) continue;
+    if (!objects) objects.emplace(push.quarantine_);
+    chk.new_is_commit = objects->is_commit(c.new_oid);
+    if (!c.is_create() && chk.new_is_commit)
+      chk.fast_forward = objects->is_ancestor(c.old_oid, c.new_oid);
   }
+  push.timings_.checks += since(t);
   return push;
 }
 

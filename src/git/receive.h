@@ -31,6 +31,9 @@
 #include "git/process.h"
 #include "git/refs.h"
 
+struct git_repository;  // libgit2
+struct git_odb;
+
 namespace guts::git {
 
 inline constexpr std::string_view kAgent = "guts/0.1";
@@ -190,6 +193,13 @@ class IncomingPush {
   const std::vector<CommandCheck>& checks() const { return checks_; }
   Quarantine& quarantine() { return quarantine_; }
   uint64_t pack_bytes() const { return pack_bytes_; }
+  // Where receive() spent its time (for the node's debug line on each push).
+  struct Timings {
+    std::chrono::microseconds pack{0};          // body streamed into index-pack, until it exited
+    std::chrono::microseconds connectivity{0};  // rev-list over the new tips
+    std::chrono::microseconds checks{0};        // ref listing, types, fast-forwards
+  };
+  const Timings& timings() const { return timings_; }
 
   // Applies `updates` (normally a subset of request().commands) in ONE ref transaction: the
   // refs are locked and their old values verified, then the quarantine is migrated, then the
@@ -204,6 +214,7 @@ class IncomingPush {
   std::string unpack_error_;
   std::vector<CommandCheck> checks_;
   uint64_t pack_bytes_ = 0;
+  Timings timings_;
   bool applied_ = false;
 };
 
@@ -214,8 +225,26 @@ std::string index_pack(Quarantine& q, const Source& pack, const ReceiveOptions& 
 // Empty string when every object reachable from `tips` is present (quarantine + repository),
 // else git's error. Tips already reachable from existing refs cost nothing.
 std::string check_connectivity(const Quarantine& q, const std::vector<std::string>& tips);
-// `git merge-base --is-ancestor old new` inside the quarantine.
-bool is_ancestor(const Quarantine& q, std::string_view old_oid, std::string_view new_oid);
+
+// The repository's objects and the quarantine's, read in process (libgit2): the type and
+// ancestry checks of a push, which cost a git process each when asked of `git cat-file` and
+// `git merge-base`.
+class QuarantineObjects {
+ public:
+  explicit QuarantineObjects(const Quarantine& q);  // Error(kInternal) when it cannot be read
+  ~QuarantineObjects();
+  QuarantineObjects(const QuarantineObjects&) = delete;
+  QuarantineObjects& operator=(const QuarantineObjects&) = delete;
+
+  bool is_commit(std::string_view oid) const;
+  // `git merge-base --is-ancestor old new`: both are commits here and old is new or one of its
+  // ancestors.
+  bool is_ancestor(std::string_view old_oid, std::string_view new_oid) const;
+
+ private:
+  git_repository* repo_ = nullptr;
+  git_odb* odb_ = nullptr;
+};
 
 // ---- decision and report ----
 

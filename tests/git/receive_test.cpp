@@ -366,6 +366,38 @@ TEST_F(Fixture, BranchMustPointAtCommit) {
   EXPECT_FALSE(decide(p, {})[0].ok());
 }
 
+// The type and ancestry checks read the repository and the quarantine in process: objects
+// only in the quarantine count, a tree or a tag is not a commit, missing objects answer false.
+TEST_F(Fixture, QuarantineObjectsSeesRepositoryAndQuarantine) {
+  std::string c1 = work.commit("a.txt", "one\n", "first");
+  push_main(kZero);
+  std::string c2 = work.commit("a.txt", "two\n", "second");
+  std::string tree = git_ok(work.dir, {"rev-parse", "HEAD^{tree}"});
+  git_ok(work.dir, {"tag", "-a", "-m", "annotated", "v2", c2});
+  std::string tag = git_ok(work.dir, {"rev-parse", "v2"});
+  auto p = receive({{c1, c2, "refs/heads/main"}, {kZero, tag, "refs/tags/v2"}},
+                   work.pack({c2, tag}, {c1}, true));
+  ASSERT_EQ(p.unpack_error(), "");
+  ASSERT_FALSE(has_object(c2));  // only in the quarantine
+  QuarantineObjects objects(p.quarantine());
+  EXPECT_TRUE(objects.is_commit(c1));
+  EXPECT_TRUE(objects.is_commit(c2));
+  EXPECT_FALSE(objects.is_commit(tree));
+  EXPECT_FALSE(objects.is_commit(tag));
+  EXPECT_FALSE(objects.is_commit(std::string(40, 'a'))) << "missing";
+  EXPECT_FALSE(objects.is_commit("not-an-object-id"));
+  EXPECT_TRUE(objects.is_ancestor(c1, c2));
+  EXPECT_TRUE(objects.is_ancestor(c2, c2));
+  EXPECT_FALSE(objects.is_ancestor(c2, c1));
+  EXPECT_FALSE(objects.is_ancestor(tag, c2)) << "a tag is not a commit";
+  EXPECT_FALSE(objects.is_ancestor(std::string(40, 'b'), c2)) << "missing";
+  EXPECT_TRUE(p.checks()[0].fast_forward);
+  EXPECT_TRUE(p.checks()[0].new_is_commit);
+  auto res = decide(p, {});
+  EXPECT_TRUE(res[0].ok()) << res[0].error;
+  EXPECT_TRUE(res[1].ok()) << res[1].error << " (tags may name any object)";
+}
+
 TEST_F(Fixture, ServeReceivePackEndToEndWithSideband) {
   std::string c1 = work.commit("a.txt", "one\n", "first");
   std::string body =
