@@ -65,9 +65,16 @@ constexpr size_t kStreamChunk = 64 << 10;
 // Beast reads into the connection's buffer at most its free capacity (never less than 512
 // bytes): a buffer that only ever held a request head makes a body arrive 512 bytes per
 // system call (a 1 MB push: ~2,000 reads, each handed to its handler and to git). A body read
-// reserves up to kStreamChunk; an idle connection gives back what is over kIdleBuffer (10,000
-// idle connections must not hold 64 KiB each).
+// reserves room for what is left of the body, up to kStreamChunk; a connection going back to
+// reading heads frees a buffer grown over kIdleBuffer (10,000 idle connections must not hold
+// 64 KiB each).
 constexpr size_t kIdleBuffer = 4 << 10;
+
+void reserve_for_body(beast::flat_buffer& buffer, boost::optional<uint64_t> remaining) {
+  // A chunked body does not say how much is left.
+  uint64_t want = std::min<uint64_t>(remaining.value_or(kStreamChunk), kStreamChunk);
+  buffer.reserve(buffer.size() + static_cast<size_t>(want));
+}
 
 // What an exception that becomes a 500 said, for the log (the client is told nothing more):
 // bounded, as the text may quote what it failed on.
@@ -725,7 +732,8 @@ class StreamExchange : public Exchange {
         body.data = buf;
         body.size = n;
         s_->io([&](auto& stream) {
-          s_->buffer().reserve(kStreamChunk);  // on the strand, which owns the buffer
+          // On the strand, which owns the buffer.
+          reserve_for_body(s_->buffer(), parser_->content_length_remaining());
           http::async_read_some(stream, s_->buffer(), *parser_,
                                 [this, n, &got, complete](error_code ec, size_t) mutable {
                                   if (ec == http::error::need_buffer) ec = {};
@@ -908,6 +916,7 @@ net::awaitable<void> Session::loop() {
     hp.header_limit(static_cast<std::uint32_t>(std::min<size_t>(opt.max_header_bytes, UINT32_MAX)));
     hp.body_limit(boost::none);
     idle_ = buffer_.size() == 0;
+    // Down to what it holds: nothing, or the start of a pipelined request.
     if (buffer_.capacity() > kIdleBuffer && buffer_.size() <= kIdleBuffer) buffer_.shrink_to_fit();
     stream_.expires_after(opt.read_timeout);
     auto [ec, n] =
@@ -1042,8 +1051,7 @@ net::awaitable<void> Session::loop() {
               [&](auto& s) { return net::async_write(s, net::buffer(k100), kAsTuple); });
           if (wec) co_return;
         }
-        buffer_.reserve(
-            std::min<uint64_t>(bp.content_length().value_or(kStreamChunk), kStreamChunk));
+        reserve_for_body(buffer_, bp.content_length_remaining());
         stream_.expires_after(opt.read_timeout);
         auto [rec, rn] =
             co_await io([&](auto& s) { return http::async_read(s, buffer_, bp, kAsTuple); });

@@ -419,8 +419,10 @@ std::optional<std::filesystem::path> find_in_path(std::string_view program) {
     if (!dir.empty()) {
       std::filesystem::path candidate = std::filesystem::path(dir) / program;
       std::error_code ec;
-      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate, ec))
-        return candidate;
+      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate, ec)) {
+        auto absolute = std::filesystem::absolute(candidate, ec);  // a relative PATH entry
+        return ec ? candidate : absolute;
+      }
     }
     if (colon == std::string_view::npos) return std::nullopt;
     rest.remove_prefix(colon + 1);

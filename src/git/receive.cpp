@@ -409,6 +409,9 @@ bool QuarantineObjects::is_ancestor(std::string_view old_oid, std::string_view n
       git_oid_fromstrn(&a, old_oid.data(), old_oid.size()) != 0 ||
       git_oid_fromstrn(&b, new_oid.data(), new_oid.size()) != 0)
     return false;
+  // Unlike merge-base, an annotated tag is not peeled: only a branch that already names a tag
+  // object (made outside any push: pushes to refs/heads/ must name commits) reads as not
+  // fast-forward, which errs on the safe side.
   if (git_oid_equal(&a, &b)) return true;  // as `git merge-base --is-ancestor x x`
   return git_graph_descendant_of(repo_, &b, &a) == 1;
 }
