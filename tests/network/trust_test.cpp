@@ -34,6 +34,22 @@ std::string get(const std::string& url, const std::string& path) {
   return r.body;
 }
 
+// alice/one's proof from `url`, once it is of `height` or newer. A node proves the newest height
+// it holds a finalization certificate for, which a commit listener stores after the head (what
+// wait_converged and wait_reached read) moved, behind the block's other listeners (the git
+// projection's fetch: ~50 ms seen).
+std::string proof_at_least(const std::string& url, uint64_t height) {
+  std::string body;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        body = get(url, "/api/guts/proofs/repos/alice/one");
+        return json::parse(body)["height"].get<uint64_t>() >= height;
+      },
+      30s))
+      << url << " proves no height >= " << height << ": " << body;
+  return body;
+}
+
 void commit(const GitUser& u, const fs::path& dir, const std::string& file,
             const std::string& content) {
   std::ofstream(dir / file) << content;
@@ -93,7 +109,7 @@ TEST(Trust, ProofsAgreeAcrossNodesAndGitCloneGutsRejectsByzantineNodes) {
   auto anchor = verify::TrustAnchor::from_genesis(state::Genesis::from_json(net.genesis().dump()));
   std::optional<std::string> root;
   for (int i = 0; i < net.validators(); ++i) {
-    auto body = get(net.node(i).url(), "/api/guts/proofs/repos/alice/one");
+    std::string body = proof_at_least(net.node(i).url(), h);
     auto j = json::parse(body);
     if (!root) root = j["repos_root"].get<std::string>();
     EXPECT_EQ(j["repos_root"].get<std::string>(), *root) << "validator " << i;
@@ -172,6 +188,7 @@ TEST(Trust, ProofsAgreeAcrossNodesAndGitCloneGutsRejectsByzantineNodes) {
   // The honest node may lag behind node 1 on a loaded machine: it must hold the push's block,
   // or the height it proves is still h.
   ASSERT_TRUE(net.wait_reached({2}, pushed_height, 60s)) << net.logs();
+  proof_at_least(honest, pushed_height);
   auto fenv = with_path(alice);
   fenv.emplace_back("GUTS_NODES", honest);
   r = run({"git", "fetch", "origin"}, fenv, clone, "", 120s);
