@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Git hosting benchmarks (results in docs/benchmarks.md, "## Git hosting").
 #
-#   bench/git_bench.sh BUILD_DIR [clone|push|rss|all]
+#   bench/git_bench.sh BUILD_DIR [clone|push|rss|bigpush|all]
 #
 #   clone  clone throughput of a generated repository (>= 100 MB packed, >= 20,000 commits)
 #          from guts-node vs `git http-backend` behind lighttpd (same bare repository, same
@@ -10,15 +10,20 @@
 #          against the same pushes to `git http-backend` behind lighttpd and to file://,
 #          interleaved (the p95 ratio guts-node / http-backend)
 #   rss    node resident memory while a 1 GB push streams in (sampled every 50 ms + VmHWM)
+#   bigpush  time of BIG_PUSHES pushes of a BIG_MB MB commit (incompressible), through guts-node
+#          and to `git http-backend` behind lighttpd, interleaved
 #
-# Environment: RUNS (default 5), PUSHES (default 40), COMMITS (20000), MB (110), KEEP=1 keeps
-# the work directory. Installs lighttpd with apt-get when missing (needs root).
+# Environment: RUNS (default 5), PUSHES (default 40), COMMITS (20000), MB (110), BIG_MB (100),
+# BIG_PUSHES (4), KEEP=1 keeps the work directory. Installs lighttpd with apt-get when missing
+# (needs root).
 set -euo pipefail
 
-BUILD=$(cd "${1:?usage: git_bench.sh BUILD_DIR [clone|push|rss|all]}" && pwd)
+BUILD=$(cd "${1:?usage: git_bench.sh BUILD_DIR [clone|push|rss|bigpush|all]}" && pwd)
 WHAT=${2:-all}
 RUNS=${RUNS:-5}
 PUSHES=${PUSHES:-40}
+BIG_MB=${BIG_MB:-100}
+BIG_PUSHES=${BIG_PUSHES:-4}
 COMMITS=${COMMITS:-20000}
 MB=${MB:-110}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -175,6 +180,42 @@ bench_push() {
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+bench_bigpush() {
+  echo "== ${BIG_MB} MB push time ($BIG_PUSHES pushes)"
+  "$BUILD/bin/guts" repo create bigpush >/dev/null
+  local work=$W/bigpush
+  git init -q -b main "$work"
+  git -C "$work" commit -q --allow-empty -m start
+  git -C "$work" push -q "$REMOTE_BASE/bigpush.git" main
+  mkdir -p "$W/www/repos"
+  git init -q --bare "$W/www/repos/bigpush.git"
+  git -C "$W/www/repos/bigpush.git" config http.receivepack true
+  start_lighttpd
+  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/bigpush.git/info/refs?service=git-receive-pack" >/dev/null && break; sleep 0.1; done
+  git -C "$work" push -q "$LIGHTTPD_URL/bigpush.git" main
+  : >"$W/big-times"; : >"$W/big-backend-times"
+  local i s
+  for i in $(seq 1 "$BIG_PUSHES"); do
+    head -c $((BIG_MB * 1000000)) /dev/urandom >"$work/big-$i.bin"
+    git -C "$work" add "big-$i.bin"
+    git -C "$work" commit -q -m "${BIG_MB} MB #$i"
+    # Turning order, as in bench_push.
+    for target in $( ((i % 2)) && echo "guts backend" || echo "backend guts"); do
+      s=$(now_ms)
+      if [ "$target" = guts ]; then
+        git -C "$work" push -q "$REMOTE_BASE/bigpush.git" main
+        echo $(( $(now_ms) - s )) >>"$W/big-times"
+      else
+        git -C "$work" push -q "$LIGHTTPD_URL/bigpush.git" main
+        echo $(( $(now_ms) - s )) >>"$W/big-backend-times"
+      fi
+    done
+  done
+  stop_lighttpd
+  echo "${BIG_MB} MB push via guts-node:        $(sort -n "$W/big-times" | tr '\n' ' ')ms (median $(percentile 50 "$W/big-times") ms)"
+  echo "${BIG_MB} MB push via git http-backend: $(sort -n "$W/big-backend-times" | tr '\n' ' ')ms (median $(percentile 50 "$W/big-backend-times") ms)"
+}
+
 bench_rss() {
   echo "== node memory during a 1 GB push"
   "$BUILD/bin/guts" repo create gig >/dev/null
@@ -201,6 +242,7 @@ case "$WHAT" in
   clone) bench_clone ;;
   push) bench_push ;;
   rss) bench_rss ;;
+  bigpush) bench_bigpush ;;
   all) bench_push; bench_rss; bench_clone ;;
   *) echo "unknown benchmark $WHAT" >&2; exit 2 ;;
 esac
