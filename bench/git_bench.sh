@@ -129,22 +129,29 @@ bench_clone() {
   stop_lighttpd
 }
 
-bench_push() {
-  echo "== 1 MB push latency ($PUSHES pushes)"
-  "$BUILD/bin/guts" repo create pushlat >/dev/null
-  local work=$W/pushlat
+# push_targets NAME WORK: repository NAME on guts-node and on `git http-backend` (lighttpd
+# started), and a work tree WORK whose first commit both already hold.
+push_targets() {
+  local name=$1 work=$2
+  "$BUILD/bin/guts" repo create "$name" >/dev/null
   git init -q -b main "$work"
   git -C "$work" commit -q --allow-empty -m start
-  git -C "$work" push -q "$REMOTE_BASE/pushlat.git" main
+  git -C "$work" push -q "$REMOTE_BASE/$name.git" main
+  mkdir -p "$W/www/repos"
+  git init -q --bare "$W/www/repos/$name.git"
+  git -C "$W/www/repos/$name.git" config http.receivepack true
+  start_lighttpd
+  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/$name.git/info/refs?service=git-receive-pack" >/dev/null && break; sleep 0.1; done
+  git -C "$work" push -q "$LIGHTTPD_URL/$name.git" main
+}
+
+bench_push() {
+  echo "== 1 MB push latency ($PUSHES pushes)"
+  local work=$W/pushlat
   # References measured in the same loop, each push interleaved with the node's: the same push
   # to `git http-backend` behind lighttpd (git's own smart HTTP server: HTTP, CGI and
   # receive-pack, no consensus), and to a local bare repository (file://, no HTTP at all).
-  mkdir -p "$W/www/repos"
-  git init -q --bare "$W/www/repos/pushlat.git"
-  git -C "$W/www/repos/pushlat.git" config http.receivepack true
-  start_lighttpd
-  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/pushlat.git/info/refs?service=git-receive-pack" >/dev/null && break; sleep 0.1; done
-  git -C "$work" push -q "$LIGHTTPD_URL/pushlat.git" main
+  push_targets pushlat "$work"
   git init -q --bare "$W/pushlat-ref.git"
   git -C "$work" push -q "$W/pushlat-ref.git" main
   : >"$W/push-times"; : >"$W/push-backend-times"; : >"$W/push-ref-times"
@@ -182,17 +189,8 @@ bench_push() {
 
 bench_bigpush() {
   echo "== ${BIG_MB} MB push time ($BIG_PUSHES pushes)"
-  "$BUILD/bin/guts" repo create bigpush >/dev/null
   local work=$W/bigpush
-  git init -q -b main "$work"
-  git -C "$work" commit -q --allow-empty -m start
-  git -C "$work" push -q "$REMOTE_BASE/bigpush.git" main
-  mkdir -p "$W/www/repos"
-  git init -q --bare "$W/www/repos/bigpush.git"
-  git -C "$W/www/repos/bigpush.git" config http.receivepack true
-  start_lighttpd
-  for _ in $(seq 1 100); do curl -fs "$LIGHTTPD_URL/bigpush.git/info/refs?service=git-receive-pack" >/dev/null && break; sleep 0.1; done
-  git -C "$work" push -q "$LIGHTTPD_URL/bigpush.git" main
+  push_targets bigpush "$work"
   : >"$W/big-times"; : >"$W/big-backend-times"
   local i s
   for i in $(seq 1 "$BIG_PUSHES"); do
