@@ -1,7 +1,7 @@
 // Threads that run posted tasks in the order they were posted, with a bound on how many may
-// wait: work taken off an I/O thread (a transaction batch's door checks, ~70 µs a transaction)
-// so that one long request does not hold up the others on that thread, without queueing
-// without end.
+// wait: work taken off an I/O thread so that one long request does not hold up the others on
+// that thread (web::Jobs: the browser's merge form), without queueing without end where a
+// caller can answer "busy".
 #pragma once
 
 #include <condition_variable>

@@ -15,6 +15,7 @@ namespace guts::git {
 namespace {
 
 using lg2::ensure_init;
+using lg2::has_commit;
 
 template <typename T, void (*Free)(T*)>
 using Handle = lg2::Handle<T, Free>;
@@ -47,11 +48,6 @@ bool open_repo(const RepoStore& store, const std::string& key, RepoH& repo) {
   if (git_repository_odb(odb.out(), repo.get()) < 0) return false;
   for (const auto& q : Quarantine::list(dir)) git_odb_add_disk_alternate(odb.get(), q.c_str());
   return true;
-}
-
-bool has_commit(git_repository* repo, const git_oid* oid) {
-  CommitH c;
-  return git_commit_lookup(c.out(), repo, oid) == 0;
 }
 
 // Walks the commits reachable from `new_oid` and not from `old_oid`; `visit` returns false to
@@ -92,11 +88,7 @@ std::optional<bool> RepoGitFacts::is_ancestor(uint64_t repo_id, const Bytes& a,
   if (!open_repo(store_, key_of_(repo_id), repo)) return std::nullopt;
   git_oid x{}, y{};
   if (!to_oid(a, &x) || !to_oid(b, &y)) return std::nullopt;
-  if (!has_commit(repo.get(), &x) || !has_commit(repo.get(), &y)) return std::nullopt;
-  if (git_oid_equal(&x, &y)) return true;
-  int rc = git_graph_descendant_of(repo.get(), &y, &x);
-  if (rc < 0) return std::nullopt;
-  return rc == 1;
+  return lg2::is_ancestor(repo.get(), &x, &y);
 }
 
 std::optional<bool> RepoGitFacts::has_merge_commits(uint64_t repo_id, const Bytes& old_oid,

@@ -378,42 +378,42 @@ std::string check_connectivity(const Quarantine& q, const std::vector<std::strin
   return first_line(r.err.empty() ? r.exit.describe() : r.err);
 }
 
+namespace {
+
+bool parse_oid(std::string_view hex, git_oid* out) {
+  return is_valid_oid(hex) && git_oid_fromstrn(out, hex.data(), hex.size()) == 0;
+}
+
+}  // namespace
+
 QuarantineObjects::QuarantineObjects(const Quarantine& q) {
   lg2::ensure_init();
+  lg2::Handle<git_odb, git_odb_free> odb;  // the repository keeps its own reference
   if (git_repository_open_bare(&repo_, q.repo_dir().c_str()) != 0 ||
-      git_repository_odb(&odb_, repo_) != 0 ||
-      git_odb_add_disk_alternate(odb_, q.dir().c_str()) != 0) {
+      git_repository_odb(odb.out(), repo_) != 0 ||
+      git_odb_add_disk_alternate(odb.get(), q.dir().c_str()) != 0) {
     std::string what = lg2::last_error("reading the quarantine of " + q.repo_dir().string());
-    git_odb_free(odb_);
     git_repository_free(repo_);
     throw Error(Code::kInternal, what);
   }
 }
 
 QuarantineObjects::~QuarantineObjects() {
-  git_odb_free(odb_);
   git_repository_free(repo_);
 }
 
 bool QuarantineObjects::is_commit(std::string_view oid) const {
   git_oid id{};
-  if (!is_valid_oid(oid) || git_oid_fromstrn(&id, oid.data(), oid.size()) != 0) return false;
-  size_t size = 0;
-  git_object_t type = GIT_OBJECT_INVALID;
-  return git_odb_read_header(&size, &type, odb_, &id) == 0 && type == GIT_OBJECT_COMMIT;
+  return parse_oid(oid, &id) && lg2::has_commit(repo_, &id);
 }
 
 bool QuarantineObjects::is_ancestor(std::string_view old_oid, std::string_view new_oid) const {
-  git_oid a{}, b{};
-  if (!is_commit(old_oid) || !is_commit(new_oid) ||
-      git_oid_fromstrn(&a, old_oid.data(), old_oid.size()) != 0 ||
-      git_oid_fromstrn(&b, new_oid.data(), new_oid.size()) != 0)
-    return false;
   // Unlike merge-base, an annotated tag is not peeled: only a branch that already names a tag
   // object (made outside any push: pushes to refs/heads/ must name commits) reads as not
   // fast-forward, which errs on the safe side.
-  if (git_oid_equal(&a, &b)) return true;  // as `git merge-base --is-ancestor x x`
-  return git_graph_descendant_of(repo_, &b, &a) == 1;
+  git_oid a{}, b{};
+  return parse_oid(old_oid, &a) && parse_oid(new_oid, &b) &&
+         lg2::is_ancestor(repo_, &a, &b).value_or(false);
 }
 
 IncomingPush IncomingPush::receive(const fs::path& repo_dir, PushRequest request, Source pack,

@@ -32,7 +32,6 @@
 #include "git/refs.h"
 
 struct git_repository;  // libgit2
-struct git_odb;
 
 namespace guts::git {
 
@@ -242,8 +241,7 @@ class QuarantineObjects {
   bool is_ancestor(std::string_view old_oid, std::string_view new_oid) const;
 
  private:
-  git_repository* repo_ = nullptr;
-  git_odb* odb_ = nullptr;
+  git_repository* repo_ = nullptr;  // with the quarantine as an alternate object directory
 };
 
 // ---- decision and report ----
